@@ -1,0 +1,503 @@
+"""The ``ao-tui`` command line: every headless verb, stable exit codes, errors on stderr.
+
+Imports are deferred into each verb so ``--help``, ``status --json`` and other headless
+calls never load Textual or Rich (tests/unit/test_import_hygiene.py checks it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+    from core.models import Session
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_DUPLICATE = 4
+EXIT_CONFIG = 5
+EXIT_SEND_FAILED = 6
+EXIT_STATE = 7
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """Print one line on stderr that says what went wrong and what to do, then exit."""
+    click.echo(f"ao-tui: {message}", err=True)
+    raise SystemExit(code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn engine, config and plugin errors into one stderr line and a stable exit code."""
+    from core.config import ConfigError
+    from core.engine import EngineError
+    from core.registry import UnknownPluginError
+    from core.slots import SlotError
+    from core.store import StoreError
+
+    try:
+        yield
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)
+    except EngineError as exc:
+        fail(str(exc), exc.exit_code)
+    except (SlotError, UnknownPluginError) as exc:
+        fail(str(exc))
+    except StoreError as exc:
+        fail(str(exc), EXIT_STATE)
+
+
+def _load_engine(ctx: click.Context) -> Engine:
+    """The engine for the config in scope (``--config``, ``AO_TUI_CONFIG``, or found upward)."""
+    from core.config import find_config, load_config
+    from core.engine import Engine
+    from core.registry import Registry
+
+    registry = Registry()
+    path = find_config(Path.cwd(), ctx.obj.get("config"))
+    if path is None:
+        fail(
+            "no ao.config.yaml here or in any parent directory; run `ao-tui init` in your "
+            "repository or pass --config",
+            EXIT_CONFIG,
+        )
+    loaded = load_config(path, known_agents=registry.names("agent"))
+    for warning in loaded.warnings:
+        click.echo(f"ao-tui: warning: {warning}", err=True)
+    return Engine(loaded.config, registry=registry)
+
+
+def _reconcile_if_free(engine: Engine) -> None:
+    """Refresh state now unless another process (daemon, cockpit) already keeps it fresh."""
+    from core.lease import EngineLease
+
+    lease = EngineLease(engine.locations.engine_lock)
+    if lease.acquire():
+        try:
+            engine.reconcile()
+        finally:
+            lease.release()
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    """The object ``status --json`` and ``spawn --json`` print for one session."""
+    from core.zones import zone_of
+
+    return {
+        "id": session.id,
+        "project": session.project,
+        "agent": session.agent,
+        "title": session.title,
+        "branch": session.branch,
+        "base_branch": session.base_branch,
+        "worktree": session.worktree,
+        "tmux": session.tmux,
+        "lifecycle": session.lifecycle.value,
+        "lifecycle_reason": session.lifecycle_reason,
+        "zone": zone_of(session).value,
+        "activity": session.activity.to_json(),
+        "pr": session.pr,
+        "attempt": session.attempt,
+        "issue": session.issue or None,
+        "agent_session_id": session.agent_session_id,
+        "created_at": session.created_at,
+    }
+
+
+def _emit(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False))
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d"
+
+
+def _table(sessions: list[Session]) -> str:
+    """A plain table that fits 80 columns (no Rich: status must stay light)."""
+    from core.zones import zone_of
+
+    now = time.time()
+    rows = [("ID", "ZONE", "ACTIVITY", "FOR", "TITLE")]
+    for s in sessions:
+        state = s.activity.state.value if s.lifecycle.value == "running" else s.lifecycle.value
+        rows.append((s.id, zone_of(s).value, state, _age(now - s.activity.since), s.title))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = []
+    for row in rows:
+        head = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
+        room = max(10, 80 - len(head) - 2)
+        title = row[4] if len(row[4]) <= room else row[4][: room - 1] + "…"
+        lines.append(f"{head}  {title}".rstrip())
+    return "\n".join(lines)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--config", "config_path", metavar="PATH", help="Config file (else AO_TUI_CONFIG, else found upward).")
+@click.version_option(package_name="ao-tui")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """A terminal cockpit for running fleets of AI coding agents in parallel."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config_path
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Overwrite an existing ao.config.yaml.")
+@click.argument("directory", default=".", type=click.Path(file_okay=False, path_type=Path))
+def init(force: bool, directory: Path) -> None:
+    """Write ao.config.yaml for the git repository in DIRECTORY."""
+    from core.config_init import render_init
+
+    repo = directory.resolve()
+    target = repo / "ao.config.yaml"
+    if target.exists() and not force:
+        fail(f"{target} exists; pass --force to overwrite it", EXIT_USAGE)
+    with _errors():
+        from core.registry import Registry
+
+        text = render_init(repo, known_agents=Registry().names("agent"))
+    target.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {target}")
+
+
+@main.command()
+@click.option("-p", "--prompt", help="The task for the agent.")
+@click.option("--prompt-file", type=click.File("r", encoding="utf-8"), help="Read the task from a file ('-' for stdin).")
+@click.option("--project", help="Project id from the config (default: the one containing the cwd).")
+@click.option("--title", help="Short title shown on the board (default: the prompt's first line).")
+@click.option("--agent", "agent_name", help="Agent to run (default: the project's).")
+@click.option("--issue", default="", help="Bind the session to this issue id.")
+@click.option("--force", is_flag=True, help="Spawn even if an active session has the same task.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new session as JSON.")
+@click.pass_context
+def spawn(
+    ctx: click.Context,
+    prompt: str | None,
+    prompt_file: Any,
+    project: str | None,
+    title: str | None,
+    agent_name: str | None,
+    issue: str,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Start an agent on a task: worktree, branch, tmux session, agent."""
+    from core.config import resolve_project
+
+    if prompt_file is not None:
+        prompt = prompt_file.read()
+    if not prompt:
+        fail("give the task with --prompt TEXT or --prompt-file FILE", EXIT_USAGE)
+    with _errors():
+        engine = _load_engine(ctx)
+        project_id, _ = resolve_project(engine.config, project, Path.cwd())
+        session = engine.spawn(
+            project_id, prompt, title=title, agent_name=agent_name, issue=issue, force=force
+        )
+    if as_json:
+        _emit(session_json(session))
+    else:
+        click.echo(f"{session.id}  {session.branch}  (attach: ao-tui attach {session.id})")
+
+
+@main.command()
+@click.argument("session_id", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one array, or one object for an id).")
+@click.pass_context
+def status(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
+    """Every session (or one) with its zone and what its agent is doing."""
+    with _errors():
+        engine = _load_engine(ctx)
+        _reconcile_if_free(engine)
+        sessions = [engine.get(session_id)] if session_id else engine.list()
+    if as_json:
+        data = [session_json(s) for s in sessions]
+        _emit(data[0] if session_id else data)
+    elif not sessions:
+        click.echo("no sessions; start one with `ao-tui spawn --prompt ...`")
+    else:
+        click.echo(_table(sessions))
+
+
+@main.command(name="ls")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def ls_(ctx: click.Context, as_json: bool) -> None:
+    """List sessions (same as status, without refreshing)."""
+    with _errors():
+        sessions = _load_engine(ctx).list()
+    if as_json:
+        _emit([session_json(s) for s in sessions])
+    else:
+        click.echo(_table(sessions) if sessions else "no sessions")
+
+
+@main.command()
+@click.argument("session_id")
+@click.argument("text", required=False)
+@click.option("--file", "text_file", type=click.File("r", encoding="utf-8"), help="Read the message from a file ('-' for stdin).")
+@click.option("--timeout", default=8.0, show_default=True, help="Seconds to wait for a receipt.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"result": ..., "detail": ...}.')
+@click.pass_context
+def send(
+    ctx: click.Context,
+    session_id: str,
+    text: str | None,
+    text_file: Any,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Send a message to a session's agent; exit 6 if it could not be delivered."""
+    from core.models import DeliveryResult
+
+    if text_file is not None:
+        text = text_file.read()
+    if text is None:
+        fail("give the message as an argument or with --file FILE", EXIT_USAGE)
+    with _errors():
+        engine = _load_engine(ctx)
+        result, detail = engine.send(session_id, text, confirm_timeout=timeout)
+    if as_json:
+        _emit({"result": result.value, "detail": detail})
+    else:
+        click.echo(f"{result.value}: {detail}", err=result is DeliveryResult.FAILED)
+    if result is DeliveryResult.FAILED:
+        raise SystemExit(EXIT_SEND_FAILED)
+
+
+@main.command()
+@click.argument("session_id")
+@click.argument("answer", type=click.Choice(["yes", "no"]))
+@click.option("--json", "as_json", is_flag=True, help="Print the session after answering.")
+@click.pass_context
+def respond(ctx: click.Context, session_id: str, answer: str, as_json: bool) -> None:
+    """Answer the permission prompt a session's agent is waiting on."""
+    with _errors():
+        session = _load_engine(ctx).respond(session_id, answer == "yes")
+    if as_json:
+        _emit(session_json(session))
+    else:
+        click.echo(f"{session.id}: answered {answer}; now {session.activity.state.value}")
+
+
+@main.command()
+@click.argument("session_id")
+@click.pass_context
+def attach(ctx: click.Context, session_id: str) -> None:
+    """Put this terminal on the session's tmux session (detach with the tmux prefix + d)."""
+    import os
+
+    with _errors():
+        argv = _load_engine(ctx).attach_argv(session_id)
+    os.execvp(argv[0], argv)
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--discard", is_flag=True, help="Throw uncommitted work away instead of saving it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def kill(ctx: click.Context, session_id: str, discard: bool, as_json: bool) -> None:
+    """Stop a session; uncommitted work is saved as a WIP commit on its branch first."""
+    with _errors():
+        session, wip = _load_engine(ctx).kill(session_id, discard=discard)
+    if as_json:
+        _emit({**session_json(session), "wip_commit": wip})
+    elif wip:
+        click.echo(f"{session.id} killed; uncommitted work saved as {wip[:10]} on {session.branch}")
+    else:
+        click.echo(f"{session.id} killed; branch {session.branch} kept")
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
+@click.pass_context
+def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
+    """Bring an exited or killed session back in place (same id, branch, worktree)."""
+    with _errors():
+        session = _load_engine(ctx).restore(session_id)
+    if as_json:
+        _emit(session_json(session))
+    else:
+        click.echo(f"{session.id} restored (attempt {session.attempt})")
+
+
+@main.command()
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they happen.")
+@click.option("--since", type=int, default=None, help="Start after this sequence number (default: all, or now with --follow).")
+@click.option("--session", "session_filter", default=None, help="Only this session's events.")
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one event object per line.")
+@click.pass_context
+def events(
+    ctx: click.Context, follow: bool, since: int | None, session_filter: str | None, as_json: bool
+) -> None:
+    """The event log; with --follow, a live stream of every state change."""
+    import asyncio
+
+    from core.models import Event
+
+    def show(event: Event) -> None:
+        if session_filter and event.session_id != session_filter:
+            return
+        if as_json:
+            _emit(event.to_json())
+        else:
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+            click.echo(f"{event.seq:>6} {stamp} {event.session_id:<12} {event.kind:<10} {json.dumps(event.data, ensure_ascii=False)}")
+        sys.stdout.flush()
+
+    with _errors():
+        engine = _load_engine(ctx)
+        if not follow:
+            for event in engine.store.events_after(since or 0, limit=1_000_000):
+                show(event)
+            return
+        try:
+            asyncio.run(_follow(engine, since, show))
+        except KeyboardInterrupt:
+            pass
+
+
+async def _follow(engine: Engine, since: int | None, show: Callable[[Any], None]) -> None:
+    """Stream events; reconcile too when no daemon or cockpit holds the engine lease."""
+    import asyncio
+
+    from core.daemon import reconcile_loop
+    from core.lease import EngineLease
+
+    stop = asyncio.Event()
+    lease = EngineLease(engine.locations.engine_lock)
+    loop_task = None
+    if lease.acquire():
+        loop_task = asyncio.create_task(reconcile_loop(engine, stop))
+    try:
+        async for event in engine.events(after=since):
+            show(event)
+    finally:
+        stop.set()
+        if loop_task is not None:
+            await loop_task
+        lease.release()
+
+
+@main.command()
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between timer ticks.")
+@click.option("--json", "as_json", is_flag=True, help="Print each recorded event as NDJSON.")
+@click.pass_context
+def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
+    """Run the engine headless: reconcile on every agent signal until interrupted."""
+    import asyncio
+
+    from core.daemon import reconcile_loop
+    from core.lease import EngineLease
+    from core.models import Event
+
+    with _errors():
+        engine = _load_engine(ctx)
+    lease = EngineLease(engine.locations.engine_lock)
+    if not lease.acquire():
+        fail(f"another ao-tui process holds the engine lease ({engine.locations.engine_lock})")
+
+    def show(batch: list[Event]) -> None:
+        for event in batch:
+            if as_json:
+                _emit({"session": event.session_id, "kind": event.kind, "data": event.data})
+            else:
+                click.echo(f"{event.session_id} {event.kind} {event.data.get('state', '')}")
+        sys.stdout.flush()
+
+    async def run() -> None:
+        await reconcile_loop(engine, asyncio.Event(), interval=interval, on_events=show)
+
+    click.echo(f"ao-tui daemon: watching {len(engine.list())} sessions; Ctrl-C stops it", err=True)
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        lease.release()
+
+
+@main.group()
+def inspect() -> None:
+    """Show what ao-tui derives from an agent's files (to check detection from outside)."""
+
+
+@inspect.command("transcript")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--hooks", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Hook log (JSON lines).")
+@click.option("--status", "status_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Claude status file.")
+@click.option("--pane", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A capture of the pane.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def inspect_transcript(
+    path: Path, hooks: Path | None, status_file: Path | None, pane: Path | None, as_json: bool
+) -> None:
+    """The activity state those signals mean: {"state", "source", "detail"}."""
+    from core.activity.inspect import inspect_signals
+
+    result = inspect_signals(path, hooks, status_file, pane, now=time.time())
+    if as_json:
+        _emit(result)
+    else:
+        click.echo(f"{result['state']} (from {result['source']}) {result.get('detail') or ''}".rstrip())
+
+
+@main.group()
+def config() -> None:
+    """Configuration helpers."""
+
+
+@config.command("schema")
+def config_schema_cmd() -> None:
+    """Print the JSON Schema of ao.config.yaml."""
+    from core.config import config_schema
+
+    click.echo(json.dumps(config_schema(), indent=2))
+
+
+@config.command("check")
+@click.pass_context
+def config_check(ctx: click.Context) -> None:
+    """Load the config in scope and report every problem."""
+    with _errors():
+        engine = _load_engine(ctx)
+    click.echo(f"ok: {len(engine.config.projects)} project(s)")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.pass_context
+def doctor(ctx: click.Context, as_json: bool) -> None:
+    """Check tmux, git, agent binaries, config and state dir; name the fix for each."""
+    from core.doctor import run_checks
+
+    checks = run_checks(ctx.obj.get("config"))
+    if as_json:
+        _emit([c.to_json() for c in checks])
+    else:
+        for check in checks:
+            mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.status]
+            line = f"[{mark}] {check.name}: {check.detail}"
+            click.echo(line + (f"\n        fix: {check.fix}" if check.fix else ""))
+    if any(c.status == "fail" for c in checks):
+        raise SystemExit(EXIT_ERROR)

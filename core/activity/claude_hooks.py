@@ -1,0 +1,300 @@
+"""The Claude Code hook log: the command we install, its line format, and what it tells.
+
+Claude runs a hook command through a shell with the event's JSON on stdin, and a slow or
+failing hook blocks the agent. Ours is therefore a single append, stamped with the time:
+
+    { printf '{"ao_ts":"%s","payload":' "$(date +%s.%N)"; cat; printf '}\\n'; } >> LOG 2>/dev/null; exit 0
+
+so every line of the log is ``{"ao_ts":"<epoch seconds>","payload":<hook JSON>}``. The
+format is a contract: the agent plugin, the watcher and the tests all rely on it. On macOS
+``date`` has no ``%N`` and prints ``1712345678.N``: only the integer part is used then.
+
+The parser also accepts a bare payload line without the wrapper (``at`` is then None), and
+takes the event name from ``hook_event_name`` or, as some third-party loggers write it,
+``event``.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.activity.claude_transcript import UserPrompt, tool_argument
+from core.models import ActivitySignal, ActivityState, SignalSource
+
+HOOK_EVENTS: tuple[str, ...] = (
+    "SessionStart",
+    "UserPromptSubmit",
+    "PreToolUse",
+    "PostToolUse",
+    "PermissionRequest",
+    "Notification",
+    "Stop",
+    "StopFailure",
+    "SessionEnd",
+)
+"""The events we log, in lifecycle order."""
+
+MATCHER_EVENTS = frozenset(
+    {"SessionStart", "PreToolUse", "PostToolUse", "PermissionRequest", "Notification",
+     "StopFailure", "SessionEnd"}
+)
+"""Events whose settings entry takes a ``matcher`` (tool name, source, type or reason);
+``*`` matches everything. UserPromptSubmit and Stop take none."""
+
+MAX_PROMPTS = 20
+
+
+def hook_command(log_path: Path) -> str:
+    """The shell command Claude runs for every hook event: append one stamped line, exit 0."""
+    return (
+        "{ printf '{\"ao_ts\":\"%s\",\"payload\":' \"$(date +%s.%N)\"; cat; printf '}\\n'; }"
+        f" >> {shlex.quote(str(log_path))} 2>/dev/null; exit 0"
+    )
+
+
+def hooks_settings(log_path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The ``hooks`` block of ``.claude/settings.local.json`` that logs every event."""
+    command = hook_command(log_path)
+    block: dict[str, list[dict[str, Any]]] = {}
+    for event in HOOK_EVENTS:
+        entry: dict[str, Any] = {"hooks": [{"type": "command", "command": command}]}
+        if event in MATCHER_EVENTS:
+            entry = {"matcher": "*", **entry}
+        block[event] = [entry]
+    return block
+
+
+@dataclass(frozen=True)
+class HookRecord:
+    """One hook invocation: the event name, when it was logged, and Claude's payload."""
+
+    event: str
+    at: float | None
+    payload: dict[str, Any]
+
+
+def _parse_ao_ts(value: Any) -> float | None:
+    """Seconds from ``ao_ts``: ``"1712345678.123456789"``, or ``"1712345678.N"`` on macOS."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        head = text.split(".", 1)[0]
+        return float(head) if head.isdigit() else None
+
+
+def parse_hook_line(line: str) -> HookRecord | None:
+    """Decode one log line; None for blank, malformed or event-less lines."""
+    text = line.strip()
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    at: float | None = None
+    payload: Any = data
+    if "payload" in data and "ao_ts" in data:
+        payload = data["payload"]
+        at = _parse_ao_ts(data["ao_ts"])
+    if not isinstance(payload, dict):
+        return None
+    # ``event`` is what some third-party loggers re-log the name as.
+    event = payload.get("hook_event_name") or payload.get("event")
+    if not isinstance(event, str) or not event:
+        return None
+    return HookRecord(event=event, at=at, payload=payload)
+
+
+@dataclass
+class HookState:
+    """What the hook log says so far, folded record by record."""
+
+    records: int = 0
+    malformed: int = 0
+    last_event: str = ""
+    last_at: float | None = None
+    session_id: str = ""
+    transcript_path: str = ""
+    state_event: str = ""
+    """The newest event that decides the activity (some, like SubagentStop, do not)."""
+    state_at: float | None = None
+    detail: str = ""
+    pending_permission: dict[str, Any] | None = None
+    """``{"kind": "permission", "tool": ..., "command": ...}`` while a prompt waits."""
+    current_tool: dict[str, str] | None = None
+    notification_type: str = ""
+    prompts: list[UserPrompt] = field(default_factory=list)
+    session_end_reason: str = ""
+    stop_error: str = ""
+
+    def fold_lines(self, lines: Iterable[str]) -> None:
+        """Fold log lines in file order; malformed ones are counted."""
+        for line in lines:
+            if not line.strip():
+                continue
+            record = parse_hook_line(line)
+            if record is None:
+                self.malformed += 1
+                continue
+            self.fold(record)
+
+    def fold(self, record: HookRecord) -> None:
+        """Fold one record."""
+        self.records += 1
+        payload = record.payload
+        self.last_event = record.event
+        if record.at is not None:
+            self.last_at = record.at
+        for attr, key in (("session_id", "session_id"), ("transcript_path", "transcript_path")):
+            value = payload.get(key)
+            if isinstance(value, str) and value:
+                setattr(self, attr, value)
+        handler = getattr(self, f"_on_{record.event}", None)
+        if handler is not None:
+            handler(record)
+
+    def _decide(self, record: HookRecord, detail: str) -> None:
+        """Make ``record`` the event the activity is derived from."""
+        self.state_event = record.event
+        self.state_at = record.at
+        self.detail = detail
+
+    def _tool(self, payload: dict[str, Any]) -> dict[str, str]:
+        """``{"tool": name, "command": argument}`` from a tool event's payload."""
+        name = payload.get("tool_name")
+        name = name if isinstance(name, str) and name else "tool"
+        return {"tool": name, "command": tool_argument(name, payload.get("tool_input"))}
+
+    def _on_SessionStart(self, record: HookRecord) -> None:
+        """A (re)started session waits for input; after compaction it carries on as before."""
+        if record.payload.get("source") == "compact":
+            return
+        self.pending_permission = None
+        self.session_end_reason = ""
+        self._decide(record, f"session {record.payload.get('source') or 'started'}")
+
+    def _on_UserPromptSubmit(self, record: HookRecord) -> None:
+        """A prompt was accepted: the turn starts."""
+        prompt = record.payload.get("prompt")
+        if isinstance(prompt, str):
+            self.prompts.append(UserPrompt(text=prompt, at=record.at))
+            del self.prompts[:-MAX_PROMPTS]
+        self.pending_permission = None
+        self.stop_error = ""
+        self._decide(record, "prompt submitted")
+
+    def _on_PreToolUse(self, record: HookRecord) -> None:
+        """A tool is about to run (or to ask for permission)."""
+        self.current_tool = self._tool(record.payload)
+        self.pending_permission = None
+        tool = self.current_tool
+        self._decide(record, f"{tool['tool']}: {tool['command']}" if tool["command"] else tool["tool"])
+
+    def _on_PermissionRequest(self, record: HookRecord) -> None:
+        """A permission prompt is on screen."""
+        tool = self._tool(record.payload)
+        self.pending_permission = {"kind": "permission", **tool}
+        self._decide(record, f"permission: {tool['tool']}")
+
+    def _on_PostToolUse(self, record: HookRecord) -> None:
+        """The tool finished; the turn goes on."""
+        self.pending_permission = None
+        self.current_tool = None
+        self._decide(record, f"{self._tool(record.payload)['tool']} done")
+
+    _on_PostToolUseFailure = _on_PostToolUse
+
+    def _on_Notification(self, record: HookRecord) -> None:
+        """Permission prompts, the 60 s idle reminder and elicitation dialogs."""
+        kind = record.payload.get("notification_type")
+        kind = kind if isinstance(kind, str) else ""
+        self.notification_type = kind
+        message = record.payload.get("message")
+        message = message if isinstance(message, str) else ""
+        if kind == "permission_prompt":
+            if self.pending_permission is None:
+                tool = self.current_tool or {"tool": "", "command": ""}
+                self.pending_permission = {"kind": "permission", **tool}
+            self._decide(record, message or "permission prompt")
+        elif kind == "idle_prompt":
+            self.pending_permission = None
+            self._decide(record, message or "waiting for input")
+        elif kind == "elicitation_dialog":
+            self.pending_permission = {"kind": "elicitation", "tool": "", "command": message}
+            self._decide(record, message or "question from an MCP server")
+
+    def _on_Stop(self, record: HookRecord) -> None:
+        """The turn ended normally."""
+        self.pending_permission = None
+        self.current_tool = None
+        message = record.payload.get("last_assistant_message")
+        text = " ".join(message.split()) if isinstance(message, str) else ""
+        self._decide(record, text[:160] or "turn finished")
+
+    def _on_StopFailure(self, record: HookRecord) -> None:
+        """The turn ended on an API error."""
+        self.pending_permission = None
+        self.current_tool = None
+        error = record.payload.get("error") or record.payload.get("error_type")
+        self.stop_error = error if isinstance(error, str) else "API error"
+        self._decide(record, f"API error: {self.stop_error}")
+
+    def _on_SessionEnd(self, record: HookRecord) -> None:
+        """Claude is exiting (``/clear`` also ends a session, then starts a new one)."""
+        reason = record.payload.get("reason")
+        self.session_end_reason = reason if isinstance(reason, str) else "other"
+        self.pending_permission = None
+        self._decide(record, f"session ended ({self.session_end_reason})")
+
+    def signal(self) -> ActivitySignal | None:
+        """The activity the newest deciding hook event implies, or None before any."""
+        event, at = self.state_event, self.state_at
+        if not event or at is None:
+            return None
+        source = SignalSource.HOOK
+        if event == "SessionEnd":
+            if self.session_end_reason == "clear":
+                return ActivitySignal(ActivityState.IDLE, source, at, self.detail)
+            return ActivitySignal(ActivityState.EXITED, source, at, self.detail)
+        if event == "StopFailure":
+            return ActivitySignal(ActivityState.ERROR, source, at, self.detail)
+        if self.pending_permission is not None and event in ("PermissionRequest", "Notification"):
+            waiting = dict(self.pending_permission)
+            return ActivitySignal(ActivityState.WAITING_INPUT, source, at, self.detail, waiting)
+        if event in ("Stop", "SessionStart", "Notification"):
+            return ActivitySignal(ActivityState.IDLE, source, at, self.detail)
+        return ActivitySignal(ActivityState.WORKING, source, at, self.detail)
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary for ``inspect``."""
+        return {
+            "records": self.records,
+            "malformed": self.malformed,
+            "last_event": self.last_event,
+            "last_at": self.last_at,
+            "session_id": self.session_id,
+            "transcript_path": self.transcript_path,
+            "pending_permission": self.pending_permission,
+            "notification_type": self.notification_type,
+            "prompts": [{"text": p.text, "at": p.at} for p in self.prompts[-3:]],
+            "session_end_reason": self.session_end_reason,
+        }
+
+
+def read_hook_log(lines: Iterable[str]) -> HookState:
+    """Fold a whole hook log into a fresh state."""
+    state = HookState()
+    state.fold_lines(lines)
+    return state

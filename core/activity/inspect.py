@@ -1,0 +1,129 @@
+"""``ao-tui inspect transcript``: run the activity readers on files and show the verdict.
+
+Given a transcript (Claude JSONL, Codex rollout or Aider history, told apart by content)
+and optionally a hook log, a status file and a pane capture, read each with the same code
+the live plugins use, fuse the signals and return a JSON-ready report. Useful to debug a
+wrong state on a real session and to check a new agent release against its files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from core.activity.aider import SESSION_HEADER, AiderState
+from core.activity.claude_hooks import HookState
+from core.activity.claude_status import read_status_file
+from core.activity.claude_transcript import TranscriptState
+from core.activity.codex import CODEX_LINE_TYPES, CodexState
+from core.activity.fusion import fuse
+from core.activity.pane import claude_pane_signal, generic_pane_signal
+from core.activity.tailer import FileTailer
+from core.models import ActivitySignal
+
+_SNIFF_LINES = 30
+
+
+def transcript_format(path: Path) -> str:
+    """``claude``, ``codex`` or ``aider``, decided from the file's name and first lines."""
+    if path.suffix == ".md":
+        return "aider"
+    try:
+        with path.open("rb") as handle:
+            head = [handle.readline() for _ in range(_SNIFF_LINES)]
+    except OSError:
+        return "claude"
+    for raw in head:
+        text = raw.decode("utf-8", errors="replace").strip()
+        if not text:
+            continue
+        if text.startswith(SESSION_HEADER.strip()):
+            return "aider"
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("type") in CODEX_LINE_TYPES:
+            return "codex"
+    return "claude"
+
+
+def _signal_json(signal: ActivitySignal | None) -> dict[str, Any] | None:
+    """A signal as JSON, for the report's per-source breakdown."""
+    if signal is None:
+        return None
+    return {
+        "state": signal.state.value,
+        "source": signal.source.value,
+        "at": signal.at,
+        "detail": signal.detail,
+        "waiting_for": signal.waiting_for,
+    }
+
+
+def inspect_signals(
+    transcript: Path,
+    hooks: Path | None,
+    status: Path | None,
+    pane: Path | None,
+    now: float,
+) -> dict[str, Any]:
+    """Read every given file, fuse, and report ``state``/``source``/``detail``/``since``/
+    ``waiting_for`` plus a ``transcript`` summary and one entry per source in ``signals``.
+
+    Raises FileNotFoundError when ``transcript`` does not exist; the optional files are
+    reported as missing instead.
+    """
+    if not transcript.is_file():
+        raise FileNotFoundError(f"{transcript}: no such transcript file")
+    fmt = transcript_format(transcript)
+    read = FileTailer(transcript).read()
+    signals: dict[str, ActivitySignal | None] = {}
+    summary: dict[str, Any]
+    if fmt == "codex":
+        codex = CodexState()
+        codex.fold_lines(read.lines)
+        signals["transcript"] = codex.signal()
+        summary = codex.summary()
+    elif fmt == "aider":
+        aider = AiderState()
+        aider.fold_lines(read.lines)
+        signals["transcript"] = aider.signal(transcript.stat().st_mtime)
+        summary = aider.summary()
+    else:
+        claude = TranscriptState()
+        claude.fold_lines(read.lines)
+        signals["transcript"] = claude.signal()
+        summary = claude.summary()
+    summary["path"] = str(transcript)
+    summary["skipped_bytes"] = read.skipped_bytes
+    report: dict[str, Any] = {"transcript": summary}
+
+    if hooks is not None:
+        if hooks.is_file():
+            hook_state = HookState()
+            hook_state.fold_lines(FileTailer(hooks).read().lines)
+            signals["hooks"] = hook_state.signal()
+            report["hooks"] = hook_state.summary()
+        else:
+            report["hooks"] = {"missing": str(hooks)}
+    if status is not None:
+        claude_status = read_status_file(status)
+        signals["status"] = claude_status.signal() if claude_status else None
+        report["status"] = claude_status.to_json() if claude_status else {"missing": str(status)}
+    if pane is not None:
+        try:
+            screen = pane.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            report["pane"] = {"missing": str(pane)}
+        else:
+            reader = claude_pane_signal if fmt == "claude" else generic_pane_signal
+            signals["pane"] = reader(screen, now)
+            report["pane"] = {"lines": len(screen.splitlines())}
+
+    activity = fuse([s for s in signals.values() if s is not None], None, now)
+    report.update(activity.to_json())
+    report["format"] = fmt
+    report["signals"] = {name: _signal_json(sig) for name, sig in signals.items()}
+    return report

@@ -1,0 +1,169 @@
+"""Activity from a capture of an agent's visible screen: the fallback and reconciler signal.
+
+Panes change with every agent release, so these patterns are deliberately few, anchored on
+short phrases, and checked against golden captures of real panes in the tests. Precedence
+on a Claude screen, strongest first:
+
+1. a permission prompt (``Do you want to …?`` with a ``1. Yes`` menu or ``Esc to cancel``)
+   → waiting_input, with the tool and command shown above it when they can be read;
+2. the busy footer (``esc to interrupt``) or spinner line (``… (4s · ↓ 7 tokens)``)
+   → working (``Press up to edit queued messages`` adds "message queued");
+3. near the bottom, whichever is lower: ``Interrupted · What should Claude do instead?``
+   → idle (interrupted), or an ``API Error`` line → error;
+4. the idle footer (``? for shortcuts``) or an empty prompt box → idle.
+
+Anything else says nothing (None): a guess would be worse than no signal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.models import ActivitySignal, ActivityState, SignalSource
+
+BOTTOM_LINES = 25
+"""Only this many last non-empty lines count for interrupt/error text, which lingers."""
+
+_BOX_EDGES = "│┃|╭╮╰╯"
+_QUESTION = re.compile(r"Do you want to (?:proceed|make this edit|create|overwrite|write|allow)")
+_YES_OPTION = re.compile(r"(?:❯|›|>)?\s*1\.\s*Yes\b")
+_ESC_TO_CANCEL = re.compile(r"Esc to cancel", re.IGNORECASE)
+_BUSY_FOOTER = re.compile(r"\besc to interrupt\b", re.IGNORECASE)
+_SPINNER = re.compile(r"…\s*\((?:\d+h\s*)?(?:\d+m\s*)?\d+s\b[^)]*\)|\(\s*\d+s\s*·[^)]*tokens?[^)]*\)")
+_QUEUED = re.compile(r"Press up to edit queued messages")
+_INTERRUPTED = re.compile(r"Interrupted\s*·\s*What should Claude do instead\?")
+_API_ERROR = re.compile(r"API Error\b[^\n]*")
+_IDLE_FOOTER = re.compile(r"\?\s*for shortcuts")
+_PROMPT_LINE = re.compile(r"^[>❯]\s*$")
+_RULE = re.compile(r"^[─━═\-]{10,}$")
+_YES_NO = re.compile(r"\(Y\)es/\(N\)o")
+_SHELL_PROMPT = re.compile(r"(?:[$#%]|(?:^|\s)(?:[\w-]*>{1,3}|[❯»]))\s*$")
+"""``user@host:~$``, ``#``, ``%``, and ``>``/``architect>``/``❯`` standing alone (not ``</div>``)."""
+
+_TITLE_TOOLS = {
+    "Bash command": "Bash",
+    "Bash command (unsandboxed)": "Bash",
+    "Edit file": "Edit",
+    "Create file": "Write",
+    "Overwrite file": "Write",
+    "Write file": "Write",
+    "Read file": "Read",
+    "Edit notebook": "NotebookEdit",
+    "Fetch": "WebFetch",
+    "Web Search": "WebSearch",
+}
+"""Permission dialog titles and the tool each stands for."""
+
+_FILE_QUESTION = re.compile(
+    r"Do you want to (?:make this edit to|create|overwrite|write to)\s+(.+?)\s*\?\s*$"
+)
+
+
+def _clean(line: str) -> str:
+    """A screen line without box edges and surrounding blanks."""
+    return line.strip().strip(_BOX_EDGES).strip()
+
+
+def screen_lines(screen: str) -> list[str]:
+    """The capture's lines, cleaned, trailing empty lines dropped."""
+    lines = [_clean(line) for line in screen.splitlines()]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def permission_prompt(screen: str) -> dict[str, str] | None:
+    """``{"kind": "permission", "tool", "command"}`` if a permission prompt is on screen."""
+    lines = screen_lines(screen)
+    question_at = None
+    for index in range(len(lines) - 1, -1, -1):
+        if _QUESTION.search(lines[index]):
+            question_at = index
+            break
+    if question_at is None:
+        return None
+    below = lines[question_at + 1 : question_at + 8]
+    if not any(_YES_OPTION.search(line) or _ESC_TO_CANCEL.search(line) for line in below):
+        return None
+    tool, command = "", ""
+    for index in range(question_at - 1, max(-1, question_at - 40), -1):
+        title = lines[index]
+        if title in _TITLE_TOOLS or title.endswith(("(MCP)", " command")):
+            tool = _TITLE_TOOLS.get(title, title)
+            command = next(
+                (line for line in lines[index + 1 : question_at] if line and not _RULE.match(line)),
+                "",
+            )
+            break
+    file_match = _FILE_QUESTION.search(lines[question_at])
+    if file_match and not command:
+        command = file_match.group(1)
+    return {"kind": "permission", "tool": tool, "command": command}
+
+
+def claude_pane_signal(screen: str, at: float) -> ActivitySignal | None:
+    """What a capture of a Claude Code pane shows, or None when it shows nothing known."""
+    source = SignalSource.PANE
+    waiting = permission_prompt(screen)
+    if waiting is not None:
+        what = f"{waiting['tool']}: {waiting['command']}".strip(": ") or "permission prompt"
+        return ActivitySignal(
+            ActivityState.WAITING_INPUT, source, at, f"permission: {what}", dict(waiting)
+        )
+    lines = screen_lines(screen)
+    text = "\n".join(lines)
+    if _BUSY_FOOTER.search(text) or _SPINNER.search(text):
+        detail = "message queued" if _QUEUED.search(text) else "busy"
+        return ActivitySignal(ActivityState.WORKING, source, at, detail)
+    bottom = [line for line in lines if line][-BOTTOM_LINES:]
+    interrupted = _last_index(bottom, _INTERRUPTED)
+    api_error = _last_index(bottom, _API_ERROR)
+    if interrupted is not None and (api_error is None or interrupted > api_error):
+        return ActivitySignal(ActivityState.IDLE, source, at, "interrupted by user")
+    if api_error is not None:
+        match = _API_ERROR.search(bottom[api_error])
+        detail = match.group(0) if match else "API Error"
+        return ActivitySignal(ActivityState.ERROR, source, at, detail[:200])
+    if _IDLE_FOOTER.search(text) or _empty_prompt_box(lines):
+        return ActivitySignal(ActivityState.IDLE, source, at, "waiting for a prompt")
+    return None
+
+
+def _last_index(lines: list[str], pattern: re.Pattern[str]) -> int | None:
+    """Index of the last line matching ``pattern``."""
+    for index in range(len(lines) - 1, -1, -1):
+        if pattern.search(lines[index]):
+            return index
+    return None
+
+
+def _empty_prompt_box(lines: list[str]) -> bool:
+    """An empty input line (``❯`` or ``>`` alone) framed by rules, near the bottom."""
+    tail = lines[-8:]
+    for index, line in enumerate(tail):
+        if _PROMPT_LINE.match(line):
+            before = tail[index - 1] if index > 0 else ""
+            after = tail[index + 1] if index + 1 < len(tail) else ""
+            if _RULE.match(before) or _RULE.match(after) or before.startswith("╭"):
+                return True
+    return False
+
+
+def generic_pane_signal(screen: str, at: float) -> ActivitySignal | None:
+    """Agent-agnostic reading (shell commands, Aider): a yes/no question or a prompt line."""
+    lines = [line for line in screen_lines(screen) if line]
+    if not lines:
+        return None
+    source = SignalSource.PANE
+    for line in lines[-3:]:
+        if _YES_NO.search(line):
+            return ActivitySignal(
+                ActivityState.WAITING_INPUT,
+                source,
+                at,
+                line[:200],
+                {"kind": "confirm", "tool": "", "command": line[:200]},
+            )
+    if _SHELL_PROMPT.search(lines[-1]):
+        return ActivitySignal(ActivityState.IDLE, source, at, "at a prompt")
+    return None

@@ -1,0 +1,118 @@
+"""Incremental line reader for append-only logs (transcripts, hook logs).
+
+A :class:`FileTailer` remembers a byte offset. The first read of a file starts at most
+``backscan`` bytes before its end, at a line boundary, so opening a 200 MB transcript costs
+one bounded read; every later read costs only the bytes appended since. A final line
+without its newline is held back until the writer finishes it. When the file shrinks or is
+replaced (different inode), the tailer starts over and says so, so the consumer can drop
+state folded from the old content.
+
+Pure file I/O: no watchers, no threads. The caller decides when to read.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_BACKSCAN = 256 * 1024
+"""How far back the first read of a file looks: enough for the recent turns of a session."""
+
+
+@dataclass(frozen=True)
+class TailRead:
+    """The result of one :meth:`FileTailer.read`."""
+
+    lines: list[str] = field(default_factory=list)
+    """Complete new lines, without their trailing newline, decoded as UTF-8 (lossy)."""
+    restarted: bool = False
+    """True when the reader (re)started on this file: first open, truncation or rotation.
+    State folded from earlier reads must be discarded."""
+    skipped_bytes: int = 0
+    """Bytes before the bounded backward scan that were never read (history cut off)."""
+
+
+class FileTailer:
+    """Reads the lines appended to one file since the previous call."""
+
+    def __init__(self, path: Path, *, backscan: int = DEFAULT_BACKSCAN) -> None:
+        """Tail ``path``; the first read looks back at most ``backscan`` bytes."""
+        self.path = path
+        self.backscan = backscan
+        self.offset: int | None = None
+        """Byte offset of the first unread byte; None until the file was first opened."""
+        self._inode: tuple[int, int] | None = None
+        self._pending = b""
+        self._drop_fragment = False
+        """True while the buffered bytes are the tail of a line that began before our window."""
+
+    @classmethod
+    def at_offset(cls, path: Path, offset: int) -> FileTailer:
+        """A tailer that reads only what is appended after ``offset`` (e.g. a delivery marker).
+
+        If ``offset`` falls inside a line, that line is skipped: it began before the marker.
+        """
+        tailer = cls(path)
+        tailer.offset = max(0, offset)
+        try:
+            st = path.stat()
+            tailer._inode = (st.st_dev, st.st_ino)
+        except OSError:
+            tailer._inode = None
+        tailer._drop_fragment = offset > 0 and not _byte_before_is_newline(path, offset)
+        return tailer
+
+    def read(self) -> TailRead:
+        """Return the complete lines appended since the last call (none if the file is absent)."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            if self._inode is not None:
+                # Rotated away: whatever appears next at this path is a fresh file.
+                self.offset = None
+                self._inode = None
+                self._pending = b""
+                self._drop_fragment = False
+            return TailRead()
+        inode = (st.st_dev, st.st_ino)
+        if self._inode is None and self.offset is not None:
+            # Positioned before the file existed (a delivery marker): read it from there.
+            self._inode = inode
+        restarted = False
+        skipped = 0
+        if self.offset is None or inode != self._inode or st.st_size < self.offset:
+            restarted = True
+            self._inode = inode
+            self._pending = b""
+            start = max(0, st.st_size - self.backscan)
+            skipped = start
+            self.offset = start
+            self._drop_fragment = start > 0 and not _byte_before_is_newline(self.path, start)
+        if st.st_size == self.offset:
+            return TailRead(restarted=restarted, skipped_bytes=skipped)
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                data = handle.read(st.st_size - self.offset)
+        except OSError:
+            return TailRead(restarted=restarted, skipped_bytes=skipped)
+        self.offset += len(data)
+        buffer = self._pending + data
+        *complete, tail = buffer.split(b"\n")
+        self._pending = tail
+        if complete and self._drop_fragment:
+            complete = complete[1:]
+            self._drop_fragment = False
+        lines = [raw.decode("utf-8", errors="replace").rstrip("\r") for raw in complete]
+        return TailRead(lines=lines, restarted=restarted, skipped_bytes=skipped)
+
+
+def _byte_before_is_newline(path: Path, offset: int) -> bool:
+    """Whether the byte just before ``offset`` ends a line (so ``offset`` starts one)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(offset - 1)
+            return handle.read(1) == b"\n"
+    except OSError:
+        return False

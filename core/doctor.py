@@ -1,0 +1,132 @@
+"""``ao-tui doctor``: every prerequisite checked, each failure with the fix named."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.locations import Locations
+
+_AGENT_BINARIES = {
+    "claude-code": ("claude", "npm install -g @anthropic-ai/claude-code"),
+    "codex": ("codex", "npm install -g @openai/codex"),
+    "aider": ("aider", "pip install aider-install && aider-install"),
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    """One doctor line: what was checked, how it went, and the fix when it did not."""
+
+    name: str
+    status: str  # ok | warn | fail
+    detail: str
+    fix: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The object ``doctor --json`` prints."""
+        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+
+
+def _version(argv: list[str]) -> str | None:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    out = (proc.stdout or proc.stderr).strip().splitlines()
+    return out[0] if proc.returncode == 0 and out else None
+
+
+def check_tmux() -> Check:
+    """tmux is installed and new enough for ``new-session -e`` and bracketed paste."""
+    version = _version(["tmux", "-V"]) if shutil.which("tmux") else None
+    if version is None:
+        return Check("tmux", "fail", "tmux not found on PATH", "install tmux 3.2+ (apt-get install tmux)")
+    match = re.search(r"(\d+)\.(\d+)", version)
+    if match and (int(match[1]), int(match[2])) < (3, 2):
+        return Check("tmux", "fail", f"{version} is too old", "install tmux 3.2 or newer")
+    return Check("tmux", "ok", version)
+
+
+def check_git() -> Check:
+    """git is installed (worktrees need 2.17+)."""
+    version = _version(["git", "--version"]) if shutil.which("git") else None
+    if version is None:
+        return Check("git", "fail", "git not found on PATH", "install git (apt-get install git)")
+    return Check("git", "ok", version)
+
+
+def check_state_dir(locations: Locations) -> Check:
+    """The state dir is writable and its database opens."""
+    from core.store import Store, StoreError
+
+    try:
+        locations.ensure()
+        store = Store(locations.database)
+        count = len(store.list_sessions())
+        store.close()
+    except (OSError, StoreError) as exc:
+        return Check("state", "fail", str(exc), "set AO_TUI_HOME to a writable directory")
+    return Check("state", "ok", f"{locations.home} ({count} sessions)")
+
+
+def check_config(explicit: str | None) -> tuple[list[Check], Any]:
+    """The config is found and valid; each project's path is a git repo with its agent."""
+    from core.config import ConfigError, find_config, load_config
+    from core.registry import Registry
+
+    registry = Registry()
+    try:
+        path = find_config(Path.cwd(), explicit)
+    except ConfigError as exc:
+        return [Check("config", "fail", str(exc), "fix the path or unset AO_TUI_CONFIG")], None
+    if path is None:
+        return [Check("config", "fail", "no ao.config.yaml found", "run `ao-tui init` in your repo")], None
+    try:
+        loaded = load_config(path, known_agents=registry.names("agent"))
+    except ConfigError as exc:
+        return [Check("config", "fail", str(exc), "edit the file at the line shown")], None
+    checks = [Check("config", "ok", f"{path} ({len(loaded.config.projects)} projects)")]
+    checks += [Check("config", "warn", w) for w in loaded.warnings]
+    for pid, project in loaded.config.projects.items():
+        agent = project.agent_name(loaded.config.defaults)
+        if agent == "shell":
+            continue
+        binary, install = _AGENT_BINARIES.get(agent, (agent, ""))
+        if project.agent_config.command:
+            binary = project.agent_config.command
+        found = shutil.which(binary)
+        if found:
+            checks.append(Check(f"agent {agent} ({pid})", "ok", found))
+        else:
+            checks.append(
+                Check(
+                    f"agent {agent} ({pid})",
+                    "fail",
+                    f"{binary!r} not found on PATH",
+                    f"{install} or set projects.{pid}.agentConfig.command",
+                )
+            )
+    return checks, loaded
+
+
+def run_checks(explicit_config: str | None = None) -> list[Check]:
+    """Every check, in the order a newcomer should fix them."""
+    checks = [
+        Check("python", "ok", sys.version.split()[0]),
+        check_tmux(),
+        check_git(),
+        check_state_dir(Locations.from_env()),
+    ]
+    socket = os.environ.get("AO_TUI_TMUX_SOCKET")
+    checks.append(
+        Check("tmux server", "ok", f"socket -L {socket}" if socket else "the default tmux server")
+    )
+    config_checks, _ = check_config(explicit_config)
+    return checks + config_checks

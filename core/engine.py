@@ -1,0 +1,510 @@
+"""The facade every front end calls: spawn, send, respond, kill, restore, list, get, events.
+
+Front ends (the CLI, the cockpit, the daemon) hold no session logic of their own. Every
+method here is blocking (tmux, git and SQLite calls); async front ends run them with
+``asyncio.to_thread``. State lives in the store, so any number of processes can call these
+at once; only the holder of the engine lease runs :meth:`Engine.reconcile` on a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import os
+import re
+import shutil
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from core.config import Config, ProjectConfig
+from core.launcher import write_plan
+from core.lifecycle import Reconciler
+from core.locations import Locations
+from core.models import (
+    ACTIVE_LIFECYCLES,
+    Activity,
+    ActivityState,
+    DeliveryResult,
+    Event,
+    Lifecycle,
+    Session,
+    SignalSource,
+)
+from core.registry import Registry
+from core.slots import Agent, AgentContext, AgentSettings, LaunchPlan, Runtime, SlotError, Workspace
+from core.store import Store
+
+SESSION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}-[0-9]{1,9}$")
+MAX_PROMPT_BYTES = 100_000
+"""Linux caps one argv element at 128 KiB; the task prompt is one argv element."""
+
+_CLOSED_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
+
+
+class EngineError(Exception):
+    """A request the engine refused; the message says why and what to do instead."""
+
+    exit_code = 1
+
+
+class NotFoundError(EngineError):
+    """No session with that id."""
+
+    exit_code = 3
+
+
+class DuplicateTaskError(EngineError):
+    """An active session already works on the same task."""
+
+    exit_code = 4
+
+
+class Engine:
+    """Sessions end to end: each method is one user action, atomic from the outside."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        locations: Locations | None = None,
+        registry: Registry | None = None,
+        store: Store | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Bind the engine to a config, a state dir, the plugin registry and the store."""
+        self.config = config
+        self.locations = locations or Locations.from_env()
+        self.locations.ensure()
+        self.registry = registry or Registry()
+        self.store = store or Store(self.locations.database)
+        self.clock = clock
+        self._reconciler = Reconciler(self)
+        self._reconcile_lock = threading.Lock()
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    # plugins -------------------------------------------------------------------------
+
+    @property
+    def runtime(self) -> Runtime:
+        """The runtime plugin of the config's defaults (tmux)."""
+        runtime: Runtime = self.registry.get("runtime", self.config.defaults.runtime)
+        return runtime
+
+    @property
+    def workspace(self) -> Workspace:
+        """The workspace plugin of the config's defaults (worktree)."""
+        workspace: Workspace = self.registry.get("workspace", self.config.defaults.workspace)
+        return workspace
+
+    def agent(self, name: str) -> Agent:
+        """The agent plugin called ``name``."""
+        agent: Agent = self.registry.get("agent", name)
+        return agent
+
+    def project(self, project_id: str) -> ProjectConfig:
+        """A project's config by id, or an error listing the known ids."""
+        try:
+            return self.config.projects[project_id]
+        except KeyError:
+            known = ", ".join(sorted(self.config.projects)) or "none"
+            raise EngineError(f"unknown project {project_id!r} (known: {known})") from None
+
+    def context(self, session: Session) -> AgentContext:
+        """What an agent plugin needs to know about ``session``."""
+        project = self.config.projects.get(session.project)
+        cfg = project.agent_config if project else None
+        return AgentContext(
+            session_id=session.id,
+            agent_session_id=session.agent_session_id,
+            worktree=Path(session.worktree),
+            state_dir=self.locations.session_dir(session.id),
+            prompt=session.prompt,
+            settings=AgentSettings(
+                command=cfg.command if cfg else None,
+                permissions=cfg.permissions if cfg else None,
+                model=cfg.model if cfg else None,
+            ),
+            env=dict(project.env) if project else {},
+            extra=session.extra,
+        )
+
+    # reads ---------------------------------------------------------------------------
+
+    def list(self) -> list[Session]:
+        """Every session, oldest first."""
+        return self.store.list_sessions()
+
+    def get(self, session_id: str) -> Session:
+        """One session, or :class:`NotFoundError` naming the id."""
+        if not SESSION_ID_RE.match(session_id):
+            raise NotFoundError(
+                f"{session_id!r} is not a session id (ids look like app-3); "
+                "list them with `ao-tui status`"
+            )
+        session = self.store.get_session(session_id)
+        if session is None:
+            raise NotFoundError(f"no session {session_id!r}; list them with `ao-tui status`")
+        return session
+
+    # spawn ---------------------------------------------------------------------------
+
+    def spawn(
+        self,
+        project_id: str,
+        prompt: str,
+        *,
+        title: str | None = None,
+        agent_name: str | None = None,
+        issue: str = "",
+        force: bool = False,
+    ) -> Session:
+        """Start a new session on ``prompt``; any failure undoes every step before it."""
+        project = self.project(project_id)
+        prompt = prompt.strip()
+        if not prompt:
+            raise EngineError("the task prompt is empty; pass --prompt with what the agent should do")
+        if len(prompt.encode()) > MAX_PROMPT_BYTES:
+            raise EngineError(
+                f"the task prompt is {len(prompt.encode())} bytes (max {MAX_PROMPT_BYTES}); "
+                "put the details in a file in the repo and point the agent at it"
+            )
+        title = (title or _title_from(prompt)).strip()
+        agent_name = agent_name or project.agent_name(self.config.defaults)
+        agent = self.agent(agent_name)
+        if not force:
+            self._refuse_duplicate(project_id, prompt, title, issue)
+        repo = project.path
+        base = project.default_branch or self.workspace.default_branch(repo)
+
+        session_id = self.store.allocate_id(project.session_prefix)
+        branch = f"ao/{session_id}-{_slug(title)}"
+        worktree = self.locations.worktree(project_id, session_id)
+        now = self.clock()
+        session = Session(
+            id=session_id,
+            project=project_id,
+            agent=agent_name,
+            title=title,
+            prompt=prompt,
+            branch=branch,
+            worktree=str(worktree),
+            tmux=f"ao-{session_id}",
+            lifecycle=Lifecycle.SPAWNING,
+            activity=Activity(ActivityState.UNKNOWN, SignalSource.ENGINE, now, "starting"),
+            created_at=now,
+            updated_at=now,
+            agent_session_id=str(uuid.uuid4()),
+            issue=issue,
+            base_branch=base,
+        )
+        undo: list[Callable[[], None]] = []
+        try:
+            self.workspace.create(repo, worktree, branch, base)
+            undo.append(lambda: self._undo_worktree(repo, worktree, branch))
+            ctx = self.context(session)
+            excludes = agent.prepare(ctx)
+            self.workspace.exclude(worktree, excludes)
+            plan = agent.launch(ctx)
+            self._check_binary(plan, project_id)
+            pane = self._start_process(session, plan)
+            undo.append(lambda: self.runtime.kill(session.tmux))
+            session = replace(session, pane_id=pane.pane_id, lifecycle=Lifecycle.RUNNING)
+            self.store.insert_session(
+                session,
+                event=("spawned", {"branch": branch, "worktree": str(worktree), "agent": agent_name}),
+            )
+        except BaseException as exc:
+            for step in reversed(undo):
+                try:
+                    step()
+                except Exception:  # noqa: BLE001 - keep undoing; the first error is reported
+                    pass
+            shutil.rmtree(self.locations.session_dir(session_id), ignore_errors=True)
+            self.store.append_event(session_id, "spawn-failed", {"error": str(exc)})
+            if isinstance(exc, SlotError):
+                raise EngineError(f"spawn {session_id} failed: {exc}") from exc
+            raise
+        self._notify()
+        return session
+
+    def _refuse_duplicate(self, project_id: str, prompt: str, title: str, issue: str) -> None:
+        wanted = _normalize(prompt)
+        for other in self.store.list_sessions():
+            if other.project != project_id or other.lifecycle in _CLOSED_LIFECYCLES:
+                continue
+            same_issue = bool(issue) and other.issue == issue
+            same_task = _normalize(other.prompt) == wanted
+            near_title = (
+                difflib.SequenceMatcher(None, other.title.lower(), title.lower()).ratio() > 0.92
+            )
+            if same_issue or same_task or near_title:
+                raise DuplicateTaskError(
+                    f"{other.id} already works on this task ({other.title!r}); "
+                    f"send it a message with `ao-tui send {other.id} ...`, or pass --force"
+                )
+
+    def _check_binary(self, plan: LaunchPlan, project_id: str) -> None:
+        binary = plan.argv[0]
+        path_env = {**os.environ, **plan.env}.get("PATH")
+        if shutil.which(binary, path=path_env) is None:
+            raise EngineError(
+                f"agent command {binary!r} not found on PATH; install it or set "
+                f"projects.{project_id}.agentConfig.command in the config"
+            )
+
+    def _start_process(self, session: Session, plan: LaunchPlan) -> Any:
+        # The agent inherits this process's environment (as if the operator ran it), then
+        # the project's env and the plugin's additions; tmux itself would hand it the
+        # environment of whichever process started the tmux server.
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        env.update(self.context(session).env)
+        env.update(plan.env)
+        env["AO_TUI_SESSION"] = session.id
+        plan_path = self.locations.session_dir(session.id) / f"launch-{uuid.uuid4().hex}.json"
+        write_plan(plan_path, plan.argv, env, Path(session.worktree))
+        try:
+            return self.runtime.create(
+                session.tmux,
+                Path(session.worktree),
+                [sys.executable, "-m", "core.launcher", str(plan_path)],
+            )
+        except BaseException:
+            plan_path.unlink(missing_ok=True)
+            raise
+
+    def _undo_worktree(self, repo: Path, worktree: Path, branch: str) -> None:
+        self.workspace.remove(repo, worktree)
+        delete_branch = getattr(self.workspace, "delete_branch", None)
+        if delete_branch is not None:
+            delete_branch(repo, branch)
+
+    # send / respond ------------------------------------------------------------------
+
+    def send(
+        self, session_id: str, text: str, *, confirm_timeout: float = 8.0
+    ) -> tuple[DeliveryResult, str]:
+        """Paste ``text`` into the session's agent and press Enter, then confirm it arrived."""
+        session = self.get(session_id)
+        pane = self._live_pane(session)
+        if pane is None:
+            return self._record_send(session, DeliveryResult.FAILED, "the agent is not running", text)
+        if not text.strip():
+            raise EngineError("the message is empty")
+        agent = self.agent(session.agent)
+        ctx = self.context(session)
+        marker = agent.delivery_marker(ctx)
+        self.runtime.paste(pane.pane_id, text)
+        time.sleep(agent.paste_delay(text))
+        self.runtime.send_keys(pane.pane_id, "Enter")
+        if not agent.confirms_delivery:
+            return self._record_send(session, DeliveryResult.SENT, "pasted; this agent gives no receipt", text)
+        deadline = time.monotonic() + confirm_timeout
+        retry_at = [1.5, 3.5, 6.0]  # Enter again if the paste swallowed it
+        started = time.monotonic()
+        while time.monotonic() < deadline:
+            if agent.delivery_confirmed(ctx, marker, text):
+                return self._record_send(session, DeliveryResult.DELIVERED, "seen in the transcript", text)
+            if "queued messages" in self.runtime.capture(pane.pane_id):
+                return self._record_send(
+                    session, DeliveryResult.QUEUED, "the agent is busy; it will read it next", text
+                )
+            if retry_at and time.monotonic() - started >= retry_at[0]:
+                retry_at.pop(0)
+                self.runtime.send_keys(pane.pane_id, "Enter")
+            time.sleep(0.1)
+        return self._record_send(
+            session, DeliveryResult.FAILED, f"no receipt from the agent within {confirm_timeout:.0f}s", text
+        )
+
+    def _record_send(
+        self, session: Session, result: DeliveryResult, detail: str, text: str
+    ) -> tuple[DeliveryResult, str]:
+        # The event keeps the size and a short preview only: messages may carry secrets.
+        self.store.append_event(
+            session.id,
+            "message",
+            {"result": result.value, "detail": detail, "bytes": len(text.encode()), "preview": text[:60]},
+        )
+        self._notify()
+        return result, detail
+
+    def respond(self, session_id: str, yes: bool, *, timeout: float = 10.0) -> Session:
+        """Answer the permission prompt the agent waits on; refuse when none is pending."""
+        session = self.reconcile_one(session_id)
+        if session.activity.state is not ActivityState.WAITING_INPUT:
+            raise EngineError(
+                f"{session_id} is not waiting on a prompt (it is {session.activity.state.value}"
+                f"{': ' + session.activity.detail if session.activity.detail else ''})"
+            )
+        pane = self._live_pane(session)
+        if pane is None:
+            raise EngineError(f"{session_id} has no live pane; restore it with `ao-tui restore {session_id}`")
+        waiting = session.activity.waiting_for or {}
+        self.runtime.send_keys(pane.pane_id, *self.agent(session.agent).answer_keys(yes))
+        self.store.append_event(
+            session_id, "responded", {"answer": "yes" if yes else "no", "waiting_for": waiting}
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            session = self.reconcile_one(session_id)
+            if session.activity.state is not ActivityState.WAITING_INPUT:
+                break
+        self._notify()
+        return session
+
+    # kill / restore ------------------------------------------------------------------
+
+    def kill(self, session_id: str, *, discard: bool = False) -> tuple[Session, str | None]:
+        """Stop the agent and remove its worktree; uncommitted work is committed first."""
+        session = self.get(session_id)
+        if session.lifecycle is Lifecycle.KILLED:
+            raise EngineError(f"{session_id} is already killed; `ao-tui restore {session_id}` brings it back")
+        self.runtime.kill(session.tmux)
+        worktree = Path(session.worktree)
+        wip: str | None = None
+        if worktree.exists():
+            if not discard:
+                try:
+                    wip = self.workspace.save_work(worktree, f"WIP: {session_id} saved by ao-tui kill")
+                except SlotError as exc:
+                    # Keep the worktree: removing it now would lose the work we failed to save.
+                    self.store.update_session(
+                        session_id,
+                        lifecycle=Lifecycle.EXITED,
+                        lifecycle_reason="kill stopped: work not saved",
+                        event=("kill-failed", {"error": str(exc)}),
+                    )
+                    raise EngineError(
+                        f"could not save the work in {worktree}: {exc}; nothing was removed. "
+                        "Commit it by hand or pass --discard"
+                    ) from exc
+            self.workspace.remove(Path(self.project(session.project).path), worktree)
+        now = self.clock()
+        session = self.store.update_session(
+            session_id,
+            lifecycle=Lifecycle.KILLED,
+            lifecycle_reason="discarded" if discard else "killed by operator",
+            activity=Activity(ActivityState.EXITED, SignalSource.ENGINE, now, "killed"),
+            event=("killed", {"wip_commit": wip, "discarded": discard, "branch": session.branch}),
+        )
+        self._notify()
+        return session, wip
+
+    def restore(self, session_id: str) -> Session:
+        """Bring an exited or killed session back in place: same id, branch and worktree."""
+        session = self.get(session_id)
+        if session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE):
+            raise EngineError(f"{session_id} is {session.lifecycle.value}; spawn a new session instead")
+        if self._live_pane(session) is not None:
+            raise EngineError(f"{session_id} is running; attach with `ao-tui attach {session_id}`")
+        project = self.project(session.project)
+        worktree = Path(session.worktree)
+        if not worktree.exists():
+            self.workspace.reopen(project.path, worktree, session.branch)
+        agent = self.agent(session.agent)
+        ctx = self.context(session)
+        self.workspace.exclude(worktree, agent.prepare(ctx))
+        plan = agent.resume(ctx)
+        self._check_binary(plan, session.project)
+        self.runtime.kill(session.tmux)  # a dead pane left by remain-on-exit
+        pane = self._start_process(session, plan)
+        now = self.clock()
+        session = self.store.update_session(
+            session_id,
+            pane_id=pane.pane_id,
+            lifecycle=Lifecycle.RUNNING,
+            lifecycle_reason="restored",
+            attempt=session.attempt + 1,
+            activity=Activity(ActivityState.UNKNOWN, SignalSource.ENGINE, now, "restarting"),
+            event=("restored", {"attempt": session.attempt + 1, "argv0": plan.argv[0]}),
+        )
+        self._notify()
+        return session
+
+    def attach_argv(self, session_id: str) -> list[str]:
+        """The command that puts the operator's terminal on the session's tmux session."""
+        session = self.get(session_id)
+        if self._live_pane(session) is None and session.tmux not in self.runtime.list_panes():
+            raise EngineError(f"{session_id} has no tmux session; `ao-tui restore {session_id}` first")
+        return self.runtime.attach_argv(session.tmux, inside_tmux=bool(os.environ.get("TMUX")))
+
+    def _live_pane(self, session: Session) -> Any:
+        pane = self.runtime.list_panes().get(session.tmux)
+        if pane is None or pane.dead:
+            return None
+        return pane
+
+    # reconcile and events ------------------------------------------------------------
+
+    def reconcile(self) -> list[Event]:
+        """One tick: gather runtime facts in one call, fuse signals, record what changed."""
+        with self._reconcile_lock:
+            events = self._reconciler.tick()
+        if events:
+            self._notify()
+        return events
+
+    def reconcile_one(self, session_id: str) -> Session:
+        """Refresh one session now (used before acting on its state)."""
+        self.get(session_id)
+        with self._reconcile_lock:
+            self._reconciler.tick(only=session_id)
+        return self.get(session_id)
+
+    def active_sessions(self) -> list[Session]:
+        """Sessions that own (or should own) a tmux session."""
+        return [
+            s
+            for s in self.store.list_sessions()
+            if s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED
+        ]
+
+    def _notify(self) -> None:
+        for loop, flag in list(self._waiters):
+            try:
+                loop.call_soon_threadsafe(flag.set)
+            except RuntimeError:  # that loop is closed
+                self._waiters.remove((loop, flag))
+
+    async def events(self, *, after: int | None = None, poll: float = 0.1) -> AsyncIterator[Event]:
+        """Every new event, as it lands in the store (from this or any other process)."""
+        seq = self.store.last_event_seq() if after is None else after
+        flag = asyncio.Event()
+        waiter = (asyncio.get_running_loop(), flag)
+        self._waiters.append(waiter)
+        try:
+            while True:
+                batch = await asyncio.to_thread(self.store.events_after, seq)
+                for event in batch:
+                    seq = event.seq
+                    yield event
+                if not batch:
+                    flag.clear()
+                    try:
+                        await asyncio.wait_for(flag.wait(), poll)
+                    except TimeoutError:
+                        pass
+        finally:
+            self._waiters.remove(waiter)
+
+
+def _title_from(prompt: str) -> str:
+    first = prompt.strip().splitlines()[0] if prompt.strip() else "task"
+    return first if len(first) <= 60 else first[:59] + "…"
+
+
+def _slug(title: str) -> str:
+    words = re.findall(r"[a-z0-9]+", title.lower())
+    slug = "-".join(words)[:32].strip("-")
+    return slug or "task"
+
+
+def _normalize(text: str) -> str:
+    return " ".join(text.lower().split())

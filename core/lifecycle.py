@@ -1,0 +1,118 @@
+"""The reconciler: one tick turns runtime facts and agent signals into recorded state.
+
+A tick makes one batched tmux call (``list-panes -a``) for every session, asks each agent
+plugin for its signals, fuses them, and writes a session only when something a user would
+see has changed — each change is one event in the log, so followers see changes only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from core.activity.fusion import fuse
+from core.models import (
+    ACTIVE_LIFECYCLES,
+    Activity,
+    ActivitySignal,
+    ActivityState,
+    Event,
+    Lifecycle,
+    Session,
+    SignalSource,
+)
+from core.slots import PaneInfo
+from core.zones import zone_of
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+
+
+class Reconciler:
+    """Runs ticks for one engine; keeps nothing a crash would need (the store has it)."""
+
+    def __init__(self, engine: Engine) -> None:
+        """Reconcile the sessions of ``engine``."""
+        self.engine = engine
+        self.orphans: set[str] = set()
+        """tmux sessions named like ours that no record owns (seen in the last tick)."""
+
+    def tick(self, only: str | None = None) -> list[Event]:
+        """Reconcile every live-ish session (or just ``only``); the events it recorded."""
+        engine = self.engine
+        panes = engine.runtime.list_panes()
+        sessions = engine.store.list_sessions()
+        known = {s.tmux for s in sessions}
+        self.orphans = {name for name in panes if name.startswith("ao-") and name not in known}
+        events: list[Event] = []
+        now = engine.clock()
+        for session in sessions:
+            if only is not None and session.id != only:
+                continue
+            if session.lifecycle not in ACTIVE_LIFECYCLES and session.lifecycle is not Lifecycle.EXITED:
+                continue
+            event = self._reconcile(session, panes.get(session.tmux), now)
+            if event is not None:
+                events.append(event)
+        return events
+
+    def _reconcile(self, session: Session, pane: PaneInfo | None, now: float) -> Event | None:
+        engine = self.engine
+        extra_updates: dict[str, Any] = {}
+        if pane is None or pane.dead:
+            reason = _exit_reason(pane)
+            lifecycle = Lifecycle.EXITED
+            signals = [ActivitySignal(ActivityState.EXITED, SignalSource.RUNTIME, now, reason)]
+        else:
+            lifecycle = Lifecycle.RUNNING
+            reason = "running"
+            agent = engine.agent(session.agent)
+            runtime = engine.runtime
+            observation = agent.observe(
+                engine.context(session), pane, lambda: runtime.capture(pane.pane_id)
+            )
+            signals = observation.signals
+            extra_updates = {k: v for k, v in observation.extra.items() if session.extra.get(k) != v}
+        activity = fuse(signals, session.activity, now)
+        changed_activity = _visible(activity) != _visible(session.activity)
+        changed_lifecycle = lifecycle is not session.lifecycle
+        fields: dict[str, Any] = {}
+        if extra_updates:
+            fields["extra"] = {**session.extra, **extra_updates}
+        if pane is not None and pane.pane_id != session.pane_id:
+            fields["pane_id"] = pane.pane_id
+        if not (changed_activity or changed_lifecycle):
+            if fields:
+                engine.store.update_session(session.id, **fields)
+            return None
+        before_zone = zone_of(session)
+        after = replace(session, activity=activity, lifecycle=lifecycle)
+        data = {
+            "state": activity.state.value,
+            "previous": session.activity.state.value,
+            "source": activity.source.value,
+            "detail": activity.detail,
+            "waiting_for": activity.waiting_for,
+            "lifecycle": lifecycle.value,
+            "zone": zone_of(after).value,
+            "previous_zone": before_zone.value,
+        }
+        kind = "lifecycle" if changed_lifecycle else "activity"
+        fields.update(activity=activity)
+        if changed_lifecycle:
+            fields.update(lifecycle=lifecycle, lifecycle_reason=reason)
+        engine.store.update_session(session.id, event=(kind, data), **fields)
+        return Event(0, now, session.id, kind, data)
+
+
+def _visible(activity: Activity) -> tuple[Any, ...]:
+    """What a user sees of an activity; ``since`` moving alone is not a change."""
+    return (activity.state, activity.detail, repr(activity.waiting_for))
+
+
+def _exit_reason(pane: PaneInfo | None) -> str:
+    if pane is None:
+        return "tmux session gone"
+    if pane.dead_status is not None:
+        return f"agent exited with status {pane.dead_status}"
+    return "agent exited"

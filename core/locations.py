@@ -1,0 +1,53 @@
+"""Where ao-tui keeps its state: one place decides every path under ``AO_TUI_HOME``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+
+@dataclass(frozen=True)
+class Locations:
+    """The state directory layout (database, worktrees, per-session files, engine lock)."""
+
+    home: Path
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Locations:
+        """``AO_TUI_HOME`` if set, else the platform state dir (e.g. ~/.local/state/ao-tui)."""
+        env = os.environ if environ is None else environ
+        raw = env.get("AO_TUI_HOME")
+        home = Path(raw).expanduser() if raw else Path(platformdirs.user_state_dir("ao-tui"))
+        return cls(home=home.absolute())
+
+    @property
+    def database(self) -> Path:
+        """The SQLite database shared by the cockpit, the daemon and every CLI call."""
+        return self.home / "state.db"
+
+    @property
+    def engine_lock(self) -> Path:
+        """The lock file whose holder runs reconcile ticks (one process at a time)."""
+        return self.home / "engine.lock"
+
+    def worktree(self, project: str, session_id: str) -> Path:
+        """Where the worktree of ``session_id`` lives."""
+        return self.home / "worktrees" / project / session_id
+
+    def session_dir(self, session_id: str) -> Path:
+        """A private directory for one session's hook log and launch plan."""
+        return self.home / "sessions" / session_id
+
+    @property
+    def sessions_root(self) -> Path:
+        """The parent of every session dir: one watcher root covers every hook log."""
+        return self.home / "sessions"
+
+    def ensure(self) -> None:
+        """Create the home with owner-only permissions (it holds task text and env)."""
+        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.sessions_root.mkdir(exist_ok=True, mode=0o700)

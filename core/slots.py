@@ -1,0 +1,182 @@
+"""The plugin slots: what the engine asks of a runtime, a workspace and an agent.
+
+The engine only ever talks to these protocols; concrete plugins live in ``plugins/`` and
+are found through the registry (``core.registry``), never imported by name from ``core``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from core.models import ActivitySignal
+
+
+class SlotError(Exception):
+    """A plugin could not do what was asked; the message says what to do about it."""
+
+
+@dataclass(frozen=True)
+class PaneInfo:
+    """Runtime facts about one agent's pane, all gathered in one batched call."""
+
+    session_name: str
+    pane_id: str
+    pane_pid: int
+    dead: bool
+    current_command: str = ""
+    dead_status: int | None = None
+
+
+@runtime_checkable
+class Runtime(Protocol):
+    """Where agent processes live (tmux)."""
+
+    name: str
+
+    def create(
+        self, name: str, cwd: Path, argv: Sequence[str], *, width: int = 200, height: int = 50
+    ) -> PaneInfo:
+        """Start a detached session called ``name`` running ``argv`` (never through a shell)."""
+        ...
+
+    def kill(self, name: str) -> None:
+        """End the session if it exists; a missing session is not an error."""
+        ...
+
+    def list_panes(self) -> dict[str, PaneInfo]:
+        """Every pane of every session, keyed by session name, in one call; {} if no server."""
+        ...
+
+    def capture(self, target: str, *, ansi: bool = False) -> str:
+        """The visible screen of a pane (``target`` is a pane id like ``%3``)."""
+        ...
+
+    def paste(self, target: str, text: str) -> None:
+        """Paste ``text`` byte-for-byte as one bracketed paste (no key is interpreted)."""
+        ...
+
+    def send_keys(self, target: str, *keys: str) -> None:
+        """Press named keys (``Enter``, ``Escape``, ``1``) in the pane."""
+        ...
+
+    def attach_argv(self, name: str, *, inside_tmux: bool) -> list[str]:
+        """The argv that puts the operator's terminal on session ``name``."""
+        ...
+
+
+@runtime_checkable
+class Workspace(Protocol):
+    """Where an agent's files live (a git worktree on its own branch)."""
+
+    name: str
+
+    def create(self, repo: Path, path: Path, branch: str, base: str) -> None:
+        """Create ``path`` as a worktree of ``repo`` on new ``branch`` forked from ``base``."""
+        ...
+
+    def reopen(self, repo: Path, path: Path, branch: str) -> None:
+        """Re-create a removed worktree at ``path`` on the existing ``branch``."""
+        ...
+
+    def exclude(self, path: Path, patterns: Sequence[str]) -> None:
+        """Keep ``patterns`` (our own files) out of git status and WIP commits."""
+        ...
+
+    def save_work(self, path: Path, message: str) -> str | None:
+        """Commit every change, untracked files included; the new sha, or None if clean."""
+        ...
+
+    def remove(self, repo: Path, path: Path) -> None:
+        """Remove the worktree (the branch stays)."""
+        ...
+
+    def default_branch(self, repo: Path) -> str:
+        """The branch sessions fork from when the config names none."""
+        ...
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    """The per-project ``agentConfig`` block, as the agent plugin sees it."""
+
+    command: str | None = None
+    permissions: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True)
+class AgentContext:
+    """Everything an agent plugin needs to know about one session."""
+
+    session_id: str
+    agent_session_id: str
+    worktree: Path
+    state_dir: Path
+    """A private per-session directory under AO_TUI_HOME (hook log, launch plan)."""
+    prompt: str
+    settings: AgentSettings = AgentSettings()
+    env: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """The process an agent session runs: argv (never a shell string) and its environment."""
+
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What an agent plugin read about its session in one tick."""
+
+    signals: list[ActivitySignal]
+    extra: dict[str, Any] = field(default_factory=dict)
+    """Facts to persist on the session (e.g. the transcript path once found)."""
+
+
+@runtime_checkable
+class Agent(Protocol):
+    """One kind of coding agent (Claude Code, a shell command, ...)."""
+
+    name: str
+    confirms_delivery: bool
+    """True when :meth:`delivery_confirmed` can prove a message arrived."""
+
+    def prepare(self, ctx: AgentContext) -> list[str]:
+        """Write hooks and settings into the worktree; the worktree paths to git-exclude."""
+        ...
+
+    def launch(self, ctx: AgentContext) -> LaunchPlan:
+        """The process for a fresh session with ``ctx.prompt`` as its task."""
+        ...
+
+    def resume(self, ctx: AgentContext) -> LaunchPlan:
+        """The process that brings an exited session back with its conversation."""
+        ...
+
+    def observe(
+        self, ctx: AgentContext, pane: PaneInfo | None, capture: Callable[[], str]
+    ) -> Observation:
+        """Read the agent's signals; ``capture`` costs a tmux call, so call it only when needed."""
+        ...
+
+    def delivery_marker(self, ctx: AgentContext) -> Any:
+        """A snapshot taken before a send, compared by :meth:`delivery_confirmed`."""
+        ...
+
+    def delivery_confirmed(self, ctx: AgentContext, marker: Any, text: str) -> bool:
+        """Whether the agent has received ``text`` since ``marker`` was taken."""
+        ...
+
+    def paste_delay(self, text: str) -> float:
+        """Seconds to wait between the paste and Enter, scaled by the text's length."""
+        ...
+
+    def answer_keys(self, yes: bool) -> list[str]:
+        """Keys that answer a pending permission prompt."""
+        ...

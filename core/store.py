@@ -1,0 +1,334 @@
+"""SQLite state shared by every ao-tui process: sessions, id counters and the event log.
+
+WAL mode lets the cockpit read while a CLI call writes; ``busy_timeout`` makes a second
+writer wait instead of failing. Every multi-step mutation runs in one ``BEGIN IMMEDIATE``
+transaction so two processes can never hand out the same id or interleave half-updates.
+The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` only ever grows.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.models import Activity, Event, Lifecycle, Session
+
+MIGRATIONS: Sequence[str] = (
+    # v1: sessions, counters, the append-only event log.
+    """
+    CREATE TABLE counters (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL);
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        project TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        title TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        base_branch TEXT NOT NULL,
+        worktree TEXT NOT NULL,
+        tmux TEXT NOT NULL,
+        pane_id TEXT NOT NULL DEFAULT '',
+        lifecycle TEXT NOT NULL,
+        lifecycle_reason TEXT NOT NULL DEFAULT '',
+        activity TEXT NOT NULL,
+        attempt INTEGER NOT NULL DEFAULT 1,
+        agent_session_id TEXT NOT NULL DEFAULT '',
+        issue TEXT NOT NULL DEFAULT '',
+        pr TEXT,
+        extra TEXT NOT NULL DEFAULT '{}',
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX sessions_project ON sessions(project);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts REAL NOT NULL,
+        session_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_session ON events(session_id, seq);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_SESSION_COLUMNS = (
+    "id, project, agent, title, prompt, branch, base_branch, worktree, tmux, pane_id, "
+    "lifecycle, lifecycle_reason, activity, attempt, agent_session_id, issue, pr, extra, "
+    "created_at, updated_at"
+)
+
+# Fields callers may change with update_session, mapped to how each is stored.
+_UPDATABLE = {
+    "title",
+    "prompt",
+    "branch",
+    "base_branch",
+    "worktree",
+    "tmux",
+    "pane_id",
+    "lifecycle",
+    "lifecycle_reason",
+    "activity",
+    "attempt",
+    "agent_session_id",
+    "issue",
+    "pr",
+    "extra",
+}
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message names the file and what to do."""
+
+
+class Store:
+    """The one source of truth: open it, read and write sessions and events, close it."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (creating and migrating if needed) the database at ``path``."""
+        self.path = path
+        self._lock = threading.RLock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN ourselves, so a read never holds a lock.
+            self._db = sqlite3.connect(
+                path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"{path}: cannot open the ao-tui database ({exc}); "
+                "move it aside or set AO_TUI_HOME to another directory"
+            ) from exc
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._db.close()
+
+    def _migrate(self) -> None:
+        with self.transaction() as db:
+            version = int(db.execute("PRAGMA user_version").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: database schema v{version} is newer than this ao-tui "
+                    f"(v{SCHEMA_VERSION}); upgrade ao-tui"
+                )
+            for step in range(version, SCHEMA_VERSION):
+                db.executescript_in_tx(MIGRATIONS[step])
+            if version != SCHEMA_VERSION:
+                db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[_Tx]:
+        """A write transaction taken up front (``BEGIN IMMEDIATE``), committed on success."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield _Tx(self._db)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            else:
+                self._db.execute("COMMIT")
+
+    # ids -----------------------------------------------------------------------------
+
+    def allocate_id(self, prefix: str) -> str:
+        """The next ``<prefix>-<n>``; n comes from a persistent counter and is never reused."""
+        with self.transaction() as db:
+            row = db.execute("SELECT last FROM counters WHERE prefix=?", (prefix,)).fetchone()
+            last = int(row[0]) if row else 0
+            # Skip over ids that exist without a counter (a database restored by hand).
+            while True:
+                last += 1
+                candidate = f"{prefix}-{last}"
+                hit = db.execute("SELECT 1 FROM sessions WHERE id=?", (candidate,)).fetchone()
+                if hit is None:
+                    break
+            db.execute(
+                "INSERT INTO counters(prefix, last) VALUES(?, ?) "
+                "ON CONFLICT(prefix) DO UPDATE SET last=excluded.last",
+                (prefix, last),
+            )
+            return candidate
+
+    # sessions ------------------------------------------------------------------------
+
+    def insert_session(self, session: Session, *, event: tuple[str, dict[str, Any]]) -> None:
+        """Record a new session and its first event in one transaction."""
+        with self.transaction() as db:
+            db.execute(
+                f"INSERT INTO sessions({_SESSION_COLUMNS}) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                _session_row(session),
+            )
+            _append_event(db, session.id, event[0], event[1], session.updated_at)
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        event: tuple[str, dict[str, Any]] | None = None,
+        **fields: Any,
+    ) -> Session:
+        """Change ``fields`` of one session (and log ``event``) atomically; the new value."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise ValueError(f"not updatable: {sorted(unknown)}")
+        now = time.time()
+        with self.transaction() as db:
+            if fields:
+                assignments = ", ".join(f"{name}=?" for name in fields)
+                values = [_encode(name, value) for name, value in fields.items()]
+                cur = db.execute(
+                    f"UPDATE sessions SET {assignments}, updated_at=? WHERE id=?",
+                    (*values, now, session_id),
+                )
+                if cur.rowcount == 0:
+                    raise KeyError(session_id)
+            if event is not None:
+                _append_event(db, session_id, event[0], event[1], now)
+            row = db.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id=?", (session_id,)
+            ).fetchone()
+        if row is None:
+            raise KeyError(session_id)
+        return _session_from_row(row)
+
+    def get_session(self, session_id: str) -> Session | None:
+        """One session by id, or None."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id=?", (session_id,)
+            ).fetchone()
+        return _session_from_row(row) if row else None
+
+    def list_sessions(self) -> list[Session]:
+        """Every session ever recorded, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_SESSION_COLUMNS} FROM sessions ORDER BY created_at, id"
+            ).fetchall()
+        return [_session_from_row(row) for row in rows]
+
+    # events --------------------------------------------------------------------------
+
+    def append_event(self, session_id: str, kind: str, data: dict[str, Any]) -> Event:
+        """Append one event to the log and return it with its sequence number."""
+        with self.transaction() as db:
+            return _append_event(db, session_id, kind, data, time.time())
+
+    def events_after(self, seq: int, *, limit: int = 1000) -> list[Event]:
+        """Events with a sequence number above ``seq``, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, ts, session_id, kind, data FROM events WHERE seq>? "
+                "ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [Event(int(r[0]), float(r[1]), str(r[2]), str(r[3]), json.loads(r[4])) for r in rows]
+
+    def last_event_seq(self) -> int:
+        """The newest sequence number (0 for an empty log)."""
+        with self._lock:
+            row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        return int(row[0])
+
+
+class _Tx:
+    """The connection as seen inside a transaction (no nested BEGIN/COMMIT)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        """Run one statement inside the open transaction."""
+        return self._db.execute(sql, params)
+
+    def executescript_in_tx(self, script: str) -> None:
+        """Run a migration script statement by statement (executescript would COMMIT)."""
+        for statement in script.split(";"):
+            if statement.strip():
+                self._db.execute(statement)
+
+
+def _append_event(db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts: float) -> Event:
+    cur = db.execute(
+        "INSERT INTO events(ts, session_id, kind, data) VALUES(?,?,?,?)",
+        (ts, session_id, kind, json.dumps(data, sort_keys=True)),
+    )
+    return Event(int(cur.lastrowid or 0), ts, session_id, kind, data)
+
+
+def _encode(name: str, value: Any) -> Any:
+    if name == "activity":
+        assert isinstance(value, Activity)
+        return json.dumps(value.to_json())
+    if name in ("pr", "extra"):
+        return None if value is None else json.dumps(value, sort_keys=True)
+    if name == "lifecycle":
+        return Lifecycle(value).value
+    return value
+
+
+def _session_row(s: Session) -> tuple[Any, ...]:
+    return (
+        s.id,
+        s.project,
+        s.agent,
+        s.title,
+        s.prompt,
+        s.branch,
+        s.base_branch,
+        s.worktree,
+        s.tmux,
+        s.pane_id,
+        s.lifecycle.value,
+        s.lifecycle_reason,
+        json.dumps(s.activity.to_json()),
+        s.attempt,
+        s.agent_session_id,
+        s.issue,
+        None if s.pr is None else json.dumps(s.pr, sort_keys=True),
+        json.dumps(s.extra, sort_keys=True),
+        s.created_at,
+        s.updated_at,
+    )
+
+
+def _session_from_row(row: Sequence[Any]) -> Session:
+    return Session(
+        id=row[0],
+        project=row[1],
+        agent=row[2],
+        title=row[3],
+        prompt=row[4],
+        branch=row[5],
+        base_branch=row[6],
+        worktree=row[7],
+        tmux=row[8],
+        pane_id=row[9],
+        lifecycle=Lifecycle(row[10]),
+        lifecycle_reason=row[11],
+        activity=Activity.from_json(json.loads(row[12])),
+        attempt=int(row[13]),
+        agent_session_id=row[14],
+        issue=row[15],
+        pr=None if row[16] is None else json.loads(row[16]),
+        extra=json.loads(row[17]),
+        created_at=float(row[18]),
+        updated_at=float(row[19]),
+    )

@@ -1,0 +1,281 @@
+"""A YAML loader that remembers where every value came from.
+
+PyYAML's compose API gives a node tree with source marks; this module turns that tree into
+plain Python values plus a table of 1-based line/column marks keyed by the value's path
+(``("projects", "app", "path")``), so config errors can point at the exact key or value.
+
+It also refuses what ``yaml.safe_load`` silently accepts: a key given twice in one mapping
+(the last one would win without a word). Scanner and parser errors, tabs used for
+indentation included, become :class:`YamlError` with a message that says what to change.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+__all__ = [
+    "Mark",
+    "MarkedDocument",
+    "NodeMarks",
+    "YamlError",
+    "YamlPath",
+    "YamlProblem",
+    "load_marked",
+]
+
+YamlPath = tuple[str | int, ...]
+"""Where a value sits in the document: mapping keys and sequence indexes from the root."""
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_MAX_VALUES = 100_000
+"""Aliases let a tiny file expand into billions of values; no config needs this many."""
+
+
+@dataclass(frozen=True, order=True)
+class Mark:
+    """A position in the source text, 1-based like an editor shows it."""
+
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class NodeMarks:
+    """Where one value was written, and how."""
+
+    value: Mark
+    """Start of the value itself."""
+    key: Mark | None = None
+    """Start of the key that holds the value; None for the root and sequence items."""
+    source_text: str | None = None
+    """The scalar exactly as written when YAML read it as a non-string (``1.10``, ``yes``).
+
+    Config fields that want text use this instead of the number or bool YAML 1.1 made of it.
+    """
+
+
+@dataclass(frozen=True)
+class YamlProblem:
+    """One thing wrong with the YAML text, located in it."""
+
+    line: int
+    column: int
+    path: YamlPath
+    message: str
+
+
+class YamlError(Exception):
+    """The text is not YAML this loader accepts; ``problems`` says where and why."""
+
+    def __init__(self, problems: list[YamlProblem]) -> None:
+        super().__init__("\n".join(f"{p.line}:{p.column}: {p.message}" for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class MarkedDocument:
+    """Plain Python data (dicts, lists, scalars) plus the marks of every value in it."""
+
+    data: Any
+    marks: dict[YamlPath, NodeMarks] = field(default_factory=dict)
+
+    def nearest(self, path: YamlPath) -> tuple[YamlPath, NodeMarks]:
+        """The marks of ``path``, or of its nearest ancestor that was written in the file."""
+        for end in range(len(path), -1, -1):
+            found = self.marks.get(path[:end])
+            if found is not None:
+                return path[:end], found
+        return (), NodeMarks(Mark(1, 1))
+
+    def value_mark(self, path: YamlPath) -> Mark:
+        """Where the value at ``path`` starts (or its nearest written ancestor's value)."""
+        return self.nearest(path)[1].value
+
+    def key_mark(self, path: YamlPath) -> Mark:
+        """Where the key holding ``path`` starts; falls back to the value when there is none."""
+        marks = self.nearest(path)[1]
+        return marks.key or marks.value
+
+
+def _mark(node_mark: yaml.Mark) -> Mark:
+    return Mark(node_mark.line + 1, node_mark.column + 1)
+
+
+def _line_at(text: str, index: int) -> str:
+    lines = text.splitlines()
+    return lines[index] if 0 <= index < len(lines) else ""
+
+
+def _syntax_problem(text: str, error: yaml.YAMLError) -> YamlProblem:
+    """Turn a PyYAML scanner/parser/reader error into one located, one-line problem."""
+    if isinstance(error, yaml.reader.ReaderError):
+        before = text[: error.position]
+        line = before.count("\n") + 1
+        column = error.position - (before.rfind("\n") + 1) + 1
+        char = error.character
+        shown = f"{char!r}" if isinstance(char, str) else f"byte {char!r}"
+        return YamlProblem(line, column, (), f"invalid YAML: unexpected character {shown}")
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        line_text = _line_at(text, mark.line)
+        indentation = line_text[: len(line_text) - len(line_text.lstrip(" \t"))]
+        if "\t" in indentation:
+            # PyYAML reports the tab wherever its scanner tripped; point at the first tab.
+            column = indentation.index("\t") + 1
+            return YamlProblem(
+                mark.line + 1, column, (), "tabs are not allowed for indentation; use spaces"
+            )
+        if line_text[mark.column : mark.column + 1] == "\t":
+            return YamlProblem(
+                mark.line + 1,
+                mark.column + 1,
+                (),
+                "a tab is not allowed here; use spaces (tabs are not YAML whitespace)",
+            )
+        problem = " ".join((error.problem or "syntax error").split())
+        context = " ".join((error.context or "").split())
+        message = f"invalid YAML: {problem}"
+        if context:
+            where = ""
+            if error.context_mark is not None and error.context_mark.line != mark.line:
+                where = f" that started at line {error.context_mark.line + 1}"
+            message = f"{message} ({context}{where})"
+        return YamlProblem(mark.line + 1, mark.column + 1, (), message)
+    return YamlProblem(1, 1, (), f"invalid YAML: {' '.join(str(error).split())}")
+
+
+def _describe_key(node: Node) -> str:
+    if isinstance(node, ScalarNode):
+        return repr(node.value)
+    return "a mapping" if isinstance(node, MappingNode) else "a list"
+
+
+class _Builder:
+    """Walks a composed node tree once, building values and marks, collecting problems."""
+
+    def __init__(self, loader: yaml.SafeLoader) -> None:
+        self.loader = loader
+        self.marks: dict[YamlPath, NodeMarks] = {}
+        self.problems: list[YamlProblem] = []
+        self._open: set[int] = set()
+        self._built = 0
+
+    def build(self, node: Node, path: YamlPath, key: Mark | None) -> Any:
+        """The plain value of ``node``, recording its marks under ``path``."""
+        if id(node) in self._open:
+            where = _mark(node.start_mark)
+            self.problems.append(
+                YamlProblem(where.line, where.column, path, "an alias refers to itself")
+            )
+            return None
+        self._built += 1
+        if self._built > _MAX_VALUES:
+            raise YamlError(
+                [YamlProblem(1, 1, (), f"the document expands to more than {_MAX_VALUES} values")]
+            )
+        self._open.add(id(node))
+        try:
+            return self._build(node, path, key)
+        finally:
+            self._open.discard(id(node))
+
+    def _build(self, node: Node, path: YamlPath, key: Mark | None) -> Any:
+        if isinstance(node, ScalarNode):
+            value = self.loader.construct_object(node, deep=True)
+            source = None
+            if value is not None and not isinstance(value, str):
+                source = node.value
+            self.marks[path] = NodeMarks(_mark(node.start_mark), key, source)
+            return _plain_scalar(value)
+        self.marks[path] = NodeMarks(_mark(node.start_mark), key)
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, index), None) for index, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            return self._mapping(node, path)
+        return None
+
+    def _mapping(self, node: MappingNode, path: YamlPath) -> dict[str, Any]:
+        # Duplicates are judged on the keys written here, before `<<:` merges add theirs:
+        # a key that overrides a merged one is intended, a key written twice is not.
+        first_seen: dict[str, Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, ScalarNode):
+                continue
+            where = _mark(key_node.start_mark)
+            earlier = first_seen.get(key_node.value)
+            if earlier is None:
+                first_seen[key_node.value] = where
+                continue
+            self.problems.append(
+                YamlProblem(
+                    where.line,
+                    where.column,
+                    (*path, key_node.value),
+                    f"duplicate key {key_node.value!r} at line {where.line} "
+                    f"(first defined at line {earlier.line}); keep only one",
+                )
+            )
+        try:
+            self.loader.flatten_mapping(node)
+        except yaml.MarkedYAMLError as error:
+            where = _mark(error.problem_mark or node.start_mark)
+            message = " ".join(f"{error.context or ''} {error.problem or ''}".split())
+            self.problems.append(YamlProblem(where.line, where.column, path, message))
+            return {}
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                where = _mark(key_node.start_mark)
+                self.problems.append(
+                    YamlProblem(
+                        where.line,
+                        where.column,
+                        path,
+                        f"keys must be plain names, not {_describe_key(key_node)}",
+                    )
+                )
+                continue
+            # The key as written: `1:` stays "1" and `on:` stays "on" (not YAML 1.1's True).
+            name = str(key_node.value)
+            result[name] = self.build(value_node, (*path, name), _mark(key_node.start_mark))
+        return result
+
+
+def _plain_scalar(value: Any) -> Any:
+    """Keep JSON-like scalars; dates and bytes become text so nothing downstream sees them."""
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def load_marked(text: str) -> MarkedDocument | None:
+    """Parse one YAML document; None when it holds nothing (empty or comments only).
+
+    Raises :class:`YamlError` for invalid YAML, tabs in indentation, several documents,
+    duplicate keys and self-referencing aliases, each problem with its line and column.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()
+        except yaml.YAMLError as error:
+            raise YamlError([_syntax_problem(text, error)]) from None
+        if root is None:
+            return None
+        builder = _Builder(loader)
+        try:
+            data = builder.build(root, (), None)
+        except yaml.YAMLError as error:
+            raise YamlError([_syntax_problem(text, error)]) from None
+        if builder.problems:
+            raise YamlError(sorted(builder.problems, key=lambda p: (p.line, p.column)))
+        return MarkedDocument(data, builder.marks)
+    finally:
+        loader.dispose()

@@ -1,0 +1,44 @@
+"""Which attention zone a session belongs in, derived from its facets (design.md section 4).
+
+The zone is never stored: it is recomputed from lifecycle, activity and PR state, so it can
+never disagree with them.
+"""
+
+from __future__ import annotations
+
+from core.models import ActivityState, Lifecycle, Session, Zone
+
+_DONE_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
+_NEEDS_YOU_ACTIVITY = frozenset(
+    {ActivityState.WAITING_INPUT, ActivityState.ERROR, ActivityState.EXITED, ActivityState.IDLE}
+)
+_FIXING_PR = frozenset({"ci_failed", "changes_requested", "conflicts"})
+_READY_PR = frozenset({"approved", "mergeable"})
+_REVIEW_PR = frozenset({"draft", "open", "ci_running", "review_pending"})
+
+
+def zone_of(session: Session) -> Zone:
+    """The zone a session shows in, highest priority first.
+
+    An idle agent counts as needing you: it has finished its turn and will do nothing more
+    until someone answers, which is exactly what the operator must not miss. A PR that is
+    being fixed or reviewed outranks the agent being idle, since then CI or a reviewer is
+    the one the session waits on.
+    """
+    if session.lifecycle in _DONE_LIFECYCLES:
+        return Zone.DONE
+    pr_state = (session.pr or {}).get("state", "none")
+    if pr_state in ("merged", "closed"):
+        return Zone.DONE
+    if session.lifecycle is Lifecycle.EXITED:
+        return Zone.NEEDS_YOU
+    state = session.activity.state
+    if state in _NEEDS_YOU_ACTIVITY and not (state is ActivityState.IDLE and pr_state != "none"):
+        return Zone.NEEDS_YOU
+    if pr_state in _READY_PR:
+        return Zone.READY_TO_MERGE
+    if pr_state in _FIXING_PR:
+        return Zone.FIXING
+    if pr_state in _REVIEW_PR:
+        return Zone.IN_REVIEW
+    return Zone.WORKING

@@ -1,0 +1,304 @@
+"""The tmux runtime: every agent lives in its own detached tmux session.
+
+Everything goes through the ``tmux`` binary with argv lists, never a shell: each libtmux
+call forks tmux anyway, and the hot paths (one ``list-panes -a`` per tick, captures, pastes)
+are cheaper and clearer as single batched invocations.
+
+tmux re-parses its own argv, so two of its rules shape this module:
+
+- an argument ending in ``;`` ends the tmux command (the ``;`` is dropped) unless written
+  ``\\;``; :func:`_arg` escapes every argument that reaches tmux.
+- start directories and buffer file paths are format-expanded (``#{...}``), so ``#`` is
+  doubled in those.
+
+Text is never typed with ``send-keys -l`` (the same ``;`` rule would eat a trailing
+semicolon); it goes through a 0600 file, ``load-buffer`` and a bracketed ``paste-buffer``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from core.slots import PaneInfo, SlotError
+
+SOCKET_ENV = "AO_TUI_TMUX_SOCKET"
+"""The environment variable naming the ``tmux -L`` socket ao-tui uses."""
+
+TMUX_TIMEOUT = 15.0
+"""Seconds before a tmux call counts as hung (a wedged server must not hang the engine)."""
+
+# Session names become tmux targets and file-ish identifiers; tmux itself forbids '.' and
+# ':', and ``#`` would be format-expanded, so only a plain alphabet is accepted.
+_SESSION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+=@-]{0,199}")
+_SOCKET_NAME = re.compile(r"[A-Za-z0-9_.+=@-]{1,100}")
+
+# The placeholder a new session runs until remain-on-exit is set: it waits on the pane's
+# terminal forever and is replaced by ``respawn-pane -k``. Two elements, so no shell.
+_PLACEHOLDER = ("cat", "-")
+
+# One list-panes line: pane_id, pane_pid, pane_dead, pane_dead_status, session_name,
+# pane_current_command. Session names of other tools' sessions on a shared server could hold
+# a tab, so lines that do not parse are skipped instead of failing the whole tick.
+_PANE_FORMAT = "\t".join(
+    (
+        "#{pane_id}",
+        "#{pane_pid}",
+        "#{pane_dead}",
+        "#{pane_dead_status}",
+        "#{session_name}",
+        "#{pane_current_command}",
+    )
+)
+
+# stderr fragments meaning "there is no server to talk to", which is a state, not an error.
+_NO_SERVER = (
+    "no server running",
+    "server exited unexpectedly",
+    "lost server",
+)
+_NO_SOCKET = ("No such file or directory", "Connection refused")
+
+
+def _arg(value: str) -> str:
+    """Escape a trailing ``;`` so tmux keeps it as text instead of ending the command."""
+    if value.endswith(";"):
+        return value[:-1] + "\\;"
+    return value
+
+
+def _format_literal(value: str) -> str:
+    """Escape a value tmux format-expands (start directories, buffer file paths)."""
+    return _arg(value.replace("#", "##"))
+
+
+def _no_server(stderr: str) -> bool:
+    """Whether tmux's stderr says that no server is listening on the socket."""
+    if any(fragment in stderr for fragment in _NO_SERVER):
+        return True
+    return "error connecting to" in stderr and any(f in stderr for f in _NO_SOCKET)
+
+
+def validate_session_name(name: str) -> str:
+    """Return ``name`` if it is a safe tmux session name; raise :class:`SlotError` if not."""
+    if not _SESSION_NAME.fullmatch(name):
+        raise SlotError(
+            f"invalid tmux session name {name!r}: use 1-200 letters, digits, '_', '-', '+', "
+            "'=' or '@' (tmux forbids '.' and ':'; paths and whitespace are refused)"
+        )
+    return name
+
+
+class TmuxRuntime:
+    """The ``tmux`` runtime plugin: sessions on the ao-tui socket (or the default server).
+
+    ``socket_name`` (a ``tmux -L`` name) wins, then ``AO_TUI_TMUX_SOCKET`` from ``environ``;
+    with neither, the user's default server is used — except under pytest, where that is
+    refused so that no test can ever touch the operator's own tmux.
+    """
+
+    name = "tmux"
+
+    def __init__(
+        self, socket_name: str | None = None, environ: Mapping[str, str] | None = None
+    ) -> None:
+        """Pick the tmux server; ``environ`` (default: this process's) is what tmux runs in."""
+        source = os.environ if environ is None else environ
+        # TMUX would make tmux refuse nesting and point clients at the enclosing server.
+        self._env = {k: v for k, v in source.items() if k not in ("TMUX", "TMUX_PANE")}
+        socket = socket_name or source.get(SOCKET_ENV) or None
+        under_pytest = "PYTEST_CURRENT_TEST" in source or "PYTEST_CURRENT_TEST" in os.environ
+        if socket is None and under_pytest:
+            raise SlotError(
+                f"refusing the default tmux server under pytest; set {SOCKET_ENV} "
+                "or pass socket_name"
+            )
+        if socket is not None and not _SOCKET_NAME.fullmatch(socket):
+            raise SlotError(f"invalid tmux socket name {socket!r}: a plain name, no '/'")
+        self.socket_name = socket
+        """The ``tmux -L`` socket name, or None for the user's default server."""
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def _base(self) -> list[str]:
+        """``tmux`` plus the socket selection."""
+        return ["tmux", "-L", self.socket_name] if self.socket_name else ["tmux"]
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """Run one tmux client invocation; raise :class:`SlotError` on failure if ``check``."""
+        try:
+            proc = subprocess.run(
+                [*self._base(), *args],
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=TMUX_TIMEOUT,
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise SlotError("tmux is not installed: no `tmux` on PATH") from exc
+        except subprocess.TimeoutExpired as exc:
+            raise SlotError(
+                f"tmux {args[0]} did not answer within {TMUX_TIMEOUT:.0f}s; the server may be hung"
+            ) from exc
+        if check and proc.returncode != 0:
+            raise SlotError(f"tmux {args[0]} failed: {_stderr(proc) or 'no error message'}")
+        return proc
+
+    # -- Runtime protocol -----------------------------------------------------------------
+
+    def create(
+        self, name: str, cwd: Path, argv: Sequence[str], *, width: int = 200, height: int = 50
+    ) -> PaneInfo:
+        """Start detached session ``name`` running ``argv`` in ``cwd``; its pane stays on exit.
+
+        ``argv`` needs two or more elements: tmux hands a single-element command to
+        ``sh -c``, and no shell may ever see our arguments.
+        """
+        validate_session_name(name)
+        argv = list(argv)
+        if len(argv) < 2:
+            raise SlotError(
+                f"tmux would run the one-element command {argv!r} through a shell; "
+                "pass at least two argv elements (e.g. a launcher and its plan file)"
+            )
+        if width < 1 or height < 1:
+            raise SlotError(f"invalid pane size {width}x{height}")
+        # tmux silently falls back to $HOME when the start directory is missing, which
+        # would run an agent outside its worktree.
+        if not cwd.is_dir():
+            raise SlotError(f"cannot start {name!r} in {cwd}: no such directory")
+        target = f"={name}:"
+        directory = _format_literal(str(cwd))
+        # The session starts on a placeholder that never exits, remain-on-exit is set, and
+        # only then is the real command respawned in: a process that exits at once still
+        # leaves a dead pane with its exit status. One client call, so nothing interleaves.
+        proc = self._run(
+            "new-session", "-d", "-s", name, "-c", directory,
+            "-x", str(width), "-y", str(height), "--", *_PLACEHOLDER, ";",
+            "set-option", "-w", "-t", target, "remain-on-exit", "on", ";",
+            "respawn-pane", "-k", "-t", target, "-c", directory, "--", *map(_arg, argv), ";",
+            "display-message", "-p", "-t", target, "-F", "#{pane_id}\t#{pane_pid}",
+            check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            err = _stderr(proc)
+            if "duplicate session" in err:
+                raise SlotError(f"tmux session {name!r} already exists; kill it or use another")
+            # A half-made session (e.g. the respawn failed) must not linger.
+            self.kill(name)
+            raise SlotError(f"could not start tmux session {name!r}: {err or 'unknown error'}")
+        pane_id, _, pid = proc.stdout.decode().strip().partition("\t")
+        return PaneInfo(session_name=name, pane_id=pane_id, pane_pid=int(pid), dead=False)
+
+    def kill(self, name: str) -> None:
+        """Kill session ``name``; a missing session or server is not an error."""
+        validate_session_name(name)
+        proc = self._run("kill-session", "-t", f"={name}", check=False)
+        err = _stderr(proc)
+        if proc.returncode != 0 and not (_no_server(err) or "can't find session" in err):
+            raise SlotError(f"could not kill tmux session {name!r}: {err}")
+
+    def list_panes(self) -> dict[str, PaneInfo]:
+        """Every session's first pane, keyed by session name, in one call; {} if no server."""
+        proc = self._run("list-panes", "-a", "-F", _PANE_FORMAT, check=False)
+        if proc.returncode != 0:
+            err = _stderr(proc)
+            if _no_server(err):
+                return {}
+            raise SlotError(f"tmux list-panes failed: {err}")
+        panes: dict[str, PaneInfo] = {}
+        for line in proc.stdout.decode(errors="replace").splitlines():
+            fields = line.split("\t")
+            if len(fields) != 6 or not fields[1].isdigit():
+                continue
+            pane_id, pid, dead, status, session, command = fields
+            if session in panes:
+                continue
+            panes[session] = PaneInfo(
+                session_name=session,
+                pane_id=pane_id,
+                pane_pid=int(pid),
+                dead=dead == "1",
+                current_command=command,
+                # Empty when alive or when killed by a signal (tmux reports no status then).
+                dead_status=int(status) if status.lstrip("-").isdigit() else None,
+            )
+        return panes
+
+    def capture(self, target: str, *, ansi: bool = False) -> str:
+        """The visible screen of pane ``target`` (with SGR escapes if ``ansi``)."""
+        args = ["capture-pane", "-p", "-t", _arg(target)]
+        if ansi:
+            args.append("-e")
+        return self._run(*args).stdout.decode(errors="replace")
+
+    def paste(self, target: str, text: str) -> None:
+        """Paste ``text`` into pane ``target`` as one bracketed paste, byte-for-byte.
+
+        ``-r`` keeps newlines as LF: tmux would otherwise turn them into CR, which an agent
+        without bracketed paste mode reads as Enter in the middle of the message.
+        """
+        in_mode = self._run("display-message", "-p", "-t", _arg(target), "-F", "#{pane_in_mode}")
+        if in_mode.stdout.strip() == b"1":
+            # Copy mode would swallow the paste's redraw and confuse the operator; leaving
+            # it can fail for modes without copy-mode commands, which paste through anyway.
+            self._run("send-keys", "-X", "-t", _arg(target), "cancel", check=False)
+        buffer = f"ao-tui-{uuid.uuid4().hex}"
+        fd, name = tempfile.mkstemp(prefix="ao-tui-paste-")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(text.encode("utf-8", errors="surrogateescape"))
+            proc = self._run(
+                "load-buffer", "-b", buffer, _format_literal(name), ";",
+                "paste-buffer", "-p", "-r", "-d", "-b", buffer, "-t", _arg(target),
+                check=False,
+            )  # fmt: skip
+            if proc.returncode != 0:
+                self._run("delete-buffer", "-b", buffer, check=False)
+                raise SlotError(f"could not paste into tmux pane {target}: {_stderr(proc)}")
+        finally:
+            Path(name).unlink(missing_ok=True)
+
+    def send_keys(self, target: str, *keys: str) -> None:
+        """Press the named ``keys`` (``Enter``, ``Escape``, ``C-c``, ``1``) in pane ``target``."""
+        if not keys:
+            return
+        self._run("send-keys", "-t", _arg(target), *map(_arg, keys))
+
+    def attach_argv(self, name: str, *, inside_tmux: bool) -> list[str]:
+        """The argv putting the operator's terminal on session ``name``.
+
+        Inside tmux this is ``switch-client``, which only works when the operator's tmux
+        is this same server; otherwise ``attach-session``.
+        """
+        validate_session_name(name)
+        verb = "switch-client" if inside_tmux else "attach-session"
+        return [*self._base(), verb, "-t", f"={name}"]
+
+    # -- helpers for tests and health checks ----------------------------------------------
+
+    def has_server(self) -> bool:
+        """Whether a tmux server is listening on this runtime's socket."""
+        proc = self._run("list-sessions", "-F", "#{session_name}", check=False)
+        if proc.returncode == 0:
+            return True
+        if _no_server(_stderr(proc)):
+            return False
+        raise SlotError(f"tmux list-sessions failed: {_stderr(proc)}")
+
+    def kill_server(self) -> None:
+        """Kill this runtime's tmux server and every session on it (no server: no error)."""
+        proc = self._run("kill-server", check=False)
+        if proc.returncode != 0 and not _no_server(_stderr(proc)):
+            raise SlotError(f"tmux kill-server failed: {_stderr(proc)}")
+
+
+def _stderr(proc: subprocess.CompletedProcess[bytes]) -> str:
+    """tmux's error output as one line of text."""
+    return " ".join(proc.stderr.decode(errors="replace").split())

@@ -1,0 +1,1 @@
+"""ao-tui test suite."""

@@ -1,0 +1,65 @@
+"""Fixtures shared by every test layer: an isolated ao-tui home, tmux socket and git repo.
+
+Every test runs with ``AO_TUI_HOME`` in a temp dir, its own ``AO_TUI_TMUX_SOCKET`` and a
+private ``TMUX_TMPDIR`` with ``TMUX`` unset, so no test can reach the user's tmux server.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Point ao-tui at a private home and tmux socket; kill that tmux server afterwards."""
+    home = tmp_path_factory.mktemp("ao-home")
+    # tmux socket paths must stay short (sun_path is ~100 bytes), so not under pytest's tmp.
+    tmux_dir = Path("/tmp") / f"ao-tmux-{uuid.uuid4().hex[:8]}"
+    tmux_dir.mkdir(mode=0o700)
+    socket = f"aotest-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("AO_TUI_HOME", str(home))
+    monkeypatch.setenv("AO_TUI_TMUX_SOCKET", socket)
+    monkeypatch.setenv("TMUX_TMPDIR", str(tmux_dir))
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("TMUX_PANE", raising=False)
+    monkeypatch.delenv("AO_TUI_CONFIG", raising=False)
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "ao test")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ao@test.invalid")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "ao test")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "ao@test.invalid")
+    yield home
+    if shutil.which("tmux"):
+        subprocess.run(
+            ["tmux", "-L", socket, "kill-server"],
+            env={**os.environ, "TMUX_TMPDIR": str(tmux_dir)},
+            capture_output=True,
+            check=False,
+        )
+    shutil.rmtree(tmux_dir, ignore_errors=True)
+
+
+def run_git(cwd: Path, *args: str) -> str:
+    """Run git in ``cwd`` and return its stdout; raise with stderr on failure."""
+    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
+    return proc.stdout
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    """A real git repository on branch ``main`` with one commit."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run_git(repo, "init", "-q", "-b", "main")
+    (repo / "README.md").write_text("# demo\n")
+    run_git(repo, "add", "README.md")
+    run_git(repo, "commit", "-q", "-m", "initial")
+    return repo

@@ -1,0 +1,1 @@
+"""ao-tui e2e tests."""

@@ -1,0 +1,66 @@
+"""Build a real engine (real tmux on the test socket, real git) around a temp config."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from core.config import load_config
+from core.engine import Engine
+from core.registry import Registry
+
+T = TypeVar("T")
+
+RECORDER = Path(__file__).with_name("recorder_agent.py")
+
+
+def write_config(
+    directory: Path,
+    repo: Path,
+    *,
+    agent: str = "shell",
+    command: str | None = None,
+    prefix: str = "app",
+    extra: str = "",
+) -> Path:
+    """Write an ao.config.yaml with one project ``app`` for ``repo``; return its path."""
+    lines = [
+        "projects:",
+        "  app:",
+        f"    path: {repo}",
+        "    defaultBranch: main",
+        f"    sessionPrefix: {prefix}",
+        f"    agent: {agent}",
+    ]
+    if command is not None:
+        lines += ["    agentConfig:", f"      command: {command!r}"]
+    path = directory / "ao.config.yaml"
+    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    return path
+
+
+def recorder_command(out: Path) -> str:
+    """A shell-agent command line that records every byte it receives into ``out``."""
+    return f"{sys.executable} {RECORDER} {out}"
+
+
+def make_engine(config_path: Path, registry: Registry | None = None) -> Engine:
+    """An engine on ``config_path`` with the installed plugins (or ``registry``)."""
+    registry = registry or Registry()
+    loaded = load_config(config_path, known_agents=registry.names("agent"))
+    return Engine(loaded.config, registry=registry)
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 10.0, interval: float = 0.05) -> T:
+    """Poll ``check`` until it returns something truthy; fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")

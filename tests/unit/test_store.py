@@ -1,0 +1,110 @@
+"""The SQLite store: ids never reused, sessions round-trip, two processes stay consistent."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.store import SCHEMA_VERSION, Store, StoreError
+
+
+def make_session(session_id: str, **kw: object) -> Session:
+    base: dict[str, object] = {
+        "id": session_id,
+        "project": "app",
+        "agent": "shell",
+        "title": "t",
+        "prompt": "p",
+        "branch": f"ao/{session_id}-t",
+        "worktree": f"/tmp/{session_id}",
+        "tmux": f"ao-{session_id}",
+        "lifecycle": Lifecycle.RUNNING,
+        "activity": Activity(ActivityState.WORKING, SignalSource.HOOK, 1.0, "Bash"),
+        "created_at": 1.0,
+        "updated_at": 1.0,
+    }
+    base.update(kw)
+    return Session(**base)  # type: ignore[arg-type]
+
+
+def test_ids_are_sequential_and_never_reused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert store.allocate_id("app") == "app-1"
+    assert store.allocate_id("app") == "app-2"
+    assert store.allocate_id("web") == "web-1"
+    store.close()
+    reopened = Store(tmp_path / "s.db")
+    assert reopened.allocate_id("app") == "app-3"
+
+
+def test_allocation_skips_ids_that_exist_without_a_counter(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.insert_session(make_session("app-1"), event=("spawned", {}))
+    assert store.allocate_id("app") == "app-2"
+
+
+def _allocate_many(path: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = Store(Path(path))
+    out.put([store.allocate_id("app") for _ in range(n)])
+
+
+def test_two_processes_never_get_the_same_id(tmp_path: Path) -> None:
+    db = str(tmp_path / "s.db")
+    Store(Path(db)).close()
+    queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+    procs = [multiprocessing.Process(target=_allocate_many, args=(db, 40, queue)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    ids = [i for _ in procs for i in queue.get(timeout=30)]
+    for p in procs:
+        p.join(timeout=30)
+    assert len(ids) == 120
+    assert len(set(ids)) == 120
+
+
+def test_session_round_trip_and_update_logs_event(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    session = make_session("app-1", pr={"state": "open"}, extra={"k": [1, 2]})
+    store.insert_session(session, event=("spawned", {"branch": session.branch}))
+    assert store.get_session("app-1") == session
+    waiting = Activity(
+        ActivityState.WAITING_INPUT, SignalSource.HOOK, 5.0, "Bash: ls", {"tool": "Bash"}
+    )
+    updated = store.update_session("app-1", activity=waiting, event=("activity", {"state": "w"}))
+    assert updated.activity == waiting
+    kinds = [e.kind for e in store.events_after(0)]
+    assert kinds == ["spawned", "activity"]
+    assert store.last_event_seq() == 2
+
+
+def test_update_unknown_session_raises_and_logs_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    with pytest.raises(KeyError):
+        store.update_session("app-9", lifecycle=Lifecycle.KILLED, event=("killed", {}))
+    assert store.events_after(0) == []
+
+
+def test_database_is_in_wal_mode_with_current_schema(tmp_path: Path) -> None:
+    Store(tmp_path / "s.db").close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_newer_schema_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "s.db")
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this ao-tui"):
+        Store(tmp_path / "s.db")
+
+
+def test_garbage_file_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match=r"s\.db"):
+        Store(path)
