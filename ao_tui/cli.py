@@ -19,6 +19,7 @@ import click
 if TYPE_CHECKING:
     from core.engine import Engine
     from core.models import Session
+    from core.store import Store
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -39,8 +40,7 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn engine, config and plugin errors into one stderr line and a stable exit code."""
-    from core.config import ConfigError
-    from core.engine import EngineError
+    from core.errors import ConfigError, EngineError
     from core.registry import UnknownPluginError
     from core.slots import SlotError
     from core.store import StoreError
@@ -77,16 +77,35 @@ def _load_engine(ctx: click.Context) -> Engine:
     return Engine(loaded.config, registry=registry)
 
 
-def _reconcile_if_free(engine: Engine) -> None:
-    """Refresh state now unless another process (daemon, cockpit) already keeps it fresh."""
-    from core.lease import EngineLease
+def _fresh_sessions(ctx: click.Context) -> list[Session]:
+    """Every session, refreshed now unless a daemon or cockpit already keeps them fresh.
 
-    lease = EngineLease(engine.locations.engine_lock)
-    if lease.acquire():
-        try:
-            engine.reconcile()
-        finally:
-            lease.release()
+    When another process holds the engine lease it reconciles on every agent signal, so the
+    store is current and this call needs neither the config nor the plugins — that keeps
+    ``status --json`` cheap for scripts that poll it.
+    """
+    from core.lease import EngineLease
+    from core.locations import Locations
+
+    lease = EngineLease(Locations.from_env().engine_lock)
+    if not lease.acquire():
+        return _store().list_sessions()
+    try:
+        engine = _load_engine(ctx)
+        engine.reconcile()
+        return engine.list()
+    finally:
+        lease.release()
+
+
+def _store() -> Store:
+    """The state database alone (no config, no plugins)."""
+    from core.locations import Locations
+    from core.store import Store
+
+    locations = Locations.from_env()
+    locations.ensure()
+    return Store(locations.database)
 
 
 def session_json(session: Session) -> dict[str, Any]:
@@ -149,7 +168,12 @@ def _table(sessions: list[Session]) -> str:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--config", "config_path", metavar="PATH", help="Config file (else AO_TUI_CONFIG, else found upward).")
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Config file (else AO_TUI_CONFIG, else found upward).",
+)
 @click.version_option(package_name="ao-tui")
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None) -> None:
@@ -181,7 +205,11 @@ def init(force: bool, directory: Path) -> None:
 
 @main.command()
 @click.option("-p", "--prompt", help="The task for the agent.")
-@click.option("--prompt-file", type=click.File("r", encoding="utf-8"), help="Read the task from a file ('-' for stdin).")
+@click.option(
+    "--prompt-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the task from a file ('-' for stdin).",
+)
 @click.option("--project", help="Project id from the config (default: the one containing the cwd).")
 @click.option("--title", help="Short title shown on the board (default: the prompt's first line).")
 @click.option("--agent", "agent_name", help="Agent to run (default: the project's).")
@@ -221,14 +249,18 @@ def spawn(
 
 @main.command()
 @click.argument("session_id", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (one array, or one object for an id).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print JSON (one array, or one object for an id)."
+)
 @click.pass_context
 def status(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
     """Every session (or one) with its zone and what its agent is doing."""
     with _errors():
-        engine = _load_engine(ctx)
-        _reconcile_if_free(engine)
-        sessions = [engine.get(session_id)] if session_id else engine.list()
+        sessions = _fresh_sessions(ctx)
+        if session_id:
+            sessions = [s for s in sessions if s.id == session_id]
+            if not sessions:
+                fail(f"no session {session_id!r}; list them with `ao-tui status`", EXIT_NOT_FOUND)
     if as_json:
         data = [session_json(s) for s in sessions]
         _emit(data[0] if session_id else data)
@@ -242,9 +274,9 @@ def status(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def ls_(ctx: click.Context, as_json: bool) -> None:
-    """List sessions (same as status, without refreshing)."""
+    """List sessions as last recorded (no refresh, no config needed)."""
     with _errors():
-        sessions = _load_engine(ctx).list()
+        sessions = _store().list_sessions()
     if as_json:
         _emit([session_json(s) for s in sessions])
     else:
@@ -254,7 +286,12 @@ def ls_(ctx: click.Context, as_json: bool) -> None:
 @main.command()
 @click.argument("session_id")
 @click.argument("text", required=False)
-@click.option("--file", "text_file", type=click.File("r", encoding="utf-8"), help="Read the message from a file ('-' for stdin).")
+@click.option(
+    "--file",
+    "text_file",
+    type=click.File("r", encoding="utf-8"),
+    help="Read the message from a file ('-' for stdin).",
+)
 @click.option("--timeout", default=8.0, show_default=True, help="Seconds to wait for a receipt.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"result": ..., "detail": ...}.')
 @click.pass_context
@@ -344,7 +381,12 @@ def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
 
 @main.command()
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they happen.")
-@click.option("--since", type=int, default=None, help="Start after this sequence number (default: all, or now with --follow).")
+@click.option(
+    "--since",
+    type=int,
+    default=None,
+    help="Start after this sequence number (default: all, or now with --follow).",
+)
 @click.option("--session", "session_filter", default=None, help="Only this session's events.")
 @click.option("--json", "as_json", is_flag=True, help="NDJSON: one event object per line.")
 @click.pass_context
@@ -363,7 +405,8 @@ def events(
             _emit(event.to_json())
         else:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-            click.echo(f"{event.seq:>6} {stamp} {event.session_id:<12} {event.kind:<10} {json.dumps(event.data, ensure_ascii=False)}")
+            data = json.dumps(event.data, ensure_ascii=False)
+            click.echo(f"{event.seq:>6} {stamp} {event.session_id:<12} {event.kind:<10} {data}")
         sys.stdout.flush()
 
     with _errors():
@@ -445,9 +488,22 @@ def inspect() -> None:
 
 @inspect.command("transcript")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--hooks", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Hook log (JSON lines).")
-@click.option("--status", "status_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Claude status file.")
-@click.option("--pane", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A capture of the pane.")
+@click.option(
+    "--hooks",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Hook log (JSON lines).",
+)
+@click.option(
+    "--status",
+    "status_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Claude status file.",
+)
+@click.option(
+    "--pane",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A capture of the pane.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def inspect_transcript(
     path: Path, hooks: Path | None, status_file: Path | None, pane: Path | None, as_json: bool
@@ -459,7 +515,9 @@ def inspect_transcript(
     if as_json:
         _emit(result)
     else:
-        click.echo(f"{result['state']} (from {result['source']}) {result.get('detail') or ''}".rstrip())
+        click.echo(
+            f"{result['state']} (from {result['source']}) {result.get('detail') or ''}".rstrip()
+        )
 
 
 @main.group()

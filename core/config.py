@@ -20,7 +20,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -38,6 +38,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails, PydanticCustomError
 
+from core.errors import ConfigError, ConfigProblem
 from core.yaml_marks import Mark, MarkedDocument, YamlError, YamlPath, load_marked
 
 __all__ = [
@@ -138,44 +139,6 @@ _AO_PROJECT_KEYS = frozenset(
     }
 )
 _AO_AGENT_CONFIG_KEYS = frozenset({"orchestratorModel", "opencodeSessionId"})
-
-
-@dataclass(frozen=True, order=True)
-class ConfigProblem:
-    """One thing wrong with a config, located as precisely as the source allows."""
-
-    file: str
-    """The config file as the caller named it ("" when the problem is not in a file)."""
-    line: int
-    """1-based line, 0 when not known."""
-    col: int
-    """1-based column, 0 when not known."""
-    field: str
-    """Dotted path of the offending setting (``projects.app.agent``), "" for the file."""
-    message: str
-    """What is wrong and what is allowed, on one line."""
-
-    def __str__(self) -> str:
-        where = self.file
-        if where and self.line:
-            where = f"{where}:{self.line}:{self.col}"
-        parts = [part for part in (where, self.field, self.message) if part]
-        return ": ".join(parts)
-
-
-class ConfigError(Exception):
-    """The config cannot be used; ``problems`` lists every reason, one line each."""
-
-    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(problem) for problem in self.problems))
-
-    @classmethod
-    def single(
-        cls, message: str, *, file: str = "", line: int = 0, col: int = 0, field: str = ""
-    ) -> ConfigError:
-        """An error with exactly one problem."""
-        return cls([ConfigProblem(file, line, col, field, message)])
 
 
 @dataclass(frozen=True)

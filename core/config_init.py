@@ -14,7 +14,8 @@ import subprocess
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from core.config import PERMISSION_MODES, ConfigError, default_session_prefix
+from core.config import PERMISSION_MODES, default_session_prefix
+from core.errors import ConfigError
 
 __all__ = ["AGENT_BINARIES", "detect_default_branch", "project_id_for", "render_init"]
 

@@ -47,7 +47,9 @@ def check_tmux() -> Check:
     """tmux is installed and new enough for ``new-session -e`` and bracketed paste."""
     version = _version(["tmux", "-V"]) if shutil.which("tmux") else None
     if version is None:
-        return Check("tmux", "fail", "tmux not found on PATH", "install tmux 3.2+ (apt-get install tmux)")
+        return Check(
+            "tmux", "fail", "tmux not found on PATH", "install tmux 3.2+ (apt-get install tmux)"
+        )
     match = re.search(r"(\d+)\.(\d+)", version)
     if match and (int(match[1]), int(match[2])) < (3, 2):
         return Check("tmux", "fail", f"{version} is too old", "install tmux 3.2 or newer")
@@ -78,7 +80,8 @@ def check_state_dir(locations: Locations) -> Check:
 
 def check_config(explicit: str | None) -> tuple[list[Check], Any]:
     """The config is found and valid; each project's path is a git repo with its agent."""
-    from core.config import ConfigError, find_config, load_config
+    from core.config import find_config, load_config
+    from core.errors import ConfigError
     from core.registry import Registry
 
     registry = Registry()
@@ -87,7 +90,9 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
     except ConfigError as exc:
         return [Check("config", "fail", str(exc), "fix the path or unset AO_TUI_CONFIG")], None
     if path is None:
-        return [Check("config", "fail", "no ao.config.yaml found", "run `ao-tui init` in your repo")], None
+        return [
+            Check("config", "fail", "no ao.config.yaml found", "run `ao-tui init` in your repo")
+        ], None
     try:
         loaded = load_config(path, known_agents=registry.names("agent"))
     except ConfigError as exc:

@@ -8,7 +8,7 @@ at once; only the holder of the engine lease runs :meth:`Engine.reconcile` on a 
 
 from __future__ import annotations
 
-import asyncio
+import builtins
 import difflib
 import os
 import re
@@ -20,9 +20,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.config import Config, ProjectConfig
+from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.launcher import write_plan
 from core.lifecycle import Reconciler
 from core.locations import Locations
@@ -40,29 +41,15 @@ from core.registry import Registry
 from core.slots import Agent, AgentContext, AgentSettings, LaunchPlan, Runtime, SlotError, Workspace
 from core.store import Store
 
+if TYPE_CHECKING:
+    # asyncio costs ~30 ms to import; only the async event stream needs it.
+    import asyncio
+
 SESSION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}-[0-9]{1,9}$")
 MAX_PROMPT_BYTES = 100_000
 """Linux caps one argv element at 128 KiB; the task prompt is one argv element."""
 
 _CLOSED_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
-
-
-class EngineError(Exception):
-    """A request the engine refused; the message says why and what to do instead."""
-
-    exit_code = 1
-
-
-class NotFoundError(EngineError):
-    """No session with that id."""
-
-    exit_code = 3
-
-
-class DuplicateTaskError(EngineError):
-    """An active session already works on the same task."""
-
-    exit_code = 4
 
 
 class Engine:
@@ -168,7 +155,9 @@ class Engine:
         project = self.project(project_id)
         prompt = prompt.strip()
         if not prompt:
-            raise EngineError("the task prompt is empty; pass --prompt with what the agent should do")
+            raise EngineError(
+                "the task prompt is empty; pass --prompt with what the agent should do"
+            )
         if len(prompt.encode()) > MAX_PROMPT_BYTES:
             raise EngineError(
                 f"the task prompt is {len(prompt.encode())} bytes (max {MAX_PROMPT_BYTES}); "
@@ -217,13 +206,16 @@ class Engine:
             session = replace(session, pane_id=pane.pane_id, lifecycle=Lifecycle.RUNNING)
             self.store.insert_session(
                 session,
-                event=("spawned", {"branch": branch, "worktree": str(worktree), "agent": agent_name}),
+                event=(
+                    "spawned",
+                    {"branch": branch, "worktree": str(worktree), "agent": agent_name},
+                ),
             )
         except BaseException as exc:
             for step in reversed(undo):
                 try:
                     step()
-                except Exception:  # noqa: BLE001 - keep undoing; the first error is reported
+                except Exception:
                     pass
             shutil.rmtree(self.locations.session_dir(session_id), ignore_errors=True)
             self.store.append_event(session_id, "spawn-failed", {"error": str(exc)})
@@ -293,7 +285,9 @@ class Engine:
         session = self.get(session_id)
         pane = self._live_pane(session)
         if pane is None:
-            return self._record_send(session, DeliveryResult.FAILED, "the agent is not running", text)
+            return self._record_send(
+                session, DeliveryResult.FAILED, "the agent is not running", text
+            )
         if not text.strip():
             raise EngineError("the message is empty")
         agent = self.agent(session.agent)
@@ -303,13 +297,17 @@ class Engine:
         time.sleep(agent.paste_delay(text))
         self.runtime.send_keys(pane.pane_id, "Enter")
         if not agent.confirms_delivery:
-            return self._record_send(session, DeliveryResult.SENT, "pasted; this agent gives no receipt", text)
+            return self._record_send(
+                session, DeliveryResult.SENT, "pasted; this agent gives no receipt", text
+            )
         deadline = time.monotonic() + confirm_timeout
         retry_at = [1.5, 3.5, 6.0]  # Enter again if the paste swallowed it
         started = time.monotonic()
         while time.monotonic() < deadline:
             if agent.delivery_confirmed(ctx, marker, text):
-                return self._record_send(session, DeliveryResult.DELIVERED, "seen in the transcript", text)
+                return self._record_send(
+                    session, DeliveryResult.DELIVERED, "seen in the transcript", text
+                )
             if "queued messages" in self.runtime.capture(pane.pane_id):
                 return self._record_send(
                     session, DeliveryResult.QUEUED, "the agent is busy; it will read it next", text
@@ -319,7 +317,10 @@ class Engine:
                 self.runtime.send_keys(pane.pane_id, "Enter")
             time.sleep(0.1)
         return self._record_send(
-            session, DeliveryResult.FAILED, f"no receipt from the agent within {confirm_timeout:.0f}s", text
+            session,
+            DeliveryResult.FAILED,
+            f"no receipt from the agent within {confirm_timeout:.0f}s",
+            text,
         )
 
     def _record_send(
@@ -329,7 +330,12 @@ class Engine:
         self.store.append_event(
             session.id,
             "message",
-            {"result": result.value, "detail": detail, "bytes": len(text.encode()), "preview": text[:60]},
+            {
+                "result": result.value,
+                "detail": detail,
+                "bytes": len(text.encode()),
+                "preview": text[:60],
+            },
         )
         self._notify()
         return result, detail
@@ -344,7 +350,9 @@ class Engine:
             )
         pane = self._live_pane(session)
         if pane is None:
-            raise EngineError(f"{session_id} has no live pane; restore it with `ao-tui restore {session_id}`")
+            raise EngineError(
+                f"{session_id} has no live pane; restore it with `ao-tui restore {session_id}`"
+            )
         waiting = session.activity.waiting_for or {}
         self.runtime.send_keys(pane.pane_id, *self.agent(session.agent).answer_keys(yes))
         self.store.append_event(
@@ -365,14 +373,18 @@ class Engine:
         """Stop the agent and remove its worktree; uncommitted work is committed first."""
         session = self.get(session_id)
         if session.lifecycle is Lifecycle.KILLED:
-            raise EngineError(f"{session_id} is already killed; `ao-tui restore {session_id}` brings it back")
+            raise EngineError(
+                f"{session_id} is already killed; `ao-tui restore {session_id}` brings it back"
+            )
         self.runtime.kill(session.tmux)
         worktree = Path(session.worktree)
         wip: str | None = None
         if worktree.exists():
             if not discard:
                 try:
-                    wip = self.workspace.save_work(worktree, f"WIP: {session_id} saved by ao-tui kill")
+                    wip = self.workspace.save_work(
+                        worktree, f"WIP: {session_id} saved by ao-tui kill"
+                    )
                 except SlotError as exc:
                     # Keep the worktree: removing it now would lose the work we failed to save.
                     self.store.update_session(
@@ -401,7 +413,9 @@ class Engine:
         """Bring an exited or killed session back in place: same id, branch and worktree."""
         session = self.get(session_id)
         if session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE):
-            raise EngineError(f"{session_id} is {session.lifecycle.value}; spawn a new session instead")
+            raise EngineError(
+                f"{session_id} is {session.lifecycle.value}; spawn a new session instead"
+            )
         if self._live_pane(session) is not None:
             raise EngineError(f"{session_id} is running; attach with `ao-tui attach {session_id}`")
         project = self.project(session.project)
@@ -428,11 +442,13 @@ class Engine:
         self._notify()
         return session
 
-    def attach_argv(self, session_id: str) -> list[str]:
+    def attach_argv(self, session_id: str) -> builtins.list[str]:
         """The command that puts the operator's terminal on the session's tmux session."""
         session = self.get(session_id)
         if self._live_pane(session) is None and session.tmux not in self.runtime.list_panes():
-            raise EngineError(f"{session_id} has no tmux session; `ao-tui restore {session_id}` first")
+            raise EngineError(
+                f"{session_id} has no tmux session; `ao-tui restore {session_id}` first"
+            )
         return self.runtime.attach_argv(session.tmux, inside_tmux=bool(os.environ.get("TMUX")))
 
     def _live_pane(self, session: Session) -> Any:
@@ -443,7 +459,7 @@ class Engine:
 
     # reconcile and events ------------------------------------------------------------
 
-    def reconcile(self) -> list[Event]:
+    def reconcile(self) -> builtins.list[Event]:
         """One tick: gather runtime facts in one call, fuse signals, record what changed."""
         with self._reconcile_lock:
             events = self._reconciler.tick()
@@ -458,7 +474,7 @@ class Engine:
             self._reconciler.tick(only=session_id)
         return self.get(session_id)
 
-    def active_sessions(self) -> list[Session]:
+    def active_sessions(self) -> builtins.list[Session]:
         """Sessions that own (or should own) a tmux session."""
         return [
             s
@@ -475,6 +491,8 @@ class Engine:
 
     async def events(self, *, after: int | None = None, poll: float = 0.1) -> AsyncIterator[Event]:
         """Every new event, as it lands in the store (from this or any other process)."""
+        import asyncio
+
         seq = self.store.last_event_seq() if after is None else after
         flag = asyncio.Event()
         waiter = (asyncio.get_running_loop(), flag)

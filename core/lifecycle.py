@@ -49,7 +49,10 @@ class Reconciler:
         for session in sessions:
             if only is not None and session.id != only:
                 continue
-            if session.lifecycle not in ACTIVE_LIFECYCLES and session.lifecycle is not Lifecycle.EXITED:
+            if (
+                session.lifecycle not in ACTIVE_LIFECYCLES
+                and session.lifecycle is not Lifecycle.EXITED
+            ):
                 continue
             event = self._reconcile(session, panes.get(session.tmux), now)
             if event is not None:
@@ -72,7 +75,9 @@ class Reconciler:
                 engine.context(session), pane, lambda: runtime.capture(pane.pane_id)
             )
             signals = observation.signals
-            extra_updates = {k: v for k, v in observation.extra.items() if session.extra.get(k) != v}
+            extra_updates = {
+                k: v for k, v in observation.extra.items() if session.extra.get(k) != v
+            }
         activity = fuse(signals, session.activity, now)
         changed_activity = _visible(activity) != _visible(session.activity)
         changed_lifecycle = lifecycle is not session.lifecycle

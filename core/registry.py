@@ -7,7 +7,6 @@ entry point on first use. Tests and embedders may register factories directly.
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import Any
 
 ENTRY_POINT_GROUP = "ao_tui.plugins"
@@ -26,6 +25,9 @@ class Registry:
         self._factories: dict[tuple[str, str], Callable[[], Any]] = {}
         self._instances: dict[tuple[str, str], Any] = {}
         if discover:
+            # importlib.metadata costs ~20 ms to import: only pay it when plugins are needed.
+            from importlib.metadata import entry_points
+
             for ep in entry_points(group=ENTRY_POINT_GROUP):
                 slot, _, name = ep.name.partition(":")
                 if slot in SLOTS and name:

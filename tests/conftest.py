@@ -17,7 +17,9 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Point ao-tui at a private home and tmux socket; kill that tmux server afterwards."""
     home = tmp_path_factory.mktemp("ao-home")
     # tmux socket paths must stay short (sun_path is ~100 bytes), so not under pytest's tmp.

@@ -1,17 +1,21 @@
 """The Claude Code hook log: the command we install, its line format, and what it tells.
 
 Claude runs a hook command through a shell with the event's JSON on stdin, and a slow or
-failing hook blocks the agent. Ours is therefore a single append, stamped with the time:
+failing hook blocks the agent. Ours is therefore a single append, stamped with the time::
 
-    { printf '{"ao_ts":"%s","payload":' "$(date +%s.%N)"; cat; printf '}\\n'; } >> LOG 2>/dev/null; exit 0
+    { printf '{"ao_ts":"%s","payload":' "$(date +%s.%N)"; cat; printf '}\\n'; } \\
+        >> LOG 2>/dev/null; exit 0
 
 so every line of the log is ``{"ao_ts":"<epoch seconds>","payload":<hook JSON>}``. The
 format is a contract: the agent plugin, the watcher and the tests all rely on it. On macOS
 ``date`` has no ``%N`` and prints ``1712345678.N``: only the integer part is used then.
 
-The parser also accepts a bare payload line without the wrapper (``at`` is then None), and
-takes the event name from ``hook_event_name`` or, as some third-party loggers write it,
-``event``.
+Claude 2.1.x ends the JSON it writes to stdin with a newline, so ``cat`` copies it and each
+record spans two physical lines: ``{"ao_ts":"…","payload":{…}`` then ``}``.
+:class:`HookLogParser` joins them back (across reads too, since the closing ``}`` may not be
+written yet when the log is read). It also accepts a one-line record, a bare payload line
+without the wrapper (``at`` is then None), and takes the event name from
+``hook_event_name`` or, as some third-party loggers write it, ``event``.
 """
 
 from __future__ import annotations
@@ -40,8 +44,15 @@ HOOK_EVENTS: tuple[str, ...] = (
 """The events we log, in lifecycle order."""
 
 MATCHER_EVENTS = frozenset(
-    {"SessionStart", "PreToolUse", "PostToolUse", "PermissionRequest", "Notification",
-     "StopFailure", "SessionEnd"}
+    {
+        "SessionStart",
+        "PreToolUse",
+        "PostToolUse",
+        "PermissionRequest",
+        "Notification",
+        "StopFailure",
+        "SessionEnd",
+    }
 )
 """Events whose settings entry takes a ``matcher`` (tool name, source, type or reason);
 ``*`` matches everything. UserPromptSubmit and Stop take none."""
@@ -50,9 +61,15 @@ MAX_PROMPTS = 20
 
 
 def hook_command(log_path: Path) -> str:
-    """The shell command Claude runs for every hook event: append one stamped line, exit 0."""
+    """The shell command Claude runs for every hook event: append one stamped line, exit 0.
+
+    Claude ends the payload with a newline; ``tr -d`` drops it (a JSON document never holds
+    a raw newline, so nothing else is lost) so each record is one line. Logs written before
+    that, with the closing brace on its own line, still parse: see :class:`HookLogParser`.
+    """
     return (
-        "{ printf '{\"ao_ts\":\"%s\",\"payload\":' \"$(date +%s.%N)\"; cat; printf '}\\n'; }"
+        '{ printf \'{"ao_ts":"%s","payload":\' "$(date +%s.%N)"; '
+        "cat | tr -d '\\n'; printf '}\\n'; }"
         f" >> {shlex.quote(str(log_path))} 2>/dev/null; exit 0"
     )
 
@@ -92,15 +109,25 @@ def _parse_ao_ts(value: Any) -> float | None:
         return float(head) if head.isdigit() else None
 
 
+_INVALID = object()
+
+
+def _decode(text: str) -> Any:
+    """The JSON value of ``text``, or :data:`_INVALID` (parsed once per line: hot path)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return _INVALID
+
+
 def parse_hook_line(line: str) -> HookRecord | None:
     """Decode one log line; None for blank, malformed or event-less lines."""
     text = line.strip()
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return None
+    return _record_from(_decode(text)) if text else None
+
+
+def _record_from(data: Any) -> HookRecord | None:
+    """The record a decoded log line holds, or None."""
     if not isinstance(data, dict):
         return None
     at: float | None = None
@@ -115,6 +142,61 @@ def parse_hook_line(line: str) -> HookRecord | None:
     if not isinstance(event, str) or not event:
         return None
     return HookRecord(event=event, at=at, payload=payload)
+
+
+_RECORD_START = '{"ao_ts":'
+MAX_RECORD_CHARS = 8 * 1024 * 1024
+"""A split record longer than this is abandoned as malformed (a prompt can be large)."""
+
+
+class HookLogParser:
+    """Turns hook log lines into records, joining records that span several lines."""
+
+    def __init__(self) -> None:
+        """Start with nothing carried over."""
+        self.malformed = 0
+        self._carry = ""
+
+    def feed(self, lines: Iterable[str]) -> list[HookRecord]:
+        """The records completed by ``lines`` (an unfinished one is kept for the next call)."""
+        records: list[HookRecord] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            if self._carry:
+                joined = f"{self._carry}\n{line}"
+                data = _decode(joined)
+                if data is not _INVALID:
+                    self._carry = ""
+                    self._emit(data, records)
+                    continue
+                if not line.lstrip().startswith(_RECORD_START) and len(joined) < MAX_RECORD_CHARS:
+                    self._carry = joined
+                    continue
+                # The carried record never completed: count it, start over with this line.
+                self.malformed += 1
+                self._carry = ""
+            data = _decode(line)
+            if data is not _INVALID:
+                self._emit(data, records)
+            elif line.lstrip().startswith(_RECORD_START):
+                self._carry = line
+            else:
+                self.malformed += 1
+        return records
+
+    def _emit(self, data: Any, records: list[HookRecord]) -> None:
+        """Append the record ``data`` holds, or count it as malformed."""
+        record = _record_from(data)
+        if record is None:
+            self.malformed += 1
+        else:
+            records.append(record)
+
+
+def parse_hook_log(lines: Iterable[str]) -> list[HookRecord]:
+    """Every complete record in ``lines`` (one-shot use of :class:`HookLogParser`)."""
+    return HookLogParser().feed(lines)
 
 
 @dataclass
@@ -139,16 +221,13 @@ class HookState:
     session_end_reason: str = ""
     stop_error: str = ""
 
+    _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
+
     def fold_lines(self, lines: Iterable[str]) -> None:
-        """Fold log lines in file order; malformed ones are counted."""
-        for line in lines:
-            if not line.strip():
-                continue
-            record = parse_hook_line(line)
-            if record is None:
-                self.malformed += 1
-                continue
+        """Fold log lines in file order; a record split over lines may finish in a later call."""
+        for record in self._parser.feed(lines):
             self.fold(record)
+        self.malformed = self._parser.malformed
 
     def fold(self, record: HookRecord) -> None:
         """Fold one record."""
@@ -200,7 +279,9 @@ class HookState:
         self.current_tool = self._tool(record.payload)
         self.pending_permission = None
         tool = self.current_tool
-        self._decide(record, f"{tool['tool']}: {tool['command']}" if tool["command"] else tool["tool"])
+        self._decide(
+            record, f"{tool['tool']}: {tool['command']}" if tool["command"] else tool["tool"]
+        )
 
     def _on_PermissionRequest(self, record: HookRecord) -> None:
         """A permission prompt is on screen."""

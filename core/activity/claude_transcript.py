@@ -10,8 +10,9 @@ What the state tracks, and why:
 - tool calls not yet answered by a ``tool_result`` (while a permission prompt waits the
   transcript ends on the ``tool_use`` and nothing more is written);
 - user interrupts (``[Request interrupted by user…]``), which fire no hook;
-- API errors: ``system``/``api_error`` lines while retrying, then a synthetic assistant
-  line (``isApiErrorMessage: true`` / model ``<synthetic>``) when Claude gives up;
+- API errors: ``system``/``api_error`` lines while retrying (still working; 2.1.197 writes
+  none), then a synthetic assistant line (``isApiErrorMessage: true`` / model
+  ``<synthetic>``), followed by a turn marker, when Claude gives up (an error);
 - turn ends (``system`` ``turn_duration`` / ``stop_hook_summary``), since ``stop_reason``
   is null on most assistant lines;
 - the recent user prompts with their times, the proof that an injected message arrived;
@@ -59,6 +60,8 @@ API_ERROR_SUBTYPES = frozenset({"api_error", "error"})
 """``system`` subtypes that report a failed API call Claude is retrying."""
 
 INTERRUPT_PREFIX = "[Request interrupted by user"
+LOCAL_COMMAND_OUTPUT = ("<local-command-stdout>", "<local-command-stderr>")
+"""How the output of a finished slash command starts."""
 MAX_PROMPTS = 20
 """How many recent user prompts to keep for delivery confirmation."""
 MAX_TEXT = 2000
@@ -124,6 +127,8 @@ class ApiError:
 
     def describe(self) -> str:
         """``API error (retry 3/10): overloaded`` or ``API error: overloaded``."""
+        if self.final and self.message.lower().startswith("api error"):
+            return self.message
         head = "API error"
         if not self.final and self.retry_attempt is not None:
             head += f" (retry {self.retry_attempt}/{self.max_retries or '?'})"
@@ -159,7 +164,9 @@ def _text_blocks(content: Any) -> list[str]:
     return [
         block["text"]
         for block in content
-        if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
+        if isinstance(block, dict)
+        and block.get("type") == "text"
+        and isinstance(block.get("text"), str)
     ]
 
 
@@ -194,8 +201,8 @@ class TranscriptState:
     last_entry_at: float | None = None
     """Timestamp of the newest main-chain line with one."""
     last_event: str = ""
-    """What the newest meaningful line was: prompt, assistant_text, tool_use, tool_result,
-    interrupt, api_retry, api_error, turn_end."""
+    """What the newest meaningful line was: prompt, assistant_text, thinking, tool_use,
+    tool_result, interrupt, api_retry, api_error, turn_end, local_command."""
     last_event_at: float | None = None
     last_assistant_text: str = ""
     last_assistant_at: float | None = None
@@ -313,6 +320,10 @@ class TranscriptState:
         if entry.get("isMeta") is True or entry.get("isCompactSummary") is True:
             return
         joined = "\n".join(texts)
+        if joined.lstrip().startswith(LOCAL_COMMAND_OUTPUT):
+            # A slash command (``/compact``, ``/mcp``) finished; Claude waits for input again.
+            self._event("local_command", at)
+            return
         text = prompt_text(joined) if joined else None
         if text is None or not text.strip():
             return
@@ -423,6 +434,10 @@ class TranscriptState:
                 max_retries=_int_or_none(entry.get("maxRetries")),
             )
             self._event("api_retry", at)
+        elif subtype == "local_command":
+            content = entry.get("content")
+            if isinstance(content, str) and content.lstrip().startswith(LOCAL_COMMAND_OUTPUT):
+                self._event("local_command", at)
         elif subtype == "api_refusal":
             explanation = entry.get("apiRefusalExplanation")
             self.api_error = ApiError(
@@ -463,10 +478,18 @@ class TranscriptState:
         source = SignalSource.TRANSCRIPT
         if event == "interrupt":
             return ActivitySignal(ActivityState.IDLE, source, at, "interrupted by user")
-        if event in ("api_error", "api_retry") and self.api_error is not None:
+        if event == "api_error" and self.api_error is not None:
             return ActivitySignal(ActivityState.ERROR, source, at, self.api_error.describe())
+        if event == "api_retry" and self.api_error is not None:
+            # Claude is still on it; only the final synthetic message is an error.
+            return ActivitySignal(ActivityState.WORKING, source, at, self.api_error.describe())
         if event == "turn_end":
+            if self.api_error is not None and self.api_error.final:
+                # Claude closes a turn that failed on the API with a turn marker too.
+                return ActivitySignal(ActivityState.ERROR, source, at, self.api_error.describe())
             return ActivitySignal(ActivityState.IDLE, source, at, self._idle_detail())
+        if event == "local_command":
+            return ActivitySignal(ActivityState.IDLE, source, at, "slash command finished")
         if self.pending_tools:
             call = next(reversed(self.pending_tools.values()))
             return ActivitySignal(ActivityState.WORKING, source, at, call.describe())

@@ -154,7 +154,9 @@ class CodexState:
         if self.last_event == "error":
             return ActivitySignal(ActivityState.ERROR, source, at, f"error: {self.error}"[:200])
         if self.last_event == "turn_aborted":
-            return ActivitySignal(ActivityState.IDLE, source, at, f"turn aborted ({self.abort_reason})")
+            return ActivitySignal(
+                ActivityState.IDLE, source, at, f"turn aborted ({self.abort_reason})"
+            )
         if self.turn_open or self.last_event == "user_message":
             return ActivitySignal(ActivityState.WORKING, source, at, "turn running")
         detail = " ".join(self.last_agent_message.split())[:160] or "turn finished"

@@ -122,9 +122,7 @@ def _with_pane_details(pane: ActivitySignal, candidate: ActivitySignal | None) -
     return ActivitySignal(pane.state, pane.source, pane.at, pane.detail, merged)
 
 
-def fuse(
-    signals: Sequence[ActivitySignal], previous: Activity | None, now: float
-) -> Activity:
+def fuse(signals: Sequence[ActivitySignal], previous: Activity | None, now: float) -> Activity:
     """One activity from this tick's signals and the previous fused activity (see module doc)."""
     winner = _pick(signals)
     if winner is None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from core.activity.aider import SESSION_HEADER, AiderState
-from core.activity.claude_hooks import HookState
+from core.activity.claude_hooks import HookState, parse_hook_line
 from core.activity.claude_status import read_status_file
 from core.activity.claude_transcript import TranscriptState
 from core.activity.codex import CODEX_LINE_TYPES, CodexState
@@ -26,7 +26,8 @@ _SNIFF_LINES = 30
 
 
 def transcript_format(path: Path) -> str:
-    """``claude``, ``codex`` or ``aider``, decided from the file's name and first lines."""
+    """``claude``, ``codex``, ``aider`` or ``hooks`` (a Claude hook log), from the file's
+    name and first lines."""
     if path.suffix == ".md":
         return "aider"
     try:
@@ -40,12 +41,16 @@ def transcript_format(path: Path) -> str:
             continue
         if text.startswith(SESSION_HEADER.strip()):
             return "aider"
+        if text.startswith('{"ao_ts":'):
+            return "hooks"  # our own hook log (records may span two lines)
         try:
             entry = json.loads(text)
         except ValueError:
             continue
         if isinstance(entry, dict) and entry.get("type") in CODEX_LINE_TYPES:
             return "codex"
+        if isinstance(entry, dict) and parse_hook_line(text) is not None and "type" not in entry:
+            return "hooks"
     return "claude"
 
 
@@ -91,6 +96,12 @@ def inspect_signals(
         aider.fold_lines(read.lines)
         signals["transcript"] = aider.signal(transcript.stat().st_mtime)
         summary = aider.summary()
+    elif fmt == "hooks":
+        # Given a hook log where a transcript was expected: read it as the hook source.
+        logged = HookState()
+        logged.fold_lines(read.lines)
+        signals["hooks"] = logged.signal()
+        summary = {"format": "hooks", **logged.summary()}
     else:
         claude = TranscriptState()
         claude.fold_lines(read.lines)

@@ -7,10 +7,13 @@ on a Claude screen, strongest first:
 1. a permission prompt (``Do you want to …?`` with a ``1. Yes`` menu or ``Esc to cancel``)
    → waiting_input, with the tool and command shown above it when they can be read;
 2. the busy footer (``esc to interrupt``) or spinner line (``… (4s · ↓ 7 tokens)``)
-   → working (``Press up to edit queued messages`` adds "message queued");
-3. near the bottom, whichever is lower: ``Interrupted · What should Claude do instead?``
-   → idle (interrupted), or an ``API Error`` line → error;
-4. the idle footer (``? for shortcuts``) or an empty prompt box → idle.
+   → working (``Press up to edit queued messages`` adds "message queued", and
+   ``API error · Retrying in 2s · attempt 1/3`` says it is retrying);
+3. in the last turn's output (below the last echoed prompt), whichever is lower:
+   ``Interrupted · What should Claude do instead?`` → idle (interrupted), or an
+   ``API Error``/``Request timed out`` line → error;
+4. the idle footer (``? for shortcuts``) or an empty prompt box → idle; an input box holding
+   unsent text (no footer then) → idle too.
 
 Anything else says nothing (None): a guess would be worse than no signal.
 """
@@ -22,23 +25,29 @@ import re
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 BOTTOM_LINES = 25
-"""Only this many last non-empty lines count for interrupt/error text, which lingers."""
+"""Without an input box to anchor on, only this many last non-empty lines count for
+interrupt/error text, which lingers on screen."""
 
+PROMPT_CHAR = "\u276f"
+"""The heavy angle Claude draws in front of the input line and of echoed prompts."""
 _BOX_EDGES = "│┃|╭╮╰╯"
 _QUESTION = re.compile(r"Do you want to (?:proceed|make this edit|create|overwrite|write|allow)")
-_YES_OPTION = re.compile(r"(?:❯|›|>)?\s*1\.\s*Yes\b")
+_YES_OPTION = re.compile("(?:\u276f|\u203a|>)?\\s*1\\.\\s*Yes\\b")
 _ESC_TO_CANCEL = re.compile(r"Esc to cancel", re.IGNORECASE)
 _BUSY_FOOTER = re.compile(r"\besc to interrupt\b", re.IGNORECASE)
-_SPINNER = re.compile(r"…\s*\((?:\d+h\s*)?(?:\d+m\s*)?\d+s\b[^)]*\)|\(\s*\d+s\s*·[^)]*tokens?[^)]*\)")
+_SPINNER = re.compile(
+    r"…\s*\((?:\d+h\s*)?(?:\d+m\s*)?\d+s\b[^)]*\)|\(\s*\d+s\s*·[^)]*tokens?[^)]*\)"
+)
+_RETRYING = re.compile(r"Retrying in \d+s\s*·\s*attempt (\d+/\d+)")
 _QUEUED = re.compile(r"Press up to edit queued messages")
 _INTERRUPTED = re.compile(r"Interrupted\s*·\s*What should Claude do instead\?")
-_API_ERROR = re.compile(r"API Error\b[^\n]*")
+_API_ERROR = re.compile(r"(?:API Error\b|Request timed out\b)[^\n]*")
 _IDLE_FOOTER = re.compile(r"\?\s*for shortcuts")
-_PROMPT_LINE = re.compile(r"^[>❯]\s*$")
+_PROMPT_LINE = re.compile("^[>\u276f]\\s*$")
 _RULE = re.compile(r"^[─━═\-]{10,}$")
 _YES_NO = re.compile(r"\(Y\)es/\(N\)o")
-_SHELL_PROMPT = re.compile(r"(?:[$#%]|(?:^|\s)(?:[\w-]*>{1,3}|[❯»]))\s*$")
-"""``user@host:~$``, ``#``, ``%``, and ``>``/``architect>``/``❯`` standing alone (not ``</div>``)."""
+_SHELL_PROMPT = re.compile("(?:[$#%]|(?:^|\\s)(?:[\\w-]*>{1,3}|[\u276f\u00bb]))\\s*$")
+"""``user@host:~$``, ``#``, ``%``, or a standalone ``>``/``architect>``/U+276F (not ``</div>``)."""
 
 _TITLE_TOOLS = {
     "Bash command": "Bash",
@@ -88,7 +97,7 @@ def permission_prompt(screen: str) -> dict[str, str] | None:
     tool, command = "", ""
     for index in range(question_at - 1, max(-1, question_at - 40), -1):
         title = lines[index]
-        if title in _TITLE_TOOLS or title.endswith(("(MCP)", " command")):
+        if title in _TITLE_TOOLS or title.endswith("(MCP)"):
             tool = _TITLE_TOOLS.get(title, title)
             command = next(
                 (line for line in lines[index + 1 : question_at] if line and not _RULE.match(line)),
@@ -113,9 +122,13 @@ def claude_pane_signal(screen: str, at: float) -> ActivitySignal | None:
     lines = screen_lines(screen)
     text = "\n".join(lines)
     if _BUSY_FOOTER.search(text) or _SPINNER.search(text):
-        detail = "message queued" if _QUEUED.search(text) else "busy"
+        retry = _RETRYING.search(text)
+        if retry:
+            detail = f"API error, retrying (attempt {retry.group(1)})"
+        else:
+            detail = "message queued" if _QUEUED.search(text) else "busy"
         return ActivitySignal(ActivityState.WORKING, source, at, detail)
-    bottom = [line for line in lines if line][-BOTTOM_LINES:]
+    bottom = _last_turn(lines)
     interrupted = _last_index(bottom, _INTERRUPTED)
     api_error = _last_index(bottom, _API_ERROR)
     if interrupted is not None and (api_error is None or interrupted > api_error):
@@ -126,7 +139,36 @@ def claude_pane_signal(screen: str, at: float) -> ActivitySignal | None:
         return ActivitySignal(ActivityState.ERROR, source, at, detail[:200])
     if _IDLE_FOOTER.search(text) or _empty_prompt_box(lines):
         return ActivitySignal(ActivityState.IDLE, source, at, "waiting for a prompt")
+    if _input_box_top(lines) is not None:
+        # Text typed or pasted but not sent (or a prompt given back by an early Escape).
+        return ActivitySignal(ActivityState.IDLE, source, at, "unsent text in the input box")
     return None
+
+
+def _input_box_top(lines: list[str]) -> int | None:
+    """Index of the rule above Claude's input line (a rule, then a line starting ``>``/U+276F)."""
+    for index in range(len(lines) - 2, -1, -1):
+        if _RULE.match(lines[index]) and lines[index + 1][:1] in (">", PROMPT_CHAR):
+            return index
+    return None
+
+
+def _last_turn(lines: list[str]) -> list[str]:
+    """The output of the last submitted prompt: between its echo and the input box.
+
+    Interrupt and error messages stay on screen after later turns, so only the last turn's
+    lines may say "interrupted" or "API Error". Without a recognisable input box, the
+    last :data:`BOTTOM_LINES` non-empty lines stand in.
+    """
+    box_top = _input_box_top(lines)
+    if box_top is None:
+        return [line for line in lines if line][-BOTTOM_LINES:]
+    start = 0
+    for index in range(box_top - 1, -1, -1):
+        if lines[index][:1] in (">", PROMPT_CHAR) and lines[index][1:].strip():
+            start = index + 1
+            break
+    return [line for line in lines[start:box_top] if line]
 
 
 def _last_index(lines: list[str], pattern: re.Pattern[str]) -> int | None:
@@ -138,7 +180,7 @@ def _last_index(lines: list[str], pattern: re.Pattern[str]) -> int | None:
 
 
 def _empty_prompt_box(lines: list[str]) -> bool:
-    """An empty input line (``❯`` or ``>`` alone) framed by rules, near the bottom."""
+    """An empty input line (``>`` or U+276F alone) framed by rules, near the bottom."""
     tail = lines[-8:]
     for index, line in enumerate(tail):
         if _PROMPT_LINE.match(line):

@@ -12,7 +12,6 @@ Pure file I/O: no watchers, no threads. The caller decides when to read.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,7 +65,7 @@ class FileTailer:
     def read(self) -> TailRead:
         """Return the complete lines appended since the last call (none if the file is absent)."""
         try:
-            st = os.stat(self.path)
+            st = self.path.stat()
         except OSError:
             if self._inode is not None:
                 # Rotated away: whatever appears next at this path is a fresh file.

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import tempfile
 import uuid
@@ -36,17 +37,18 @@ TMUX_TIMEOUT = 15.0
 # Session names become tmux targets and file-ish identifiers; tmux itself forbids '.' and
 # ':', and ``#`` would be format-expanded, so only a plain alphabet is accepted.
 _SESSION_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_+=@-]{0,199}")
-_SOCKET_NAME = re.compile(r"[A-Za-z0-9_.+=@-]{1,100}")
+_SOCKET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
 
 # The placeholder a new session runs until remain-on-exit is set: it waits on the pane's
 # terminal forever and is replaced by ``respawn-pane -k``. Two elements, so no shell.
 _PLACEHOLDER = ("cat", "-")
 
-# One list-panes line: pane_id, pane_pid, pane_dead, pane_dead_status, session_name,
-# pane_current_command. Session names of other tools' sessions on a shared server could hold
-# a tab, so lines that do not parse are skipped instead of failing the whole tick.
+# One list-panes line: the server's pid, pane_id, pane_pid, pane_dead, pane_dead_status,
+# session_name, pane_current_command. Other tools' sessions on a shared server may have a
+# tab in their name, so lines that do not parse are skipped instead of failing the whole tick.
 _PANE_FORMAT = "\t".join(
     (
+        "#{pid}",
         "#{pane_id}",
         "#{pane_pid}",
         "#{pane_dead}",
@@ -55,6 +57,9 @@ _PANE_FORMAT = "\t".join(
         "#{pane_current_command}",
     )
 )
+
+_MAX_NUDGES = 3
+"""How many times a dead pane without exit status gets the server to reap zombies."""
 
 # stderr fragments meaning "there is no server to talk to", which is a state, not an error.
 _NO_SERVER = (
@@ -122,6 +127,7 @@ class TmuxRuntime:
             raise SlotError(f"invalid tmux socket name {socket!r}: a plain name, no '/'")
         self.socket_name = socket
         """The ``tmux -L`` socket name, or None for the user's default server."""
+        self._nudges: dict[tuple[int, int], int] = {}
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -205,19 +211,49 @@ class TmuxRuntime:
             raise SlotError(f"could not kill tmux session {name!r}: {err}")
 
     def list_panes(self) -> dict[str, PaneInfo]:
-        """Every session's first pane, keyed by session name, in one call; {} if no server."""
+        """Every session's first pane, keyed by session name, in one call; {} if no server.
+
+        ``dead_status`` is None while alive, after a death by signal, and for the moment
+        between the pane's terminal closing and tmux reaping the process.
+        """
+        panes, server_pid = self._list_panes_once()
+        # tmux can miss a SIGCHLD (measured with 3.3a: 1 pane in 100 to 1 in 3, depending on
+        # timing; tmux/tmux#311 blames libutempter's handler): the pane shows dead, its
+        # process stays a zombie and the exit status never arrives. Any later SIGCHLD makes
+        # the server reap every zombie, so a dead pane without status is nudged a few
+        # times, then taken as a death by signal. Counts are kept only for panes still in
+        # that state.
+        unknown = {
+            (server_pid, p.pane_pid) for p in panes.values() if p.dead and p.dead_status is None
+        }
+        self._nudges = {key: self._nudges.get(key, 0) for key in unknown}
+        stuck = [key for key, count in self._nudges.items() if count < _MAX_NUDGES]
+        if stuck and server_pid > 0:
+            for key in stuck:
+                self._nudges[key] += 1
+            try:
+                os.kill(server_pid, signal.SIGCHLD)
+            except OSError:
+                return panes
+            panes, _ = self._list_panes_once()
+        return panes
+
+    def _list_panes_once(self) -> tuple[dict[str, PaneInfo], int]:
+        """One ``list-panes -a`` call: the panes and the server's pid (0 if no server)."""
         proc = self._run("list-panes", "-a", "-F", _PANE_FORMAT, check=False)
         if proc.returncode != 0:
             err = _stderr(proc)
             if _no_server(err):
-                return {}
+                return {}, 0
             raise SlotError(f"tmux list-panes failed: {err}")
         panes: dict[str, PaneInfo] = {}
+        server_pid = 0
         for line in proc.stdout.decode(errors="replace").splitlines():
             fields = line.split("\t")
-            if len(fields) != 6 or not fields[1].isdigit():
+            if len(fields) != 7 or not (fields[0].isdigit() and fields[2].isdigit()):
                 continue
-            pane_id, pid, dead, status, session, command = fields
+            server, pane_id, pid, dead, status, session, command = fields
+            server_pid = int(server)
             if session in panes:
                 continue
             panes[session] = PaneInfo(
@@ -226,10 +262,9 @@ class TmuxRuntime:
                 pane_pid=int(pid),
                 dead=dead == "1",
                 current_command=command,
-                # Empty when alive or when killed by a signal (tmux reports no status then).
                 dead_status=int(status) if status.lstrip("-").isdigit() else None,
             )
-        return panes
+        return panes, server_pid
 
     def capture(self, target: str, *, ansi: bool = False) -> str:
         """The visible screen of pane ``target`` (with SGR escapes if ``ansi``)."""
@@ -244,10 +279,13 @@ class TmuxRuntime:
         ``-r`` keeps newlines as LF: tmux would otherwise turn them into CR, which an agent
         without bracketed paste mode reads as Enter in the middle of the message.
         """
+        if not text:
+            return  # tmux cannot load an empty buffer, and there is nothing to deliver
         in_mode = self._run("display-message", "-p", "-t", _arg(target), "-F", "#{pane_in_mode}")
         if in_mode.stdout.strip() == b"1":
-            # Copy mode would swallow the paste's redraw and confuse the operator; leaving
-            # it can fail for modes without copy-mode commands, which paste through anyway.
+            # The paste itself reaches the agent in any mode, but the Enter that follows
+            # would be taken by copy mode. Modes without copy-mode commands refuse this,
+            # which is harmless.
             self._run("send-keys", "-X", "-t", _arg(target), "cancel", check=False)
         buffer = f"ao-tui-{uuid.uuid4().hex}"
         fd, name = tempfile.mkstemp(prefix="ao-tui-paste-")  # mode 0600

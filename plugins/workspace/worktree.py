@@ -76,7 +76,8 @@ class WorktreeWorkspace:
     def _check_branch_name(self, repo: Path, branch: str) -> None:
         """Refuse names git would reject or read as an option."""
         proc = self._git(repo, "check-ref-format", "--branch", branch, check=False)
-        if branch.startswith("-") or proc.returncode != 0:
+        # --branch expands "@{-1}"-style shorthands; only a name that stays itself is plain.
+        if branch.startswith("-") or proc.returncode != 0 or proc.stdout.strip() != branch:
             raise SlotError(f"invalid branch name {branch!r}")
 
     def _prune(self, repo: Path) -> None:

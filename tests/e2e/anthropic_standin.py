@@ -10,6 +10,8 @@ drives the agent into any state by what it types:
     a ``Write`` tool_use (give an absolute path: the Write tool rejects relative ones).
 ``SLOW <seconds>``
     a text reply streamed evenly over that many seconds (to interrupt it mid-stream).
+``STALL <seconds>``
+    nothing at all for that long (slow time-to-first-token), then a short text reply.
 ``FAIL500`` / ``FAIL500 <n>``
     HTTP 500 for that prompt: every time, or only the first ``n`` times.
 ``FAIL429`` / ``FAIL429 <n>``
@@ -40,6 +42,7 @@ from urllib.parse import urlsplit
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.DOTALL)
 _FAIL = re.compile(r"\bFAIL(500|429)(?:[ \t]+(\d+))?")
 _SLOW = re.compile(r"\bSLOW[ \t]+(\d+(?:\.\d+)?)")
+_STALL = re.compile(r"\bSTALL[ \t]+(\d+(?:\.\d+)?)")
 _RUN_BASH = re.compile(r"\bRUN_BASH[ \t]+(.+)", re.DOTALL)
 _WRITE_FILE = re.compile(r"\bWRITE_FILE[ \t]+(\S+)[ \t]+(.*)", re.DOTALL)
 
@@ -48,9 +51,13 @@ DEFAULT_TEXT = "Hello from the stand-in."
 TOOL_DONE_TEXT = "done"
 
 
-@dataclass(frozen=True)
+@dataclass
 class RecordedRequest:
-    """One HTTP request the stand-in received, as the CLI sent it."""
+    """One HTTP request the stand-in received, as the CLI sent it.
+
+    Recorded on arrival (``at`` is the arrival time, so retry gaps can be measured);
+    ``status`` stays 0 until the answer's status line has been sent.
+    """
 
     method: str
     path: str
@@ -74,6 +81,7 @@ class _Reply:
     tool_input: dict[str, Any] = field(default_factory=dict)
     error_status: int | None = None
     stream_seconds: float = 0.0
+    stall_seconds: float = 0.0
 
 
 def message_text(content: Any) -> str:
@@ -152,6 +160,7 @@ class AnthropicStandin:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._failures: dict[str, int] = {}
+        self._deltas_sent = 0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -221,11 +230,27 @@ class AnthropicStandin:
         with self._lock:
             self._requests.append(request)
 
+    @property
+    def deltas_sent(self) -> int:
+        """How many ``content_block_delta`` events were written, over all streams so far.
+
+        A test that must interrupt *during* a reply waits on this: an Escape that lands
+        before the first token takes the prompt back into the input box instead.
+        """
+        with self._lock:
+            return self._deltas_sent
+
+    def count_delta(self) -> None:
+        """Note one delta written (called from handler threads)."""
+        with self._lock:
+            self._deltas_sent += 1
+
     def reset(self) -> None:
         """Forget recorded requests and failure counters."""
         with self._lock:
             self._requests.clear()
             self._failures.clear()
+            self._deltas_sent = 0
 
     # -- the script ------------------------------------------------------------------
 
@@ -253,6 +278,9 @@ class AnthropicStandin:
             seconds = float(slow.group(1))
             words = " ".join(f"word{i}" for i in range(max(4, int(seconds * 4))))
             return _Reply(text=words, stream_seconds=seconds)
+        stall = _STALL.search(text)
+        if stall is not None:
+            return _Reply(text=DEFAULT_TEXT, stall_seconds=float(stall.group(1)))
         bash = _RUN_BASH.search(text)
         if bash is not None:
             command = bash.group(1).strip().splitlines()[0]
@@ -419,41 +447,47 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         split = urlsplit(self.path)
         body = self._read_body() if self.command in ("POST", "PUT", "PATCH") else None
-        status = self._respond(split.path, body)
-        self.owner.record(
-            RecordedRequest(
-                method=self.command,
-                path=split.path,
-                query=split.query,
-                body=body,
-                at=time.time(),
-                status=status,
-            )
+        record = RecordedRequest(
+            method=self.command, path=split.path, query=split.query, body=body, at=time.time()
         )
+        self.owner.record(record)
+        try:
+            self._respond(split.path, body, record)
+        except ConnectionError:
+            # The CLI gave up on this request (user interrupt, its own timeout).
+            self.close_connection = True
 
-    def _respond(self, path: str, body: Any) -> int:
+    def _respond(self, path: str, body: Any, record: RecordedRequest) -> None:
         input_tokens = max(1, len(json.dumps(body)) // 4) if body is not None else 1
         if self.command == "POST" and path == "/v1/messages/count_tokens":
+            record.status = 200
             self._send_json(200, {"input_tokens": input_tokens})
-            return 200
-        if self.command == "POST" and path == "/v1/messages":
-            reply = self.owner.decide(body)
-            if reply.error_status is not None:
-                # Only 429 carries retry-after, as the real API's rate-limit answers do; a
-                # 500 leaves the back-off entirely to the CLI's own retry policy.
-                extra = {"retry-after": str(self.owner.retry_after)} if reply.error_status == 429 else {}
-                self._send_json(reply.error_status, _error_body(reply.error_status), extra)
-                return reply.error_status
-            model = str(body.get("model") or self.owner.model) if isinstance(body, dict) else ""
-            if isinstance(body, dict) and body.get("stream"):
-                self._stream(reply, model or self.owner.model, input_tokens)
-            else:
-                self._send_json(200, json_message(reply, model or self.owner.model, input_tokens))
-            return 200
-        self._send_json(
-            404, {"type": "error", "error": {"type": "not_found_error", "message": path}}
-        )
-        return 404
+            return
+        if self.command != "POST" or path != "/v1/messages":
+            record.status = 404
+            error = {"type": "not_found_error", "message": f"{self.command} {path}"}
+            self._send_json(404, {"type": "error", "error": error})
+            return
+        reply = self.owner.decide(body)
+        if reply.stall_seconds:
+            time.sleep(reply.stall_seconds)
+        if reply.error_status is not None:
+            # Only 429 carries retry-after, as the real API's rate-limit answers do; a 500
+            # leaves the back-off entirely to the CLI's own retry policy.
+            extra = {}
+            if reply.error_status == 429:
+                extra["retry-after"] = str(self.owner.retry_after)
+            record.status = reply.error_status
+            self._send_json(reply.error_status, _error_body(reply.error_status), extra)
+            return
+        model = self.owner.model
+        if isinstance(body, dict) and body.get("model"):
+            model = str(body["model"])
+        record.status = 200
+        if isinstance(body, dict) and body.get("stream"):
+            self._stream(reply, model, input_tokens)
+        else:
+            self._send_json(200, json_message(reply, model, input_tokens))
 
     def _stream(self, reply: _Reply, model: str, input_tokens: int) -> None:
         self.send_response(200)
@@ -466,16 +500,14 @@ class _Handler(BaseHTTPRequestHandler):
         events = list(sse_events(reply, model, input_tokens))
         deltas = sum(1 for name, _ in events if name == "content_block_delta")
         pause = reply.stream_seconds / deltas if deltas else 0.0
-        try:
-            for name, data in events:
-                chunk = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
-                self.wfile.write(chunk)
-                self.wfile.flush()
-                if name == "content_block_delta" and pause:
+        for name, data in events:
+            chunk = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+            self.wfile.write(chunk)
+            self.wfile.flush()
+            if name == "content_block_delta":
+                self.owner.count_delta()
+                if pause:
                     time.sleep(pause)
-        except (BrokenPipeError, ConnectionResetError):
-            # The CLI aborted the stream (user interrupt): nothing left to send.
-            pass
 
     def do_POST(self) -> None:
         """Answer a POST (messages, count_tokens, or a logged 404)."""

@@ -24,8 +24,8 @@ import pytest
 
 T = TypeVar("T")
 
-CLAUDE_CACHE_BINARY = (
-    Path("~/.cache/ao-tui/claude-cli/node_modules/@anthropic-ai/claude-code/bin/claude.exe")
+CLAUDE_CACHE_BINARY = Path(
+    "~/.cache/ao-tui/claude-cli/node_modules/@anthropic-ai/claude-code/bin/claude.exe"
 )
 """Where ``npm install --prefix ~/.cache/ao-tui/claude-cli @anthropic-ai/claude-code`` puts it."""
 
@@ -44,7 +44,7 @@ HOOK_EVENTS = (
 )
 
 _HOOK_COMMAND = (
-    "{ printf '{\"ao_ts\":\"%s\",\"payload\":' \"$(date +%s.%N)\"; cat; printf '}\\n'; }"
+    '{ printf \'{"ao_ts":"%s","payload":\' "$(date +%s.%N)"; cat; printf \'}\\n\'; }'
     " >> '{log}' 2>/dev/null; exit 0"
 )
 
@@ -183,9 +183,7 @@ def install_hook_logger(
     """Write ``<worktree>/.claude/settings.local.json`` logging every ``events`` hook."""
     command = hook_command(log_path)
     settings = {
-        "hooks": {
-            event: [{"hooks": [{"type": "command", "command": command}]}] for event in events
-        }
+        "hooks": {event: [{"hooks": [{"type": "command", "command": command}]}] for event in events}
     }
     path = worktree / ".claude" / "settings.local.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,11 +191,8 @@ def install_hook_logger(
     return path
 
 
-def read_hook_log(log_path: Path) -> list[dict[str, Any]]:
-    """Every complete record of a hook log, in order; a half-written tail is ignored."""
-    if not log_path.is_file():
-        return []
-    text = log_path.read_text(errors="replace")
+def parse_hook_log(text: str) -> list[dict[str, Any]]:
+    """Every complete record in hook-log text, in order; a half-written tail is ignored."""
     decoder = json.JSONDecoder()
     records: list[dict[str, Any]] = []
     index = 0
@@ -213,6 +208,15 @@ def read_hook_log(log_path: Path) -> list[dict[str, Any]]:
         if isinstance(value, dict):
             records.append(value)
     return records
+
+
+def read_hook_log(log_path: Path, offset: int = 0) -> list[dict[str, Any]]:
+    """The complete records of a hook log, from byte ``offset`` on."""
+    if not log_path.is_file():
+        return []
+    with log_path.open("rb") as log:
+        log.seek(offset)
+        return parse_hook_log(log.read().decode("utf-8", "replace"))
 
 
 def hook_events(log_path: Path) -> list[str]:
@@ -253,6 +257,19 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def conversation(entries: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
     """Only the ``user`` and ``assistant`` entries of a transcript."""
     return [e for e in entries if e.get("type") in ("user", "assistant")]
+
+
+def latest_turn(entries: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The newest ``user``/``assistant`` entry by its ``timestamp``, not by file position.
+
+    The CLI flushes transcript lines from concurrent writers: in about one start in ten the
+    first flush puts the assistant's tool_use line *before* the user prompt it answers, so
+    "the last line" is not "the latest turn". Timestamps (and the parentUuid chain) are.
+    """
+    turns = [e for e in conversation(entries) if isinstance(e.get("timestamp"), str)]
+    if not turns:
+        return None
+    return max(turns, key=lambda e: str(e["timestamp"]))
 
 
 def status_file(home: Path, session_id: str) -> Path | None:
@@ -345,16 +362,21 @@ class IsolatedTmux:
     ) -> int:
         """Start ``argv`` (no shell) in a detached session; return the pane's pid.
 
-        remain-on-exit keeps a dead pane readable, so a crash leaves evidence to assert on.
+        remain-on-exit keeps a dead pane readable, so a crash leaves evidence to assert on;
+        it is set in the same tmux invocation so an instant crash cannot beat it.
         """
+        for arg in argv:
+            # tmux ends a command at any argument ending in ";", even after "--".
+            if arg.endswith(";"):
+                raise ValueError(f"tmux would split the command at {arg!r}")
         env_args: list[str] = []
         for key, value in env.items():
             env_args += ["-e", f"{key}={value}"]
         self.run(
             "new-session", "-d", "-s", name, "-x", str(width), "-y", str(height),
             "-c", str(cwd), *env_args, "--", *argv,
+            ";", "set-option", "-t", name, "remain-on-exit", "on",
         )  # fmt: skip
-        self.run("set-option", "-t", name, "remain-on-exit", "on")
         return int(self.run("display-message", "-p", "-t", name, "#{pane_pid}").strip())
 
     def capture(self, name: str, *, ansi: bool = False) -> str:

@@ -42,7 +42,19 @@ def test_spawn_status_send_kill_restore_round_trip(project: Path, tmp_path: Path
     spawned = ao(project, "spawn", "--prompt", "fix the flaky login test", "--json")
     assert spawned.returncode == 0, spawned.stderr
     session: dict[str, Any] = json.loads(spawned.stdout)
-    required = {"id", "project", "agent", "title", "branch", "worktree", "tmux", "lifecycle", "zone", "activity", "pr"}
+    required = {
+        "id",
+        "project",
+        "agent",
+        "title",
+        "branch",
+        "worktree",
+        "tmux",
+        "lifecycle",
+        "zone",
+        "activity",
+        "pr",
+    }
     assert required <= set(session)
     assert set(session["activity"]) >= {"state", "source", "since", "detail"}
     assert session["id"] == "app-1"
@@ -127,9 +139,7 @@ def test_events_follow_streams_state_changes_as_ndjson(project: Path) -> None:
     )
     try:
         time.sleep(1.0)  # let it take the lease and start its loop
-        subprocess.run(
-            ["tmux", "-L", os.environ["AO_TUI_TMUX_SOCKET"], "kill-server"], check=False
-        )
+        subprocess.run(["tmux", "-L", os.environ["AO_TUI_TMUX_SOCKET"], "kill-server"], check=False)
         assert follower.stdout is not None
         line = follower.stdout.readline()
         event = json.loads(line)

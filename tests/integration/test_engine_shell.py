@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.engine import DuplicateTaskError, Engine, EngineError, NotFoundError
+from core.engine import Engine
+from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.models import ActivityState, DeliveryResult, Lifecycle, Zone
 from core.zones import zone_of
 from tests.conftest import run_git
@@ -81,15 +82,16 @@ def test_duplicate_task_is_refused_unless_forced(engine: Engine) -> None:
     ],
     ids=["quotes", "semicolon", "subshell", "key-names", "newlines", "emoji", "100KB"],
 )
-def test_hostile_messages_arrive_byte_for_byte(
-    engine: Engine, recorded: Path, text: str
-) -> None:
+def test_hostile_messages_arrive_byte_for_byte(engine: Engine, recorded: Path, text: str) -> None:
     session = engine.spawn("app", "record what arrives")
     wait_for(lambda: recorded.exists(), timeout=10)
     result, _ = engine.send(session.id, text)
     assert result is DeliveryResult.SENT
     expected = text.encode() + b"\r"  # Enter arrives as CR in raw mode
-    got = wait_for(lambda: recorded.read_bytes() if len(recorded.read_bytes()) >= len(expected) else None, timeout=20)
+    got = wait_for(
+        lambda: recorded.read_bytes() if len(recorded.read_bytes()) >= len(expected) else None,
+        timeout=20,
+    )
     assert got == expected
     worktree = Path(session.worktree)
     assert not (worktree / "PWNED").exists()
@@ -144,9 +146,7 @@ def test_restore_after_kill_brings_back_worktree_and_agent(engine: Engine, recor
 def test_tmux_server_killed_is_noticed_and_restore_recovers(engine: Engine) -> None:
     a = engine.spawn("app", "first task")
     b = engine.spawn("app", "second task")
-    subprocess.run(
-        ["tmux", "-L", os.environ["AO_TUI_TMUX_SOCKET"], "kill-server"], check=False
-    )
+    subprocess.run(["tmux", "-L", os.environ["AO_TUI_TMUX_SOCKET"], "kill-server"], check=False)
     events = engine.reconcile()
     assert {e.session_id for e in events} == {a.id, b.id}
     for sid in (a.id, b.id):
@@ -190,7 +190,7 @@ def test_missing_agent_binary_is_refused_before_anything_is_created(
 ) -> None:
     cfg = write_config(tmp_path, git_repo, command="no-such-agent-binary --flag")
     engine = make_engine(cfg)
-    with pytest.raises(EngineError, match="no-such-agent-binary.*not found on PATH"):
+    with pytest.raises(EngineError, match=r"no-such-agent-binary.*not found on PATH"):
         engine.spawn("app", "never starts")
     assert branches(git_repo) == {"main"}
     assert not any((engine.locations.home / "worktrees").rglob("README.md"))

@@ -6,6 +6,7 @@ real steps before it have run. Nothing else is mocked; tmux and git are real.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 from pathlib import Path
@@ -13,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from core.engine import Engine, EngineError
+from core.engine import Engine
+from core.errors import EngineError
 from core.registry import Registry
 from core.slots import SlotError
 from tests.conftest import run_git
@@ -54,7 +56,7 @@ def faulty_engine(tmp_path: Path, repo: Path, slot: str, method: str) -> Engine:
     for name, real_slot in (("tmux", "runtime"), ("worktree", "workspace"), ("shell", "agent")):
         real = base.get(real_slot, name)
         broken = method if real_slot == slot else None
-        registry.register(real_slot, name, lambda r=real, m=broken: Faulty(r, m))
+        registry.register(real_slot, name, functools.partial(Faulty, real, broken))
     cfg = write_config(tmp_path, repo, command=recorder_command(tmp_path / "rec.bin"))
     engine = make_engine(cfg, registry)
     if slot == "store":

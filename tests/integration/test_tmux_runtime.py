@@ -51,8 +51,9 @@ with open(out, "wb", buffering=0) as fh:
 # Records the argv and working directory it was started with.
 ARGV_DUMPER = """\
 import json, os, sys
-with open(sys.argv[1], "w", encoding="utf-8") as fh:
+with open(sys.argv[1] + ".part", "w", encoding="utf-8") as fh:
     json.dump({"argv": sys.argv[2:], "cwd": os.getcwd()}, fh)
+os.replace(sys.argv[1] + ".part", sys.argv[1])
 """
 
 HOSTILE = (
@@ -78,9 +79,7 @@ def retry_until(probe: Callable[[], T | None], timeout: float = 5.0) -> T:
 def tmux(*args: str) -> str:
     """Query the test's own tmux server directly, bypassing the runtime under test."""
     socket = os.environ["AO_TUI_TMUX_SOCKET"]
-    proc = subprocess.run(
-        ["tmux", "-L", socket, *args], capture_output=True, text=True, check=True
-    )
+    proc = subprocess.run(["tmux", "-L", socket, *args], capture_output=True, text=True, check=True)
     return proc.stdout
 
 
@@ -100,13 +99,29 @@ def start_reader(
     pane = runtime.create(
         name, tmp_path, [sys.executable, str(script), str(out), "1" if bracketed else "0"]
     )
-    retry_until(lambda: "READY" in runtime.capture(pane.pane_id))
+    retry_until(lambda: screen_with(runtime, pane.pane_id, "READY"))
     return pane, out
 
 
 def received(out: Path, size: int) -> bytes:
     """The reader's output once it holds at least ``size`` bytes."""
-    return retry_until(lambda: out.exists() and out.stat().st_size >= size and out.read_bytes())
+    return retry_until(
+        lambda: out.read_bytes() if out.exists() and out.stat().st_size >= size else None
+    )
+
+
+def dead_pane(runtime: TmuxRuntime, name: str, *, with_status: bool) -> PaneInfo | None:
+    """Session ``name``'s pane once it is dead (and has its exit status, if asked)."""
+    pane = runtime.list_panes().get(name)
+    if pane is None or not pane.dead or (with_status and pane.dead_status is None):
+        return None
+    return pane
+
+
+def screen_with(runtime: TmuxRuntime, pane_id: str, marker: str) -> str | None:
+    """The pane's screen once ``marker`` shows on it."""
+    screen = runtime.capture(pane_id)
+    return screen if marker in screen else None
 
 
 def test_satisfies_the_runtime_protocol(runtime: TmuxRuntime) -> None:
@@ -163,20 +178,27 @@ def test_instant_exit_leaves_a_dead_pane_with_its_status(
     runtime: TmuxRuntime, tmp_path: Path
 ) -> None:
     runtime.create("ao-exit", tmp_path, [sys.executable, "-c", "raise SystemExit(3)"])
-    try:
-        pane = retry_until(
-            lambda: (p := runtime.list_panes().get("ao-exit")) and p.dead_status is not None and p
-        )
-    except AssertionError:
-        raise AssertionError(runtime.capture("=ao-exit:") + repr(runtime.list_panes()))
+    pane = retry_until(lambda: dead_pane(runtime, "ao-exit", with_status=True))
     assert pane.dead is True
     assert pane.dead_status == 3
+
+
+def test_every_exit_status_is_reported(runtime: TmuxRuntime, tmp_path: Path) -> None:
+    """tmux 3.3a loses the SIGCHLD of a good share of panes; the runtime must recover them."""
+    for status in range(6):
+        runtime.create(f"ao-st-{status}", tmp_path, ["sh", "-c", f"sleep 0.1; exit {status}"])
+
+    def statuses() -> dict[str, int | None] | None:
+        seen = {name: p.dead_status for name, p in runtime.list_panes().items()}
+        return seen if all(p is not None for p in seen.values()) else None
+
+    assert retry_until(statuses) == {f"ao-st-{status}": status for status in range(6)}
 
 
 def test_sigkilled_process_leaves_a_dead_pane(runtime: TmuxRuntime, tmp_path: Path) -> None:
     pane = runtime.create("ao-k9", tmp_path, ["sleep", "60"])
     os.kill(pane.pane_pid, signal.SIGKILL)
-    dead = retry_until(lambda: (p := runtime.list_panes().get("ao-k9")) and p.dead and p)
+    dead = retry_until(lambda: dead_pane(runtime, "ao-k9", with_status=False))
     assert dead.pane_id == pane.pane_id
     assert dead.dead_status is None  # tmux records no exit status for a signal death
 
@@ -200,7 +222,7 @@ def test_argv_and_cwd_reach_the_process_verbatim(runtime: TmuxRuntime, tmp_path:
     out = tmp_path / "argv.json"
     args = ["ends;", ";", "a\\;", "#{pane_id}", "$(touch PWNED)", "", "two words", "-x", "😀"]
     runtime.create("ao-argv", cwd, [sys.executable, str(script), str(out), *args])
-    seen = json.loads(retry_until(lambda: out.exists() and out.read_text()))
+    seen = json.loads(retry_until(lambda: out.read_text() if out.exists() else None))
     assert seen == {"argv": args, "cwd": str(cwd)}
     assert not (cwd / "PWNED").exists()
 
@@ -243,7 +265,26 @@ def test_default_server_allowed_outside_pytest(monkeypatch: pytest.MonkeyPatch) 
     runtime = TmuxRuntime(environ={"PATH": os.environ.get("PATH", "")})
     assert runtime.socket_name is None
     # Only the argv is built; nothing here talks to a tmux server.
-    assert runtime.attach_argv("ao-1", inside_tmux=False) == ["tmux", "attach-session", "-t", "=ao-1"]
+    assert runtime.attach_argv("ao-1", inside_tmux=False) == [
+        "tmux",
+        "attach-session",
+        "-t",
+        "=ao-1",
+    ]
+
+
+def test_works_from_inside_another_tmux(tmp_path: Path) -> None:
+    """An operator's own TMUX/TMUX_PANE must not leak into the tmux calls."""
+    inside = {**os.environ, "TMUX": "/nonexistent/default,1,0", "TMUX_PANE": "%9"}
+    runtime = TmuxRuntime(environ=inside)
+    pane = runtime.create("ao-nested", tmp_path, ["sleep", "60"])
+    assert runtime.list_panes()["ao-nested"].pane_id == pane.pane_id
+
+
+def test_bad_socket_name_refused() -> None:
+    for bad in ("../elsewhere", "..", "a/b", "-x"):
+        with pytest.raises(SlotError, match="socket name"):
+            TmuxRuntime(bad)
 
 
 def test_attach_argv(runtime: TmuxRuntime) -> None:
@@ -259,7 +300,7 @@ def test_attach_argv(runtime: TmuxRuntime) -> None:
 def test_capture_plain_and_ansi(runtime: TmuxRuntime, tmp_path: Path) -> None:
     program = "print('\\x1b[31mRED-MARK\\x1b[0m', flush=True); import time; time.sleep(60)"
     pane = runtime.create("ao-cap", tmp_path, [sys.executable, "-c", program])
-    plain = retry_until(lambda: (text := runtime.capture(pane.pane_id)) and "RED-MARK" in text and text)
+    plain = retry_until(lambda: screen_with(runtime, pane.pane_id, "RED-MARK"))
     assert "\x1b[" not in plain
     assert "\x1b[31mRED-MARK" in runtime.capture(pane.pane_id, ansi=True)
     with pytest.raises(SlotError):
@@ -293,8 +334,16 @@ def test_paste_leaves_copy_mode_first(runtime: TmuxRuntime, tmp_path: Path) -> N
     tmux("copy-mode", "-t", pane.pane_id)
     assert tmux("display-message", "-p", "-t", pane.pane_id, "#{pane_in_mode}") == "1\n"
     runtime.paste(pane.pane_id, "after copy mode;")
-    assert received(out, 16) == b"after copy mode;"
     assert tmux("display-message", "-p", "-t", pane.pane_id, "#{pane_in_mode}") == "0\n"
+    runtime.send_keys(pane.pane_id, "Enter")  # copy mode would have taken this one
+    assert received(out, 17) == b"after copy mode;\r"
+
+
+def test_empty_paste_is_a_no_op(runtime: TmuxRuntime, tmp_path: Path) -> None:
+    pane, out = start_reader(runtime, tmp_path, "ao-empty", bracketed=True)
+    runtime.paste(pane.pane_id, "")
+    runtime.paste(pane.pane_id, "x")
+    assert received(out, 13) == b"\x1b[200~x\x1b[201~"
 
 
 def test_paste_into_missing_pane_fails_cleanly(runtime: TmuxRuntime, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import os
 import sys
 import termios
 import tty
+from pathlib import Path
 
 
 def main() -> None:
@@ -19,7 +20,7 @@ def main() -> None:
     if os.isatty(fd):
         tty.setraw(fd, termios.TCSANOW)
     print("recorder ready", flush=True)
-    with open(out, "ab", buffering=0) as sink:
+    with Path(out).open("ab", buffering=0) as sink:
         while True:
             chunk = os.read(fd, 65536)
             if not chunk:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from core.config import ConfigError, load_config
+from core.config import load_config
 from core.config_init import detect_default_branch, project_id_for, render_init
+from core.errors import ConfigError
 from tests.conftest import run_git
 
 KNOWN_AGENTS = frozenset({"claude-code", "codex", "aider", "shell"})

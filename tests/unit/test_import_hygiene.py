@@ -39,7 +39,8 @@ def test_status_json_path_does_not_import_textual(tmp_path: Path) -> None:
         "import sys\n"
         "from click.testing import CliRunner\n"
         "from ao_tui.cli import main\n"
-        f"r = CliRunner().invoke(main, ['--config', {str(tmp_path / 'none.yaml')!r}, 'status', '--json'])\n"
+        f"args = ['--config', {str(tmp_path / 'none.yaml')!r}, 'status', '--json']\n"
+        "r = CliRunner().invoke(main, args)\n"
     )
     loaded = _modules_loaded_by(code)
     assert "ao_tui.cli" in loaded

@@ -1,0 +1,66 @@
+"""Every error a front end must tell apart, in a module light enough for any CLI path.
+
+The CLI maps these to exit codes without importing the heavy modules that raise them
+(pydantic-backed config, the engine), so `status --json` stays fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, order=True)
+class ConfigProblem:
+    """One thing wrong with a config, located as precisely as the source allows."""
+
+    file: str
+    """The config file as the caller named it ("" when the problem is not in a file)."""
+    line: int
+    """1-based line, 0 when not known."""
+    col: int
+    """1-based column, 0 when not known."""
+    field: str
+    """Dotted path of the offending setting (``projects.app.agent``), "" for the file."""
+    message: str
+    """What is wrong and what is allowed, on one line."""
+
+    def __str__(self) -> str:
+        where = self.file
+        if where and self.line:
+            where = f"{where}:{self.line}:{self.col}"
+        parts = [part for part in (where, self.field, self.message) if part]
+        return ": ".join(parts)
+
+
+class ConfigError(Exception):
+    """The config cannot be used; ``problems`` lists every reason, one line each."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(problem) for problem in self.problems))
+
+    @classmethod
+    def single(
+        cls, message: str, *, file: str = "", line: int = 0, col: int = 0, field: str = ""
+    ) -> ConfigError:
+        """An error with exactly one problem."""
+        return cls([ConfigProblem(file, line, col, field, message)])
+
+
+class EngineError(Exception):
+    """A request the engine refused; the message says why and what to do instead."""
+
+    exit_code = 1
+
+
+class NotFoundError(EngineError):
+    """No session with that id."""
+
+    exit_code = 3
+
+
+class DuplicateTaskError(EngineError):
+    """An active session already works on the same task."""
+
+    exit_code = 4

@@ -1,0 +1,414 @@
+"""The Claude Code agent: launch with a pinned session id, log hooks, read every signal.
+
+Per session the plugin keeps incremental readers (hook log, transcript) in the instance, so
+a long-running engine pays only for appended bytes each tick; a fresh instance (a one-shot
+CLI call) rebuilds them with one bounded backward read per file. The pane is captured only
+when the cheaper signals leave a question open (see :meth:`ClaudeCodeAgent.observe`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.activity.claude_hooks import HookState, hooks_settings, parse_hook_log
+from core.activity.claude_paths import claude_config_dir, find_transcript, status_dir
+from core.activity.claude_status import ClaudeStatus, find_status, is_current, read_status_file
+from core.activity.claude_transcript import TranscriptState
+from core.activity.fusion import fuse
+from core.activity.pane import claude_pane_signal
+from core.activity.tailer import FileTailer
+from core.models import ActivitySignal, ActivityState, SignalSource
+from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
+
+SETTINGS_FILE = ".claude/settings.local.json"
+"""Claude's per-worktree, never-committed settings file; our hooks go there."""
+HOOK_LOG = "hooks.jsonl"
+"""The hook log's name inside the session's private state dir."""
+
+HOOK_SILENCE = 2.0
+"""Seconds without a hook while a tool call is pending before the pane is checked: a
+permission prompt may be up that no hook reported."""
+TRANSCRIPT_SILENCE = 5.0
+"""Seconds a hook-less transcript may say "working" before the pane is checked for a
+turn end nobody logged."""
+STATUS_RESCAN = 10.0
+"""Minimum seconds between two scans of every status file for a session not found by pid."""
+STALE_WORKING = 10.0
+"""Seconds a "working" reading may go without any new evidence before the pane is checked."""
+PANE_RECHECK = 5.0
+"""Minimum seconds between two captures of an unchanged session (each capture forks tmux)."""
+
+PERMISSION_MODES = {"skip": "bypassPermissions"}
+"""Agent Orchestrator's ``permissions`` values that differ from Claude's mode names."""
+
+
+def _normalize(text: str) -> str:
+    """Whitespace-insensitive form of a message: stripped, runs of blanks collapsed."""
+    return " ".join(text.split())
+
+
+def prompt_matches(sent: str, seen: str) -> bool:
+    """Whether ``seen`` (a prompt the agent recorded) is the message ``sent``.
+
+    Long texts are compared by their first and last 100 characters, so a terminal that
+    rewrapped or trimmed the middle still counts; short texts may be embedded.
+    """
+    a, b = _normalize(sent), _normalize(seen)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    if len(a) > 200:
+        return b.startswith(a[:100]) and b.endswith(a[-100:])
+    return a in b
+
+
+HOOK_BACKSCAN = 64 * 1024
+"""How much of an existing hook log a fresh process reads: the last few dozen events decide
+the state, and a one-shot ``status`` reads every session's log, so this bounds its cost."""
+
+
+@dataclass
+class _SessionWatch:
+    """The incremental readers of one session, kept between ticks."""
+
+    hook_tailer: FileTailer
+    hooks: HookState = field(default_factory=HookState)
+    transcript_path: Path | None = None
+    transcript_tailer: FileTailer | None = None
+    transcript: TranscriptState = field(default_factory=TranscriptState)
+    status_path: Path | None = None
+    status_scanned_at: float = float("-inf")
+    pane_signal: ActivitySignal | None = None
+    pane_captured_at: float = 0.0
+    pane_fingerprint: tuple[Any, ...] = ()
+
+
+class ClaudeCodeAgent:
+    """Claude Code (``claude``): hooks, status file, transcript and pane, fused by the engine."""
+
+    name = "claude-code"
+    confirms_delivery = True
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        """``clock`` is injectable so tests can age signals without sleeping."""
+        self._clock = clock
+        self._watches: dict[str, _SessionWatch] = {}
+
+    # -- setup -----------------------------------------------------------------------------
+
+    def prepare(self, ctx: AgentContext) -> list[str]:
+        """Install our hooks in ``<worktree>/.claude/settings.local.json``, keeping the user's.
+
+        Entries we wrote earlier (recognised by the ``ao_ts`` stamp in their command) are
+        replaced, so re-preparing a worktree never duplicates hooks.
+        """
+        ctx.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = ctx.worktree / SETTINGS_FILE
+        settings: dict[str, Any] = {}
+        if path.exists():
+            try:
+                loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
+            except (OSError, ValueError) as exc:
+                raise SlotError(
+                    f"{path}: cannot add ao-tui hooks, the file is not valid JSON ({exc}); "
+                    "fix or remove it"
+                ) from exc
+            if not isinstance(loaded, dict):
+                raise SlotError(f"{path}: expected a JSON object; fix or remove it")
+            settings = loaded
+        hooks = settings.get("hooks")
+        hooks = dict(hooks) if isinstance(hooks, dict) else {}
+        for event, entries in hooks_settings(ctx.state_dir / HOOK_LOG).items():
+            current = hooks.get(event)
+            kept = [e for e in current if not _is_ours(e)] if isinstance(current, list) else []
+            hooks[event] = kept + entries
+        settings["hooks"] = hooks
+        _write_json(path, settings)
+        return [SETTINGS_FILE]
+
+    def _base_argv(self, ctx: AgentContext) -> list[str]:
+        """The configured command (may carry its own flags), ``claude`` by default."""
+        command = ctx.settings.command
+        argv = shlex.split(command) if command else []
+        return argv or ["claude"]
+
+    def _option_argv(self, ctx: AgentContext) -> list[str]:
+        """``--permission-mode`` and ``--model`` from the project's agentConfig."""
+        argv: list[str] = []
+        if ctx.settings.permissions:
+            mode = PERMISSION_MODES.get(ctx.settings.permissions, ctx.settings.permissions)
+            argv += ["--permission-mode", mode]
+        if ctx.settings.model:
+            argv += ["--model", ctx.settings.model]
+        return argv
+
+    def launch(self, ctx: AgentContext) -> LaunchPlan:
+        """``claude --session-id <uuid> [...] "<prompt>"``: the task is submitted at start."""
+        if not ctx.agent_session_id:
+            raise SlotError("claude-code needs an agent session id (a uuid) to launch")
+        argv = [*self._base_argv(ctx), "--session-id", ctx.agent_session_id]
+        argv += self._option_argv(ctx)
+        if ctx.prompt:
+            if ctx.prompt.startswith("-"):
+                # A task starting like a markdown list ("- fix …") would be read as an option.
+                argv.append("--")
+            argv.append(ctx.prompt)
+        return LaunchPlan(argv=argv)
+
+    def resume(self, ctx: AgentContext) -> LaunchPlan:
+        """``claude --resume <uuid> [...]``: the same conversation, after a crash or exit."""
+        if not ctx.agent_session_id:
+            raise SlotError("claude-code cannot resume without the session's uuid")
+        argv = [*self._base_argv(ctx), "--resume", ctx.agent_session_id]
+        return LaunchPlan(argv=argv + self._option_argv(ctx))
+
+    # -- observation -----------------------------------------------------------------------
+
+    def _watch(self, ctx: AgentContext) -> _SessionWatch:
+        """The session's readers, created on first use."""
+        watch = self._watches.get(ctx.session_id)
+        log = ctx.state_dir / HOOK_LOG
+        if watch is None or watch.hook_tailer.path != log:
+            watch = _SessionWatch(hook_tailer=FileTailer(log, backscan=HOOK_BACKSCAN))
+            self._watches[ctx.session_id] = watch
+        return watch
+
+    def observe(
+        self, ctx: AgentContext, pane: PaneInfo | None, capture: Callable[[], str]
+    ) -> Observation:
+        """Signals from hooks, status file, transcript and, only when needed, the pane.
+
+        The pane is captured when nothing else is known; when a tool call is pending and no
+        hook came for :data:`HOOK_SILENCE` s (a prompt nobody reported); when a hook says a
+        permission prompt waits and no status file confirms it (it may have been answered);
+        when only the transcript says "working" and it has been quiet for
+        :data:`TRANSCRIPT_SILENCE` s; or when "working" has had no new evidence for
+        :data:`STALE_WORKING` s. Captures of an unchanged session are throttled.
+        """
+        now = self._clock()
+        if pane is None or pane.dead:
+            detail = "no pane" if pane is None else _exit_detail(pane)
+            signal = ActivitySignal(ActivityState.EXITED, SignalSource.RUNTIME, now, detail)
+            return Observation(signals=[signal])
+        watch = self._watch(ctx)
+        config_dir = claude_config_dir(ctx.env)
+        extra: dict[str, Any] = {}
+
+        read = watch.hook_tailer.read()
+        if read.restarted:
+            watch.hooks = HookState()
+        watch.hooks.fold_lines(read.lines)
+
+        status = self._status(ctx, watch, config_dir, pane)
+
+        path = self._transcript_path(ctx, watch, config_dir)
+        if path is not None and path != watch.transcript_path:
+            watch.transcript_path = path
+            watch.transcript_tailer = FileTailer(path)
+            watch.transcript = TranscriptState()
+        if path is not None and str(path) != ctx.extra.get("transcript_path"):
+            extra["transcript_path"] = str(path)
+        if watch.transcript_tailer is not None:
+            tread = watch.transcript_tailer.read()
+            if tread.restarted:
+                watch.transcript = TranscriptState()
+            watch.transcript.fold_lines(tread.lines)
+
+        signals = [
+            s
+            for s in (
+                watch.hooks.signal(),
+                status.signal() if status else None,
+                watch.transcript.signal(),
+            )
+            if s is not None
+        ]
+        fingerprint = (
+            watch.hook_tailer.offset,
+            watch.transcript_tailer.offset if watch.transcript_tailer else None,
+            status.updated_at if status else None,
+        )
+        if self._needs_pane(watch, signals, status, now):
+            if (
+                watch.pane_signal is None
+                or fingerprint != watch.pane_fingerprint
+                or now - watch.pane_captured_at >= PANE_RECHECK
+            ):
+                watch.pane_signal = claude_pane_signal(capture(), now)
+                watch.pane_captured_at = now
+                watch.pane_fingerprint = fingerprint
+            if watch.pane_signal is not None:
+                signals.append(watch.pane_signal)
+        else:
+            watch.pane_signal = None
+        return Observation(signals=signals, extra=extra)
+
+    def _status(
+        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path, pane: PaneInfo
+    ) -> ClaudeStatus | None:
+        """The session's status file: the remembered one if still ours, else a fresh search."""
+        if watch.status_path is not None:
+            status = read_status_file(watch.status_path)
+            if (
+                status is not None
+                and status.session_id == ctx.agent_session_id
+                and is_current(status)
+            ):
+                return status
+            watch.status_path = None
+        now = self._clock()
+        if now - watch.status_scanned_at < STATUS_RESCAN:
+            # Only the pane's own pid is cheap to try; the full scan reads every file.
+            found = read_status_file(status_dir(config_dir) / f"{pane.pane_pid}.json")
+            if found is None or found.session_id != ctx.agent_session_id or not is_current(found):
+                return None
+        else:
+            watch.status_scanned_at = now
+            found = find_status(config_dir, ctx.agent_session_id, (pane.pane_pid,))
+        if found is not None:
+            watch.status_path = found.path
+        return found
+
+    def _transcript_path(
+        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path
+    ) -> Path | None:
+        """Where the transcript is: the hooks' ``transcript_path`` (it follows ``/clear``),
+        the remembered path, the one persisted on the session, or a search by uuid."""
+        reported = watch.hooks.transcript_path
+        if reported and Path(reported).is_file():
+            return Path(reported)
+        if watch.transcript_path is not None and watch.transcript_path.is_file():
+            return watch.transcript_path
+        persisted = ctx.extra.get("transcript_path")
+        if isinstance(persisted, str) and persisted and Path(persisted).is_file():
+            return Path(persisted)
+        return find_transcript(config_dir, ctx.agent_session_id, ctx.worktree)
+
+    def _needs_pane(
+        self,
+        watch: _SessionWatch,
+        signals: list[ActivitySignal],
+        status: ClaudeStatus | None,
+        now: float,
+    ) -> bool:
+        """Whether the cheaper signals leave a question only the screen can answer."""
+        if not signals:
+            return True
+        fused = fuse(signals, None, now)
+        if fused.source is SignalSource.STATUS_FILE:
+            # Claude's own state, rewritten on every change: nothing to reconcile.
+            return False
+        if fused.state is ActivityState.WORKING:
+            tool_pending = bool(watch.transcript.pending_tools or watch.hooks.current_tool)
+            last_hook = watch.hooks.last_at
+            if tool_pending and (last_hook is None or now - last_hook >= HOOK_SILENCE):
+                return True
+            if fused.source is SignalSource.TRANSCRIPT and now - fused.since >= TRANSCRIPT_SILENCE:
+                return True
+            newest = max(signal.at for signal in signals)
+            if now - newest >= STALE_WORKING:
+                # e.g. Escape before the first token: the prompt goes back to the input box
+                # and neither hooks nor transcript say so.
+                return True
+        return (
+            fused.state is ActivityState.WAITING_INPUT
+            and status is None
+            and now - fused.since >= HOOK_SILENCE
+        )
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def delivery_marker(self, ctx: AgentContext) -> dict[str, Any]:
+        """Where the hook log and transcript end now, and the time (JSON-serialisable)."""
+        log = ctx.state_dir / HOOK_LOG
+        watch = self._watch(ctx)
+        transcript = self._transcript_path(ctx, watch, claude_config_dir(ctx.env))
+        return {
+            "at": self._clock(),
+            "hooks_offset": _size(log),
+            "transcript_path": str(transcript) if transcript else "",
+            "transcript_offset": _size(transcript) if transcript else 0,
+        }
+
+    def delivery_confirmed(self, ctx: AgentContext, marker: Any, text: str) -> bool:
+        """True once a UserPromptSubmit hook or a new transcript user entry shows ``text``."""
+        mark = marker if isinstance(marker, dict) else {}
+        since = float(mark.get("at", 0.0) or 0.0) - 2.0
+        log = ctx.state_dir / HOOK_LOG
+        hook_lines = FileTailer.at_offset(log, int(mark.get("hooks_offset", 0) or 0)).read().lines
+        for record in parse_hook_log(hook_lines):
+            if record.event != "UserPromptSubmit":
+                continue
+            prompt = record.payload.get("prompt")
+            if isinstance(prompt, str) and prompt_matches(text, prompt):
+                return True
+        marked = str(mark.get("transcript_path") or "")
+        path = self._transcript_path(ctx, self._watch(ctx), claude_config_dir(ctx.env))
+        if path is None:
+            return False
+        offset = int(mark.get("transcript_offset", 0) or 0) if str(path) == marked else 0
+        state = TranscriptState()
+        state.fold_lines(FileTailer.at_offset(path, offset).read().lines)
+        return any(
+            prompt_matches(text, prompt.text) and (prompt.at is None or prompt.at >= since)
+            for prompt in state.prompts
+        )
+
+    def paste_delay(self, text: str) -> float:
+        """0.3 s, plus 0.1 s per 1000 characters, at most 3 s: Claude renders big pastes slowly."""
+        return min(3.0, 0.3 + len(text) / 10_000)
+
+    def answer_keys(self, yes: bool) -> list[str]:
+        """``1`` picks "Yes" in the permission menu; Escape declines."""
+        return ["1"] if yes else ["Escape"]
+
+
+def _is_ours(entry: Any) -> bool:
+    """Whether a settings hook entry is one we installed (its command stamps ``ao_ts``)."""
+    if not isinstance(entry, dict):
+        return False
+    hooks = entry.get("hooks")
+    if not isinstance(hooks, list):
+        return False
+    return any(
+        isinstance(h, dict) and isinstance(h.get("command"), str) and '{"ao_ts":' in h["command"]
+        for h in hooks
+    )
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` atomically (temp file + rename): Claude may read it at any moment."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _size(path: Path) -> int:
+    """A file's size, 0 when it does not exist yet."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _exit_detail(pane: PaneInfo) -> str:
+    """``agent exited (status 1)`` from a dead pane."""
+    if pane.dead_status is None:
+        return "agent exited"
+    return f"agent exited (status {pane.dead_status})"

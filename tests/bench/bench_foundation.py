@@ -1,0 +1,156 @@
+"""Foundation benchmarks (issue: engine, tmux, worktrees, Claude Code, headless CLI).
+
+Each function returns rows of (measurement, value, target, verdict) for the table printed
+by ``python -m tests.bench``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+from core.daemon import reconcile_loop
+from core.models import ActivityState
+from tests.bench.sandbox import record_claude_sessions, sandbox
+
+Row = tuple[str, str, str, str]
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _hook(event: str, **payload: object) -> str:
+    body = {"hook_event_name": event, "session_id": "bench", **payload}
+    return json.dumps({"ao_ts": f"{time.time():.6f}", "payload": body})
+
+
+HISTORY = [
+    _hook("SessionStart", source="startup"),
+    *[
+        line
+        for i in range(40)
+        for line in (
+            _hook("PreToolUse", tool_name="Bash", tool_input={"command": f"pytest -k t{i}"}),
+            _hook("PostToolUse", tool_name="Bash", tool_input={"command": f"pytest -k t{i}"}),
+        )
+    ],
+    _hook("Stop", last_assistant_message="done"),
+]
+
+
+def _time_status(argv: list[str], runs: int) -> list[float]:
+    warm = subprocess.run(argv, capture_output=True, text=True, check=False)  # page cache
+    assert warm.returncode == 0, warm.stderr
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.run(argv, capture_output=True, check=True, text=True)
+        times.append(time.perf_counter() - start)
+    assert len(json.loads(proc.stdout)) == 50
+    return times
+
+
+def bench_status_json(runs: int = 15) -> list[Row]:
+    """Wall time of ``ao-tui status --json`` (a fresh process, as a script sees it).
+
+    Measured twice: with a daemon holding the engine lease (the store is kept fresh, so
+    status only reads it) and alone (status reconciles all 50 sessions itself).
+    """
+    with sandbox() as box:
+        engine = box.engine(agent="claude-code")
+        record_claude_sessions(engine, 50, HISTORY)
+        cfg = next(box.root.glob("cfg-*/ao.config.yaml"))
+        base = [sys.executable, "-m", "ao_tui", "--config", str(cfg)]
+        alone = _time_status([*base, "status", "--json"], runs)
+        daemon = subprocess.Popen([*base, "daemon"], stderr=subprocess.PIPE, text=True)
+        try:
+            assert daemon.stderr is not None
+            daemon.stderr.readline()  # it prints one line once it holds the lease
+            with_daemon = _time_status([*base, "status", "--json"], runs)
+        finally:
+            daemon.terminate()
+            daemon.wait(timeout=10)
+    rows: list[Row] = []
+    for label, times in (("daemon running", with_daemon), ("no daemon", alone)):
+        med, p95 = statistics.median(times) * 1000, _pct(times, 0.95) * 1000
+        name = f"status --json, 50 sessions, {label}"
+        rows.append((f"{name}: median", f"{med:.0f} ms", "< 150 ms", _ok(med < 150)))
+        rows.append((f"{name}: p95", f"{p95:.0f} ms", "< 150 ms", _ok(p95 < 150)))
+    return rows
+
+
+def bench_hook_to_state(samples: int = 40) -> list[Row]:
+    """From a hook line being appended to the state landing in the store (daemon loop)."""
+    with sandbox() as box:
+        engine = box.engine(agent="claude-code")
+        sessions = record_claude_sessions(engine, 10, HISTORY)
+        target = sessions[3]
+        hook_log = engine.locations.session_dir(target.id) / "hooks.jsonl"
+        latencies: list[float] = []
+
+        async def run() -> None:
+            stop = asyncio.Event()
+            loop = asyncio.create_task(reconcile_loop(engine, stop, interval=1.0))
+            await asyncio.sleep(1.0)
+            for i in range(samples):
+                if i % 2 == 0:
+                    line = _hook(
+                        "PermissionRequest", tool_name="Bash", tool_input={"command": f"rm x{i}"}
+                    )
+                    want = ActivityState.WAITING_INPUT
+                else:
+                    line = _hook("PostToolUse", tool_name="Bash", tool_input={"command": "ls"})
+                    want = ActivityState.WORKING
+                start = time.perf_counter()
+                with hook_log.open("a") as fh:
+                    fh.write(line + "\n")
+                while True:
+                    s = await asyncio.to_thread(engine.store.get_session, target.id)
+                    if s is not None and s.activity.state is want:
+                        break
+                    if time.perf_counter() - start > 5:
+                        raise AssertionError(f"state {want} never arrived")
+                    await asyncio.sleep(0.002)
+                latencies.append(time.perf_counter() - start)
+                await asyncio.sleep(0.05)
+            stop.set()
+            await loop
+
+        asyncio.run(run())
+    p50, p95 = _pct(latencies, 0.5) * 1000, _pct(latencies, 0.95) * 1000
+    return [
+        ("hook line -> state (10 live sessions): p50", f"{p50:.0f} ms", "", ""),
+        ("hook line -> state (10 live sessions): p95", f"{p95:.0f} ms", "< 100 ms", _ok(p95 < 100)),
+    ]
+
+
+def _ok(passed: bool) -> str:
+    return "ok" if passed else "MISSED"
+
+
+BENCHMARKS = [bench_status_json, bench_hook_to_state]
+
+
+def main_rows(only: str | None = None) -> list[Row]:
+    """Run every benchmark (or those whose name contains ``only``)."""
+    rows: list[Row] = []
+    for bench in BENCHMARKS:
+        if only and only not in bench.__name__:
+            continue
+        rows.extend(bench())
+    return rows
+
+
+def render(rows: list[Row]) -> str:
+    """The rows as a plain table."""
+    head: Row = ("measurement", "result", "target", "")
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(4)]
+    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in [head, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
