@@ -119,6 +119,7 @@ class Engine:
             ),
             env=dict(project.env) if project else {},
             extra=session.extra,
+            started_at=float(session.extra.get("started_at", session.created_at)),
         )
 
     # reads ---------------------------------------------------------------------------
@@ -436,6 +437,7 @@ class Engine:
             lifecycle=Lifecycle.RUNNING,
             lifecycle_reason="restored",
             attempt=session.attempt + 1,
+            extra={**session.extra, "started_at": now},
             activity=Activity(ActivityState.UNKNOWN, SignalSource.ENGINE, now, "restarting"),
             event=("restored", {"attempt": session.attempt + 1, "argv0": plan.argv[0]}),
         )

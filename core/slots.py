@@ -120,6 +120,8 @@ class AgentContext:
     settings: AgentSettings = AgentSettings()
     env: Mapping[str, str] = field(default_factory=dict)
     extra: Mapping[str, Any] = field(default_factory=dict)
+    started_at: float = 0.0
+    """When the agent process of the current attempt was launched (0 if unknown)."""
 
 
 @dataclass(frozen=True)

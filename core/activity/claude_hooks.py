@@ -220,6 +220,8 @@ class HookState:
     prompts: list[UserPrompt] = field(default_factory=list)
     session_end_reason: str = ""
     stop_error: str = ""
+    start_source: str = ""
+    """``source`` of the last SessionStart: startup, resume, clear or compact."""
 
     _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
 
@@ -262,7 +264,9 @@ class HookState:
             return
         self.pending_permission = None
         self.session_end_reason = ""
-        self._decide(record, f"session {record.payload.get('source') or 'started'}")
+        source = record.payload.get("source")
+        self.start_source = source if isinstance(source, str) else ""
+        self._decide(record, f"session {source or 'started'}")
 
     def _on_UserPromptSubmit(self, record: HookRecord) -> None:
         """A prompt was accepted: the turn starts."""
@@ -287,7 +291,8 @@ class HookState:
         """A permission prompt is on screen."""
         tool = self._tool(record.payload)
         self.pending_permission = {"kind": "permission", **tool}
-        self._decide(record, f"permission: {tool['tool']}")
+        what = f"{tool['tool']}: {tool['command']}" if tool["command"] else tool["tool"]
+        self._decide(record, f"permission: {what}")
 
     def _on_PostToolUse(self, record: HookRecord) -> None:
         """The tool finished; the turn goes on."""
@@ -354,6 +359,11 @@ class HookState:
         if self.pending_permission is not None and event in ("PermissionRequest", "Notification"):
             waiting = dict(self.pending_permission)
             return ActivitySignal(ActivityState.WAITING_INPUT, source, at, self.detail, waiting)
+        if event == "SessionStart" and self.start_source == "startup":
+            # ao-tui launches Claude with the task as its first prompt, which Claude submits
+            # right after this hook: a fresh start is the beginning of work, not idleness
+            # (reporting idle here would flash the session into "Needs you").
+            return ActivitySignal(ActivityState.WORKING, source, at, "starting on the task")
         if event in ("Stop", "SessionStart", "Notification"):
             return ActivitySignal(ActivityState.IDLE, source, at, self.detail)
         return ActivitySignal(ActivityState.WORKING, source, at, self.detail)

@@ -24,7 +24,9 @@ undocumented, panes change with every release. The rules, applied in order:
 5. **Since.** When the fused state equals ``previous.state``, ``since`` is kept, so the
    board can say how long a session has been in its state; otherwise it is the winning
    signal's ``at`` (clamped to ``[previous.since, now]``), or ``now`` for a pane reading.
-6. **No evidence.** With no usable signal, ``previous`` is returned unchanged (nothing
+6. **Detail.** A bare detail (a status file only says "idle") is replaced by that of a signal
+   agreeing on the state within :data:`TIE_WINDOW` (the transcript's "interrupted by user").
+7. **No evidence.** With no usable signal, ``previous`` is returned unchanged (nothing
    says it changed), or an ``unknown`` activity if there is none.
 
 ``waiting_for`` is carried from the winning signal; a permission prompt found on the pane
@@ -142,9 +144,28 @@ def fuse(signals: Sequence[ActivitySignal], previous: Activity | None, now: floa
         state=winner.state,
         source=winner.source,
         since=since,
-        detail=winner.detail,
+        detail=_explained(winner, signals),
         waiting_for=dict(waiting_for) if waiting_for is not None else None,
     )
+
+
+def _explained(winner: ActivitySignal, signals: Sequence[ActivitySignal]) -> str:
+    """The winner's detail, or a simultaneous agreeing signal's when the winner's is bare.
+
+    A status file only says "idle"; the transcript line written in the same instant says
+    why ("interrupted by user"), which is what the operator wants to read.
+    """
+    if winner.detail and winner.detail != winner.state.value:
+        return winner.detail
+    for signal in signals:
+        if (
+            signal is not winner
+            and signal.state is winner.state
+            and signal.detail
+            and abs(signal.at - winner.at) <= TIE_WINDOW
+        ):
+            return signal.detail
+    return winner.detail
 
 
 def _fill_from_pane(

@@ -197,15 +197,17 @@ def generic_pane_signal(screen: str, at: float) -> ActivitySignal | None:
     if not lines:
         return None
     source = SignalSource.PANE
-    for line in lines[-3:]:
-        if _YES_NO.search(line):
-            return ActivitySignal(
-                ActivityState.WAITING_INPUT,
-                source,
-                at,
-                line[:200],
-                {"kind": "confirm", "tool": "", "command": line[:200]},
-            )
+    # Only the last line counts: an answered question stays on screen above the output
+    # that followed it, and must not keep the session "waiting".
+    line = lines[-1]
+    if _YES_NO.search(line):
+        return ActivitySignal(
+            ActivityState.WAITING_INPUT,
+            source,
+            at,
+            line[:200],
+            {"kind": "confirm", "tool": "", "command": line[:200]},
+        )
     if _SHELL_PROMPT.search(lines[-1]):
         return ActivitySignal(ActivityState.IDLE, source, at, "at a prompt")
     return None

@@ -247,7 +247,7 @@ class ClaudeCodeAgent:
                 watch.pane_captured_at = now
                 watch.pane_fingerprint = fingerprint
             if watch.pane_signal is not None:
-                signals.append(watch.pane_signal)
+                signals.append(_starting(watch.pane_signal, signals, ctx, now))
         else:
             watch.pane_signal = None
         return Observation(signals=signals, extra=extra)
@@ -370,6 +370,30 @@ class ClaudeCodeAgent:
     def answer_keys(self, yes: bool) -> list[str]:
         """``1`` picks "Yes" in the permission menu; Escape declines."""
         return ["1"] if yes else ["Escape"]
+
+
+STARTUP_GRACE = 15.0
+"""Seconds after launch during which an empty input box means "not started yet"."""
+
+
+def _starting(
+    pane: ActivitySignal, others: list[ActivitySignal], ctx: AgentContext, now: float
+) -> ActivitySignal:
+    """Read an idle-looking screen at launch as the start of work.
+
+    Claude draws its input box before it submits the task prompt it was launched with, so
+    for a moment, before any hook or transcript line exists, the screen alone says "idle".
+    Reporting that would flash a brand-new session into "Needs you".
+    """
+    started = ctx.started_at
+    if (
+        others
+        or pane.state is not ActivityState.IDLE
+        or not started
+        or now - started > STARTUP_GRACE
+    ):
+        return pane
+    return ActivitySignal(ActivityState.WORKING, pane.source, pane.at, "starting on the task")
 
 
 def _is_ours(entry: Any) -> bool:

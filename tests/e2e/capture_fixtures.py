@@ -243,6 +243,10 @@ class Scenario:
         self.mark(f"snapshot {stem}")
         (self.dir / f"{stem}.pane.txt").write_text(self.pane())
         (self.dir / f"{stem}.pane.ansi").write_text(self.pane(ansi=True))
+        if self.capture.tmux.pane_dead(self.tmux_name):
+            # A dying CLI's last words (e.g. a startup error) end up in the scrollback.
+            history = self.capture.tmux.capture(self.tmux_name, history=True)
+            (self.dir / f"{stem}.pane-history.txt").write_text(history)
         status = status_file(self.capture.home, self.session_id)
         if status is not None:
             shutil.copyfile(status, self.dir / f"{stem}.status.json")

@@ -379,11 +379,13 @@ class IsolatedTmux:
         )  # fmt: skip
         return int(self.run("display-message", "-p", "-t", name, "#{pane_pid}").strip())
 
-    def capture(self, name: str, *, ansi: bool = False) -> str:
-        """The visible screen of the session's pane (``-e`` keeps colours and attributes)."""
+    def capture(self, name: str, *, ansi: bool = False, history: bool = False) -> str:
+        """The pane's visible screen (``ansi``: with escapes; ``history``: plus scrollback)."""
         args = ["capture-pane", "-p", "-t", name]
         if ansi:
-            args.insert(2, "-e")
+            args.append("-e")
+        if history:
+            args += ["-S", "-"]
         return self.run(*args)
 
     def paste(self, name: str, text: str, buffer_file: Path) -> None:

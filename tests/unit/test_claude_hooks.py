@@ -168,7 +168,9 @@ def test_permission_notification_uses_the_tool_from_pre_tool_use() -> None:
         ("SessionEnd", {"reason": "prompt_input_exit"}, ActivityState.EXITED),
         ("SessionEnd", {"reason": "clear"}, ActivityState.IDLE),
         ("Notification", {"notification_type": "idle_prompt"}, ActivityState.IDLE),
-        ("SessionStart", {"source": "startup"}, ActivityState.IDLE),
+        # ao-tui starts Claude with the task prompt: a fresh start means work begins.
+        ("SessionStart", {"source": "startup"}, ActivityState.WORKING),
+        ("SessionStart", {"source": "resume"}, ActivityState.IDLE),
         ("UserPromptSubmit", {"prompt": "next"}, ActivityState.WORKING),
     ],
 )

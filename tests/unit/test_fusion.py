@@ -141,3 +141,14 @@ def test_no_evidence_keeps_previous_or_is_unknown() -> None:
     assert fuse([sig(S.UNKNOWN, SRC.PANE, NOW)], previous, NOW) is previous
     unknown = fuse([], None, NOW)
     assert (unknown.state, unknown.source, unknown.since) == (S.UNKNOWN, SRC.NONE, NOW)
+
+
+def test_bare_status_detail_takes_the_reason_from_a_simultaneous_transcript_line() -> None:
+    status = ActivitySignal(ActivityState.IDLE, SignalSource.STATUS_FILE, 10.013, "idle")
+    transcript = ActivitySignal(
+        ActivityState.IDLE, SignalSource.TRANSCRIPT, 10.0, "interrupted by user"
+    )
+    fused = fuse([status, transcript], None, 11.0)
+    assert (fused.source, fused.detail) == (SignalSource.STATUS_FILE, "interrupted by user")
+    stale = ActivitySignal(ActivityState.IDLE, SignalSource.TRANSCRIPT, 2.0, "interrupted")
+    assert fuse([status, stale], None, 11.0).detail == "idle"

@@ -1,0 +1,166 @@
+"""The engine driving the REAL Claude Code CLI against the scripted API stand-in.
+
+Everything is real except the model: tmux (test socket), git worktrees, the Claude binary,
+its hooks, status file and transcript. The stand-in (tests/e2e/anthropic_standin.py)
+decides each reply from the prompt text, so each test steers the agent into one state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from core.engine import Engine
+from core.models import ActivityState, DeliveryResult, Lifecycle, Session, Zone
+from core.zones import zone_of
+from tests.e2e.anthropic_standin import AnthropicStandin
+from tests.e2e.claude_harness import TEST_API_KEY, write_claude_config
+from tests.support.engine import make_engine, wait_for
+
+pytestmark = pytest.mark.claude
+
+
+@pytest.fixture
+def claude_engine(
+    tmp_path: Path, git_repo: Path, anthropic_standin: AnthropicStandin, claude_bin: Path
+) -> Engine:
+    """An engine whose project runs the real Claude Code offline."""
+    home = tmp_path / "claude-home"
+    ao_home = Path(os.environ["AO_TUI_HOME"])
+    # The worktree paths are predictable, so trust them before the agent asks.
+    for n in range(1, 5):
+        write_claude_config(home, ao_home / "worktrees" / "app" / f"app-{n}")
+    env = {
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": anthropic_standin.base_url,
+        "ANTHROPIC_API_KEY": TEST_API_KEY,
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        # Fail at the first API error instead of ~3 minutes of back-off.
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+    }
+    config = {
+        "projects": {
+            "app": {
+                "path": str(git_repo),
+                "defaultBranch": "main",
+                "sessionPrefix": "app",
+                "agent": "claude-code",
+                "agentConfig": {"command": str(claude_bin)},
+                "env": env,
+            }
+        }
+    }
+    path = tmp_path / "ao.config.yaml"
+    path.write_text(json.dumps(config))  # JSON is YAML
+    return make_engine(path)
+
+
+def settle(
+    engine: Engine, session_id: str, check: Callable[[Session], bool], timeout: float = 60
+) -> Session:
+    """Reconcile until ``check`` holds for the session; fail showing its last state."""
+    deadline = time.monotonic() + timeout
+    session = engine.get(session_id)
+    while time.monotonic() < deadline:
+        engine.reconcile()
+        session = engine.get(session_id)
+        if check(session):
+            return session
+        time.sleep(0.2)
+    pane = engine.runtime.capture(session.pane_id) if session.pane_id else ""
+    raise AssertionError(f"timed out; last activity {session.activity!r}\n--- pane ---\n{pane}")
+
+
+def state_is(*states: ActivityState) -> Callable[[Session], bool]:
+    return lambda s: s.activity.state in states
+
+
+def test_permission_prompt_respond_and_send(claude_engine: Engine) -> None:
+    engine = claude_engine
+    session = engine.spawn("app", "RUN_BASH touch e2e-proof.txt")
+    first = settle(engine, session.id, lambda s: s.activity.source.value != "engine")
+    assert first.activity.state in (ActivityState.WORKING, ActivityState.WAITING_INPUT)
+
+    waiting = settle(engine, session.id, state_is(ActivityState.WAITING_INPUT))
+    assert zone_of(waiting) is Zone.NEEDS_YOU
+    assert waiting.activity.waiting_for is not None
+    assert waiting.activity.waiting_for.get("tool") == "Bash"
+    assert "touch e2e-proof.txt" in waiting.activity.waiting_for.get("command", "")
+    assert "touch e2e-proof.txt" in waiting.activity.detail
+
+    engine.respond(session.id, yes=True)
+    idle = settle(engine, session.id, state_is(ActivityState.IDLE))
+    assert (Path(session.worktree) / "e2e-proof.txt").exists()
+    assert idle.lifecycle is Lifecycle.RUNNING
+
+    result, detail = engine.send(session.id, "also update the changelog; thanks")
+    assert result is DeliveryResult.DELIVERED, detail
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+
+
+def test_respond_no_declines_and_nothing_runs(claude_engine: Engine) -> None:
+    engine = claude_engine
+    session = engine.spawn("app", "RUN_BASH touch must-not-exist.txt")
+    settle(engine, session.id, state_is(ActivityState.WAITING_INPUT))
+    engine.respond(session.id, yes=False)
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    assert not (Path(session.worktree) / "must-not-exist.txt").exists()
+
+
+def test_interrupt_ends_idle(claude_engine: Engine) -> None:
+    engine = claude_engine
+    session = engine.spawn("app", "SLOW 30")
+    working = settle(engine, session.id, state_is(ActivityState.WORKING))
+    time.sleep(2.0)  # let the reply start streaming
+    engine.runtime.send_keys(working.pane_id, "Escape")
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    # The status file says idle first; the transcript's interrupt line then says why.
+    settle(
+        engine,
+        session.id,
+        lambda s: (
+            s.activity.state is ActivityState.IDLE and "interrupt" in s.activity.detail.lower()
+        ),
+        timeout=15,
+    )
+
+
+def test_api_error_ends_in_error(claude_engine: Engine) -> None:
+    engine = claude_engine
+    session = engine.spawn("app", "FAIL500")
+    failed = settle(engine, session.id, state_is(ActivityState.ERROR))
+    assert zone_of(failed) is Zone.NEEDS_YOU
+    assert failed.activity.detail
+
+
+def test_crash_is_noticed_and_restore_resumes_the_same_conversation(
+    claude_engine: Engine,
+) -> None:
+    engine = claude_engine
+    session = engine.spawn("app", "remember the word pineapple")
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    pane = engine.runtime.list_panes()[session.tmux]
+    os.kill(pane.pane_pid, signal.SIGKILL)  # the agent process crashes
+    crashed = settle(engine, session.id, lambda s: s.lifecycle is Lifecycle.EXITED)
+    assert crashed.activity.state is ActivityState.EXITED
+    assert zone_of(crashed) is Zone.NEEDS_YOU
+
+    transcript = Path(str(crashed.extra["transcript_path"]))
+    lines_before = len(transcript.read_text().splitlines())
+    restored = engine.restore(session.id)
+    assert restored.agent_session_id == session.agent_session_id
+    assert restored.attempt == 2
+    settle(engine, session.id, state_is(ActivityState.IDLE, ActivityState.WORKING))
+    result, detail = engine.send(session.id, "what was the word?")
+    assert result is DeliveryResult.DELIVERED, detail
+    # --resume continues the same conversation file (written just after the hook fires)
+    wait_for(lambda: len(transcript.read_text().splitlines()) > lines_before, timeout=15)
+    assert "what was the word?" in transcript.read_text()
