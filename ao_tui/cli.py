@@ -181,7 +181,7 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config"] = config_path
     if ctx.invoked_subcommand is None:
-        click.echo(ctx.get_help())
+        _open_cockpit(ctx)
 
 
 @main.command()
@@ -559,3 +559,68 @@ def doctor(ctx: click.Context, as_json: bool) -> None:
             click.echo(line + (f"\n        fix: {check.fix}" if check.fix else ""))
     if any(c.status == "fail" for c in checks):
         raise SystemExit(EXIT_ERROR)
+
+
+@main.command()
+@click.option("--keep", is_flag=True, help="Keep the sandbox (sessions, worktrees) on exit.")
+@click.option(
+    "--sessions",
+    default=6,
+    show_default=True,
+    type=click.IntRange(1, 24),
+    help="How many demo sessions to start.",
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 100.0),
+    help="How much faster than real time the scripted agents work.",
+)
+@click.option(
+    "--headless",
+    is_flag=True,
+    help="Print the board every second for 20 s instead of opening the cockpit.",
+)
+def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
+    """Open the cockpit on a throwaway sandbox of scripted demo agents.
+
+    Needs only tmux and git: no agent install, no network, no GitHub. The agents are
+    scripted stand-ins (labelled "demo" everywhere) that edit and commit a small sample
+    project, ask permission, fail tests and hit errors, so every part of the cockpit has
+    something to show. Everything is removed on exit unless --keep is given.
+    """
+    from ao_tui.demo import build_demo
+
+    click.echo("ao-tui: building the demo sandbox…", err=True)
+    with _errors():
+        sandbox = build_demo(sessions=sessions, speed=speed)
+    try:
+        if headless:
+            click.echo(f"demo sandbox in {sandbox.root}; the board every second for 20 s")
+            try:
+                for _ in range(20):
+                    sandbox.engine.reconcile()
+                    click.echo(time.strftime("-- %H:%M:%S"))
+                    click.echo(_table(sandbox.engine.list()))
+                    sys.stdout.flush()
+                    time.sleep(1.0)
+            except KeyboardInterrupt:
+                pass
+        else:
+            # Textual costs ~150 ms to import: only the cockpit pays for it.
+            from ao_tui.app import CockpitApp
+
+            CockpitApp(sandbox.engine).run()
+    finally:
+        click.echo(sandbox.close(keep=keep), err=True)
+
+
+def _open_cockpit(ctx: click.Context) -> None:
+    """Run the cockpit for the config in scope; sessions keep running after it quits."""
+    with _errors():
+        engine = _load_engine(ctx)
+    # Textual costs ~150 ms to import: only the cockpit pays for it, never a headless verb.
+    from ao_tui.app import CockpitApp
+
+    CockpitApp(engine).run()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import shlex
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,11 +49,13 @@ __all__ = [
     "MINIMAL_CONFIG",
     "PERMISSION_MODES",
     "AgentConfig",
+    "CiConfig",
     "Config",
     "ConfigError",
     "ConfigProblem",
     "Defaults",
     "LoadedConfig",
+    "MergeConfig",
     "PermissionMode",
     "ProjectConfig",
     "config_schema",
@@ -121,7 +124,6 @@ _AO_PROJECT_KEYS = frozenset(
         "runtime",
         "workspace",
         "tracker",
-        "scm",
         "symlinks",
         "postCreate",
         "agentRules",
@@ -242,6 +244,37 @@ class AgentConfig(_Model):
         )
 
 
+class CiConfig(_Model):
+    """A project's CI: one command run in the session worktree at each new head commit."""
+
+    command: str
+    """The command line to run (split like a shell would, but never run through a shell);
+    exit status 0 means passing."""
+    timeout: int = Field(default=600, gt=0)
+    """Seconds before a run is killed and reported as failed."""
+
+    @field_validator("command")
+    @classmethod
+    def _splittable(cls, value: str) -> str:
+        try:
+            argv = shlex.split(value)
+        except ValueError as error:
+            raise PydanticCustomError(
+                "ci_command", "cannot split the command line: {error}", {"error": str(error)}
+            ) from None
+        if not argv:
+            raise PydanticCustomError("ci_command", "the CI command is empty")
+        return value
+
+
+class MergeConfig(_Model):
+    """How a session branch lands on the base branch."""
+
+    method: Literal["merge", "squash", "rebase"] = "merge"
+    """merge (a merge commit), squash (one commit) or rebase (the branch's commits replayed
+    on the base)."""
+
+
 class Defaults(_Model):
     """Plugins used by every project that does not choose its own."""
 
@@ -281,6 +314,13 @@ class ProjectConfig(_Model):
     )
     """Extra environment variables for the agent process (numbers and booleans are kept as
     written, as text)."""
+    scm: Literal["local"] = "local"
+    """Where PRs, CI and reviews live: ``local`` (the session branch against the base, CI
+    run on this machine, review by the operator)."""
+    ci: CiConfig | None = None
+    """The CI command run at each new head of a session branch; None means no CI."""
+    merge: MergeConfig = Field(default_factory=MergeConfig)
+    """How ``merge`` lands a session branch on the base branch."""
 
     def agent_name(self, defaults: Defaults) -> str:
         """The agent plugin this project uses: its own, else the configured default."""
@@ -520,14 +560,26 @@ class _Preparer:
             project = {}
         if not isinstance(project, dict):
             return project
+        if self.ao_compat and isinstance(project.get("scm"), dict):
+            # AO writes `scm: {plugin: github}`; that host is not supported yet.
+            project = {k: v for k, v in project.items() if k != "scm"}
+            self.warn(
+                self.document.key_mark((*path, "scm")),
+                "key 'scm' is not supported yet and is ignored",
+            )
         project = self._keys(project, path, ProjectConfig, _AO_PROJECT_KEYS)
-        for section in ("agentConfig", "env"):
+        for section in ("agentConfig", "env", "merge"):
             if section in project and project[section] is None:
                 project[section] = {}
         if isinstance(project.get("agentConfig"), dict):
             project["agentConfig"] = self._keys(
                 project["agentConfig"], (*path, "agentConfig"), AgentConfig, _AO_AGENT_CONFIG_KEYS
             )
+        for section, model in (("ci", CiConfig), ("merge", MergeConfig)):
+            if isinstance(project.get(section), dict):
+                project[section] = self._keys(
+                    project[section], (*path, section), model, frozenset()
+                )
         return project
 
     def _values(self, value: Any, path: YamlPath) -> Any:

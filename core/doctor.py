@@ -101,8 +101,8 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
     checks += [Check("config", "warn", w) for w in loaded.warnings]
     for pid, project in loaded.config.projects.items():
         agent = project.agent_name(loaded.config.defaults)
-        if agent == "shell":
-            continue
+        if agent in ("shell", "demo"):
+            continue  # the command is the user's own (shell) or ships with ao-tui (demo)
         binary, install = _AGENT_BINARIES.get(agent, (agent, ""))
         if project.agent_config.command:
             binary = project.agent_config.command

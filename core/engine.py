@@ -233,9 +233,7 @@ class Engine:
                 continue
             same_issue = bool(issue) and other.issue == issue
             same_task = _normalize(other.prompt) == wanted
-            near_title = (
-                difflib.SequenceMatcher(None, other.title.lower(), title.lower()).ratio() > 0.92
-            )
+            near_title = _near_duplicate(other.title, title)
             if same_issue or same_task or near_title:
                 raise DuplicateTaskError(
                     f"{other.id} already works on this task ({other.title!r}); "
@@ -524,6 +522,17 @@ def _slug(title: str) -> str:
     words = re.findall(r"[a-z0-9]+", title.lower())
     slug = "-".join(words)[:32].strip("-")
     return slug or "task"
+
+
+def _near_duplicate(a: str, b: str) -> bool:
+    """Titles that differ only by typos or punctuation, never by a number.
+
+    "fix the flaky login test" and "Fix the flakey login-test" are the same task; "fix
+    issue 12" and "fix issue 13" are not, however similar the letters.
+    """
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
+    return difflib.SequenceMatcher(None, _normalize(a), _normalize(b)).ratio() > 0.92
 
 
 def _normalize(text: str) -> str:

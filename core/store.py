@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,28 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX events_session ON events(session_id, seq);
     """,
+    # v2: local CI runs (one per head sha, reruns append) and the operator's approvals.
+    """
+    CREATE TABLE ci_runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        head_sha TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'passing', 'failing')),
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        exit_code INTEGER,
+        log_path TEXT NOT NULL DEFAULT '',
+        excerpt TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX ci_runs_session ON ci_runs(session_id, head_sha, id);
+    CREATE TABLE approvals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        head_sha TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX approvals_session ON approvals(session_id, id);
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -83,6 +106,27 @@ _UPDATABLE = {
     "pr",
     "extra",
 }
+
+
+@dataclass(frozen=True)
+class CiRun:
+    """One recorded CI run of one head commit of one session."""
+
+    id: int
+    session_id: str
+    head_sha: str
+    state: str
+    """running, passing or failing."""
+    started_at: float
+    finished_at: float | None
+    exit_code: int | None
+    log_path: str
+    excerpt: str
+
+
+_CI_COLUMNS = (
+    "id, session_id, head_sha, state, started_at, finished_at, exit_code, log_path, excerpt"
+)
 
 
 class StoreError(Exception):
@@ -246,6 +290,99 @@ class Store:
         with self._lock:
             row = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         return int(row[0])
+
+    # CI runs and approvals -----------------------------------------------------------
+
+    def start_ci_run(
+        self, session_id: str, head_sha: str, log_path: str, *, rerun: bool = False
+    ) -> int | None:
+        """Record a run of ``head_sha`` as running; its id, or None if one exists already.
+
+        The check and the insert share one transaction, so two processes reconciling at
+        once never start the same run twice; ``rerun`` always starts a new one.
+        """
+        with self.transaction() as db:
+            if not rerun:
+                hit = db.execute(
+                    "SELECT 1 FROM ci_runs WHERE session_id=? AND head_sha=?",
+                    (session_id, head_sha),
+                ).fetchone()
+                if hit is not None:
+                    return None
+            cur = db.execute(
+                "INSERT INTO ci_runs(session_id, head_sha, state, started_at, log_path) "
+                "VALUES(?,?,'running',?,?)",
+                (session_id, head_sha, time.time(), log_path),
+            )
+            return int(cur.lastrowid or 0)
+
+    def finish_ci_run(
+        self, run_id: int, *, passed: bool, exit_code: int | None, excerpt: str
+    ) -> None:
+        """Record the outcome of a run started with :meth:`start_ci_run`."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE ci_runs SET state=?, finished_at=?, exit_code=?, excerpt=? WHERE id=?",
+                ("passing" if passed else "failing", time.time(), exit_code, excerpt, run_id),
+            )
+
+    def latest_ci_run(self, session_id: str, head_sha: str) -> CiRun | None:
+        """The newest run of ``head_sha`` for the session, or None."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_CI_COLUMNS} FROM ci_runs WHERE session_id=? AND head_sha=? "
+                "ORDER BY id DESC LIMIT 1",
+                (session_id, head_sha),
+            ).fetchone()
+        return _ci_run_from_row(row) if row else None
+
+    def ci_run(self, run_id: int) -> CiRun | None:
+        """One run by id."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_CI_COLUMNS} FROM ci_runs WHERE id=?", (run_id,)
+            ).fetchone()
+        return _ci_run_from_row(row) if row else None
+
+    def ci_runs(self, session_id: str) -> list[CiRun]:
+        """Every run of the session, oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_CI_COLUMNS} FROM ci_runs WHERE session_id=? ORDER BY id",
+                (session_id,),
+            ).fetchall()
+        return [_ci_run_from_row(row) for row in rows]
+
+    def add_approval(self, session_id: str, head_sha: str) -> None:
+        """Record that the operator approved the session at ``head_sha``."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO approvals(session_id, head_sha, at) VALUES(?,?,?)",
+                (session_id, head_sha, time.time()),
+            )
+
+    def latest_approval(self, session_id: str) -> tuple[str, float] | None:
+        """The head sha and time of the newest approval, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT head_sha, at FROM approvals WHERE session_id=? ORDER BY id DESC LIMIT 1",
+                (session_id,),
+            ).fetchone()
+        return (str(row[0]), float(row[1])) if row else None
+
+
+def _ci_run_from_row(row: Sequence[Any]) -> CiRun:
+    return CiRun(
+        id=int(row[0]),
+        session_id=str(row[1]),
+        head_sha=str(row[2]),
+        state=str(row[3]),
+        started_at=float(row[4]),
+        finished_at=None if row[5] is None else float(row[5]),
+        exit_code=None if row[6] is None else int(row[6]),
+        log_path=str(row[7]),
+        excerpt=str(row[8]),
+    )
 
 
 class _Tx:

@@ -15,6 +15,11 @@ from pathlib import Path
 
 import pytest
 
+CLAUDE_CACHE_BINARY = (
+    ".cache/ao-tui/claude-cli/node_modules/@anthropic-ai/claude-code/bin/claude.exe"
+)
+"""Where tests/run installs the Claude Code CLI, relative to the developer's HOME."""
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(
@@ -27,6 +32,13 @@ def isolated_env(
     tmux_dir.mkdir(mode=0o700)
     socket = f"aotest-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("AO_TUI_HOME", str(home))
+    # A private HOME: nothing a test runs (Claude's trust entry, its transcripts) may land in
+    # the developer's own ~/.claude. The cached Claude binary is found before HOME moves.
+    cached_claude = Path.home() / CLAUDE_CACHE_BINARY
+    if "AO_TUI_CLAUDE_BIN" not in os.environ and cached_claude.is_file():
+        monkeypatch.setenv("AO_TUI_CLAUDE_BIN", str(cached_claude))
+    monkeypatch.setenv("HOME", str(home / "user-home"))
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
     monkeypatch.setenv("AO_TUI_TMUX_SOCKET", socket)
     monkeypatch.setenv("TMUX_TMPDIR", str(tmux_dir))
     monkeypatch.delenv("TMUX", raising=False)

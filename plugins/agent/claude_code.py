@@ -27,6 +27,7 @@ from core.activity.pane import claude_pane_signal
 from core.activity.tailer import FileTailer
 from core.models import ActivitySignal, ActivityState, SignalSource
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
+from plugins.agent.claude_trust import claude_json_path, trust_folder
 
 SETTINGS_FILE = ".claude/settings.local.json"
 """Claude's per-worktree, never-committed settings file; our hooks go there."""
@@ -133,6 +134,7 @@ class ClaudeCodeAgent:
             hooks[event] = kept + entries
         settings["hooks"] = hooks
         _write_json(path, settings)
+        trust_folder(claude_json_path(ctx.env), ctx.worktree)
         return [SETTINGS_FILE]
 
     def _base_argv(self, ctx: AgentContext) -> list[str]:
@@ -168,6 +170,11 @@ class ClaudeCodeAgent:
         """``claude --resume <uuid> [...]``: the same conversation, after a crash or exit."""
         if not ctx.agent_session_id:
             raise SlotError("claude-code cannot resume without the session's uuid")
+        config_dir = claude_config_dir(ctx.env)
+        if find_transcript(config_dir, ctx.agent_session_id, ctx.worktree) is None:
+            # It died before writing anything: there is no conversation to resume, and
+            # `--resume` would fail. Start the task afresh under the same uuid.
+            return self.launch(ctx)
         argv = [*self._base_argv(ctx), "--resume", ctx.agent_session_id]
         return LaunchPlan(argv=argv + self._option_argv(ctx))
 

@@ -130,11 +130,79 @@ def bench_hook_to_state(samples: int = 40) -> list[Row]:
     ]
 
 
+def bench_claude_latencies(samples: int = 3) -> list[Row]:
+    """Spawn -> first real activity, and send -> confirmed, with the real Claude Code CLI.
+
+    The agent runs offline against the test suite's scripted API stand-in, so what is
+    measured is Claude's start-up plus ao-tui's detection, not a model's thinking time.
+    """
+    from tests.e2e.anthropic_standin import AnthropicStandin
+    from tests.e2e.claude_harness import TEST_API_KEY, find_claude_binary, write_claude_config
+
+    binary = find_claude_binary()
+    if binary is None:
+        return [("spawn -> first activity (real Claude)", "skipped", "", "no Claude binary")]
+    spawn_times: list[float] = []
+    send_times: list[float] = []
+    with sandbox() as box, AnthropicStandin() as standin:
+        home = box.root / "claude-home"
+        for n in range(1, samples + 1):
+            write_claude_config(home, box.root / "home" / "worktrees" / "app" / f"app-{n}")
+        env = {
+            "HOME": str(home),
+            "ANTHROPIC_BASE_URL": standin.base_url,
+            "ANTHROPIC_API_KEY": TEST_API_KEY,
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_TELEMETRY": "1",
+        }
+        cfg = box.root / "claude.yaml"
+        project = {
+            "path": str(box.repo),
+            "defaultBranch": "main",
+            "sessionPrefix": "app",
+            "agent": "claude-code",
+            "agentConfig": {"command": str(binary)},
+            "env": env,
+        }
+        cfg.write_text(json.dumps({"projects": {"app": project}}))
+        from tests.support.engine import make_engine
+
+        engine = make_engine(cfg)
+        for i in range(samples):
+            start = time.perf_counter()
+            session = engine.spawn("app", f"benchmark task number {i}")
+            while engine.get(session.id).activity.source.value in ("engine", "none"):
+                engine.reconcile()
+                time.sleep(0.01)
+            spawn_times.append(time.perf_counter() - start)
+            while engine.get(session.id).activity.state is not ActivityState.IDLE:
+                engine.reconcile()
+                time.sleep(0.05)
+            start = time.perf_counter()
+            result, _ = engine.send(session.id, f"follow-up message {i}")
+            send_times.append(time.perf_counter() - start)
+            assert result.value == "delivered", result
+    return [
+        (
+            "spawn -> first activity (real Claude): median",
+            f"{statistics.median(spawn_times) * 1000:.0f} ms",
+            "",
+            "",
+        ),
+        (
+            "send -> confirmed delivered (real Claude): median",
+            f"{statistics.median(send_times) * 1000:.0f} ms",
+            "",
+            "",
+        ),
+    ]
+
+
 def _ok(passed: bool) -> str:
     return "ok" if passed else "MISSED"
 
 
-BENCHMARKS = [bench_status_json, bench_hook_to_state]
+BENCHMARKS = [bench_status_json, bench_hook_to_state, bench_claude_latencies]
 
 
 def main_rows(only: str | None = None) -> list[Row]:

@@ -474,6 +474,25 @@ def permission(capture: Capture) -> None:
     sc.finish()
 
 
+def write_permission(capture: Capture) -> None:
+    """(2b) The Write tool asks differently: "Do you want to create <file>?"."""
+    sc = Scenario(capture, "02b-write-permission")
+    target = sc.repo / "created.txt"
+    sc.spawn(["--session-id", sc.session_id, f"WRITE_FILE {target} hello from the stand-in"])
+    sc.wait(lambda: "Do you want to create" in sc.pane(), "write permission prompt")
+    sc.wait(lambda: (s := sc.status()) and s.get("status") == "waiting", "status waiting")
+    sc.settle(0.3)
+    sc.snapshot("waiting")
+    _keys(sc, "1")
+    sc.wait(lambda: target.exists(), "file written")
+    sc.wait(lambda: _idle(sc) and "Stop" in sc.hook_names(), "idle status and Stop hook")
+    sc.settle(0.5)
+    sc.snapshot("idle")
+    sc.facts["hooks"] = sc.hook_names()
+    capture.tmux.kill(sc.tmux_name)
+    sc.finish()
+
+
 def interrupt(capture: Capture) -> None:
     """(3) Escape while a reply streams; (3b) Escape before the first token arrives."""
     sc = Scenario(capture, "03-interrupt")
@@ -758,6 +777,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 simple_idle(capture, idle_wait=not args.quick)
             if "02" in groups:
                 permission(capture)
+                write_permission(capture)
             if "03" in groups:
                 interrupt(capture)
             if "04" in groups:

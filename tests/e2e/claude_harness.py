@@ -15,7 +15,8 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -101,6 +102,41 @@ def scrubbed_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in source.items() if not k.startswith(_LEAKY_PREFIXES)}
 
 
+@contextmanager
+def claude_config_lock(config: Path, *, timeout: float = 10.0) -> Iterator[None]:
+    """Hold the CLI's own lock on ``config`` (``<config>.lock``, a directory).
+
+    Every running Claude Code re-reads and rewrites ``~/.claude.json`` under this lock (on
+    exit, after turns); a write that skips it can land between one process's read and
+    write and be silently undone (seen: a freshly added trust entry vanished while the
+    previous agent was exiting, and the next start stopped at the trust dialog). The CLI's
+    lock library treats a lock untouched for 10 s as stale, and so do we.
+    """
+    lock = config.with_name(config.name + ".lock")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            lock.mkdir()
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > 10:
+                    lock.rmdir()
+                    continue
+            except OSError:
+                continue
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{lock} held for more than {timeout:.0f}s") from None
+            time.sleep(0.02)
+    try:
+        yield
+    finally:
+        try:
+            lock.rmdir()
+        except OSError:
+            pass
+
+
 def write_claude_config(home: Path, worktree: Path, api_key: str = TEST_API_KEY) -> Path:
     """Write ``<home>/.claude.json`` so the REPL opens with no first-run dialog.
 
@@ -108,31 +144,35 @@ def write_claude_config(home: Path, worktree: Path, api_key: str = TEST_API_KEY)
     ``hasCompletedOnboarding`` the theme/onboarding screen, ``customApiKeyResponses`` the
     "Detected a custom API key ... use this API key?" question (entries are the key's last
     20 characters) and ``projects.<path>.hasTrustDialogAccepted`` the folder-trust check,
-    which also gates the project's hooks. Existing content is kept so a resumed run sees
-    what the CLI itself wrote there.
+    which also gates the project's hooks. Existing content (what running agents wrote) is
+    kept; the update is made under the CLI's lock and lands atomically (temp + rename) so
+    no agent ever reads half a file.
     """
     path = home / ".claude.json"
-    config: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            loaded = json.loads(path.read_text())
-            if isinstance(loaded, dict):
-                config = loaded
-        except ValueError:
-            config = {}
-    config["hasCompletedOnboarding"] = True
-    config.setdefault("theme", "dark")
-    responses = config.setdefault("customApiKeyResponses", {"approved": [], "rejected": []})
-    approved = responses.setdefault("approved", [])
-    if api_key[-20:] not in approved:
-        approved.append(api_key[-20:])
-    responses.setdefault("rejected", [])
-    projects = config.setdefault("projects", {})
-    # The CLI keys projects by the real cwd; trust both spellings when a symlink is involved.
-    for spelling in {str(worktree), str(worktree.resolve())}:
-        projects.setdefault(spelling, {})["hasTrustDialogAccepted"] = True
     home.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=2) + "\n")
+    with claude_config_lock(path):
+        config: dict[str, Any] = {}
+        if path.is_file():
+            try:
+                loaded = json.loads(path.read_text())
+                if isinstance(loaded, dict):
+                    config = loaded
+            except ValueError:
+                config = {}
+        config["hasCompletedOnboarding"] = True
+        config.setdefault("theme", "dark")
+        responses = config.setdefault("customApiKeyResponses", {"approved": [], "rejected": []})
+        approved = responses.setdefault("approved", [])
+        if api_key[-20:] not in approved:
+            approved.append(api_key[-20:])
+        responses.setdefault("rejected", [])
+        projects = config.setdefault("projects", {})
+        # The CLI keys projects by the real cwd; trust both spellings behind a symlink.
+        for spelling in {str(worktree), str(worktree.resolve())}:
+            projects.setdefault(spelling, {})["hasTrustDialogAccepted"] = True
+        temp = path.with_name(f"{path.name}.ao-{os.getpid()}.tmp")
+        temp.write_text(json.dumps(config, indent=2) + "\n")
+        temp.replace(path)
     return path
 
 

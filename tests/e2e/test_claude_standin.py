@@ -9,11 +9,12 @@ only the model is scripted. Each start costs about a second, each test a few.
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -23,14 +24,20 @@ from tests.e2e.claude_harness import (
     IsolatedTmux,
     claude_env,
     conversation,
+    encode_project_dir,
+    hook_command,
     hook_events,
     install_hook_logger,
     latest_turn,
+    read_hook_log,
     read_jsonl,
     read_status,
     transcript_path,
     wait_until,
+    write_claude_config,
 )
+
+T = TypeVar("T")
 
 # -- the stand-in on its own --------------------------------------------------------------
 
@@ -147,6 +154,51 @@ def test_standin_fills_a_title_schema(anthropic_standin: AnthropicStandin) -> No
     assert set(json.loads(reply["content"][0]["text"])) == {"title"}
 
 
+# -- harness helpers ------------------------------------------------------------------------
+
+
+def test_hook_command_logs_two_line_records(tmp_path: Path) -> None:
+    """The exact hook command appends ``{"ao_ts":…,"payload":<stdin>}``; stdin's own newline
+    splits each record over two lines, and read_hook_log still yields one dict per call."""
+    log = tmp_path / "hooks.jsonl"
+    command = hook_command(log)
+    assert command == (
+        '{ printf \'{"ao_ts":"%s","payload":\' "$(date +%s.%N)"; cat; printf \'}\\n\'; }'
+        f" >> '{log}' 2>/dev/null; exit 0"
+    )
+    for event in ("Stop", "SessionEnd"):
+        # Claude Code runs hook commands with sh -c and the payload (plus "\n") on stdin.
+        payload = json.dumps({"hook_event_name": event}) + "\n"
+        subprocess.run(["sh", "-c", command], input=payload, text=True, check=True)
+    assert log.read_text().count("\n") == 4
+    records = read_hook_log(log)
+    assert [r["payload"]["hook_event_name"] for r in records] == ["Stop", "SessionEnd"]
+    assert all(float(r["ao_ts"]) > 0 for r in records)
+    with log.open("a") as torn:
+        torn.write('{"ao_ts":"1","payload":{"hook_')
+    assert len(read_hook_log(log)) == 2
+
+
+def test_claude_config_keeps_cli_keys_and_releases_lock(tmp_path: Path) -> None:
+    """Trust is added without dropping what the CLI wrote; the CLI's lock is not left behind."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".claude.json").write_text(json.dumps({"numStartups": 3, "projects": {"/a": {}}}))
+    write_claude_config(home, tmp_path / "wt")
+    config = json.loads((home / ".claude.json").read_text())
+    assert config["numStartups"] == 3
+    assert config["projects"][str(tmp_path / "wt")]["hasTrustDialogAccepted"] is True
+    assert config["customApiKeyResponses"]["approved"] == ["sk-ant-test"]
+    assert config["hasCompletedOnboarding"] is True
+    assert not (home / ".claude.json.lock").exists()
+    assert [p.name for p in home.iterdir()] == [".claude.json"]
+
+
+def test_project_dir_encoding() -> None:
+    """Every non-alphanumeric character of the cwd becomes a dash."""
+    assert encode_project_dir(Path("/home/u/my_repo/.wt")) == "-home-u-my-repo--wt"
+
+
 # -- the real CLI ---------------------------------------------------------------------------
 
 
@@ -180,9 +232,12 @@ class ClaudeRun:
         tail = "\n".join(json.dumps(e)[:300] for e in self.entries()[-4:])
         return f"--- pane ---\n{self.pane()}\n--- transcript tail ---\n{tail}"
 
-    def wait(self, probe: Any, what: str, timeout: float = 30.0) -> Any:
+    def wait(self, probe: Callable[[], T | None], what: str, timeout: float = 30.0) -> T:
         """Poll ``probe`` until truthy, failing with the pane and transcript."""
         return wait_until(probe, timeout=timeout, what=what, describe=self.describe)
+
+
+StartClaude = Callable[..., ClaudeRun]
 
 
 @pytest.fixture
@@ -193,7 +248,7 @@ def start_claude(
     anthropic_standin: AnthropicStandin,
     isolated_tmux: IsolatedTmux,
     tmp_path: Path,
-) -> Iterator[Any]:
+) -> Iterator[StartClaude]:
     """A factory starting the real CLI on ``git_repo`` with a prompt and a pinned id."""
     hooks = tmp_path / "hooks.jsonl"
     install_hook_logger(git_repo, hooks)
@@ -226,9 +281,9 @@ def _last_assistant_text(entries: list[dict[str, Any]]) -> str | None:
 
 @pytest.mark.claude
 @pytest.mark.tmux
-def test_prompt_lands_in_transcript_and_turn_ends(start_claude: Any) -> None:
+def test_prompt_lands_in_transcript_and_turn_ends(start_claude: StartClaude) -> None:
     """The initial prompt is submitted at spawn; the reply ends the turn; status is idle."""
-    run: ClaudeRun = start_claude("hello from the e2e test")
+    run = start_claude("hello from the e2e test")
     run.wait(lambda: run.transcript.is_file(), "transcript file")
     run.wait(lambda: _last_assistant_text(run.entries()) == DEFAULT_TEXT, "assistant reply")
     users = [e for e in conversation(run.entries()) if e["type"] == "user"]
@@ -245,10 +300,10 @@ def test_prompt_lands_in_transcript_and_turn_ends(start_claude: Any) -> None:
 
 @pytest.mark.claude
 @pytest.mark.tmux
-def test_bash_permission_prompt_then_yes(start_claude: Any, git_repo: Path) -> None:
+def test_bash_permission_prompt_then_yes(start_claude: StartClaude, git_repo: Path) -> None:
     """A Bash tool_use waits on the permission prompt; answering 1 runs it and ends the turn."""
     made = git_repo / "made-by-claude.txt"
-    run: ClaudeRun = start_claude(f"RUN_BASH touch {made}")
+    run = start_claude(f"RUN_BASH touch {made}")
     run.wait(lambda: "Do you want to proceed?" in run.pane(), "permission prompt")
     # The transcript is flushed in batches and can trail the pane by a moment; its line
     # order is not always chronological either, hence latest_turn (by timestamp).
@@ -276,14 +331,14 @@ def test_bash_permission_prompt_then_yes(start_claude: Any, git_repo: Path) -> N
 @pytest.mark.claude
 @pytest.mark.tmux
 def test_slow_reply_interrupted_by_escape(
-    start_claude: Any, anthropic_standin: AnthropicStandin
+    start_claude: StartClaude, anthropic_standin: AnthropicStandin
 ) -> None:
     """Escape during a streamed reply writes the interrupt marker and returns to the prompt.
 
     The key is pressed only once tokens are flowing: an Escape before the first token puts
     the prompt back into the input box and writes no marker (a different, real behaviour).
     """
-    run: ClaudeRun = start_claude("SLOW 30")
+    run = start_claude("SLOW 30")
     run.wait(lambda: "esc to interrupt" in run.pane(), "busy footer")
     run.wait(lambda: anthropic_standin.deltas_sent >= 3, "reply streaming")
     status = read_status(run.home, run.session_id)
@@ -301,9 +356,11 @@ def test_slow_reply_interrupted_by_escape(
 
 @pytest.mark.claude
 @pytest.mark.tmux
-def test_api_500_ends_as_api_error(start_claude: Any, anthropic_standin: AnthropicStandin) -> None:
+def test_api_500_ends_as_api_error(
+    start_claude: StartClaude, anthropic_standin: AnthropicStandin
+) -> None:
     """Persistent 500s end the turn with a synthetic api-error message and StopFailure."""
-    run: ClaudeRun = start_claude("FAIL500 always", extra_env={"CLAUDE_CODE_MAX_RETRIES": "1"})
+    run = start_claude("FAIL500 always", extra_env={"CLAUDE_CODE_MAX_RETRIES": "1"})
     error = run.wait(
         lambda: next(
             (e for e in run.entries() if e.get("isApiErrorMessage")),

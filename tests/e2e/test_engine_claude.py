@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from core.activity.claude_transcript import TranscriptState
 from core.engine import Engine
 from core.models import ActivityState, DeliveryResult, Lifecycle, Session, Zone
 from core.zones import zone_of
@@ -32,10 +33,9 @@ def claude_engine(
 ) -> Engine:
     """An engine whose project runs the real Claude Code offline."""
     home = tmp_path / "claude-home"
-    ao_home = Path(os.environ["AO_TUI_HOME"])
-    # The worktree paths are predictable, so trust them before the agent asks.
-    for n in range(1, 5):
-        write_claude_config(home, ao_home / "worktrees" / "app" / f"app-{n}")
+    # Onboarding and the API key are answered here; trusting each new worktree is the
+    # plugin's job (prepare), which these tests therefore exercise for real.
+    write_claude_config(home, git_repo)
     env = {
         "HOME": str(home),
         "ANTHROPIC_BASE_URL": anthropic_standin.base_url,
@@ -164,3 +164,24 @@ def test_crash_is_noticed_and_restore_resumes_the_same_conversation(
     # --resume continues the same conversation file (written just after the hook fires)
     wait_for(lambda: len(transcript.read_text().splitlines()) > lines_before, timeout=15)
     assert "what was the word?" in transcript.read_text()
+
+
+def test_message_to_a_busy_agent_is_queued_then_read(claude_engine: Engine) -> None:
+    engine = claude_engine
+    session = engine.spawn("app", "SLOW 12")
+    settle(engine, session.id, state_is(ActivityState.WORKING))
+    time.sleep(1.0)
+    result, detail = engine.send(session.id, "queued hello")
+    assert result is DeliveryResult.QUEUED, detail
+    # once the slow turn ends, Claude takes the queued message as its next prompt
+    wait_for(lambda: "queued hello" in _prompts(engine, session.id), timeout=40)
+
+
+def _prompts(engine: Engine, session_id: str) -> list[str]:
+    """The user prompts the session's transcript records (not queue entries)."""
+    engine.reconcile()
+    path = engine.get(session_id).extra.get("transcript_path")
+    state = TranscriptState()
+    if path:
+        state.fold_lines(Path(str(path)).read_text().splitlines())
+    return [p.text for p in state.prompts]

@@ -168,3 +168,24 @@ def test_doctor_names_the_fix_for_a_missing_agent(tmp_path: Path, git_repo: Path
     agent = next(c for c in json.loads(proc.stdout) if c["name"].startswith("agent"))
     assert agent["status"] == "fail"
     assert "agentConfig.command" in agent["fix"]
+
+
+def test_concurrent_cli_processes_neither_collide_nor_lose_sessions(project: Path) -> None:
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ao_tui", "spawn", "--prompt", f"parallel task {i}", "--json"],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    statuses = [ao(project, "status", "--json") for _ in range(3)]
+    outs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    ids = sorted(json.loads(out)["id"] for out, _ in outs)
+    assert ids == ["app-1", "app-2", "app-3", "app-4"]
+    assert all(s.returncode == 0 for s in statuses), [s.stderr for s in statuses]
+    final = json.loads(ao(project, "status", "--json").stdout)
+    assert sorted(s["id"] for s in final) == ids

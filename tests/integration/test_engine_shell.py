@@ -65,8 +65,13 @@ def test_duplicate_task_is_refused_unless_forced(engine: Engine) -> None:
     engine.spawn("app", "Fix the flaky login test")
     with pytest.raises(DuplicateTaskError, match="app-1 already works on this task"):
         engine.spawn("app", "  fix the flaky   login test ")
+    with pytest.raises(DuplicateTaskError):
+        engine.spawn("app", "Fix the flakey login-test")  # a typo is still the same task
     forced = engine.spawn("app", "Fix the flaky login test", force=True)
     assert forced.id == "app-2"
+    # numbers make different tasks, however alike the words
+    assert engine.spawn("app", "fix issue 12").id == "app-3"
+    assert engine.spawn("app", "fix issue 13").id == "app-4"
 
 
 @pytest.mark.parametrize(

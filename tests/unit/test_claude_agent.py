@@ -146,7 +146,9 @@ def test_prompt_that_looks_like_an_option_is_protected(tmp_path: Path) -> None:
 
 
 def test_resume_argv(tmp_path: Path) -> None:
-    plan = ClaudeCodeAgent().resume(_ctx(tmp_path, settings=AgentSettings(model="sonnet")))
+    ctx = _ctx(tmp_path, settings=AgentSettings(model="sonnet"))
+    _install_transcript(ctx, ['{"type": "user", "message": {"content": "hi"}}'])
+    plan = ClaudeCodeAgent().resume(ctx)
     assert plan.argv == ["claude", "--resume", UUID, "--model", "sonnet"]
 
 
@@ -395,3 +397,11 @@ def test_delivery_of_a_pasted_multiline_message_from_recorded_hooks(tmp_path: Pa
     log.write_text("".join(lines))
     assert agent.delivery_confirmed(ctx, marker, sent)
     assert not agent.delivery_confirmed(ctx, marker, "second message"), "sent before the marker"
+
+
+def test_resume_without_a_transcript_starts_the_task_afresh(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    argv = ClaudeCodeAgent().resume(ctx).argv
+    assert "--resume" not in argv
+    assert argv[argv.index("--session-id") + 1] == ctx.agent_session_id
+    assert argv[-1] == ctx.prompt

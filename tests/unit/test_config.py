@@ -10,9 +10,11 @@ import pytest
 
 from core.config import (
     AgentConfig,
+    CiConfig,
     Config,
     ConfigError,
     Defaults,
+    MergeConfig,
     ProjectConfig,
     config_schema,
     default_session_prefix,
@@ -215,8 +217,8 @@ def test_unknown_key_suggests_close_match(tmp_path: Path) -> None:
     text = "projects:\n  app:\n    path: repo\n    sesionPrefix: x\n"
     assert only_problem(text, tmp_path) == (
         "ao.config.yaml:4:5: projects.app.sesionPrefix: unknown key 'sesionPrefix'; did you "
-        "mean 'sessionPrefix'? (allowed: agent, agentConfig, defaultBranch, env, path, "
-        "sessionPrefix)"
+        "mean 'sessionPrefix'? (allowed: agent, agentConfig, ci, defaultBranch, env, merge, "
+        "path, scm, sessionPrefix)"
     )
 
 
@@ -770,6 +772,9 @@ def test_config_schema_is_json_with_yaml_keys() -> None:
         "agent",
         "agentConfig",
         "env",
+        "scm",
+        "ci",
+        "merge",
     }
     assert project["required"] == ["path"]
     assert project["additionalProperties"] is False
@@ -806,3 +811,68 @@ def test_yaml_loader_rejects_several_documents_and_huge_alias_bombs() -> None:
         )
     with pytest.raises(YamlError, match="expands to more than"):
         load_marked(bomb)
+
+
+# --- scm, ci and merge ---------------------------------------------------------------------
+
+
+def test_scm_ci_and_merge_keys(tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    text = (
+        "projects:\n"
+        "  app:\n"
+        "    path: repo\n"
+        "    scm: local\n"
+        "    ci:\n"
+        "      command: python -m pytest -q\n"
+        "      timeout: 30\n"
+        "    merge:\n"
+        "      method: squash\n"
+    )
+    project = load(text, tmp_path).projects["app"]
+    assert project.scm == "local"
+    assert project.ci == CiConfig(command="python -m pytest -q", timeout=30)
+    assert project.merge == MergeConfig(method="squash")
+
+
+def test_scm_ci_and_merge_defaults(tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    project = load("projects:\n  app:\n    path: repo\n    merge:\n", tmp_path).projects["app"]
+    assert (project.scm, project.ci, project.merge.method) == ("local", None, "merge")
+    assert CiConfig(command="make test").timeout == 600
+
+
+def test_scm_ci_and_merge_errors_name_file_line_col(tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    text = (
+        "projects:\n"
+        "  app:\n"
+        "    path: repo\n"
+        "    scm: github\n"
+        "    ci:\n"
+        '      command: "\'unclosed"\n'
+        "      timeout: 0\n"
+        "      retries: 2\n"
+        "    merge:\n"
+        "      method: fast-forward\n"
+    )
+    assert problems(text, tmp_path) == [
+        "ao.config.yaml:4:10: projects.app.scm: Input should be 'local', got 'github'",
+        "ao.config.yaml:6:16: projects.app.ci.command: cannot split the command line: "
+        "No closing quotation",
+        "ao.config.yaml:7:16: projects.app.ci.timeout: Input should be greater than 0",
+        "ao.config.yaml:8:7: projects.app.ci.retries: unknown key 'retries' "
+        "(allowed: command, timeout)",
+        "ao.config.yaml:10:15: projects.app.merge.method: Input should be 'merge', 'squash' "
+        "or 'rebase', got 'fast-forward'",
+    ]
+
+
+def test_ci_needs_a_command_mapping(tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    assert only_problem("projects:\n  app:\n    path: repo\n    ci: pytest\n", tmp_path) == (
+        "ao.config.yaml:4:9: projects.app.ci: expected a mapping, got 'pytest'"
+    )
+    assert only_problem(
+        "projects:\n  app:\n    path: repo\n    ci:\n      timeout: 5\n", tmp_path
+    ) == ("ao.config.yaml:4:5: projects.app.ci.command: required key 'command' is missing")

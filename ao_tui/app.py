@@ -1,0 +1,622 @@
+"""The cockpit: every agent session on one board, sorted by what it needs from the operator.
+
+The engine runs in this process, but the event loop never waits on it: every engine call
+(tmux, git, SQLite) runs in a thread worker that ends by posting a typed message
+(:mod:`ao_tui.messages`), and only handlers on the event loop touch widgets. When this
+process wins the engine lease it also runs the reconcile loop; otherwise a daemon (or
+another cockpit) reconciles and this one follows the event log. Either way any event, and
+a one-second timer, reload the sessions from the store and diff them into the board.
+
+Quitting only stops this process; sessions live in tmux and keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from collections.abc import Callable, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SuspendNotSupported
+from textual.binding import Binding
+from textual.widgets import Footer, Input
+from textual.worker import Worker, WorkerState
+
+from ao_tui.commands import CockpitCommands
+from ao_tui.keymap import ALL_COMMANDS, APP_COMMANDS, Command, keys_for, resolve_keymap
+from ao_tui.messages import (
+    ActionDone,
+    EngineEvents,
+    PaneCaptured,
+    PaneUnavailable,
+    SessionsLoaded,
+)
+from ao_tui.screens.confirm_kill import ConfirmKillScreen, KillChoice
+from ao_tui.screens.detail import DetailScreen
+from ao_tui.screens.help import HelpScreen
+from ao_tui.screens.new_session import NewSessionScreen
+from ao_tui.screens.send import SendScreen
+from ao_tui.widgets.board import Board
+from ao_tui.widgets.card import CardPalette
+from ao_tui.widgets.preview import Preview
+from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
+from core.daemon import reconcile_loop
+from core.engine import Engine
+from core.lease import EngineLease
+from core.models import ActivityState, Event, Lifecycle, Session, Zone
+from core.slots import SlotError
+from core.zones import zone_of
+
+CAPTURE_INTERVAL = 0.25
+"""Seconds between pane captures of the selected session (at most ~4 a second)."""
+
+_CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
+_SESSION_ACTIONS = frozenset({"attach", "detail", "send", "answer", "kill", "restore"})
+
+
+def osc9(text: str, *, inside_tmux: bool) -> str:
+    """The OSC 9 desktop notification for ``text``, wrapped for tmux passthrough if needed.
+
+    Control characters are dropped so a session title can never end the sequence early or
+    smuggle another escape into the operator's terminal.
+    """
+    clean = "".join(ch for ch in text if ch.isprintable())[:200]
+    sequence = f"\x1b]9;{clean}\x07"
+    if inside_tmux:
+        # tmux swallows OSC 9 unless it arrives in a DCS passthrough (allow-passthrough on).
+        sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
+    return sequence
+
+
+def same_tmux_server(runtime: Any, tmux_env: str | None) -> bool:
+    """Whether this process runs inside the tmux server that holds the agent sessions."""
+    if not tmux_env:
+        return False
+    socket_path = tmux_env.split(",", 1)[0]
+    socket_name = getattr(runtime, "socket_name", None) or "default"
+    return Path(socket_path).name == socket_name
+
+
+def matches(session: Session, needle: str) -> bool:
+    """Whether the filter text occurs in the session's id, title or branch."""
+    needle = needle.lower()
+    return any(needle in field.lower() for field in (session.id, session.title, session.branch))
+
+
+def needs_you_reason(session: Session) -> str:
+    """One line saying why a session landed in Needs you."""
+    activity = session.activity
+    waiting = activity.waiting_for or {}
+    if activity.state is ActivityState.WAITING_INPUT and waiting.get("tool"):
+        command = waiting.get("command")
+        return f"permission: {waiting['tool']}" + (f" {command}" if command else "")
+    if session.lifecycle is Lifecycle.EXITED:
+        return session.lifecycle_reason or "the agent exited"
+    return activity.detail or activity.state.value
+
+
+class CockpitApp(App[None]):
+    """The cockpit for one engine (one config): board, preview, detail, dialogs."""
+
+    CSS_PATH = "cockpit.tcss"
+    TITLE = "ao-tui"
+    AUTO_FOCUS = None  # the board focuses its own table once it knows which view shows
+    COMMANDS: ClassVar[set[type[Any] | Callable[[], type[Any]]]] = {CockpitCommands}
+    BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
+        command.binding() for command in APP_COMMANDS
+    ]
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        notify_bell: bool = True,
+        reconcile: bool = True,
+        keymap: Mapping[str, str] | None = None,
+        clock: Callable[[], float] | None = None,
+        cursor_blink: bool = True,
+        refresh_interval: float = 1.0,
+    ) -> None:
+        """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`)."""
+        super().__init__()
+        self.engine = engine
+        self.notify_bell = notify_bell
+        self.reconcile = reconcile
+        self.keymap_overrides = resolve_keymap(keymap)
+        self.clock = clock or engine.clock
+        self.cursor_blink = cursor_blink
+        self.refresh_interval = refresh_interval
+        self.sessions: dict[str, Session] = {}
+        self.now = 0.0
+        self.filter_text = ""
+        self.palette = CardPalette()
+        self.status = "following"
+        self.lease: EngineLease | None = None
+        self.detail: DetailScreen | None = None
+        self._stop: asyncio.Event | None = None
+        self._needs_you: set[str] | None = None
+        self._reload_running = False
+        self._reload_again = False
+        self._capture_running = False
+        self._last_capture: tuple[str, str] | None = None
+        self._binding_state: tuple[Any, ...] = ()
+        self._select_after_load: str | None = None
+        self._suspended = False
+
+    # layout ---------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        """Counts line, filter (hidden), board, preview, footer."""
+        # Kept as attributes: App.query_one searches the top screen, which is a dialog
+        # whenever one is open.
+        self.counts = ZoneCounts(id="counts")
+        self.filter_input = Input(
+            placeholder="filter: id, title or branch", id="filter", compact=True, disabled=True
+        )
+        self.filter_input.cursor_blink = self.cursor_blink
+        self.board = Board(id="board")
+        self.preview = Preview(id="preview")
+        yield self.counts
+        yield self.filter_input
+        yield self.board
+        yield self.preview
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        """Apply the keymap and theme, take the lease if free, start following the store."""
+        if self.keymap_overrides:
+            self.set_keymap(self.keymap_overrides)
+        self.palette = CardPalette.from_theme(self.theme_variables)
+        self.board.palette = self.palette
+        self._stop = asyncio.Event()
+        if self.reconcile:
+            self.lease = EngineLease(self.engine.locations.engine_lock)
+            if self.lease.acquire():
+                self.status = "reconciling"
+                self.run_worker(
+                    self._reconcile_loop(), name="reconcile", group="engine", exit_on_error=False
+                )
+            else:
+                self.lease = None
+                self.status = "following the daemon"
+        self.run_worker(self._follow_events(), name="events", group="engine", exit_on_error=False)
+        self.set_interval(self.refresh_interval, self.request_reload, name="reload")
+        self.set_interval(CAPTURE_INTERVAL, self._capture_tick, name="capture")
+        self.request_reload()
+
+    def on_unmount(self) -> None:
+        """Stop reconciling and give the lease back; sessions are not touched."""
+        if self._stop is not None:
+            self._stop.set()
+        if self.lease is not None:
+            self.lease.release()
+            self.lease = None
+
+    # engine following -----------------------------------------------------------------
+
+    async def _reconcile_loop(self) -> None:
+        assert self._stop is not None
+        await reconcile_loop(
+            self.engine,
+            self._stop,
+            interval=self.refresh_interval,
+            on_events=self._post_events,
+        )
+
+    def _post_events(self, events: list[Event]) -> None:
+        self.post_message(EngineEvents(events))
+
+    async def _follow_events(self) -> None:
+        async for event in self.engine.events():
+            self.post_message(EngineEvents([event]))
+
+    def on_engine_events(self, message: EngineEvents) -> None:
+        """Something changed in the store: read it."""
+        self.request_reload()
+
+    def request_reload(self) -> None:
+        """Read every session in a thread; requests during a read coalesce into one more."""
+        if self._reload_running:
+            self._reload_again = True
+            return
+        self._reload_running = True
+        self._reload()
+
+    @work(thread=True, group="reload", exit_on_error=False)
+    def _reload(self) -> None:
+        sessions = self.engine.list()
+        self.post_message(SessionsLoaded(sessions, self.clock()))
+
+    def on_sessions_loaded(self, message: SessionsLoaded) -> None:
+        """Diff the fresh sessions into the board; announce new Needs-you sessions."""
+        self._reload_running = False
+        self.sessions = {s.id: s for s in message.sessions}
+        self.now = message.now
+        self._announce_needs_you(message.sessions)
+        self.refresh_view()
+        if self._select_after_load and self.board.focus_session(self._select_after_load):
+            self._select_after_load = None
+        if self.detail is not None and self.detail.session.id in self.sessions:
+            self.detail.update_session(self.sessions[self.detail.session.id], self.now)
+        if self._reload_again:
+            self._reload_again = False
+            self.request_reload()
+
+    def refresh_view(self) -> None:
+        """Board, counts and preview from the sessions last read and the filter."""
+        every = list(self.sessions.values())
+        shown = [s for s in every if matches(s, self.filter_text)] if self.filter_text else every
+        with self.batch_update():
+            self.board.show(shown, self.now)
+            self.counts.show(
+                count_zones(every),
+                self.palette,
+                status=self.status,
+                filter_text=self.filter_text,
+                shown=len(shown),
+            )
+            self._show_selected()
+
+    def _show_selected(self) -> None:
+        session = self.selected_session()
+        self.preview.show_session(session, self.now, self.palette, self._answer_hint())
+        state = (session.id, session.lifecycle, session.activity.state) if session else (None,)
+        if state != self._binding_state:
+            self._binding_state = state
+            self.refresh_bindings()
+
+    def _answer_hint(self) -> str:
+        by_id = {c.id: c for c in APP_COMMANDS}
+        yes = self.describe_keys(by_id["session.approve"])
+        no = self.describe_keys(by_id["session.deny"])
+        return f"{yes} approves · {no} denies"
+
+    def _announce_needs_you(self, sessions: list[Session]) -> None:
+        current = {s.id for s in sessions if zone_of(s) is Zone.NEEDS_YOU}
+        previous, self._needs_you = self._needs_you, current
+        if previous is None:
+            return  # the first read is the state we start from, not news
+        arrived = [s for s in sessions if s.id in current - previous]
+        for session in arrived[:3]:
+            self.notify(
+                needs_you_reason(session),
+                title=f"{session.id} needs you",
+                severity="warning",
+                timeout=8,
+            )
+        if len(arrived) > 3:
+            self.notify(f"and {len(arrived) - 3} more", title="Needs you", severity="warning")
+        if arrived and self.notify_bell:
+            first = arrived[0]
+            self.ring(f"ao-tui: {first.id} needs you: {needs_you_reason(first)}")
+
+    def ring(self, text: str) -> None:
+        """Bell plus an OSC 9 notification that reaches the operator's terminal over SSH."""
+        self.bell()
+        self.write_raw(osc9(text, inside_tmux=bool(os.environ.get("TMUX"))))
+
+    def write_raw(self, sequence: str) -> None:
+        """Write an escape sequence to the real terminal (through the driver's writer)."""
+        driver = self._driver
+        if driver is None or self.is_headless or self._suspended:
+            return
+        driver.write(sequence)
+        driver.flush()
+
+    # selection and preview ------------------------------------------------------------
+
+    def selected_session(self) -> Session | None:
+        """The session under the board's cursor."""
+        selected = self.board.selected_id
+        return self.sessions.get(selected) if selected else None
+
+    @on(Board.SelectionChanged)
+    def _selection_changed(self, event: Board.SelectionChanged) -> None:
+        self._last_capture = None
+        self._show_selected()
+        self._capture_tick()
+
+    def _capture_target(self) -> Session | None:
+        if self.detail is not None:
+            return self.sessions.get(self.detail.session.id, self.detail.session)
+        if not self.preview.display:
+            return None
+        return self.selected_session()
+
+    def _capture_tick(self) -> None:
+        if self._capture_running:
+            return
+        session = self._capture_target()
+        if session is None or not session.pane_id or session.lifecycle in _CLOSED:
+            return
+        self._capture_running = True
+        self._capture(session.id, session.pane_id)
+
+    @work(thread=True, group="capture", exit_on_error=False)
+    def _capture(self, session_id: str, pane_id: str) -> None:
+        try:
+            text = self.engine.runtime.capture(pane_id, ansi=True)
+        except SlotError as exc:
+            self.post_message(PaneUnavailable(session_id, f"pane unavailable: {exc}"))
+            return
+        self.post_message(PaneCaptured(session_id, text))
+
+    def on_pane_captured(self, message: PaneCaptured) -> None:
+        """Repaint the pane only when its screen changed."""
+        self._capture_running = False
+        key = (message.session_id, message.text)
+        if key == self._last_capture:
+            return
+        self._last_capture = key
+        self.preview.show_capture(message.session_id, message.text)
+        if self.detail is not None and self.detail.session.id == message.session_id:
+            self.detail.show_capture(message.text)
+
+    def on_pane_unavailable(self, message: PaneUnavailable) -> None:
+        """Say why there is no screen."""
+        self._capture_running = False
+        self._last_capture = None
+        self.preview.show_unavailable(message.session_id, message.reason)
+        if self.detail is not None and self.detail.session.id == message.session_id:
+            self.detail.show_unavailable(message.reason)
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """The one place worker failures surface: a toast, and the loop flags reset."""
+        worker = event.worker
+        if event.state is not WorkerState.ERROR:
+            return
+        error = str(worker.error) or type(worker.error).__name__
+        if worker.group == "reload":
+            self._reload_running = False
+            self.notify(error, title="cannot read sessions", severity="error")
+        elif worker.group == "capture":
+            self._capture_running = False
+            session = self._capture_target()
+            if session is not None:
+                self.preview.show_unavailable(session.id, f"capture failed: {error}")
+        else:
+            self.notify(error, title=f"{worker.name} failed", severity="error", timeout=10)
+
+    # bindings -------------------------------------------------------------------------
+
+    def applies(self, action: str) -> bool:
+        """Whether a session action makes sense for the selected session."""
+        session = self.selected_session()
+        if action not in _SESSION_ACTIONS:
+            if action == "clear_filter":
+                return bool(self.filter_text) or isinstance(self.focused, Input)
+            return True
+        if session is None:
+            return False
+        if action == "attach":
+            return session.lifecycle not in _CLOSED
+        if action == "send":
+            return session.lifecycle in (Lifecycle.RUNNING, Lifecycle.PAUSED)
+        if action == "answer":
+            return (
+                session.activity.state is ActivityState.WAITING_INPUT
+                and session.lifecycle is Lifecycle.RUNNING
+            )
+        if action == "kill":
+            return session.lifecycle is not Lifecycle.KILLED
+        if action == "restore":
+            return session.lifecycle in (Lifecycle.EXITED, Lifecycle.KILLED)
+        return True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide keys that do not apply (y/n only when waiting, r only when stopped…)."""
+        if action in _SESSION_ACTIONS or action == "clear_filter":
+            if self.screen is not self.screen_stack[0]:
+                return False  # a dialog is open; Enter belongs to it
+            if action != "clear_filter" and isinstance(self.focused, Input):
+                return False  # typing a filter; Enter submits it
+            return self.applies(action)
+        return True
+
+    def command_applies(self, command: Command) -> bool:
+        """Whether the palette should offer ``command`` now."""
+        if command.id.startswith("board."):
+            return True
+        return self.applies(command.action.split("(", 1)[0])
+
+    async def run_palette_command(self, target: str, action: str) -> None:
+        """Run a palette choice as if its key had been pressed."""
+        namespace = self.board if target == "board" else self
+        await self.run_action(action, namespace)
+
+    def describe_keys(self, command: Command) -> str:
+        """The keys of ``command`` under the keymap in force, as the footer shows them."""
+        keys = keys_for(command, self.keymap_overrides).split(",")
+        return "/".join(self.get_key_display(Binding(key, "")) for key in keys)
+
+    # session actions ------------------------------------------------------------------
+
+    def run_engine_action(self, verb: str, session_id: str, call: Callable[[], str]) -> None:
+        """Run one engine call in a thread; its summary becomes a toast."""
+
+        def run() -> None:
+            summary = call()
+            self.post_message(ActionDone(verb, session_id, summary))
+
+        self.run_worker(
+            run, name=f"{verb} {session_id}", group="action", thread=True, exit_on_error=False
+        )
+
+    def on_action_done(self, message: ActionDone) -> None:
+        """Show what the action did and read the new state."""
+        self.notify(
+            message.summary, title=f"{message.session_id}: {message.verb}", severity="information"
+        )
+        self.request_reload()
+
+    def action_attach(self) -> None:
+        """Put this terminal on the session's tmux pane (switch-client inside tmux)."""
+        session = self.selected_session()
+        if session is not None:
+            self._attach_to_session(session.id)
+
+    @work(group="attach", name="attach", exclusive=True, exit_on_error=False)
+    async def _attach_to_session(self, session_id: str) -> None:
+        argv = await asyncio.to_thread(self.engine.attach_argv, session_id)
+        runtime = self.engine.runtime
+        tmux_env = os.environ.get("TMUX")
+        if "switch-client" in argv and same_tmux_server(runtime, tmux_env):
+            # The client moves to the agent's session; this app keeps running in its own.
+            await asyncio.to_thread(subprocess.run, argv, check=False, capture_output=True)
+            self.notify(
+                "prefix L (last session) switches back here", title=f"switched to {session_id}"
+            )
+            return
+        argv = ["attach-session" if part == "switch-client" else part for part in argv]
+        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
+        try:
+            # batch_update: a repaint while suspended deadlocks the in-process engine's UI.
+            with self.batch_update(), self.suspend():
+                self._suspended = True
+                try:
+                    process = await asyncio.create_subprocess_exec(*argv, env=env)
+                    await process.wait()
+                finally:
+                    self._suspended = False
+        except SuspendNotSupported:
+            self.notify(" ".join(argv), title="cannot hand over this terminal; run")
+            return
+        self.request_reload()
+
+    def action_detail(self) -> None:
+        """Open the session detail (terminal, transcript, events, info)."""
+        session = self.selected_session()
+        if session is None:
+            return
+        self.detail = DetailScreen(self.engine, session, self.now)
+        self._last_capture = None
+        self.push_screen(self.detail, callback=self._detail_closed)
+        self._capture_tick()
+
+    def _detail_closed(self, _: None) -> None:
+        self.detail = None
+        self._last_capture = None
+
+    def action_send(self) -> None:
+        """Open the message editor for the selected session."""
+        session = self.selected_session()
+        if session is not None:
+            screen = SendScreen(self.engine, session, cursor_blink=self.cursor_blink)
+            self.push_screen(screen, callback=lambda _: self.request_reload())
+
+    def action_answer(self, yes: bool) -> None:
+        """Answer the pending permission prompt (y approves, n denies)."""
+        session = self.selected_session()
+        if session is None:
+            return
+        word = "yes" if yes else "no"
+
+        def call() -> str:
+            after = self.engine.respond(session.id, yes)
+            return f"answered {word}; now {after.activity.state.value}"
+
+        self.run_engine_action(f"answer {word}", session.id, call)
+
+    def action_new_session(self) -> None:
+        """Open the spawn form."""
+        screen = NewSessionScreen(
+            self.engine, list(self.sessions.values()), cursor_blink=self.cursor_blink
+        )
+        self.push_screen(screen, callback=self._spawned)
+
+    def _spawned(self, session: Session | None) -> None:
+        if session is None:
+            return
+        self.notify(f"on {session.branch}", title=f"spawned {session.id}")
+        self._select_after_load = session.id
+        self.request_reload()
+
+    def action_kill(self) -> None:
+        """Confirm, then kill (saving uncommitted work unless the operator discards it)."""
+        session = self.selected_session()
+        if session is not None:
+            self.push_screen(ConfirmKillScreen(session), callback=partial(self._kill, session))
+
+    def _kill(self, session: Session, choice: KillChoice | None) -> None:
+        if choice is None:
+            return
+        discard = choice is KillChoice.DISCARD
+
+        def call() -> str:
+            killed, wip = self.engine.kill(session.id, discard=discard)
+            if wip:
+                return f"killed; uncommitted work saved as {wip[:10]} on {killed.branch}"
+            if discard:
+                return f"killed; uncommitted work discarded, branch {killed.branch} kept"
+            return f"killed; nothing uncommitted, branch {killed.branch} kept"
+
+        self.run_engine_action("kill", session.id, call)
+
+    def action_restore(self) -> None:
+        """Restart an exited or killed session in place."""
+        session = self.selected_session()
+        if session is None:
+            return
+
+        def call() -> str:
+            restored = self.engine.restore(session.id)
+            return f"restored (attempt {restored.attempt})"
+
+        self.run_engine_action("restore", session.id, call)
+
+    # view actions ---------------------------------------------------------------------
+
+    def action_filter(self) -> None:
+        """Show the filter line and type into it."""
+        field = self.filter_input
+        field.add_class("-active")
+        field.disabled = False
+        field.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.filter_text = event.value.strip()
+        self.refresh_view()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self) -> None:
+        field = self.filter_input
+        field.set_class(bool(self.filter_text), "-active")
+        field.disabled = not self.filter_text
+        self.board.active_table().focus()
+
+    def action_clear_filter(self) -> None:
+        """Drop the filter and go back to the board."""
+        field = self.filter_input
+        field.value = ""
+        field.remove_class("-active")
+        field.disabled = True
+        self.filter_text = ""
+        self.refresh_view()
+        self.board.active_table().focus()
+
+    def action_toggle_preview(self) -> None:
+        """Show or hide the preview (more rows for the board at 80x24)."""
+        self.preview.display = not self.preview.display
+
+    def action_help(self) -> None:
+        """Every key, as mapped now."""
+        displays = {}
+        for command in ALL_COMMANDS:
+            for key in keys_for(command, self.keymap_overrides).split(","):
+                displays[key] = self.get_key_display(Binding(key, ""))
+        self.push_screen(HelpScreen(self.keymap_overrides, displays))
+
+    async def action_quit(self) -> None:
+        """Leave the cockpit; every session keeps running in tmux."""
+        if self._stop is not None:
+            self._stop.set()
+        running = sum(1 for s in self.sessions.values() if s.lifecycle not in _CLOSED)
+        self.exit(
+            message=f"ao-tui: {running} session(s) keep running; `ao-tui` reopens the cockpit."
+        )

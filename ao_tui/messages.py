@@ -1,0 +1,64 @@
+"""App-wide messages: what thread workers post back to the event loop.
+
+Workers never touch widgets; they end by posting one of these, and the app's handlers
+(on the event loop) update the screen. Widget-local messages live as nested classes on
+their widget (e.g. ``Board.SelectionChanged``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from core.models import Event, Session
+
+
+@dataclass
+class SessionsLoaded(Message):
+    """A fresh read of every session from the store."""
+
+    sessions: list[Session]
+    now: float
+    """The engine clock when they were read, for the "how long" column."""
+
+
+@dataclass
+class EngineEvents(Message):
+    """New events landed in the store (from this process or any other)."""
+
+    events: list[Event]
+
+    def can_replace(self, message: Message) -> bool:
+        """Bursts collapse: only "something changed" matters, the reload reads the rest."""
+        return isinstance(message, EngineEvents)
+
+
+@dataclass
+class PaneCaptured(Message):
+    """The selected session's pane, captured with its colours, changed."""
+
+    session_id: str
+    text: str
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer capture of the same pane makes an older, unshown one moot."""
+        return isinstance(message, PaneCaptured) and message.session_id == self.session_id
+
+
+@dataclass
+class PaneUnavailable(Message):
+    """The selected session's pane could not be captured (gone, or tmux failed)."""
+
+    session_id: str
+    reason: str
+
+
+@dataclass
+class ActionDone(Message):
+    """An engine action finished; ``summary`` is the toast text."""
+
+    verb: str
+    session_id: str
+    summary: str
+    severity: str = "information"

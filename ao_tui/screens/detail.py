@@ -1,0 +1,173 @@
+"""Session detail: the live terminal, the transcript, the event timeline and the facts.
+
+Events and transcript are read in a thread when the screen opens; the terminal follows
+the app's capture loop (the app captures the detail's session while this screen shows).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
+
+from ao_tui.widgets.card import age, state_word
+from ao_tui.widgets.pane_view import PaneView
+from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
+from core.engine import Engine
+from core.models import Event, Session
+from core.zones import zone_of
+
+MAX_EVENTS = 300
+"""How many of the session's latest events the timeline shows."""
+
+
+def session_events(engine: Engine, session_id: str) -> list[Event]:
+    """The latest events of one session (blocking: reads the whole log in pages)."""
+    found: list[Event] = []
+    seq = 0
+    while True:
+        batch = engine.store.events_after(seq, limit=5000)
+        if not batch:
+            break
+        found.extend(e for e in batch if e.session_id == session_id)
+        seq = batch[-1].seq
+        del found[:-MAX_EVENTS]
+    return found
+
+
+def info_table(session: Session, now: float) -> Table:
+    """Every fact about a session, including the signals behind its current state."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    activity = session.activity
+    rows = [
+        ("id", session.id),
+        ("title", session.title),
+        ("project", session.project),
+        ("agent", f"{session.agent} (attempt {session.attempt})"),
+        ("zone", zone_of(session).value),
+        (
+            "lifecycle",
+            session.lifecycle.value
+            + (f": {session.lifecycle_reason}" if session.lifecycle_reason else ""),
+        ),
+        ("state", f"{state_word(session)} for {age(now - activity.since)}"),
+        ("signal", f"{activity.source.value}: {activity.detail or '-'}"),
+        ("waiting for", json.dumps(activity.waiting_for) if activity.waiting_for else "-"),
+        ("branch", f"{session.branch} (from {session.base_branch or '?'})"),
+        ("worktree", session.worktree),
+        ("tmux", f"{session.tmux} pane {session.pane_id or '-'}"),
+        ("agent session", session.agent_session_id or "-"),
+        ("issue", session.issue or "-"),
+        ("pull request", json.dumps(session.pr) if session.pr else "-"),
+        ("transcript", str(session.extra.get("transcript_path") or "-")),
+        ("created", f"{age(now - session.created_at)} ago"),
+    ]
+    for name, value in rows:
+        table.add_row(name, Text(value))
+    return table
+
+
+class DetailScreen(ModalScreen[None]):
+    """Tabs Terminal / Transcript / Events / Info for one session; Esc goes back."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "close", "back", id="detail.close", tooltip="Back to the board"),
+    ]
+
+    class Loaded(Message):
+        """Events and transcript turns, read in a thread."""
+
+        def __init__(self, events: list[Event], turns: list[Turn] | None, error: str) -> None:
+            """``turns`` is None when the session has no transcript."""
+            super().__init__()
+            self.events = events
+            self.turns = turns
+            self.error = error
+
+    def __init__(self, engine: Engine, session: Session, now: float) -> None:
+        """Detail of ``session``; ``now`` is the engine clock for ages."""
+        super().__init__(classes="detail")
+        self.engine = engine
+        self.session = session
+        self.now = now
+
+    def compose(self) -> ComposeResult:
+        """Title, tabs, footer."""
+        with Vertical(id="detail-body"):
+            yield Static(
+                Text(f"{self.session.id}  {self.session.title}", style="bold"), id="detail-title"
+            )
+            with TabbedContent(id="detail-tabs"):
+                with TabPane("Terminal", id="tab-terminal"):
+                    yield PaneView(id="detail-pane")
+                with TabPane("Transcript", id="tab-transcript"):
+                    yield Static("reading…", id="transcript-status")
+                with TabPane("Events", id="tab-events"):
+                    yield DataTable(id="detail-events", cursor_type="row")
+                with TabPane("Info", id="tab-info"):
+                    yield Static(info_table(self.session, self.now), id="detail-info")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Start reading events and transcript."""
+        table = self.query_one("#detail-events", DataTable)
+        table.add_columns("when", "event", "data")
+        self.query_one(PaneView).show_placeholder("capturing…")
+        # Focus on the tab strip: left/right switch tabs without a mouse.
+        self.query_one(Tabs).focus()
+        self._load()
+
+    @work(thread=True, exclusive=True, group="detail-load")
+    def _load(self) -> None:
+        events = session_events(self.engine, self.session.id)
+        raw = self.session.extra.get("transcript_path")
+        turns: list[Turn] | None = None
+        error = ""
+        if raw:
+            try:
+                turns = read_turns(Path(str(raw)))
+            except OSError as exc:
+                error = f"cannot read {raw}: {exc.strerror or exc}"
+        self.post_message(self.Loaded(events, turns, error))
+
+    def on_detail_screen_loaded(self, message: Loaded) -> None:
+        """Fill the timeline and the transcript."""
+        table = self.query_one("#detail-events", DataTable)
+        for event in message.events:
+            data = json.dumps(event.data, ensure_ascii=False)
+            table.add_row(f"{age(self.now - event.ts)} ago", event.kind, data, key=str(event.seq))
+        status = self.query_one("#transcript-status", Static)
+        if message.turns is None:
+            status.update(message.error or f"{self.session.agent} keeps no transcript we know")
+            return
+        status.display = False
+        self.query_one("#tab-transcript", TabPane).mount(TranscriptView(message.turns))
+
+    def show_capture(self, capture: str) -> None:
+        """The app's capture loop delivers the live terminal here."""
+        self.query_one(PaneView).show_capture(capture)
+
+    def show_unavailable(self, reason: str) -> None:
+        """The pane cannot be captured."""
+        self.query_one(PaneView).show_placeholder(reason)
+
+    def update_session(self, session: Session, now: float) -> None:
+        """Keep the Info tab current as the session changes."""
+        self.session, self.now = session, now
+        self.query_one("#detail-info", Static).update(info_table(session, now))
+
+    def action_close(self) -> None:
+        """Back to the board."""
+        self.dismiss(None)

@@ -1,0 +1,126 @@
+"""Send a message into a session: a multi-line editor, Ctrl+S sends, the result shows.
+
+The engine pastes the text as one bracketed paste and presses Enter, then waits for a
+receipt (up to several seconds), so the send runs in a thread and the dialog says
+"sending…" meanwhile. A failed send keeps the dialog and its text open for another try.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen
+from textual.widgets import Static, TextArea
+
+from core.engine import Engine
+from core.errors import EngineError
+from core.models import DeliveryResult, Session
+
+_SEVERITY: dict[DeliveryResult, SeverityLevel] = {
+    DeliveryResult.DELIVERED: "information",
+    DeliveryResult.QUEUED: "information",
+    DeliveryResult.SENT: "warning",
+    DeliveryResult.FAILED: "error",
+}
+
+
+class SendScreen(ModalScreen[DeliveryResult | None]):
+    """The message editor; dismisses with the delivery result once sent."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "ctrl+s", "send", "send", id="send.submit", priority=True, tooltip="Send the message"
+        ),
+        Binding("escape", "cancel", "cancel", id="send.cancel", tooltip="Close without sending"),
+    ]
+
+    class Finished(Message):
+        """The engine answered (or refused) the send."""
+
+        def __init__(self, result: DeliveryResult | None, detail: str) -> None:
+            """``result`` None means the engine refused before sending."""
+            super().__init__()
+            self.result = result
+            self.detail = detail
+
+    def __init__(self, engine: Engine, session: Session, *, cursor_blink: bool = True) -> None:
+        """A dialog sending to ``session``."""
+        super().__init__(classes="dialog")
+        self.engine = engine
+        self.session = session
+        self.cursor_blink = cursor_blink
+        self.sending = False
+
+    def compose(self) -> ComposeResult:
+        """Title, editor, status line."""
+        with Vertical(id="send-dialog", classes="dialog-box"):
+            yield Static(
+                Text.assemble(
+                    ("Message to ", ""), (self.session.id, "bold"), f"  {self.session.title}"
+                ),
+                classes="dialog-title",
+            )
+            area = TextArea(id="send-text", soft_wrap=True, show_line_numbers=False)
+            area.cursor_blink = self.cursor_blink
+            yield area
+            yield Static("Ctrl+S sends · Esc cancels · Enter is a new line", id="send-status")
+
+    def on_mount(self) -> None:
+        """Type straight away."""
+        self.query_one(TextArea).focus()
+
+    @property
+    def text(self) -> str:
+        """The message as typed."""
+        return self.query_one(TextArea).text
+
+    def action_send(self) -> None:
+        """Send the text (once at a time)."""
+        if self.sending:
+            return
+        if not self.text.strip():
+            self._status("Nothing to send yet.")
+            return
+        self.sending = True
+        self._status(f"sending to {self.session.id}…")
+        self._send(self.text)
+
+    @work(thread=True, exclusive=True, group="send")
+    def _send(self, text: str) -> None:
+        try:
+            result, detail = self.engine.send(self.session.id, text)
+        except EngineError as exc:
+            self.post_message(self.Finished(None, str(exc)))
+            return
+        self.post_message(self.Finished(result, detail))
+
+    def on_send_screen_finished(self, message: Finished) -> None:
+        """Show the result; close unless it failed."""
+        self.sending = False
+        if message.result is None:
+            self._status(f"not sent: {message.detail}")
+            self.notify(message.detail, title=f"{self.session.id}: not sent", severity="error")
+            return
+        summary = f"{message.result.value}: {message.detail}"
+        self._status(summary)
+        self.notify(
+            summary,
+            title=f"{self.session.id}: message {message.result.value}",
+            severity=_SEVERITY[message.result],
+        )
+        if message.result is not DeliveryResult.FAILED:
+            self.dismiss(message.result)
+
+    def _status(self, text: str) -> None:
+        self.query_one("#send-status", Static).update(text)
+
+    def action_cancel(self) -> None:
+        """Close without sending (a send in flight still completes and is recorded)."""
+        self.dismiss(None)

@@ -1,0 +1,411 @@
+"""Screenshots of the cockpit from a fixed state: ``python -m ao_tui.screenshots [DIR]``.
+
+The state is built without tmux or git: a :class:`CannedRuntime` answers with canned pane
+screens, sessions are inserted straight into a throwaway store, and the engine clock is
+frozen, so every run draws the same pixels. The cockpit's snapshot tests use the same
+state (:func:`sample_engine`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from core.config import Config, ProjectConfig
+from core.engine import Engine
+from core.locations import Locations
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.registry import Registry
+from core.slots import PaneInfo, SlotError
+
+NOW = 1_767_225_600.0
+"""The frozen clock: 2026-01-01 00:00:00 UTC."""
+
+_GREY, _ORANGE, _BLUE = "\x1b[38;5;246m", "\x1b[38;5;174m", "\x1b[38;5;153m"
+_BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+
+PERMISSION_SCREEN = "\n".join(
+    [
+        f"{_ORANGE}╭─── Claude Code {_GREY}v2.1.197{_ORANGE} {'─' * 30}╮{_RESET}",
+        f"{_ORANGE}│{_RESET}   {_BOLD}Welcome back!{_RESET}   {_GREY}~/code/app{_RESET}"
+        f"{' ' * 26}{_ORANGE}│{_RESET}",
+        f"{_ORANGE}╰{'─' * 55}╯{_RESET}",
+        "",
+        f"{_GREY}>{_RESET} Drop the legacy build directory and its Makefile target",
+        "",
+        f"{_GREY}●{_RESET} {_BOLD}Bash{_RESET}(rm -rf build/legacy && git rm -q Makefile.legacy)",
+        f"{_GREY}  ⎿  Waiting…{_RESET}",
+        "",
+        f"{_BLUE}────────────────────────────────────────────────────────{_RESET}",
+        f" {_BOLD}{_BLUE}Bash command{_RESET}",
+        "",
+        "   rm -rf build/legacy && git rm -q Makefile.legacy",
+        f"   {_GREY}Remove the legacy build output and its Makefile{_RESET}",
+        "",
+        " Do you want to proceed?",
+        f" {_BLUE}\u276f{_RESET} {_GREY}1.{_RESET} {_BLUE}Yes{_RESET}",
+        f"   {_GREY}2.{_RESET} Yes, and don't ask again for {_BOLD}rm{_RESET} commands in this "
+        "project",
+        f"   {_GREY}3.{_RESET} No, and tell Claude what to do differently",
+        "",
+        f" {_GREY}Esc to cancel · Tab to amend{_RESET}",
+    ]
+)
+
+WORKING_SCREEN = "\n".join(
+    [
+        f"{_GREY}>{_RESET} Rate-limit the webhook notifier (429 + Retry-After)",
+        "",
+        f"{_GREY}●{_RESET} {_BOLD}Edit{_RESET}(plugins/notifier/webhook.py)",
+        f"{_GREY}  ⎿  Updated plugins/notifier/webhook.py with 18 additions{_RESET}",
+        f"{_GREY}●{_RESET} {_BOLD}Bash{_RESET}(pytest tests/unit/test_webhook.py -q)",
+        f"{_GREY}  ⎿  7 passed in 0.41s{_RESET}",
+        "",
+        f"{_ORANGE}✻ Honking… (esc to interrupt · 48.2k tokens){_RESET}",
+    ]
+)
+
+EXITED_SCREEN = "\n".join(
+    [
+        "$ ./scripts/migrate.sh",
+        "applying 0007_add_reports.sql",
+        '\x1b[31mERROR: relation "reports" already exists\x1b[0m',
+        "",
+        "Pane is dead (status 1)",
+    ]
+)
+
+
+class CannedRuntime:
+    """A runtime whose panes are canned screens: no tmux, nothing is started.
+
+    It records what the engine asks of it (``calls``), so tests can check what the
+    cockpit sent without a real agent.
+    """
+
+    name = "tmux"
+    socket_name: str | None = None
+
+    def __init__(self, screens: dict[str, str] | None = None) -> None:
+        """``screens`` maps pane ids (``%1``) to the ANSI text a capture returns."""
+        self.screens: dict[str, str] = dict(screens or {})
+        self.live: dict[str, str] = {}
+        """tmux session name to pane id of the panes that exist."""
+        self.calls: list[tuple[Any, ...]] = []
+
+    def create(
+        self, name: str, cwd: Path, argv: Sequence[str], *, width: int = 200, height: int = 50
+    ) -> PaneInfo:
+        """Refuse: the canned runtime starts nothing."""
+        raise SlotError("the canned runtime cannot start processes")
+
+    def kill(self, name: str) -> None:
+        """Forget the session's pane."""
+        self.calls.append(("kill", name))
+        self.live.pop(name, None)
+
+    def list_panes(self) -> dict[str, PaneInfo]:
+        """The canned live panes."""
+        return {
+            name: PaneInfo(name, pane, 1000 + i, False)
+            for i, (name, pane) in enumerate(self.live.items())
+        }
+
+    def capture(self, target: str, *, ansi: bool = False) -> str:
+        """The canned screen of ``target``."""
+        self.calls.append(("capture", target))
+        if target not in self.screens:
+            raise SlotError(f"no pane {target}")
+        return self.screens[target]
+
+    def paste(self, target: str, text: str) -> None:
+        """Record the paste."""
+        self.calls.append(("paste", target, text))
+
+    def send_keys(self, target: str, *keys: str) -> None:
+        """Record the keys."""
+        self.calls.append(("send_keys", target, *keys))
+
+    def attach_argv(self, name: str, *, inside_tmux: bool) -> list[str]:
+        """A harmless command standing in for ``tmux attach``."""
+        return ["true", name]
+
+
+def _session(sid: str, title: str, state: ActivityState, since_min: float, **kw: Any) -> Session:
+    created = NOW - since_min * 60 - 600
+    values: dict[str, Any] = {
+        "id": sid,
+        "project": "app",
+        "agent": "claude-code",
+        "title": title,
+        "prompt": title,
+        "branch": f"ao/{sid}-{'-'.join(title.lower().split()[:4])}",
+        "worktree": f"/home/dev/.local/state/ao-tui/worktrees/app/{sid}",
+        "tmux": f"ao-{sid}",
+        "lifecycle": Lifecycle.RUNNING,
+        "pane_id": f"%{sid.split('-')[1]}",
+        "activity": Activity(state, SignalSource.HOOK, NOW - since_min * 60, kw.pop("detail", "")),
+        "created_at": created,
+        "updated_at": created,
+        "base_branch": "main",
+    }
+    values.update(kw)
+    return Session(**values)
+
+
+def sample_sessions(transcript: Path | None = None) -> list[Session]:
+    """Ten sessions spread over every zone, the oldest waiting on a permission prompt."""
+    waiting = {
+        "kind": "permission",
+        "tool": "Bash",
+        "command": "rm -rf build/legacy && git rm -q Makefile.legacy",
+    }
+    extra = {"transcript_path": str(transcript)} if transcript else {}
+    return [
+        _session(
+            "app-7",
+            "Drop the legacy build dir",
+            ActivityState.WAITING_INPUT,
+            41,
+            detail="Bash: rm -rf build/legacy",
+            activity=Activity(
+                ActivityState.WAITING_INPUT,
+                SignalSource.HOOK,
+                NOW - 41 * 60,
+                "Bash: rm -rf build/legacy",
+                waiting,
+            ),
+            extra={**extra, "tokens": 18_400, "cost_usd": 0.21},
+        ),
+        _session(
+            "app-9",
+            "Fix flaky login test",
+            ActivityState.IDLE,
+            3,
+            detail="Fixed: the test now waits for the redirect",
+        ),
+        _session(
+            "app-11",
+            "Migrate reports table",
+            ActivityState.EXITED,
+            12,
+            agent="shell",
+            lifecycle=Lifecycle.EXITED,
+            lifecycle_reason="agent exited with status 1",
+        ),
+        _session(
+            "app-4",
+            "Add CSV export to reports",
+            ActivityState.IDLE,
+            25,
+            pr={"number": 41, "state": "mergeable"},
+        ),
+        _session(
+            "app-5",
+            "Upgrade httpx to 0.28",
+            ActivityState.WORKING,
+            6,
+            detail="Bash: pytest",
+            pr={"number": 43, "state": "ci_failed"},
+        ),
+        _session(
+            "app-6",
+            "Document the plugin API",
+            ActivityState.IDLE,
+            95,
+            pr={"number": 39, "state": "review_pending"},
+        ),
+        _session(
+            "app-8",
+            "Rate-limit the webhook notifier",
+            ActivityState.WORKING,
+            2,
+            detail="Bash: pytest",
+            extra={"tokens": 48_200, "cost_usd": 0.61},
+        ),
+        _session(
+            "app-10", "Refactor session store queries", ActivityState.WORKING, 0.5, agent="shell"
+        ),
+        _session(
+            "app-2",
+            "Bootstrap CI workflow",
+            ActivityState.IDLE,
+            300,
+            lifecycle=Lifecycle.MERGED,
+            pr={"number": 12, "state": "merged"},
+        ),
+        _session(
+            "app-3",
+            "Spike: tmux control mode",
+            ActivityState.EXITED,
+            200,
+            lifecycle=Lifecycle.KILLED,
+            lifecycle_reason="killed by operator",
+        ),
+    ]
+
+
+def _write_transcript(path: Path) -> None:
+    """A short Claude transcript for the detail view's Transcript tab."""
+    lines = [
+        {
+            "type": "user",
+            "timestamp": "2026-01-01T00:00:00Z",
+            "message": {"role": "user", "content": "Drop the legacy build dir"},
+        },
+        {
+            "type": "assistant",
+            "timestamp": "2026-01-01T00:00:05Z",
+            "message": {
+                "role": "assistant",
+                "model": "claude",
+                "content": [
+                    {"type": "text", "text": "I'll remove build/legacy and its Makefile target."}
+                ],
+            },
+        },
+        {
+            "type": "assistant",
+            "timestamp": "2026-01-01T00:00:06Z",
+            "message": {
+                "role": "assistant",
+                "model": "claude",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "Grep",
+                        "input": {"pattern": "legacy", "path": "Makefile"},
+                    }
+                ],
+            },
+        },
+        {
+            "type": "user",
+            "timestamp": "2026-01-01T00:00:07Z",
+            "message": {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "toolu_1",
+                        "content": "Makefile:12:legacy: build/legacy",
+                    }
+                ],
+            },
+        },
+        {
+            "type": "assistant",
+            "timestamp": "2026-01-01T00:00:08Z",
+            "message": {
+                "role": "assistant",
+                "model": "claude",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_2",
+                        "name": "Bash",
+                        "input": {"command": "rm -rf build/legacy && git rm -q Makefile.legacy"},
+                    }
+                ],
+            },
+        },
+    ]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def sample_engine(home: Path, runtime: CannedRuntime | None = None) -> Engine:
+    """An engine on a throwaway store under ``home`` holding :func:`sample_sessions`."""
+    repo = home / "repo"
+    repo.mkdir(parents=True, exist_ok=True)
+    config = Config(
+        projects={"app": ProjectConfig(path=repo, session_prefix="app", agent="claude-code")}
+    )
+    runtime = runtime or CannedRuntime()
+    registry = Registry()
+    registry.register("runtime", "tmux", lambda: runtime)
+    engine = Engine(
+        config, locations=Locations(home=home / "state"), registry=registry, clock=lambda: NOW
+    )
+    transcript = home / "app-7.jsonl"
+    _write_transcript(transcript)
+    screens = {"%7": PERMISSION_SCREEN, "%8": WORKING_SCREEN, "%11": EXITED_SCREEN}
+    for session in sample_sessions(transcript):
+        engine.store.insert_session(session, event=("spawned", {"branch": session.branch}))
+        if session.lifecycle in (Lifecycle.RUNNING, Lifecycle.EXITED):
+            runtime.live[session.tmux] = session.pane_id
+            runtime.screens.setdefault(session.pane_id, screens.get(session.pane_id, "$ "))
+    return engine
+
+
+async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
+    """Wait until the cockpit has read the sessions and painted the selected pane."""
+    app: Any = pilot.app
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        await pilot.pause(0.05)
+        if app.sessions and (app.selected_session() is None or app._last_capture):
+            break
+    await pilot.pause(0.1)
+
+
+Step = Callable[[Pilot[Any]], Awaitable[None]]
+
+
+async def _press(pilot: Pilot[Any], *keys: str) -> None:
+    await pilot.press(*keys)
+    await pilot.pause(0.3)
+
+
+SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
+    ("board-80x24.svg", (80, 24), None),
+    ("board-160x45.svg", (160, 45), None),
+    ("preview-permission.svg", (120, 36), None),
+    ("detail.svg", (100, 30), lambda p: _press(p, "i")),
+    (
+        "send.svg",
+        (80, 24),
+        lambda p: _press(p, "s", *"Yes, go ahead.", "enter", *"Then run make test."),
+    ),
+    ("help.svg", (80, 24), lambda p: _press(p, "question_mark")),
+]
+"""File name, terminal size, and what to do after the board settles."""
+
+
+async def write_screenshots(out_dir: Path) -> list[Path]:
+    """Draw every screenshot of :data:`SHOTS` into ``out_dir``."""
+    from ao_tui.app import CockpitApp
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tempfile.TemporaryDirectory(prefix="ao-tui-shots-") as tmp:
+        engine = sample_engine(Path(tmp))
+        for name, size, step in SHOTS:
+            app = CockpitApp(engine, reconcile=False, notify_bell=False, cursor_blink=False)
+            async with app.run_test(size=size) as pilot:
+                await settle(pilot)
+                if step is not None:
+                    await step(pilot)
+                written.append(Path(app.save_screenshot(name, str(out_dir))))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the screenshots (default: ``screenshots/`` in the current directory)."""
+    args = sys.argv[1:] if argv is None else argv
+    out_dir = Path(args[0]) if args else Path("screenshots")
+    for path in asyncio.run(write_screenshots(out_dir)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

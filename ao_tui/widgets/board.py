@@ -1,0 +1,229 @@
+"""The board: sessions by what they need from the operator, wide columns or one list.
+
+At 100 columns and more each zone is a column of cards; below that the zones become one
+list grouped under headers, so 80x24 over SSH stays fully usable. Whichever view shows
+is diff-updated (see :mod:`ao_tui.widgets.keyed_table`); the other is left alone until a
+resize brings it back. The board owns movement keys and reports the selected session
+with :class:`Board.SelectionChanged`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ao_tui.keymap import BOARD_COMMANDS
+from ao_tui.widgets.card import CardPalette
+from ao_tui.widgets.grouped_list import GroupedList, is_header
+from ao_tui.widgets.keyed_table import KeyedTable
+from ao_tui.widgets.zone_column import ZoneColumn, ZoneTable
+from core.models import ZONE_ORDER, Session, Zone
+from core.zones import zone_of
+
+WIDE_AT = 100
+"""Below this many columns the board is one grouped list."""
+
+
+def group(sessions: list[Session]) -> list[tuple[Zone, list[Session]]]:
+    """Sessions by zone, in board order; Needs you longest-waiting first, others oldest first."""
+    by_zone: dict[Zone, list[Session]] = {zone: [] for zone in ZONE_ORDER}
+    for session in sessions:
+        by_zone[zone_of(session)].append(session)
+    by_zone[Zone.NEEDS_YOU].sort(key=lambda s: (s.activity.since, s.created_at, s.id))
+    return [(zone, by_zone[zone]) for zone in ZONE_ORDER]
+
+
+class Board(Vertical):
+    """Zone columns (wide) or the grouped list (narrow), plus the movement keys."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [command.binding() for command in BOARD_COMMANDS]
+
+    class SelectionChanged(Message):
+        """The session under the cursor changed (None: nothing selected)."""
+
+        def __init__(self, session_id: str | None) -> None:
+            """Name the newly selected session."""
+            super().__init__()
+            self.session_id = session_id
+
+    def __init__(self, *, id: str | None = None) -> None:
+        """An empty board; :meth:`show` fills it."""
+        super().__init__(id=id)
+        self.palette = CardPalette()
+        self.folded: set[Zone] = {Zone.DONE}
+        self._groups: list[tuple[Zone, list[Session]]] = [(z, []) for z in ZONE_ORDER]
+        self._now = 0.0
+        self._zone_index = 0
+        self._selected: str | None = None
+
+    def compose(self) -> ComposeResult:
+        """Both views; CSS shows one by the ``-wide`` class."""
+        # Kept as attributes: queries fail while the app tears the tree down, and a
+        # reload can land right then.
+        self.columns = [ZoneColumn(zone, index) for index, zone in enumerate(ZONE_ORDER)]
+        self.grouped = GroupedList(id="grouped")
+        with Horizontal(id="zone-columns"):
+            yield from self.columns
+        yield self.grouped
+
+    # state ----------------------------------------------------------------------------
+
+    @property
+    def wide(self) -> bool:
+        """Whether the zone columns (not the grouped list) are showing."""
+        return self.has_class("-wide")
+
+    @property
+    def selected_id(self) -> str | None:
+        """The selected session's id."""
+        return self._selected
+
+    def active_table(self) -> KeyedTable:
+        """The table the cursor keys act on."""
+        if self.wide:
+            return self.columns[self._zone_index].table
+        return self.grouped
+
+    def show(self, sessions: list[Session], now: float) -> None:
+        """Show ``sessions`` (already filtered), diffing the visible view."""
+        self._groups = group(sessions)
+        self._now = now
+        self._redraw()
+
+    def on_resize(self) -> None:
+        """Switch views at :data:`WIDE_AT` columns and re-fit rows once children have sized."""
+        wide = self.size.width >= WIDE_AT
+        if wide != self.wide:
+            self.set_class(wide, "-wide")
+        self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        if not self.is_attached or not self.grouped.is_attached:
+            return
+        if self.wide:
+            for column in self.columns:
+                sessions = self._groups[column.index][1]
+                column.show(sessions, self._now, self.palette, folded=column.zone in self.folded)
+        else:
+            self.grouped.show(self._groups, self._now, self.palette, folded=self.folded)
+        self._ensure_cursor_home()
+        self._update_selection()
+
+    def _ensure_cursor_home(self) -> None:
+        """Keep focus on the visible view, on a zone that has cards when the current has none."""
+        if self.wide and self.active_table().row_count == 0:
+            for index, (zone, sessions) in enumerate(self._groups):
+                if sessions and zone not in self.folded:
+                    self._zone_index = index
+                    break
+        focused = self.screen.focused
+        if focused is None or isinstance(focused, KeyedTable):
+            table = self.active_table()
+            if focused is not table and table.display:
+                table.focus()
+
+    def _update_selection(self) -> None:
+        for column in self.columns:
+            column.set_class(column.index == self._zone_index, "-active")
+        key = self.active_table().selected_key
+        selected = None if is_header(key) else key
+        if selected != self._selected:
+            self._selected = selected
+            self.post_message(self.SelectionChanged(selected))
+
+    @on(DataTable.RowHighlighted)
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        # Every zone table reports a highlight when it gets its first row; only the one
+        # the operator is in decides the selection.
+        if event.data_table is self.active_table():
+            self._update_selection()
+
+    def on_descendant_focus(self) -> None:
+        """Clicking or tabbing into a zone table makes it the active one."""
+        focused = self.screen.focused
+        if isinstance(focused, ZoneTable):
+            self._zone_index = ZONE_ORDER.index(focused.zone)
+            self._update_selection()
+
+    @on(ZoneColumn.TitleClicked)
+    def _title_clicked(self, event: ZoneColumn.TitleClicked) -> None:
+        if event.zone is Zone.DONE:
+            self.action_toggle_done()
+
+    # actions --------------------------------------------------------------------------
+
+    def action_cursor_down(self) -> None:
+        """Next session in the current zone (or list)."""
+        self.active_table().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        """Previous session."""
+        self.active_table().action_cursor_up()
+
+    def action_next_zone(self) -> None:
+        """The next zone that has sessions."""
+        self._step_zone(+1)
+
+    def action_previous_zone(self) -> None:
+        """The previous zone that has sessions."""
+        self._step_zone(-1)
+
+    def _current_zone_index(self) -> int:
+        if self.wide:
+            return self._zone_index
+        zone = self.grouped.zone_at_cursor()
+        return ZONE_ORDER.index(zone) if zone else 0
+
+    def _step_zone(self, step: int) -> None:
+        start = self._current_zone_index()
+        for offset in range(1, len(ZONE_ORDER) + 1):
+            index = (start + step * offset) % len(ZONE_ORDER)
+            zone, sessions = self._groups[index]
+            if sessions and zone not in self.folded:
+                self.action_jump_zone(index)
+                return
+
+    def action_jump_zone(self, index: int) -> None:
+        """Put the cursor on the first session of zone ``index`` (unfolding Done)."""
+        zone, sessions = self._groups[index]
+        if not sessions:
+            self.notify(f"Nothing in {zone.value}", timeout=2)
+            return
+        if zone in self.folded:
+            self.folded.discard(zone)
+            self._redraw()
+        if self.wide:
+            self._zone_index = index
+            table = self.active_table()
+            table.focus()
+            if table.row_count:
+                table.move_cursor(row=0, animate=False)
+        else:
+            row = self.grouped.first_row_of(zone)
+            if row is not None:
+                self.grouped.move_cursor(row=row, animate=False)
+        self._update_selection()
+
+    def action_toggle_done(self) -> None:
+        """Fold or unfold the Done zone."""
+        self.folded ^= {Zone.DONE}
+        self._redraw()
+
+    def focus_session(self, session_id: str) -> bool:
+        """Move the cursor to ``session_id`` wherever it is; False when it is not shown."""
+        for index, (_, sessions) in enumerate(self._groups):
+            if any(s.id == session_id for s in sessions):
+                if self.wide:
+                    self._zone_index = index
+                    self.active_table().focus()
+                if self.active_table().select_key(session_id):
+                    self._update_selection()
+                    return True
+        return False

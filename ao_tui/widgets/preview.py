@@ -1,0 +1,112 @@
+"""The live preview: the selected session's pane, and what it waits for when it waits.
+
+For a permission prompt the tool and the exact command come from
+``activity.waiting_for``, shown in full (wrapped), since that command is what the
+operator is about to approve.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from ao_tui.widgets.card import CardPalette, age, glyph, pr_badge, state_word, tokens
+from ao_tui.widgets.pane_view import PaneView
+from core.models import ActivityState, Lifecycle, Session
+
+_CLOSED = (Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE)
+
+
+def waiting_text(session: Session, palette: CardPalette, answer_hint: str) -> Text | None:
+    """What the session waits on, or None when it does not need the operator."""
+    activity = session.activity
+    if session.lifecycle is Lifecycle.EXITED or activity.state is ActivityState.EXITED:
+        reason = session.lifecycle_reason or activity.detail or "the agent exited"
+        return Text(f"Exited: {reason}", style=f"bold {palette.error}")
+    if activity.state is ActivityState.WAITING_INPUT:
+        waiting = activity.waiting_for or {}
+        kind = str(waiting.get("kind") or "input")
+        text = Text(f"Waiting for {kind}", style=f"bold {palette.waiting}")
+        tool = waiting.get("tool")
+        command = waiting.get("command")
+        if tool:
+            text.append(f": {tool}", style="bold")
+        if command:
+            text.append("\n")
+            text.append(str(command), style="bold")
+        elif activity.detail:
+            text.append(f"\n{activity.detail}")
+        if answer_hint:
+            text.append(f"\n{answer_hint}", style=palette.muted)
+        return text
+    if activity.state is ActivityState.ERROR:
+        return Text(f"Error: {activity.detail}", style=f"bold {palette.error}")
+    if activity.state is ActivityState.IDLE and session.lifecycle not in _CLOSED:
+        detail = activity.detail or "its turn is over"
+        return Text(f"Idle: {detail}", style=palette.idle)
+    return None
+
+
+class Preview(Vertical):
+    """Title line, waiting panel (only when waiting) and the live pane of one session."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        """An empty preview."""
+        super().__init__(id=id)
+        self.session_id: str | None = None
+        self.heading = Static(id="preview-title")
+        self.waiting = Static(id="preview-waiting")
+        self.pane = PaneView(id="preview-pane")
+
+    def compose(self) -> ComposeResult:
+        """Title, waiting panel, pane."""
+        yield self.heading
+        yield self.waiting
+        yield self.pane
+
+    def show_session(
+        self, session: Session | None, now: float, palette: CardPalette, answer_hint: str = ""
+    ) -> None:
+        """Describe ``session`` (None: nothing selected); the pane follows by capture."""
+        title, waiting = self.heading, self.waiting
+        if session is None:
+            self.session_id = None
+            title.update(Text("No session selected", style=palette.muted))
+            waiting.display = False
+            self.pane.show_placeholder("")
+            return
+        if session.id != self.session_id:
+            self.session_id = session.id
+            self.pane.show_placeholder("capturing…")
+        head = glyph(session, palette)
+        head.append(f" {session.id} ", style="bold")
+        head.append(f"{state_word(session)} {age(now - session.activity.since)}  ")
+        head.append(session.title, style="bold")
+        head.append(f"  {session.agent} · {session.branch}", style=palette.muted)
+        badge = pr_badge(session.pr, palette)
+        if badge.plain:
+            head.append("  ")
+            head.append_text(badge)
+        usage = tokens(session.extra)
+        if usage:
+            head.append(f"  {usage}", style=palette.muted)
+        head.truncate(max(1, self.size.width), overflow="ellipsis")
+        title.update(head)
+        needs = waiting_text(session, palette, answer_hint)
+        waiting.display = needs is not None
+        if needs is not None:
+            waiting.update(needs)
+        if session.lifecycle in _CLOSED or not session.pane_id:
+            self.pane.show_placeholder(f"{session.id} is {session.lifecycle.value}; no live pane")
+
+    def show_capture(self, session_id: str, capture: str) -> None:
+        """Show a capture if it belongs to the session on display."""
+        if session_id == self.session_id:
+            self.pane.show_capture(capture)
+
+    def show_unavailable(self, session_id: str, reason: str) -> None:
+        """Say why the pane cannot be shown."""
+        if session_id == self.session_id:
+            self.pane.show_placeholder(reason)

@@ -1,0 +1,135 @@
+"""A Claude Code transcript as turns: prompts, answers and tool calls with their results.
+
+Parsing is as tolerant as :mod:`core.activity.claude_transcript` (whose helpers it uses):
+a line that does not parse is skipped. Only the tail of a long transcript is read, so a
+200 MB file costs one bounded read. Each turn is a collapsed ``Collapsible``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Collapsible, Static
+
+from core.activity.claude_transcript import prompt_text, tool_argument
+
+TAIL_BYTES = 2_000_000
+"""How much of the end of a transcript is read."""
+MAX_TURNS = 200
+"""How many of the latest turns are shown."""
+
+
+@dataclass
+class Turn:
+    """One entry of the conversation."""
+
+    kind: str
+    """``user``, ``assistant`` or ``tool``."""
+    title: str
+    body: str = ""
+    tool_id: str = ""
+    result: list[str] = field(default_factory=list)
+
+
+def _texts(content: Any) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if not isinstance(content, list):
+        return []
+    return [b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)]
+
+
+def _result_text(block: dict[str, Any]) -> str:
+    content = block.get("content")
+    text = "\n".join(_texts(content)) if not isinstance(content, str) else content
+    return ("error: " if block.get("is_error") else "") + text
+
+
+def parse_turns(lines: list[str]) -> list[Turn]:
+    """The main-chain turns of transcript ``lines``, tool results joined to their calls."""
+    turns: list[Turn] = []
+    calls: dict[str, Turn] = {}
+    for raw in lines:
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or entry.get("isSidechain") or entry.get("isMeta"):
+            continue
+        message = entry.get("message")
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else []
+        if entry.get("type") == "user":
+            results = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+            for block in results:
+                call = calls.get(str(block.get("tool_use_id")))
+                if call is not None:
+                    call.result.append(_result_text(block))
+            text = "\n".join(_texts(content))
+            prompt = prompt_text(text) if text and not results else None
+            if prompt:
+                turns.append(Turn("user", prompt.splitlines()[0], prompt))
+        elif entry.get("type") == "assistant":
+            for block in blocks if blocks else [{"type": "text", "text": content}]:
+                if not isinstance(block, dict):
+                    continue
+                if block.get("type") == "text" and str(block.get("text") or "").strip():
+                    text = str(block["text"]).strip()
+                    turns.append(Turn("assistant", text.splitlines()[0], text))
+                elif block.get("type") == "tool_use":
+                    name = str(block.get("name") or "tool")
+                    argument = tool_argument(name, block.get("input"))
+                    call = Turn(
+                        "tool",
+                        f"{name}: {argument}" if argument else name,
+                        json.dumps(block.get("input"), indent=2, ensure_ascii=False),
+                        tool_id=str(block.get("id") or ""),
+                    )
+                    calls[call.tool_id] = call
+                    turns.append(call)
+    return turns[-MAX_TURNS:]
+
+
+def read_turns(path: Path) -> list[Turn]:
+    """Parse the tail of the transcript at ``path`` (blocking: call from a thread)."""
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - TAIL_BYTES))
+        data = fh.read()
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if size > TAIL_BYTES and lines:
+        lines = lines[1:]  # the first line was cut by the seek
+    return parse_turns(lines)
+
+
+_LABELS = {"user": "you", "assistant": "claude", "tool": "tool"}
+
+
+class TranscriptView(VerticalScroll):
+    """The turns, newest last, each collapsed to its first line."""
+
+    def __init__(self, turns: list[Turn], *, id: str | None = None) -> None:
+        """Show ``turns``."""
+        super().__init__(id=id)
+        self.turns = turns
+
+    def compose(self) -> ComposeResult:
+        """One collapsible per turn."""
+        if not self.turns:
+            yield Static("The transcript has no turns yet.")
+        for turn in self.turns:
+            title = f"{_LABELS.get(turn.kind, turn.kind)}: {turn.title}"[:200]
+            body = turn.body
+            if turn.kind == "tool":
+                result = "\n".join(turn.result) if turn.result else "(no result yet)"
+                body = f"input:\n{turn.body}\n\nresult:\n{result}"
+            with Collapsible(title=title, collapsed=True, classes=f"turn -{turn.kind}"):
+                yield Static(body, markup=False, classes="turn-body")

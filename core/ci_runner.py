@@ -1,0 +1,190 @@
+"""Background CI runs: a detached process runs the command and writes the outcome to the store.
+
+The reconciler must never wait on CI, and a CLI call that starts a run exits long before
+the run ends, so each run is its own process (``python -m core.ci_runner SPEC``) in its
+own session: it outlives whoever started it, runs the command (argv, never a shell) in its
+own process group so a timeout kills every child, keeps the whole output as a log, and
+records passing/failing with the useful excerpt of the log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+EXCERPT_MAX_LINES = 60
+TAIL_LINES = 40
+_KILL_GRACE = 3.0
+"""Seconds between SIGTERM and SIGKILL for a run that timed out."""
+
+_MARKERS = re.compile(
+    r"(^|\W)(FAIL|FAILED|ERROR|Error|Traceback|AssertionError|Exception|panicked|error)(\W|$)"
+)
+_PYTEST_FAILURES = re.compile(r"^=+ (FAILURES|ERRORS) =+$")
+_PYTEST_SUMMARY = re.compile(r"^=+ short test summary info =+$")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything the detached runner needs; written as JSON next to the log."""
+
+    database: str
+    run_id: int
+    argv: list[str]
+    cwd: str
+    log_path: str
+    timeout: int
+    header: list[str]
+
+
+def launch(spec: RunSpec) -> subprocess.Popen[bytes]:
+    """Start the runner for ``spec`` detached from this process; returns at once."""
+    spec_path = Path(spec.log_path).with_suffix(".json")
+    spec_path.parent.mkdir(parents=True, exist_ok=True)
+    spec_path.write_text(json.dumps(asdict(spec)), encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "core.ci_runner", str(spec_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
+    # Reap it when it ends so a long-lived engine leaves no zombies behind.
+    threading.Thread(target=proc.wait, daemon=True, name=f"ci-reaper-{spec.run_id}").start()
+    return proc
+
+
+def run(spec: RunSpec) -> tuple[bool, int | None, str]:
+    """Run the command of ``spec`` to the end or the timeout; (passed, exit code, excerpt)."""
+    log_path = Path(spec.log_path)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        for line in spec.header:
+            log.write(f"# {line}\n".encode())
+        log.flush()
+        try:
+            proc = subprocess.Popen(
+                spec.argv,
+                cwd=spec.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as exc:
+            message = f"could not start {spec.argv[0]!r}: {exc.strerror or exc}"
+            log.write(f"{message}\n".encode())
+            return False, None, message
+        try:
+            code = proc.wait(timeout=spec.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            message = f"timed out after {spec.timeout}s"
+            log.write(f"\n# {message}: the run was killed\n".encode())
+            log.flush()
+            tail = excerpt(_read_text(log_path))
+            return False, None, f"{message}\n{tail}".rstrip()
+    passed = code == 0
+    text = _read_text(log_path)
+    found = excerpt(text) if not passed else "\n".join(_body(text).splitlines()[-10:])
+    if not passed:
+        found = f"exit status {code}\n{found}".rstrip()
+    return passed, code, found
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """End the run and every process it started (they share its process group)."""
+    for sig, wait in ((signal.SIGTERM, _KILL_GRACE), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _read_text(path: Path) -> str:
+    return path.read_bytes().decode("utf-8", errors="replace")
+
+
+def _body(text: str) -> str:
+    """The log without our ``# `` header lines."""
+    lines = text.splitlines()
+    start = 0
+    while start < len(lines) and lines[start].startswith("# "):
+        start += 1
+    return "\n".join(lines[start:])
+
+
+def excerpt(log: str, *, max_lines: int = EXCERPT_MAX_LINES) -> str:
+    """The useful part of a failing log: what failed, with a few lines of context.
+
+    pytest's FAILURES section (plus its short summary) is the best answer when present;
+    otherwise every error-looking line with 3 lines before and 6 after; otherwise the
+    last lines, where most tools print their verdict.
+    """
+    lines = _body(log).splitlines()
+    if not lines:
+        return ""
+    start = next((i for i, line in enumerate(lines) if _PYTEST_FAILURES.match(line)), None)
+    if start is not None:
+        section = lines[start:]
+        summary = next((i for i, line in enumerate(section) if _PYTEST_SUMMARY.match(line)), None)
+        if len(section) <= max_lines:
+            return "\n".join(section)
+        if summary is not None:
+            tail = section[summary : summary + 15]
+            return "\n".join([*section[: max_lines - len(tail) - 1], "…", *tail])
+        return "\n".join(section[:max_lines])
+    hits = [i for i, line in enumerate(lines) if _MARKERS.search(line)]
+    if not hits:
+        return "\n".join(lines[-TAIL_LINES:])
+    windows: list[tuple[int, int]] = []
+    for i in hits:
+        lo, hi = max(0, i - 3), min(len(lines), i + 7)
+        if windows and lo <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(hi, windows[-1][1]))
+        else:
+            windows.append((lo, hi))
+    out: list[str] = []
+    for lo, hi in windows:
+        if out:
+            out.append("…")
+        out.extend(lines[lo:hi])
+    if len(out) > max_lines:
+        out = [*out[: max_lines - 1], "…"]
+    return "\n".join(out)
+
+
+def main(argv: Sequence[str]) -> int:
+    """Entry point of the detached runner: run the spec, record the outcome."""
+    from core.store import Store
+
+    spec = RunSpec(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    try:
+        passed, code, found = run(spec)
+    except Exception as exc:  # the store must never be left saying "running"
+        passed, code, found = False, None, f"the CI runner failed: {exc}"
+    store = Store(Path(spec.database))
+    try:
+        store.finish_ci_run(spec.run_id, passed=passed, exit_code=code, excerpt=found)
+    finally:
+        store.close()
+    Path(argv[0]).unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,252 @@
+"""The SCM slot: what the engine asks of a source-control host (local git, GitHub).
+
+A session's "PR" is its branch proposed into its base branch. Plugins report facts (head,
+ahead/behind, conflicts, CI runs, review); this module turns them into the one PR state
+the board shows and the list of blockers a merge must clear. It imports no plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+from core.errors import EngineError
+
+if TYPE_CHECKING:
+    from core.store import Store
+
+CiState = Literal["passing", "failing", "running", "none"]
+ReviewState = Literal["approved", "stale", "pending", "changes_requested"]
+MergeMethod = Literal["merge", "squash", "rebase"]
+MERGE_METHODS: tuple[MergeMethod, ...] = ("merge", "squash", "rebase")
+
+
+class MergeBlockedError(EngineError):
+    """A merge was refused because of blockers; ``blockers`` lists them, one line each."""
+
+    exit_code = 8
+
+    def __init__(self, message: str, blockers: Sequence[str]) -> None:
+        """Refuse with ``message``; ``blockers`` are kept for the caller to print."""
+        super().__init__(message)
+        self.blockers = list(blockers)
+
+
+class MergeConflictError(EngineError):
+    """The branch does not merge cleanly; both branches were left as they were."""
+
+    exit_code = 9
+
+    def __init__(self, message: str, files: Sequence[str]) -> None:
+        """Report the conflict; ``files`` are the paths that conflict."""
+        super().__init__(message)
+        self.files = list(files)
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One CI check of a head commit (local: one run of the configured command)."""
+
+    name: str
+    state: CiState
+    head_sha: str = ""
+    duration: float | None = None
+    """Seconds the run took (or has taken so far, while running)."""
+    excerpt: str = ""
+    """The useful part of the log: failing tests and error lines with some context."""
+    url: str | None = None
+    log_path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of ``ci --json``'s ``checks``."""
+        return {
+            "name": self.name,
+            "state": self.state,
+            "duration": None if self.duration is None else round(self.duration, 3),
+            "excerpt": self.excerpt,
+            "url": self.url,
+            "log": self.log_path or None,
+            "head_sha": self.head_sha,
+        }
+
+
+@dataclass(frozen=True)
+class PRInfo:
+    """Everything known about one session's PR at one head commit."""
+
+    head_sha: str
+    base_sha: str
+    ahead: int
+    behind: int
+    conflicts: tuple[str, ...] = ()
+    ci: CiState = "none"
+    ci_required: bool = False
+    """True when a CI command is configured, so "none" means "not run yet", not "no CI"."""
+    review: ReviewState = "pending"
+    draft: bool = False
+    merged: bool = False
+    number: int | None = None
+    url: str | None = None
+    checks: tuple[CheckRun, ...] = field(default=())
+
+    @property
+    def state(self) -> str:
+        """The PR state the zones read (core.zones): open, ci_failed, mergeable, ..."""
+        return pr_state(self)
+
+    @property
+    def blockers(self) -> list[str]:
+        """Why a merge must not happen now (empty when it may)."""
+        return merge_blockers(self)
+
+    @property
+    def notes(self) -> list[str]:
+        """Facts worth showing beside the blockers that do not stop a merge."""
+        if self.behind and not self.merged:
+            plural = "commit" if self.behind == 1 else "commits"
+            return [f"behind base by {self.behind} {plural}"]
+        return []
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``pr`` object stored on a session and printed by ``status --json``."""
+        blockers = self.blockers
+        return {
+            "state": self.state,
+            "number": self.number,
+            "url": self.url,
+            "ci": self.ci,
+            "review": self.review,
+            "mergeable": not blockers and not self.merged,
+            "blockers": blockers,
+            "notes": self.notes,
+            "head_sha": self.head_sha,
+            "base_sha": self.base_sha,
+            "ahead": self.ahead,
+            "behind": self.behind,
+            "conflicts": list(self.conflicts),
+        }
+
+
+def pr_state(pr: PRInfo) -> str:
+    """One state from the facts, most urgent first.
+
+    An approval only counts for the head it was given at: a push after review sends the
+    PR back to ``review_pending`` so nothing is ever merged unseen.
+    """
+    if pr.merged:
+        return "merged"
+    if pr.conflicts:
+        return "conflicts"
+    if pr.ci == "running":
+        return "ci_running"
+    if pr.ci == "failing":
+        return "ci_failed"
+    if pr.review == "changes_requested":
+        return "changes_requested"
+    green = pr.ci == "passing" or (pr.ci == "none" and not pr.ci_required)
+    if pr.review == "approved" and green:
+        return "mergeable"
+    if pr.review == "stale":
+        return "review_pending"
+    if pr.draft:
+        return "draft"
+    return "open"
+
+
+def merge_blockers(pr: PRInfo) -> list[str]:
+    """Every reason not to merge ``pr`` now, in the order the operator should fix them.
+
+    Being behind the base is not a blocker: each merge method replays the branch onto the
+    current base, and real conflicts are reported on their own.
+    """
+    if pr.merged:
+        return ["already merged"]
+    blockers: list[str] = []
+    if pr.ci == "failing":
+        blockers.append("CI failing")
+    elif pr.ci == "running":
+        blockers.append("CI running")
+    elif pr.ci == "none" and pr.ci_required:
+        blockers.append("CI has not run on this head")
+    if pr.review == "changes_requested":
+        blockers.append("changes requested")
+    if pr.conflicts:
+        blockers.append(f"conflicts in: {', '.join(pr.conflicts)}")
+    if pr.draft:
+        blockers.append("draft")
+    if pr.review == "pending":
+        blockers.append("not approved")
+    elif pr.review == "stale":
+        blockers.append("approval is for an older head")
+    if pr.ahead == 0:
+        blockers.append("no commits ahead of base")
+    return blockers
+
+
+@dataclass(frozen=True)
+class CiSettings:
+    """A project's ``ci`` block as the SCM plugin sees it."""
+
+    command: str
+    timeout: int = 600
+
+
+@dataclass(frozen=True)
+class ScmTarget:
+    """One session's branch as the SCM plugin needs to know it."""
+
+    session_id: str
+    title: str
+    repo: Path
+    worktree: Path
+    branch: str
+    base: str
+    state_dir: Path
+    """The session's private directory (CI logs go there)."""
+    ci: CiSettings | None = None
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """What a merge did: the new base commit and anything the operator should know."""
+
+    sha: str
+    method: MergeMethod
+    notes: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Scm(Protocol):
+    """Where PRs, CI and reviews live (local git, GitHub)."""
+
+    name: str
+
+    def heads(self, repo: Path, branches: Sequence[str]) -> dict[str, str]:
+        """The commit of each existing local branch, read in one call."""
+        ...
+
+    def status(self, target: ScmTarget, store: Store, head: str, base_head: str) -> PRInfo | None:
+        """The PR of ``target`` at ``head`` (None when it has no commits ahead of base)."""
+        ...
+
+    def start_ci(self, target: ScmTarget, store: Store, head: str, *, rerun: bool = False) -> bool:
+        """Start CI for ``head`` in the background unless it ran (or ``rerun``); True if started."""
+        ...
+
+    def checks(self, target: ScmTarget, store: Store, head: str) -> list[CheckRun]:
+        """The CI checks of ``head``, failing ones first."""
+        ...
+
+    def approve(self, target: ScmTarget, store: Store, head: str) -> None:
+        """Record the operator's approval of ``head``."""
+        ...
+
+    def merge(self, target: ScmTarget, method: MergeMethod, head: str) -> MergeResult:
+        """Land ``head`` of the branch on the base; raise :class:`MergeConflictError`."""
+        ...
+
+    def diff(self, target: ScmTarget, *, stat: bool = False) -> str:
+        """The branch's changes against the base (from their merge base)."""
+        ...

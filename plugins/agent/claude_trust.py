@@ -1,0 +1,125 @@
+"""Mark a session's worktree as trusted in Claude Code's own config, the way the CLI does.
+
+Every ao-tui worktree is a new folder, and Claude Code asks "Do you trust the files in this
+folder?" for each new one — a dialog that would stop every spawned agent before its task
+(and that also gates the hooks ao-tui installs). The operator trusted the repository by
+spawning an agent on it, so the plugin records that answer in Claude's config file
+(``$CLAUDE_CONFIG_DIR/.claude.json``, else ``~/.claude.json``), exactly the entry the
+dialog itself would write: ``projects.<path>.hasTrustDialogAccepted``.
+
+Running Claude processes rewrite that file under a lock directory (``<file>.lock``); a
+write that skips the lock can be silently undone, so we take the same lock and replace the
+file atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.slots import SlotError
+
+STALE_LOCK = 10.0
+"""Seconds after which Claude's lock library treats an untouched lock as abandoned."""
+
+
+def claude_json_path(env: Mapping[str, str]) -> Path:
+    """Claude's user config file for an agent running with ``env`` (then os.environ)."""
+    for source in (env, os.environ):
+        configured = source.get("CLAUDE_CONFIG_DIR")
+        if configured:
+            return Path(configured).expanduser() / ".claude.json"
+    for source in (env, os.environ):
+        home = source.get("HOME")
+        if home:
+            return Path(home) / ".claude.json"
+    return Path.home() / ".claude.json"
+
+
+@contextmanager
+def config_lock(config: Path, *, timeout: float = 10.0) -> Iterator[None]:
+    """Hold Claude's own lock on ``config`` (a ``<name>.lock`` directory)."""
+    lock = config.with_name(config.name + ".lock")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            lock.mkdir()
+            break
+        except FileExistsError:
+            try:
+                if time.time() - lock.stat().st_mtime > STALE_LOCK:
+                    lock.rmdir()
+                    continue
+            except OSError:
+                continue
+            if time.monotonic() >= deadline:
+                raise SlotError(
+                    f"{lock} has been held for {timeout:.0f}s; is a Claude process stuck?"
+                ) from None
+            time.sleep(0.02)
+    try:
+        yield
+    finally:
+        try:
+            lock.rmdir()
+        except OSError:
+            pass
+
+
+def trust_folder(config: Path, folder: Path) -> bool:
+    """Record ``folder`` as trusted in ``config``; False when it already was.
+
+    Every other key is kept as Claude wrote it. A file that is not a JSON object is left
+    alone with an error naming it, rather than overwritten.
+    """
+    spellings = {str(folder), str(folder.resolve())}
+    config.parent.mkdir(parents=True, exist_ok=True)
+    with config_lock(config):
+        data: dict[str, Any] = {}
+        if config.exists():
+            try:
+                loaded = json.loads(config.read_text(encoding="utf-8") or "{}")
+            except (OSError, ValueError) as exc:
+                raise SlotError(
+                    f"{config}: cannot mark the worktree as trusted, the file is not valid "
+                    f"JSON ({exc}); fix it or start Claude once to rewrite it"
+                ) from exc
+            if not isinstance(loaded, dict):
+                raise SlotError(f"{config}: expected a JSON object; fix or remove it")
+            data = loaded
+        projects = data.get("projects")
+        if not isinstance(projects, dict):
+            projects = {}
+        changed = False
+        for spelling in spellings:
+            entry = projects.get(spelling)
+            entry = dict(entry) if isinstance(entry, dict) else {}
+            if entry.get("hasTrustDialogAccepted") is not True:
+                entry["hasTrustDialogAccepted"] = True
+                changed = True
+            projects[spelling] = entry
+        if not changed:
+            return False
+        data["projects"] = projects
+        _replace(config, json.dumps(data, indent=2) + "\n")
+        return True
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically, keeping the file's mode (Claude uses 0600)."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        Path(tmp).chmod(mode)
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,401 @@
+"""The ``local`` SCM: a session branch ahead of its base is a PR; CI, review and merge are local.
+
+CI is the project's ``ci.command`` run in the session worktree by a detached runner
+(``core.ci_runner``) whose result lands in the store; review is the operator's approval
+recorded at a head sha; merge happens in a throwaway worktree of the base commit and lands
+with a compare-and-swap ``update-ref``, so the operator's checkout and any concurrent change
+to the base are never clobbered. Every git call is an argv list, never a shell.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from core.ci_runner import RunSpec, launch
+from core.scm import (
+    CheckRun,
+    CiState,
+    MergeConflictError,
+    MergeMethod,
+    MergeResult,
+    PRInfo,
+    ReviewState,
+    ScmTarget,
+)
+from core.slots import SlotError
+
+if TYPE_CHECKING:
+    from core.store import Store
+
+GIT_TIMEOUT = 120.0
+_LOST_GRACE = 60.0
+"""Seconds past its timeout after which a run still marked running has lost its runner."""
+_FACTS_CACHE_SIZE = 512
+
+# Variables that would point git at another repository than the one named with ``-C``.
+_LOCATION_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
+_FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
+
+
+@dataclass(frozen=True)
+class _GitFacts:
+    """What git says about a branch against its base at two given commits."""
+
+    ahead: int
+    behind: int
+    conflicts: tuple[str, ...]
+
+
+def _git(
+    cwd: Path, *args: str, check: bool = True, config: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``git -C cwd args``; raise :class:`SlotError` naming the call when ``check`` fails."""
+    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["GIT_EDITOR"] = "true"
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(cwd), *config, *args],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="surrogateescape",
+            timeout=GIT_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError as exc:
+        raise SlotError("git is not installed: no `git` on PATH") from exc
+    except subprocess.TimeoutExpired as exc:
+        raise SlotError(f"git {args[0]} in {cwd} took over {GIT_TIMEOUT:.0f}s") from exc
+    if check and proc.returncode != 0:
+        raise SlotError(f"git {args[0]} in {cwd} failed: {_error(proc)}")
+    return proc
+
+
+def _error(proc: subprocess.CompletedProcess[str]) -> str:
+    return " ".join((proc.stderr or proc.stdout).split()) or f"exit status {proc.returncode}"
+
+
+class LocalScm:
+    """The ``local`` SCM plugin (no host, no network)."""
+
+    name = "local"
+
+    def __init__(self) -> None:
+        """Start with an empty cache of git facts (keyed by the two commits they depend on)."""
+        self._facts: dict[tuple[str, str, str], _GitFacts] = {}
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def heads(self, repo: Path, branches: Sequence[str]) -> dict[str, str]:
+        """The commit of each existing local branch of ``repo``, in one ``for-each-ref``."""
+        if not branches:
+            return {}
+        refs = [f"refs/heads/{b}" for b in dict.fromkeys(branches)]
+        out = _git(repo, "for-each-ref", "--format=%(objectname) %(refname)", *refs).stdout
+        wanted = set(refs)
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            sha, _, ref = line.partition(" ")
+            if ref in wanted:
+                found[ref.removeprefix("refs/heads/")] = sha
+        return found
+
+    def _git_facts(self, repo: Path, head: str, base_head: str) -> _GitFacts:
+        """Ahead/behind counts and conflicting files; git runs only for new commit pairs."""
+        key = (str(repo), head, base_head)
+        cached = self._facts.get(key)
+        if cached is not None:
+            return cached
+        counts = _git(repo, "rev-list", "--left-right", "--count", f"{base_head}...{head}")
+        behind, ahead = (int(n) for n in counts.stdout.split())
+        conflicts: tuple[str, ...] = ()
+        if ahead and behind:
+            merge = _git(
+                repo,
+                "merge-tree",
+                "--write-tree",
+                "--name-only",
+                "--no-messages",
+                base_head,
+                head,
+                check=False,
+            )
+            if merge.returncode == 1:
+                # First line is the (conflicted) tree; then one conflicted path per line.
+                names = [line for line in merge.stdout.splitlines()[1:] if line.strip()]
+                conflicts = tuple(dict.fromkeys(names))
+            elif merge.returncode != 0:
+                raise SlotError(f"git merge-tree in {repo} failed: {_error(merge)}")
+        facts = _GitFacts(ahead, behind, conflicts)
+        if len(self._facts) >= _FACTS_CACHE_SIZE:
+            self._facts.clear()
+        self._facts[key] = facts
+        return facts
+
+    def status(self, target: ScmTarget, store: Store, head: str, base_head: str) -> PRInfo | None:
+        """The PR at ``head`` against ``base_head``, or None when nothing is ahead."""
+        facts = self._git_facts(target.repo, head, base_head)
+        if facts.ahead == 0:
+            return None
+        checks = tuple(self.checks(target, store, head))
+        ci: CiState = checks[0].state if checks else "none"
+        review: ReviewState = "pending"
+        approval = store.latest_approval(target.session_id)
+        if approval is not None:
+            review = "approved" if approval[0] == head else "stale"
+        return PRInfo(
+            head_sha=head,
+            base_sha=base_head,
+            ahead=facts.ahead,
+            behind=facts.behind,
+            conflicts=facts.conflicts,
+            ci=ci,
+            ci_required=target.ci is not None,
+            review=review,
+            checks=checks,
+        )
+
+    def checks(self, target: ScmTarget, store: Store, head: str) -> list[CheckRun]:
+        """The one local check: the newest run of the CI command at ``head``."""
+        if target.ci is None:
+            return []
+        run = store.latest_ci_run(target.session_id, head)
+        if run is None:
+            return []
+        now = time.time()
+        end = run.finished_at if run.finished_at is not None else now
+        state: CiState = "running"
+        excerpt = run.excerpt
+        if run.state in ("passing", "failing"):
+            state = "passing" if run.state == "passing" else "failing"
+        elif now - run.started_at > target.ci.timeout + _LOST_GRACE:
+            state = "failing"
+            excerpt = "the CI runner stopped without a result; rerun with `ao-tui ci ID --run`"
+        return [
+            CheckRun(
+                name=target.ci.command,
+                state=state,
+                head_sha=head,
+                duration=max(0.0, end - run.started_at),
+                excerpt=excerpt,
+                log_path=run.log_path,
+            )
+        ]
+
+    def diff(self, target: ScmTarget, *, stat: bool = False) -> str:
+        """``git diff base...branch``: the branch's own changes, from the merge base."""
+        args = ["diff", "--no-color", "--no-ext-diff"]
+        if stat:
+            args.append("--stat")
+        span = f"refs/heads/{target.base}...refs/heads/{target.branch}"
+        return _git(target.repo, *args, span, "--").stdout
+
+    # -- CI ------------------------------------------------------------------------------
+
+    def start_ci(self, target: ScmTarget, store: Store, head: str, *, rerun: bool = False) -> bool:
+        """Start a detached run at ``head`` unless one exists (or ``rerun``); True if started."""
+        if target.ci is None:
+            return False
+        log_path = target.state_dir / f"ci-{head[:12]}.log"
+        run_id = store.start_ci_run(target.session_id, head, str(log_path), rerun=rerun)
+        if run_id is None:
+            return False
+        header = [f"ao-tui CI for {target.session_id} at {head}", f"command: {target.ci.command}"]
+        worktree = target.worktree
+        if not worktree.is_dir():
+            store.finish_ci_run(
+                run_id,
+                passed=False,
+                exit_code=None,
+                excerpt=f"the worktree {worktree} is gone; restore the session to run CI",
+            )
+            return True
+        checked_out = _git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
+        if checked_out != head:
+            header.append(f"note: the worktree is at {checked_out[:12]}, not at {head[:12]}")
+        if _git(worktree, "status", "--porcelain", check=False).stdout.strip():
+            header.append("note: worktree has uncommitted changes")
+        try:
+            argv = shlex.split(target.ci.command)
+        except ValueError as exc:
+            argv = []
+            header.append(f"cannot split the command: {exc}")
+        if not argv:
+            store.finish_ci_run(
+                run_id, passed=False, exit_code=None, excerpt="ci.command is empty or malformed"
+            )
+            return True
+        target.state_dir.mkdir(parents=True, exist_ok=True)
+        launch(
+            RunSpec(
+                database=str(store.path),
+                run_id=run_id,
+                argv=argv,
+                cwd=str(worktree),
+                log_path=str(log_path),
+                timeout=target.ci.timeout,
+                header=header,
+            )
+        )
+        return True
+
+    # -- review and merge ----------------------------------------------------------------
+
+    def approve(self, target: ScmTarget, store: Store, head: str) -> None:
+        """Record the operator's approval of exactly ``head``."""
+        store.add_approval(target.session_id, head)
+
+    def merge(self, target: ScmTarget, method: MergeMethod, head: str) -> MergeResult:
+        """Land ``head`` on the base branch with ``method``; the new base commit.
+
+        The work happens in a temporary detached worktree; the base ref moves only at the
+        end, and only if it still points where it did when we started.
+        """
+        repo = target.repo
+        base_ref = f"refs/heads/{target.base}"
+        old = _git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+        identity = () if _has_identity(repo) else _FALLBACK_IDENTITY
+        scratch = Path(tempfile.mkdtemp(prefix="ao-tui-merge-"))
+        tmp = scratch / "worktree"
+        start = head if method == "rebase" else old
+        _git(repo, "worktree", "add", "--quiet", "--detach", str(tmp), start)
+        try:
+            new = self._combine(tmp, target, method, head, old, identity)
+        finally:
+            _git(repo, "worktree", "remove", "--force", "--force", str(tmp), check=False)
+            shutil.rmtree(scratch, ignore_errors=True)
+            _git(repo, "worktree", "prune", check=False)
+        notes = self._land(repo, target.base, old, new)
+        return MergeResult(sha=new, method=method, notes=tuple(notes))
+
+    def _combine(
+        self,
+        tmp: Path,
+        target: ScmTarget,
+        method: MergeMethod,
+        head: str,
+        old: str,
+        identity: Sequence[str],
+    ) -> str:
+        """Make the commit the base should point at, inside the temporary worktree."""
+        where = f"{target.branch} into {target.base}"
+        if method == "merge":
+            message = f"Merge {target.branch} ({target.session_id}): {target.title}"
+            proc = _git(
+                tmp,
+                "merge",
+                "--no-ff",
+                "--no-verify",
+                "--no-edit",
+                "-m",
+                message,
+                head,
+                check=False,
+                config=identity,
+            )
+            if proc.returncode != 0:
+                self._conflict(tmp, where, ("merge", "--abort"), proc)
+        elif method == "squash":
+            proc = _git(tmp, "merge", "--squash", head, check=False, config=identity)
+            if proc.returncode != 0:
+                self._conflict(tmp, where, ("reset", "--hard", "--quiet"), proc)
+            if not _git(tmp, "status", "--porcelain").stdout.strip():
+                raise SlotError(f"{target.branch} adds nothing to {target.base}; nothing to squash")
+            message = f"{target.title} ({target.session_id})\n\nSquashed from {target.branch}."
+            _git(tmp, "commit", "--quiet", "--no-verify", "-m", message, config=identity)
+        else:
+            proc = _git(tmp, "rebase", "--no-verify", old, check=False, config=identity)
+            if proc.returncode != 0:
+                self._conflict(tmp, where, ("rebase", "--abort"), proc)
+        return _git(tmp, "rev-parse", "HEAD").stdout.strip()
+
+    def _conflict(
+        self,
+        tmp: Path,
+        where: str,
+        abort: Sequence[str],
+        proc: subprocess.CompletedProcess[str],
+    ) -> None:
+        """Name the conflicting files, undo the attempt, and raise."""
+        unmerged = _git(tmp, "diff", "--name-only", "--diff-filter=U", check=False).stdout
+        files = list(dict.fromkeys(line for line in unmerged.splitlines() if line))
+        _git(tmp, *abort, check=False)
+        if not files:
+            raise SlotError(f"could not merge {where}: {_error(proc)}")
+        raise MergeConflictError(
+            f"cannot merge {where}: conflicts in {', '.join(files)}; both branches are "
+            "unchanged. Ask the agent to merge the base into its branch and resolve them",
+            files,
+        )
+
+    def _land(self, repo: Path, base: str, old: str, new: str) -> list[str]:
+        """Move the base branch from ``old`` to ``new`` without clobbering anything."""
+        base_ref = f"refs/heads/{base}"
+        notes: list[str] = []
+        checkout = _checkout_of(repo, base_ref)
+        moved = f"{base} moved while merging; nothing was changed, merge again"
+        if checkout is not None and not _git(checkout, "status", "--porcelain").stdout.strip():
+            # A clean checkout follows the branch; --ff-only can never drop a commit that
+            # landed on the base meanwhile, and it updates the files with the ref.
+            current = _git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+            if current != old:
+                raise SlotError(moved)
+            proc = _git(checkout, "merge", "--ff-only", "--quiet", new, check=False)
+            if proc.returncode != 0:
+                raise SlotError(f"{moved} ({_error(proc)})")
+            return notes
+        if checkout is not None:
+            # Moving the branch under a dirty checkout would make its files look like a
+            # revert of the merge; detach it at the commit it has, files untouched.
+            _git(checkout, "checkout", "--quiet", "--detach")
+            notes.append(
+                f"your checkout of {base} at {checkout} has uncommitted changes and was left "
+                f"as it was (now detached at {old[:10]}, behind {base}); when ready run "
+                f"`git switch {base}` there, or `git merge --ff-only {base}`"
+            )
+        proc = _git(repo, "update-ref", "-m", "ao-tui merge", base_ref, new, old, check=False)
+        if proc.returncode != 0:
+            if checkout is not None:
+                _git(checkout, "symbolic-ref", "HEAD", base_ref, check=False)
+            raise SlotError(f"{moved} ({_error(proc)})")
+        return notes
+
+
+def _has_identity(repo: Path) -> bool:
+    """Whether git can name an author and a committer here without our fallback."""
+    return all(
+        _git(repo, "var", ident, check=False).returncode == 0
+        for ident in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT")
+    )
+
+
+def _checkout_of(repo: Path, ref: str) -> Path | None:
+    """The worktree (usually the operator's main checkout) that has ``ref`` checked out."""
+    out = _git(repo, "worktree", "list", "--porcelain").stdout
+    path: Path | None = None
+    for line in out.splitlines():
+        if line.startswith("worktree "):
+            path = Path(line.removeprefix("worktree "))
+        elif line == f"branch {ref}" and path is not None and path.is_dir():
+            return path
+    return None

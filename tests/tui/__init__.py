@@ -1,0 +1,1 @@
+"""Cockpit tests: Pilot behaviour, SVG snapshots, a real-tmux round trip, timing."""

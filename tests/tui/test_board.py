@@ -1,0 +1,232 @@
+"""The board: zones, the narrow grouped list, movement keys, filter, and diff updates.
+
+No tmux in these unit-level cockpit tests: the sample engine's runtime is canned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from ao_tui.app import CockpitApp, matches
+from ao_tui.screenshots import NOW, sample_sessions, settle
+from ao_tui.widgets.board import group
+from ao_tui.widgets.card import CardPalette, LineLayout, age, card, line, pr_badge, tokens
+from ao_tui.widgets.grouped_list import GroupedList, is_header
+from ao_tui.widgets.keyed_table import KeyedTable
+from ao_tui.widgets.zone_column import ZoneTable
+from core.engine import Engine
+from core.models import Activity, ActivityState, SignalSource, Zone
+
+MakeApp = Callable[..., CockpitApp]
+
+
+def test_zones_group_sessions_needs_you_longest_waiting_first() -> None:
+    groups = dict(group(sample_sessions()))
+    assert [s.id for s in groups[Zone.NEEDS_YOU]] == ["app-7", "app-11", "app-9"]
+    assert [s.id for s in groups[Zone.READY_TO_MERGE]] == ["app-4"]
+    assert [s.id for s in groups[Zone.FIXING]] == ["app-5"]
+    assert [s.id for s in groups[Zone.IN_REVIEW]] == ["app-6"]
+    assert [s.id for s in groups[Zone.WORKING]] == ["app-8", "app-10"]
+    assert {s.id for s in groups[Zone.DONE]} == {"app-2", "app-3"}
+
+
+def test_card_shows_every_fact_that_is_known() -> None:
+    by_id = {s.id: s for s in sample_sessions()}
+    palette = CardPalette()
+    text = card(by_id["app-5"], NOW, 48, palette).plain.split("\n")
+    assert text[0].startswith("● app-5 working 6m") and text[0].endswith("#43 ci ✗")
+    assert text[1] == "Upgrade httpx to 0.28"
+    assert text[2] == "claude-code · ao/app-5-upgrade-httpx-to-0.28"
+    assert tokens(by_id["app-8"].extra) == "48.2k tok $0.61"
+    assert tokens({}) == ""
+    assert pr_badge(None, palette).plain == ""
+    assert age(59) == "59s" and age(3600 + 300) == "1h05m" and age(3 * 86400) == "3d"
+    narrow = card(by_id["app-7"], NOW, 12, palette).plain.split("\n")
+    assert all(len(row) <= 12 for row in narrow)
+
+
+def test_grouped_line_fits_80_columns() -> None:
+    session = sample_sessions()[0]
+    layout = LineLayout.fit(76, 6)
+    rendered = line(session, NOW, layout, CardPalette())
+    assert rendered.cell_len <= 76
+    assert "app-7" in rendered.plain and "41m" in rendered.plain
+
+
+def test_filter_matches_id_title_or_branch() -> None:
+    session = sample_sessions()[0]
+    assert matches(session, "APP-7") and matches(session, "legacy") and matches(session, "drop-th")
+    assert not matches(session, "httpx")
+
+
+async def test_narrow_board_is_one_grouped_list(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert not app.board.wide
+        grouped = app.board.query_one(GroupedList)
+        keys = grouped.row_keys()
+        # Every non-empty zone has a header; Done is folded to its header.
+        assert keys[0] == "zone:0" and keys[1:4] == ["app-7", "app-11", "app-9"]
+        assert "zone:5" in keys and "app-2" not in keys
+        assert app.board.selected_id == "app-7"
+        header = app.counts.render()
+        assert "Needs you 3" in str(header)
+
+
+async def test_wide_board_has_a_table_per_zone(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert app.board.wide
+        tables = {t.zone: t.row_keys() for t in app.board.query(ZoneTable)}
+        assert tables[Zone.NEEDS_YOU] == ["app-7", "app-11", "app-9"]
+        assert tables[Zone.WORKING] == ["app-8", "app-10"]
+        assert tables[Zone.DONE] == []  # folded
+        assert app.focused is app.board.query_one("#zone-0")
+
+
+async def test_j_k_move_and_headers_are_skipped(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("j")
+        assert app.board.selected_id == "app-11"
+        await pilot.press("j", "j")  # past the "Ready to merge" header
+        assert app.board.selected_id == "app-4"
+        await pilot.press("k")
+        assert app.board.selected_id == "app-9"
+        await pilot.press("up", "up", "up")  # the first header is out of reach
+        assert app.board.selected_id == "app-7"
+
+
+async def test_number_keys_jump_to_zones_and_h_l_step_across(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")
+        assert app.board.selected_id == "app-8"
+        await pilot.press("3")
+        assert app.board.selected_id == "app-5"
+        await pilot.press("l")
+        assert app.board.selected_id == "app-6"
+        await pilot.press("h", "h")
+        assert app.board.selected_id == "app-4"
+        await pilot.press("tab")
+        assert app.board.selected_id == "app-5"
+        await pilot.press("6")  # Done is folded: jumping there unfolds it
+        assert app.board.selected_id in {"app-2", "app-3"}
+        assert Zone.DONE not in app.board.folded
+        await pilot.press("1")
+        assert app.board.selected_id == "app-7"
+
+
+async def test_number_keys_in_the_narrow_list(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        for key, expected in (("4", "app-6"), ("2", "app-4"), ("5", "app-8"), ("1", "app-7")):
+            await pilot.press(key)
+            assert app.board.selected_id == expected, key
+        await pilot.press("l")
+        assert app.board.selected_id == "app-4"
+        await pilot.press("z")
+        assert "app-2" in app.board.query_one(GroupedList).row_keys()
+
+
+async def test_filter_narrows_the_rows_and_escape_clears_it(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"httpx")
+        await pilot.pause()
+        session_rows = [k for k in app.board.query_one(GroupedList).row_keys() if not is_header(k)]
+        assert session_rows == ["app-5"]
+        assert "/httpx 1/10" in str(app.counts.content)
+        await pilot.press("enter")
+        assert app.board.selected_id == "app-5"
+        assert isinstance(app.focused, KeyedTable)
+        await pilot.press("escape")
+        session_rows = [k for k in app.board.query_one(GroupedList).row_keys() if not is_header(k)]
+        assert len(session_rows) == 8  # Done stays folded
+
+
+class CountingList(GroupedList):
+    """Counts the DataTable calls a sync makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.counts = {"add": 0, "remove": 0, "update": 0, "clear": 0}
+
+    def add_row(self, *args: Any, **kwargs: Any) -> Any:
+        self.counts["add"] += 1
+        return super().add_row(*args, **kwargs)
+
+    def remove_row(self, *args: Any, **kwargs: Any) -> None:
+        self.counts["remove"] += 1
+        super().remove_row(*args, **kwargs)
+
+    def update_cell(self, *args: Any, **kwargs: Any) -> None:
+        self.counts["update"] += 1
+        super().update_cell(*args, **kwargs)
+
+    def clear(self, columns: bool = False) -> Any:
+        self.counts["clear"] += 1
+        return super().clear(columns)
+
+
+async def test_updates_are_diffs_and_keep_the_cursor_on_its_session(
+    make_app: MakeApp, engine: Engine
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        grouped = app.board.query_one(GroupedList)
+        spy = CountingList()
+        await app.board.mount(spy)
+        await pilot.pause()
+        sessions = list(app.sessions.values())
+        groups = group(sessions)
+        spy.show(groups, NOW, CardPalette(), folded={Zone.DONE})
+        first = dict(spy.counts)
+        assert first["add"] == len(spy.row_keys()) and first["clear"] == 0
+        spy.select_key("app-9")
+        # One session changes state (app-8 starts waiting) and one disappears.
+        changed = [
+            replace(s, activity=Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, NOW))
+            if s.id == "app-8"
+            else s
+            for s in sessions
+            if s.id != "app-10"
+        ]
+        spy.show(group(changed), NOW, CardPalette(), folded={Zone.DONE})
+        delta = {k: spy.counts[k] - first[k] for k in first}
+        assert delta["clear"] == 0
+        assert delta["remove"] == 2  # app-10, and the Working header now that it is empty
+        assert delta["add"] == 0  # app-8 moved, not re-added
+        assert 1 <= delta["update"] <= 4  # app-8's line and the two zone headers' counts
+        assert spy.selected_key == "app-9"
+        keys = spy.row_keys()
+        assert keys.index("app-9") < keys.index("app-8") < keys.index("zone:1")  # Needs you, last
+        assert grouped.row_count > 0
+
+
+async def test_sessions_changed_in_the_store_reach_the_board(
+    make_app: MakeApp, engine: Engine
+) -> None:
+    app = make_app(refresh_interval=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        engine.store.update_session(
+            "app-10", activity=Activity(ActivityState.ERROR, SignalSource.HOOK, NOW, "boom")
+        )
+        for _ in range(40):
+            await pilot.pause(0.05)
+            keys = app.board.query_one(GroupedList).row_keys()
+            if keys.index("app-10") < keys.index("zone:1"):
+                break
+        keys = app.board.query_one(GroupedList).row_keys()
+        assert keys.index("app-10") < keys.index("zone:1")  # moved under Needs you
+        assert "Needs you 4" in str(app.counts.content)

@@ -1,0 +1,66 @@
+"""Trusting a worktree in Claude's config: keeps every other key, honours Claude's lock."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.slots import SlotError
+from plugins.agent.claude_trust import claude_json_path, config_lock, trust_folder
+
+
+def test_trust_adds_the_entry_and_keeps_everything_else(tmp_path: Path) -> None:
+    config = tmp_path / ".claude.json"
+    config.write_text(json.dumps({"theme": "dark", "projects": {"/x": {"allowedTools": ["a"]}}}))
+    config.chmod(0o600)
+    worktree = tmp_path / "wt"
+    worktree.mkdir()
+    assert trust_folder(config, worktree) is True
+    data = json.loads(config.read_text())
+    assert data["theme"] == "dark"
+    assert data["projects"]["/x"] == {"allowedTools": ["a"]}
+    assert data["projects"][str(worktree)]["hasTrustDialogAccepted"] is True
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert trust_folder(config, worktree) is False  # already trusted: file untouched
+
+
+def test_a_missing_config_is_created(tmp_path: Path) -> None:
+    config = tmp_path / "home" / ".claude.json"
+    trust_folder(config, tmp_path)
+    assert json.loads(config.read_text())["projects"][str(tmp_path)]["hasTrustDialogAccepted"]
+
+
+def test_a_broken_config_is_left_alone_with_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / ".claude.json"
+    config.write_text("{not json")
+    with pytest.raises(SlotError, match=r"\.claude\.json.*not valid JSON"):
+        trust_folder(config, tmp_path)
+    assert config.read_text() == "{not json"
+
+
+def test_waits_for_claudes_lock(tmp_path: Path) -> None:
+    config = tmp_path / ".claude.json"
+    config.write_text("{}")
+    released_at: list[float] = []
+
+    def hold() -> None:
+        with config_lock(config):
+            time.sleep(0.3)
+            released_at.append(time.monotonic())
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.05)
+    trust_folder(config, tmp_path)
+    done_at = time.monotonic()
+    holder.join()
+    assert done_at >= released_at[0]
+
+
+def test_config_path_follows_claude_config_dir_then_home(tmp_path: Path) -> None:
+    assert claude_json_path({"CLAUDE_CONFIG_DIR": str(tmp_path)}) == tmp_path / ".claude.json"
+    assert claude_json_path({"HOME": str(tmp_path)}) == tmp_path / ".claude.json"
