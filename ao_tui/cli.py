@@ -125,12 +125,22 @@ def session_json(session: Session) -> dict[str, Any]:
         "lifecycle_reason": session.lifecycle_reason,
         "zone": zone_of(session).value,
         "activity": session.activity.to_json(),
-        "pr": session.pr,
+        "pr": _pr_json(session.pr),
         "attempt": session.attempt,
         "issue": session.issue or None,
         "agent_session_id": session.agent_session_id,
         "created_at": session.created_at,
     }
+
+
+_PR_KEYS = ("state", "number", "url", "ci", "review", "mergeable", "blockers")
+
+
+def _pr_json(pr: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The stable ``pr`` object of ``status --json`` (the store keeps more facts)."""
+    if pr is None:
+        return None
+    return {key: pr.get(key, [] if key == "blockers" else None) for key in _PR_KEYS}
 
 
 def _emit(data: Any) -> None:
@@ -624,3 +634,109 @@ def _open_cockpit(ctx: click.Context) -> None:
     from ao_tui.app import CockpitApp
 
     CockpitApp(engine).run()
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--run", "rerun", is_flag=True, help="Run CI again on the current head.")
+@click.option("--wait", is_flag=True, help="Wait until no check is running.")
+@click.option("--json", "as_json", is_flag=True, help="Print {state, checks} as JSON.")
+@click.pass_context
+def ci(ctx: click.Context, session_id: str, rerun: bool, wait: bool, as_json: bool) -> None:
+    """CI of a session's head commit: each check with its state and the log excerpt."""
+    with _errors():
+        engine = _load_engine(ctx)
+        report = engine.ci(session_id, run=rerun)
+        while wait and report["state"] == "running":
+            time.sleep(0.5)
+            report = engine.ci(session_id)
+    if as_json:
+        _emit(report)
+        return
+    click.echo(f"{session_id} at {report['head_sha'][:10]}: CI {report['state']}")
+    for check in report["checks"]:
+        took = "" if check["duration"] is None else f" ({check['duration']:.1f}s)"
+        click.echo(f"  {check['state']:<8} {check['name']}{took}")
+        if check["state"] == "failing" and check["excerpt"]:
+            for line in check["excerpt"].splitlines():
+                click.echo(f"    {line}")
+        if check.get("log"):
+            click.echo(f"    log: {check['log']}")
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the session as JSON.")
+@click.pass_context
+def approve(ctx: click.Context, session_id: str, as_json: bool) -> None:
+    """Approve the session's current head commit (a later push needs a new approval)."""
+    with _errors():
+        session = _load_engine(ctx).approve(session_id)
+    if as_json:
+        _emit(session_json(session))
+    else:
+        pr = session.pr or {}
+        blockers = "; ".join(pr.get("blockers") or []) or "none"
+        click.echo(f"{session.id} approved; PR {pr.get('state')}; blockers: {blockers}")
+
+
+@main.command()
+@click.argument("session_id")
+@click.option(
+    "--method",
+    type=click.Choice(["merge", "squash", "rebase"]),
+    help="How to land the branch (default: the project's merge.method).",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--force", is_flag=True, help="Merge even with blockers (CI failing, ...).")
+@click.option("--json", "as_json", is_flag=True, help="Print the merged session as JSON.")
+@click.pass_context
+def merge(
+    ctx: click.Context,
+    session_id: str,
+    method: str | None,
+    yes: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Land a session's branch on its base branch; refused while blocked unless --force."""
+    from core.scm import MergeBlockedError
+
+    with _errors():
+        engine = _load_engine(ctx)
+        if not yes:
+            pr = engine.reconcile_one(session_id).pr or {}
+            blockers = pr.get("blockers") or []
+            click.echo(f"{session_id}: PR {pr.get('state', 'none')}", err=True)
+            for blocker in blockers:
+                click.echo(f"  blocker: {blocker}", err=True)
+            if not sys.stdin.isatty():
+                fail("not a terminal: pass --yes to merge without asking", EXIT_USAGE)
+            if not click.confirm("Merge now?", err=True):
+                fail("not merged", EXIT_ERROR)
+        try:
+            session, sha = engine.merge(session_id, method=method, force=force)
+        except MergeBlockedError as exc:
+            click.echo(f"ao-tui: {session_id} cannot be merged:", err=True)
+            for blocker in exc.blockers:
+                click.echo(f"  - {blocker}", err=True)
+            click.echo("fix them, or pass --force to merge anyway", err=True)
+            raise SystemExit(exc.exit_code) from None
+    notes = list((session.pr or {}).get("notes") or [])
+    if as_json:
+        _emit({**session_json(session), "sha": sha, "notes": notes})
+        return
+    click.echo(f"{session.id} merged into {session.base_branch} as {sha[:10]}")
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--stat", is_flag=True, help="Files changed with counts only.")
+@click.pass_context
+def diff(ctx: click.Context, session_id: str, stat: bool) -> None:
+    """The session branch's changes against its base branch."""
+    with _errors():
+        text = _load_engine(ctx).diff(session_id, stat=stat)
+    click.echo(text, nl=False)

@@ -38,6 +38,14 @@ from core.models import (
     SignalSource,
 )
 from core.registry import Registry
+from core.scm import (
+    MERGE_METHODS,
+    CiSettings,
+    MergeBlockedError,
+    MergeMethod,
+    Scm,
+    ScmTarget,
+)
 from core.slots import Agent, AgentContext, AgentSettings, LaunchPlan, Runtime, SlotError, Workspace
 from core.store import Store
 
@@ -93,6 +101,26 @@ class Engine:
         """The agent plugin called ``name``."""
         agent: Agent = self.registry.get("agent", name)
         return agent
+
+    def scm(self, project_id: str) -> Scm:
+        """The SCM plugin a project uses (``local`` unless it chooses another)."""
+        scm: Scm = self.registry.get("scm", self.project(project_id).scm)
+        return scm
+
+    def scm_target(self, session: Session) -> ScmTarget:
+        """What the SCM plugin needs to know about ``session``'s branch."""
+        project = self.project(session.project)
+        ci = project.ci
+        return ScmTarget(
+            session_id=session.id,
+            title=session.title,
+            repo=project.path,
+            worktree=Path(session.worktree),
+            branch=session.branch,
+            base=session.base_branch or project.default_branch or "main",
+            state_dir=self.locations.session_dir(session.id),
+            ci=None if ci is None else CiSettings(command=ci.command, timeout=ci.timeout),
+        )
 
     def project(self, project_id: str) -> ProjectConfig:
         """A project's config by id, or an error listing the known ids."""
@@ -456,6 +484,161 @@ class Engine:
         if pane is None or pane.dead:
             return None
         return pane
+
+    # review, CI and merge ------------------------------------------------------------
+
+    def _heads(self, session: Session) -> tuple[Scm, ScmTarget, str, str]:
+        """The session's SCM plugin, target, branch head and base head (one git call)."""
+        scm = self.scm(session.project)
+        target = self.scm_target(session)
+        heads = scm.heads(target.repo, [target.branch, target.base])
+        head, base_head = heads.get(target.branch), heads.get(target.base)
+        if head is None:
+            raise EngineError(f"{session.id}: branch {target.branch!r} no longer exists")
+        if base_head is None:
+            raise EngineError(f"{session.id}: base branch {target.base!r} does not exist")
+        return scm, target, head, base_head
+
+    def _refresh_pr(self, session_id: str) -> Session:
+        with self._reconcile_lock:
+            events = self._reconciler.refresh_prs([self.get(session_id)])
+        if events:
+            self._notify()
+        return self.get(session_id)
+
+    def ci(self, session_id: str, *, run: bool = False) -> dict[str, Any]:
+        """The CI of the session's head: ``{"state", "checks", "head_sha"}``.
+
+        CI starts once per head on its own (here or in a tick); ``run`` starts a new run of
+        the current head even if one exists. Never waits for a run to finish.
+        """
+        session = self.get(session_id)
+        scm, target, head, base_head = self._heads(session)
+        if target.ci is None:
+            return {"state": "none", "checks": [], "head_sha": head}
+        if run:
+            scm.start_ci(target, self.store, head, rerun=True)
+            self.store.append_event(session_id, "ci-rerun", {"head_sha": head})
+        elif scm.status(target, self.store, head, base_head) is not None:
+            scm.start_ci(target, self.store, head)
+        if session.lifecycle not in _CLOSED_LIFECYCLES:
+            self._refresh_pr(session_id)
+        checks = scm.checks(target, self.store, head)
+        order = {"failing": 0, "running": 1, "passing": 2, "none": 3}
+        checks.sort(key=lambda check: order[check.state])
+        return {
+            "state": checks[0].state if checks else "none",
+            "checks": [check.to_json() for check in checks],
+            "head_sha": head,
+        }
+
+    def approve(self, session_id: str) -> Session:
+        """Record the operator's approval of the session's current head commit.
+
+        The approval holds for that exact commit: a later push needs a new approval.
+        """
+        session = self.get(session_id)
+        if session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE):
+            raise EngineError(f"{session_id} is {session.lifecycle.value}; nothing to approve")
+        scm, target, head, base_head = self._heads(session)
+        if scm.status(target, self.store, head, base_head) is None:
+            raise EngineError(
+                f"{session_id} has no commits ahead of {target.base}; nothing to approve"
+            )
+        scm.approve(target, self.store, head)
+        self.store.append_event(session_id, "approved", {"head_sha": head})
+        self._notify()
+        return self._refresh_pr(session_id)
+
+    def merge(
+        self, session_id: str, *, method: str | None = None, force: bool = False
+    ) -> tuple[Session, str]:
+        """Land the session's branch on its base; the session and the merged commit sha.
+
+        Refused with :class:`MergeBlockedError` while there are blockers, unless ``force``.
+        The exact head that was checked is merged, so a push that lands meanwhile is never
+        merged unseen. Afterwards the agent is stopped and the worktree removed (any
+        uncommitted work saved on the branch first); the branch stays.
+        """
+        session = self.get(session_id)
+        if session.lifecycle is Lifecycle.MERGED:
+            raise EngineError(f"{session_id} is already merged")
+        project = self.project(session.project)
+        chosen = method or project.merge.method
+        if chosen not in MERGE_METHODS:
+            raise EngineError(
+                f"unknown merge method {chosen!r} (allowed: {', '.join(MERGE_METHODS)})"
+            )
+        merge_method: MergeMethod = chosen
+        scm, target, head, base_head = self._heads(session)
+        pr = scm.status(target, self.store, head, base_head)
+        if pr is None:
+            raise EngineError(
+                f"{session_id} has no commits ahead of {target.base}; nothing to merge"
+            )
+        blockers = pr.blockers
+        if blockers and not force:
+            raise MergeBlockedError(
+                f"{session_id} cannot be merged: {'; '.join(blockers)} "
+                "(fix them, or pass --force to merge anyway)",
+                blockers,
+            )
+        try:
+            result = scm.merge(target, merge_method, head)
+        except SlotError as exc:
+            raise EngineError(f"merge of {session_id} failed: {exc}") from exc
+        notes = list(result.notes)
+        self.runtime.kill(session.tmux)
+        worktree = Path(session.worktree)
+        wip: str | None = None
+        if worktree.exists():
+            try:
+                wip = self.workspace.save_work(worktree, f"WIP: {session_id} saved by ao-tui merge")
+                self.workspace.remove(project.path, worktree)
+            except SlotError as exc:
+                notes.append(f"the worktree {worktree} was kept: {exc}")
+        if wip:
+            notes.append(f"uncommitted work was saved as {wip[:10]} on {session.branch}")
+        now = self.clock()
+        merged_pr = {
+            **pr.to_json(),
+            "state": "merged",
+            "mergeable": False,
+            "blockers": [],
+            "notes": notes,
+            "merged_sha": result.sha,
+        }
+        session = self.store.update_session(
+            session_id,
+            lifecycle=Lifecycle.MERGED,
+            lifecycle_reason=f"merged into {target.base} as {result.sha[:10]}",
+            activity=Activity(ActivityState.EXITED, SignalSource.ENGINE, now, "merged"),
+            pr=merged_pr,
+            event=(
+                "merged",
+                {
+                    "sha": result.sha,
+                    "method": result.method,
+                    "head_sha": head,
+                    "base": target.base,
+                    "forced": bool(blockers),
+                    "overridden": blockers,
+                    "notes": notes,
+                    "wip_commit": wip,
+                },
+            ),
+        )
+        self._notify()
+        return session, result.sha
+
+    def diff(self, session_id: str, *, stat: bool = False) -> str:
+        """The session branch's changes against its base, as ``git diff base...branch``."""
+        session = self.get(session_id)
+        scm = self.scm(session.project)
+        try:
+            return scm.diff(self.scm_target(session), stat=stat)
+        except SlotError as exc:
+            raise EngineError(f"diff of {session_id} failed: {exc}") from exc
 
     # reconcile and events ------------------------------------------------------------
 

@@ -3,6 +3,10 @@
 A tick makes one batched tmux call (``list-panes -a``) for every session, asks each agent
 plugin for its signals, fuses them, and writes a session only when something a user would
 see has changed — each change is one event in the log, so followers see changes only.
+
+PRs are refreshed in the same tick through the project's SCM plugin: one ``heads`` call
+(one ``git for-each-ref``) per repository, git work only for a new pair of head and base
+commits (the plugin caches the rest), and CI started in the background for a new head.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from core.models import (
     Session,
     SignalSource,
 )
-from core.slots import PaneInfo
+from core.registry import UnknownPluginError
+from core.scm import Scm
+from core.slots import PaneInfo, SlotError
 from core.zones import zone_of
 
 if TYPE_CHECKING:
@@ -57,7 +63,71 @@ class Reconciler:
             event = self._reconcile(session, panes.get(session.tmux), now)
             if event is not None:
                 events.append(event)
+        # Re-read: the loop above may have changed activity, which the zone in a pr event uses.
+        live = [
+            s
+            for s in engine.store.list_sessions()
+            if (only is None or s.id == only)
+            and (s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED)
+        ]
+        events.extend(self.refresh_prs(live))
         return events
+
+    def refresh_prs(self, sessions: list[Session]) -> list[Event]:
+        """Refresh the ``pr`` of ``sessions``; one ``heads`` call per repository."""
+        engine = self.engine
+        by_project: dict[str, list[Session]] = {}
+        for session in sessions:
+            by_project.setdefault(session.project, []).append(session)
+        events: list[Event] = []
+        for project_id, group in by_project.items():
+            project = engine.config.projects.get(project_id)
+            if project is None:
+                continue
+            try:
+                scm = engine.scm(project_id)
+                targets = [engine.scm_target(s) for s in group]
+                names = [t.branch for t in targets] + [t.base for t in targets]
+                heads = scm.heads(project.path, names)
+            except (SlotError, UnknownPluginError):
+                continue  # a broken repo or plugin must not stop the agents' tick
+            for session in group:
+                try:
+                    event = self._refresh_pr(scm, session, heads)
+                except SlotError:
+                    continue
+                if event is not None:
+                    events.append(event)
+        return events
+
+    def _refresh_pr(self, scm: Scm, session: Session, heads: dict[str, str]) -> Event | None:
+        engine = self.engine
+        target = engine.scm_target(session)
+        head = heads.get(target.branch)
+        base_head = heads.get(target.base)
+        if not head or not base_head:
+            return None
+        pr = scm.status(target, engine.store, head, base_head)
+        # Once per head: the store refuses a second run of the same sha.
+        new_head = pr is not None and pr.ci == "none" and target.ci is not None
+        if new_head and scm.start_ci(target, engine.store, head):
+            pr = scm.status(target, engine.store, head, base_head)
+        new = None if pr is None else pr.to_json()
+        if new == session.pr:
+            return None
+        after = replace(session, pr=new)
+        data = {
+            "state": "none" if new is None else new["state"],
+            "previous": (session.pr or {}).get("state", "none"),
+            "ci": None if new is None else new["ci"],
+            "review": None if new is None else new["review"],
+            "blockers": [] if new is None else new["blockers"],
+            "head_sha": head,
+            "zone": zone_of(after).value,
+            "previous_zone": zone_of(session).value,
+        }
+        engine.store.update_session(session.id, pr=new, event=("pr", data))
+        return Event(0, engine.clock(), session.id, "pr", data)
 
     def _reconcile(self, session: Session, pane: PaneInfo | None, now: float) -> Event | None:
         engine = self.engine

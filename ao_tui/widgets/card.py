@@ -8,6 +8,7 @@ cockpit runs over SSH in whatever terminal the operator has.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -225,3 +226,33 @@ def line(session: Session, now: float, layout: LineLayout, palette: CardPalette)
     if layout.pr:
         parts += [Text(" "), _cell(pr_badge(session.pr, palette), layout.pr)]
     return Text("").join(parts)
+
+
+class RenderCache:
+    """Rendered cards or lines by session id, reused while nothing they show has changed.
+
+    The board re-renders every second; most sessions and their age text (minute
+    resolution past the first minute) stay the same, so most renders are skipped.
+    """
+
+    def __init__(self) -> None:
+        """An empty cache."""
+        self._rendered: dict[str, tuple[tuple[Any, ...], Text]] = {}
+
+    def card(self, session: Session, now: float, width: int, palette: CardPalette) -> Text:
+        """:func:`card`, from the cache when nothing it shows changed."""
+        key = (session, age(now - session.activity.since), width, palette)
+        return self._get(session.id, key, lambda: card(session, now, width, palette))
+
+    def line(self, session: Session, now: float, layout: LineLayout, palette: CardPalette) -> Text:
+        """:func:`line`, from the cache when nothing it shows changed."""
+        key = (session, age(now - session.activity.since), layout, palette)
+        return self._get(session.id, key, lambda: line(session, now, layout, palette))
+
+    def _get(self, session_id: str, key: tuple[Any, ...], render: Callable[[], Text]) -> Text:
+        cached = self._rendered.get(session_id)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        text = render()
+        self._rendered[session_id] = (key, text)
+        return text

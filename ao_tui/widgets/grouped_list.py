@@ -8,10 +8,11 @@ row followed by one line per session, in one keyed table. Header rows are keyed
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from rich.text import Text
 
-from ao_tui.widgets.card import CardPalette, LineLayout, line
+from ao_tui.widgets.card import CardPalette, LineLayout, RenderCache
 from ao_tui.widgets.keyed_table import KeyedTable, RowSpec
 from core.models import ZONE_ORDER, Session, Zone
 
@@ -30,6 +31,11 @@ def is_header(key: str | None) -> bool:
 
 class GroupedList(KeyedTable):
     """Zone headers with their sessions underneath, diff-updated like every board table."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        """An empty list."""
+        super().__init__(id=id)
+        self._cache = RenderCache()
 
     def show(
         self,
@@ -55,10 +61,13 @@ class GroupedList(KeyedTable):
                 title.append("  ▸ z unfolds", style=palette.muted)
             rows.append(RowSpec(header_key(zone), (title,)))
             if zone not in folded:
-                rows.extend(RowSpec(s.id, (line(s, now, layout, palette),)) for s in sessions)
+                rows.extend(
+                    RowSpec(s.id, (self._cache.line(s, now, layout, palette),)) for s in sessions
+                )
         self.sync(rows)
         if is_header(self.selected_key):
             self.step_off_header(+1)
+        self.remember(partial(self.show, groups, now, palette, folded=folded))
 
     def step_off_header(self, direction: int) -> None:
         """Move the cursor past header rows, in ``direction`` first, then back."""

@@ -9,7 +9,7 @@ one-second refresh, and would throw the operator's cursor back to the top.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,8 @@ class KeyedTable(DataTable[Any]):
         super().__init__(id=id, cursor_type="row", show_header=False)
         self._shown: dict[str, tuple[Hashable, ...]] = {}
         self._position: dict[str, int] = {}
+        self._replay: Callable[[], None] | None = None
+        self._drawn_width = -1
 
     def on_mount(self) -> None:
         """Add the columns; their widths follow the widget's size."""
@@ -73,8 +75,20 @@ class KeyedTable(DataTable[Any]):
         return {self.COLUMNS[0]: max(1, width - 2 * self.cell_padding)}
 
     def on_resize(self, event: events.Resize) -> None:
-        """Give the columns the new width (the DataTable drops its render caches itself)."""
+        """Give the columns the new width and redraw rows that were laid out for the old one.
+
+        Rows are cut to the width they were drawn for, and the first draw can come before
+        layout has settled, so a width change always redraws (the DataTable drops its own
+        render caches itself).
+        """
         self.apply_widths(self.content_width())
+        if self._replay is not None and self.content_width() != self._drawn_width:
+            self._replay()
+
+    def remember(self, replay: Callable[[], None]) -> None:
+        """Record how to redraw the rows just shown, should the width change."""
+        self._replay = replay
+        self._drawn_width = self.content_width()
 
     def content_width(self) -> int:
         """Cells available to the columns: the width less the vertical scrollbar."""

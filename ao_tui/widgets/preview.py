@@ -7,6 +7,9 @@ operator is about to approve.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -59,6 +62,7 @@ class Preview(Vertical):
         self.heading = Static(id="preview-title")
         self.waiting = Static(id="preview-waiting")
         self.pane = PaneView(id="preview-pane")
+        self._replay: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         """Title, waiting panel, pane."""
@@ -70,6 +74,7 @@ class Preview(Vertical):
         self, session: Session | None, now: float, palette: CardPalette, answer_hint: str = ""
     ) -> None:
         """Describe ``session`` (None: nothing selected); the pane follows by capture."""
+        self._replay = partial(self.show_session, session, now, palette, answer_hint)
         title, waiting = self.heading, self.waiting
         if session is None:
             self.session_id = None
@@ -100,6 +105,11 @@ class Preview(Vertical):
             waiting.update(needs)
         if session.lifecycle in _CLOSED or not session.pane_id:
             self.pane.show_placeholder(f"{session.id} is {session.lifecycle.value}; no live pane")
+
+    def on_resize(self) -> None:
+        """The title line is cut to the width: redraw it."""
+        if self._replay is not None:
+            self._replay()
 
     def show_capture(self, session_id: str, capture: str) -> None:
         """Show a capture if it belongs to the session on display."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
@@ -9,7 +11,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from ao_tui.widgets.card import CardPalette, card
+from ao_tui.widgets.card import CardPalette, RenderCache
 from ao_tui.widgets.keyed_table import KeyedTable, RowSpec
 from core.models import Session, Zone
 
@@ -25,11 +27,16 @@ class ZoneTable(KeyedTable):
         super().__init__(id=id)
         self.zone = zone
         self.cell_padding = 1
+        self._cache = RenderCache()
 
     def show(self, sessions: list[Session], now: float, palette: CardPalette) -> None:
         """Diff the table to ``sessions`` (already in display order)."""
         width = max(1, self.content_width() - 2 * self.cell_padding)
-        self.sync([RowSpec(s.id, (card(s, now, width, palette),), CARD_HEIGHT) for s in sessions])
+        cache = self._cache
+        self.sync(
+            [RowSpec(s.id, (cache.card(s, now, width, palette),), CARD_HEIGHT) for s in sessions]
+        )
+        self.remember(partial(self.show, sessions, now, palette))
 
 
 class ZoneColumn(Vertical):

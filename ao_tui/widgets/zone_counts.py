@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -31,6 +34,13 @@ def count_zones(sessions: list[Session]) -> dict[Zone, int]:
 class ZoneCounts(Static):
     """``ao-tui  Needs you 2 · Ready 1 · … `` with the filter and who reconciles."""
 
+    _replay: Callable[[], None] | None = None
+
+    def on_resize(self) -> None:
+        """Labels and the status depend on the width: redraw with the last counts."""
+        if self._replay is not None:
+            self._replay()
+
     def show(
         self,
         counts: dict[Zone, int],
@@ -41,6 +51,9 @@ class ZoneCounts(Static):
         shown: int = 0,
     ) -> None:
         """Render the counts; ``status`` says whether this process or a daemon reconciles."""
+        self._replay = partial(
+            self.show, counts, palette, status=status, filter_text=filter_text, shown=shown
+        )
         line = Text("ao-tui ", style="bold")
         for index, zone in enumerate(ZONE_ORDER):
             count = counts.get(zone, 0)

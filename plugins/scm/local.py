@@ -217,6 +217,10 @@ class LocalScm:
         if target.ci is None:
             return False
         log_path = target.state_dir / f"ci-{head[:12]}.log"
+        earlier = sum(1 for run in store.ci_runs(target.session_id) if run.head_sha == head)
+        if rerun and earlier:
+            # A rerun keeps the earlier logs (one may still be being written).
+            log_path = target.state_dir / f"ci-{head[:12]}-{earlier + 1}.log"
         run_id = store.start_ci_run(target.session_id, head, str(log_path), rerun=rerun)
         if run_id is None:
             return False
@@ -354,23 +358,33 @@ class LocalScm:
         notes: list[str] = []
         checkout = _checkout_of(repo, base_ref)
         moved = f"{base} moved while merging; nothing was changed, merge again"
-        if checkout is not None and not _git(checkout, "status", "--porcelain").stdout.strip():
+        # Untracked files do not make a checkout dirty: a fast-forward keeps them, and
+        # refuses (below) only when the merge would overwrite one.
+        if (
+            checkout is not None
+            and not _git(checkout, "status", "--porcelain", "--untracked-files=no").stdout.strip()
+        ):
             # A clean checkout follows the branch; --ff-only can never drop a commit that
             # landed on the base meanwhile, and it updates the files with the ref.
             current = _git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
             if current != old:
                 raise SlotError(moved)
             proc = _git(checkout, "merge", "--ff-only", "--quiet", new, check=False)
-            if proc.returncode != 0:
+            if proc.returncode == 0:
+                return notes
+            current = _git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+            if current != old:
                 raise SlotError(f"{moved} ({_error(proc)})")
-            return notes
+            reason = "untracked files in the way"
+        else:
+            reason = "uncommitted changes"
         if checkout is not None:
             # Moving the branch under a dirty checkout would make its files look like a
             # revert of the merge; detach it at the commit it has, files untouched.
             _git(checkout, "checkout", "--quiet", "--detach")
             notes.append(
-                f"your checkout of {base} at {checkout} has uncommitted changes and was left "
-                f"as it was (now detached at {old[:10]}, behind {base}); when ready run "
+                f"your checkout of {base} at {checkout} has {reason} and was left as it "
+                f"was (now detached at {old[:10]}, behind {base}); when ready run "
                 f"`git switch {base}` there, or `git merge --ff-only {base}`"
             )
         proc = _git(repo, "update-ref", "-m", "ao-tui merge", base_ref, new, old, check=False)

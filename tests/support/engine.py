@@ -25,8 +25,13 @@ def write_config(
     command: str | None = None,
     prefix: str = "app",
     extra: str = "",
+    extra_project_yaml: str = "",
 ) -> Path:
-    """Write an ao.config.yaml with one project ``app`` for ``repo``; return its path."""
+    """Write an ao.config.yaml with one project ``app`` for ``repo``; return its path.
+
+    ``extra_project_yaml`` is added inside the project (indent its lines by 4 spaces);
+    ``extra`` is appended at the top level.
+    """
     lines = [
         "projects:",
         "  app:",
@@ -38,7 +43,8 @@ def write_config(
     if command is not None:
         lines += ["    agentConfig:", f"      command: {command!r}"]
     path = directory / "ao.config.yaml"
-    path.write_text("\n".join(lines) + "\n" + extra, encoding="utf-8")
+    text = "\n".join(lines) + "\n" + extra_project_yaml.rstrip("\n")
+    path.write_text(text.rstrip("\n") + "\n" + extra, encoding="utf-8")
     return path
 
 

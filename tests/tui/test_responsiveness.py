@@ -8,6 +8,7 @@ locked database.
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -130,12 +131,17 @@ async def test_200_sessions_update_by_diff_quickly(tmp_path: Path, size: tuple[i
             for i, s in enumerate(sessions)
         ]
         timings = []
-        for now in (NOW + 60, NOW + 120, NOW + 180):
+        # Ages move on by a minute each time: every row's text changes (the worst tick).
+        for now in (NOW + 60, NOW + 120, NOW + 180, NOW + 240, NOW + 300):
             started = time.perf_counter()
             app.board.show(changed, now)
             timings.append(time.perf_counter() - started)
             await pilot.pause()
-        assert max(timings) < 0.25, [f"{t * 1000:.0f} ms" for t in timings]
+        shown = [f"{t * 1000:.0f} ms" for t in timings]
+        # The median bounds the usual cost; the max only catches a pathological one, as a
+        # busy 2-core CI box can stall any single call.
+        assert statistics.median(timings) < 0.1, shown
+        assert max(timings) < 0.5, shown
         if size == (80, 24):
             rows = [k for k in app.board.query_one(GroupedList).row_keys() if not is_header(k)]
             assert len(rows) == 198  # every session but the two folded under Done
