@@ -317,6 +317,17 @@ class Engine:
             )
         if not text.strip():
             raise EngineError("the message is empty")
+        session = self.reconcile_one(session_id)
+        if session.activity.state is ActivityState.WAITING_INPUT:
+            # Typed into a permission menu, the text would be read as key presses ("1"
+            # approves): the prompt must be answered first.
+            return self._record_send(
+                session,
+                DeliveryResult.FAILED,
+                f"it waits on a prompt ({session.activity.detail}); answer it first with "
+                f"`ao-tui respond {session_id} yes|no`",
+                text,
+            )
         agent = self.agent(session.agent)
         ctx = self.context(session)
         marker = agent.delivery_marker(ctx)

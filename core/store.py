@@ -1,5 +1,7 @@
 """SQLite state shared by every ao-tui process: sessions, id counters and the event log.
 
+Credentials are masked (core.redact) in everything written except the task prompt itself.
+
 WAL mode lets the cockpit read while a CLI call writes; ``busy_timeout`` makes a second
 writer wait instead of failing. Every multi-step mutation runs in one ``BEGIN IMMEDIATE``
 transaction so two processes can never hand out the same id or interleave half-updates.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from core.models import Activity, Event, Lifecycle, Session
+from core.redact import redact, redact_value
 
 MIGRATIONS: Sequence[str] = (
     # v1: sessions, counters, the append-only event log.
@@ -405,7 +408,7 @@ class _Tx:
 def _append_event(db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts: float) -> Event:
     cur = db.execute(
         "INSERT INTO events(ts, session_id, kind, data) VALUES(?,?,?,?)",
-        (ts, session_id, kind, json.dumps(data, sort_keys=True)),
+        (ts, session_id, kind, json.dumps(redact_value(data), sort_keys=True)),
     )
     return Event(int(cur.lastrowid or 0), ts, session_id, kind, data)
 
@@ -413,9 +416,11 @@ def _append_event(db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts:
 def _encode(name: str, value: Any) -> Any:
     if name == "activity":
         assert isinstance(value, Activity)
-        return json.dumps(value.to_json())
+        return json.dumps(redact_value(value.to_json()))
     if name in ("pr", "extra"):
-        return None if value is None else json.dumps(value, sort_keys=True)
+        return None if value is None else json.dumps(redact_value(value), sort_keys=True)
+    if name == "title":
+        return redact(value)
     if name == "lifecycle":
         return Lifecycle(value).value
     return value
@@ -426,8 +431,8 @@ def _session_row(s: Session) -> tuple[Any, ...]:
         s.id,
         s.project,
         s.agent,
-        s.title,
-        s.prompt,
+        redact(s.title),
+        s.prompt,  # kept verbatim: a fresh restart must hand the agent the task as given
         s.branch,
         s.base_branch,
         s.worktree,
@@ -435,12 +440,12 @@ def _session_row(s: Session) -> tuple[Any, ...]:
         s.pane_id,
         s.lifecycle.value,
         s.lifecycle_reason,
-        json.dumps(s.activity.to_json()),
+        json.dumps(redact_value(s.activity.to_json())),
         s.attempt,
         s.agent_session_id,
         s.issue,
-        None if s.pr is None else json.dumps(s.pr, sort_keys=True),
-        json.dumps(s.extra, sort_keys=True),
+        None if s.pr is None else json.dumps(redact_value(s.pr), sort_keys=True),
+        json.dumps(redact_value(s.extra), sort_keys=True),
         s.created_at,
         s.updated_at,
     )

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.errors import EngineError
-from core.models import ActivityState, Zone
+from core.models import ActivityState, DeliveryResult, Zone
 from core.zones import zone_of
 from tests.support.engine import make_engine, wait_for, write_config
 
@@ -37,3 +37,20 @@ def test_respond_yes_answers_the_question_and_then_refuses(tmp_path: Path, git_r
         engine.respond(session.id, yes=False)
     kinds = [e.kind for e in engine.store.events_after(0)]
     assert "responded" in kinds
+
+
+def test_send_is_refused_while_a_prompt_waits(tmp_path: Path, git_repo: Path) -> None:
+    answers = tmp_path / "answers.txt"
+    cfg = write_config(tmp_path, git_repo, command=f"{sys.executable} {ASKER} {answers}")
+    engine = make_engine(cfg)
+    session = engine.spawn("app", "ask me something")
+
+    def waiting() -> bool:
+        engine.reconcile()
+        return engine.get(session.id).activity.state is ActivityState.WAITING_INPUT
+
+    wait_for(waiting, timeout=10)
+    result, detail = engine.send(session.id, "1 yes please")
+    assert result is DeliveryResult.FAILED
+    assert "respond" in detail
+    assert not answers.exists()  # nothing was typed into the question
