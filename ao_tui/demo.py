@@ -22,17 +22,18 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ao_tui.demo_operator import DemoOperator
 from core.config import load_config
 from core.engine import Engine
 from core.errors import EngineError
 from core.locations import Locations
-from core.models import Lifecycle
 from core.registry import Registry
 
 PROJECT_ID = "shop"
@@ -212,10 +213,16 @@ def config_text(repo: Path, claude_dir: Path, speed: float) -> str:
         "    defaultBranch: main\n"
         f"    sessionPrefix: {SESSION_PREFIX}\n"
         f"    agent: {DEMO_AGENT}\n"
+        f"    ci: {{command: {json.dumps(ci_command())}, timeout: 120}}\n"
         "    env:\n"
         f"      CLAUDE_CONFIG_DIR: {json.dumps(str(claude_dir))}\n"
         f"      {SPEED_ENV}: {json.dumps(repr(float(speed)))}\n"
     )
+
+
+def ci_command() -> str:
+    """The sample project's CI: its unittest suite, with this interpreter (stdlib only)."""
+    return shlex.join([sys.executable, "-m", "unittest", "-q"])
 
 
 @dataclass
@@ -233,6 +240,8 @@ class DemoSandbox:
     saved_env: dict[str, str | None] = field(default_factory=dict)
     extra_dirs: list[Path] = field(default_factory=list)
     closed: bool = False
+    operator: DemoOperator | None = None
+    """The scripted operator thread (approves and merges), once sessions are spawned."""
 
     @property
     def home(self) -> Path:
@@ -253,6 +262,8 @@ class DemoSandbox:
         if self.closed:
             return "demo sandbox already closed"
         self.closed = True
+        if self.operator is not None:
+            self.operator.stop()
         if keep:
             message = (
                 f"demo sandbox kept in {self.root}\n"
@@ -356,9 +367,9 @@ def build_demo(root: Path | None = None, *, sessions: int = 6, speed: float = 1.
     """Build a demo sandbox in ``root`` (default: a new temp dir) and spawn ``sessions``
     demo sessions on it, their scripts running ``speed`` times faster than real time.
 
-    The first session does a quick change and exits; it is then closed like an operator
-    would (``kill``), so the board starts with one session in Done. Anything that fails
-    halfway is undone before the error propagates.
+    The first session does a quick change and exits; a scripted operator then merges it
+    (Done) and approves another once its CI is green (Ready to merge), so every zone fills
+    within seconds. Anything that fails halfway is undone before the error propagates.
     """
     if sessions < 1:
         raise DemoError("a demo needs at least one session")
@@ -432,26 +443,23 @@ def _prepare(
 
 
 def _spawn_sessions(sandbox: DemoSandbox, count: int, speed: float) -> None:
-    """Spawn ``count`` sessions through the engine, then close the one that exits."""
+    """Spawn ``count`` sessions through the engine, then start the scripted operator.
+
+    The operator merges the quick session once its agent exits with green CI (Done) and
+    approves the commit-and-idle one once its CI is green (Ready to merge).
+    """
     engine = sandbox.engine
-    quitter: str | None = None
+    firsts: dict[str, str] = {}
     for index in range(count):
         task = DEMO_TASKS[index % len(DEMO_TASKS)]
         round_ = index // len(DEMO_TASKS)
         title = task.title if round_ == 0 else f"{task.title} #{round_ + 1}"
         session = engine.spawn(PROJECT_ID, task.prompt(), title=title, force=True)
-        if task.scenario == "exit" and quitter is None:
-            quitter = session.id
-    if quitter is not None:
-        _close_when_exited(engine, quitter, timeout=max(5.0, 15.0 / speed))
-
-
-def _close_when_exited(engine: Engine, session_id: str, timeout: float) -> None:
-    """Wait for the session's agent to exit, then kill the session (it moves to Done)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        session = engine.reconcile_one(session_id)
-        if session.lifecycle is Lifecycle.EXITED:
-            engine.kill(session_id)
-            return
-        time.sleep(0.1)
+        firsts.setdefault(task.scenario, session.id)
+    sandbox.operator = DemoOperator(
+        engine,
+        merge_id=firsts.get("exit"),
+        approve_id=firsts.get("commit-and-idle"),
+        timeout=max(60.0, 120.0 / speed),
+    )
+    sandbox.operator.start()

@@ -126,7 +126,13 @@ class Reconciler:
             "zone": zone_of(after).value,
             "previous_zone": zone_of(session).value,
         }
-        engine.store.update_session(session.id, pr=new, event=("pr", data))
+        if (
+            engine.store.update_session_if(
+                session.id, _snapshot(session), pr=new, event=("pr", data)
+            )
+            is None
+        ):
+            return None
         return Event(0, engine.clock(), session.id, "pr", data)
 
     def _reconcile(self, session: Session, pane: PaneInfo | None, now: float) -> Event | None:
@@ -158,7 +164,7 @@ class Reconciler:
             fields["pane_id"] = pane.pane_id
         if not (changed_activity or changed_lifecycle):
             if fields:
-                engine.store.update_session(session.id, **fields)
+                engine.store.update_session_if(session.id, _snapshot(session), **fields)
             return None
         before_zone = zone_of(session)
         after = replace(session, activity=activity, lifecycle=lifecycle)
@@ -176,8 +182,15 @@ class Reconciler:
         fields.update(activity=activity)
         if changed_lifecycle:
             fields.update(lifecycle=lifecycle, lifecycle_reason=reason)
-        engine.store.update_session(session.id, event=(kind, data), **fields)
-        return Event(0, now, session.id, kind, data)
+        written = engine.store.update_session_if(
+            session.id, _snapshot(session), event=(kind, data), **fields
+        )
+        return None if written is None else Event(0, now, session.id, kind, data)
+
+
+def _snapshot(session: Session) -> dict[str, Any]:
+    """What must still hold for a tick's decision about ``session`` to be written."""
+    return {"lifecycle": session.lifecycle, "attempt": session.attempt}
 
 
 def _visible(activity: Activity) -> tuple[Any, ...]:

@@ -232,20 +232,50 @@ class Store:
         **fields: Any,
     ) -> Session:
         """Change ``fields`` of one session (and log ``event``) atomically; the new value."""
-        unknown = set(fields) - _UPDATABLE
+        updated = self._update(session_id, None, event, fields)
+        if updated is None:
+            raise KeyError(session_id)
+        return updated
+
+    def update_session_if(
+        self,
+        session_id: str,
+        expect: dict[str, Any],
+        *,
+        event: tuple[str, dict[str, Any]] | None = None,
+        **fields: Any,
+    ) -> Session | None:
+        """Like :meth:`update_session`, but only while the row still has ``expect``'s values.
+
+        The reconciler decides from a snapshot; if an operator action (kill, merge,
+        restore — from this or another process) changed the session meanwhile, writing the
+        stale decision would undo it. Then nothing is written and None is returned.
+        """
+        return self._update(session_id, expect, event, fields)
+
+    def _update(
+        self,
+        session_id: str,
+        expect: dict[str, Any] | None,
+        event: tuple[str, dict[str, Any]] | None,
+        fields: dict[str, Any],
+    ) -> Session | None:
+        unknown = (set(fields) | set(expect or {})) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         now = time.time()
+        guard = "".join(f" AND {name}=?" for name in expect or {})
+        guard_values = [_encode(name, value) for name, value in (expect or {}).items()]
         with self.transaction() as db:
-            if fields:
-                assignments = ", ".join(f"{name}=?" for name in fields)
+            if fields or expect:
+                assignments = "".join(f"{name}=?, " for name in fields)
                 values = [_encode(name, value) for name, value in fields.items()]
                 cur = db.execute(
-                    f"UPDATE sessions SET {assignments}, updated_at=? WHERE id=?",
-                    (*values, now, session_id),
+                    f"UPDATE sessions SET {assignments}updated_at=? WHERE id=?{guard}",
+                    (*values, now, session_id, *guard_values),
                 )
                 if cur.rowcount == 0:
-                    raise KeyError(session_id)
+                    return None
             if event is not None:
                 _append_event(db, session_id, event[0], event[1], now)
             row = db.execute(

@@ -415,10 +415,26 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         engine = sandbox.engine
         assert os.environ["AO_TUI_HOME"] == str(sandbox.home)
         assert all(s.agent == "demo" and s.title.startswith("[demo]") for s in engine.list())
-        assert engine.get(_by_scenario(sandbox, "exit").id).lifecycle is Lifecycle.KILLED
+        # Within ten seconds the board spreads over at least four zones, and over time it
+        # passes through all six: the scripted operator merges the quick session (Done)
+        # and approves a green one (Ready to merge); the failing test lands in Fixing.
+        seen: set[Zone] = set()
 
-        every_kind = {Zone.NEEDS_YOU, Zone.WORKING, Zone.DONE}
-        wait_for(lambda: _zones(sandbox) >= every_kind, timeout=10, interval=0.2)
+        def spread() -> bool:
+            now = _zones(sandbox)
+            seen.update(now)
+            return len(now) >= 4
+
+        wait_for(spread, timeout=10, interval=0.2)
+        def all_six() -> bool:
+            spread()
+            return seen == set(Zone)
+
+        wait_for(all_six, timeout=30, interval=0.2)
+        quick = engine.get(_by_scenario(sandbox, "exit").id)
+        assert quick.lifecycle is Lifecycle.MERGED
+        assert quick.pr is not None and quick.pr.get("merged_sha")
+        assert sandbox.operator is not None and sandbox.operator.errors == []
 
         asking = _by_scenario(sandbox, "permission").id
         wait_for(lambda: _state_of(sandbox, asking) is ActivityState.WAITING_INPUT)
@@ -475,7 +491,7 @@ def test_close_keep_leaves_the_sandbox_running_and_says_how_to_reach_it(tmp_path
     assert f"AO_TUI_TMUX_SOCKET={sandbox.tmux_socket}" in message
     assert f"--config {sandbox.config_path} status" in message
     assert names == {"ao-demo-1", "ao-demo-2"}
-    assert "ao-demo-2" in _tmux_sessions(sandbox.tmux_socket)  # the first one quit and is Done
+    assert "ao-demo-2" in _tmux_sessions(sandbox.tmux_socket)
     assert os.environ["AO_TUI_HOME"] != str(sandbox.home)
 
 
@@ -491,7 +507,7 @@ def test_without_a_chosen_socket_the_sandbox_runs_and_kills_its_own_server(
         assert sandbox.owns_tmux_server
         assert os.environ["AO_TUI_TMUX_SOCKET"] == sandbox.tmux_socket
         assert sandbox.tmux_tmpdir == str(sandbox.root / "tmux")
-        assert _tmux_sessions(sandbox.tmux_socket, sandbox.tmux_tmpdir) == {"ao-demo-2"}
+        assert _tmux_sessions(sandbox.tmux_socket, sandbox.tmux_tmpdir) >= {"ao-demo-2"}
     finally:
         sandbox.close()
     assert _tmux_sessions(sandbox.tmux_socket, sandbox.tmux_tmpdir) == set()

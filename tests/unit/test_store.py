@@ -108,3 +108,23 @@ def test_garbage_file_is_refused_naming_the_file(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match=r"s\.db"):
         Store(path)
+
+
+def test_conditional_update_skips_a_stale_decision(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.insert_session(make_session("app-1"), event=("spawned", {}))
+    store.update_session("app-1", lifecycle=Lifecycle.KILLED, event=("killed", {}))
+    # a reconcile tick that saw the session running must not undo the kill
+    stale = store.update_session_if(
+        "app-1",
+        {"lifecycle": Lifecycle.RUNNING, "attempt": 1},
+        lifecycle=Lifecycle.EXITED,
+        event=("lifecycle", {}),
+    )
+    assert stale is None
+    assert store.get_session("app-1").lifecycle is Lifecycle.KILLED  # type: ignore[union-attr]
+    assert [e.kind for e in store.events_after(0)] == ["spawned", "killed"]
+    fresh = store.update_session_if(
+        "app-1", {"lifecycle": Lifecycle.KILLED}, lifecycle_reason="checked"
+    )
+    assert fresh is not None and fresh.lifecycle_reason == "checked"
