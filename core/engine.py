@@ -37,6 +37,7 @@ from core.models import (
     Session,
     SignalSource,
 )
+from core.naming import branch_name, title_from
 from core.registry import Registry
 from core.scm import (
     MERGE_METHODS,
@@ -152,6 +153,11 @@ class Engine:
 
     # reads ---------------------------------------------------------------------------
 
+    def predict_branch(self, project_id: str, title: str) -> str:
+        """The branch a spawn in ``project_id`` titled ``title`` would create now."""
+        prefix = self.project(project_id).session_prefix
+        return branch_name(self.store.peek_id(prefix), title or "task")
+
     def list(self) -> list[Session]:
         """Every session, oldest first."""
         return self.store.list_sessions()
@@ -192,7 +198,7 @@ class Engine:
                 f"the task prompt is {len(prompt.encode())} bytes (max {MAX_PROMPT_BYTES}); "
                 "put the details in a file in the repo and point the agent at it"
             )
-        title = (title or _title_from(prompt)).strip()
+        title = (title or title_from(prompt)).strip()
         agent_name = agent_name or project.agent_name(self.config.defaults)
         agent = self.agent(agent_name)
         if not force:
@@ -201,7 +207,7 @@ class Engine:
         base = project.default_branch or self.workspace.default_branch(repo)
 
         session_id = self.store.allocate_id(project.session_prefix)
-        branch = f"ao/{session_id}-{_slug(title)}"
+        branch = branch_name(session_id, title)
         worktree = self.locations.worktree(project_id, session_id)
         now = self.clock()
         session = Session(
@@ -705,17 +711,6 @@ class Engine:
                         pass
         finally:
             self._waiters.remove(waiter)
-
-
-def _title_from(prompt: str) -> str:
-    first = prompt.strip().splitlines()[0] if prompt.strip() else "task"
-    return first if len(first) <= 60 else first[:59] + "…"
-
-
-def _slug(title: str) -> str:
-    words = re.findall(r"[a-z0-9]+", title.lower())
-    slug = "-".join(words)[:32].strip("-")
-    return slug or "task"
 
 
 def _near_duplicate(a: str, b: str) -> bool:

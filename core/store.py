@@ -193,6 +193,18 @@ class Store:
 
     # ids -----------------------------------------------------------------------------
 
+    def peek_id(self, prefix: str) -> str:
+        """The id :meth:`allocate_id` would hand out next (nothing is reserved)."""
+        with self._lock:
+            row = self._db.execute("SELECT last FROM counters WHERE prefix=?", (prefix,)).fetchone()
+            last = int(row[0]) if row else 0
+            while True:
+                last += 1
+                candidate = f"{prefix}-{last}"
+                hit = self._db.execute("SELECT 1 FROM sessions WHERE id=?", (candidate,)).fetchone()
+                if hit is None:
+                    return candidate
+
     def allocate_id(self, prefix: str) -> str:
         """The next ``<prefix>-<n>``; n comes from a persistent counter and is never reused."""
         with self.transaction() as db:

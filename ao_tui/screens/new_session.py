@@ -8,7 +8,6 @@ duplicate task, a missing binary) stays in the dialog with the text kept.
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar
 
 from textual import on, work
@@ -19,20 +18,11 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
-from core.config import default_session_prefix
-from core.engine import Engine, _slug, _title_from
+from core.engine import Engine
 from core.errors import EngineError
 from core.models import Session
+from core.naming import title_from
 from core.slots import SlotError
-
-
-def predicted_branch(engine: Engine, project_id: str, title: str, sessions: list[Session]) -> str:
-    """The branch a spawn in ``project_id`` titled ``title`` would create next."""
-    project = engine.config.projects[project_id]
-    prefix = project.session_prefix or default_session_prefix(project_id)
-    pattern = re.compile(rf"^{re.escape(prefix)}-(\d+)$")
-    numbers = [int(m.group(1)) for s in sessions if (m := pattern.match(s.id))]
-    return f"ao/{prefix}-{max(numbers, default=0) + 1}-{_slug(title or 'task')}"
 
 
 class NewSessionScreen(ModalScreen[Session | None]):
@@ -125,8 +115,9 @@ class NewSessionScreen(ModalScreen[Session | None]):
 
     def _update_branch(self) -> None:
         project, prompt, title, _, _ = self._form()
-        title = title or (_title_from(prompt) if prompt.strip() else "")
-        branch = predicted_branch(self.engine, project, title, self.sessions)
+        title = title or (title_from(prompt) if prompt.strip() else "")
+        # A store read on every keystroke is cheap (one indexed SELECT).
+        branch = self.engine.predict_branch(project, title)
         self.query_one("#new-branch", Static).update(f"will create branch {branch}")
 
     def action_spawn(self) -> None:
