@@ -426,6 +426,7 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
             return len(now) >= 4
 
         wait_for(spread, timeout=10, interval=0.2)
+
         def all_six() -> bool:
             spread()
             return seen == set(Zone)
