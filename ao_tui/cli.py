@@ -147,26 +147,16 @@ def _emit(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False))
 
 
-def _age(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-    return f"{seconds // 86400}d"
-
-
 def _table(sessions: list[Session]) -> str:
     """A plain table that fits 80 columns (no Rich: status must stay light)."""
+    from core.humanize import age
     from core.zones import zone_of
 
     now = time.time()
     rows = [("ID", "ZONE", "ACTIVITY", "FOR", "TITLE")]
     for s in sessions:
         state = s.activity.state.value if s.lifecycle.value == "running" else s.lifecycle.value
-        rows.append((s.id, zone_of(s).value, state, _age(now - s.activity.since), s.title))
+        rows.append((s.id, zone_of(s).value, state, age(now - s.activity.since), s.title))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for row in rows:

@@ -20,10 +20,11 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 
-from ao_tui.widgets.card import age, state_word
+from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
 from core.engine import Engine
+from core.humanize import age
 from core.models import Event, Session
 from core.zones import zone_of
 

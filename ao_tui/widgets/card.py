@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 from textual.color import Color
 
+from core.humanize import age
 from core.models import ActivityState, Lifecycle, Session
 
 _GLYPHS: dict[ActivityState, str] = {
@@ -73,18 +74,6 @@ class CardPalette:
     def style(self, role: str) -> str:
         """The colour for a role name used by the badge table."""
         return str(getattr(self, role, self.muted))
-
-
-def age(seconds: float) -> str:
-    """``45s``, ``12m``, ``3h05m``, ``4d``: how long a session has been in its state."""
-    whole = max(0, int(seconds))
-    if whole < 60:
-        return f"{whole}s"
-    if whole < 3600:
-        return f"{whole // 60}m"
-    if whole < 86400:
-        return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
-    return f"{whole // 86400}d"
 
 
 def glyph(session: Session, palette: CardPalette) -> Text:

@@ -15,8 +15,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from ao_tui.widgets.card import CardPalette, age, glyph, pr_badge, state_word, tokens
+from ao_tui.widgets.card import CardPalette, glyph, pr_badge, state_word, tokens
 from ao_tui.widgets.pane_view import PaneView
+from core.humanize import age
 from core.models import ActivityState, Lifecycle, Session
 
 _CLOSED = (Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE)

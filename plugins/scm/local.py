@@ -9,7 +9,6 @@ to the base are never clobbered. Every git call is an argv list, never a shell.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -32,25 +31,15 @@ from core.scm import (
     ScmTarget,
 )
 from core.slots import SlotError
+from plugins.git_cli import git_error, run_git
 
 if TYPE_CHECKING:
     from core.store import Store
 
-GIT_TIMEOUT = 120.0
 _LOST_GRACE = 60.0
 """Seconds past its timeout after which a run still marked running has lost its runner."""
 _FACTS_CACHE_SIZE = 512
 
-# Variables that would point git at another repository than the one named with ``-C``.
-_LOCATION_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_COMMON_DIR",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-)
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
 
 
@@ -61,38 +50,6 @@ class _GitFacts:
     ahead: int
     behind: int
     conflicts: tuple[str, ...]
-
-
-def _git(
-    cwd: Path, *args: str, check: bool = True, config: Sequence[str] = ()
-) -> subprocess.CompletedProcess[str]:
-    """Run ``git -C cwd args``; raise :class:`SlotError` naming the call when ``check`` fails."""
-    env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["GIT_EDITOR"] = "true"
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(cwd), *config, *args],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            errors="surrogateescape",
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except FileNotFoundError as exc:
-        raise SlotError("git is not installed: no `git` on PATH") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise SlotError(f"git {args[0]} in {cwd} took over {GIT_TIMEOUT:.0f}s") from exc
-    if check and proc.returncode != 0:
-        raise SlotError(f"git {args[0]} in {cwd} failed: {_error(proc)}")
-    return proc
-
-
-def _error(proc: subprocess.CompletedProcess[str]) -> str:
-    return " ".join((proc.stderr or proc.stdout).split()) or f"exit status {proc.returncode}"
 
 
 class LocalScm:
@@ -111,7 +68,7 @@ class LocalScm:
         if not branches:
             return {}
         refs = [f"refs/heads/{b}" for b in dict.fromkeys(branches)]
-        out = _git(repo, "for-each-ref", "--format=%(objectname) %(refname)", *refs).stdout
+        out = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", *refs).stdout
         wanted = set(refs)
         found: dict[str, str] = {}
         for line in out.splitlines():
@@ -126,11 +83,11 @@ class LocalScm:
         cached = self._facts.get(key)
         if cached is not None:
             return cached
-        counts = _git(repo, "rev-list", "--left-right", "--count", f"{base_head}...{head}")
+        counts = run_git(repo, "rev-list", "--left-right", "--count", f"{base_head}...{head}")
         behind, ahead = (int(n) for n in counts.stdout.split())
         conflicts: tuple[str, ...] = ()
         if ahead and behind:
-            merge = _git(
+            merge = run_git(
                 repo,
                 "merge-tree",
                 "--write-tree",
@@ -145,7 +102,7 @@ class LocalScm:
                 names = [line for line in merge.stdout.splitlines()[1:] if line.strip()]
                 conflicts = tuple(dict.fromkeys(names))
             elif merge.returncode != 0:
-                raise SlotError(f"git merge-tree in {repo} failed: {_error(merge)}")
+                raise SlotError(f"git merge-tree in {repo} failed: {git_error(merge)}")
         facts = _GitFacts(ahead, behind, conflicts)
         if len(self._facts) >= _FACTS_CACHE_SIZE:
             self._facts.clear()
@@ -208,7 +165,7 @@ class LocalScm:
         if stat:
             args.append("--stat")
         span = f"refs/heads/{target.base}...refs/heads/{target.branch}"
-        return _git(target.repo, *args, span, "--").stdout
+        return run_git(target.repo, *args, span, "--").stdout
 
     # -- CI ------------------------------------------------------------------------------
 
@@ -234,10 +191,10 @@ class LocalScm:
                 excerpt=f"the worktree {worktree} is gone; restore the session to run CI",
             )
             return True
-        checked_out = _git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
+        checked_out = run_git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
         if checked_out != head:
             header.append(f"note: the worktree is at {checked_out[:12]}, not at {head[:12]}")
-        if _git(worktree, "status", "--porcelain", check=False).stdout.strip():
+        if run_git(worktree, "status", "--porcelain", check=False).stdout.strip():
             header.append("note: worktree has uncommitted changes")
         try:
             argv = shlex.split(target.ci.command)
@@ -277,18 +234,18 @@ class LocalScm:
         """
         repo = target.repo
         base_ref = f"refs/heads/{target.base}"
-        old = _git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+        old = run_git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
         identity = () if _has_identity(repo) else _FALLBACK_IDENTITY
         scratch = Path(tempfile.mkdtemp(prefix="ao-tui-merge-"))
         tmp = scratch / "worktree"
         start = head if method == "rebase" else old
-        _git(repo, "worktree", "add", "--quiet", "--detach", str(tmp), start)
+        run_git(repo, "worktree", "add", "--quiet", "--detach", str(tmp), start)
         try:
             new = self._combine(tmp, target, method, head, old, identity)
         finally:
-            _git(repo, "worktree", "remove", "--force", "--force", str(tmp), check=False)
+            run_git(repo, "worktree", "remove", "--force", "--force", str(tmp), check=False)
             shutil.rmtree(scratch, ignore_errors=True)
-            _git(repo, "worktree", "prune", check=False)
+            run_git(repo, "worktree", "prune", check=False)
         notes = self._land(repo, target.base, old, new)
         return MergeResult(sha=new, method=method, notes=tuple(notes))
 
@@ -305,7 +262,7 @@ class LocalScm:
         where = f"{target.branch} into {target.base}"
         if method == "merge":
             message = f"Merge {target.branch} ({target.session_id}): {target.title}"
-            proc = _git(
+            proc = run_git(
                 tmp,
                 "merge",
                 "--no-ff",
@@ -320,18 +277,18 @@ class LocalScm:
             if proc.returncode != 0:
                 self._conflict(tmp, where, ("merge", "--abort"), proc)
         elif method == "squash":
-            proc = _git(tmp, "merge", "--squash", head, check=False, config=identity)
+            proc = run_git(tmp, "merge", "--squash", head, check=False, config=identity)
             if proc.returncode != 0:
                 self._conflict(tmp, where, ("reset", "--hard", "--quiet"), proc)
-            if not _git(tmp, "status", "--porcelain").stdout.strip():
+            if not run_git(tmp, "status", "--porcelain").stdout.strip():
                 raise SlotError(f"{target.branch} adds nothing to {target.base}; nothing to squash")
             message = f"{target.title} ({target.session_id})\n\nSquashed from {target.branch}."
-            _git(tmp, "commit", "--quiet", "--no-verify", "-m", message, config=identity)
+            run_git(tmp, "commit", "--quiet", "--no-verify", "-m", message, config=identity)
         else:
-            proc = _git(tmp, "rebase", "--no-verify", old, check=False, config=identity)
+            proc = run_git(tmp, "rebase", "--no-verify", old, check=False, config=identity)
             if proc.returncode != 0:
                 self._conflict(tmp, where, ("rebase", "--abort"), proc)
-        return _git(tmp, "rev-parse", "HEAD").stdout.strip()
+        return run_git(tmp, "rev-parse", "HEAD").stdout.strip()
 
     def _conflict(
         self,
@@ -341,11 +298,11 @@ class LocalScm:
         proc: subprocess.CompletedProcess[str],
     ) -> None:
         """Name the conflicting files, undo the attempt, and raise."""
-        unmerged = _git(tmp, "diff", "--name-only", "--diff-filter=U", check=False).stdout
+        unmerged = run_git(tmp, "diff", "--name-only", "--diff-filter=U", check=False).stdout
         files = list(dict.fromkeys(line for line in unmerged.splitlines() if line))
-        _git(tmp, *abort, check=False)
+        run_git(tmp, *abort, check=False)
         if not files:
-            raise SlotError(f"could not merge {where}: {_error(proc)}")
+            raise SlotError(f"could not merge {where}: {git_error(proc)}")
         raise MergeConflictError(
             f"cannot merge {where}: conflicts in {', '.join(files)}; both branches are "
             "unchanged. Ask the agent to merge the base into its branch and resolve them",
@@ -362,50 +319,52 @@ class LocalScm:
         # refuses (below) only when the merge would overwrite one.
         if (
             checkout is not None
-            and not _git(checkout, "status", "--porcelain", "--untracked-files=no").stdout.strip()
+            and not run_git(
+                checkout, "status", "--porcelain", "--untracked-files=no"
+            ).stdout.strip()
         ):
             # A clean checkout follows the branch; --ff-only can never drop a commit that
             # landed on the base meanwhile, and it updates the files with the ref.
-            current = _git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+            current = run_git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
             if current != old:
                 raise SlotError(moved)
-            proc = _git(checkout, "merge", "--ff-only", "--quiet", new, check=False)
+            proc = run_git(checkout, "merge", "--ff-only", "--quiet", new, check=False)
             if proc.returncode == 0:
                 return notes
-            current = _git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+            current = run_git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
             if current != old:
-                raise SlotError(f"{moved} ({_error(proc)})")
+                raise SlotError(f"{moved} ({git_error(proc)})")
             reason = "untracked files in the way"
         else:
             reason = "uncommitted changes"
         if checkout is not None:
             # Moving the branch under a dirty checkout would make its files look like a
             # revert of the merge; detach it at the commit it has, files untouched.
-            _git(checkout, "checkout", "--quiet", "--detach")
+            run_git(checkout, "checkout", "--quiet", "--detach")
             notes.append(
                 f"your checkout of {base} at {checkout} has {reason} and was left as it "
                 f"was (now detached at {old[:10]}, behind {base}); when ready run "
                 f"`git switch {base}` there, or `git merge --ff-only {base}`"
             )
-        proc = _git(repo, "update-ref", "-m", "ao-tui merge", base_ref, new, old, check=False)
+        proc = run_git(repo, "update-ref", "-m", "ao-tui merge", base_ref, new, old, check=False)
         if proc.returncode != 0:
             if checkout is not None:
-                _git(checkout, "symbolic-ref", "HEAD", base_ref, check=False)
-            raise SlotError(f"{moved} ({_error(proc)})")
+                run_git(checkout, "symbolic-ref", "HEAD", base_ref, check=False)
+            raise SlotError(f"{moved} ({git_error(proc)})")
         return notes
 
 
 def _has_identity(repo: Path) -> bool:
     """Whether git can name an author and a committer here without our fallback."""
     return all(
-        _git(repo, "var", ident, check=False).returncode == 0
+        run_git(repo, "var", ident, check=False).returncode == 0
         for ident in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT")
     )
 
 
 def _checkout_of(repo: Path, ref: str) -> Path | None:
     """The worktree (usually the operator's main checkout) that has ``ref`` checked out."""
-    out = _git(repo, "worktree", "list", "--porcelain").stdout
+    out = run_git(repo, "worktree", "list", "--porcelain").stdout
     path: Path | None = None
     for line in out.splitlines():
         if line.startswith("worktree "):

@@ -15,13 +15,16 @@ import re
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+
+from core.activity.claude_hooks import HOOK_EVENTS
+from core.activity.claude_hooks import hook_command as ao_hook_command
+from plugins.agent.claude_trust import config_lock
 
 T = TypeVar("T")
 
@@ -32,22 +35,6 @@ CLAUDE_CACHE_BINARY = Path(
 
 TEST_API_KEY = "sk-ant-test"
 
-HOOK_EVENTS = (
-    "SessionStart",
-    "UserPromptSubmit",
-    "PreToolUse",
-    "PostToolUse",
-    "PermissionRequest",
-    "Notification",
-    "Stop",
-    "StopFailure",
-    "SessionEnd",
-)
-
-_HOOK_COMMAND = (
-    '{ printf \'{"ao_ts":"%s","payload":\' "$(date +%s.%N)"; cat; printf \'}\\n\'; }'
-    " >> '{log}' 2>/dev/null; exit 0"
-)
 
 # Variables inherited from an outer Claude Code or a developer's shell that would send the
 # agent to the real API or to another config dir.
@@ -102,41 +89,6 @@ def scrubbed_environ(base: Mapping[str, str] | None = None) -> dict[str, str]:
     return {k: v for k, v in source.items() if not k.startswith(_LEAKY_PREFIXES)}
 
 
-@contextmanager
-def claude_config_lock(config: Path, *, timeout: float = 10.0) -> Iterator[None]:
-    """Hold the CLI's own lock on ``config`` (``<config>.lock``, a directory).
-
-    Every running Claude Code re-reads and rewrites ``~/.claude.json`` under this lock (on
-    exit, after turns); a write that skips it can land between one process's read and
-    write and be silently undone (seen: a freshly added trust entry vanished while the
-    previous agent was exiting, and the next start stopped at the trust dialog). The CLI's
-    lock library treats a lock untouched for 10 s as stale, and so do we.
-    """
-    lock = config.with_name(config.name + ".lock")
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            lock.mkdir()
-            break
-        except FileExistsError:
-            try:
-                if time.time() - lock.stat().st_mtime > 10:
-                    lock.rmdir()
-                    continue
-            except OSError:
-                continue
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{lock} held for more than {timeout:.0f}s") from None
-            time.sleep(0.02)
-    try:
-        yield
-    finally:
-        try:
-            lock.rmdir()
-        except OSError:
-            pass
-
-
 def write_claude_config(home: Path, worktree: Path, api_key: str = TEST_API_KEY) -> Path:
     """Write ``<home>/.claude.json`` so the REPL opens with no first-run dialog.
 
@@ -150,7 +102,7 @@ def write_claude_config(home: Path, worktree: Path, api_key: str = TEST_API_KEY)
     """
     path = home / ".claude.json"
     home.mkdir(parents=True, exist_ok=True)
-    with claude_config_lock(path):
+    with config_lock(path):
         config: dict[str, Any] = {}
         if path.is_file():
             try:
@@ -207,14 +159,9 @@ def claude_env(
 
 
 def hook_command(log_path: Path) -> str:
-    """The hook command line that appends ``{"ao_ts": ..., "payload": <stdin>}`` to a log.
-
-    The CLI's stdin JSON ends with a newline, so each record in the log spans two lines
-    (``{"ao_ts":"…","payload":{…}`` then ``}``): read the log as a stream of JSON values.
-    """
-    if "'" in str(log_path):
-        raise ValueError(f"hook log path must not contain a single quote: {log_path}")
-    return _HOOK_COMMAND.replace("{log}", str(log_path))
+    """The hook command ao-tui installs (one ``{"ao_ts": ..., "payload": ...}`` line per
+    event); the captured fixtures predate its ``tr -d``, so theirs span two lines."""
+    return ao_hook_command(log_path)
 
 
 def install_hook_logger(

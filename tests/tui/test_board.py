@@ -12,11 +12,12 @@ from typing import Any
 from ao_tui.app import CockpitApp, matches
 from ao_tui.screenshots import NOW, sample_sessions, settle
 from ao_tui.widgets.board import group
-from ao_tui.widgets.card import CardPalette, LineLayout, age, card, line, pr_badge, tokens
+from ao_tui.widgets.card import CardPalette, LineLayout, card, line, pr_badge, tokens
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from ao_tui.widgets.keyed_table import KeyedTable
 from ao_tui.widgets.zone_column import ZoneTable
 from core.engine import Engine
+from core.humanize import age
 from core.models import Activity, ActivityState, SignalSource, Zone
 
 MakeApp = Callable[..., CockpitApp]
