@@ -23,7 +23,7 @@ def zone_of(session: Session) -> Zone:
     An idle agent counts as needing you: it has finished its turn and will do nothing more
     until someone answers, which is exactly what the operator must not miss. A PR that is
     being fixed or reviewed outranks the agent being idle, since then CI or a reviewer is
-    the one the session waits on.
+    the one the session waits on; but a PR open while the agent still works is Working.
     """
     if session.lifecycle in _DONE_LIFECYCLES:
         return Zone.DONE
@@ -39,6 +39,8 @@ def zone_of(session: Session) -> Zone:
         return Zone.READY_TO_MERGE
     if pr_state in _FIXING_PR:
         return Zone.FIXING
-    if pr_state in _REVIEW_PR:
+    if pr_state in _REVIEW_PR and state is not ActivityState.WORKING:
         return Zone.IN_REVIEW
+    # An agent still at work on its branch is Working even with a PR open: the review it
+    # waits for starts when it stops pushing.
     return Zone.WORKING
