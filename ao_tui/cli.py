@@ -622,8 +622,14 @@ def _open_cockpit(ctx: click.Context) -> None:
         engine = _load_engine(ctx)
     # Textual costs ~150 ms to import: only the cockpit pays for it, never a headless verb.
     from ao_tui.app import CockpitApp
+    from ao_tui.keymap import KeymapError
 
-    CockpitApp(engine).run()
+    settings = engine.config.cockpit
+    try:
+        app = CockpitApp(engine, keymap=dict(settings.keys), notify_bell=settings.bell)
+    except KeymapError as exc:
+        fail(f"config: cockpit.keys: {exc}", EXIT_CONFIG)
+    app.run()
 
 
 @main.command()

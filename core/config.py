@@ -378,6 +378,15 @@ class ProjectConfig(_Model):
         return None if value is None else _require_known_agent(value, info)
 
 
+class CockpitConfig(_Model):
+    """How the cockpit behaves for this operator."""
+
+    keys: dict[str, str] = Field(default_factory=dict)
+    """Key overrides by binding id, e.g. ``session.kill: K`` (``?`` in the cockpit lists ids)."""
+    bell: bool = True
+    """Ring the terminal bell and send an OSC 9 notification when a session needs you."""
+
+
 class Config(_Model):
     """The whole ``ao.config.yaml``."""
 
@@ -387,6 +396,8 @@ class Config(_Model):
     """Repositories by project id (letters, digits, '_' and '-')."""
     defaults: Defaults = Field(default_factory=Defaults)
     """Plugins for projects that choose none."""
+    cockpit: CockpitConfig = Field(default_factory=CockpitConfig)
+    """Key remapping and notifications of the cockpit."""
 
     @model_validator(mode="before")
     @classmethod

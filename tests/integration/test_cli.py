@@ -189,3 +189,12 @@ def test_concurrent_cli_processes_neither_collide_nor_lose_sessions(project: Pat
     assert all(s.returncode == 0 for s in statuses), [s.stderr for s in statuses]
     final = json.loads(ao(project, "status", "--json").stdout)
     assert sorted(s["id"] for s in final) == ids
+
+
+def test_cockpit_refuses_an_unknown_key_binding_from_the_config(project: Path) -> None:
+    config = project / "ao.config.yaml"
+    config.write_text(config.read_text() + "cockpit:\n  keys: {session.explode: X}\n")
+    proc = ao(project)  # no verb: the cockpit; it must fail before taking the terminal
+    assert proc.returncode == 5
+    assert "cockpit.keys" in proc.stderr and "session.explode" in proc.stderr
+    assert "session.kill" in proc.stderr  # the known ids are listed

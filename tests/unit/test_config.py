@@ -876,3 +876,22 @@ def test_ci_needs_a_command_mapping(tmp_path: Path) -> None:
     assert only_problem(
         "projects:\n  app:\n    path: repo\n    ci:\n      timeout: 5\n", tmp_path
     ) == ("ao.config.yaml:4:5: projects.app.ci.command: required key 'command' is missing")
+
+
+def test_cockpit_keys_and_bell(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "app")
+    text = (
+        f"projects: {{app: {{path: {repo}}}}}\ncockpit:\n  keys: {{session.kill: K}}\n  bell: no\n"
+    )
+    config = load(text, tmp_path)
+    assert config.cockpit.keys == {"session.kill": "K"}
+    assert config.cockpit.bell is False
+    assert load(f"projects: {{app: {{path: {repo}}}}}\n", tmp_path).cockpit.bell is True
+
+
+def test_cockpit_unknown_setting_names_its_line(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "app")
+    problem = only_problem(
+        f"projects: {{app: {{path: {repo}}}}}\ncockpit:\n  bel: true\n", tmp_path
+    )
+    assert problem.startswith("ao.config.yaml:3:3: cockpit.bel:")
