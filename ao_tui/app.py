@@ -35,9 +35,12 @@ from ao_tui.messages import (
     PaneUnavailable,
     SessionsLoaded,
 )
+from ao_tui.screens.ci import CiScreen
 from ao_tui.screens.confirm_kill import ConfirmKillScreen, KillChoice
 from ao_tui.screens.detail import DetailScreen
+from ao_tui.screens.diff import DiffScreen
 from ao_tui.screens.help import HelpScreen
+from ao_tui.screens.merge import MergeScreen
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.widgets.board import Board
@@ -46,6 +49,7 @@ from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from core.daemon import reconcile_loop
 from core.engine import Engine
+from core.errors import EngineError
 from core.lease import EngineLease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.slots import SlotError
@@ -55,7 +59,9 @@ CAPTURE_INTERVAL = 0.25
 """Seconds between pane captures of the selected session (at most ~4 a second)."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
-_SESSION_ACTIONS = frozenset({"attach", "detail", "send", "answer", "kill", "restore"})
+_SESSION_ACTIONS = frozenset(
+    {"attach", "detail", "send", "answer", "kill", "restore", "ci", "diff", "merge", "approve_pr"}
+)
 
 
 def osc9(text: str, *, inside_tmux: bool) -> str:
@@ -264,7 +270,11 @@ class CockpitApp(App[None]):
     def _show_selected(self) -> None:
         session = self.selected_session()
         self.preview.show_session(session, self.now, self.palette, self._answer_hint())
-        state = (session.id, session.lifecycle, session.activity.state) if session else (None,)
+        state = (
+            (session.id, session.lifecycle, session.activity.state, (session.pr or {}).get("state"))
+            if session
+            else (None,)
+        )
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
@@ -406,6 +416,14 @@ class CockpitApp(App[None]):
             return session.lifecycle is not Lifecycle.KILLED
         if action == "restore":
             return session.lifecycle in (Lifecycle.EXITED, Lifecycle.KILLED)
+        if action in ("ci", "diff"):
+            return session.pr is not None
+        if action in ("merge", "approve_pr"):
+            return (
+                session.pr is not None
+                and session.pr.get("state") != "merged"
+                and session.lifecycle is not Lifecycle.MERGED
+            )
         return True
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -568,6 +586,56 @@ class CockpitApp(App[None]):
             return f"restored (attempt {restored.attempt})"
 
         self.run_engine_action("restore", session.id, call)
+
+    # review actions -------------------------------------------------------------------
+
+    def action_ci(self) -> None:
+        """The selected session's CI checks and the failing log."""
+        session = self.selected_session()
+        if session is not None:
+            self.push_screen(
+                CiScreen(self.engine, session), callback=lambda _: self.request_reload()
+            )
+
+    def action_diff(self) -> None:
+        """The selected session's branch against its base."""
+        session = self.selected_session()
+        if session is not None:
+            self.push_screen(DiffScreen(self.engine, session))
+
+    def action_merge(self) -> None:
+        """Confirm (showing every blocker), then merge the selected session's branch."""
+        session = self.selected_session()
+        if session is None:
+            return
+        try:
+            method = self.engine.project(session.project).merge.method
+        except EngineError:
+            method = "merge"
+        screen = MergeScreen(self.engine, session, method=method)
+        self.push_screen(screen, callback=partial(self._merged, session))
+
+    def _merged(self, session: Session, sha: str | None) -> None:
+        if sha:
+            self.notify(
+                f"merged as {sha[:10]} into {session.base_branch or 'base'}",
+                title=f"{session.id}: merged",
+            )
+        self.request_reload()
+
+    def action_approve_pr(self) -> None:
+        """Approve the selected session's PR at its current head."""
+        session = self.selected_session()
+        if session is None:
+            return
+
+        def call() -> str:
+            approved = self.engine.approve(session.id)
+            pr = approved.pr or {}
+            blockers = "; ".join(pr.get("blockers") or []) or "none"
+            return f"approved; PR {pr.get('state')}; blockers: {blockers}"
+
+        self.run_engine_action("approve", session.id, call)
 
     # view actions ---------------------------------------------------------------------
 

@@ -108,6 +108,12 @@ APP_COMMANDS: tuple[Command, ...] = (
     Command("session.new", "N", "new_session", "new", "new session; project, task, agent"),
     Command("session.kill", "x", "kill", "kill", "kill; uncommitted work is saved first"),
     Command("session.restore", "r", "restore", "restore", "restore; restart it in place"),
+    Command("session.ci", "c", "ci", "CI", "CI; checks, logs, rerun, send to agent"),
+    Command("session.diff", "d", "diff", "diff", "diff; the branch against its base"),
+    Command("session.merge", "m", "merge", "merge", "merge; shows every blocker first"),
+    Command(
+        "session.approve_pr", "A", "approve_pr", "approve", "approve; the PR at its current head"
+    ),
     Command(
         "view.filter", "slash", "filter", "filter", "filter by id, title or branch", key_display="/"
     ),

@@ -205,7 +205,7 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
             "Add CSV export to reports",
             ActivityState.IDLE,
             25,
-            pr={"number": 41, "state": "mergeable"},
+            pr={"number": 41, "state": "mergeable", "blockers": []},
         ),
         _session(
             "app-5",
@@ -213,14 +213,23 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
             ActivityState.WORKING,
             6,
             detail="Bash: pytest",
-            pr={"number": 43, "state": "ci_failed"},
+            pr={
+                "number": 43,
+                "state": "ci_failed",
+                "blockers": ["CI failing", "not approved"],
+                "notes": ["behind base by 2 commits"],
+            },
         ),
         _session(
             "app-6",
             "Document the plugin API",
             ActivityState.IDLE,
             95,
-            pr={"number": 39, "state": "review_pending"},
+            pr={
+                "number": 39,
+                "state": "review_pending",
+                "blockers": ["approval is for an older head"],
+            },
         ),
         _session(
             "app-8",
@@ -345,6 +354,85 @@ def sample_engine(home: Path, runtime: CannedRuntime | None = None) -> Engine:
     return engine
 
 
+SAMPLE_EXCERPT = """\
+============================= FAILURES =============================
+____________________ test_client_retries_on_429 ____________________
+
+    def test_client_retries_on_429(transport):
+        client = make_client(transport)
+>       assert client.get("/hooks").status_code == 200
+E       AssertionError: assert 429 == 200
+E        +  where 429 = <Response [429 Too Many Requests]>.status_code
+
+tests/unit/test_client.py:41: AssertionError
+FAILED tests/unit/test_client.py::test_client_retries_on_429 - AssertionError
+==================== 1 failed, 212 passed in 9.84s ===================="""
+"""The failing check's log excerpt of the sample CI view."""
+
+SAMPLE_DIFF = """\
+diff --git a/pyproject.toml b/pyproject.toml
+index 3b18e51..9c2d1f0 100644
+--- a/pyproject.toml
++++ b/pyproject.toml
+@@ -12,7 +12,7 @@ dependencies = [
+     "click>=8.1",
+-    "httpx>=0.27,<0.28",
++    "httpx>=0.28,<0.29",
+     "pydantic>=2.6",
+"""
+"""The sample session's diff (the diff view has no git repo behind it here)."""
+
+SAMPLE_STAT = """\
+ pyproject.toml | 2 +-
+ 1 file changed, 1 insertion(+), 1 deletion(-)
+"""
+
+
+def sample_ci(log_dir: Path) -> dict[str, Any]:
+    """The sample CI answer: one failing check (its log written under ``log_dir``), two green."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_dir / "ci-pytest.log"
+    log.write_text("collecting ...\n" + SAMPLE_EXCERPT + "\n", encoding="utf-8")
+    head = "5f1c2e9a7b3d4c6e8f0a1b2c3d4e5f6a7b8c9d0e"
+
+    def check(name: str, state: str, duration: float, excerpt: str = "", path: str = "") -> Any:
+        return {
+            "name": name,
+            "state": state,
+            "duration": duration,
+            "excerpt": excerpt,
+            "url": None,
+            "log": path or None,
+            "head_sha": head,
+        }
+
+    return {
+        "state": "failing",
+        "checks": [
+            check("pytest", "failing", 74.2, SAMPLE_EXCERPT, str(log)),
+            check("ruff", "passing", 3.1),
+            check("mypy --strict", "passing", 21.7),
+        ],
+        "head_sha": head,
+    }
+
+
+def with_canned_review(engine: Engine, log_dir: Path) -> Engine:
+    """Give ``engine`` canned ``ci`` and ``diff`` answers, since the sample has no git repo."""
+    answer = sample_ci(log_dir)
+
+    def ci(session_id: str, *, run: bool = False) -> dict[str, Any]:
+        return answer
+
+    def diff(session_id: str, *, stat: bool = False) -> str:
+        return SAMPLE_STAT if stat else SAMPLE_DIFF
+
+    # Instance attributes shadow the methods for this one engine only.
+    setattr(engine, "ci", ci)  # noqa: B010
+    setattr(engine, "diff", diff)  # noqa: B010
+    return engine
+
+
 async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
     """Wait until the cockpit has read the sessions and painted the selected pane."""
     app: Any = pilot.app
@@ -365,6 +453,14 @@ async def _press(pilot: Pilot[Any], *keys: str) -> None:
     await pilot.pause(0.3)
 
 
+async def on_session(pilot: Pilot[Any], session_id: str, *keys: str) -> None:
+    """Put the board cursor on ``session_id``, then press ``keys``."""
+    app: Any = pilot.app
+    app.board.focus_session(session_id)
+    await pilot.pause(0.1)
+    await _press(pilot, *keys)
+
+
 SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
     ("board-80x24.svg", (80, 24), None),
     ("board-160x45.svg", (160, 45), None),
@@ -376,6 +472,8 @@ SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
         lambda p: _press(p, "s", *"Yes, go ahead.", "enter", *"Then run make test."),
     ),
     ("help.svg", (80, 24), lambda p: _press(p, "question_mark")),
+    ("ci.svg", (100, 30), lambda p: on_session(p, "app-5", "c")),
+    ("merge.svg", (100, 30), lambda p: on_session(p, "app-5", "m")),
 ]
 """File name, terminal size, and what to do after the board settles."""
 
@@ -387,7 +485,7 @@ async def write_screenshots(out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="ao-tui-shots-") as tmp:
-        engine = sample_engine(Path(tmp))
+        engine = with_canned_review(sample_engine(Path(tmp)), Path(tmp) / "ci")
         for name, size, step in SHOTS:
             app = CockpitApp(engine, reconcile=False, notify_bell=False, cursor_blink=False)
             async with app.run_test(size=size) as pilot:

@@ -69,15 +69,22 @@ class LineView(ScrollView, can_focus=True):
         self.lines: list[str] = []
         self.styler = styler
 
-    def set_lines(self, lines: list[str], width: int, *, scroll_end: bool = False) -> None:
-        """Show ``lines`` (``width`` from :func:`measure`), at the top or the end."""
+    def set_lines(
+        self, lines: list[str], width: int, *, scroll_end: bool = False, top: int = 0
+    ) -> None:
+        """Show ``lines`` (``width`` from :func:`measure`) from line ``top``, or at the end."""
         self.lines = lines
         self.virtual_size = Size(width, len(lines))
         self.refresh()
-        if scroll_end:
-            self.scroll_end(animate=False, immediate=True)
-        else:
-            self.scroll_home(animate=False, immediate=True)
+
+        def place() -> None:
+            # After the refresh: until then the scroll limits are the old content's.
+            if scroll_end:
+                self.scroll_end(animate=False, immediate=True)
+            else:
+                self.scroll_to(y=top, animate=False, immediate=True)
+
+        self.call_after_refresh(place)
 
     def render_line(self, y: int) -> Strip:
         """One visible row: the line under it, styled, cut to the viewport."""
@@ -133,8 +140,45 @@ def stat_text(stat: str, colours: dict[str, str]) -> Text:
     return text
 
 
+REVIEW_CSS = """
+.review-screen {
+    background: $background;
+}
+.review-screen .review-title {
+    height: 1;
+    padding: 0 1;
+    background: $panel;
+}
+.review-screen .review-note {
+    height: auto;
+    padding: 0 1;
+    color: $text-muted;
+}
+.review-screen LineView {
+    height: 1fr;
+    padding: 0 1;
+}
+"""
+"""Styles shared by the full-screen review views (diff, CI, log)."""
+
+
 class DiffScreen(ModalScreen[None]):
     """The session branch against its base; Esc closes, ]/[ jump between files."""
+
+    DEFAULT_CSS = (
+        REVIEW_CSS
+        + """
+    #diff-stat-box {
+        height: auto;
+        max-height: 35%;
+        padding: 0 1;
+        border-bottom: solid $panel-lighten-1;
+    }
+    #diff-stat {
+        height: auto;
+    }
+    """
+    )
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "close", id="diff.close", tooltip="Back to the board"),

@@ -2,6 +2,8 @@
 
 import sys
 
-from tests.bench.bench_foundation import main_rows, render
+from tests.bench import bench_cockpit, bench_foundation
 
-print(render(main_rows(sys.argv[1] if len(sys.argv) > 1 else None)))
+only = sys.argv[1] if len(sys.argv) > 1 else None
+rows = bench_foundation.main_rows(only) + bench_cockpit.main_rows(only)
+print(bench_foundation.render(rows))

@@ -8,12 +8,15 @@ does not blink, so a snapshot only changes when the drawing does. Regenerate wit
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import settle
+from ao_tui.screenshots import settle, with_canned_review
+from core.engine import Engine
 
 MakeApp = Callable[..., CockpitApp]
 SnapCompare = Callable[..., bool]
@@ -70,3 +73,36 @@ def test_help_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
 
 def test_help_160x45(snap_compare: SnapCompare, make_app: MakeApp) -> None:
     assert snap_compare(make_app(), terminal_size=(160, 45), run_before=then("question_mark"))
+
+
+def on_session(session_id: str, *keys: str) -> Callable[[Pilot[Any]], Any]:
+    """Settle, put the cursor on ``session_id``, then press ``keys``."""
+
+    async def run(pilot: Pilot[Any]) -> None:
+        await settle(pilot)
+        app: Any = pilot.app
+        assert app.board.focus_session(session_id)
+        await pilot.pause(0.1)
+        await pilot.press(*keys)
+        await pilot.pause(0.3)
+
+    return run
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+def test_ci_view(
+    snap_compare: SnapCompare,
+    make_app: MakeApp,
+    engine: Engine,
+    tmp_path: Path,
+    size: tuple[int, int],
+) -> None:
+    """app-5's CI (canned: the sample has no git repo): pytest failing first, its excerpt."""
+    with_canned_review(engine, tmp_path / "ci")
+    assert snap_compare(make_app(), terminal_size=size, run_before=on_session("app-5", "c"))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
+def test_merge_dialog(snap_compare: SnapCompare, make_app: MakeApp, size: tuple[int, int]) -> None:
+    """app-5 has two blockers: the dialog lists them and offers the override."""
+    assert snap_compare(make_app(), terminal_size=size, run_before=on_session("app-5", "m"))
