@@ -50,12 +50,17 @@ from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
+from core.humanize import age
 from core.lease import EngineLease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.slots import SlotError
 from core.zones import zone_of
 
 CAPTURE_INTERVAL = 0.25
+SAFETY_RELOADS = 10
+"""Every this many refresh intervals the sessions are re-read even without an event."""
+MAX_CAPTURE_SKIP = 7
+"""At most this many capture ticks skipped in a row: an idle pane is still read every 2 s."""
 """Seconds between pane captures of the selected session (at most ~4 a second)."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
@@ -148,6 +153,10 @@ class CockpitApp(App[None]):
         self._reload_running = False
         self._reload_again = False
         self._capture_running = False
+        self._ages_shown: tuple[str, ...] = ()
+        self._capture_skip = 0
+        """Capture ticks still to skip: a screen that stopped changing is read less often."""
+        self._capture_backoff = 0
         self._last_capture: tuple[str, str] | None = None
         self._binding_state: tuple[Any, ...] = ()
         self._select_after_load: str | None = None
@@ -190,7 +199,12 @@ class CockpitApp(App[None]):
                 self.lease = None
                 self.status = "following the daemon"
         self.run_worker(self._follow_events(), name="events", group="engine", exit_on_error=False)
-        self.set_interval(self.refresh_interval, self.request_reload, name="reload")
+        # Changes arrive as events (this process's and, through the store's files, any
+        # other's); the slow reload is only a safety net. Ages tick from the cached rows.
+        self.set_interval(
+            self.refresh_interval * SAFETY_RELOADS, self.request_reload, name="reload"
+        )
+        self.set_interval(self.refresh_interval, self._tick_ages, name="ages")
         self.set_interval(CAPTURE_INTERVAL, self._capture_tick, name="capture")
         self.request_reload()
 
@@ -231,6 +245,19 @@ class CockpitApp(App[None]):
             return
         self._reload_running = True
         self._reload()
+
+    def _tick_ages(self) -> None:
+        """Redraw "how long" texts from the sessions already read (no database read)."""
+        if not self.sessions:
+            return
+        now = self.clock()
+        # Ages show whole minutes: most ticks change no text, and then nothing is redrawn.
+        shown = tuple(age(now - s.activity.since) for s in self.sessions.values())
+        if shown == self._ages_shown:
+            return
+        self._ages_shown = shown
+        self.now = now
+        self.refresh_view()
 
     @work(thread=True, group="reload", exit_on_error=False)
     def _reload(self) -> None:
@@ -327,6 +354,7 @@ class CockpitApp(App[None]):
     @on(Board.SelectionChanged)
     def _selection_changed(self, event: Board.SelectionChanged) -> None:
         self._last_capture = None
+        self._capture_skip = self._capture_backoff = 0
         self._show_selected()
         self._capture_tick()
 
@@ -339,6 +367,9 @@ class CockpitApp(App[None]):
 
     def _capture_tick(self) -> None:
         if self._capture_running:
+            return
+        if self._capture_skip > 0:
+            self._capture_skip -= 1
             return
         session = self._capture_target()
         if session is None or not session.pane_id or session.lifecycle in _CLOSED:
@@ -360,7 +391,12 @@ class CockpitApp(App[None]):
         self._capture_running = False
         key = (message.session_id, message.text)
         if key == self._last_capture:
+            # Unchanged: back off up to 2 s between reads (each costs a tmux fork); any
+            # change, or another selection, goes back to four reads a second.
+            self._capture_backoff = min(self._capture_backoff * 2 or 1, MAX_CAPTURE_SKIP)
+            self._capture_skip = self._capture_backoff
             return
+        self._capture_skip = self._capture_backoff = 0
         self._last_capture = key
         self.preview.show_capture(message.session_id, message.text)
         if self.detail is not None and self.detail.session.id == message.session_id:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.engine import Engine
+from core.lifecycle import PR_INTERVAL
 from core.models import Event
 
 
@@ -36,7 +37,7 @@ async def reconcile_loop(
     watcher = asyncio.create_task(_watch(engine, wake, stop))
     try:
         while not stop.is_set():
-            events = await asyncio.to_thread(engine.reconcile)
+            events = await asyncio.to_thread(engine.reconcile, pr_interval=PR_INTERVAL)
             if events and on_events is not None:
                 on_events(events)
             wake.clear()

@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -659,10 +659,13 @@ class Engine:
 
     # reconcile and events ------------------------------------------------------------
 
-    def reconcile(self) -> builtins.list[Event]:
-        """One tick: gather runtime facts in one call, fuse signals, record what changed."""
+    def reconcile(self, *, pr_interval: float = 0.0) -> builtins.list[Event]:
+        """One tick: gather runtime facts in one call, fuse signals, record what changed.
+
+        ``pr_interval`` lets a timer loop refresh PR state (git calls) less often.
+        """
         with self._reconcile_lock:
-            events = self._reconciler.tick()
+            events = self._reconciler.tick(pr_interval=pr_interval)
         if events:
             self._notify()
         return events
@@ -689,28 +692,57 @@ class Engine:
             except RuntimeError:  # that loop is closed
                 self._waiters.remove((loop, flag))
 
-    async def events(self, *, after: int | None = None, poll: float = 0.1) -> AsyncIterator[Event]:
-        """Every new event, as it lands in the store (from this or any other process)."""
+    async def events(
+        self, *, after: int | None = None, resync: float = 2.0
+    ) -> AsyncGenerator[Event, None]:
+        """Every new event, as it lands in the store (from this or any other process).
+
+        Writes in this process wake the stream at once; writes by other processes wake it
+        through a file watch on the database (inotify: nothing runs while nothing changes).
+        ``resync`` bounds how long a change the watch missed could go unseen.
+        """
         import asyncio
 
         seq = self.store.last_event_seq() if after is None else after
         flag = asyncio.Event()
-        waiter = (asyncio.get_running_loop(), flag)
+        loop = asyncio.get_running_loop()
+        waiter = (loop, flag)
         self._waiters.append(waiter)
+        stop = asyncio.Event()
+        watcher = loop.create_task(_watch_database(self.store.path, flag, stop))
         try:
             while True:
+                flag.clear()
                 batch = await asyncio.to_thread(self.store.events_after, seq)
                 for event in batch:
                     seq = event.seq
                     yield event
-                if not batch:
-                    flag.clear()
-                    try:
-                        await asyncio.wait_for(flag.wait(), poll)
-                    except TimeoutError:
-                        pass
+                if batch:
+                    continue
+                try:
+                    await asyncio.wait_for(flag.wait(), resync)
+                except TimeoutError:
+                    pass
         finally:
+            stop.set()
+            watcher.cancel()
             self._waiters.remove(waiter)
+
+
+async def _watch_database(path: Path, wake: asyncio.Event, stop: asyncio.Event) -> None:
+    """Set ``wake`` whenever the database or its WAL changes (any process's commit)."""
+    from watchfiles import awatch
+
+    names = {path.name, path.name + "-wal"}
+    async for _changes in awatch(
+        path.parent,
+        stop_event=stop,
+        step=10,
+        debounce=20,
+        recursive=False,
+        watch_filter=lambda _change, name: Path(name).name in names,
+    ):
+        wake.set()
 
 
 def _near_duplicate(a: str, b: str) -> bool:

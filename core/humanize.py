@@ -4,10 +4,14 @@ from __future__ import annotations
 
 
 def age(seconds: float) -> str:
-    """``45s``, ``12m``, ``3h05m``, ``4d``: how long a session has been in its state."""
+    """``<1m``, ``12m``, ``3h05m``, ``4d``: how long a session has been in its state.
+
+    Minutes are the finest grain: what matters is the agent waiting 40 minutes, not 40
+    seconds, and a board whose every row ticks each second costs CPU to redraw.
+    """
     whole = max(0, int(seconds))
     if whole < 60:
-        return f"{whole}s"
+        return "<1m"
     if whole < 3600:
         return f"{whole // 60}m"
     if whole < 86400:

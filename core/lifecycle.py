@@ -34,6 +34,10 @@ if TYPE_CHECKING:
     from core.engine import Engine
 
 
+PR_INTERVAL = 3.0
+"""Seconds between two refreshes of every session's PR state by the timer tick."""
+
+
 class Reconciler:
     """Runs ticks for one engine; keeps nothing a crash would need (the store has it)."""
 
@@ -42,9 +46,14 @@ class Reconciler:
         self.engine = engine
         self.orphans: set[str] = set()
         """tmux sessions named like ours that no record owns (seen in the last tick)."""
+        self._prs_at = float("-inf")
 
-    def tick(self, only: str | None = None) -> list[Event]:
-        """Reconcile every live-ish session (or just ``only``); the events it recorded."""
+    def tick(self, only: str | None = None, *, pr_interval: float = 0.0) -> list[Event]:
+        """Reconcile every live-ish session (or just ``only``); the events it recorded.
+
+        PR state is refreshed too, unless it was less than ``pr_interval`` seconds ago (the
+        timer loop passes :data:`PR_INTERVAL`; an explicit call wants it fresh).
+        """
         engine = self.engine
         panes = engine.runtime.list_panes()
         sessions = engine.store.list_sessions()
@@ -63,10 +72,16 @@ class Reconciler:
             event = self._reconcile(session, panes.get(session.tmux), now)
             if event is not None:
                 events.append(event)
-        # Re-read: the loop above may have changed activity, which the zone in a pr event uses.
+        # PR state costs git calls and changes on the scale of commits and CI runs, not
+        # hook events: a timer loop refreshes it every PR_INTERVAL seconds only.
+        if only is None and now - self._prs_at < pr_interval:
+            return events
+        self._prs_at = now if only is None else self._prs_at
+        if events:  # activity changed above, and the zone in a pr event depends on it
+            sessions = engine.store.list_sessions()
         live = [
             s
-            for s in engine.store.list_sessions()
+            for s in sessions
             if (only is None or s.id == only)
             and (s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED)
         ]

@@ -42,6 +42,8 @@ TRANSCRIPT_SILENCE = 5.0
 turn end nobody logged."""
 STATUS_RESCAN = 10.0
 """Minimum seconds between two scans of every status file for a session not found by pid."""
+TRANSCRIPT_RESCAN = 3.0
+"""Minimum seconds between two searches for a transcript that was not found."""
 STALE_WORKING = 10.0
 """Seconds a "working" reading may go without any new evidence before the pane is checked."""
 PANE_RECHECK = 5.0
@@ -88,6 +90,7 @@ class _SessionWatch:
     transcript: TranscriptState = field(default_factory=TranscriptState)
     status_path: Path | None = None
     status_scanned_at: float = float("-inf")
+    transcript_searched_at: float = float("-inf")
     pane_signal: ActivitySignal | None = None
     pane_captured_at: float = 0.0
     pane_fingerprint: tuple[Any, ...] = ()
@@ -217,7 +220,7 @@ class ClaudeCodeAgent:
 
         status = self._status(ctx, watch, config_dir, pane)
 
-        path = self._transcript_path(ctx, watch, config_dir)
+        path = self._transcript_path(ctx, watch, config_dir, throttle=True)
         if path is not None and path != watch.transcript_path:
             watch.transcript_path = path
             watch.transcript_tailer = FileTailer(path)
@@ -286,7 +289,7 @@ class ClaudeCodeAgent:
         return found
 
     def _transcript_path(
-        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path
+        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path, *, throttle: bool = False
     ) -> Path | None:
         """Where the transcript is: the hooks' ``transcript_path`` (it follows ``/clear``),
         the remembered path, the one persisted on the session, or a search by uuid."""
@@ -298,6 +301,10 @@ class ClaudeCodeAgent:
         persisted = ctx.extra.get("transcript_path")
         if isinstance(persisted, str) and persisted and Path(persisted).is_file():
             return Path(persisted)
+        now = self._clock()
+        if throttle and now - watch.transcript_searched_at < TRANSCRIPT_RESCAN:
+            return None  # searched a moment ago: a search walks directories, every tick
+        watch.transcript_searched_at = now
         return find_transcript(config_dir, ctx.agent_session_id, ctx.worktree)
 
     def _needs_pane(

@@ -200,3 +200,24 @@ def test_missing_agent_binary_is_refused_before_anything_is_created(
     assert branches(git_repo) == {"main"}
     assert not any((engine.locations.home / "worktrees").rglob("README.md"))
     assert engine.store.list_sessions() == []
+
+
+async def test_events_from_another_process_arrive_without_waiting_for_resync(
+    engine: Engine,
+) -> None:
+    import asyncio
+
+    from core.store import Store
+
+    stream = engine.events()
+    first = asyncio.ensure_future(stream.__anext__())
+    await asyncio.sleep(0.3)  # the stream is idle, waiting
+    other = Store(engine.locations.database)  # another writer, as a CLI process would be
+    start = asyncio.get_running_loop().time()
+    other.append_event("app-1", "message", {"result": "sent"})
+    event = await asyncio.wait_for(first, timeout=5)
+    waited = asyncio.get_running_loop().time() - start
+    assert (event.session_id, event.kind) == ("app-1", "message")
+    assert waited < 1.0  # well under the 2 s resync: the file stamp woke it
+    await stream.aclose()
+    other.close()

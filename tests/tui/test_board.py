@@ -43,7 +43,8 @@ def test_card_shows_every_fact_that_is_known() -> None:
     assert tokens(by_id["app-8"].extra) == "48.2k tok $0.61"
     assert tokens({}) == ""
     assert pr_badge(None, palette).plain == ""
-    assert age(59) == "59s" and age(3600 + 300) == "1h05m" and age(3 * 86400) == "3d"
+    assert age(59) == "<1m" and age(60) == "1m" and age(3600 + 300) == "1h05m"
+    assert age(3 * 86400) == "3d"
     narrow = card(by_id["app-7"], NOW, 12, palette).plain.split("\n")
     assert all(len(row) <= 12 for row in narrow)
 

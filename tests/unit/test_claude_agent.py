@@ -405,3 +405,27 @@ def test_resume_without_a_transcript_starts_the_task_afresh(tmp_path: Path) -> N
     assert "--resume" not in argv
     assert argv[argv.index("--session-id") + 1] == ctx.agent_session_id
     assert argv[-1] == ctx.prompt
+
+
+def test_a_missing_transcript_is_searched_at_most_every_few_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import plugins.agent.claude_code as claude_code
+
+    calls: list[str] = []
+
+    def counting_find(*args: Any, **kwargs: Any) -> None:
+        calls.append("search")
+
+    monkeypatch.setattr(claude_code, "find_transcript", counting_find)
+    ctx = _ctx(tmp_path)
+    ctx.state_dir.mkdir(parents=True)
+    clock = Clock(100.0)
+    agent = ClaudeCodeAgent(clock=clock)
+    agent.observe(ctx, ALIVE, Screen())
+    clock.now = 101.0
+    agent.observe(ctx, ALIVE, Screen())
+    assert calls == ["search"]
+    clock.now = 100.0 + claude_code.TRANSCRIPT_RESCAN + 0.1
+    agent.observe(ctx, ALIVE, Screen())
+    assert calls == ["search", "search"]

@@ -257,8 +257,8 @@ def test_ao_only_key_in_ao_config_yaml_is_an_error(tmp_path: Path) -> None:
     text = "projects:\n  app:\n    path: repo\nreactions:\n  ci-failed: {auto: true}\n"
     assert only_problem(text, tmp_path) == (
         "ao.config.yaml:4:1: reactions: unknown key 'reactions'; it is an "
-        "agent-orchestrator.yaml key that ao-tui does not support yet (allowed: defaults, "
-        "projects)"
+        "agent-orchestrator.yaml key that ao-tui does not support yet (allowed: cockpit, "
+        "defaults, projects)"
     )
 
 

@@ -77,7 +77,8 @@ def test_every_state_lands_in_its_zone(state: str, zone: Zone) -> None:
         worktree="/nowhere",
         tmux="ao-app-1",
         lifecycle=Lifecycle.RUNNING,
-        activity=Activity(ActivityState.WORKING, SignalSource.PANE, 0.0),
+        # idle: a working agent keeps an open PR in Working (tests/unit/test_zones.py)
+        activity=Activity(ActivityState.IDLE, SignalSource.PANE, 0.0),
         created_at=0.0,
         updated_at=0.0,
         pr={"state": state},
