@@ -56,6 +56,8 @@ from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.slots import SlotError
 from core.zones import zone_of
 
+REASON_MAX = 72
+"""Longest "why it needs you" text in a toast or notification."""
 CAPTURE_INTERVAL = 0.25
 SAFETY_RELOADS = 10
 """Every this many refresh intervals the sessions are re-read even without an event."""
@@ -98,16 +100,20 @@ def matches(session: Session, needle: str) -> bool:
     return any(needle in field.lower() for field in (session.id, session.title, session.branch))
 
 
-def needs_you_reason(session: Session) -> str:
-    """One line saying why a session landed in Needs you."""
+def needs_you_reason(session: Session, limit: int = REASON_MAX) -> str:
+    """One short line saying why a session landed in Needs you (toasts must stay small
+    at 80x24; the preview shows the whole story)."""
     activity = session.activity
     waiting = activity.waiting_for or {}
     if activity.state is ActivityState.WAITING_INPUT and waiting.get("tool"):
         command = waiting.get("command")
-        return f"permission: {waiting['tool']}" + (f" {command}" if command else "")
-    if session.lifecycle is Lifecycle.EXITED:
-        return session.lifecycle_reason or "the agent exited"
-    return activity.detail or activity.state.value
+        reason = f"permission: {waiting['tool']}" + (f" {command}" if command else "")
+    elif session.lifecycle is Lifecycle.EXITED:
+        reason = session.lifecycle_reason or "the agent exited"
+    else:
+        reason = activity.detail or activity.state.value
+    first = " ".join(reason.strip().splitlines()[0].split()) if reason.strip() else ""
+    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 class CockpitApp(App[None]):

@@ -232,3 +232,24 @@ async def test_sessions_changed_in_the_store_reach_the_board(
         keys = app.board.query_one(GroupedList).row_keys()
         assert keys.index("app-10") < keys.index("zone:1")  # moved under Needs you
         assert "Needs you 4" in str(app.counts.content)
+
+
+def test_needs_you_reason_is_one_short_line() -> None:
+    from dataclasses import replace
+
+    from ao_tui.app import REASON_MAX, needs_you_reason
+
+    base = sample_sessions()[0]
+    long = "Committed the change.\n\nBut the tests now fail: " + "x" * 200
+    session = replace(
+        base,
+        activity=Activity(ActivityState.IDLE, SignalSource.HOOK, 0.0, long),
+        lifecycle=base.lifecycle,
+    )
+    reason = needs_you_reason(session)
+    assert reason == "Committed the change."
+    session = replace(
+        session, activity=Activity(ActivityState.IDLE, SignalSource.HOOK, 0.0, "y" * 300)
+    )
+    reason = needs_you_reason(session)
+    assert len(reason) == REASON_MAX and reason.endswith("…")
