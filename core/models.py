@@ -39,7 +39,7 @@ class ActivityState(enum.StrEnum):
 
 
 class SignalSource(enum.StrEnum):
-    """Where an activity reading came from, strongest first (design.md section 5)."""
+    """Where an activity reading came from, strongest first (hooks are the most direct)."""
 
     HOOK = "hook"
     STATUS_FILE = "status_file"
@@ -168,7 +168,7 @@ class Event:
 
 
 class DeliveryResult(enum.StrEnum):
-    """What happened to a message sent into a session (design.md section 6)."""
+    """What happened to a message sent into a session: received, waiting, or not."""
 
     DELIVERED = "delivered"
     QUEUED = "queued"

@@ -1,4 +1,4 @@
-"""Which attention zone a session belongs in, derived from its facets (design.md section 4).
+"""Which attention zone a session belongs in, derived from its facets (priority order below).
 
 The zone is never stored: it is recomputed from lifecycle, activity and PR state, so it can
 never disagree with them.

@@ -1,6 +1,6 @@
 """Knowing what an agent is doing: readers for every signal source, and their fusion.
 
-Sources, strongest first (design section 5): agent hooks, Claude Code's status file, the
+Sources, strongest first: agent hooks, Claude Code's status file, the
 transcript (Claude JSONL, Codex rollout, Aider history) read incrementally, and the pane.
 Each reader turns its source into an :class:`~core.models.ActivitySignal`;
 :func:`~core.activity.fusion.fuse` turns this tick's signals into one

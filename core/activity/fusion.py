@@ -1,6 +1,6 @@
 """Fuse activity signals from several sources into one :class:`~core.models.Activity`.
 
-No source is trusted alone (design section 5): hooks miss interrupts and some turn ends,
+No source is trusted alone: hooks miss interrupts and some turn ends,
 transcripts lag and are silent while a permission prompt waits, status files are
 undocumented, panes change with every release. The rules, applied in order:
 

@@ -1,4 +1,4 @@
-"""Zone derivation follows the priority of design.md section 4."""
+"""Zone derivation follows the attention priority: Needs you first, Done last."""
 
 from __future__ import annotations
 
