@@ -9,19 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 
+from core.activity.claude_paths import claude_config_dir
 from core.engine import Engine
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
 
 
 def watch_roots(engine: Engine) -> list[Path]:
-    """Directories whose changes mean an agent did something (existing ones only)."""
-    claude_dir = Path(os.environ.get("CLAUDE_CONFIG_DIR") or Path.home() / ".claude")
-    candidates = [engine.locations.sessions_root, claude_dir / "projects", claude_dir / "sessions"]
+    """Directories whose changes mean an agent did something (existing ones only).
+
+    Each project's agents may run with their own ``HOME``/``CLAUDE_CONFIG_DIR`` (its env), so
+    the Claude dirs are those the agents write to, the same ones the plugin reads.
+    """
+    claude_dirs = {claude_config_dir(p.env) for p in engine.config.projects.values()}
+    candidates = [engine.locations.sessions_root]
+    for claude_dir in sorted(claude_dirs):
+        candidates += [claude_dir / "projects", claude_dir / "sessions"]
     return [p for p in candidates if p.is_dir()]
 
 

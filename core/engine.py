@@ -490,7 +490,7 @@ class Engine:
     def attach_argv(self, session_id: str) -> builtins.list[str]:
         """The command that puts the operator's terminal on the session's tmux session."""
         session = self.get(session_id)
-        if self._live_pane(session) is None and session.tmux not in self.runtime.list_panes():
+        if session.tmux not in self.runtime.list_panes():
             raise EngineError(
                 f"{session_id} has no tmux session; `ao-tui restore {session_id}` first"
             )

@@ -196,33 +196,18 @@ class Store:
     def peek_id(self, prefix: str) -> str:
         """The id :meth:`allocate_id` would hand out next (nothing is reserved)."""
         with self._lock:
-            row = self._db.execute("SELECT last FROM counters WHERE prefix=?", (prefix,)).fetchone()
-            last = int(row[0]) if row else 0
-            while True:
-                last += 1
-                candidate = f"{prefix}-{last}"
-                hit = self._db.execute("SELECT 1 FROM sessions WHERE id=?", (candidate,)).fetchone()
-                if hit is None:
-                    return candidate
+            return f"{prefix}-{_next_free(self._db, prefix)}"
 
     def allocate_id(self, prefix: str) -> str:
         """The next ``<prefix>-<n>``; n comes from a persistent counter and is never reused."""
         with self.transaction() as db:
-            row = db.execute("SELECT last FROM counters WHERE prefix=?", (prefix,)).fetchone()
-            last = int(row[0]) if row else 0
-            # Skip over ids that exist without a counter (a database restored by hand).
-            while True:
-                last += 1
-                candidate = f"{prefix}-{last}"
-                hit = db.execute("SELECT 1 FROM sessions WHERE id=?", (candidate,)).fetchone()
-                if hit is None:
-                    break
+            last = _next_free(db, prefix)
             db.execute(
                 "INSERT INTO counters(prefix, last) VALUES(?, ?) "
                 "ON CONFLICT(prefix) DO UPDATE SET last=excluded.last",
                 (prefix, last),
             )
-            return candidate
+            return f"{prefix}-{last}"
 
     # sessions ------------------------------------------------------------------------
 
@@ -445,6 +430,18 @@ class _Tx:
         for statement in script.split(";"):
             if statement.strip():
                 self._db.execute(statement)
+
+
+def _next_free(db: _Tx | sqlite3.Connection, prefix: str) -> int:
+    """The number after the prefix's counter, skipping ids that exist without a counter
+    (a database restored by hand)."""
+    row = db.execute("SELECT last FROM counters WHERE prefix=?", (prefix,)).fetchone()
+    last = int(row[0]) if row else 0
+    while True:
+        last += 1
+        hit = db.execute("SELECT 1 FROM sessions WHERE id=?", (f"{prefix}-{last}",)).fetchone()
+        if hit is None:
+            return last
 
 
 def _append_event(db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts: float) -> Event:
