@@ -158,7 +158,9 @@ def test_crash_is_noticed_and_restore_resumes_the_same_conversation(
     restored = engine.restore(session.id)
     assert restored.agent_session_id == session.agent_session_id
     assert restored.attempt == 2
-    settle(engine, session.id, state_is(ActivityState.IDLE, ActivityState.WORKING))
+    # Wait for the resumed REPL itself (its SessionStart hook says idle): right after the
+    # restart the screen is not drawn yet, and text pasted then is lost.
+    settle(engine, session.id, state_is(ActivityState.IDLE))
     result, detail = engine.send(session.id, "what was the word?")
     assert result is DeliveryResult.DELIVERED, detail
     # --resume continues the same conversation file (written just after the hook fires)
