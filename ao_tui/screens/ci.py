@@ -411,7 +411,7 @@ class LogScreen(ModalScreen[None]):
             note.update(Text(f"cannot read the log: {message.error}", style="bold"))
             return
         view = self.query_one(LineView)
-        at_end = not view.lines or view.is_vertical_scroll_end
+        at_end = not view.lines or view.at_end
         offset_from_end = len(view.lines) - int(view.scroll_offset.y)
         top = max(0, len(message.lines) - offset_from_end)
         view.set_lines(message.lines, message.width, scroll_end=at_end, top=top)

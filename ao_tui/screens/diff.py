@@ -67,6 +67,7 @@ class LineView(ScrollView, can_focus=True):
         """An empty view; ``styler`` picks each line's style from its text."""
         super().__init__(id=id)
         self.lines: list[str] = []
+        self.pending_end = False
         self.styler = styler
 
     def set_lines(
@@ -76,15 +77,23 @@ class LineView(ScrollView, can_focus=True):
         self.lines = lines
         self.virtual_size = Size(width, len(lines))
         self.refresh()
+        self.pending_end = scroll_end
 
         def place() -> None:
             # After the refresh: until then the scroll limits are the old content's.
+            self.pending_end = False
             if scroll_end:
                 self.scroll_end(animate=False, immediate=True)
             else:
                 self.scroll_to(y=top, animate=False, immediate=True)
 
         self.call_after_refresh(place)
+
+    @property
+    def at_end(self) -> bool:
+        """Scrolled to the last line, or asked to be and about to be (the scroll lands
+        only after the next refresh, and new lines may arrive before it)."""
+        return self.pending_end or self.is_vertical_scroll_end
 
     def render_line(self, y: int) -> Strip:
         """One visible row: the line under it, styled, cut to the viewport."""
