@@ -98,6 +98,7 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _REFERENCE = re.compile(r"\$\$\{|\$\{(?P<body>[^}]*)(?P<close>\}?)")
 _CONTEXT_KEY = "ao_tui_load"
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 # Keys of agent-orchestrator.yaml that ao-tui knows but does not act on (yet). In AO mode
 # they are dropped with a "not supported yet" warning; any other unknown key gets a
@@ -120,10 +121,8 @@ _AO_DEFAULTS_KEYS = frozenset({"notifiers", "orchestrator", "worker"})
 _AO_PROJECT_KEYS = frozenset(
     {
         "name",
-        "repo",
         "runtime",
         "workspace",
-        "tracker",
         "symlinks",
         "postCreate",
         "agentRules",
@@ -267,6 +266,59 @@ class CiConfig(_Model):
         return value
 
 
+class GitHubConfig(_Model):
+    """Where a project's PRs and issues live on GitHub (``scm: github`` / ``tracker: github``)."""
+
+    repo: str | None = Field(
+        default=None, json_schema_extra={"pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"}
+    )
+    """``owner/name``; None reads it from the repository's ``origin`` remote."""
+    api_url: str = "https://api.github.com"
+    """REST API root (GitHub Enterprise: ``https://HOST/api/v3``)."""
+    poll_interval: float = Field(default=15.0, ge=2.0)
+    """Seconds between change checks of the repository; an unchanged one costs no rate
+    limit (a conditional request answered 304)."""
+
+    @field_validator("repo")
+    @classmethod
+    def _owner_and_name(cls, value: str | None) -> str | None:
+        if value is not None and not _GITHUB_REPO.fullmatch(value):
+            raise PydanticCustomError(
+                "github_repo",
+                "repo {repo} is not owner/name (e.g. octo-org/widgets)",
+                {"repo": repr(value)},
+            )
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_root(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise PydanticCustomError(
+                "api_url",
+                "apiUrl {url} must start with https:// (or http:// for a local stand-in)",
+                {"url": repr(value)},
+            )
+        return value.rstrip("/")
+
+
+class TrackerConfig(_Model):
+    """Where tasks come from for ``spawn --issue``."""
+
+    plugin: Literal["local", "github"] = "local"
+    """``local``: a YAML or Markdown file in the repository; ``github``: the repository's
+    GitHub issues."""
+    path: str = "TASKS.md"
+    """For ``local``: the task file, relative to the repository root (``.md``, ``.yaml`` or
+    ``.yml``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `tracker: github` is short for `tracker: {plugin: github}`.
+        return {"plugin": value} if isinstance(value, str) else value
+
+
 class MergeConfig(_Model):
     """How a session branch lands on the base branch."""
 
@@ -314,9 +366,15 @@ class ProjectConfig(_Model):
     )
     """Extra environment variables for the agent process (numbers and booleans are kept as
     written, as text)."""
-    scm: Literal["local"] = "local"
+    scm: Literal["auto", "local", "github"] = "auto"
     """Where PRs, CI and reviews live: ``local`` (the session branch against the base, CI
-    run on this machine, review by the operator)."""
+    run on this machine, review by the operator), ``github`` (pull requests, checks and
+    reviews on GitHub), or ``auto``: github when the ``origin`` remote is on github.com or
+    a ``github`` block is given, else local."""
+    github: GitHubConfig | None = None
+    """GitHub settings for ``scm: github`` and ``tracker: github``."""
+    tracker: TrackerConfig | None = None
+    """Where ``spawn --issue`` reads tasks from; None means none configured."""
     ci: CiConfig | None = None
     """The CI command run at each new head of a session branch; None means no CI."""
     merge: MergeConfig = Field(default_factory=MergeConfig)
@@ -571,13 +629,8 @@ class _Preparer:
             project = {}
         if not isinstance(project, dict):
             return project
-        if self.ao_compat and isinstance(project.get("scm"), dict):
-            # AO writes `scm: {plugin: github}`; that host is not supported yet.
-            project = {k: v for k, v in project.items() if k != "scm"}
-            self.warn(
-                self.document.key_mark((*path, "scm")),
-                "key 'scm' is not supported yet and is ignored",
-            )
+        if self.ao_compat:
+            project = self._from_ao_hosts(project, path)
         project = self._keys(project, path, ProjectConfig, _AO_PROJECT_KEYS)
         for section in ("agentConfig", "env", "merge"):
             if section in project and project[section] is None:
@@ -586,11 +639,37 @@ class _Preparer:
             project["agentConfig"] = self._keys(
                 project["agentConfig"], (*path, "agentConfig"), AgentConfig, _AO_AGENT_CONFIG_KEYS
             )
-        for section, model in (("ci", CiConfig), ("merge", MergeConfig)):
+        for section, model in (
+            ("ci", CiConfig),
+            ("merge", MergeConfig),
+            ("github", GitHubConfig),
+            ("tracker", TrackerConfig),
+        ):
             if isinstance(project.get(section), dict):
                 project[section] = self._keys(
                     project[section], (*path, section), model, frozenset()
                 )
+        return project
+
+    def _from_ao_hosts(self, project: dict[str, Any], path: YamlPath) -> dict[str, Any]:
+        """AO's ``scm: {plugin: github}``, ``repo: owner/name`` and ``tracker`` in our shape."""
+        project = dict(project)
+        scm = project.get("scm")
+        if isinstance(scm, dict) and isinstance(scm.get("plugin"), str):
+            project["scm"] = scm["plugin"]
+        repo = project.pop("repo", None)
+        if isinstance(repo, str) and "github" not in project:
+            project["github"] = {"repo": repo}
+        tracker = project.get("tracker")
+        plugin = tracker.get("plugin") if isinstance(tracker, dict) else tracker
+        if isinstance(plugin, str) and plugin not in ("local", "github"):
+            del project["tracker"]
+            self.warn(
+                self.document.key_mark((*path, "tracker")),
+                f"tracker plugin {plugin!r} is not supported yet and is ignored",
+            )
+        elif isinstance(tracker, dict):
+            project["tracker"] = {k: v for k, v in tracker.items() if k in ("plugin", "path")}
         return project
 
     def _values(self, value: Any, path: YamlPath) -> Any:

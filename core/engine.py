@@ -42,11 +42,13 @@ from core.registry import Registry
 from core.scm import (
     MERGE_METHODS,
     CiSettings,
+    HostSettings,
     MergeBlockedError,
     MergeMethod,
     Scm,
     ScmTarget,
 )
+from core.scm_host import host_settings, scm_name
 from core.slots import Agent, AgentContext, AgentSettings, LaunchPlan, Runtime, SlotError, Workspace
 from core.store import Store
 
@@ -83,6 +85,10 @@ class Engine:
         self._reconciler = Reconciler(self)
         self._reconcile_lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        # What `scm: auto` and the GitHub repo resolve to costs a git call; it is asked
+        # on every PR refresh, and a project's remote does not move under a running engine.
+        self._scm_names: dict[str, str] = {}
+        self._hosts: dict[str, HostSettings | None] = {}
 
     # plugins -------------------------------------------------------------------------
 
@@ -104,8 +110,11 @@ class Engine:
         return agent
 
     def scm(self, project_id: str) -> Scm:
-        """The SCM plugin a project uses (``local`` unless it chooses another)."""
-        scm: Scm = self.registry.get("scm", self.project(project_id).scm)
+        """The SCM plugin a project uses (``auto`` decided once: github or local)."""
+        name = self._scm_names.get(project_id)
+        if name is None:
+            name = self._scm_names[project_id] = scm_name(self.project(project_id))
+        scm: Scm = self.registry.get("scm", name)
         return scm
 
     def scm_target(self, session: Session) -> ScmTarget:
@@ -121,7 +130,13 @@ class Engine:
             base=session.base_branch or project.default_branch or "main",
             state_dir=self.locations.session_dir(session.id),
             ci=None if ci is None else CiSettings(command=ci.command, timeout=ci.timeout),
+            host=self._host(session.project) if self.scm(session.project).name != "local" else None,
         )
+
+    def _host(self, project_id: str) -> HostSettings | None:
+        if project_id not in self._hosts:
+            self._hosts[project_id] = host_settings(self.project(project_id))
+        return self._hosts[project_id]
 
     def project(self, project_id: str) -> ProjectConfig:
         """A project's config by id, or an error listing the known ids."""
@@ -518,7 +533,7 @@ class Engine:
 
     def _refresh_pr(self, session_id: str) -> Session:
         with self._reconcile_lock:
-            events = self._reconciler.refresh_prs([self.get(session_id)])
+            events = self._reconciler.refresh_prs([self.get(session_id)], wait=True)
         if events:
             self._notify()
         return self.get(session_id)
@@ -531,16 +546,24 @@ class Engine:
         """
         session = self.get(session_id)
         scm, target, head, base_head = self._heads(session)
-        if target.ci is None:
+        if target.ci is None and target.host is None:
             return {"state": "none", "checks": [], "head_sha": head}
-        if run:
-            scm.start_ci(target, self.store, head, rerun=True)
-            self.store.append_event(session_id, "ci-rerun", {"head_sha": head})
-        elif scm.status(target, self.store, head, base_head) is not None:
-            scm.start_ci(target, self.store, head)
-        if session.lifecycle not in _CLOSED_LIFECYCLES:
-            self._refresh_pr(session_id)
-        checks = scm.checks(target, self.store, head)
+        try:
+            scm.prefetch([target], self.store, wait=True)
+            pr = scm.status(target, self.store, head, base_head)
+            if pr is not None:
+                head = pr.head_sha  # a host's PR head: what its checks ran on
+            if run:
+                if not scm.start_ci(target, self.store, head, rerun=True):
+                    raise EngineError(f"{session_id}: no CI run to start at {head[:10]}")
+                self.store.append_event(session_id, "ci-rerun", {"head_sha": head})
+            elif pr is not None:
+                scm.start_ci(target, self.store, head)
+            if session.lifecycle not in _CLOSED_LIFECYCLES:
+                self._refresh_pr(session_id)
+            checks = scm.checks(target, self.store, head)
+        except SlotError as exc:
+            raise EngineError(f"CI of {session_id}: {exc}") from exc
         order = {"failing": 0, "running": 1, "passing": 2, "none": 3}
         checks.sort(key=lambda check: order[check.state])
         return {
@@ -558,11 +581,17 @@ class Engine:
         if session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE):
             raise EngineError(f"{session_id} is {session.lifecycle.value}; nothing to approve")
         scm, target, head, base_head = self._heads(session)
-        if scm.status(target, self.store, head, base_head) is None:
-            raise EngineError(
-                f"{session_id} has no commits ahead of {target.base}; nothing to approve"
-            )
-        scm.approve(target, self.store, head)
+        try:
+            scm.prefetch([target], self.store, wait=True)
+            pr = scm.status(target, self.store, head, base_head)
+            if pr is None:
+                raise EngineError(
+                    f"{session_id} has no commits ahead of {target.base}; nothing to approve"
+                )
+            head = pr.head_sha
+            scm.approve(target, self.store, head)
+        except SlotError as exc:
+            raise EngineError(f"approval of {session_id} failed: {exc}") from exc
         self.store.append_event(session_id, "approved", {"head_sha": head})
         self._notify()
         return self._refresh_pr(session_id)
@@ -588,11 +617,18 @@ class Engine:
             )
         merge_method: MergeMethod = chosen
         scm, target, head, base_head = self._heads(session)
-        pr = scm.status(target, self.store, head, base_head)
+        try:
+            scm.prefetch([target], self.store, wait=True)
+            pr = scm.status(target, self.store, head, base_head)
+        except SlotError as exc:
+            raise EngineError(f"merge of {session_id}: {exc}") from exc
         if pr is None:
             raise EngineError(
                 f"{session_id} has no commits ahead of {target.base}; nothing to merge"
             )
+        # The head that was checked (and, on a host, reviewed) is the one merged: a host
+        # refuses the merge if its PR moved since.
+        head = pr.head_sha
         blockers = pr.blockers
         if blockers and not force:
             raise MergeBlockedError(

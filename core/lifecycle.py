@@ -26,7 +26,7 @@ from core.models import (
     SignalSource,
 )
 from core.registry import UnknownPluginError
-from core.scm import Scm
+from core.scm import Scm, ScmUnavailableError
 from core.slots import PaneInfo, SlotError
 from core.zones import zone_of
 
@@ -85,11 +85,15 @@ class Reconciler:
             if (only is None or s.id == only)
             and (s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED)
         ]
-        events.extend(self.refresh_prs(live))
+        # A timer loop must not wait on a host's network; an explicit call wants it fresh.
+        events.extend(self.refresh_prs(live, wait=pr_interval <= 0))
         return events
 
-    def refresh_prs(self, sessions: list[Session]) -> list[Event]:
-        """Refresh the ``pr`` of ``sessions``; one ``heads`` call per repository."""
+    def refresh_prs(self, sessions: list[Session], *, wait: bool) -> list[Event]:
+        """Refresh the ``pr`` of ``sessions``; one ``heads`` call per repository.
+
+        ``wait`` is passed to the plugin's ``prefetch``: False never blocks on a host.
+        """
         engine = self.engine
         by_project: dict[str, list[Session]] = {}
         for session in sessions:
@@ -104,11 +108,14 @@ class Reconciler:
                 targets = [engine.scm_target(s) for s in group]
                 names = [t.branch for t in targets] + [t.base for t in targets]
                 heads = scm.heads(project.path, names)
+                scm.prefetch(targets, engine.store, wait=wait)
             except (SlotError, UnknownPluginError):
                 continue  # a broken repo or plugin must not stop the agents' tick
             for session in group:
                 try:
                     event = self._refresh_pr(scm, session, heads)
+                except ScmUnavailableError as exc:
+                    event = self._pr_problem(session, str(exc))
                 except SlotError:
                     continue
                 if event is not None:
@@ -128,6 +135,19 @@ class Reconciler:
         if new_head and scm.start_ci(target, engine.store, head):
             pr = scm.status(target, engine.store, head, base_head)
         new = None if pr is None else pr.to_json()
+        return self._write_pr(session, new, head if pr is None else pr.head_sha)
+
+    def _pr_problem(self, session: Session, problem: str) -> Event | None:
+        """Record that the host could not be asked: the last known PR (if any) says why."""
+        known = session.pr or {"state": "unknown", "ci": "none", "review": "pending"}
+        new = {**known, "problem": problem, "mergeable": False}
+        if new["state"] == "unknown":
+            new["blockers"] = [f"SCM unavailable: {problem}"]
+        return self._write_pr(session, new, str(known.get("head_sha") or ""))
+
+    def _write_pr(self, session: Session, new: dict[str, Any] | None, head: str) -> Event | None:
+        """Store ``new`` as the session's PR and log a ``pr`` event, unless nothing changed."""
+        engine = self.engine
         if new == session.pr:
             return None
         after = replace(session, pr=new)
@@ -136,7 +156,8 @@ class Reconciler:
             "previous": (session.pr or {}).get("state", "none"),
             "ci": None if new is None else new["ci"],
             "review": None if new is None else new["review"],
-            "blockers": [] if new is None else new["blockers"],
+            "blockers": [] if new is None else new.get("blockers", []),
+            "problem": None if new is None else new.get("problem"),
             "head_sha": head,
             "zone": zone_of(after).value,
             "previous_zone": zone_of(session).value,

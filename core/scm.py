@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from core.errors import EngineError
+from core.slots import SlotError
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -32,6 +33,14 @@ class MergeBlockedError(EngineError):
         """Refuse with ``message``; ``blockers`` are kept for the caller to print."""
         super().__init__(message)
         self.blockers = list(blockers)
+
+
+class ScmUnavailableError(SlotError):
+    """The host could not be asked and nothing is known yet (no token, offline, rate limited).
+
+    The message says what failed and what would fix it; the reconciler shows it as the PR's
+    ``problem`` instead of dropping the PR silently.
+    """
 
 
 class MergeConflictError(EngineError):
@@ -73,6 +82,30 @@ class CheckRun:
 
 
 @dataclass(frozen=True)
+class ReviewThread:
+    """One unresolved review thread on a PR: where it points, who started it, what it says."""
+
+    path: str
+    line: int | None
+    author: str
+    body: str
+    url: str | None = None
+    replies: int = 0
+    """Comments after the first one."""
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of the ``threads`` list of a session's ``pr``."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "author": self.author,
+            "body": self.body,
+            "url": self.url,
+            "replies": self.replies,
+        }
+
+
+@dataclass(frozen=True)
 class PRInfo:
     """Everything known about one session's PR at one head commit."""
 
@@ -90,6 +123,10 @@ class PRInfo:
     number: int | None = None
     url: str | None = None
     checks: tuple[CheckRun, ...] = field(default=())
+    threads: tuple[ReviewThread, ...] = field(default=())
+    """Unresolved review threads (hosts that have them)."""
+    problem: str = ""
+    """Why this information may be out of date (the host failed on the last poll), or ""."""
 
     @property
     def state(self) -> str:
@@ -126,6 +163,8 @@ class PRInfo:
             "ahead": self.ahead,
             "behind": self.behind,
             "conflicts": list(self.conflicts),
+            "threads": [thread.to_json() for thread in self.threads],
+            "problem": self.problem or None,
         }
 
 
@@ -194,6 +233,19 @@ class CiSettings:
 
 
 @dataclass(frozen=True)
+class HostSettings:
+    """Where a project's PRs live on a hosting service (``scm: github``)."""
+
+    repo: str
+    """``owner/name`` on the host."""
+    api_url: str = "https://api.github.com"
+    """REST root; GraphQL is ``{api_url}/graphql`` (GitHub Enterprise: ``https://HOST/api/v3``
+    with GraphQL at ``https://HOST/api/graphql``, which the plugin derives)."""
+    poll_interval: float = 15.0
+    """Seconds between change checks of the repository (a 304 costs no rate limit)."""
+
+
+@dataclass(frozen=True)
 class ScmTarget:
     """One session's branch as the SCM plugin needs to know it."""
 
@@ -206,6 +258,8 @@ class ScmTarget:
     state_dir: Path
     """The session's private directory (CI logs go there)."""
     ci: CiSettings | None = None
+    host: HostSettings | None = None
+    """Set for host plugins (GitHub); None for ``local``."""
 
 
 @dataclass(frozen=True)
@@ -227,8 +281,24 @@ class Scm(Protocol):
         """The commit of each existing local branch, read in one call."""
         ...
 
+    def prefetch(self, targets: Sequence[ScmTarget], store: Store, *, wait: bool) -> None:
+        """Bring what :meth:`status` reads up to date for all ``targets`` of one project.
+
+        Called once per project before the per-session :meth:`status` calls, so a host
+        plugin can ask about every PR in a few batched requests. ``wait=False`` (the
+        daemon's and cockpit's timer loop) must not block on the network: start a
+        background refresh and return; ``wait=True`` (a one-shot CLI call) waits for it.
+        Local plugins do nothing.
+        """
+        ...
+
     def status(self, target: ScmTarget, store: Store, head: str, base_head: str) -> PRInfo | None:
-        """The PR of ``target`` at ``head`` (None when it has no commits ahead of base)."""
+        """The PR of ``target`` at ``head`` (None when it has no commits ahead of base).
+
+        ``head`` and ``base_head`` are the local branches' commits; a host plugin reports
+        the PR's own head (``PRInfo.head_sha``), which is what a merge must name. Raise
+        :class:`ScmUnavailableError` when the host cannot be asked and nothing is known.
+        """
         ...
 
     def start_ci(self, target: ScmTarget, store: Store, head: str, *, rerun: bool = False) -> bool:

@@ -28,6 +28,8 @@ def zone_of(session: Session) -> Zone:
     if session.lifecycle in _DONE_LIFECYCLES:
         return Zone.DONE
     pr_state = (session.pr or {}).get("state", "none")
+    if pr_state == "unknown":  # the host could not be asked: judge by the agent alone
+        pr_state = "none"
     if pr_state in ("merged", "closed"):
         return Zone.DONE
     if session.lifecycle is Lifecycle.EXITED:

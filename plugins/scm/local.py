@@ -77,6 +77,9 @@ class LocalScm:
                 found[ref.removeprefix("refs/heads/")] = sha
         return found
 
+    def prefetch(self, targets: Sequence[ScmTarget], store: Store, *, wait: bool) -> None:
+        """Nothing to fetch: every fact is read from the local repository when asked."""
+
     def _git_facts(self, repo: Path, head: str, base_head: str) -> _GitFacts:
         """Ahead/behind counts and conflicting files; git runs only for new commit pairs."""
         key = (str(repo), head, base_head)

@@ -217,8 +217,8 @@ def test_unknown_key_suggests_close_match(tmp_path: Path) -> None:
     text = "projects:\n  app:\n    path: repo\n    sesionPrefix: x\n"
     assert only_problem(text, tmp_path) == (
         "ao.config.yaml:4:5: projects.app.sesionPrefix: unknown key 'sesionPrefix'; did you "
-        "mean 'sessionPrefix'? (allowed: agent, agentConfig, ci, defaultBranch, env, merge, "
-        "path, scm, sessionPrefix)"
+        "mean 'sessionPrefix'? (allowed: agent, agentConfig, ci, defaultBranch, env, github, "
+        "merge, path, scm, sessionPrefix, tracker)"
     )
 
 
@@ -552,18 +552,19 @@ def test_ao_multi_project_example_loads_with_warnings(tmp_path: Path) -> None:
     assert config.projects["backend"].session_prefix == "api"
     assert config.projects["backend"].default_branch == "main"
     assert config.defaults.agent == "claude-code"
+    frontend = config.projects["frontend"]
+    assert frontend.tracker is not None and frontend.tracker.plugin == "github"
+    assert frontend.github is not None and frontend.github.repo == "org/frontend"
+    assert config.projects["backend"].tracker is None  # linear: warned below
     name = str(target)
     assert loaded.warnings == [
         f"{name}:4:1: key 'dataDir' is not supported yet and is ignored",
         f"{name}:5:1: key 'worktreeDir' is not supported yet and is ignored",
         f"{name}:11:3: key 'notifiers' is not supported yet and is ignored",
         f"{name}:15:5: key 'name' is not supported yet and is ignored",
-        f"{name}:16:5: key 'repo' is not supported yet and is ignored",
-        f"{name}:21:5: key 'tracker' is not supported yet and is ignored",
         f"{name}:24:5: key 'agentRules' is not supported yet and is ignored",
         f"{name}:30:5: key 'name' is not supported yet and is ignored",
-        f"{name}:31:5: key 'repo' is not supported yet and is ignored",
-        f"{name}:36:5: key 'tracker' is not supported yet and is ignored",
+        f"{name}:36:5: tracker plugin 'linear' is not supported yet and is ignored",
         f"{name}:40:5: key 'agentRules' is not supported yet and is ignored",
         f"{name}:46:1: key 'notifiers' is not supported yet and is ignored",
         f"{name}:53:1: key 'notificationRouting' is not supported yet and is ignored",
@@ -592,8 +593,12 @@ def test_ao_self_hosting_config(tmp_path: Path) -> None:
     assert game_project.agent_config.model == "gpt-5.3-codex-spark"
     assert game_project.session_prefix == "tdg"
     ignored = [warning.split(": ", 1)[1] for warning in loaded.warnings]
-    for key in ("scm", "symlinks", "postCreate", "automation", "reactions"):
+    for key in ("symlinks", "postCreate", "automation", "reactions"):
         assert f"key {key!r} is not supported yet and is ignored" in ignored
+    # AO's `scm: {plugin: github}` and `repo: owner/name` are understood.
+    assert ao.scm == "github"
+    assert ao.github is not None and ao.github.repo == "ComposioHQ/agent-orchestrator"
+    assert "tracker plugin 'linear' is not supported yet and is ignored" in ignored
     assert (
         "agent-orchestrator.yaml:60:5: key 'orchestratorAgentConfig' is not supported yet "
         "and is ignored" in loaded.warnings
@@ -773,6 +778,8 @@ def test_config_schema_is_json_with_yaml_keys() -> None:
         "agentConfig",
         "env",
         "scm",
+        "github",
+        "tracker",
         "ci",
         "merge",
     }
@@ -838,7 +845,7 @@ def test_scm_ci_and_merge_keys(tmp_path: Path) -> None:
 def test_scm_ci_and_merge_defaults(tmp_path: Path) -> None:
     make_repo(tmp_path / "repo")
     project = load("projects:\n  app:\n    path: repo\n    merge:\n", tmp_path).projects["app"]
-    assert (project.scm, project.ci, project.merge.method) == ("local", None, "merge")
+    assert (project.scm, project.ci, project.merge.method) == ("auto", None, "merge")
     assert CiConfig(command="make test").timeout == 600
 
 
@@ -848,7 +855,7 @@ def test_scm_ci_and_merge_errors_name_file_line_col(tmp_path: Path) -> None:
         "projects:\n"
         "  app:\n"
         "    path: repo\n"
-        "    scm: github\n"
+        "    scm: gitlab\n"
         "    ci:\n"
         '      command: "\'unclosed"\n'
         "      timeout: 0\n"
@@ -857,7 +864,8 @@ def test_scm_ci_and_merge_errors_name_file_line_col(tmp_path: Path) -> None:
         "      method: fast-forward\n"
     )
     assert problems(text, tmp_path) == [
-        "ao.config.yaml:4:10: projects.app.scm: Input should be 'local', got 'github'",
+        "ao.config.yaml:4:10: projects.app.scm: Input should be 'auto', 'local' or 'github', "
+        "got 'gitlab'",
         "ao.config.yaml:6:16: projects.app.ci.command: cannot split the command line: "
         "No closing quotation",
         "ao.config.yaml:7:16: projects.app.ci.timeout: Input should be greater than 0",
@@ -895,3 +903,55 @@ def test_cockpit_unknown_setting_names_its_line(tmp_path: Path) -> None:
         f"projects: {{app: {{path: {repo}}}}}\ncockpit:\n  bel: true\n", tmp_path
     )
     assert problem.startswith("ao.config.yaml:3:3: cockpit.bel:")
+
+
+def test_github_and_tracker_blocks(tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    text = (
+        "projects:\n"
+        "  app:\n"
+        "    path: repo\n"
+        "    scm: github\n"
+        "    github:\n"
+        "      repo: octo-org/widgets\n"
+        "      apiUrl: http://127.0.0.1:8080/\n"
+        "      pollInterval: 5\n"
+        "    tracker: github\n"
+    )
+    project = load_config_text(
+        text, filename="ao.config.yaml", base_dir=tmp_path, known_agents=KNOWN_AGENTS
+    ).config
+    app = project.projects["app"]
+    assert app.github is not None
+    assert (app.github.repo, app.github.api_url, app.github.poll_interval) == (
+        "octo-org/widgets",
+        "http://127.0.0.1:8080",
+        5.0,
+    )
+    assert app.tracker is not None and (app.tracker.plugin, app.tracker.path) == (
+        "github",
+        "TASKS.md",
+    )
+
+
+def test_github_block_errors_name_the_line(tmp_path: Path) -> None:
+    make_repo(tmp_path / "repo")
+    text = (
+        "projects:\n"
+        "  app:\n"
+        "    path: repo\n"
+        "    github:\n"
+        "      repo: widgets\n"
+        "      apiUrl: api.github.com\n"
+        "      pollInterval: 0.5\n"
+        "    tracker:\n"
+        "      plugin: jira\n"
+    )
+    found = problems(text, tmp_path)
+    assert found[0] == (
+        "ao.config.yaml:5:13: projects.app.github.repo: repo 'widgets' is not owner/name "
+        "(e.g. octo-org/widgets)"
+    )
+    assert found[1].startswith("ao.config.yaml:6:15: projects.app.github.apiUrl: apiUrl ")
+    assert found[2].startswith("ao.config.yaml:7:21: projects.app.github.pollInterval: ")
+    assert found[3].startswith("ao.config.yaml:9:15: projects.app.tracker.plugin: ")
