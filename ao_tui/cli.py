@@ -133,7 +133,7 @@ def session_json(session: Session) -> dict[str, Any]:
     }
 
 
-_PR_KEYS = ("state", "number", "url", "ci", "review", "mergeable", "blockers")
+_PR_KEYS = ("state", "number", "url", "ci", "review", "mergeable", "blockers", "problem")
 
 
 def _pr_json(pr: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -213,7 +213,12 @@ def init(force: bool, directory: Path) -> None:
 @click.option("--project", help="Project id from the config (default: the one containing the cwd).")
 @click.option("--title", help="Short title shown on the board (default: the prompt's first line).")
 @click.option("--agent", "agent_name", help="Agent to run (default: the project's).")
-@click.option("--issue", default="", help="Bind the session to this issue id.")
+@click.option(
+    "--issue",
+    default="",
+    help="Work on this issue (42, #42, T-3) from the project's tracker; its title and body "
+    "become the task and --prompt is added as a note.",
+)
 @click.option("--force", is_flag=True, help="Spawn even if an active session has the same task.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new session as JSON.")
 @click.pass_context
@@ -233,18 +238,47 @@ def spawn(
 
     if prompt_file is not None:
         prompt = prompt_file.read()
-    if not prompt:
-        fail("give the task with --prompt TEXT or --prompt-file FILE", EXIT_USAGE)
+    if not prompt and not issue:
+        fail("give the task with --prompt TEXT, --prompt-file FILE or --issue ID", EXIT_USAGE)
     with _errors():
         engine = _load_engine(ctx)
         project_id, _ = resolve_project(engine.config, project, Path.cwd())
         session = engine.spawn(
-            project_id, prompt, title=title, agent_name=agent_name, issue=issue, force=force
+            project_id, prompt or "", title=title, agent_name=agent_name, issue=issue, force=force
         )
     if as_json:
         _emit(session_json(session))
     else:
         click.echo(f"{session.id}  {session.branch}  (attach: ao-tui attach {session.id})")
+
+
+@main.command()
+@click.option("--project", help="Project id from the config (default: the one containing the cwd).")
+@click.option("--limit", default=100, show_default=True, help="At most this many issues.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON array.")
+@click.pass_context
+def issues(ctx: click.Context, project: str | None, limit: int, as_json: bool) -> None:
+    """Open issues of the project's tracker, and the session working on each."""
+    from core.config import resolve_project
+    from core.models import ACTIVE_LIFECYCLES
+
+    with _errors():
+        engine = _load_engine(ctx)
+        project_id, _ = resolve_project(engine.config, project, Path.cwd())
+        found = engine.issues(project_id, limit=limit)
+        working = {
+            s.issue: s.id
+            for s in engine.store.list_sessions()
+            if s.project == project_id and s.issue and s.lifecycle in ACTIVE_LIFECYCLES
+        }
+    if as_json:
+        _emit([{**issue.to_json(), "session": working.get(issue.key)} for issue in found])
+        return
+    if not found:
+        click.echo(f"no open issues in {project_id}'s tracker")
+    for issue in found:
+        taken = working.get(issue.key, "-")
+        click.echo(f"#{issue.key:<8} {taken:<12} {issue.title}")
 
 
 @main.command()

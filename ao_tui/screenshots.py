@@ -229,6 +229,24 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
                 "number": 39,
                 "state": "review_pending",
                 "blockers": ["approval is for an older head"],
+                "threads": [
+                    {
+                        "path": "docs/plugins.md",
+                        "line": 42,
+                        "author": "mira",
+                        "body": "Say which slot names are reserved before the example.",
+                        "url": None,
+                        "replies": 1,
+                    },
+                    {
+                        "path": "core/registry.py",
+                        "line": 17,
+                        "author": "jon",
+                        "body": "The docstring still says plugins load eagerly.",
+                        "url": None,
+                        "replies": 0,
+                    },
+                ],
             },
         ),
         _session(

@@ -51,6 +51,15 @@ from core.scm import (
 from core.scm_host import host_settings, scm_name
 from core.slots import Agent, AgentContext, AgentSettings, LaunchPlan, Runtime, SlotError, Workspace
 from core.store import Store
+from core.tracker import (
+    Issue,
+    Tracker,
+    TrackerError,
+    TrackerTarget,
+    normalize_key,
+    task_prompt,
+    task_title,
+)
 
 if TYPE_CHECKING:
     # asyncio costs ~30 ms to import; only the async event stream needs it.
@@ -138,6 +147,37 @@ class Engine:
             self._hosts[project_id] = host_settings(self.project(project_id))
         return self._hosts[project_id]
 
+    def tracker(self, project_id: str) -> tuple[Tracker, TrackerTarget]:
+        """The project's tracker plugin and its settings; an error says how to add one."""
+        project = self.project(project_id)
+        if project.tracker is None:
+            raise EngineError(
+                f"project {project_id} has no tracker; add `tracker: local` (tasks in "
+                "TASKS.md in the repository) or `tracker: github` to its config"
+            )
+        name = project.tracker.plugin
+        host = self._host(project_id) if name == "github" else None
+        tracker: Tracker = self.registry.get("tracker", name)
+        target = TrackerTarget(project_id, project.path, project.tracker.path, host)
+        return tracker, target
+
+    def issue(self, project_id: str, ref: str) -> Issue:
+        """Issue ``ref`` (``42``, ``#42``, ``T-3``) from the project's tracker."""
+        try:
+            key = normalize_key(ref)
+            tracker, target = self.tracker(project_id)
+            return tracker.issue(target, key)
+        except (TrackerError, SlotError) as exc:
+            raise EngineError(str(exc)) from exc
+
+    def issues(self, project_id: str, *, limit: int = 100) -> builtins.list[Issue]:
+        """The project's open issues, as its tracker orders them."""
+        try:
+            tracker, target = self.tracker(project_id)
+            return list(tracker.issues(target, limit=limit))
+        except (TrackerError, SlotError) as exc:
+            raise EngineError(str(exc)) from exc
+
     def project(self, project_id: str) -> ProjectConfig:
         """A project's config by id, or an error listing the known ids."""
         try:
@@ -201,8 +241,15 @@ class Engine:
         issue: str = "",
         force: bool = False,
     ) -> Session:
-        """Start a new session on ``prompt``; any failure undoes every step before it."""
+        """Start a new session on ``prompt``; any failure undoes every step before it.
+
+        With ``issue``, the project's tracker (when it has one) supplies the task: its
+        title and body become the prompt, with ``prompt`` added as the operator's note,
+        and the session is bound to the issue, so a second one on it needs ``force``.
+        """
         project = self.project(project_id)
+        if issue:
+            prompt, title, issue = self._issue_task(project_id, issue, prompt, title, force)
         prompt = prompt.strip()
         if not prompt:
             raise EngineError(
@@ -275,6 +322,26 @@ class Engine:
         self._notify()
         return session
 
+    def _issue_task(
+        self, project_id: str, ref: str, note: str, title: str | None, force: bool
+    ) -> tuple[str, str | None, str]:
+        """Prompt, title and normalised key for a spawn on issue ``ref``."""
+        try:
+            key = normalize_key(ref)
+        except TrackerError as exc:
+            raise EngineError(str(exc)) from exc
+        if self.project(project_id).tracker is None:
+            if note.strip():
+                return note, title, key  # no tracker: the id is a label on the session
+            self.tracker(project_id)  # raises, saying how to configure one
+        found = self.issue(project_id, key)
+        if found.state != "open" and not force:
+            raise EngineError(
+                f"issue #{found.key} ({found.where or found.url}) is {found.state}; "
+                "pass --force to work on it anyway"
+            )
+        return task_prompt(found, note), title or task_title(found), found.key
+
     def _refuse_duplicate(self, project_id: str, prompt: str, title: str, issue: str) -> None:
         wanted = _normalize(prompt)
         for other in self.store.list_sessions():
@@ -283,7 +350,12 @@ class Engine:
             same_issue = bool(issue) and other.issue == issue
             same_task = _normalize(other.prompt) == wanted
             near_title = _near_duplicate(other.title, title)
-            if same_issue or same_task or near_title:
+            if same_issue:
+                raise DuplicateTaskError(
+                    f"{other.id} already works on issue #{issue} ({other.title!r}); "
+                    f"send it a message with `ao-tui send {other.id} ...`, or pass --force"
+                )
+            if same_task or near_title:
                 raise DuplicateTaskError(
                     f"{other.id} already works on this task ({other.title!r}); "
                     f"send it a message with `ao-tui send {other.id} ...`, or pass --force"

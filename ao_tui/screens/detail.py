@@ -1,7 +1,8 @@
-"""Session detail: the live terminal, the transcript, the event timeline and the facts.
+"""Session detail: the live terminal, the transcript, the review, the events and the facts.
 
 Events and transcript are read in a thread when the screen opens; the terminal follows
 the app's capture loop (the app captures the detail's session while this screen shows).
+The Review tab shows the stored PR with its unresolved threads; ``f`` forwards them.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 
+from ao_tui.review import review_view, threads_message
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
 from core.engine import Engine
+from core.errors import EngineError
 from core.humanize import age
-from core.models import Event, Session
+from core.models import DeliveryResult, Event, Session
 from core.zones import zone_of
 
 MAX_EVENTS = 300
@@ -85,7 +88,23 @@ class DetailScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "back", id="detail.close", tooltip="Back to the board"),
+        Binding(
+            "f",
+            "forward_threads",
+            "forward review",
+            id="detail.forward",
+            tooltip="Send the unresolved review threads to the agent",
+        ),
     ]
+
+    class Forwarded(Message):
+        """The agent got the review threads (or why not)."""
+
+        def __init__(self, result: DeliveryResult | None, detail: str) -> None:
+            """``result`` None means the engine refused before sending."""
+            super().__init__()
+            self.result = result
+            self.detail = detail
 
     class Loaded(Message):
         """Events and transcript turns, read in a thread."""
@@ -103,6 +122,7 @@ class DetailScreen(ModalScreen[None]):
         self.engine = engine
         self.session = session
         self.now = now
+        self.forwarding = False
 
     def compose(self) -> ComposeResult:
         """Title, tabs, footer."""
@@ -115,6 +135,9 @@ class DetailScreen(ModalScreen[None]):
                     yield PaneView(id="detail-pane")
                 with TabPane("Transcript", id="tab-transcript"):
                     yield Static("reading…", id="transcript-status")
+                with TabPane("Review", id="tab-review"):
+                    yield Static(review_view(self.session.pr), id="detail-review")
+                    yield Static("", id="review-status")
                 with TabPane("Events", id="tab-events"):
                     yield DataTable(id="detail-events", cursor_type="row")
                 with TabPane("Info", id="tab-info"):
@@ -168,6 +191,38 @@ class DetailScreen(ModalScreen[None]):
         """Keep the Info tab current as the session changes."""
         self.session, self.now = session, now
         self.query_one("#detail-info", Static).update(info_table(session, now))
+        self.query_one("#detail-review", Static).update(review_view(session.pr))
+
+    def action_forward_threads(self) -> None:
+        """Send every unresolved review thread to the agent as one message."""
+        status = self.query_one("#review-status", Static)
+        text = threads_message(self.session.pr)
+        if not text:
+            status.update("no unresolved review threads to forward")
+            return
+        if self.forwarding:
+            return
+        self.forwarding = True
+        status.update(f"forwarding the review threads to {self.session.id}…")
+        self._forward(text)
+
+    @work(thread=True, group="detail-forward", exit_on_error=False)
+    def _forward(self, text: str) -> None:
+        try:
+            result, detail = self.engine.send(self.session.id, text)
+        except EngineError as exc:
+            self.post_message(self.Forwarded(None, str(exc)))
+            return
+        self.post_message(self.Forwarded(result, detail))
+
+    def on_detail_screen_forwarded(self, message: Forwarded) -> None:
+        """Say whether the agent got the threads."""
+        self.forwarding = False
+        status = self.query_one("#review-status", Static)
+        if message.result is None:
+            status.update(Text(f"not forwarded: {message.detail}", style="bold"))
+            return
+        status.update(f"review threads {message.result.value}: {message.detail}")
 
     def action_close(self) -> None:
         """Back to the board."""

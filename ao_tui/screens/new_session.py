@@ -1,13 +1,16 @@
-"""Start a session: project, task and agent, showing the branch it will create.
+"""Start a session: project, issue or task, and agent, showing the branch it will create.
 
 The branch follows the engine's naming (``ao/<id>-<slug of the title>``); the id number
 is predicted from the sessions on the board, since the real one is only allocated by the
-spawn itself. Spawning runs in a thread (worktree, tmux, agent start) and a refusal (a
-duplicate task, a missing binary) stays in the dialog with the text kept.
+spawn itself. An issue id is looked up in the project's tracker as it is typed (in a
+thread, after a short pause) and its title names the branch. Spawning runs in a thread
+(worktree, tmux, agent start) and a refusal (a duplicate task, a missing binary) stays in
+the dialog with the text kept.
 """
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from textual import on, work
@@ -23,6 +26,10 @@ from core.errors import EngineError
 from core.models import Session
 from core.naming import title_from
 from core.slots import SlotError
+from core.tracker import Issue, task_title
+
+_LOOKUP_PAUSE = 0.3
+"""Seconds of no typing before an issue id is looked up (a GitHub tracker is a request)."""
 
 
 class NewSessionScreen(ModalScreen[Session | None]):
@@ -44,6 +51,16 @@ class NewSessionScreen(ModalScreen[Session | None]):
             self.session = session
             self.error = error
 
+    class IssueLooked(Message):
+        """The tracker answered for the issue id typed: the issue, or why not."""
+
+        def __init__(self, ref: str, issue: Issue | None, error: str) -> None:
+            """``ref`` is the text that was looked up."""
+            super().__init__()
+            self.ref = ref
+            self.issue = issue
+            self.error = error
+
     def __init__(
         self, engine: Engine, sessions: list[Session], *, cursor_blink: bool = True
     ) -> None:
@@ -53,6 +70,8 @@ class NewSessionScreen(ModalScreen[Session | None]):
         self.sessions = sessions
         self.cursor_blink = cursor_blink
         self.spawning = False
+        self.issue: Issue | None = None
+        """The looked-up issue matching the issue field's current text."""
 
     def compose(self) -> ComposeResult:
         """Project, task, title, agent, force, branch preview, status."""
@@ -67,9 +86,16 @@ class NewSessionScreen(ModalScreen[Session | None]):
                 id="new-project",
                 compact=True,
             )
+            issue = Input(
+                placeholder="issue id (optional): the tracker's issue becomes the task",
+                id="new-issue",
+                compact=True,
+            )
+            issue.cursor_blink = self.cursor_blink
+            yield issue
             task = TextArea(id="new-task", soft_wrap=True, show_line_numbers=False)
             task.cursor_blink = self.cursor_blink
-            task.border_title = "task"
+            task.border_title = "task (with an issue: a note added to it)"
             yield task
             title = Input(
                 placeholder="title (default: the task's first line)", id="new-title", compact=True
@@ -105,16 +131,55 @@ class NewSessionScreen(ModalScreen[Session | None]):
     def _text_changed(self) -> None:
         self._update_branch()
 
-    def _form(self) -> tuple[str, str, str, str, bool]:
+    @on(Input.Changed, "#new-issue")
+    def _issue_changed(self, event: Input.Changed) -> None:
+        self.issue = None
+        ref = event.value.strip()
+        status = self.query_one("#new-status", Static)
+        if not ref:
+            status.update("Ctrl+S spawns · Esc cancels")
+            return
+        status.update(f"looking up issue {ref}…")
+        self._lookup_issue(str(self.query_one("#new-project", Select).value), ref)
+
+    @work(thread=True, exclusive=True, group="issue")
+    def _lookup_issue(self, project: str, ref: str) -> None:
+        time.sleep(_LOOKUP_PAUSE)  # a newer keystroke cancels this worker meanwhile
+        try:
+            found = self.engine.issue(project, ref)
+        except EngineError as exc:
+            self.post_message(self.IssueLooked(ref, None, str(exc)))
+            return
+        self.post_message(self.IssueLooked(ref, found, ""))
+
+    def on_new_session_screen_issue_looked(self, message: IssueLooked) -> None:
+        """Show what the issue id names (if it is still the one typed)."""
+        if message.ref != self.query_one("#new-issue", Input).value.strip():
+            return
+        status = self.query_one("#new-status", Static)
+        if message.issue is None:
+            status.update(f"issue {message.ref}: {message.error}")
+            return
+        self.issue = message.issue
+        where = message.issue.url or message.issue.where
+        status.update(
+            f"#{message.issue.key} {message.issue.title} · {message.issue.state} · {where}"
+        )
+        self._update_branch()
+
+    def _form(self) -> tuple[str, str, str, str, bool, str]:
         project = str(self.query_one("#new-project", Select).value)
         prompt = self.query_one("#new-task", TextArea).text
         title = self.query_one("#new-title", Input).value.strip()
         agent = str(self.query_one("#new-agent", Select).value)
         force = self.query_one("#new-force", Checkbox).value
-        return project, prompt, title, agent, force
+        issue = self.query_one("#new-issue", Input).value.strip()
+        return project, prompt, title, agent, force, issue
 
     def _update_branch(self) -> None:
-        project, prompt, title, _, _ = self._form()
+        project, prompt, title, _, _, _ = self._form()
+        if not title and self.issue is not None:
+            title = task_title(self.issue)
         title = title or (title_from(prompt) if prompt.strip() else "")
         # A store read on every keystroke is cheap (one indexed SELECT).
         branch = self.engine.predict_branch(project, title)
@@ -122,20 +187,24 @@ class NewSessionScreen(ModalScreen[Session | None]):
 
     def action_spawn(self) -> None:
         """Spawn with the form's values."""
-        project, prompt, title, agent, force = self._form()
+        project, prompt, title, agent, force, issue = self._form()
         if self.spawning:
             return
-        if not prompt.strip():
-            self.query_one("#new-status", Static).update("Write the task first.")
+        if not prompt.strip() and not issue:
+            self.query_one("#new-status", Static).update("Write the task or give an issue first.")
             return
         self.spawning = True
         self.query_one("#new-status", Static).update(f"spawning in {project}…")
-        self._spawn(project, prompt, title or None, agent, force)
+        self._spawn(project, prompt, title or None, agent, force, issue)
 
     @work(thread=True, exclusive=True, group="spawn")
-    def _spawn(self, project: str, prompt: str, title: str | None, agent: str, force: bool) -> None:
+    def _spawn(
+        self, project: str, prompt: str, title: str | None, agent: str, force: bool, issue: str
+    ) -> None:
         try:
-            session = self.engine.spawn(project, prompt, title=title, agent_name=agent, force=force)
+            session = self.engine.spawn(
+                project, prompt, title=title, agent_name=agent, force=force, issue=issue
+            )
         except (EngineError, SlotError) as exc:
             self.post_message(self.Spawned(None, str(exc)))
             return

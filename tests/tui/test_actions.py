@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Collapsible, DataTable, Static, TextArea
+from textual.widgets import Collapsible, DataTable, Input, Static, TabbedContent, TextArea
 
 from ao_tui.app import CockpitApp, osc9, same_tmux_server
 from ao_tui.commands import CockpitCommands
@@ -24,6 +24,7 @@ from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.screenshots import NOW, CannedRuntime, settle
 from ao_tui.widgets.pane_view import PaneView
+from core.config import TrackerConfig
 from core.engine import Engine
 from core.errors import EngineError
 from core.models import Activity, ActivityState, DeliveryResult, Lifecycle, SignalSource
@@ -218,10 +219,41 @@ async def test_new_session_shows_its_branch_and_spawns(
         await wait_until(pilot, lambda: spawn.calls)
         assert spawn.calls[0] == (
             ("app", "Add a json flag to status"),
-            {"title": None, "agent_name": "claude-code", "force": False},
+            {"title": None, "agent_name": "claude-code", "force": False, "issue": ""},
         )
         await wait_until(pilot, lambda: not isinstance(app.screen, NewSessionScreen))
         assert any("spawned app-10" in t for t in toasts)
+
+
+async def test_new_session_on_an_issue_looks_it_up_and_spawns_on_it(
+    make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A real task file read by the real local tracker; only the spawn is recorded.
+    project = engine.project("app")
+    (project.path / "TASKS.md").write_text("## 12. Fix the flaky login test\nbody\n")
+    tracked = project.model_copy(update={"tracker": TrackerConfig(plugin="local")})
+    engine.config = engine.config.model_copy(update={"projects": {"app": tracked}})
+    spawn = Recorder(result=engine.get("app-10"))
+    monkeypatch.setattr(engine, "spawn", spawn)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("N")
+        assert isinstance(app.screen, NewSessionScreen)
+        app.screen.query_one("#new-issue", Input).focus()
+        await pilot.press("9")
+        status = app.screen.query_one("#new-status", Static)
+        await wait_until(pilot, lambda: "has no task '9'" in str(status.content))
+        await pilot.press("backspace", "1", "2")
+        await wait_until(pilot, lambda: "#12 Fix the flaky login test" in str(status.content))
+        branch = str(app.screen.query_one("#new-branch", Static).content)
+        assert branch.endswith("-12-fix-the-flaky-login-test")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: spawn.calls)
+        assert spawn.calls[0] == (
+            ("app", ""),
+            {"title": None, "agent_name": "claude-code", "force": False, "issue": "12"},
+        )
 
 
 async def test_a_failed_spawn_stays_in_the_dialog(make_app: MakeApp) -> None:
@@ -321,6 +353,34 @@ def test_switch_client_only_on_the_same_tmux_server() -> None:
     assert same_tmux_server(Runtime(), "/tmp/tmux-1000/ao,123,0")
     assert not same_tmux_server(Runtime(), "/tmp/tmux-1000/default,123,0")
     assert not same_tmux_server(Runtime(), None)
+
+
+async def test_detail_review_tab_shows_threads_and_forwards_them(
+    make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The send is recorded (no agent runs in the sample state); the threads are app-6's PR.
+    send = Recorder(result=(DeliveryResult.DELIVERED, "confirmed by the transcript"))
+    monkeypatch.setattr(engine, "send", send)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "app-6")
+        await pilot.press("i")
+        assert isinstance(app.screen, DetailScreen)
+        screen = app.screen
+        await pilot.press("right", "right")  # Terminal → Transcript → Review
+        review = screen.query_one("#detail-review", Static)
+        assert screen.query_one(TabbedContent).active == "tab-review"
+        assert review.region.height > 0
+        await pilot.press("f")
+        await wait_until(pilot, lambda: send.calls)
+        (session_id, text), _ = send.calls[0]
+        assert session_id == "app-6"
+        assert text.startswith("Review comments on PR #39 are unresolved.")
+        assert "1. docs/plugins.md:42 (mira):\nSay which slot names are reserved" in text
+        assert "2. core/registry.py:17 (jon):" in text
+        status = screen.query_one("#review-status", Static)
+        await wait_until(pilot, lambda: "delivered" in str(status.content))
 
 
 async def test_detail_has_terminal_transcript_events_and_info(make_app: MakeApp) -> None:

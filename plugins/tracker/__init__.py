@@ -1,0 +1,1 @@
+"""Tracker plugins: where a project's tasks come from."""
