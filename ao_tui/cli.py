@@ -6,6 +6,7 @@ calls never load Textual or Rich (tests/unit/test_import_hygiene.py checks it).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -624,30 +625,37 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
     project, ask permission, fail tests and hit errors, so every part of the cockpit has
     something to show. Everything is removed on exit unless --keep is given.
     """
-    from ao_tui.demo import build_demo
+    from ao_tui.demo import build_demo, hangup_exits
 
     click.echo("ao-tui: building the demo sandbox…", err=True)
     with _errors():
         sandbox = build_demo(sessions=sessions, speed=speed)
-    try:
-        if headless:
-            click.echo(f"demo sandbox in {sandbox.root}; the board every second for 20 s")
-            try:
-                for _ in range(20):
-                    sandbox.engine.reconcile()
-                    click.echo(time.strftime("-- %H:%M:%S"))
-                    click.echo(_table(sandbox.engine.list()))
-                    sys.stdout.flush()
-                    time.sleep(1.0)
-            except KeyboardInterrupt:
-                pass
-        else:
-            # Textual costs ~150 ms to import: only the cockpit pays for it.
-            from ao_tui.app import CockpitApp
+    # A closed terminal (SIGHUP) or a kill (SIGTERM) must still remove the sandbox: the
+    # cockpit quits (or SystemExit is raised), so the `finally` below runs.
+    app: Any = None
+    with hangup_exits(lambda: app.exit() if app is not None else None):
+        try:
+            if headless:
+                click.echo(f"demo sandbox in {sandbox.root}; the board every second for 20 s")
+                try:
+                    for _ in range(20):
+                        sandbox.engine.reconcile()
+                        click.echo(time.strftime("-- %H:%M:%S"))
+                        click.echo(_table(sandbox.engine.list()))
+                        sys.stdout.flush()
+                        time.sleep(1.0)
+                except KeyboardInterrupt:
+                    pass
+            else:
+                # Textual costs ~150 ms to import: only the cockpit pays for it.
+                from ao_tui.app import CockpitApp
 
-            CockpitApp(sandbox.engine).run()
-    finally:
-        click.echo(sandbox.close(keep=keep), err=True)
+                app = CockpitApp(sandbox.engine)
+                app.run()
+        finally:
+            message = sandbox.close(keep=keep)
+            with contextlib.suppress(OSError):  # the terminal may be gone
+                click.echo(message, err=True)
 
 
 def _open_cockpit(ctx: click.Context) -> None:

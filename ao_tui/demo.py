@@ -17,17 +17,22 @@ only its own sessions on close, never a server it did not start.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 from ao_tui.demo_operator import DemoOperator
 from core.config import load_config
@@ -350,6 +355,33 @@ def _restore_env(saved: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@contextmanager
+def hangup_exits(stop: Callable[[], object] | None = None) -> Iterator[None]:
+    """While inside, SIGHUP and SIGTERM end the program in an orderly way.
+
+    Their default action ends the process on the spot, which would leave the sandbox's
+    tmux server, demo agents and files behind when the operator's terminal closes. Inside
+    a running event loop (the cockpit) ``stop`` is scheduled on it, so the app shuts down
+    as if quit; anywhere else the signal raises SystemExit, so ``finally`` blocks run.
+    """
+
+    def leave(signum: int, frame: FrameType | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or stop is None:
+            raise SystemExit(128 + signum)
+        loop.call_soon_threadsafe(stop)
+
+    previous = {sig: signal.signal(sig, leave) for sig in (signal.SIGHUP, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _sandbox_root(root: Path | None) -> Path:

@@ -535,3 +535,45 @@ def test_cli_demo_headless_prints_the_board_then_removes_the_sandbox(
     assert "[demo] Clamp discounts, clean build/" in result.output
     assert "demo sandbox removed" in result.output
     assert not list(tmp_path.glob("ao-tui-demo-*"))
+
+
+@pytest.mark.tmux
+@pytest.mark.parametrize("ending", ["terminal closed", "SIGTERM"])
+def test_the_cockpit_demo_cleans_up_when_its_terminal_closes_or_it_is_killed(
+    tmp_path: Path, ending: str
+) -> None:
+    # The real `ao-tui demo` cockpit in a real tmux pane (the test socket) stands in for
+    # the operator's terminal; killing that tmux session hangs the cockpit's terminal up.
+    socket = os.environ["AO_TUI_TMUX_SOCKET"]
+    env = {**os.environ, "TMPDIR": str(tmp_path)}
+    argv = [sys.executable, "-m", "ao_tui", "demo", "--sessions", "2", "--speed", str(SPEED)]
+    subprocess.run(
+        ["tmux", "-L", socket, "new-session", "-d", "-s", "operator", "-x", "80", "-y", "24"]
+        + ["-e", f"TMPDIR={tmp_path}", "--", *argv],
+        env=env,
+        check=True,
+    )
+
+    def demo_sessions() -> set[str]:
+        return {name for name in _tmux_sessions(socket) if name.startswith("ao-demo-")}
+
+    deadline = time.monotonic() + 60
+    while len(demo_sessions()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    roots = list(tmp_path.glob("ao-tui-demo-*"))
+    assert len(roots) == 1 and demo_sessions() == {"ao-demo-1", "ao-demo-2"}
+    if ending == "SIGTERM":
+        pid = subprocess.run(
+            ["tmux", "-L", socket, "display-message", "-p", "-t", "=operator:", "#{pane_pid}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        os.kill(int(pid), 15)
+    else:
+        subprocess.run(["tmux", "-L", socket, "kill-session", "-t", "=operator"], check=True)
+    deadline = time.monotonic() + 30
+    while (roots[0].exists() or demo_sessions()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not roots[0].exists()
+    assert demo_sessions() == set()
