@@ -338,8 +338,18 @@ def test_cli_ci_approve_diff_and_merge(tmp_path: Path, repo: Path) -> None:
     assert set(data["checks"][0]) >= {"name", "state", "duration", "excerpt", "url"}
     assert ao(here, *config, "approve", session.id).returncode == 0
     status = json.loads(ao(here, *config, "status", session.id, "--json").stdout)
-    assert set(status["pr"]) == {"state", "number", "url", "ci", "review", "mergeable", "blockers"}
+    assert set(status["pr"]) == {
+        "state",
+        "number",
+        "url",
+        "ci",
+        "review",
+        "mergeable",
+        "blockers",
+        "problem",
+    }
     assert status["pr"]["blockers"] == ["CI failing"]
+    assert status["pr"]["problem"] is None
     refused = ao(here, *config, "merge", session.id, "--yes")
     assert refused.returncode == 8
     assert "CI failing" in refused.stderr
