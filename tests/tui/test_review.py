@@ -10,7 +10,6 @@ responsive.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -189,7 +188,7 @@ async def test_ci_send_hands_the_excerpt_to_the_agent(
         assert "the agent took it" in text_of(status)
 
 
-async def test_full_log_of_20_mb_opens_quickly_and_stays_responsive(
+async def test_full_log_of_20_mb_shows_its_end_first_and_stays_responsive(
     make_app: MakeApp, engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = tmp_path / "huge.log"
@@ -205,13 +204,12 @@ async def test_full_log_of_20_mb_opens_quickly_and_stays_responsive(
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await open_ci(pilot, app)
-        started = time.monotonic()
         await pilot.press("l")
         screen = app.screen
         assert isinstance(screen, LogScreen)
         view = screen.query_one(LineView)
+        # How fast is measured by `python -m tests.bench review`; here: what shows first.
         await wait_until(pilot, lambda: view.lines, timeout=20)
-        first_paint = time.monotonic() - started
         assert view.lines[-1].startswith("FAILED tests/unit/test_client.py")
         # The end of the log (where failures are) is what shows first.
         await wait_until(
@@ -221,9 +219,6 @@ async def test_full_log_of_20_mb_opens_quickly_and_stays_responsive(
         await pilot.press("home")
         await wait_until(pilot, lambda: screen.complete, timeout=30)
         assert len(view.lines) >= count  # the whole file, not just its end
-        assert first_paint < 10.0, (
-            f"first paint took {first_paint:.2f}s"
-        )  # frozen would be far longer
         note = text_of(screen.query_one("#log-note", Static))
         assert "20.0 MB" in note
         await pilot.press("end")
@@ -295,22 +290,17 @@ async def test_a_50000_line_diff_opens_and_the_app_answers_keys(
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
         await select(pilot, app, "app-5")
-        started = time.monotonic()
         await pilot.press("d")
         screen = app.screen
         assert isinstance(screen, DiffScreen)
+        # How fast is measured by `python -m tests.bench review`; here: it opens and pages.
         await wait_until(pilot, lambda: screen.loaded)
-        opened = time.monotonic() - started
         view = screen.query_one(LineView)
         assert len(view.lines) == 50_200
-        assert opened < 10.0, f"opening took {opened:.2f}s"
-        # Scroll animations would be timed too; the draw of each page is what counts.
         app.animation_level = "none"
-        started = time.monotonic()
         await pilot.press("end")
         await pilot.press("pageup", "pageup")
         await pilot.pause(0.05)
-        assert time.monotonic() - started < 1.0
         assert int(view.scroll_offset.y) > 50_000
         await pilot.press("escape")
         assert not isinstance(app.screen, DiffScreen)
