@@ -26,7 +26,7 @@ from core.models import (
     SignalSource,
 )
 from core.registry import UnknownPluginError
-from core.scm import Scm, ScmUnavailableError
+from core.scm import Scm, ScmNotReadyError, ScmUnavailableError
 from core.slots import PaneInfo, SlotError
 from core.zones import zone_of
 
@@ -114,6 +114,8 @@ class Reconciler:
             for session in group:
                 try:
                     event = self._refresh_pr(scm, session, heads)
+                except ScmNotReadyError:
+                    continue  # the first answer is on its way: keep what the store has
                 except ScmUnavailableError as exc:
                     event = self._pr_problem(session, str(exc))
                 except SlotError:

@@ -43,6 +43,13 @@ class ScmUnavailableError(SlotError):
     """
 
 
+class ScmNotReadyError(ScmUnavailableError):
+    """Nothing is known yet because the first answer is still on its way (not a failure).
+
+    The reconciler keeps the PR it has stored instead of writing "unknown" in the meantime.
+    """
+
+
 class MergeConflictError(EngineError):
     """The branch does not merge cleanly; both branches were left as they were."""
 
@@ -127,6 +134,8 @@ class PRInfo:
     """Unresolved review threads (hosts that have them)."""
     problem: str = ""
     """Why this information may be out of date (the host failed on the last poll), or ""."""
+    host_notes: tuple[str, ...] = ()
+    """What the host adds to :attr:`notes` (e.g. the local branch is ahead of the PR head)."""
 
     @property
     def state(self) -> str:
@@ -141,10 +150,11 @@ class PRInfo:
     @property
     def notes(self) -> list[str]:
         """Facts worth showing beside the blockers that do not stop a merge."""
+        notes = list(self.host_notes)
         if self.behind and not self.merged:
             plural = "commit" if self.behind == 1 else "commits"
-            return [f"behind base by {self.behind} {plural}"]
-        return []
+            notes.insert(0, f"behind base by {self.behind} {plural}")
+        return notes
 
     def to_json(self) -> dict[str, Any]:
         """The ``pr`` object stored on a session and printed by ``status --json``."""

@@ -548,8 +548,10 @@ def test_the_cockpit_demo_cleans_up_when_its_terminal_closes_or_it_is_killed(
     env = {**os.environ, "TMPDIR": str(tmp_path)}
     argv = [sys.executable, "-m", "ao_tui", "demo", "--sessions", "2", "--speed", str(SPEED)]
     subprocess.run(
-        ["tmux", "-L", socket, "new-session", "-d", "-s", "operator", "-x", "80", "-y", "24"]
-        + ["-e", f"TMPDIR={tmp_path}", "--", *argv],
+        [
+            *("tmux", "-L", socket, "new-session", "-d", "-s", "operator", "-x", "80", "-y", "24"),
+            *("-e", f"TMPDIR={tmp_path}", "--", *argv),
+        ],
         env=env,
         check=True,
     )
