@@ -117,11 +117,23 @@ class FakePR:
 
 
 @dataclass
+class FakeIssue:
+    """An issue of a fake repository (the tracker reads these)."""
+
+    number: int
+    title: str
+    body: str | None = ""
+    state: str = "open"
+    labels: list[str] = field(default_factory=list)
+
+
+@dataclass
 class FakeRepo:
-    """A repository: its PRs by number."""
+    """A repository: its PRs and issues by number (GitHub numbers both from one sequence)."""
 
     full_name: str
     prs: dict[int, FakePR] = field(default_factory=dict)
+    issues: dict[int, FakeIssue] = field(default_factory=dict)
 
     @property
     def owner(self) -> str:
@@ -225,6 +237,8 @@ _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("GET", "logs", re.compile(r"^/repos/([^/]+)/([^/]+)/actions/jobs/(\d+)/logs$")),
     ("GET", "log_blob", re.compile(r"^/_blobs/job-logs/(\d+)$")),
     ("POST", "graphql", re.compile(r"^/graphql$")),
+    ("GET", "issues", re.compile(r"^/repos/([^/]+)/([^/]+)/issues$")),
+    ("GET", "issue", re.compile(r"^/repos/([^/]+)/([^/]+)/issues/(\d+)$")),
 ]
 
 
@@ -334,6 +348,13 @@ class GitHubStandIn:
             self._number_checks(pr)
             if touch:
                 pr.updated_at = self._stamp()
+
+    def add_issue(self, full_name: str, number: int, title: str, **fields: Any) -> FakeIssue:
+        """File issue ``number`` (pick numbers apart from the PRs': GitHub shares them)."""
+        with self._lock:
+            issue = FakeIssue(number, title, **fields)
+            self.repo(full_name).issues[number] = issue
+            return issue
 
     def fault(self, endpoint: str, fault: Fault, times: int = 1) -> None:
         """Answer the next ``times`` requests to ``endpoint`` with ``fault``."""
@@ -617,6 +638,21 @@ def pull_json(server: GitHubStandIn, repo: FakeRepo, pr: FakePR) -> dict[str, An
     }
 
 
+def issue_json(server: GitHubStandIn, repo: FakeRepo, issue: FakeIssue) -> dict[str, Any]:
+    """An issue as the REST API shows it."""
+    return {
+        "url": f"{server.url}/repos/{repo.full_name}/issues/{issue.number}",
+        "html_url": f"https://github.com/{repo.full_name}/issues/{issue.number}",
+        "id": issue.number * 104729,
+        "number": issue.number,
+        "title": issue.title,
+        "body": issue.body,
+        "state": issue.state,
+        "labels": [{"name": name, "color": "ededed"} for name in issue.labels],
+        "user": _user("reporter"),
+    }
+
+
 def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -744,6 +780,46 @@ def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("if-none-match") == etag:
                 return 304, None, headers
             return 200, text.encode(), headers
+
+        def _issue_items(self, repo: FakeRepo) -> list[dict[str, Any]]:
+            """Issues and PRs, newest first, as ``/issues`` lists them (PRs included)."""
+            items = [issue_json(server, repo, i) for i in repo.issues.values()]
+            for pr in repo.prs.values():
+                item = pull_json(server, repo, pr)
+                item["pull_request"] = {"url": item["url"]}
+                item["labels"], item["body"] = [], ""
+                items.append(item)
+            return sorted(items, key=lambda item: -int(item["number"]))
+
+        def _issues(
+            self, repo: FakeRepo, match: re.Match[str], query: str, body: Any
+        ) -> tuple[int, Any, dict[str, str]]:
+            params = parse_qs(query)
+            per_page = min(int(params.get("per_page", ["30"])[0]), server.page_cap)
+            page = int(params.get("page", ["1"])[0])
+            wanted = params.get("state", ["open"])[0]
+            with server._lock:
+                items = [
+                    item
+                    for item in self._issue_items(repo)
+                    if wanted == "all" or item["state"] == wanted
+                ]
+            pages = max(1, -(-len(items) // per_page))
+            base = f"{server.url}/repos/{repo.full_name}/issues?state={wanted}&per_page={per_page}"
+            headers = {}
+            if page < pages:
+                headers["link"] = f'<{base}&page={page + 1}>; rel="next"'
+            return 200, items[(page - 1) * per_page : page * per_page], headers
+
+        def _issue(
+            self, repo: FakeRepo, match: re.Match[str], query: str, body: Any
+        ) -> tuple[int, Any, dict[str, str]]:
+            number = int(match.group(3))
+            with server._lock:
+                for item in self._issue_items(repo):
+                    if item["number"] == number:
+                        return 200, item, {}
+            return 404, {"message": "Not Found", "documentation_url": _DOCS}, {}
 
         def _pr(self, repo: FakeRepo, match: re.Match[str]) -> FakePR:
             return repo.prs[int(match.group(3))]

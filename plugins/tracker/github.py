@@ -1,0 +1,152 @@
+"""The ``github`` tracker: a project's GitHub issues as tasks for ``spawn --issue``.
+
+``GET /repos/{owner}/{repo}/issues/{n}`` for one issue, ``.../issues?state=open`` (Link
+pagination) for the list. GitHub lists pull requests among issues; they are not tasks, so
+a PR number is refused and PRs are left out of the list. Requests run on the plugin's own
+event loop thread (the same async client as ``scm: github``), and each call waits at most
+``timeout`` seconds; every failure is one token-free line saying what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from core.scm import ScmUnavailableError
+from core.tracker import Issue, TrackerError, TrackerTarget
+from plugins.github.auth import find_token
+from plugins.github.client import GitHubClient, GitHubError, next_link
+from plugins.github.loop import LoopThread
+from plugins.github.sync import split_repo
+
+T = TypeVar("T")
+_PAGE = 100
+_MAX_PAGES = 10
+
+
+class GitHubTracker:
+    """Issues of the project's GitHub repository."""
+
+    name = "github"
+
+    def __init__(self, *, timeout: float = 20.0) -> None:
+        """Nothing is sent (and no token looked for) until the first call."""
+        self._timeout = timeout
+        self._loop = LoopThread("ao-tui-github-tracker")
+        self._clients: dict[str, GitHubClient] = {}
+        """API root → client; touched only on the loop thread."""
+
+    def close(self) -> None:
+        """Stop the loop thread and close the HTTP clients."""
+        self._loop.close(self._close_clients())
+
+    async def _close_clients(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.aclose()
+
+    def issue(self, target: TrackerTarget, key: str) -> Issue:
+        """Issue ``key`` (a number) of the repository."""
+        owner, name = self._repo(target)
+        if not key.isdigit():
+            raise TrackerError(f"GitHub issues are numbers; {key!r} is not one (e.g. 42)")
+        path = f"/repos/{quote(owner)}/{quote(name)}/issues/{key}"
+
+        async def fetch(client: GitHubClient) -> Any:
+            return (await client.request("GET", path)).json()
+
+        try:
+            item = self._call(target, fetch)
+        except GitHubError as err:
+            if err.status == 404:
+                raise TrackerError(
+                    f"issue #{key} not found in {owner}/{name} (or the token lacks access)"
+                ) from None
+            raise TrackerError(err.line("try again after")) from None
+        if isinstance(item, dict) and "pull_request" in item:
+            raise TrackerError(
+                f"#{key} in {owner}/{name} is a pull request, not an issue; give an issue number"
+            )
+        return _issue(item, f"{owner}/{name}")
+
+    def issues(self, target: TrackerTarget, *, limit: int = 100) -> Sequence[Issue]:
+        """Open issues, newest first (GitHub's order), at most ``limit``; no PRs."""
+        owner, name = self._repo(target)
+        repo = f"{owner}/{name}"
+        first = f"/repos/{quote(owner)}/{quote(name)}/issues?state=open&per_page={_PAGE}"
+
+        async def fetch(client: GitHubClient) -> list[Any]:
+            items: list[Any] = []
+            url: str | None = first
+            for _ in range(_MAX_PAGES):
+                if url is None or len(items) >= limit:
+                    break
+                reply = await client.request("GET", url)
+                page = reply.json()
+                if not isinstance(page, list):
+                    raise GitHubError(f"GitHub sent a malformed issue list for {repo}")
+                items += [i for i in page if isinstance(i, dict) and "pull_request" not in i]
+                url = next_link(reply.headers)
+            return items[:limit]
+
+        try:
+            items = self._call(target, fetch)
+        except GitHubError as err:
+            raise TrackerError(err.line("try again after")) from None
+        return [_issue(item, repo) for item in items]
+
+    def _repo(self, target: TrackerTarget) -> tuple[str, str]:
+        if target.host is None:
+            raise TrackerError(
+                f"tracker: github needs the repository: set github.repo (owner/name) for "
+                f"project {target.project_id}, or add an origin remote on GitHub"
+            )
+        try:
+            return split_repo(target.host.repo)
+        except ValueError as exc:
+            raise TrackerError(str(exc)) from None
+
+    def _call(self, target: TrackerTarget, work: Callable[[GitHubClient], Awaitable[T]]) -> T:
+        """Run ``work(client)`` on the loop and wait for it."""
+        assert target.host is not None
+        root = target.host.api_url.rstrip("/")
+
+        async def go() -> T:
+            client = self._clients.get(root)
+            if client is None or client.rejected:
+                token = await asyncio.to_thread(find_token, root)
+                if client is None:
+                    client = self._clients[root] = GitHubClient(root, token, timeout=self._timeout)
+                else:
+                    client.use_token(token)
+            return await work(client)
+
+        try:
+            return self._loop.run(go(), self._timeout + 5)
+        except ScmUnavailableError as exc:  # no token: the message says how to get one
+            raise TrackerError(str(exc)) from None
+        except TimeoutError:
+            raise TrackerError(f"GitHub did not answer within {self._timeout:g}s") from None
+
+
+def _issue(item: Any, repo: str) -> Issue:
+    """An issue from the REST shape; a malformed one is a clear error."""
+    if not isinstance(item, dict) or not isinstance(item.get("number"), int):
+        raise TrackerError(f"GitHub sent a malformed issue for {repo}")
+    labels = tuple(
+        str(label.get("name"))
+        for label in item.get("labels") or []
+        if isinstance(label, dict) and label.get("name")
+    )
+    url = item.get("html_url")
+    return Issue(
+        key=str(item["number"]),
+        title=str(item.get("title") or "(no title)"),
+        body=str(item.get("body") or ""),
+        url=url if isinstance(url, str) else None,
+        labels=labels,
+        state="closed" if item.get("state") == "closed" else "open",
+        where=f"{repo}#{item['number']}",
+    )
