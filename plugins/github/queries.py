@@ -57,9 +57,13 @@ def _threads(after: str | None = None) -> str:
     )
 
 
+REVIEWS_PAGE = 20
+_REVIEWS = (
+    f"latestOpinionatedReviews(first: {REVIEWS_PAGE}) {{ nodes {{ state commit {{ oid }} }} }}"
+)
 PR_FULL = (
     f"{_SCALARS} commits(last: 1) {{ totalCount nodes {{ commit {{ oid "
-    f"statusCheckRollup {{ state {_contexts()} }} }} }} }} {_threads()}"
+    f"statusCheckRollup {{ state {_contexts()} }} }} }} }} {_threads()} {_REVIEWS}"
 )
 """Everything about one PR: the board's facts, the head's checks, the review threads."""
 PR_BRIEF = f"{_SCALARS} commits(last: 1) {{ totalCount }}"
@@ -116,6 +120,9 @@ class PRSnapshot:
     """Cursor of the next page of contexts still to fetch (None when complete)."""
     threads_after: str | None = None
     fetched_at: float = 0.0
+    approved_heads: tuple[str, ...] = ()
+    """The commits the reviewers' latest approvals were given at (their latest opinion
+    each): an approval of an older commit does not approve a later push."""
 
     @property
     def ci_pending(self) -> bool:
@@ -343,4 +350,21 @@ def parse_pr(node: Any, *, fetched_at: float, brief: bool = False) -> PRSnapshot
         threads=threads,
         contexts_after=contexts_after,
         threads_after=threads_after,
+        approved_heads=parse_approvals(node.get("latestOpinionatedReviews")),
     )
+
+
+def parse_approvals(reviews: Any) -> tuple[str, ...]:
+    """The commit of each latest APPROVED review (absent or odd shapes: none)."""
+    nodes = reviews.get("nodes") if isinstance(reviews, dict) else None
+    if not isinstance(nodes, list):
+        return ()
+    heads = []
+    for node in nodes:
+        if not isinstance(node, dict) or node.get("state") != "APPROVED":
+            continue
+        commit = node.get("commit")
+        oid = commit.get("oid") if isinstance(commit, dict) else None
+        if isinstance(oid, str) and oid:
+            heads.append(oid)
+    return tuple(heads)

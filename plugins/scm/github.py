@@ -318,7 +318,7 @@ class GitHubScm:
             behind=behind,
             conflicts=conflicts,
             ci=rollup_state(snap.rollup),
-            review=_review(snap.review_decision),
+            review=_review(snap),
             draft=snap.draft,
             merged=merged,
             number=snap.number,
@@ -484,8 +484,16 @@ def _path(sync: RepoSync) -> str:
     return f"{quote(sync.owner)}/{quote(sync.name)}"
 
 
-def _review(decision: str | None) -> ReviewState:
+def _review(snap: PRSnapshot) -> ReviewState:
+    """GitHub's review decision, with an approval of an older head counted as stale.
+
+    GitHub keeps a PR approved after a push unless the repository dismisses stale reviews;
+    like the local SCM, ao-tui wants the approval of the exact head that will be merged.
+    """
+    decision = snap.review_decision
     if decision == "APPROVED":
+        if snap.approved_heads and snap.head_sha not in snap.approved_heads:
+            return "stale"
         return "approved"
     if decision == "CHANGES_REQUESTED":
         return "changes_requested"

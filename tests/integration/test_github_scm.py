@@ -593,6 +593,25 @@ def test_approve_posts_a_review_of_the_given_head(
         scm.approve(own, store, head_of(git_repo, "ao/app-2-mine"))
 
 
+def test_an_approval_of_an_older_head_does_not_approve_a_push(
+    git_repo: Path, github: GitHubStandIn, scm: GitHubScm, clock: ManualClock, store: Store
+) -> None:
+    name = "ao/app-1-late-push"
+    sha = branch(git_repo, name)
+    pr = github.add_pr(REPO, name, sha, checks=[FakeCheck("tests")])
+    tgt = target(git_repo, github, name)
+    poll(scm, clock, store, [tgt])
+    scm.approve(tgt, store, sha)
+    poll(scm, clock, store, [tgt])
+    assert info(scm, store, tgt).state == "mergeable"
+    # The agent pushes after the review; GitHub still says APPROVED (no stale dismissal).
+    github.update(pr, head_sha="c" * 40, commits=2)
+    poll(scm, clock, store, [tgt])
+    pushed = info(scm, store, tgt)
+    assert pushed.review == "stale" and pushed.state == "review_pending"
+    assert "approval is for an older head" in pushed.blockers
+
+
 def test_merge_names_the_reviewed_head_and_reports_the_new_commit(
     git_repo: Path, github: GitHubStandIn, scm: GitHubScm, clock: ManualClock, store: Store
 ) -> None:

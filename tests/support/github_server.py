@@ -114,6 +114,8 @@ class FakePR:
     updated_at: float = 0.0
     created_at: float = 0.0
     merge_sha: str = ""
+    approved_sha: str = ""
+    """The commit the approval was given at ("" = the head, when approved)."""
 
 
 @dataclass
@@ -489,6 +491,15 @@ def _pr(ctx: _Ctx) -> FakePR:
     return ctx.pr
 
 
+def _latest_reviews(pr: FakePR) -> list[tuple[str, str]]:
+    """(state, commit) of the latest opinionated review, as the review decision implies."""
+    if pr.review_decision == "APPROVED":
+        return [("APPROVED", pr.approved_sha or pr.head_sha)]
+    if pr.review_decision == "CHANGES_REQUESTED":
+        return [("CHANGES_REQUESTED", pr.head_sha)]
+    return []
+
+
 def _check_obj(ctx: _Ctx, check: FakeCheck | FakeStatus) -> Obj:
     kind = "CheckRun" if isinstance(check, FakeCheck) else "StatusContext"
     return Obj(kind, (ctx, check))
@@ -539,8 +550,14 @@ _RESOLVERS: dict[tuple[str, str], gql.Resolver] = {
     ("PullRequest", "reviewThreads"): lambda c, a: Page(
         [Obj("PullRequestReviewThread", (c, t)) for t in _pr(c).threads]
     ),
+    ("PullRequest", "latestOpinionatedReviews"): lambda c, a: Page(
+        [Obj("PullRequestReview", review) for review in _latest_reviews(_pr(c))]
+    ),
+    ("PullRequestReview", "state"): lambda v, a: v[0],
+    ("PullRequestReview", "commit"): lambda v, a: Obj("Commit", v[1]),
     ("PullRequestCommit", "commit"): lambda c, a: Obj("Commit", c),
-    ("Commit", "oid"): lambda c, a: _pr(c).head_sha,
+    # A review's commit is its sha; a PR commit node is the PR's head.
+    ("Commit", "oid"): lambda c, a: c if isinstance(c, str) else _pr(c).head_sha,
     ("Commit", "statusCheckRollup"): lambda c, a: (
         Obj("StatusCheckRollup", c) if _rollup_state(_pr(c)) is not None else None
     ),
@@ -591,6 +608,7 @@ _CONNECTIONS = {
     ("Repository", "pullRequests"),
     ("PullRequest", "commits"),
     ("PullRequest", "reviewThreads"),
+    ("PullRequest", "latestOpinionatedReviews"),
     ("StatusCheckRollup", "contexts"),
     ("PullRequestReviewThread", "comments"),
 }
@@ -955,7 +973,8 @@ def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                         {},
                     )
                 if body.get("event") == "APPROVE":
-                    server.update(pr, review_decision="APPROVED")
+                    approved = str(body.get("commit_id") or pr.head_sha)
+                    server.update(pr, review_decision="APPROVED", approved_sha=approved)
             review = {
                 "id": server.next_id(),
                 "user": _user(server.viewer),
