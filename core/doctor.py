@@ -100,6 +100,7 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
     checks = [Check("config", "ok", f"{path} ({len(loaded.config.projects)} projects)")]
     checks += [Check("config", "warn", w) for w in loaded.warnings]
     for pid, project in loaded.config.projects.items():
+        checks += _github_checks(pid, project)
         agent = project.agent_name(loaded.config.defaults)
         if agent in ("shell", "demo"):
             continue  # the command is the user's own (shell) or ships with ao-tui (demo)
@@ -119,6 +120,44 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
                 )
             )
     return checks, loaded
+
+
+def _github_checks(pid: str, project: Any) -> list[Check]:
+    """For projects on GitHub (SCM or tracker): the repository is known and a token exists.
+
+    Nothing is sent to GitHub and the token is never shown: only where it would come from.
+    """
+    from core.scm_host import host_settings, scm_name
+
+    on_github = scm_name(project) == "github"
+    tracked = project.tracker is not None and project.tracker.plugin == "github"
+    if not (on_github or tracked):
+        return []
+    name = f"github ({pid})"
+    host = host_settings(project)
+    if host is None:
+        return [
+            Check(
+                name,
+                "fail",
+                "no GitHub repository: no github.repo and no origin remote on GitHub",
+                f"set projects.{pid}.github.repo: owner/name",
+            )
+        ]
+    source = next((var for var in ("GH_TOKEN", "GITHUB_TOKEN") if os.environ.get(var)), None)
+    if source is None and shutil.which("gh"):
+        source = "`gh auth token`"
+    if source is None:
+        return [
+            Check(
+                name,
+                "fail",
+                f"{host.repo}: no token (GH_TOKEN, GITHUB_TOKEN or gh)",
+                "export GITHUB_TOKEN=<a token with repo access>, or run `gh auth login`, "
+                f"or set projects.{pid}.scm: local",
+            )
+        ]
+    return [Check(name, "ok", f"{host.repo} at {host.api_url}, token from {source}")]
 
 
 def run_checks(explicit_config: str | None = None) -> list[Check]:

@@ -170,6 +170,29 @@ def test_doctor_names_the_fix_for_a_missing_agent(tmp_path: Path, git_repo: Path
     assert "agentConfig.command" in agent["fix"]
 
 
+def test_doctor_checks_github_without_showing_the_token(
+    tmp_path: Path, git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_git(git_repo, "remote", "add", "origin", "git@github.com:octo-org/widgets.git")
+    write_config(git_repo, git_repo)
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}:/usr/bin:/bin")
+    proc = ao(git_repo, "doctor", "--json")
+    github = next(c for c in json.loads(proc.stdout) if c["name"] == "github (app)")
+    assert proc.returncode == 1 and github["status"] == "fail"
+    assert github["detail"] == "octo-org/widgets: no token (GH_TOKEN, GITHUB_TOKEN or gh)"
+    assert "gh auth login" in github["fix"] and "scm: local" in github["fix"]
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "S" * 36)
+    proc = ao(git_repo, "doctor", "--json")
+    github = next(c for c in json.loads(proc.stdout) if c["name"] == "github (app)")
+    assert github["status"] == "ok"
+    assert github["detail"] == (
+        "octo-org/widgets at https://api.github.com, token from GITHUB_TOKEN"
+    )
+    assert "ghp_" not in proc.stdout + proc.stderr
+
+
 def test_concurrent_cli_processes_neither_collide_nor_lose_sessions(project: Path) -> None:
     procs = [
         subprocess.Popen(
