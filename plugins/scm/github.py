@@ -27,7 +27,6 @@ nothing is known yet.
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import threading
 import time
@@ -48,10 +47,9 @@ from core.scm import (
     ScmUnavailableError,
 )
 from core.slots import SlotError
-from plugins.github.auth import find_token
 from plugins.github.client import Backoff, Clock, GitHubClient, GitHubError
 from plugins.github.logs import LOG_MAX_BYTES, job_excerpt
-from plugins.github.loop import LoopThread
+from plugins.github.pool import ClientPool
 from plugins.github.queries import CheckContext, PRSnapshot, rollup_state
 from plugins.github.sync import FULL_REFRESH_EVERY, RepoSync, RepoView
 from plugins.scm.local import LocalScm
@@ -89,19 +87,15 @@ class GitHubScm:
         benchmarks can run the real client against a local stand-in without waiting.
         """
         self._clock = clock
-        self._timeout = timeout
-        self._backoff = backoff or Backoff()
         self._full_every = full_refresh_every
         self._action_timeout = action_timeout
         self._local = LocalScm()
-        self._loop = LoopThread("ao-tui-github")
+        self._pool = ClientPool("ao-tui-github", timeout=timeout, clock=clock, backoff=backoff)
         self._lock = threading.Lock()
         self._syncs: dict[RepoKey, RepoSync] = {}
         self._watched: dict[RepoKey, dict[str, float]] = {}
         """Per repository: session branch → when a caller last asked about it."""
         self._polls: dict[RepoKey, concurrent.futures.Future[None]] = {}
-        self._clients: dict[str, GitHubClient] = {}
-        """API root → client; touched only on the loop thread."""
         self._excerpts: dict[int, str] = {}
         """Check run id → excerpt of its job log (a finished job's log never changes)."""
         self._logs: dict[int, str] = {}
@@ -110,12 +104,7 @@ class GitHubScm:
 
     def close(self) -> None:
         """Stop the loop thread and close the HTTP clients."""
-        self._loop.close(self._close_clients())
-
-    async def _close_clients(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        self._pool.close()
 
     # -- repositories, clients and polls ------------------------------------------------
 
@@ -136,25 +125,9 @@ class GitHubScm:
                 self._syncs[key] = sync
         return sync, key
 
-    async def _client(self, api_url: str) -> GitHubClient:
-        """The client for ``api_url``, finding the token the first time."""
-        root = api_url.rstrip("/")
-        client = self._clients.get(root)
-        if client is not None and client.rejected and client.blocked() is None:
-            # The token was refused; the operator may have set a new one or run
-            # `gh auth login` since: look again (the back-off still spaces the retries).
-            client.use_token(await asyncio.to_thread(find_token, root))
-        if client is None:
-            token = await asyncio.to_thread(find_token, root)
-            client = GitHubClient(
-                root, token, timeout=self._timeout, clock=self._clock, backoff=self._backoff
-            )
-            self._clients[root] = client
-        return client
-
     async def _poll(self, sync: RepoSync, key: RepoKey) -> None:
         try:
-            client = await self._client(sync.host.api_url)
+            client = await self._pool.client(sync.host.api_url)
         except ScmUnavailableError as exc:
             sync.fail(GitHubError(str(exc)))
             return
@@ -170,7 +143,7 @@ class GitHubScm:
                 return running
             if not sync.due():
                 return None
-            future = self._loop.submit(self._poll(sync, key))
+            future = self._pool.submit(self._poll(sync, key))
             self._polls[key] = future
             return future
 
@@ -196,10 +169,10 @@ class GitHubScm:
         """Run ``work`` with the client on the loop and wait for it (an operator's action)."""
 
         async def go() -> T:
-            return await work(await self._client(api_url))
+            return await work(await self._pool.client(api_url))
 
         try:
-            return self._loop.run(go(), self._action_timeout)
+            return self._pool.run(go(), self._action_timeout)
         except TimeoutError:
             raise SlotError(f"GitHub did not answer within {self._action_timeout:g}s") from None
 

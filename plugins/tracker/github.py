@@ -9,16 +9,14 @@ event loop thread (the same async client as ``scm: github``), and each call wait
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 from core.scm import ScmUnavailableError
 from core.tracker import Issue, TrackerError, TrackerTarget
-from plugins.github.auth import find_token
 from plugins.github.client import GitHubClient, GitHubError, next_link
-from plugins.github.loop import LoopThread
+from plugins.github.pool import ClientPool
 from plugins.github.sync import split_repo
 
 T = TypeVar("T")
@@ -34,18 +32,11 @@ class GitHubTracker:
     def __init__(self, *, timeout: float = 20.0) -> None:
         """Nothing is sent (and no token looked for) until the first call."""
         self._timeout = timeout
-        self._loop = LoopThread("ao-tui-github-tracker")
-        self._clients: dict[str, GitHubClient] = {}
-        """API root → client; touched only on the loop thread."""
+        self._pool = ClientPool("ao-tui-github-tracker", timeout=timeout)
 
     def close(self) -> None:
         """Stop the loop thread and close the HTTP clients."""
-        self._loop.close(self._close_clients())
-
-    async def _close_clients(self) -> None:
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
+        self._pool.close()
 
     def issue(self, target: TrackerTarget, key: str) -> Issue:
         """Issue ``key`` (a number) of the repository."""
@@ -114,17 +105,10 @@ class GitHubTracker:
         root = target.host.api_url.rstrip("/")
 
         async def go() -> T:
-            client = self._clients.get(root)
-            if client is None or client.rejected:
-                token = await asyncio.to_thread(find_token, root)
-                if client is None:
-                    client = self._clients[root] = GitHubClient(root, token, timeout=self._timeout)
-                else:
-                    client.use_token(token)
-            return await work(client)
+            return await work(await self._pool.client(root))
 
         try:
-            return self._loop.run(go(), self._timeout + 5)
+            return self._pool.run(go(), self._timeout + 5)
         except ScmUnavailableError as exc:  # no token: the message says how to get one
             raise TrackerError(str(exc)) from None
         except TimeoutError:
