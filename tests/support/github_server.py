@@ -769,21 +769,19 @@ def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
 
         # Each REST endpoint: (repo, match, query string, JSON body) → (status, body, headers)
 
-        def _pulls(
-            self, repo: FakeRepo, match: re.Match[str], query: str, body: Any
+        def _page(
+            self, repo: FakeRepo, kind: str, query: str, listed: Callable[[str], list[Any]]
         ) -> tuple[int, Any, dict[str, str]]:
+            """One page of a REST list (``kind``: pulls, issues) with Link and ETag headers."""
             params = parse_qs(query)
             per_page = min(int(params.get("per_page", ["30"])[0]), server.page_cap)
             page = int(params.get("page", ["1"])[0])
             wanted = params.get("state", ["open"])[0]
             with server._lock:
-                prs = sorted(repo.prs.values(), key=lambda p: -p.number)
-                if wanted == "open":
-                    prs = [p for p in prs if p.state == "OPEN"]
-                items = [pull_json(server, repo, p) for p in prs]
+                items = listed(wanted)
             pages = max(1, -(-len(items) // per_page))
             chunk = items[(page - 1) * per_page : page * per_page]
-            base = f"{server.url}/repos/{repo.full_name}/pulls?state={wanted}&per_page={per_page}"
+            base = f"{server.url}/repos/{repo.full_name}/{kind}?state={wanted}&per_page={per_page}"
             links = []
             if page < pages:
                 links.append(f'<{base}&page={page + 1}>; rel="next"')
@@ -799,6 +797,17 @@ def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                 return 304, None, headers
             return 200, text.encode(), headers
 
+        def _pulls(
+            self, repo: FakeRepo, match: re.Match[str], query: str, body: Any
+        ) -> tuple[int, Any, dict[str, str]]:
+            def listed(wanted: str) -> list[Any]:
+                prs = sorted(repo.prs.values(), key=lambda p: -p.number)
+                if wanted == "open":
+                    prs = [p for p in prs if p.state == "OPEN"]
+                return [pull_json(server, repo, p) for p in prs]
+
+            return self._page(repo, "pulls", query, listed)
+
         def _issue_items(self, repo: FakeRepo) -> list[dict[str, Any]]:
             """Issues and PRs, newest first, as ``/issues`` lists them (PRs included)."""
             items = [issue_json(server, repo, i) for i in repo.issues.values()]
@@ -812,22 +821,11 @@ def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
         def _issues(
             self, repo: FakeRepo, match: re.Match[str], query: str, body: Any
         ) -> tuple[int, Any, dict[str, str]]:
-            params = parse_qs(query)
-            per_page = min(int(params.get("per_page", ["30"])[0]), server.page_cap)
-            page = int(params.get("page", ["1"])[0])
-            wanted = params.get("state", ["open"])[0]
-            with server._lock:
-                items = [
-                    item
-                    for item in self._issue_items(repo)
-                    if wanted == "all" or item["state"] == wanted
-                ]
-            pages = max(1, -(-len(items) // per_page))
-            base = f"{server.url}/repos/{repo.full_name}/issues?state={wanted}&per_page={per_page}"
-            headers = {}
-            if page < pages:
-                headers["link"] = f'<{base}&page={page + 1}>; rel="next"'
-            return 200, items[(page - 1) * per_page : page * per_page], headers
+            def listed(wanted: str) -> list[Any]:
+                items = self._issue_items(repo)
+                return [i for i in items if wanted == "all" or i["state"] == wanted]
+
+            return self._page(repo, "issues", query, listed)
 
         def _issue(
             self, repo: FakeRepo, match: re.Match[str], query: str, body: Any
