@@ -42,7 +42,9 @@ def review_view(pr: dict[str, Any] | None) -> RenderableType:
     head.add_column()
     number = pr.get("number")
     head.add_row("PR", Text(f"#{number} {pr.get('url') or ''}" if number else "local branch"))
-    head.add_row("state", Text(f"{pr.get('state')} · CI {pr.get('ci')} · {pr.get('review')}"))
+    state = pr.get("state") or "unknown"
+    ci, review = pr.get("ci") or "none", pr.get("review") or "pending"
+    head.add_row("state", Text(f"{state} · CI {ci} · review {review}"))
     blockers = pr.get("blockers") or []
     head.add_row("blockers", Text("; ".join(blockers) if blockers else "none"))
     if pr.get("problem"):
@@ -57,7 +59,9 @@ def review_view(pr: dict[str, Any] | None) -> RenderableType:
         replies = int(thread.get("replies") or 0)
         more = f" (+{replies} repl{'y' if replies == 1 else 'ies'})" if replies else ""
         parts.append(
-            Text.assemble(("\n" + _where(thread), "bold"), f"  {thread.get('author') or '?'}{more}")
+            Text.assemble(
+                ("\n" + _where(thread), "bold"), f" · {thread.get('author') or '?'}{more}"
+            )
         )
         parts.append(Text(_body(thread)))
     return Group(*parts)

@@ -227,7 +227,10 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
             95,
             pr={
                 "number": 39,
+                "url": "https://github.com/octo-org/app/pull/39",
                 "state": "review_pending",
+                "ci": "passing",
+                "review": "stale",
                 "blockers": ["approval is for an older head"],
                 "threads": [
                     {
@@ -492,6 +495,7 @@ SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
     ("help.svg", (80, 24), lambda p: _press(p, "question_mark")),
     ("ci.svg", (100, 30), lambda p: on_session(p, "app-5", "c")),
     ("merge.svg", (100, 30), lambda p: on_session(p, "app-5", "m")),
+    ("review-threads.svg", (100, 30), lambda p: on_session(p, "app-6", "i", "right", "right")),
 ]
 """File name, terminal size, and what to do after the board settles."""
 

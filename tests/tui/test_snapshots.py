@@ -106,3 +106,10 @@ def test_ci_view(
 def test_merge_dialog(snap_compare: SnapCompare, make_app: MakeApp, size: tuple[int, int]) -> None:
     """app-5 has two blockers: the dialog lists them and offers the override."""
     assert snap_compare(make_app(), terminal_size=size, run_before=on_session("app-5", "m"))
+
+
+def test_review_threads_80x24(snap_compare: SnapCompare, make_app: MakeApp) -> None:
+    """app-6's PR has two unresolved threads: the detail's Review tab lists them."""
+    assert snap_compare(
+        make_app(), terminal_size=(80, 24), run_before=on_session("app-6", "i", "right", "right")
+    )
