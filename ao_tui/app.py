@@ -4,8 +4,10 @@ The engine runs in this process, but the event loop never waits on it: every eng
 (tmux, git, SQLite) runs in a thread worker that ends by posting a typed message
 (:mod:`ao_tui.messages`), and only handlers on the event loop touch widgets. When this
 process wins the engine lease it also runs the reconcile loop; otherwise a daemon (or
-another cockpit) reconciles and this one follows the event log. Either way any event, and
-a one-second timer, reload the sessions from the store and diff them into the board.
+another cockpit) reconciles and this one follows the event log. Either way each new event
+re-reads the sessions it names (woken by a watch on the store's files, or at once by this
+process's reconciler) and those rows are diffed into the board; a full reload every few
+seconds is only a safety net.
 
 Quitting only stops this process; sessions live in tmux and keep running.
 """
@@ -13,9 +15,12 @@ Quitting only stops this process; sessions live in tmux and keep running.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import os
 import subprocess
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
@@ -23,6 +28,7 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -47,6 +53,7 @@ from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
 from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
+from core.activity.watch import watch_dirs
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
@@ -54,21 +61,53 @@ from core.humanize import age
 from core.lease import EngineLease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.slots import SlotError
+from core.store import Store
 from core.zones import zone_of
 
 REASON_MAX = 72
 """Longest "why it needs you" text in a toast or notification."""
 CAPTURE_INTERVAL = 0.25
+"""Seconds between pane captures of the selected session (at most ~4 a second)."""
 SAFETY_RELOADS = 10
 """Every this many refresh intervals the sessions are re-read even without an event."""
 MAX_CAPTURE_SKIP = 7
 """At most this many capture ticks skipped in a row: an idle pane is still read every 2 s."""
-"""Seconds between pane captures of the selected session (at most ~4 a second)."""
+NEWS_GATHER = 0.25
+"""Seconds without another arrival in Needs you before the arrivals so far are announced
+(together: one reconcile tick moving many sessions is one piece of news)."""
+NEWS_MAX_WAIT = 1.0
+"""Longest an arrival waits for its announcement while more keep coming."""
+STORE_RESYNC = 2.0
+"""Seconds after which the event log is read even without a wake-up (a missed watch)."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _SESSION_ACTIONS = frozenset(
     {"attach", "detail", "send", "answer", "kill", "restore", "ci", "diff", "merge", "approve_pr"}
 )
+_ORDERED_ACTIONS = tuple(sorted(_SESSION_ACTIONS))
+
+
+def _read_changes(store: Store, seq: int) -> tuple[list[Event], dict[str, Session | None]]:
+    """The events after ``seq`` and the current row of every session they name."""
+    events = store.events_after(seq)
+    ids = dict.fromkeys(event.session_id for event in events)
+    return events, {session_id: store.get_session(session_id) for session_id in ids}
+
+
+def _ages(sessions: Iterable[Session], now: float) -> list[str]:
+    """The "how long" text of each session at ``now`` (what the board shows of the clock)."""
+    return [age(now - s.activity.since) for s in sessions]
+
+
+def _freeze_heap() -> None:
+    """Move everything alive after the first board into the collector's permanent set.
+
+    The board, the theme and the session rows are a large heap that lives as long as the
+    cockpit; each full collection walking it took ~80 ms, long enough to delay a card
+    move past its budget at random. Frozen, a full collection only walks what came after.
+    Undone on unmount (tests build many cockpits in one process).
+    """
+    gc.freeze()
 
 
 def osc9(text: str, *, inside_tmux: bool) -> str:
@@ -164,9 +203,22 @@ class CockpitApp(App[None]):
         """Capture ticks still to skip: a screen that stopped changing is read less often."""
         self._capture_backoff = 0
         self._last_capture: tuple[str, str] | None = None
+        self._capture_started: tuple[str, float] | None = None
+        self._captured: tuple[str, float] | None = None
+        """The session whose screen was last captured, and when that capture began."""
         self._binding_state: tuple[Any, ...] = ()
         self._select_after_load: str | None = None
         self._suspended = False
+        self._store_changed = asyncio.Event()
+        self._tickets = 0
+        self._reload_ticket = 0
+        self._row_read: dict[str, int] = {}
+        """Per session, the ticket of the read its shown row came from."""
+        self._news: list[str] = []
+        """Sessions that came to need the operator, not yet announced."""
+        self._news_timer: Timer | None = None
+        self._news_since = 0.0
+        self._heap_frozen = False
 
     # layout ---------------------------------------------------------------------------
 
@@ -180,6 +232,7 @@ class CockpitApp(App[None]):
         )
         self.filter_input.cursor_blink = self.cursor_blink
         self.board = Board(id="board")
+        self.board.selection_listener = self._selection_changed
         self.preview = Preview(id="preview")
         yield self.counts
         yield self.filter_input
@@ -204,7 +257,9 @@ class CockpitApp(App[None]):
             else:
                 self.lease = None
                 self.status = "following the daemon"
-        self.run_worker(self._follow_events(), name="events", group="engine", exit_on_error=False)
+        # The follower reads the sessions once it knows where the event log ends, so no
+        # change can fall between that first read and the events it follows.
+        self.run_worker(self._follow_store(), name="events", group="engine", exit_on_error=False)
         # Changes arrive as events (this process's and, through the store's files, any
         # other's); the slow reload is only a safety net. Ages tick from the cached rows.
         self.set_interval(
@@ -212,10 +267,11 @@ class CockpitApp(App[None]):
         )
         self.set_interval(self.refresh_interval, self._tick_ages, name="ages")
         self.set_interval(CAPTURE_INTERVAL, self._capture_tick, name="capture")
-        self.request_reload()
 
     def on_unmount(self) -> None:
         """Stop reconciling and give the lease back; sessions are not touched."""
+        if self._heap_frozen:
+            gc.unfreeze()
         if self._stop is not None:
             self._stop.set()
         if self.lease is not None:
@@ -236,13 +292,81 @@ class CockpitApp(App[None]):
     def _post_events(self, events: list[Event]) -> None:
         self.post_message(EngineEvents(events))
 
-    async def _follow_events(self) -> None:
-        async for event in self.engine.events():
-            self.post_message(EngineEvents([event]))
+    async def _follow_store(self) -> None:
+        """Apply each change to the store, by whichever process, to the sessions it names.
+
+        A watch on the database files wakes this the moment another process commits;
+        this process's reconciler wakes it directly. It reads the new events and only the
+        sessions they name (one thread hop for both), and updates those rows: a reload of
+        every session per change would cost as much again as the change itself.
+        """
+        store = self.engine.store
+        wake = self._store_changed
+        stop = self._stop
+        assert stop is not None
+        try:
+            seq = await asyncio.to_thread(store.last_event_seq)
+        finally:
+            self.request_reload()
+        names = {store.path.name, store.path.name + "-wal"}
+        watcher = asyncio.create_task(
+            watch_dirs(
+                lambda: [store.path.parent],
+                wake.set,
+                stop,
+                recursive=False,
+                accept=names.__contains__,
+            )
+        )
+        try:
+            while not stop.is_set():
+                # Cleared before reading: a commit landing during the read wakes us again.
+                wake.clear()
+                ticket = self._next_ticket()
+                events, changed = await asyncio.to_thread(_read_changes, store, seq)
+                if events:
+                    seq = events[-1].seq
+                    self._apply_changes(changed, ticket)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), STORE_RESYNC)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
     def on_engine_events(self, message: EngineEvents) -> None:
-        """Something changed in the store: read it."""
-        self.request_reload()
+        """This process's reconciler wrote: have the follower read it now."""
+        self._store_changed.set()
+
+    def _apply_changes(self, changed: Mapping[str, Session | None], ticket: int) -> None:
+        """Put freshly read sessions in place and show them; older reads never win."""
+        if not changed:
+            return
+        for session_id, session in changed.items():
+            if self._row_read.get(session_id, -1) > ticket:
+                continue  # a read that began later has already shown this row
+            self._row_read[session_id] = ticket
+            if session is None:
+                self.sessions.pop(session_id, None)
+            else:
+                self.sessions[session_id] = session
+        self.now = self.clock()
+        self._announce_needs_you(list(self.sessions.values()))
+        self.refresh_view()
+        shown = self.sessions.get(self.detail.session.id) if self.detail is not None else None
+        if self.detail is not None and shown is not None and shown.id in changed:
+            self.detail.update_session(shown, self.now)
+
+    def _next_ticket(self) -> int:
+        """A number for a read of the store about to begin, larger than any before it.
+
+        A full reload and a per-row read run in different threads and may land in either
+        order; per row, what the read that began last saw is what is shown. Taken on the
+        event loop, so the order is that of the reads, whatever the clocks say.
+        """
+        self._tickets += 1
+        return self._tickets
 
     def request_reload(self) -> None:
         """Read every session in a thread; requests during a read coalesce into one more."""
@@ -250,6 +374,7 @@ class CockpitApp(App[None]):
             self._reload_again = True
             return
         self._reload_running = True
+        self._reload_ticket = self._next_ticket()
         self._reload()
 
     def _tick_ages(self) -> None:
@@ -273,10 +398,29 @@ class CockpitApp(App[None]):
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
         """Diff the fresh sessions into the board; announce new Needs-you sessions."""
         self._reload_running = False
-        self.sessions = {s.id: s for s in message.sessions}
+        previous, self.sessions = self.sessions, {}
+        ticket = self._reload_ticket
+        for session in message.sessions:
+            self.sessions[session.id] = session
+            known = previous.get(session.id)
+            if known is not None and self._row_read.get(session.id, -1) > ticket:
+                self.sessions[session.id] = known  # the follower already showed a newer row
+            else:
+                self._row_read[session.id] = ticket
+        # The safety reload mostly finds what the events already brought: then the board,
+        # whose diff alone costs milliseconds for a big fleet, is left as it is.
+        unchanged = (
+            self._heap_frozen  # not the first read
+            and self.sessions == previous
+            and _ages(previous.values(), self.now) == _ages(previous.values(), message.now)
+        )
         self.now = message.now
-        self._announce_needs_you(message.sessions)
-        self.refresh_view()
+        if not self._heap_frozen:
+            self._heap_frozen = True
+            self.call_after_refresh(_freeze_heap)
+        self._announce_needs_you(list(self.sessions.values()))
+        if not unchanged:
+            self.refresh_view()
         if self._select_after_load and self.board.focus_session(self._select_after_load):
             self._select_after_load = None
         if self.detail is not None and self.detail.session.id in self.sessions:
@@ -303,11 +447,10 @@ class CockpitApp(App[None]):
     def _show_selected(self) -> None:
         session = self.selected_session()
         self.preview.show_session(session, self.now, self.palette, self._answer_hint())
-        state = (
-            (session.id, session.lifecycle, session.activity.state, (session.pr or {}).get("state"))
-            if session
-            else (None,)
-        )
+        # Which session keys apply, not which session is selected: a refresh of the
+        # bindings recomposes the footer and relayouts the screen, far too slow for
+        # every cursor move.
+        state = tuple(self.applies(action) for action in _ORDERED_ACTIONS)
         if state != self._binding_state:
             self._binding_state = state
             self.refresh_bindings()
@@ -323,7 +466,28 @@ class CockpitApp(App[None]):
         previous, self._needs_you = self._needs_you, current
         if previous is None:
             return  # the first read is the state we start from, not news
-        arrived = [s for s in sessions if s.id in current - previous]
+        arrived = [s.id for s in sessions if s.id in current - previous]
+        if not arrived:
+            return
+        # Changes are applied as each commit lands, so one reconcile tick moving many
+        # sessions arrives in several pieces: gather them and tell them as one piece of news.
+        self._news.extend(i for i in arrived if i not in self._news)
+        now = time.monotonic()
+        if self._news_timer is None:
+            self._news_since = now
+            self._news_timer = self.set_timer(NEWS_GATHER, self._tell_news, name="news")
+        elif now - self._news_since < NEWS_MAX_WAIT:
+            self._news_timer.reset()  # more is arriving: wait for the burst to end
+
+    def _tell_news(self) -> None:
+        """Toast, bell and OSC 9 for the sessions that came to need the operator."""
+        if self._news_timer is not None:
+            self._news_timer.stop()
+        self._news_timer = None
+        ids, self._news = self._news, []
+        waiting = self._needs_you or set()
+        # One that left Needs you meanwhile no longer needs telling.
+        arrived = [self.sessions[i] for i in ids if i in waiting and i in self.sessions]
         for session in arrived[:3]:
             self.notify(
                 needs_you_reason(session),
@@ -357,8 +521,8 @@ class CockpitApp(App[None]):
         selected = self.board.selected_id
         return self.sessions.get(selected) if selected else None
 
-    @on(Board.SelectionChanged)
-    def _selection_changed(self, event: Board.SelectionChanged) -> None:
+    def _selection_changed(self, _session_id: str | None) -> None:
+        """The board's selection listener: preview and bindings follow the cursor."""
         self._last_capture = None
         self._capture_skip = self._capture_backoff = 0
         self._show_selected()
@@ -380,8 +544,26 @@ class CockpitApp(App[None]):
         session = self._capture_target()
         if session is None or not session.pane_id or session.lifecycle in _CLOSED:
             return
+        if self._pane_quiet(session):
+            return
         self._capture_running = True
+        self._capture_started = (session.id, time.time())
         self._capture(session.id, session.pane_id)
+
+    def _pane_quiet(self, session: Session) -> bool:
+        """Whether the screen shown for ``session`` is still its pane's screen.
+
+        The runtime may know (tmux lists each window's last output on every reconcile
+        tick) that nothing was written since the last capture began; then capturing again,
+        a tmux fork each time, would only return the same screen.
+        """
+        shown, captured = self._last_capture, self._captured
+        if shown is None or shown[0] != session.id or captured is None:
+            return False
+        if captured[0] != session.id:
+            return False
+        quiet_since = getattr(self.engine.runtime, "quiet_since", None)
+        return quiet_since is not None and bool(quiet_since(session.pane_id, captured[1]))
 
     @work(thread=True, group="capture", exit_on_error=False)
     def _capture(self, session_id: str, pane_id: str) -> None:
@@ -395,6 +577,8 @@ class CockpitApp(App[None]):
     def on_pane_captured(self, message: PaneCaptured) -> None:
         """Repaint the pane only when its screen changed."""
         self._capture_running = False
+        if self._capture_started is not None and self._capture_started[0] == message.session_id:
+            self._captured = self._capture_started
         key = (message.session_id, message.text)
         if key == self._last_capture:
             # Unchanged: back off up to 2 s between reads (each costs a tmux fork); any

@@ -1,8 +1,9 @@
 """The reconcile loop run by whichever process holds the engine lease.
 
-One ``watchfiles.awatch`` over a few roots (the hook logs under AO_TUI_HOME and the agent
-transcript dirs) wakes a tick within milliseconds of a hook line; a timer tick every
-``interval`` catches what no file shows (a pane dying, the tmux server going away).
+A file watch over a few roots (the hook logs under AO_TUI_HOME and the agent transcript
+and status dirs; see :mod:`core.activity.watch`) wakes a tick within milliseconds of a hook
+line and costs nothing while the agents are quiet; a timer tick every ``interval`` catches
+what no file shows (a pane dying, the tmux server going away).
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.activity.claude_paths import claude_config_dir
+from core.activity.watch import watch_dirs
 from core.engine import Engine
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
+
+MIN_GAP = 0.02
+"""Shortest time between the starts of two ticks, so a burst of writes is read at once."""
 
 
 def watch_roots(engine: Engine) -> list[Path]:
@@ -31,6 +36,15 @@ def watch_roots(engine: Engine) -> list[Path]:
     return [p for p in candidates if p.is_dir()]
 
 
+def is_signal(name: str) -> bool:
+    """Whether a change to the file ``name`` under the watched roots may be an agent's.
+
+    A session's state dir also holds the logs of the CI runs ao-tui starts itself, which a
+    test suite writes to continuously; waking a tick for each write would spin the loop.
+    """
+    return not (name.startswith("ci-") and name.endswith((".log", ".json")))
+
+
 async def reconcile_loop(
     engine: Engine,
     stop: asyncio.Event,
@@ -39,14 +53,20 @@ async def reconcile_loop(
     on_events: Callable[[list[Event]], None] | None = None,
 ) -> None:
     """Tick on every watched change and at least every ``interval`` seconds until ``stop``."""
+    loop = asyncio.get_running_loop()
     wake = asyncio.Event()
-    watcher = asyncio.create_task(_watch(engine, wake, stop))
+    watcher = asyncio.create_task(
+        watch_dirs(lambda: watch_roots(engine), wake.set, stop, recursive=True, accept=is_signal)
+    )
     try:
         while not stop.is_set():
+            # Cleared before the tick, not after: a line written while the tick runs may
+            # come after its file was read, and must bring the next tick at once.
+            wake.clear()
+            started = loop.time()
             events = await asyncio.to_thread(engine.reconcile, pr_interval=PR_INTERVAL)
             if events and on_events is not None:
                 on_events(events)
-            wake.clear()
             stop_wait = asyncio.create_task(stop.wait())
             wake_wait = asyncio.create_task(wake.wait())
             await asyncio.wait(
@@ -54,25 +74,12 @@ async def reconcile_loop(
             )
             stop_wait.cancel()
             wake_wait.cancel()
+            # One tool call writes a hook line, a transcript line and a status file within
+            # milliseconds: ticks closer than MIN_GAP would read them one by one.
+            rest = started + MIN_GAP - loop.time()
+            if rest > 0 and not stop.is_set():
+                await asyncio.sleep(rest)
     finally:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
-
-
-async def _watch(engine: Engine, wake: asyncio.Event, stop: asyncio.Event) -> None:
-    # Imported here: watchfiles loads a native extension, which status --json never needs.
-    from watchfiles import awatch
-
-    while not stop.is_set():
-        roots = watch_roots(engine)
-        if not roots:
-            await asyncio.sleep(1.0)
-            continue
-        # step=10 ms: the default 50 ms step and 1600 ms debounce would eat the latency
-        # budget for a hook line reaching the board.
-        async for _changes in awatch(*roots, stop_event=stop, step=10, debounce=50, recursive=True):
-            wake.set()
-            # A new claude projects dir may appear after we started: rewatch then.
-            if set(watch_roots(engine)) != set(roots):
-                break

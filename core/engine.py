@@ -399,9 +399,18 @@ class Engine:
     # send / respond ------------------------------------------------------------------
 
     def send(
-        self, session_id: str, text: str, *, confirm_timeout: float = 8.0
+        self,
+        session_id: str,
+        text: str,
+        *,
+        confirm_timeout: float = 8.0,
+        ready_timeout: float = 20.0,
     ) -> tuple[DeliveryResult, str]:
-        """Paste ``text`` into the session's agent and press Enter, then confirm it arrived."""
+        """Paste ``text`` into the session's agent and press Enter, then confirm it arrived.
+
+        An agent still starting up drops what is typed at it, so the paste waits (up to
+        ``ready_timeout`` seconds) until the agent says it takes input.
+        """
         session = self.get(session_id)
         pane = self._live_pane(session)
         if pane is None:
@@ -423,6 +432,14 @@ class Engine:
             )
         agent = self.agent(session.agent)
         ctx = self.context(session)
+        if not self._wait_ready(agent, ctx, ready_timeout):
+            return self._record_send(
+                session,
+                DeliveryResult.FAILED,
+                f"the agent did not get ready for input within {ready_timeout:.0f}s; "
+                f"look at it with `ao-tui attach {session_id}`",
+                text,
+            )
         marker = agent.delivery_marker(ctx)
         self.runtime.paste(pane.pane_id, text)
         time.sleep(agent.paste_delay(text))
@@ -453,6 +470,15 @@ class Engine:
             f"no receipt from the agent within {confirm_timeout:.0f}s",
             text,
         )
+
+    @staticmethod
+    def _wait_ready(agent: Agent, ctx: AgentContext, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not agent.ready_for_input(ctx):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+        return True
 
     def _record_send(
         self, session: Session, result: DeliveryResult, detail: str, text: str

@@ -167,6 +167,10 @@ class Agent(Protocol):
         """Read the agent's signals; ``capture`` costs a tmux call, so call it only when needed."""
         ...
 
+    def ready_for_input(self, ctx: AgentContext) -> bool:
+        """Whether typed text reaches the agent now (False while it is still starting up)."""
+        ...
+
     def delivery_marker(self, ctx: AgentContext) -> Any:
         """A snapshot taken before a send, compared by :meth:`delivery_confirmed`."""
         ...

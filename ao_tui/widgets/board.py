@@ -9,6 +9,7 @@ with :class:`Board.SelectionChanged`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 from textual import on
@@ -61,6 +62,10 @@ class Board(Vertical):
         self._now = 0.0
         self._zone_index = 0
         self._selected: str | None = None
+        self.selection_listener: Callable[[str | None], None] | None = None
+        """Called at once with each new selection, before :class:`SelectionChanged` is
+        posted: a listener that repaints (the preview) lands in the same screen update
+        as the moved cursor instead of a frame later."""
 
     def compose(self) -> ComposeResult:
         """Both views; CSS shows one by the ``-wide`` class."""
@@ -135,6 +140,8 @@ class Board(Vertical):
         selected = None if is_header(key) else key
         if selected != self._selected:
             self._selected = selected
+            if self.selection_listener is not None:
+                self.selection_listener(selected)
             self.post_message(self.SelectionChanged(selected))
 
     @on(DataTable.RowHighlighted)
@@ -162,10 +169,15 @@ class Board(Vertical):
     def action_cursor_down(self) -> None:
         """Next session in the current zone (or list)."""
         self.active_table().action_cursor_down()
+        # At once, not when the table's RowHighlighted arrives: the screen update that
+        # paints the moved cursor must already carry the new selection (the preview
+        # follows it), else the key waits a whole extra frame.
+        self._update_selection()
 
     def action_cursor_up(self) -> None:
         """Previous session."""
         self.active_table().action_cursor_up()
+        self._update_selection()
 
     def action_next_zone(self) -> None:
         """The next zone that has sessions."""

@@ -64,6 +64,7 @@ class KeyedTable(DataTable[Any]):
         self._position: dict[str, int] = {}
         self._replay: Callable[[], None] | None = None
         self._drawn_width = -1
+        self._applied_width = -1
 
     def on_mount(self) -> None:
         """Add the columns; their widths follow the widget's size."""
@@ -80,9 +81,17 @@ class KeyedTable(DataTable[Any]):
         Rows are cut to the width they were drawn for, and the first draw can come before
         layout has settled, so a width change always redraws (the DataTable drops its own
         render caches itself).
+
+        Textual sends a scrolling widget a Resize on every layout of the screen, size
+        changed or not; answering those with a full repaint of every table would make any
+        card move repaint the whole board, so only a new width is acted on.
         """
-        self.apply_widths(self.content_width())
-        if self._replay is not None and self.content_width() != self._drawn_width:
+        width = self.content_width()
+        if width == self._applied_width:
+            return
+        self._applied_width = width
+        self.apply_widths(width)
+        if self._replay is not None and width != self._drawn_width:
             self._replay()
 
     def remember(self, replay: Callable[[], None]) -> None:

@@ -57,7 +57,9 @@ class PaneView(Static):
         self._paint()
 
     def _paint(self) -> None:
+        # The view's size comes from its container, never from the screen it shows, so a
+        # new capture is a repaint: a layout would cost a reflow of the whole screen.
         if self._placeholder or not self._capture:
-            self.update(Text(self._placeholder, style="italic"))
+            self.update(Text(self._placeholder, style="italic"), layout=False)
             return
-        self.update(tail(self._capture, self.size.height or 24))
+        self.update(tail(self._capture, self.size.height or 24), layout=False)

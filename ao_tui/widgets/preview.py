@@ -53,6 +53,27 @@ def waiting_text(session: Session, palette: CardPalette, answer_hint: str) -> Te
     return None
 
 
+def update_in_place(widget: Static, content: Text) -> None:
+    """Show ``content`` in ``widget``, relayouting the screen only if its height changes.
+
+    A Static's own ``update`` always asks for a layout of the whole screen, which costs
+    more than everything else a cursor move does; the waiting panel is as high as its
+    text, so the height is measured first and the layout kept for when it differs.
+    """
+    widget.update(content, layout=False)
+    width = widget.content_region.width
+    if not widget.is_mounted or not widget.display or width <= 0:
+        widget.refresh(layout=True)
+        return
+    size = widget.app.size
+    wanted = widget.get_content_height(size, size, width) + widget.styles.gutter.height
+    limit = widget.styles.max_height
+    if limit is not None and limit.is_cells:
+        wanted = min(wanted, int(limit.value))
+    if wanted != widget.region.height:
+        widget.refresh(layout=True)
+
+
 class Preview(Vertical):
     """Title line, waiting panel (only when waiting) and the live pane of one session."""
 
@@ -79,7 +100,7 @@ class Preview(Vertical):
         title, waiting = self.heading, self.waiting
         if session is None:
             self.session_id = None
-            title.update(Text("No session selected", style=palette.muted))
+            title.update(Text("No session selected", style=palette.muted), layout=False)
             waiting.display = False
             self.pane.show_placeholder("")
             return
@@ -99,11 +120,12 @@ class Preview(Vertical):
         if usage:
             head.append(f"  {usage}", style=palette.muted)
         head.truncate(max(1, self.size.width), overflow="ellipsis")
-        title.update(head)
+        # One line high whatever it says: a repaint, not a relayout of the whole screen.
+        title.update(head, layout=False)
         needs = waiting_text(session, palette, answer_hint)
         waiting.display = needs is not None
         if needs is not None:
-            waiting.update(needs)
+            update_in_place(waiting, needs)
         if session.lifecycle in _CLOSED or not session.pane_id:
             self.pane.show_placeholder(f"{session.id} is {session.lifecycle.value}; no live pane")
 

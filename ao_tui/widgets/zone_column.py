@@ -72,7 +72,8 @@ class ZoneColumn(Vertical):
         title.append(f" {len(sessions)}", style=palette.muted)
         if self.zone is Zone.DONE:
             title.append(" ▸" if folded else " ▾", style=palette.muted)
-        self.title.update(title)
+        # The title is one line in a column sized by CSS: a repaint, not a relayout.
+        self.title.update(title, layout=False)
         self.set_class(folded, "-folded")
         self.set_class(not sessions, "-empty")
         self.table.show([] if folded else sessions, now, palette)

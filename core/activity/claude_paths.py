@@ -15,6 +15,7 @@ and, when several match, to the ``cwd`` field written inside the files.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Mapping
@@ -68,7 +69,13 @@ def _path_hash(text: str) -> str:
 
 def project_dir_name(cwd: str | os.PathLike[str]) -> str:
     """The directory name Claude Code uses under ``projects/`` for a working directory."""
-    text = os.fspath(cwd)
+    return _project_dir_name(os.fspath(cwd))
+
+
+@functools.lru_cache(maxsize=1024)
+def _project_dir_name(text: str) -> str:
+    """:func:`project_dir_name` of a path string (cached: a missing transcript is looked
+    for every few seconds, and the encoding is character by character)."""
     pieces: list[str] = []
     for char in text:
         if char.isascii() and char.isalnum():
@@ -116,22 +123,44 @@ def _same_dir(a: str, b: str) -> bool:
         return False
 
 
+def transcript_candidates(
+    config_dir: Path,
+    session_uuid: str,
+    cwd: str | os.PathLike[str],
+    resolved: str | None = None,
+) -> list[Path]:
+    """The computed locations of the transcript: for ``cwd`` as given and as its realpath
+    (``resolved``, when the caller already knows it: resolving costs a syscall per part)."""
+    real = os.path.realpath(cwd) if resolved is None else resolved
+    return [
+        transcript_path(config_dir, candidate_cwd, session_uuid)
+        for candidate_cwd in dict.fromkeys((os.fspath(cwd), real))
+    ]
+
+
 def find_transcript(
-    config_dir: Path, session_uuid: str, cwd: str | os.PathLike[str] | None = None
+    config_dir: Path,
+    session_uuid: str,
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    scan: bool = True,
+    resolved: str | None = None,
 ) -> Path | None:
     """The transcript file of ``session_uuid``, or None if Claude has not written it yet.
 
-    Tries the computed location first (one ``stat``), then scans every project dir for
-    ``<uuid>.jsonl``; when several candidates exist, the one whose ``cwd`` matches wins,
-    else the most recently modified.
+    Tries the computed location first (one ``stat``), then, unless ``scan`` is False,
+    scans every project dir for ``<uuid>.jsonl``; when several candidates exist, the one
+    whose ``cwd`` matches wins, else the most recently modified. ``resolved`` is the
+    realpath of ``cwd`` if the caller knows it.
     """
     if not session_uuid:
         return None
     if cwd is not None:
-        for candidate_cwd in dict.fromkeys((os.fspath(cwd), os.path.realpath(cwd))):
-            expected = transcript_path(config_dir, candidate_cwd, session_uuid)
+        for expected in transcript_candidates(config_dir, session_uuid, cwd, resolved):
             if expected.is_file():
                 return expected
+    if not scan:
+        return None
     projects = config_dir / "projects"
     try:
         candidates = [p for p in projects.glob(f"*/{session_uuid}.jsonl") if p.is_file()]

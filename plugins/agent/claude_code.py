@@ -13,7 +13,7 @@ import os
 import shlex
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +44,16 @@ STATUS_RESCAN = 10.0
 """Minimum seconds between two scans of every status file for a session not found by pid."""
 TRANSCRIPT_RESCAN = 3.0
 """Minimum seconds between two searches for a transcript that was not found."""
+TRANSCRIPT_SCAN_MAX = 30.0
+"""Longest a search for a missing transcript goes without scanning every project dir (it
+does so sooner when a project dir is added)."""
 STALE_WORKING = 10.0
 """Seconds a "working" reading may go without any new evidence before the pane is checked."""
 PANE_RECHECK = 5.0
 """Minimum seconds between two captures of an unchanged session (each capture forks tmux)."""
+REUSE_LIMIT = STATUS_RESCAN
+"""Longest a session's last observation is reused while none of its files changed: what no
+file shows (a status file's pid now naming another process) is re-checked this often."""
 
 PERMISSION_MODES = {"skip": "bypassPermissions"}
 """Agent Orchestrator's ``permissions`` values that differ from Claude's mode names."""
@@ -91,9 +97,26 @@ class _SessionWatch:
     status_path: Path | None = None
     status_scanned_at: float = float("-inf")
     transcript_searched_at: float = float("-inf")
+    transcript_scanned_at: float = float("-inf")
+    projects_scanned: tuple[int, int, int] | None = None
+    """The projects dir as it was at the last full scan for the transcript."""
+    worktree_real: tuple[Path, str] | None = None
+    """The worktree and its realpath, as resolved at the last scan."""
     pane_signal: ActivitySignal | None = None
     pane_captured_at: float = 0.0
     pane_fingerprint: tuple[Any, ...] = ()
+    state_dir: Path | None = None
+    inputs: tuple[Any, ...] = ()
+    """What the last full observation read: pane facts and the stat of every file."""
+    pid_status: tuple[Path, int, str] | None = None
+    """(config dir, pane pid, path): where a status file named after the pane's pid is."""
+    observation: Observation | None = None
+    reuse_until: float = float("-inf")
+    """Until when ``observation`` stands if ``inputs`` are unchanged: the first moment a
+    time rule (a silence, a grace, a throttle) could change what observe returns."""
+    rework_at: float = float("-inf")
+    """The first such moment other than a due search (searches are re-run on their own)."""
+    transcript_missing: bool = True
 
 
 class ClaudeCodeAgent:
@@ -106,6 +129,7 @@ class ClaudeCodeAgent:
         """``clock`` is injectable so tests can age signals without sleeping."""
         self._clock = clock
         self._watches: dict[str, _SessionWatch] = {}
+        self._config_dirs: dict[tuple[str | None, ...], Path] = {}
 
     # -- setup -----------------------------------------------------------------------------
 
@@ -186,11 +210,25 @@ class ClaudeCodeAgent:
     def _watch(self, ctx: AgentContext) -> _SessionWatch:
         """The session's readers, created on first use."""
         watch = self._watches.get(ctx.session_id)
-        log = ctx.state_dir / HOOK_LOG
-        if watch is None or watch.hook_tailer.path != log:
+        if watch is None or watch.state_dir != ctx.state_dir:
+            log = ctx.state_dir / HOOK_LOG
             watch = _SessionWatch(hook_tailer=FileTailer(log, backscan=HOOK_BACKSCAN))
+            watch.state_dir = ctx.state_dir
             self._watches[ctx.session_id] = watch
         return watch
+
+    def _config_dir(self, env: Mapping[str, str]) -> Path:
+        """:func:`claude_config_dir`, remembered by the variables it reads (every tick
+        asks it for every session, and building the path costs more than the lookup)."""
+        key = tuple(
+            source.get(name)
+            for name in ("CLAUDE_CONFIG_DIR", "HOME")
+            for source in (env, os.environ)
+        )
+        found = self._config_dirs.get(key)
+        if found is None:
+            found = self._config_dirs[key] = claude_config_dir(env)
+        return found
 
     def observe(
         self, ctx: AgentContext, pane: PaneInfo | None, capture: Callable[[], str]
@@ -210,7 +248,21 @@ class ClaudeCodeAgent:
             signal = ActivitySignal(ActivityState.EXITED, SignalSource.RUNTIME, now, detail)
             return Observation(signals=[signal])
         watch = self._watch(ctx)
-        config_dir = claude_config_dir(ctx.env)
+        config_dir = self._config_dir(ctx.env)
+        # Taken before anything is read, so a write landing during this observation makes
+        # the next one differ and read again rather than be skipped.
+        inputs = _inputs(ctx, watch, pane, config_dir)
+        if watch.observation is not None and inputs == watch.inputs:
+            # Nothing this session's signals come from has changed and no time rule is due:
+            # the same files would yield the same signals. This is what keeps an idle fleet
+            # cheap (one stat per file per tick instead of reads, scans and parses).
+            if now < watch.reuse_until:
+                return watch.observation
+            # Only a search for a file not found yet is due: if it still finds nothing,
+            # nothing changed either.
+            if now < watch.rework_at and not self._search_finds(ctx, watch, config_dir, pane):
+                watch.reuse_until = min(watch.rework_at, _next_search(watch, now))
+                return watch.observation
         extra: dict[str, Any] = {}
 
         read = watch.hook_tailer.read()
@@ -260,7 +312,30 @@ class ClaudeCodeAgent:
                 signals.append(_starting(watch.pane_signal, signals, ctx, now))
         else:
             watch.pane_signal = None
-        return Observation(signals=signals, extra=extra)
+        observation = Observation(signals=signals, extra=extra)
+        watch.inputs = inputs
+        watch.observation = observation
+        watch.transcript_missing = path is None
+        watch.rework_at = _rework_at(ctx, watch, signals, now)
+        watch.reuse_until = min(watch.rework_at, _next_search(watch, now))
+        return observation
+
+    def _search_finds(
+        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path, pane: PaneInfo
+    ) -> bool:
+        """Run the searches that are due for a status file or transcript not found yet;
+        whether one of them found it (then the session is observed in full)."""
+        found = False
+        if watch.status_path is None and self._status(ctx, watch, config_dir, pane) is not None:
+            found = True
+        if (
+            watch.transcript_missing
+            and self._transcript_path(ctx, watch, config_dir, throttle=True) is not None
+        ):
+            # The full observation that follows must not be held back by the throttle.
+            watch.transcript_searched_at = float("-inf")
+            found = True
+        return found
 
     def _status(
         self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path, pane: PaneInfo
@@ -305,6 +380,29 @@ class ClaudeCodeAgent:
         if throttle and now - watch.transcript_searched_at < TRANSCRIPT_RESCAN:
             return None  # searched a moment ago: a search walks directories, every tick
         watch.transcript_searched_at = now
+        scan = True
+        if throttle:
+            # The computed locations are tried every time; the scan of every project dir
+            # only when one was added (Claude makes a new one for a new working directory)
+            # or, as a safety net, every TRANSCRIPT_SCAN_MAX seconds.
+            projects = _stat_key(config_dir / "projects")
+            scan = (
+                projects != watch.projects_scanned
+                or now - watch.transcript_scanned_at >= TRANSCRIPT_SCAN_MAX
+            )
+            if scan or watch.worktree_real is None or watch.worktree_real[0] != ctx.worktree:
+                # Resolved again with each scan: a symlink in the path may have moved.
+                watch.worktree_real = (ctx.worktree, os.path.realpath(ctx.worktree))
+            if scan:
+                watch.projects_scanned = projects
+                watch.transcript_scanned_at = now
+            return find_transcript(
+                config_dir,
+                ctx.agent_session_id,
+                ctx.worktree,
+                scan=scan,
+                resolved=watch.worktree_real[1],
+            )
         return find_transcript(config_dir, ctx.agent_session_id, ctx.worktree)
 
     def _needs_pane(
@@ -340,6 +438,23 @@ class ClaudeCodeAgent:
         )
 
     # -- delivery --------------------------------------------------------------------------
+
+    def ready_for_input(self, ctx: AgentContext) -> bool:
+        """Whether Claude's REPL is up: its SessionStart hook for this start has fired.
+
+        Keys typed while Claude starts are lost (measured: a send right after spawn got no
+        receipt), so a send waits for this. Long after the start the answer is yes
+        without reading the log, which then may be large.
+        """
+        if not ctx.started_at or self._clock() - ctx.started_at > READY_AFTER:
+            return True
+        try:
+            with (ctx.state_dir / HOOK_LOG).open("r", encoding="utf-8", errors="replace") as log:
+                records = parse_hook_log(log)
+        except OSError:
+            return False
+        since = ctx.started_at - 1.0  # ao_ts and started_at come from different clocks' reads
+        return any(r.event == "SessionStart" and (r.at is None or r.at >= since) for r in records)
 
     def delivery_marker(self, ctx: AgentContext) -> dict[str, Any]:
         """Where the hook log and transcript end now, and the time (JSON-serialisable)."""
@@ -387,6 +502,8 @@ class ClaudeCodeAgent:
 
 
 STARTUP_GRACE = 15.0
+READY_AFTER = 60.0
+"""Seconds after a start past which the REPL is taken to be up without asking the log."""
 """Seconds after launch during which an empty input box means "not started yet"."""
 
 
@@ -408,6 +525,78 @@ def _starting(
     ):
         return pane
     return ActivitySignal(ActivityState.WORKING, pane.source, pane.at, "starting on the task")
+
+
+def _stat_key(path: str | Path | None) -> tuple[int, int, int] | None:
+    """What a file's change would alter: inode, size and mtime; None when it is absent."""
+    if not path:
+        return None
+    try:
+        # os.stat, not Path.stat: this runs for every file of every session each tick.
+        st = os.stat(path)  # noqa: PTH116
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _inputs(
+    ctx: AgentContext, watch: _SessionWatch, pane: PaneInfo, config_dir: Path
+) -> tuple[Any, ...]:
+    """Everything :meth:`ClaudeCodeAgent.observe` reads, cheaply: pane facts, the session's
+    identity and a stat of each file (hook log, status file, transcript candidates)."""
+    known = watch.pid_status
+    if known is None or known[0] != config_dir or known[1] != pane.pane_pid:
+        path = str(status_dir(config_dir) / f"{pane.pane_pid}.json")
+        known = watch.pid_status = (config_dir, pane.pane_pid, path)
+    return (
+        pane.pane_id,
+        pane.pane_pid,
+        pane.current_command,
+        ctx.agent_session_id,
+        ctx.started_at,
+        config_dir,
+        _stat_key(watch.hook_tailer.path),
+        _stat_key(watch.status_path),
+        _stat_key(known[2]),
+        _stat_key(watch.hooks.transcript_path),
+        _stat_key(watch.transcript_path),
+        _stat_key(ctx.extra.get("transcript_path")),
+    )
+
+
+def _rework_at(
+    ctx: AgentContext, watch: _SessionWatch, signals: list[ActivitySignal], now: float
+) -> float:
+    """The first moment after ``now`` at which observe could answer differently with every
+    file unchanged, searches aside: a capture throttle running out, a silence reaching its
+    threshold in :meth:`ClaudeCodeAgent._needs_pane`, the startup grace ending, or
+    :data:`REUSE_LIMIT`.
+
+    Each rule compares ``now`` minus some signal's time with a constant, so its outcome
+    can only change once, at that sum; every such sum still ahead is a deadline. Listing a
+    deadline that turns out not to matter only costs one full observation.
+    """
+    deadlines = [now + REUSE_LIMIT]
+    if watch.pane_signal is not None:
+        deadlines.append(watch.pane_captured_at + PANE_RECHECK)
+    if ctx.started_at:
+        deadlines.append(ctx.started_at + STARTUP_GRACE)
+    times = [s.at for s in signals if s.source is not SignalSource.PANE]
+    if watch.hooks.last_at is not None:
+        times.append(watch.hooks.last_at)
+    for at in times:
+        deadlines += [at + HOOK_SILENCE, at + TRANSCRIPT_SILENCE, at + STALE_WORKING]
+    return min(d for d in deadlines if d > now)
+
+
+def _next_search(watch: _SessionWatch, now: float) -> float:
+    """When the throttled search for a missing status file or transcript is next due."""
+    due = [float("inf")]
+    if watch.status_path is None:
+        due.append(watch.status_scanned_at + STATUS_RESCAN)
+    if watch.transcript_missing:
+        due.append(watch.transcript_searched_at + TRANSCRIPT_RESCAN)
+    return max(min(due), now)
 
 
 def _is_ours(entry: Any) -> bool:

@@ -74,6 +74,10 @@ class ShellAgent:
             )
         return Observation([signal] if signal is not None else [])
 
+    def ready_for_input(self, ctx: AgentContext) -> bool:
+        """Always: the terminal buffers what is typed until the command reads it."""
+        return True
+
     def delivery_marker(self, ctx: AgentContext) -> Any:
         """No record to compare against."""
         return None

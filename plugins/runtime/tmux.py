@@ -22,6 +22,7 @@ import re
 import signal
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,8 +45,9 @@ _SOCKET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
 _PLACEHOLDER = ("cat", "-")
 
 # One list-panes line: the server's pid, pane_id, pane_pid, pane_dead, pane_dead_status,
-# session_name, pane_current_command. Other tools' sessions on a shared server may have a
-# tab in their name, so lines that do not parse are skipped instead of failing the whole tick.
+# session_name, pane_current_command, window_activity. Other tools' sessions on a shared
+# server may have a tab in their name, so lines that do not parse are skipped instead of
+# failing the whole tick.
 _PANE_FORMAT = "\t".join(
     (
         "#{pid}",
@@ -55,8 +57,10 @@ _PANE_FORMAT = "\t".join(
         "#{pane_dead_status}",
         "#{session_name}",
         "#{pane_current_command}",
+        "#{window_activity}",
     )
 )
+_PANE_FIELDS = 8
 
 _MAX_NUDGES = 3
 """How many times a dead pane without exit status gets the server to reap zombies."""
@@ -128,6 +132,10 @@ class TmuxRuntime:
         self.socket_name = socket
         """The ``tmux -L`` socket name, or None for the user's default server."""
         self._nudges: dict[tuple[int, int], int] = {}
+        self._activity: dict[str, int] = {}
+        """Pane id to its window's last output (whole epoch seconds), as last listed."""
+        self._listed_at = 0.0
+        """When that listing was asked for (epoch seconds)."""
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -240,20 +248,25 @@ class TmuxRuntime:
 
     def _list_panes_once(self) -> tuple[dict[str, PaneInfo], int]:
         """One ``list-panes -a`` call: the panes and the server's pid (0 if no server)."""
+        asked_at = time.time()
         proc = self._run("list-panes", "-a", "-F", _PANE_FORMAT, check=False)
         if proc.returncode != 0:
             err = _stderr(proc)
+            self._activity, self._listed_at = {}, asked_at
             if _no_server(err):
                 return {}, 0
             raise SlotError(f"tmux list-panes failed: {err}")
         panes: dict[str, PaneInfo] = {}
+        activity: dict[str, int] = {}
         server_pid = 0
         for line in proc.stdout.decode(errors="replace").splitlines():
             fields = line.split("\t")
-            if len(fields) != 7 or not (fields[0].isdigit() and fields[2].isdigit()):
+            if len(fields) != _PANE_FIELDS or not (fields[0].isdigit() and fields[2].isdigit()):
                 continue
-            server, pane_id, pid, dead, status, session, command = fields
+            server, pane_id, pid, dead, status, session, command, active = fields
             server_pid = int(server)
+            if active.isdigit():
+                activity[pane_id] = int(active)
             if session in panes:
                 continue
             panes[session] = PaneInfo(
@@ -264,7 +277,21 @@ class TmuxRuntime:
                 current_command=command,
                 dead_status=int(status) if status.lstrip("-").isdigit() else None,
             )
+        # The map first: a reader that sees the new time must see the new map.
+        self._activity = activity
+        self._listed_at = asked_at
         return panes, server_pid
+
+    def quiet_since(self, pane_id: str, since: float) -> bool:
+        """Whether pane ``pane_id`` has shown no output since ``since`` (epoch seconds).
+
+        Answered from the last :meth:`list_panes` (the reconcile tick lists every second),
+        without a tmux call: True only when that listing was asked for after ``since`` and
+        the pane's window had its last output in an earlier whole second. Output after the
+        listing shows in the next one. False whenever it cannot tell.
+        """
+        active = self._activity.get(pane_id)
+        return active is not None and self._listed_at >= since and active < int(since)
 
     def capture(self, target: str, *, ansi: bool = False) -> str:
         """The visible screen of pane ``target`` (with SGR escapes if ``ansi``)."""

@@ -181,8 +181,10 @@ async def _key_latencies(engine: Engine, size: tuple[int, int], presses: int) ->
 def bench_key_to_repaint(presses: int = 50) -> list[Row]:
     """``j`` on a board of 200 sessions: from the key to the screen with the cursor moved.
 
-    The cockpit keeps its one-second reload timer, so some presses land while a reload
-    diffs the board, as they would in use.
+    The cockpit keeps its timers (pane captures, ages, the safety reload), so presses
+    land among them as they would in use. The screen counted is the first that shows the
+    moved cursor; the preview's title for the new selection is part of that same update
+    (its pane follows with the capture).
     """
     rows: list[Row] = []
     with TemporaryDirectory(prefix="ao-bench-") as tmp:

@@ -106,6 +106,28 @@ def test_permission_prompt_respond_and_send(claude_engine: Engine) -> None:
     settle(engine, session.id, state_is(ActivityState.IDLE))
 
 
+def test_a_message_sent_right_after_spawn_waits_for_claude_and_arrives_once(
+    claude_engine: Engine,
+) -> None:
+    # Keys typed while Claude starts are lost: the send must wait for its REPL.
+    engine = claude_engine
+    session = engine.spawn("app", "say hello")
+    result, detail = engine.send(session.id, "EARLY MESSAGE right after spawn")
+    assert result in (DeliveryResult.DELIVERED, DeliveryResult.QUEUED), detail
+    done = settle(
+        engine,
+        session.id,
+        lambda s: s.activity.state is ActivityState.IDLE and bool(s.extra.get("transcript_path")),
+    )
+    transcript = Path(str(done.extra["transcript_path"]))
+    prompts = [
+        line
+        for line in transcript.read_text(encoding="utf-8").splitlines()
+        if '"type":"user"' in line.replace(" ", "") and "EARLY MESSAGE right after spawn" in line
+    ]
+    assert len(prompts) == 1, prompts
+
+
 def test_respond_no_declines_and_nothing_runs(claude_engine: Engine) -> None:
     engine = claude_engine
     session = engine.spawn("app", "RUN_BASH touch must-not-exist.txt")

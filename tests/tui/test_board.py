@@ -9,12 +9,16 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from rich.text import Text
+from textual import events
+
 from ao_tui.app import CockpitApp, matches
 from ao_tui.screenshots import NOW, sample_sessions, settle
 from ao_tui.widgets.board import group
 from ao_tui.widgets.card import CardPalette, LineLayout, card, line, pr_badge, tokens
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from ao_tui.widgets.keyed_table import KeyedTable
+from ao_tui.widgets.preview import update_in_place
 from ao_tui.widgets.zone_column import ZoneTable
 from core.engine import Engine
 from core.humanize import age
@@ -253,3 +257,96 @@ def test_needs_you_reason_is_one_short_line() -> None:
     )
     reason = needs_you_reason(session)
     assert len(reason) == REASON_MAX and reason.endswith("…")
+
+
+# -- cost of a key press: what a cursor move may and may not touch ---------------------------
+
+
+async def test_j_moves_selection_and_preview_before_the_next_screen_update(
+    make_app: MakeApp,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        assert app.board.selected_id == "app-7"
+        # Called as the key binding calls it, with no message processed in between: the
+        # update that paints the moved cursor must already show the new selection.
+        app.board.action_cursor_down()
+        assert app.board.selected_id == "app-11"
+        assert app.preview.session_id == "app-11"
+
+
+async def test_cursor_moves_rebuild_the_footer_only_when_its_keys_change(
+    make_app: MakeApp, monkeypatch: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        calls: list[str | None] = []
+        original = app.refresh_bindings
+
+        def counting() -> None:
+            calls.append(app.board.selected_id)
+            original()
+
+        monkeypatch.setattr(app, "refresh_bindings", counting)
+        actions = ("answer", "attach", "ci", "diff", "kill", "merge", "restore", "send")
+
+        def keys_shown() -> tuple[bool, ...]:
+            return tuple(app.applies(a) for a in actions)
+
+        expected, shown = 0, keys_shown()
+        for _ in range(8):
+            await pilot.press("j")
+            if keys_shown() != shown:
+                expected, shown = expected + 1, keys_shown()
+        assert len(calls) == expected
+        assert expected < 8, "the sample has neighbours whose keys are alike"
+
+
+async def test_a_resize_that_keeps_the_width_redraws_no_table(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        table = app.board.query_one("#zone-0", ZoneTable)
+        replays: list[int] = []
+        table.remember(lambda: replays.append(1))
+        applied: list[int] = []
+        original = table.apply_widths
+
+        def counted(width: int) -> None:
+            applied.append(width)
+            original(width)
+
+        table.apply_widths = counted  # type: ignore[method-assign]
+        size = table.size
+        # Textual sends a scrolling widget a Resize on every layout of the screen.
+        table.on_resize(events.Resize(size, size, size))
+        assert applied == [] and replays == []
+        await pilot.resize_terminal(140, 45)
+        await pilot.pause(0.2)
+        assert applied and replays, "a new width re-fits the rows"
+
+
+async def test_waiting_panel_relayouts_only_when_its_height_changes(
+    make_app: MakeApp, monkeypatch: Any
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        waiting = app.preview.waiting
+        assert waiting.display  # app-7 waits on a permission prompt
+        await pilot.pause()
+        layouts: list[bool] = []
+        original = waiting.refresh
+
+        def refresh(*regions: Any, layout: bool = False, **kwargs: Any) -> Any:
+            layouts.append(layout)
+            return original(*regions, layout=layout, **kwargs)
+
+        monkeypatch.setattr(waiting, "refresh", refresh)
+        height = waiting.region.height
+        update_in_place(waiting, Text("\n".join(f"line {i}" for i in range(height))))
+        assert True not in layouts, "same height: a repaint only"
+        update_in_place(waiting, Text("\n".join(f"line {i}" for i in range(height + 1))))
+        assert True in layouts

@@ -8,6 +8,7 @@ locked database.
 from __future__ import annotations
 
 import asyncio
+import gc
 import statistics
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ import pytest
 from textual import events
 
 from ao_tui.app import CockpitApp
+from ao_tui.messages import SessionsLoaded
 from ao_tui.screenshots import NOW, CannedRuntime, sample_engine, sample_sessions, settle
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from core.engine import Engine
@@ -148,3 +150,165 @@ async def test_200_sessions_update_by_diff_quickly(tmp_path: Path, size: tuple[i
         if size == (80, 24):
             rows = [k for k in app.board.query_one(GroupedList).row_keys() if not is_header(k)]
             assert len(rows) == 198  # every session but the two folded under Done
+
+
+# -- following the store: per-row updates, ordering, announcements -------------------------
+
+
+def _waiting(command: str) -> Activity:
+    waiting = {"kind": "permission", "tool": "Bash", "command": command}
+    return Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, NOW, "Bash", waiting)
+
+
+def _event(activity: Activity) -> tuple[str, dict[str, Any]]:
+    return ("activity", {"state": activity.state.value, "zone": "needs_you"})
+
+
+async def _until(pilot: Any, check: Callable[[], bool], timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.02)):
+        if check():
+            return
+        await pilot.pause(0.02)
+    assert check(), "condition not met in time"
+
+
+async def test_a_change_committed_elsewhere_reloads_only_its_session(
+    make_app: Callable[..., CockpitApp], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(refresh_interval=60)  # no safety reload during the test
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        full_reads: list[int] = []
+        row_reads: list[str] = []
+        list_sessions, get_session = engine.store.list_sessions, engine.store.get_session
+
+        def counted_list() -> list[Session]:
+            full_reads.append(1)
+            return list_sessions()
+
+        def counted_get(session_id: str) -> Session | None:
+            row_reads.append(session_id)
+            return get_session(session_id)
+
+        monkeypatch.setattr(engine.store, "list_sessions", counted_list)
+        monkeypatch.setattr(engine.store, "get_session", counted_get)
+        activity = _waiting("make deploy")
+        # From a thread and with no word to the cockpit, as another process would write.
+        await asyncio.to_thread(
+            engine.store.update_session, "app-8", event=_event(activity), activity=activity
+        )
+        needs_you = app.board.columns[0].table
+        await _until(pilot, lambda: "app-8" in needs_you.row_keys())
+        assert full_reads == [], "a change is applied to its row, not by reading every session"
+        assert row_reads == ["app-8"]
+        assert "app-8" not in app.board.columns[4].table.row_keys()  # left Working
+
+
+async def test_an_older_full_read_never_replaces_a_newer_row(
+    make_app: Callable[..., CockpitApp], engine: Engine
+) -> None:
+    app = make_app(refresh_interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        stale = engine.list()  # what a full reload that began first read
+        app._reload_running = True
+        app._reload_ticket = app._next_ticket()
+        newer = replace(app.sessions["app-8"], activity=_waiting("make deploy"))
+        app._apply_changes({"app-8": newer}, app._next_ticket())  # a later per-row read
+        app.post_message(SessionsLoaded(stale, NOW))  # ... lands after it
+        await _until(pilot, lambda: not app._reload_running)
+        assert app.sessions["app-8"] is newer
+        assert app.sessions["app-10"] == next(s for s in stale if s.id == "app-10")
+
+
+async def test_sessions_arriving_one_commit_at_a_time_are_one_announcement(
+    make_app: Callable[..., CockpitApp], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(notify_bell=True, refresh_interval=60)
+    bells: list[bool] = []
+    toasts: list[str] = []
+    monkeypatch.setattr(app, "bell", lambda: bells.append(True))
+    monkeypatch.setattr(app, "write_raw", lambda _sequence: None)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        original = app.notify
+
+        def notify(message: str, *, title: str = "", **kwargs: Any) -> None:
+            toasts.append(f"{title}: {message}")
+            original(message, title=title, **kwargs)
+
+        monkeypatch.setattr(app, "notify", notify)
+        # One reconcile tick moving five sessions writes five commits, which the follower
+        # may read one by one: five pieces, applied as they come.
+        for number, sid in enumerate(("app-8", "app-10", "app-4", "app-5", "app-6")):
+            activity = _waiting(f"step {number}")
+            row = engine.store.update_session(sid, event=_event(activity), activity=activity)
+            app._apply_changes({sid: row}, app._next_ticket())
+        assert toasts == [], "gathered, not told piece by piece"
+        await _until(pilot, lambda: bool(bells))
+        await pilot.pause(0.5)
+        assert bells == [True]
+        assert toasts == [
+            "app-8 needs you: permission: Bash step 0",
+            "app-10 needs you: permission: Bash step 1",
+            "app-4 needs you: permission: Bash step 2",
+            "Needs you: and 2 more",
+        ]
+
+
+async def test_an_unchanged_safety_reload_leaves_the_board_alone(
+    make_app: Callable[..., CockpitApp], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(refresh_interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        redraws: list[int] = []
+        original = app.refresh_view
+
+        def counted() -> None:
+            redraws.append(1)
+            original()
+
+        monkeypatch.setattr(app, "refresh_view", counted)
+        app.request_reload()
+        await _until(pilot, lambda: not app._reload_running)
+        assert redraws == []
+
+
+async def test_the_heap_is_frozen_only_while_a_cockpit_runs(
+    make_app: Callable[..., CockpitApp],
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await _until(pilot, lambda: gc.get_freeze_count() > 0)
+    assert gc.get_freeze_count() == 0
+
+
+async def test_a_quiet_pane_is_not_captured_again(
+    make_app: Callable[..., CockpitApp], runtime: CannedRuntime
+) -> None:
+    """tmux's listing says whether the pane wrote anything since the last capture began:
+    while it did not, the shown screen is current and no capture (a fork) is made."""
+    quiet: dict[str, bool] = {"now": False}
+    since: list[float] = []
+
+    def quiet_since(pane_id: str, started: float) -> bool:
+        since.append(started)
+        return quiet["now"]
+
+    runtime.quiet_since = quiet_since  # type: ignore[attr-defined]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+
+        def captures() -> int:
+            return sum(1 for call in runtime.calls if call[0] == "capture")
+
+        quiet["now"] = True
+        before = captures()
+        await pilot.pause(2.5)  # ten capture ticks, past the longest back-off
+        assert captures() == before
+        assert since and all(s <= time.time() for s in since)
+        quiet["now"] = False  # the pane wrote something
+        await _until(pilot, lambda: captures() > before)

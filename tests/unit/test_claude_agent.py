@@ -429,3 +429,27 @@ def test_a_missing_transcript_is_searched_at_most_every_few_seconds(
     clock.now = 100.0 + claude_code.TRANSCRIPT_RESCAN + 0.1
     agent.observe(ctx, ALIVE, Screen())
     assert calls == ["search", "search"]
+
+
+def test_ready_for_input_once_this_starts_session_start_hook_fired(tmp_path: Path) -> None:
+    clock = Clock(1000.0)
+    agent = ClaudeCodeAgent(clock=clock)
+    ctx = _ctx(tmp_path, started_at=995.0)
+    assert not agent.ready_for_input(ctx)  # no hook log yet
+    log = ctx.state_dir / "hooks.jsonl"
+    log.parent.mkdir(parents=True)
+
+    def hook(event: str, at: float) -> str:
+        payload = {"hook_event_name": event, "session_id": UUID}
+        return json.dumps({"ao_ts": f"{at:.6f}", "payload": payload}) + "\n"
+
+    # A SessionStart of the previous run (before a restore) does not count.
+    log.write_text(hook("SessionStart", 900.0) + hook("Stop", 950.0))
+    assert not agent.ready_for_input(ctx)
+    with log.open("a") as out:
+        out.write(hook("SessionStart", 996.0))
+    assert agent.ready_for_input(ctx)
+    # A minute after the start the REPL is taken to be up without reading the log.
+    log.unlink()
+    clock.now = 995.0 + 61
+    assert agent.ready_for_input(ctx)

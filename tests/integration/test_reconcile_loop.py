@@ -1,0 +1,138 @@
+"""The reconcile loop on real tmux: idle sessions are not re-read, yet every change lands.
+
+The session is a claude-code record whose pane runs ``sleep`` and whose hook log the test
+writes itself, as Claude's hooks would: the loop, the watch, tmux and the store are real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from core.daemon import reconcile_loop
+from core.engine import Engine
+from core.models import Activity, ActivityState, Event, Lifecycle, Session, SignalSource
+from tests.support.engine import make_engine, write_config
+
+TIMEOUT = 15.0
+
+
+def _hook(event: str, **payload: Any) -> str:
+    body = json.dumps({"hook_event_name": event, **payload})
+    return f'{{"ao_ts":"{time.time()}","payload":{body}}}\n'
+
+
+def _claude_session(engine: Engine) -> tuple[Session, Path]:
+    """A claude-code session record on a live ``sleep`` pane, and its hook log."""
+    sid = engine.store.allocate_id("app")
+    worktree = engine.locations.worktree("app", sid)
+    worktree.mkdir(parents=True)
+    pane = engine.runtime.create(f"ao-{sid}", worktree, ["sleep", "100000"])
+    state_dir = engine.locations.session_dir(sid)
+    state_dir.mkdir(parents=True)
+    hooks = state_dir / "hooks.jsonl"
+    hooks.write_text(_hook("Stop", last_assistant_message="done"))
+    now = time.time()
+    session = Session(
+        id=sid,
+        project="app",
+        agent="claude-code",
+        title="a task",
+        prompt="a task",
+        branch=f"ao/{sid}-task",
+        worktree=str(worktree),
+        tmux=f"ao-{sid}",
+        lifecycle=Lifecycle.RUNNING,
+        activity=Activity(ActivityState.UNKNOWN, SignalSource.ENGINE, now),
+        created_at=now,
+        updated_at=now,
+        agent_session_id=str(uuid.uuid4()),
+        pane_id=pane.pane_id,
+        base_branch="main",
+    )
+    engine.store.insert_session(session, event=("spawned", {}))
+    return session, hooks
+
+
+async def _until_state(engine: Engine, sid: str, state: ActivityState) -> None:
+    deadline = time.monotonic() + TIMEOUT
+    while True:
+        current = await asyncio.to_thread(engine.get, sid)
+        if current.activity.state is state:
+            return
+        assert time.monotonic() < deadline, f"{sid} stayed {current.activity.state}"
+        await asyncio.sleep(0.02)
+
+
+async def test_a_hook_line_after_idle_ticks_reaches_the_store(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    engine = make_engine(write_config(tmp_path, git_repo, agent="claude-code"))
+    session, hooks = _claude_session(engine)
+    observed: list[int] = []
+    agent = engine.agent("claude-code")
+    original = agent.observe
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        result = original(*args, **kwargs)
+        observed.append(id(result))
+        return result
+
+    agent.observe = counting  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    loop = asyncio.create_task(reconcile_loop(engine, stop, interval=0.2))
+    try:
+        await _until_state(engine, session.id, ActivityState.IDLE)
+        idle_from = len(observed)
+        await asyncio.sleep(1.0)  # several timer ticks with nothing changed
+        idle = observed[idle_from:]
+        assert any(a == b for a, b in itertools.pairwise(idle)), "idle ticks reuse one"
+        with hooks.open("a") as handle:
+            handle.write(_hook("PermissionRequest", tool_name="Bash", tool_input={"command": "ls"}))
+        await _until_state(engine, session.id, ActivityState.WAITING_INPUT)
+        stored = await asyncio.to_thread(engine.get, session.id)
+        assert stored.activity.waiting_for == {
+            "kind": "permission",
+            "tool": "Bash",
+            "command": "ls",
+        }
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, TIMEOUT)
+
+
+async def test_a_change_during_a_tick_brings_the_next_tick_at_once(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    engine = make_engine(write_config(tmp_path, git_repo))
+    engine.locations.sessions_root.mkdir(parents=True, exist_ok=True)
+    started: list[float] = []
+    original = engine.reconcile
+
+    def reconcile(**kwargs: Any) -> list[Event]:
+        started.append(time.monotonic())
+        if len(started) == 2:
+            # A hook line lands while this tick runs, after it would have read the file.
+            (engine.locations.sessions_root / "hooks.jsonl").write_text("a line\n")
+            time.sleep(0.3)  # the watch reports it before the tick ends
+        return original(**kwargs)
+
+    engine.reconcile = reconcile  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    # The timer alone would bring the next tick a minute later.
+    loop = asyncio.create_task(reconcile_loop(engine, stop, interval=60.0))
+    try:
+        await asyncio.sleep(0.3)  # the watch is in place
+        (engine.locations.sessions_root / "first.jsonl").write_text("wake\n")
+        deadline = time.monotonic() + TIMEOUT
+        while len(started) < 3:
+            assert time.monotonic() < deadline, f"ticks at {started}"
+            await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, TIMEOUT)
