@@ -45,6 +45,7 @@ _PR_BADGES: dict[str, tuple[str, str]] = {
     "mergeable": ("ci ✓", "working"),
     "merged": ("merged", "working"),
     "closed": ("closed", "muted"),
+    "unknown": ("?", "error"),
 }
 
 
@@ -104,7 +105,8 @@ def state_word(session: Session) -> str:
 
 
 def pr_badge(pr: dict[str, Any] | None, palette: CardPalette) -> Text:
-    """``#12 ci ✗``; empty when the session has no pull request yet."""
+    """``#12 ci ✗``; empty when the session has no pull request yet; `` !`` marks data the
+    host could not refresh (the detail's Review tab says why)."""
     if not pr:
         return Text("")
     state = str(pr.get("state", ""))
@@ -112,6 +114,9 @@ def pr_badge(pr: dict[str, Any] | None, palette: CardPalette) -> Text:
     number = pr.get("number")
     badge = Text(f"#{number} " if number else "PR ", style=palette.muted)
     badge.append(label, style=palette.style(role))
+    if pr.get("problem"):
+        # The host could not be asked: what the badge says may be out of date.
+        badge.append(" !", style=palette.style("error"))
     return badge
 
 

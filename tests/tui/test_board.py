@@ -47,6 +47,10 @@ def test_card_shows_every_fact_that_is_known() -> None:
     assert tokens(by_id["app-8"].extra) == "48.2k tok $0.61"
     assert tokens({}) == ""
     assert pr_badge(None, palette).plain == ""
+    # GitHub could not be asked: the last state with a mark, or "?" when nothing is known.
+    stale = {"number": 43, "state": "ci_failed", "problem": "GitHub rate limit reached"}
+    assert pr_badge(stale, palette).plain == "#43 ci ✗ !"
+    assert pr_badge({"state": "unknown", "problem": "no GitHub token"}, palette).plain == "PR ? !"
     assert age(59) == "<1m" and age(60) == "1m" and age(3600 + 300) == "1h05m"
     assert age(3 * 86400) == "3d"
     narrow = card(by_id["app-7"], NOW, 12, palette).plain.split("\n")
