@@ -593,7 +593,7 @@ class Engine:
             lifecycle=Lifecycle.RUNNING,
             lifecycle_reason="restored",
             attempt=session.attempt + 1,
-            extra={**session.extra, "started_at": now},
+            extra={**session.extra, "started_at": now, "starts_on_task": plan.starts_on_task},
             activity=Activity(ActivityState.UNKNOWN, SignalSource.ENGINE, now, "restarting"),
             event=("restored", {"attempt": session.attempt + 1, "argv0": plan.argv[0]}),
         )

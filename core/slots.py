@@ -130,6 +130,9 @@ class LaunchPlan:
 
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
+    starts_on_task: bool = True
+    """True when the process begins working on the task at once; False when it resumes a
+    conversation and waits for input (so an idle screen right after the start is real)."""
 
 
 @dataclass(frozen=True)

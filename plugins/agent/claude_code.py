@@ -203,7 +203,7 @@ class ClaudeCodeAgent:
             # `--resume` would fail. Start the task afresh under the same uuid.
             return self.launch(ctx)
         argv = [*self._base_argv(ctx), "--resume", ctx.agent_session_id]
-        return LaunchPlan(argv=argv + self._option_argv(ctx))
+        return LaunchPlan(argv=argv + self._option_argv(ctx), starts_on_task=False)
 
     # -- observation -----------------------------------------------------------------------
 
@@ -502,9 +502,9 @@ class ClaudeCodeAgent:
 
 
 STARTUP_GRACE = 15.0
+"""Seconds after launch during which an empty input box means "not started yet"."""
 READY_AFTER = 60.0
 """Seconds after a start past which the REPL is taken to be up without asking the log."""
-"""Seconds after launch during which an empty input box means "not started yet"."""
 
 
 def _starting(
@@ -514,7 +514,8 @@ def _starting(
 
     Claude draws its input box before it submits the task prompt it was launched with, so
     for a moment, before any hook or transcript line exists, the screen alone says "idle".
-    Reporting that would flash a brand-new session into "Needs you".
+    Reporting that would flash a brand-new session into "Needs you". A resumed
+    conversation starts on no task: its idle screen is real.
     """
     started = ctx.started_at
     if (
@@ -522,6 +523,7 @@ def _starting(
         or pane.state is not ActivityState.IDLE
         or not started
         or now - started > STARTUP_GRACE
+        or ctx.extra.get("starts_on_task") is False
     ):
         return pane
     return ActivitySignal(ActivityState.WORKING, pane.source, pane.at, "starting on the task")

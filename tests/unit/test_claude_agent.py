@@ -150,6 +150,7 @@ def test_resume_argv(tmp_path: Path) -> None:
     _install_transcript(ctx, ['{"type": "user", "message": {"content": "hi"}}'])
     plan = ClaudeCodeAgent().resume(ctx)
     assert plan.argv == ["claude", "--resume", UUID, "--model", "sonnet"]
+    assert plan.starts_on_task is False  # the resumed REPL waits for input
 
 
 def test_launch_without_a_uuid_is_an_error(tmp_path: Path) -> None:
@@ -401,7 +402,9 @@ def test_delivery_of_a_pasted_multiline_message_from_recorded_hooks(tmp_path: Pa
 
 def test_resume_without_a_transcript_starts_the_task_afresh(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
-    argv = ClaudeCodeAgent().resume(ctx).argv
+    plan = ClaudeCodeAgent().resume(ctx)
+    argv = plan.argv
+    assert plan.starts_on_task
     assert "--resume" not in argv
     assert argv[argv.index("--session-id") + 1] == ctx.agent_session_id
     assert argv[-1] == ctx.prompt

@@ -166,6 +166,16 @@ def test_the_startup_grace_still_expires(tmp_path: Path) -> None:
     assert state is ActivityState.IDLE, "the grace ended: the screen is taken as it is"
 
 
+def test_no_startup_grace_after_a_resume(tmp_path: Path) -> None:
+    """A resumed conversation waits for input: its idle screen is read as it is."""
+    ctx = _ctx(tmp_path, started_at=T0, extra={"starts_on_task": False})
+    agent = ClaudeCodeAgent(clock=Clock(T0 + 1))
+    screen = Screen((REAL / "pane-idle-after-tool.txt").read_text())
+    obs = agent.observe(ctx, ALIVE, screen)
+    pane = next(s for s in obs.signals if s.source is SignalSource.PANE)
+    assert pane.state is ActivityState.IDLE
+
+
 def test_a_status_file_appearing_under_the_panes_pid_is_seen_at_once(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path)
     _append(ctx, _hook("Stop", T0, last_assistant_message="done"))
