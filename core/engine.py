@@ -865,18 +865,12 @@ class Engine:
 
 async def _watch_database(path: Path, wake: asyncio.Event, stop: asyncio.Event) -> None:
     """Set ``wake`` whenever the database or its WAL changes (any process's commit)."""
-    from watchfiles import awatch
+    from core.activity.watch import watch_dirs
 
     names = {path.name, path.name + "-wal"}
-    async for _changes in awatch(
-        path.parent,
-        stop_event=stop,
-        step=10,
-        debounce=20,
-        recursive=False,
-        watch_filter=lambda _change, name: Path(name).name in names,
-    ):
-        wake.set()
+    await watch_dirs(
+        lambda: [path.parent], wake.set, stop, recursive=False, accept=names.__contains__
+    )
 
 
 def _near_duplicate(a: str, b: str) -> bool:
