@@ -1,14 +1,19 @@
-"""``python -m tests.bench [NAME]``: run the benchmarks and print a table beside the targets."""
+"""``python -m tests.bench [NAME]``: run the benchmarks and print a table beside the targets.
+
+NAME picks the benchmarks whose function name contains it (``status``, ``idle_cpu``, …).
+"""
 
 import sys
 
 from tests.bench import bench_cockpit, bench_foundation, bench_github, bench_review
 
-only = sys.argv[1] if len(sys.argv) > 1 else None
-rows = [
-    *bench_foundation.main_rows(only),
-    *bench_cockpit.main_rows(only),
-    *bench_review.main_rows(only),
-    *bench_github.main_rows(only),
+BENCHMARKS = [
+    *bench_foundation.BENCHMARKS,
+    *bench_cockpit.BENCHMARKS,
+    *bench_review.BENCHMARKS,
+    *bench_github.BENCHMARKS,
 ]
+
+only = sys.argv[1] if len(sys.argv) > 1 else None
+rows = [row for bench in BENCHMARKS if not only or only in bench.__name__ for row in bench()]
 print(bench_foundation.render(rows))

@@ -343,13 +343,3 @@ def bench_idle_cpu(duration: float = 60.0, settle: float = 5.0) -> list[Row]:
 
 
 BENCHMARKS = [bench_first_paint, bench_key_to_repaint, bench_state_to_card, bench_idle_cpu]
-
-
-def main_rows(only: str | None = None) -> list[Row]:
-    """Run every cockpit benchmark (or those whose name contains ``only``)."""
-    rows: list[Row] = []
-    for bench in BENCHMARKS:
-        if only and only not in bench.__name__:
-            continue
-        rows.extend(bench())
-    return rows

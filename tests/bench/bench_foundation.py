@@ -205,16 +205,6 @@ def _ok(passed: bool) -> str:
 BENCHMARKS = [bench_status_json, bench_hook_to_state, bench_claude_latencies]
 
 
-def main_rows(only: str | None = None) -> list[Row]:
-    """Run every benchmark (or those whose name contains ``only``)."""
-    rows: list[Row] = []
-    for bench in BENCHMARKS:
-        if only and only not in bench.__name__:
-            continue
-        rows.extend(bench())
-    return rows
-
-
 def render(rows: list[Row]) -> str:
     """The rows as a plain table."""
     head: Row = ("measurement", "result", "target", "")

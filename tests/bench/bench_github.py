@@ -16,7 +16,6 @@ by ``python -m tests.bench``.
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -191,19 +190,3 @@ def _rows(
 
 
 BENCHMARKS = [bench_github_poll]
-
-
-def main_rows(only: str | None = None) -> list[Row]:
-    """Run every GitHub benchmark (or those whose name contains ``only``)."""
-    rows: list[Row] = []
-    for bench in BENCHMARKS:
-        if only and only not in bench.__name__:
-            continue
-        rows.extend(bench())
-    return rows
-
-
-if __name__ == "__main__":
-    from tests.bench.bench_foundation import render
-
-    print(render(main_rows(sys.argv[1] if len(sys.argv) > 1 else None)))

@@ -160,8 +160,4 @@ def bench_review_views(runs: int = 3) -> list[Row]:
     return rows
 
 
-def main_rows(only: str | None = None) -> list[Row]:
-    """Run the review benchmarks unless ``only`` names another."""
-    if only and only not in "bench_review_views":
-        return []
-    return bench_review_views()
+BENCHMARKS = [bench_review_views]

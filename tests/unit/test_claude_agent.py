@@ -14,32 +14,11 @@ from core.activity.claude_paths import transcript_path
 from core.models import ActivityState, SignalSource
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, SlotError
 from plugins.agent.claude_code import SETTINGS_FILE, ClaudeCodeAgent, prompt_matches
+from tests.support.fakes import Clock, Screen
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "claude" / "real-2.1.197"
 UUID = "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 ALIVE = PaneInfo(session_name="ao-app-1", pane_id="%1", pane_pid=999_999, dead=False)
-
-
-class Clock:
-    """A settable clock, so tests can age signals without sleeping."""
-
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Screen:
-    """Stands in for the runtime's capture (no tmux needed to test the plugin's logic)."""
-
-    def __init__(self, text: str = "") -> None:
-        self.text = text
-        self.calls = 0
-
-    def __call__(self) -> str:
-        self.calls += 1
-        return self.text
 
 
 def _ctx(tmp_path: Path, **kw: Any) -> AgentContext:
