@@ -24,13 +24,13 @@ Sidechain lines (``isSidechain: true``: subagents) are counted but do not move t
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from core.activity.jsonl import JsonlFold
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 KNOWN_TYPES = frozenset(
@@ -188,13 +188,10 @@ def prompt_text(raw: str) -> str | None:
 
 
 @dataclass
-class TranscriptState:
+class TranscriptState(JsonlFold):
     """Everything the main (non-sidechain) conversation says about the agent, folded so far."""
 
-    lines: int = 0
-    malformed: int = 0
     sidechain: int = 0
-    unknown_types: dict[str, int] = field(default_factory=dict)
     session_id: str = ""
     cwd: str = ""
     version: str = ""
@@ -227,24 +224,8 @@ class TranscriptState:
 
     # -- folding -------------------------------------------------------------------------
 
-    def fold_lines(self, lines: Iterable[str]) -> None:
-        """Fold several lines, in file order."""
-        for line in lines:
-            self.fold(line)
-
-    def fold(self, line: str) -> None:
-        """Fold one transcript line into the state; never raises on bad input."""
-        if not line.strip():
-            return
-        self.lines += 1
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            self.malformed += 1
-            return
-        if not isinstance(entry, dict):
-            self.malformed += 1
-            return
+    def fold_entry(self, entry: dict[str, Any]) -> None:
+        """Fold one decoded transcript record; a known type in an odd shape is counted."""
         try:
             self._fold_entry(entry)
         except (TypeError, ValueError, AttributeError, KeyError):

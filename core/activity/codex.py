@@ -9,12 +9,12 @@ it failed), ``turn_aborted`` closes it early (interrupt), ``error`` reports a fa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.activity.claude_transcript import UserPrompt, parse_timestamp
+from core.activity.jsonl import JsonlFold
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 CODEX_LINE_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg"})
@@ -24,12 +24,9 @@ KNOWN_TYPES = CODEX_LINE_TYPES | {"compacted"}
 
 
 @dataclass
-class CodexState:
+class CodexState(JsonlFold):
     """What a rollout says so far."""
 
-    lines: int = 0
-    malformed: int = 0
-    unknown_types: dict[str, int] = field(default_factory=dict)
     session_id: str = ""
     cwd: str = ""
     version: str = ""
@@ -45,22 +42,9 @@ class CodexState:
     input_tokens: int = 0
     output_tokens: int = 0
 
-    def fold_lines(self, lines: Iterable[str]) -> None:
-        """Fold rollout lines in file order."""
-        for line in lines:
-            self.fold(line)
-
-    def fold(self, line: str) -> None:
-        """Fold one line; never raises."""
-        if not line.strip():
-            return
-        self.lines += 1
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            self.malformed += 1
-            return
-        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+    def fold_entry(self, entry: dict[str, Any]) -> None:
+        """Fold one rollout record by its ``type``."""
+        if not isinstance(entry.get("type"), str):
             self.malformed += 1
             return
         kind = entry["type"]
