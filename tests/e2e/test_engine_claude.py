@@ -115,9 +115,7 @@ def test_a_message_sent_right_after_spawn_waits_for_claude_and_arrives_once(
     result, detail = engine.send(session.id, "EARLY MESSAGE right after spawn")
     # Queued when the first turn is still running; either way Claude takes it as a prompt.
     assert result in (DeliveryResult.DELIVERED, DeliveryResult.QUEUED), detail
-    wait_for(
-        lambda: "EARLY MESSAGE right after spawn" in _prompts(engine, session.id), timeout=40
-    )
+    wait_for(lambda: "EARLY MESSAGE right after spawn" in _prompts(engine, session.id), timeout=40)
     settle(engine, session.id, state_is(ActivityState.IDLE))
     assert _prompts(engine, session.id).count("EARLY MESSAGE right after spawn") == 1
 
