@@ -40,6 +40,8 @@ from core.engine import Engine
 from core.errors import EngineError
 from core.locations import Locations
 from core.registry import Registry
+from core.slots import SlotError
+from plugins.git_cli import run_git
 
 PROJECT_ID = "shop"
 SESSION_PREFIX = "demo"
@@ -194,18 +196,11 @@ def write_sample_project(repo: Path) -> None:
 
 
 def _git(repo: Path, *args: str) -> None:
-    """Run git in ``repo`` (argv only); raise :class:`DemoError` with its message on failure."""
-    proc = subprocess.run(
-        ["git", *GIT_IDENTITY, *args],
-        cwd=repo,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    if proc.returncode != 0:
-        detail = " ".join((proc.stderr or proc.stdout).split())
-        raise DemoError(f"git {args[0]} failed in the demo sandbox: {detail}")
+    """Run git in ``repo`` with the demo's identity; :class:`DemoError` on failure."""
+    try:
+        run_git(repo, *args, config=GIT_IDENTITY)
+    except SlotError as exc:
+        raise DemoError(f"the demo sandbox could not be built: {exc}") from exc
 
 
 def config_text(repo: Path, claude_dir: Path, speed: float) -> str:

@@ -46,7 +46,9 @@ from typing import Any
 from core.activity.claude_paths import claude_config_dir, status_dir, transcript_path
 from core.activity.claude_status import process_start
 from core.activity.pane import PROMPT_CHAR
+from core.slots import SlotError
 from plugins.agent.claude_code import SETTINGS_FILE
+from plugins.git_cli import run_git
 
 BANNER_TITLE = "ao-tui DEMO agent — scripted, not an AI"
 VERSION = "demo"
@@ -979,15 +981,8 @@ class ToolOutcome:
 
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run git in ``root`` with the demo's identity (argv only)."""
-    return subprocess.run(
-        ["git", *GIT_IDENTITY, *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """Run git in ``root`` with the demo agent's identity; the caller reads the exit status."""
+    return run_git(root, *args, check=False, config=GIT_IDENTITY)
 
 
 def commit(root: Path, paths: Sequence[str], message: str) -> ToolOutcome:
@@ -1000,7 +995,7 @@ def commit(root: Path, paths: Sequence[str], message: str) -> ToolOutcome:
                 return ToolOutcome(f"Error: {error}", error, is_error=True)
         sha = _git(root, "log", "-1", "--format=%h").stdout.strip()
         branch = _git(root, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    except (OSError, subprocess.SubprocessError) as exc:
+    except SlotError as exc:  # git missing or hung
         return ToolOutcome(f"Error: {exc}", str(exc), is_error=True)
     line = f"[{branch} {sha}] {message}"
     return ToolOutcome(line, line, response={"stdout": line, "stderr": "", "interrupted": False})
