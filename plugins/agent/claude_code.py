@@ -8,10 +8,8 @@ when the cheaper signals leave a question open (see :meth:`ClaudeCodeAgent.obser
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,7 +25,12 @@ from core.activity.pane import claude_pane_signal
 from core.activity.tailer import FileTailer
 from core.models import ActivitySignal, ActivityState, SignalSource
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
-from plugins.agent.claude_trust import claude_json_path, trust_folder
+from plugins.agent.claude_trust import (
+    claude_json_path,
+    read_json_object,
+    trust_folder,
+    write_json,
+)
 
 SETTINGS_FILE = ".claude/settings.local.json"
 """Claude's per-worktree, never-committed settings file; our hooks go there."""
@@ -141,18 +144,7 @@ class ClaudeCodeAgent:
         """
         ctx.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         path = ctx.worktree / SETTINGS_FILE
-        settings: dict[str, Any] = {}
-        if path.exists():
-            try:
-                loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
-            except (OSError, ValueError) as exc:
-                raise SlotError(
-                    f"{path}: cannot add ao-tui hooks, the file is not valid JSON ({exc}); "
-                    "fix or remove it"
-                ) from exc
-            if not isinstance(loaded, dict):
-                raise SlotError(f"{path}: expected a JSON object; fix or remove it")
-            settings = loaded
+        settings = read_json_object(path, doing="add ao-tui hooks", fix="fix or remove it")
         hooks = settings.get("hooks")
         hooks = dict(hooks) if isinstance(hooks, dict) else {}
         for event, entries in hooks_settings(ctx.state_dir / HOOK_LOG).items():
@@ -160,7 +152,7 @@ class ClaudeCodeAgent:
             kept = [e for e in current if not _is_ours(e)] if isinstance(current, list) else []
             hooks[event] = kept + entries
         settings["hooks"] = hooks
-        _write_json(path, settings)
+        write_json(path, settings)
         trust_folder(claude_json_path(ctx.env), ctx.worktree)
         return [SETTINGS_FILE]
 
@@ -612,20 +604,6 @@ def _is_ours(entry: Any) -> bool:
         isinstance(h, dict) and isinstance(h.get("command"), str) and '{"ao_ts":' in h["command"]
         for h in hooks
     )
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` atomically (temp file + rename): Claude may read it at any moment."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".settings.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _size(path: Path) -> int:

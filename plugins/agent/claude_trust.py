@@ -81,18 +81,11 @@ def trust_folder(config: Path, folder: Path) -> bool:
     spellings = {str(folder), str(folder.resolve())}
     config.parent.mkdir(parents=True, exist_ok=True)
     with config_lock(config):
-        data: dict[str, Any] = {}
-        if config.exists():
-            try:
-                loaded = json.loads(config.read_text(encoding="utf-8") or "{}")
-            except (OSError, ValueError) as exc:
-                raise SlotError(
-                    f"{config}: cannot mark the worktree as trusted, the file is not valid "
-                    f"JSON ({exc}); fix it or start Claude once to rewrite it"
-                ) from exc
-            if not isinstance(loaded, dict):
-                raise SlotError(f"{config}: expected a JSON object; fix or remove it")
-            data = loaded
+        data = read_json_object(
+            config,
+            doing="mark the worktree as trusted",
+            fix="fix it or start Claude once to rewrite it",
+        )
         projects = data.get("projects")
         if not isinstance(projects, dict):
             projects = {}
@@ -107,17 +100,39 @@ def trust_folder(config: Path, folder: Path) -> bool:
         if not changed:
             return False
         data["projects"] = projects
-        _replace(config, json.dumps(data, indent=2) + "\n")
+        write_json(config, data)
         return True
 
 
-def _replace(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, keeping the file's mode (Claude uses 0600)."""
+def read_json_object(path: Path, *, doing: str, fix: str) -> dict[str, Any]:
+    """The JSON object in one of Claude's files ({} when absent or empty).
+
+    A file we cannot read as an object is the user's (or Claude's) to mend, never ours to
+    overwrite: the error names it, says what we were ``doing`` and how to ``fix`` it.
+    """
+    if not path.exists():
+        return {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError) as exc:
+        raise SlotError(
+            f"{path}: cannot {doing}, the file is not valid JSON ({exc}); {fix}"
+        ) from exc
+    if not isinstance(loaded, dict):
+        raise SlotError(f"{path}: expected a JSON object; fix or remove it")
+    return loaded
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` to ``path`` atomically (Claude may read it at any moment), keeping the
+    file's mode (Claude uses 0600 for its own)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            json.dump(data, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
         Path(tmp).chmod(mode)
         Path(tmp).replace(path)
     except BaseException:
