@@ -11,7 +11,9 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from core.models import Event, Session
+from core.engine import Engine
+from core.errors import EngineError
+from core.models import DeliveryResult, Event, Session
 
 
 @dataclass
@@ -62,3 +64,20 @@ class ActionDone(Message):
     session_id: str
     summary: str
     severity: str = "information"
+
+
+@dataclass
+class Delivered(Message):
+    """A message for an agent was sent (``result``) or refused before sending (None)."""
+
+    result: DeliveryResult | None
+    detail: str
+
+
+def deliver(engine: Engine, session_id: str, text: str) -> Delivered:
+    """Send ``text`` to the session's agent (blocking: call it in a thread worker)."""
+    try:
+        result, detail = engine.send(session_id, text)
+    except EngineError as exc:
+        return Delivered(None, str(exc))
+    return Delivered(result, detail)

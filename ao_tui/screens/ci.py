@@ -23,6 +23,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
+from ao_tui.messages import Delivered, deliver
 from ao_tui.screens.diff import REVIEW_CSS, LineStyler, LineView, measure
 from core.engine import Engine
 from core.errors import EngineError
@@ -148,15 +149,6 @@ class CiScreen(ModalScreen[None]):
             self.result = result
             self.error = error
             self.verb = verb
-
-    class Sent(Message):
-        """The excerpt was delivered (or not) to the agent."""
-
-        def __init__(self, result: DeliveryResult | None, detail: str) -> None:
-            """``result`` None means the engine refused before sending."""
-            super().__init__()
-            self.result = result
-            self.detail = detail
 
     def __init__(self, engine: Engine, session: Session) -> None:
         """The CI of ``session``'s current head."""
@@ -306,14 +298,9 @@ class CiScreen(ModalScreen[None]):
 
     @work(thread=True, group="ci-send", exit_on_error=False)
     def _send(self, text: str) -> None:
-        try:
-            result, detail = self.engine.send(self.session.id, text)
-        except EngineError as exc:
-            self.post_message(self.Sent(None, str(exc)))
-            return
-        self.post_message(self.Sent(result, detail))
+        self.post_message(deliver(self.engine, self.session.id, text))
 
-    def on_ci_screen_sent(self, message: Sent) -> None:
+    def on_delivered(self, message: Delivered) -> None:
         """Say whether the agent got it."""
         self.sending = False
         if message.result is None:

@@ -21,14 +21,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 
+from ao_tui.messages import Delivered, deliver
 from ao_tui.review import review_view, threads_message
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
 from core.engine import Engine
-from core.errors import EngineError
 from core.humanize import age
-from core.models import DeliveryResult, Event, Session
+from core.models import Event, Session
 from core.zones import zone_of
 
 MAX_EVENTS = 300
@@ -96,15 +96,6 @@ class DetailScreen(ModalScreen[None]):
             tooltip="Send the unresolved review threads to the agent",
         ),
     ]
-
-    class Forwarded(Message):
-        """The agent got the review threads (or why not)."""
-
-        def __init__(self, result: DeliveryResult | None, detail: str) -> None:
-            """``result`` None means the engine refused before sending."""
-            super().__init__()
-            self.result = result
-            self.detail = detail
 
     class Loaded(Message):
         """Events and transcript turns, read in a thread."""
@@ -208,14 +199,9 @@ class DetailScreen(ModalScreen[None]):
 
     @work(thread=True, group="detail-forward", exit_on_error=False)
     def _forward(self, text: str) -> None:
-        try:
-            result, detail = self.engine.send(self.session.id, text)
-        except EngineError as exc:
-            self.post_message(self.Forwarded(None, str(exc)))
-            return
-        self.post_message(self.Forwarded(result, detail))
+        self.post_message(deliver(self.engine, self.session.id, text))
 
-    def on_detail_screen_forwarded(self, message: Forwarded) -> None:
+    def on_delivered(self, message: Delivered) -> None:
         """Say whether the agent got the threads."""
         self.forwarding = False
         status = self.query_one("#review-status", Static)

@@ -14,13 +14,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
+from ao_tui.messages import Delivered, deliver
 from core.engine import Engine
-from core.errors import EngineError
 from core.models import DeliveryResult, Session
 
 _SEVERITY: dict[DeliveryResult, SeverityLevel] = {
@@ -40,15 +39,6 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
         ),
         Binding("escape", "cancel", "cancel", id="send.cancel", tooltip="Close without sending"),
     ]
-
-    class Finished(Message):
-        """The engine answered (or refused) the send."""
-
-        def __init__(self, result: DeliveryResult | None, detail: str) -> None:
-            """``result`` None means the engine refused before sending."""
-            super().__init__()
-            self.result = result
-            self.detail = detail
 
     def __init__(self, engine: Engine, session: Session, *, cursor_blink: bool = True) -> None:
         """A dialog sending to ``session``."""
@@ -94,14 +84,9 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
 
     @work(thread=True, exclusive=True, group="send")
     def _send(self, text: str) -> None:
-        try:
-            result, detail = self.engine.send(self.session.id, text)
-        except EngineError as exc:
-            self.post_message(self.Finished(None, str(exc)))
-            return
-        self.post_message(self.Finished(result, detail))
+        self.post_message(deliver(self.engine, self.session.id, text))
 
-    def on_send_screen_finished(self, message: Finished) -> None:
+    def on_delivered(self, message: Delivered) -> None:
         """Show the result; close unless it failed."""
         self.sending = False
         if message.result is None:
