@@ -13,21 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_git
-from tests.support.engine import recorder_command, wait_for, write_config
-
-
-def ao(
-    cwd: Path, *args: str, input_text: str | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ao_tui", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        input=input_text,
-        timeout=timeout,
-        check=False,
-    )
+from tests.support.engine import ao, recorder_command, wait_for, write_config
 
 
 @pytest.fixture

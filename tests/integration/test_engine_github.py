@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from core.engine import Engine
 from core.models import Lifecycle, Zone
 from core.zones import zone_of
 from tests.conftest import run_git
+from tests.support.engine import ao as run_ao
 from tests.support.engine import make_engine, recorder_command, write_config
 from tests.support.github_server import TOKEN, FakeCheck, FakeThread, GitHubStandIn
 
@@ -62,13 +62,7 @@ def engine(config: Path) -> Iterator[Engine]:
 
 
 def ao(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ao_tui", "--config", str(config), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_ao(config.parent, "--config", str(config), *args, timeout=120)
 
 
 def commit(worktree: Path, name: str) -> str:

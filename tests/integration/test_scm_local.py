@@ -15,6 +15,7 @@ from core.models import Lifecycle, Session, Zone
 from core.scm import MergeBlockedError, MergeConflictError
 from core.zones import zone_of
 from tests.conftest import run_git
+from tests.support.engine import ao as run_ao
 from tests.support.engine import make_engine, wait_for, write_config
 
 # The CI script reads mode.txt from the worktree: pass, fail, or sleep (to hit the timeout).
@@ -309,14 +310,7 @@ def test_diff_against_base(tmp_path: Path, repo: Path) -> None:
 
 
 def ao(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ao_tui", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    return run_ao(cwd, *args, timeout=90)
 
 
 def test_cli_ci_approve_diff_and_merge(tmp_path: Path, repo: Path) -> None:

@@ -7,8 +7,6 @@ file; the CLI runs as a real process.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from core.engine import Engine
 from core.errors import DuplicateTaskError, EngineError
 from core.models import Lifecycle
 from tests.conftest import run_git
-from tests.support.engine import make_engine, recorder_command, write_config
+from tests.support.engine import ao, make_engine, recorder_command, write_config
 
 TASKS = """\
 # Tasks
@@ -97,17 +95,6 @@ def test_without_a_tracker_the_issue_is_a_label_or_a_clear_error(
     with pytest.raises(EngineError) as info:
         engine.spawn("app", "", issue="8")
     assert "project app has no tracker; add `tracker: local`" in str(info.value)
-
-
-def ao(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ao_tui", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_cli_issues_and_spawn_issue(project: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -70,3 +71,18 @@ def wait_for(check: Callable[[], T | None], timeout: float = 10.0, interval: flo
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+def ao(
+    cwd: Path, *args: str, input_text: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the real CLI (``python -m ao_tui ARGS``) in ``cwd`` as scripts do; never raises."""
+    return subprocess.run(
+        [sys.executable, "-m", "ao_tui", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        input=input_text,
+        timeout=timeout,
+        check=False,
+    )
