@@ -13,6 +13,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,10 @@ from textual.pilot import Pilot
 from core.config import Config, ProjectConfig
 from core.engine import Engine
 from core.locations import Locations
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
 from core.registry import Registry
 from core.slots import PaneInfo, SlotError
+from core.zones import zone_of
 
 NOW = 1_767_225_600.0
 """The frozen clock: 2026-01-01 00:00:00 UTC."""
@@ -349,6 +351,29 @@ def _write_transcript(path: Path) -> None:
         },
     ]
     path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def many_sessions(count: int) -> list[Session]:
+    """``count`` sessions cycling through the sample's states (none Done), ids app-1000 on.
+
+    For measuring and testing the board with far more cards than the sample has.
+    """
+    templates = [s for s in sample_sessions() if zone_of(s) is not Zone.DONE]
+    sessions = []
+    for index in range(count):
+        base = templates[index % len(templates)]
+        sid = f"app-{1000 + index}"
+        sessions.append(
+            replace(
+                base,
+                id=sid,
+                title=f"{base.title} #{index}",
+                tmux=f"ao-{sid}",
+                pane_id=f"%{1000 + index}",
+                branch=f"ao/{sid}-task",
+            )
+        )
+    return sessions
 
 
 def sample_engine(home: Path, runtime: CannedRuntime | None = None) -> Engine:

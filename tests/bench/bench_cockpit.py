@@ -16,14 +16,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import NOW, CannedRuntime, sample_sessions
+from ao_tui.screenshots import NOW, CannedRuntime, many_sessions
 from ao_tui.widgets.grouped_list import is_header
 from core.config import Config, ProjectConfig
 from core.engine import Engine
@@ -56,18 +55,8 @@ def canned_engine(home: Path, count: int) -> Engine:
     engine = Engine(
         config, locations=Locations(home=home / "state"), registry=registry, clock=lambda: NOW
     )
-    templates = [s for s in sample_sessions() if zone_of(s) is not Zone.DONE]
-    for index in range(count):
-        base = templates[index % len(templates)]
-        sid = f"app-{1000 + index}"
-        session = replace(
-            base,
-            id=sid,
-            title=f"{base.title} #{index}",
-            tmux=f"ao-{sid}",
-            pane_id=f"%{1000 + index}",
-            branch=f"ao/{sid}-task",
-        )
+    for session in many_sessions(count):
+        sid = session.id
         engine.store.insert_session(session, event=("spawned", {}))
         runtime.live[session.tmux] = session.pane_id
         runtime.screens[session.pane_id] = f"$ echo {sid}\n{sid}\n$ "

@@ -21,7 +21,13 @@ from textual import events
 
 from ao_tui.app import CockpitApp
 from ao_tui.messages import SessionsLoaded
-from ao_tui.screenshots import NOW, CannedRuntime, sample_engine, sample_sessions, settle
+from ao_tui.screenshots import (
+    NOW,
+    CannedRuntime,
+    many_sessions,
+    sample_engine,
+    settle,
+)
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from core.engine import Engine
 from core.models import Activity, ActivityState, Session, SignalSource
@@ -73,31 +79,11 @@ async def test_keys_answer_while_a_slow_refresh_runs(
         assert app._reload_running  # the slow read was in flight the whole time
 
 
-def many(count: int) -> list[Session]:
-    """``count`` sessions cycling through the sample's states, ids app-1000 onwards."""
-    templates = [s for s in sample_sessions() if s.id not in ("app-2", "app-3")]
-    sessions = []
-    for index in range(count):
-        base = templates[index % len(templates)]
-        sid = f"app-{1000 + index}"
-        sessions.append(
-            replace(
-                base,
-                id=sid,
-                title=f"{base.title} #{index}",
-                tmux=f"ao-{sid}",
-                pane_id=f"%{1000 + index}",
-                branch=f"ao/{sid}-task",
-            )
-        )
-    return sessions
-
-
 def big_engine(home: Path, count: int) -> Engine:
     """The sample engine plus ``count`` more sessions."""
     runtime = CannedRuntime()
     engine = sample_engine(home, runtime)
-    for session in many(count):
+    for session in many_sessions(count):
         engine.store.insert_session(session, event=("spawned", {}))
         runtime.live[session.tmux] = session.pane_id
         runtime.screens[session.pane_id] = f"$ echo {session.id}\n{session.id}\n$ "
