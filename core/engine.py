@@ -585,8 +585,10 @@ class Engine:
         plan = agent.resume(ctx)
         self._check_binary(plan, session.project)
         self.runtime.kill(session.tmux)  # a dead pane left by remain-on-exit
-        pane = self._start_process(session, plan)
+        # Taken before the start: the agent's first signals (Claude's SessionStart hook) may
+        # come before a loaded machine returns from starting it, and must count as after.
         now = self.clock()
+        pane = self._start_process(session, plan)
         session = self.store.update_session(
             session_id,
             pane_id=pane.pane_id,

@@ -445,8 +445,9 @@ class ClaudeCodeAgent:
                 records = parse_hook_log(log)
         except OSError:
             return False
-        since = ctx.started_at - 1.0  # ao_ts and started_at come from different clocks' reads
-        return any(r.event == "SessionStart" and (r.at is None or r.at >= since) for r in records)
+        return any(
+            r.event == "SessionStart" and _at_or_after(r.at, ctx.started_at) for r in records
+        )
 
     def delivery_marker(self, ctx: AgentContext) -> dict[str, Any]:
         """Where the hook log and transcript end now, and the time (JSON-serialisable)."""
@@ -619,3 +620,18 @@ def _exit_detail(pane: PaneInfo) -> str:
     if pane.dead_status is None:
         return "agent exited"
     return f"agent exited (status {pane.dead_status})"
+
+
+def _at_or_after(stamp: float | None, started_at: float) -> bool:
+    """Whether a hook stamped ``stamp`` fired at or after ``started_at`` (same clock).
+
+    The hook stamps with ``date +%s.%N``: nanoseconds on Linux, whole seconds where ``%N``
+    is not supported (macOS), so a whole-second stamp is compared by its second. A fixed
+    slack would not do: a restore ~0.6 s after the previous start took that start's
+    SessionStart for the new one and pasted into a REPL still loading.
+    """
+    if stamp is None:
+        return True  # no stamp: nothing to compare, as before ao_ts existed
+    if stamp.is_integer():
+        return stamp >= float(int(started_at))
+    return stamp >= started_at - 0.05  # float rounding of two reads of the same clock

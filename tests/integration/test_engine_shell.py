@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from core.engine import Engine
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.models import ActivityState, DeliveryResult, Lifecycle, Zone
+from core.registry import Registry
+from core.slots import PaneInfo
 from core.zones import zone_of
+from plugins.runtime.tmux import TmuxRuntime
 from tests.conftest import run_git
 from tests.support.engine import make_engine, recorder_command, wait_for, write_config
 
@@ -226,3 +232,35 @@ async def test_events_from_another_process_arrive_without_waiting_for_resync(
     assert waited < 1.0  # well under the 2 s resync: the file stamp woke it
     await stream.aclose()
     other.close()
+
+
+class _SlowToReturnTmux(TmuxRuntime):
+    """Real tmux whose ``create`` returns late, as on a loaded machine (the agent is already
+    running by then)."""
+
+    def create(self, *args: Any, **kwargs: Any) -> PaneInfo:
+        pane = super().create(*args, **kwargs)
+        time.sleep(0.5)
+        return pane
+
+
+def test_restore_counts_its_start_from_before_the_agent_runs(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    # A send waits for the agent's first signal after `started_at`; stamped after a slow
+    # start, the resumed agent's first signal came "before" it and the send never went.
+    stamp = tmp_path / "started-at"
+    script = tmp_path / "stamp.py"
+    script.write_text(
+        "import sys, time\nopen(sys.argv[1], 'w').write(repr(time.time()))\ntime.sleep(600)\n"
+    )
+    registry = Registry()
+    registry.register("runtime", "tmux", _SlowToReturnTmux)
+    cfg = write_config(tmp_path, git_repo, command=f"{sys.executable} {script} {stamp}")
+    engine = make_engine(cfg, registry)
+    session = engine.spawn("app", "stamp the start")
+    engine.kill(session.id)
+    stamp.unlink(missing_ok=True)
+    restored = engine.restore(session.id)
+    started = float(wait_for(lambda: stamp.read_text() if stamp.exists() else ""))
+    assert float(str(restored.extra["started_at"])) <= started

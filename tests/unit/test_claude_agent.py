@@ -435,3 +435,27 @@ def test_ready_for_input_once_this_starts_session_start_hook_fired(tmp_path: Pat
     log.unlink()
     clock.now = 995.0 + 61
     assert agent.ready_for_input(ctx)
+
+
+def test_a_session_start_just_before_a_restore_is_not_the_restores(tmp_path: Path) -> None:
+    # Measured with the real Claude: spawn, crash and restore within 0.6 s; the spawn's
+    # SessionStart must not be taken for the resumed REPL's, or the message is pasted into a
+    # REPL still loading and lost.
+    agent = ClaudeCodeAgent(clock=Clock(1000.0))
+    ctx = _ctx(tmp_path, started_at=995.7)
+    log = ctx.state_dir / "hooks.jsonl"
+    log.parent.mkdir(parents=True)
+
+    def hook(at: str) -> str:
+        payload = {"hook_event_name": "SessionStart", "session_id": UUID}
+        return json.dumps({"ao_ts": at, "payload": payload}) + "\n"
+
+    log.write_text(hook("995.100000000"))
+    assert not agent.ready_for_input(ctx)
+    log.write_text(hook("995.750000000"))
+    assert agent.ready_for_input(ctx)
+    # Whole-second stamps (no %N, as on macOS) are compared by their second.
+    log.write_text(hook("994.N"))
+    assert not agent.ready_for_input(ctx)
+    log.write_text(hook("995.N"))
+    assert agent.ready_for_input(ctx)
