@@ -6,7 +6,10 @@ error text intact for the messages operators see.
 
 The plugin never loses work and never leaves half-made state behind: a failed create
 removes the branch, directory and registration it made, ``remove`` keeps the branch, and
-``delete_branch`` refuses to drop a branch that holds commits found nowhere else.
+``delete_branch`` refuses to drop a branch that holds commits found nowhere else. Every
+change to the repository's worktree registrations happens under its worktree lock
+(``plugins.repo_lock``), so concurrent spawns, kills and merges never trip over each
+other's ``git worktree`` calls.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from core.slots import SlotError
 from plugins.git_cli import git_error, run_git
+from plugins.repo_lock import worktrees_locked
 
 # The identity WIP commits get only when the repository has none of its own.
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
@@ -66,14 +70,17 @@ class WorktreeWorkspace:
         verify = run_git(repo, "rev-parse", "--verify", "--quiet", commit, check=False)
         if verify.returncode != 0 or base.startswith("-"):
             raise SlotError(f"base {base!r} is not a commit in {repo}; name an existing branch")
-        self._prune(repo)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        proc = run_git(
-            repo, "worktree", "add", "--quiet", "-b", branch, "--", str(path), base, check=False
-        )
-        if proc.returncode != 0:
-            self._undo_add(repo, path, branch)
-            raise SlotError(f"could not create worktree {path} on {branch!r}: {git_error(proc)}")
+        with worktrees_locked(repo):
+            self._prune(repo)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            proc = run_git(
+                repo, "worktree", "add", "--quiet", "-b", branch, "--", str(path), base, check=False
+            )
+            if proc.returncode != 0:
+                self._undo_add(repo, path, branch)
+                raise SlotError(
+                    f"could not create worktree {path} on {branch!r}: {git_error(proc)}"
+                )
 
     def reopen(self, repo: Path, path: Path, branch: str) -> None:
         """Re-create the worktree at ``path`` on the existing ``branch``."""
@@ -83,13 +90,14 @@ class WorktreeWorkspace:
             raise SlotError(f"branch {branch!r} no longer exists in {repo}; nothing to reopen")
         if path.exists() or path.is_symlink():
             raise SlotError(f"{path} already exists; remove it before reopening {branch!r}")
-        # A registration left by a directory deleted by hand would block the branch.
-        self._prune(repo)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        proc = run_git(repo, "worktree", "add", "--quiet", "--", str(path), branch, check=False)
-        if proc.returncode != 0:
-            self._undo_add(repo, path, None)
-            raise SlotError(f"could not reopen {branch!r} at {path}: {git_error(proc)}")
+        with worktrees_locked(repo):
+            # A registration left by a directory deleted by hand would block the branch.
+            self._prune(repo)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            proc = run_git(repo, "worktree", "add", "--quiet", "--", str(path), branch, check=False)
+            if proc.returncode != 0:
+                self._undo_add(repo, path, None)
+                raise SlotError(f"could not reopen {branch!r} at {path}: {git_error(proc)}")
 
     def exclude(self, path: Path, patterns: Sequence[str]) -> None:
         """Append the missing ``patterns`` to the exclude file git reads for ``path``.
@@ -129,10 +137,11 @@ class WorktreeWorkspace:
     def remove(self, repo: Path, path: Path) -> None:
         """Remove worktree ``path`` (uncommitted changes included); its branch stays."""
         path = path.absolute()
-        if path.exists():
-            # Twice --force: also removes a locked worktree, which otherwise would stay.
-            run_git(repo, "worktree", "remove", "--force", "--force", str(path))
-        self._prune(repo)
+        with worktrees_locked(repo):
+            if path.exists():
+                # Twice --force: also removes a locked worktree, which otherwise would stay.
+                run_git(repo, "worktree", "remove", "--force", "--force", str(path))
+            self._prune(repo)
 
     def default_branch(self, repo: Path) -> str:
         """``origin``'s default branch, else the main worktree's branch, else ``main``."""
