@@ -571,9 +571,17 @@ def config_schema_cmd() -> None:
 @config.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Load the config in scope and report every problem."""
+    """Load the config in scope and report every problem, in each project's repository too."""
+    from core.config import find_config
+    from core.errors import ConfigError
+    from core.project_checks import config_problems
+
     with _errors():
         engine = _load_engine(ctx)
+        source = find_config(Path.cwd(), ctx.obj.get("config"))
+        problems = config_problems(engine.config.projects, engine.workspace, source)
+        if problems:
+            raise ConfigError(problems)
     click.echo(f"ok: {len(engine.config.projects)} project(s)")
 
 

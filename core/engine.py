@@ -38,6 +38,7 @@ from core.models import (
     SignalSource,
 )
 from core.naming import branch_name, title_from
+from core.project_checks import usable_base
 from core.registry import Registry
 from core.scm import (
     MERGE_METHODS,
@@ -266,7 +267,7 @@ class Engine:
         if not force:
             self._refuse_duplicate(project_id, prompt, title, issue)
         repo = project.path
-        base = project.default_branch or self.workspace.default_branch(repo)
+        base = usable_base(project_id, project, self.workspace)
 
         session_id = self.store.allocate_id(project.session_prefix)
         branch = branch_name(session_id, title)

@@ -19,6 +19,20 @@ class SlotError(Exception):
 
 
 @dataclass(frozen=True)
+class RepoFacts:
+    """What a workspace can tell about a project's repository, in a few cheap git calls."""
+
+    problem: str = ""
+    """Why the path is not a usable repository ("" when it is); the other facts are empty."""
+    has_commits: bool = False
+    branches: tuple[str, ...] = ()
+    """Local branch names (``main``, ``ao/app-1-fix``)."""
+    tags: tuple[str, ...] = ()
+    remote_branches: tuple[str, ...] = ()
+    """Remote-tracking branches as git shortens them (``origin/main``)."""
+
+
+@dataclass(frozen=True)
 class PaneInfo:
     """Runtime facts about one agent's pane, all gathered in one batched call."""
 
@@ -95,6 +109,10 @@ class Workspace(Protocol):
 
     def default_branch(self, repo: Path) -> str:
         """The branch sessions fork from when the config names none."""
+        ...
+
+    def repository_facts(self, repo: Path) -> RepoFacts:
+        """Whether ``repo`` is a repository with commits, and its branches, tags and remotes."""
         ...
 
 

@@ -18,7 +18,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.slots import SlotError
+from core.slots import RepoFacts, SlotError
 from plugins.git_cli import git_error, run_git
 from plugins.repo_lock import worktrees_locked
 
@@ -66,10 +66,12 @@ class WorktreeWorkspace:
             )
         if path.exists() or path.is_symlink():
             raise SlotError(f"{path} already exists; remove it or choose another worktree path")
-        commit = f"{base}^{{commit}}"
-        verify = run_git(repo, "rev-parse", "--verify", "--quiet", commit, check=False)
-        if verify.returncode != 0 or base.startswith("-"):
-            raise SlotError(f"base {base!r} is not a commit in {repo}; name an existing branch")
+        # Only a branch: a session merges back into its base, and HEAD, a tag or a sha
+        # cannot take a merge.
+        if base.startswith("-") or not self.branch_exists(repo, base):
+            raise SlotError(
+                f"base {base!r} is not a local branch of {repo}; name an existing branch"
+            )
         with worktrees_locked(repo):
             self._prune(repo)
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,6 +144,29 @@ class WorktreeWorkspace:
                 # Twice --force: also removes a locked worktree, which otherwise would stay.
                 run_git(repo, "worktree", "remove", "--force", "--force", str(path))
             self._prune(repo)
+
+    def repository_facts(self, repo: Path) -> RepoFacts:
+        """Whether ``repo`` is a work tree with commits; its branches, tags and remotes."""
+        top = run_git(repo, "rev-parse", "--show-toplevel", check=False)
+        if top.returncode != 0:
+            return RepoFacts(problem=f"{repo} is not a git work tree: {git_error(top)}")
+        refs = run_git(
+            repo, "for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags", "refs/remotes"
+        ).stdout.splitlines()
+        branches = tuple(r.removeprefix("refs/heads/") for r in refs if r.startswith("refs/heads/"))
+        tags = tuple(r.removeprefix("refs/tags/") for r in refs if r.startswith("refs/tags/"))
+        remotes = tuple(
+            r.removeprefix("refs/remotes/")
+            for r in refs
+            if r.startswith("refs/remotes/") and not r.endswith("/HEAD")
+        )
+        has_commits = bool(refs) or (
+            run_git(
+                repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False
+            ).returncode
+            == 0
+        )
+        return RepoFacts("", has_commits, branches, tags, remotes)
 
     def default_branch(self, repo: Path) -> str:
         """``origin``'s default branch, else the main worktree's branch, else ``main``."""
