@@ -124,7 +124,7 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
 
 
 def _repository_checks(pid: str, project: Any, registry: Any, workspace_name: str) -> list[Check]:
-    """The project's repository can take sessions: a work tree with commits, a branch base."""
+    """The project's repository can take sessions; merges killed midway leave nothing behind."""
     from core.project_checks import inspect_project
     from core.registry import UnknownPluginError
     from core.slots import SlotError
@@ -135,9 +135,19 @@ def _repository_checks(pid: str, project: Any, registry: Any, workspace_name: st
         base, problems = inspect_project(pid, project, workspace)
         if problems:
             return [Check(name, "fail", p.problem, p.fix) for p in problems]
+        removed = workspace.tidy(project.path)
     except (SlotError, UnknownPluginError) as exc:
         return [Check(name, "fail", str(exc), f"check projects.{pid}.path and the repository")]
-    return [Check(name, "ok", f"{project.path}, sessions branch from {base}")]
+    checks = [Check(name, "ok", f"{project.path}, sessions branch from {base}")]
+    if removed:
+        checks.append(
+            Check(
+                f"merge worktrees ({pid})",
+                "ok",
+                f"removed {len(removed)} left registered by interrupted merges",
+            )
+        )
+    return checks
 
 
 def _github_checks(pid: str, project: Any) -> list[Check]:

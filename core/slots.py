@@ -115,6 +115,10 @@ class Workspace(Protocol):
         """Whether ``repo`` is a repository with commits, and its branches, tags and remotes."""
         ...
 
+    def tidy(self, repo: Path) -> list[str]:
+        """Remove what crashed ao-tui processes left registered in ``repo``; one note each."""
+        ...
+
 
 @dataclass(frozen=True)
 class AgentSettings:

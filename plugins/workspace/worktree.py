@@ -21,6 +21,7 @@ from pathlib import Path
 from core.slots import RepoFacts, SlotError
 from plugins.git_cli import git_error, run_git
 from plugins.repo_lock import worktrees_locked
+from plugins.scratch_worktrees import sweep
 
 # The identity WIP commits get only when the repository has none of its own.
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
@@ -144,6 +145,10 @@ class WorktreeWorkspace:
                 # Twice --force: also removes a locked worktree, which otherwise would stay.
                 run_git(repo, "worktree", "remove", "--force", "--force", str(path))
             self._prune(repo)
+
+    def tidy(self, repo: Path) -> list[str]:
+        """Remove merge worktrees that interrupted merges left in ``repo``; a note each."""
+        return sweep(repo)
 
     def repository_facts(self, repo: Path) -> RepoFacts:
         """Whether ``repo`` is a work tree with commits; its branches, tags and remotes."""
