@@ -18,6 +18,13 @@ class SlotError(Exception):
     """A plugin could not do what was asked; the message says what to do about it."""
 
 
+class WorktreeBusyError(SlotError):
+    """A live git process holds a lock in the worktree: the same call will work later.
+
+    Nothing is wrong with the work itself, so callers say "retry", never "discard".
+    """
+
+
 @dataclass(frozen=True)
 class RepoFacts:
     """What a workspace can tell about a project's repository, in a few cheap git calls."""
@@ -109,6 +116,14 @@ class Workspace(Protocol):
 
     def default_branch(self, repo: Path) -> str:
         """The branch sessions fork from when the config names none."""
+        ...
+
+    def release_stale_locks(self, path: Path) -> list[str]:
+        """Remove git lock files a dead process left where saving ``path``'s work needs them.
+
+        One note per lock removed. Raises :class:`WorktreeBusyError` naming the process when
+        a live one still holds a lock after a bounded wait.
+        """
         ...
 
     def repository_facts(self, repo: Path) -> RepoFacts:
