@@ -38,24 +38,40 @@ def hold(
     When the wait runs out, ``on_timeout(pid of the holder or None)`` is raised: it says
     who holds the lock and what to do, in the caller's own error class.
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise on_timeout(holder_pid(path)) from None
-                time.sleep(_POLL)
-        # Only for messages: who to blame when another process waits too long.
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:
+        # A read-only or full place cannot hold a lock file; the work goes on as it did
+        # before there were locks, and the operation itself reports what is wrong there.
+        yield
+        return
+    try:
+        if _acquire(fd, path, timeout, on_timeout):
+            # Only for messages: who to blame when another process waits too long.
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield
     finally:
         os.close(fd)
+
+
+def _acquire(
+    fd: int, path: Path, timeout: float, on_timeout: Callable[[int | None], Exception]
+) -> bool:
+    """Take the lock on ``fd``; False where the file system has no locks (some NFS)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise on_timeout(holder_pid(path)) from None
+            time.sleep(_POLL)
+        except OSError:
+            return False
 
 
 def is_held(path: Path) -> bool:

@@ -100,3 +100,13 @@ def test_file_lock_times_out_naming_the_holder_and_frees_on_exit(tmp_path: Path)
             pass
     assert not is_held(path)
     assert not is_held(tmp_path / "missing.lock")
+
+
+def test_file_lock_where_no_lock_file_can_be_made_does_not_stop_the_work(tmp_path: Path) -> None:
+    """A state dir that cannot take a lock file must not turn every kill into a traceback."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    ran = False
+    with hold(blocker / "sub" / "kill.lock", timeout=1, on_timeout=RuntimeError):
+        ran = True
+    assert ran
