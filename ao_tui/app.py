@@ -793,11 +793,13 @@ class CockpitApp(App[None]):
 
         def call() -> str:
             killed, wip = self.engine.kill(session.id, discard=discard)
+            # A merged session stays merged: the kill only removed what it left behind.
+            done = "killed" if killed.lifecycle is Lifecycle.KILLED else "leftovers removed"
             if wip:
-                return f"killed; uncommitted work saved as {wip[:10]} on {killed.branch}"
+                return f"{done}; uncommitted work saved as {wip[:10]} on {killed.branch}"
             if discard:
-                return f"killed; uncommitted work discarded, branch {killed.branch} kept"
-            return f"killed; nothing uncommitted, branch {killed.branch} kept"
+                return f"{done}; uncommitted work discarded, branch {killed.branch} kept"
+            return f"{done}; nothing uncommitted, branch {killed.branch} kept"
 
         self.run_engine_action("kill", session.id, call)
 

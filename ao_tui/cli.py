@@ -392,12 +392,18 @@ def kill(ctx: click.Context, session_id: str, discard: bool, as_json: bool) -> N
     """Stop a session; uncommitted work is saved as a WIP commit on its branch first."""
     with _errors():
         session, wip = _load_engine(ctx).kill(session_id, discard=discard)
+    notes = [str(note) for note in (session.extra.get("kill") or {}).get("notes") or []]
     if as_json:
-        _emit({**session_json(session), "wip_commit": wip})
-    elif wip:
-        click.echo(f"{session.id} killed; uncommitted work saved as {wip[:10]} on {session.branch}")
+        _emit({**session_json(session), "wip_commit": wip, "notes": notes})
+        return
+    # A merged or done session keeps its state: the kill only removed what it left behind.
+    done = "killed" if session.lifecycle.value == "killed" else f"stays {session.lifecycle.value}"
+    if wip:
+        click.echo(f"{session.id} {done}; uncommitted work saved as {wip[:10]} on {session.branch}")
     else:
-        click.echo(f"{session.id} killed; branch {session.branch} kept")
+        click.echo(f"{session.id} {done}; branch {session.branch} kept")
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @main.command()
@@ -571,9 +577,17 @@ def config_schema_cmd() -> None:
 @config.command("check")
 @click.pass_context
 def config_check(ctx: click.Context) -> None:
-    """Load the config in scope and report every problem."""
+    """Load the config in scope and report every problem, in each project's repository too."""
+    from core.config import find_config
+    from core.errors import ConfigError
+    from core.project_checks import config_problems
+
     with _errors():
         engine = _load_engine(ctx)
+        source = find_config(Path.cwd(), ctx.obj.get("config"))
+        problems = config_problems(engine.config.projects, engine.workspace, source)
+        if problems:
+            raise ConfigError(problems)
     click.echo(f"ok: {len(engine.config.projects)} project(s)")
 
 

@@ -100,6 +100,7 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
     checks = [Check("config", "ok", f"{path} ({len(loaded.config.projects)} projects)")]
     checks += [Check("config", "warn", w) for w in loaded.warnings]
     for pid, project in loaded.config.projects.items():
+        checks += _repository_checks(pid, project, registry, loaded.config.defaults.workspace)
         checks += _github_checks(pid, project)
         agent = project.agent_name(loaded.config.defaults)
         if agent in ("shell", "demo"):
@@ -120,6 +121,33 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
                 )
             )
     return checks, loaded
+
+
+def _repository_checks(pid: str, project: Any, registry: Any, workspace_name: str) -> list[Check]:
+    """The project's repository can take sessions; merges killed midway leave nothing behind."""
+    from core.project_checks import inspect_project
+    from core.registry import UnknownPluginError
+    from core.slots import SlotError
+
+    name = f"repository ({pid})"
+    try:
+        workspace = registry.get("workspace", workspace_name)
+        base, problems = inspect_project(pid, project, workspace)
+        if problems:
+            return [Check(name, "fail", p.problem, p.fix) for p in problems]
+        removed = workspace.tidy(project.path)
+    except (SlotError, UnknownPluginError) as exc:
+        return [Check(name, "fail", str(exc), f"check projects.{pid}.path and the repository")]
+    checks = [Check(name, "ok", f"{project.path}, sessions branch from {base}")]
+    if removed:
+        checks.append(
+            Check(
+                f"merge worktrees ({pid})",
+                "ok",
+                f"removed {len(removed)} left registered by interrupted merges",
+            )
+        )
+    return checks
 
 
 def _github_checks(pid: str, project: Any) -> list[Check]:

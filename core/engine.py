@@ -20,10 +20,11 @@ import uuid
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
+from core.file_lock import hold
 from core.launcher import write_plan
 from core.lifecycle import Reconciler
 from core.locations import Locations
@@ -38,6 +39,7 @@ from core.models import (
     SignalSource,
 )
 from core.naming import branch_name, title_from
+from core.project_checks import usable_base
 from core.registry import Registry
 from core.scm import (
     MERGE_METHODS,
@@ -49,7 +51,16 @@ from core.scm import (
     ScmTarget,
 )
 from core.scm_host import host_settings, scm_name
-from core.slots import Agent, AgentContext, AgentSettings, LaunchPlan, Runtime, SlotError, Workspace
+from core.slots import (
+    Agent,
+    AgentContext,
+    AgentSettings,
+    LaunchPlan,
+    Runtime,
+    SlotError,
+    Workspace,
+    WorktreeBusyError,
+)
 from core.store import Store
 from core.tracker import (
     Issue,
@@ -70,6 +81,9 @@ MAX_PROMPT_BYTES = 100_000
 """Linux caps one argv element at 128 KiB; the task prompt is one argv element."""
 
 _CLOSED_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
+_KILL_WAIT = 180.0
+"""Seconds a kill waits for another kill of the same session (which may itself wait for a
+git process to let go of the worktree) before giving up."""
 
 
 class Engine:
@@ -266,7 +280,7 @@ class Engine:
         if not force:
             self._refuse_duplicate(project_id, prompt, title, issue)
         repo = project.path
-        base = project.default_branch or self.workspace.default_branch(repo)
+        base = usable_base(project_id, project, self.workspace)
 
         session_id = self.store.allocate_id(project.session_prefix)
         branch = branch_name(session_id, title)
@@ -527,44 +541,92 @@ class Engine:
     # kill / restore ------------------------------------------------------------------
 
     def kill(self, session_id: str, *, discard: bool = False) -> tuple[Session, str | None]:
-        """Stop the agent and remove its worktree; uncommitted work is committed first."""
+        """Stop the agent and remove its worktree; uncommitted work is committed first.
+
+        Kills of one session take turns (a lock in its state dir), so a second kill sees
+        what the first did instead of failing on its half-done work. A merged or done
+        session keeps its state and merge record: only a leftover agent or worktree goes.
+        """
+        self.get(session_id)
+
+        def busy(pid: int | None) -> EngineError:
+            return EngineError(
+                f"another kill of {session_id} (process {pid or '?'}) has run for over "
+                f"{_KILL_WAIT:.0f}s; see what it did with `ao-tui status {session_id}`"
+            )
+
+        lock = self.locations.session_dir(session_id) / "kill.lock"
+        with hold(lock, timeout=_KILL_WAIT, on_timeout=busy):
+            return self._kill(session_id, discard)
+
+    def _kill(self, session_id: str, discard: bool) -> tuple[Session, str | None]:
         session = self.get(session_id)
         if session.lifecycle is Lifecycle.KILLED:
+            raise EngineError(_already_killed(session))
+        closed = session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE)
+        worktree = Path(session.worktree)
+        if closed and not worktree.exists() and session.tmux not in self.runtime.list_panes():
             raise EngineError(
-                f"{session_id} is already killed; `ao-tui restore {session_id}` brings it back"
+                f"{session_id} is {session.lifecycle.value} ({session.lifecycle_reason}); "
+                "nothing to kill: its agent and its worktree are gone already"
             )
         self.runtime.kill(session.tmux)
-        worktree = Path(session.worktree)
         wip: str | None = None
+        notes: list[str] = []
         if worktree.exists():
             if not discard:
                 try:
+                    notes += self.workspace.release_stale_locks(worktree)
                     wip = self.workspace.save_work(
                         worktree, f"WIP: {session_id} saved by ao-tui kill"
                     )
                 except SlotError as exc:
-                    # Keep the worktree: removing it now would lose the work we failed to save.
-                    self.store.update_session(
-                        session_id,
-                        lifecycle=Lifecycle.EXITED,
-                        lifecycle_reason="kill stopped: work not saved",
-                        event=("kill-failed", {"error": str(exc)}),
-                    )
-                    raise EngineError(
-                        f"could not save the work in {worktree}: {exc}; nothing was removed. "
-                        "Commit it by hand or pass --discard"
-                    ) from exc
+                    self._kill_failed(session, worktree, exc, closed=closed)
             self.workspace.remove(Path(self.project(session.project).path), worktree)
         now = self.clock()
-        session = self.store.update_session(
-            session_id,
-            lifecycle=Lifecycle.KILLED,
-            lifecycle_reason="discarded" if discard else "killed by operator",
-            activity=Activity(ActivityState.EXITED, SignalSource.ENGINE, now, "killed"),
-            event=("killed", {"wip_commit": wip, "discarded": discard, "branch": session.branch}),
-        )
+        record = {"wip_commit": wip, "discarded": discard, "branch": session.branch, "notes": notes}
+        extra = {**session.extra, "kill": record}
+        if closed:
+            # The merge (or completion) stays the session's story; this only tidied up.
+            session = self.store.update_session(
+                session_id, extra=extra, event=("leftovers-removed", record)
+            )
+        else:
+            session = self.store.update_session(
+                session_id,
+                lifecycle=Lifecycle.KILLED,
+                lifecycle_reason="discarded" if discard else "killed by operator",
+                activity=Activity(ActivityState.EXITED, SignalSource.ENGINE, now, "killed"),
+                extra=extra,
+                event=("killed", record),
+            )
         self._notify()
         return session, wip
+
+    def _kill_failed(
+        self, session: Session, worktree: Path, exc: SlotError, *, closed: bool
+    ) -> NoReturn:
+        """Record that the work could not be saved (the worktree stays) and say what to do."""
+        if closed:
+            self.store.append_event(session.id, "kill-failed", {"error": str(exc)})
+        else:
+            self.store.update_session(
+                session.id,
+                lifecycle=Lifecycle.EXITED,
+                lifecycle_reason="kill stopped: work not saved",
+                event=("kill-failed", {"error": str(exc)}),
+            )
+        if isinstance(exc, WorktreeBusyError):
+            # The work can be saved, just not now: never suggest throwing it away.
+            advice = f"retry `ao-tui kill {session.id}` when that git command has finished"
+        else:
+            advice = (
+                f"commit it by hand and run `ao-tui kill {session.id}` again (--discard "
+                "would throw the uncommitted work away)"
+            )
+        raise EngineError(
+            f"could not save the work in {worktree}: {exc}; nothing was removed. {advice}"
+        ) from exc
 
     def restore(self, session_id: str) -> Session:
         """Bring an exited or killed session back in place: same id, branch and worktree."""
@@ -746,6 +808,7 @@ class Engine:
         wip: str | None = None
         if worktree.exists():
             try:
+                notes += self.workspace.release_stale_locks(worktree)
                 wip = self.workspace.save_work(worktree, f"WIP: {session_id} saved by ao-tui merge")
                 self.workspace.remove(project.path, worktree)
             except SlotError as exc:
@@ -873,6 +936,17 @@ async def _watch_database(path: Path, wake: asyncio.Event, stop: asyncio.Event) 
     await watch_dirs(
         lambda: [path.parent], wake.set, stop, recursive=False, accept=names.__contains__
     )
+
+
+def _already_killed(session: Session) -> str:
+    """What an earlier kill of ``session`` did, for the kill that came second."""
+    record = session.extra.get("kill") or {}
+    wip = record.get("wip_commit")
+    if wip:
+        kept = f"its uncommitted work was saved as {str(wip)[:10]} on {session.branch}"
+    else:
+        kept = f"its branch {session.branch} is kept"
+    return f"{session.id} is already killed; {kept}. `ao-tui restore {session.id}` brings it back"
 
 
 def _near_duplicate(a: str, b: str) -> bool:

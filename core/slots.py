@@ -18,6 +18,27 @@ class SlotError(Exception):
     """A plugin could not do what was asked; the message says what to do about it."""
 
 
+class WorktreeBusyError(SlotError):
+    """A live git process holds a lock in the worktree: the same call will work later.
+
+    Nothing is wrong with the work itself, so callers say "retry", never "discard".
+    """
+
+
+@dataclass(frozen=True)
+class RepoFacts:
+    """What a workspace can tell about a project's repository, in a few cheap git calls."""
+
+    problem: str = ""
+    """Why the path is not a usable repository ("" when it is); the other facts are empty."""
+    has_commits: bool = False
+    branches: tuple[str, ...] = ()
+    """Local branch names (``main``, ``ao/app-1-fix``)."""
+    tags: tuple[str, ...] = ()
+    remote_branches: tuple[str, ...] = ()
+    """Remote-tracking branches as git shortens them (``origin/main``)."""
+
+
 @dataclass(frozen=True)
 class PaneInfo:
     """Runtime facts about one agent's pane, all gathered in one batched call."""
@@ -95,6 +116,22 @@ class Workspace(Protocol):
 
     def default_branch(self, repo: Path) -> str:
         """The branch sessions fork from when the config names none."""
+        ...
+
+    def release_stale_locks(self, path: Path) -> list[str]:
+        """Remove git lock files a dead process left where saving ``path``'s work needs them.
+
+        One note per lock removed. Raises :class:`WorktreeBusyError` naming the process when
+        a live one still holds a lock after a bounded wait.
+        """
+        ...
+
+    def repository_facts(self, repo: Path) -> RepoFacts:
+        """Whether ``repo`` is a repository with commits, and its branches, tags and remotes."""
+        ...
+
+    def tidy(self, repo: Path) -> list[str]:
+        """Remove what crashed ao-tui processes left registered in ``repo``; one note each."""
         ...
 
 

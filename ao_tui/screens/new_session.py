@@ -22,7 +22,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from core.engine import Engine
-from core.errors import EngineError
+from core.errors import ConfigError, EngineError
 from core.models import Session
 from core.naming import title_from
 from core.slots import SlotError
@@ -205,7 +205,7 @@ class NewSessionScreen(ModalScreen[Session | None]):
             session = self.engine.spawn(
                 project, prompt, title=title, agent_name=agent, force=force, issue=issue
             )
-        except (EngineError, SlotError) as exc:
+        except (EngineError, SlotError, ConfigError) as exc:
             self.post_message(self.Spawned(None, str(exc)))
             return
         self.post_message(self.Spawned(session, ""))

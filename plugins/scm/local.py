@@ -2,17 +2,16 @@
 
 CI is the project's ``ci.command`` run in the session worktree by a detached runner
 (``core.ci_runner``) whose result lands in the store; review is the operator's approval
-recorded at a head sha; merge happens in a throwaway worktree of the base commit and lands
-with a compare-and-swap ``update-ref``, so the operator's checkout and any concurrent change
-to the base are never clobbered. Every git call is an argv list, never a shell.
+recorded at a head sha; merge happens in a throwaway worktree of the base commit
+(``plugins.scratch_worktrees``) and lands with a compare-and-swap ``update-ref``, so the
+operator's checkout and any concurrent change to the base are never clobbered. Every git
+call is an argv list, never a shell.
 """
 
 from __future__ import annotations
 
 import shlex
-import shutil
 import subprocess
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from core.scm import (
 )
 from core.slots import SlotError
 from plugins.git_cli import git_error, run_git
+from plugins.scratch_worktrees import scratch_worktree, sweep
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -236,21 +236,17 @@ class LocalScm:
         end, and only if it still points where it did when we started.
         """
         repo = target.repo
+        # What an earlier merge killed midway left registered goes first (plugins.
+        # scratch_worktrees: merges still running in other processes are left alone).
+        swept = sweep(repo)
         base_ref = f"refs/heads/{target.base}"
         old = run_git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
         identity = () if _has_identity(repo) else _FALLBACK_IDENTITY
-        scratch = Path(tempfile.mkdtemp(prefix="ao-tui-merge-"))
-        tmp = scratch / "worktree"
         start = head if method == "rebase" else old
-        run_git(repo, "worktree", "add", "--quiet", "--detach", str(tmp), start)
-        try:
+        with scratch_worktree(repo, start) as tmp:
             new = self._combine(tmp, target, method, head, old, identity)
-        finally:
-            run_git(repo, "worktree", "remove", "--force", "--force", str(tmp), check=False)
-            shutil.rmtree(scratch, ignore_errors=True)
-            run_git(repo, "worktree", "prune", check=False)
         notes = self._land(repo, target.base, old, new)
-        return MergeResult(sha=new, method=method, notes=tuple(notes))
+        return MergeResult(sha=new, method=method, notes=(*swept, *notes))
 
     def _combine(
         self,

@@ -6,20 +6,54 @@ error text intact for the messages operators see.
 
 The plugin never loses work and never leaves half-made state behind: a failed create
 removes the branch, directory and registration it made, ``remove`` keeps the branch, and
-``delete_branch`` refuses to drop a branch that holds commits found nowhere else.
+``delete_branch`` refuses to drop a branch that holds commits found nowhere else. Every
+change to the repository's worktree registrations happens under its worktree lock
+(``plugins.repo_lock``), so concurrent spawns, kills and merges never trip over each
+other's ``git worktree`` calls.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from core.slots import SlotError
+from core.slots import RepoFacts, SlotError
+from plugins import git_locks
 from plugins.git_cli import git_error, run_git
+from plugins.repo_lock import worktrees_locked
+from plugins.scratch_worktrees import sweep
 
 # The identity WIP commits get only when the repository has none of its own.
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
+_LOCK_RETRIES = 3
+"""How often one save step may meet (and clear) a stale lock before giving up."""
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where git keeps one worktree's files: what lock handling needs to know."""
+
+    worktree: Path
+    toplevel: Path
+    git_dir: Path
+    common_dir: Path
+    head_ref: str
+    """``refs/heads/<branch>``, or ``HEAD`` when detached."""
+
+    @property
+    def places(self) -> list[Path]:
+        """Where a git process working on this worktree runs (its cwd)."""
+        return [self.worktree, self.git_dir]
+
+    def guards(self, lock: Path) -> bool:
+        """Whether ``lock`` is one of this worktree's git locks (never a user's file)."""
+        lock = lock.resolve()
+        return lock.name.endswith(".lock") and any(
+            lock.is_relative_to(root.resolve()) for root in (self.git_dir, self.common_dir)
+        )
 
 
 class WorktreeWorkspace:
@@ -62,18 +96,23 @@ class WorktreeWorkspace:
             )
         if path.exists() or path.is_symlink():
             raise SlotError(f"{path} already exists; remove it or choose another worktree path")
-        commit = f"{base}^{{commit}}"
-        verify = run_git(repo, "rev-parse", "--verify", "--quiet", commit, check=False)
-        if verify.returncode != 0 or base.startswith("-"):
-            raise SlotError(f"base {base!r} is not a commit in {repo}; name an existing branch")
-        self._prune(repo)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        proc = run_git(
-            repo, "worktree", "add", "--quiet", "-b", branch, "--", str(path), base, check=False
-        )
-        if proc.returncode != 0:
-            self._undo_add(repo, path, branch)
-            raise SlotError(f"could not create worktree {path} on {branch!r}: {git_error(proc)}")
+        # Only a branch: a session merges back into its base, and HEAD, a tag or a sha
+        # cannot take a merge.
+        if base.startswith("-") or not self.branch_exists(repo, base):
+            raise SlotError(
+                f"base {base!r} is not a local branch of {repo}; name an existing branch"
+            )
+        with worktrees_locked(repo):
+            self._prune(repo)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            proc = run_git(
+                repo, "worktree", "add", "--quiet", "-b", branch, "--", str(path), base, check=False
+            )
+            if proc.returncode != 0:
+                self._undo_add(repo, path, branch)
+                raise SlotError(
+                    f"could not create worktree {path} on {branch!r}: {git_error(proc)}"
+                )
 
     def reopen(self, repo: Path, path: Path, branch: str) -> None:
         """Re-create the worktree at ``path`` on the existing ``branch``."""
@@ -83,13 +122,14 @@ class WorktreeWorkspace:
             raise SlotError(f"branch {branch!r} no longer exists in {repo}; nothing to reopen")
         if path.exists() or path.is_symlink():
             raise SlotError(f"{path} already exists; remove it before reopening {branch!r}")
-        # A registration left by a directory deleted by hand would block the branch.
-        self._prune(repo)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        proc = run_git(repo, "worktree", "add", "--quiet", "--", str(path), branch, check=False)
-        if proc.returncode != 0:
-            self._undo_add(repo, path, None)
-            raise SlotError(f"could not reopen {branch!r} at {path}: {git_error(proc)}")
+        with worktrees_locked(repo):
+            # A registration left by a directory deleted by hand would block the branch.
+            self._prune(repo)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            proc = run_git(repo, "worktree", "add", "--quiet", "--", str(path), branch, check=False)
+            if proc.returncode != 0:
+                self._undo_add(repo, path, None)
+                raise SlotError(f"could not reopen {branch!r} at {path}: {git_error(proc)}")
 
     def exclude(self, path: Path, patterns: Sequence[str]) -> None:
         """Append the missing ``patterns`` to the exclude file git reads for ``path``.
@@ -116,23 +156,106 @@ class WorktreeWorkspace:
         """Commit every change in ``path``, untracked files included; the sha, or None.
 
         Excluded files stay out; hooks are skipped so a failing linter cannot block
-        saving work.
+        saving work. A lock a dead git process left in the way is removed; one a live git
+        process holds raises :class:`~core.slots.WorktreeBusyError` after a bounded wait.
         """
+        layout = self._layout(path)
+        if layout.toplevel != path.resolve():
+            # Its .git file is gone: git would commit into whatever repository encloses it.
+            raise SlotError(
+                f"{path} is no longer a git worktree (git finds {layout.toplevel} instead); "
+                "its files are untouched: copy what you need out of it by hand"
+            )
         status = run_git(path, "status", "--porcelain", "-z")
         if not status.stdout:
             return None
-        run_git(path, "add", "--all")
+        self._run_past_locks(layout, "add", "--all")
         config = () if self._has_identity(path) else _FALLBACK_IDENTITY
-        run_git(path, "commit", "--quiet", "--no-verify", "-m", message, config=config)
+        self._run_past_locks(
+            layout, "commit", "--quiet", "--no-verify", "-m", message, config=config
+        )
         return self.head_sha(path)
+
+    def release_stale_locks(self, path: Path) -> list[str]:
+        """Remove the stale locks that would stop :meth:`save_work` in ``path``; a note each.
+
+        The index and HEAD locks of the worktree and the lock of its branch are checked;
+        a live holder raises :class:`~core.slots.WorktreeBusyError` after a bounded wait.
+        """
+        layout = self._layout(path)
+        locks = [layout.git_dir / "index.lock", layout.git_dir / "HEAD.lock"]
+        if layout.head_ref.startswith("refs/heads/"):
+            locks.append(layout.common_dir / f"{layout.head_ref}.lock")
+        notes = [git_locks.settle(lock, layout.places) for lock in locks]
+        return [note for note in notes if note]
+
+    def _layout(self, path: Path) -> _Layout:
+        out = run_git(
+            path,
+            "rev-parse",
+            "--path-format=absolute",
+            "--show-toplevel",
+            "--git-dir",
+            "--git-common-dir",
+            "--symbolic-full-name",
+            "HEAD",
+        ).stdout.splitlines()
+        if len(out) != 4:
+            raise SlotError(f"git rev-parse in {path} gave unexpected output: {out!r}")
+        toplevel, git_dir, common_dir, head_ref = out
+        return _Layout(
+            path.resolve(), Path(toplevel).resolve(), Path(git_dir), Path(common_dir), head_ref
+        )
+
+    def _run_past_locks(
+        self, layout: _Layout, *args: str, config: Sequence[str] = ()
+    ) -> subprocess.CompletedProcess[str]:
+        """Run git in the worktree; clear a stale lock it reports and run it again."""
+        for _ in range(_LOCK_RETRIES):
+            proc = run_git(layout.worktree, *args, check=False, config=config)
+            if proc.returncode == 0:
+                return proc
+            lock = git_locks.reported_lock(proc.stderr)
+            if lock is None or not layout.guards(lock):
+                break
+            git_locks.settle(lock, layout.places)
+        raise SlotError(f"git {args[0]} in {layout.worktree} failed: {git_error(proc)}")
 
     def remove(self, repo: Path, path: Path) -> None:
         """Remove worktree ``path`` (uncommitted changes included); its branch stays."""
         path = path.absolute()
-        if path.exists():
-            # Twice --force: also removes a locked worktree, which otherwise would stay.
-            run_git(repo, "worktree", "remove", "--force", "--force", str(path))
-        self._prune(repo)
+        with worktrees_locked(repo):
+            if path.exists():
+                # Twice --force: also removes a locked worktree, which otherwise would stay.
+                run_git(repo, "worktree", "remove", "--force", "--force", str(path))
+            self._prune(repo)
+
+    def tidy(self, repo: Path) -> list[str]:
+        """Remove merge worktrees that interrupted merges left in ``repo``; a note each."""
+        return sweep(repo)
+
+    def repository_facts(self, repo: Path) -> RepoFacts:
+        """Whether ``repo`` is a work tree with commits; its branches, tags and remotes."""
+        top = run_git(repo, "rev-parse", "--show-toplevel", check=False)
+        if top.returncode != 0:
+            return RepoFacts(problem=f"{repo} is not a git work tree: {git_error(top)}")
+        refs = run_git(
+            repo, "for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags", "refs/remotes"
+        ).stdout.splitlines()
+        branches = tuple(r.removeprefix("refs/heads/") for r in refs if r.startswith("refs/heads/"))
+        tags = tuple(r.removeprefix("refs/tags/") for r in refs if r.startswith("refs/tags/"))
+        remotes = tuple(
+            r.removeprefix("refs/remotes/")
+            for r in refs
+            if r.startswith("refs/remotes/") and not r.endswith("/HEAD")
+        )
+        has_commits = bool(refs) or (
+            run_git(
+                repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False
+            ).returncode
+            == 0
+        )
+        return RepoFacts("", has_commits, branches, tags, remotes)
 
     def default_branch(self, repo: Path) -> str:
         """``origin``'s default branch, else the main worktree's branch, else ``main``."""

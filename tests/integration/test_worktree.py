@@ -212,12 +212,30 @@ def test_create_refuses_an_existing_path(
     assert worktree_list(git_repo) == before
 
 
-@pytest.mark.parametrize("base", ["no-such-branch", "-main", "main~5", ""])
-def test_create_refuses_a_bad_base(
+@pytest.mark.parametrize(
+    "base",
+    [
+        "no-such-branch",
+        "-main",
+        "main~5",
+        "",
+        "HEAD",
+        "v1.0",
+        "SHA",
+        "origin/main",
+        "refs/heads/main",
+    ],
+)
+def test_create_refuses_a_base_that_is_not_a_local_branch(
     workspace: WorktreeWorkspace, git_repo: Path, tmp_path: Path, base: str
 ) -> None:
+    """A session merges back into its base: HEAD, a tag, a sha or a remote ref cannot take it."""
+    run_git(git_repo, "tag", "v1.0")
+    run_git(git_repo, "update-ref", "refs/remotes/origin/main", "main")
+    if base == "SHA":
+        base = run_git(git_repo, "rev-parse", "HEAD").strip()
     before = worktree_list(git_repo)
-    with pytest.raises(SlotError, match="not a commit"):
+    with pytest.raises(SlotError, match="is not a local branch"):
         workspace.create(git_repo, tmp_path / "wt", "ao/t-3", base)
     assert_nothing_left(git_repo, tmp_path / "wt", "ao/t-3", before)
 

@@ -1,0 +1,129 @@
+"""Throwaway worktrees for merges, and the sweep that removes those a killed merge left.
+
+A merge works in a detached worktree under a fresh temp dir ``ao-tui-merge-XXXX`` (the
+worktree is ``ao-tui-merge-XXXX/ao-tui-merge-XXXX``, so its registration in the repository
+carries the same recognisable name). While the merge runs, its process holds an ``flock``
+on ``owner.lock`` in that dir. A merge killed with SIGKILL cannot clean up: its worktree
+stays registered in the operator's repository, locked when the kill hit ``git worktree
+add`` (git keeps it locked "initializing" until the add is done). The kernel drops the
+``flock`` with the process, so :func:`sweep` can tell such leftovers from merges that are
+still running, in this or any other process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.file_lock import hold, is_held
+from core.slots import SlotError
+from plugins.git_cli import run_git
+from plugins.repo_lock import worktrees_locked
+
+PREFIX = "ao-tui-merge-"
+OWNER = "owner.lock"
+_UNREGISTERED_GRACE = 60.0
+"""Seconds before a temp dir with no registration may be swept: a merge creates its dir
+and then its owner lock, and must not lose the dir in between."""
+
+
+@dataclass(frozen=True)
+class _Registration:
+    path: Path
+    locked: bool
+
+
+@contextlib.contextmanager
+def scratch_worktree(repo: Path, start: str) -> Iterator[Path]:
+    """A detached worktree of ``repo`` at commit ``start``, gone after the ``with`` block."""
+    scratch = Path(tempfile.mkdtemp(prefix=PREFIX))
+    path = scratch / scratch.name
+    try:
+        with hold(scratch / OWNER, timeout=0, on_timeout=_owned_elsewhere(scratch)):
+            try:
+                with worktrees_locked(repo):
+                    run_git(repo, "worktree", "add", "--quiet", "--detach", str(path), start)
+                yield path
+            finally:
+                with worktrees_locked(repo):
+                    _discard(repo, path, locked=False)
+                    run_git(repo, "worktree", "prune", check=False)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _owned_elsewhere(scratch: Path) -> Callable[[int | None], Exception]:
+    def error(pid: int | None) -> Exception:
+        return SlotError(f"the fresh temp dir {scratch} is already in use by process {pid}")
+
+    return error
+
+
+def sweep(repo: Path) -> list[str]:
+    """Remove ``repo``'s scratch worktrees whose merge died, and their temp dirs; one note each.
+
+    Merges still running (their owner lock is held) are left alone.
+    """
+    notes: list[str] = []
+    with worktrees_locked(repo):
+        dead = [
+            entry
+            for entry in _registrations(repo)
+            if entry.path.parent.name.startswith(PREFIX) and not is_held(entry.path.parent / OWNER)
+        ]
+        for entry in dead:
+            _discard(repo, entry.path, locked=entry.locked)
+            shutil.rmtree(entry.path.parent, ignore_errors=True)
+            state = "locked, " if entry.locked else ""
+            notes.append(
+                f"removed the merge worktree {entry.path} ({state}left by a merge that was "
+                "interrupted)"
+            )
+        if dead:
+            run_git(repo, "worktree", "prune", check=False)
+    _sweep_temp_dirs()
+    return notes
+
+
+def _discard(repo: Path, path: Path, *, locked: bool) -> None:
+    """Unregister worktree ``path`` and delete its files (a locked or missing one too)."""
+    if locked:
+        # Older gits refuse to remove a locked worktree whose directory is gone.
+        run_git(repo, "worktree", "unlock", str(path), check=False)
+    run_git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+
+
+def _registrations(repo: Path) -> list[_Registration]:
+    """Every linked worktree ``repo`` has registered, with whether it is locked."""
+    out = run_git(repo, "worktree", "list", "--porcelain").stdout
+    found: list[_Registration] = []
+    for block in out.split("\n\n"):
+        lines = block.splitlines()
+        if not lines or not lines[0].startswith("worktree "):
+            continue
+        locked = any(line == "locked" or line.startswith("locked ") for line in lines[1:])
+        found.append(_Registration(Path(lines[0].removeprefix("worktree ")), locked))
+    return found[1:]  # the first is the main worktree
+
+
+def _sweep_temp_dirs() -> None:
+    """Delete scratch temp dirs no merge owns any more (killed after unregistering)."""
+    now = time.time()
+    uid = os.getuid()
+    for scratch in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        owner = scratch / OWNER
+        try:
+            info = scratch.lstat()
+            if info.st_uid != uid or not stat.S_ISDIR(info.st_mode) or not owner.is_file():
+                continue
+        except OSError:
+            continue
+        if now - info.st_mtime > _UNREGISTERED_GRACE and not is_held(owner):
+            shutil.rmtree(scratch, ignore_errors=True)
