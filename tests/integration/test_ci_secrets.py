@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import sys
 from pathlib import Path
@@ -99,9 +100,13 @@ def test_nothing_a_ci_run_starts_outlives_it(
     found = run_ci(
         tmp_path, [sys.executable, str(script), how, str(pid_file), end], timeout=timeout
     )
-    assert found.state == ("failing" if end == "sleep" else "passing")
     child = int(pid_file.read_text())
-    assert gone(child), f"pid {child} ({how}) outlived the run"
+    try:
+        assert found.state == ("failing" if end == "sleep" else "passing")
+        assert gone(child), f"pid {child} ({how}) outlived the run"
+    finally:
+        if not gone(child):
+            os.kill(child, signal.SIGKILL)  # a failing test leaves nothing behind either
 
 
 def test_a_run_masks_what_it_prints_and_keeps_the_log_private(
@@ -185,3 +190,47 @@ def test_ci_json_and_the_database_hold_no_secret_and_no_more_than_the_bound(
     data = database_bytes(engine.locations.home)
     assert NO_SHAPE.encode() not in data and TOKEN.encode() not in data
     assert b"X" * 100_000 not in data
+
+
+def test_a_github_job_log_is_masked_in_the_excerpt_and_on_disk(
+    tmp_path: Path, git_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The GitHub plugin against the local stand-in (tests/support/github_server.py).
+    from tests.integration.test_github_scm import ManualClock, branch, make_scm, poll, target
+    from tests.support.github_server import TOKEN as API_TOKEN
+    from tests.support.github_server import FakeCheck, GitHubStandIn
+
+    monkeypatch.setenv("GITHUB_TOKEN", API_TOKEN)
+    monkeypatch.delenv("GH_TOKEN", raising=False)
+    monkeypatch.setenv("DEPLOY_TOKEN", NO_SHAPE)
+    log = "\n".join(
+        [
+            "2024-05-01T10:00:00.0000000Z ##[group]Run deploy",
+            f"2024-05-01T10:00:01.0000000Z Error: push with {TOKEN} as {NO_SHAPE} refused",
+            "2024-05-01T10:00:02.0000000Z " + "Y" * 2_000_000,
+            "2024-05-01T10:00:03.0000000Z ##[error]Process completed with exit code 1.",
+        ]
+    )
+    clock = ManualClock()
+    scm = make_scm(clock)
+    store = Store(tmp_path / "state.db")
+    try:
+        with GitHubStandIn(clock=clock) as github:
+            name = "ao/app-1-deploy"
+            sha = branch(git_repo, name)
+            check = FakeCheck("deploy", conclusion="FAILURE", log=log)
+            github.add_pr("octo/app", name, sha, checks=[check])
+            tgt = target(git_repo, github, name)
+            poll(scm, clock, store, [tgt])
+            (run,) = scm.checks(tgt, store, sha)
+    finally:
+        scm.close()
+        store.close()
+    assert "Error: push with *** as *** refused" in run.excerpt
+    assert len(run.excerpt.encode()) <= MAX_BYTES
+    assert run.excerpt.endswith(f"the full log: {run.log_path}]")
+    saved = Path(run.log_path)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    text = saved.read_text(encoding="utf-8")
+    assert "Y" * 2_000_000 in text  # the whole log is kept...
+    assert TOKEN not in text and NO_SHAPE not in text  # ...masked
