@@ -38,6 +38,7 @@ from core.models import (
     SignalSource,
 )
 from core.naming import branch_name, title_from
+from core.redact import redact_here, redact_value
 from core.registry import Registry
 from core.scm import (
     MERGE_METHODS,
@@ -174,7 +175,8 @@ class Engine:
         """The project's open issues, as its tracker orders them."""
         try:
             tracker, target = self.tracker(project_id)
-            return list(tracker.issues(target, limit=limit))
+            found = tracker.issues(target, limit=limit)
+            return [replace(issue, title=redact_here(issue.title)) for issue in found]
         except (TrackerError, SlotError) as exc:
             raise EngineError(str(exc)) from exc
 
@@ -260,7 +262,8 @@ class Engine:
                 f"the task prompt is {len(prompt.encode())} bytes (max {MAX_PROMPT_BYTES}); "
                 "put the details in a file in the repo and point the agent at it"
             )
-        title = (title or title_from(prompt)).strip()
+        # The prompt stays verbatim (the agent needs the task as given); the title is shown.
+        title = redact_here((title or title_from(prompt)).strip())
         agent_name = agent_name or project.agent_name(self.config.defaults)
         agent = self.agent(agent_name)
         if not force:
@@ -484,6 +487,7 @@ class Engine:
         self, session: Session, result: DeliveryResult, detail: str, text: str
     ) -> tuple[DeliveryResult, str]:
         # The event keeps the size and a short preview only: messages may carry secrets.
+        # Masked whole, then cut: a cut token keeps no shape the masking could recognise.
         self.store.append_event(
             session.id,
             "message",
@@ -491,7 +495,7 @@ class Engine:
                 "result": result.value,
                 "detail": detail,
                 "bytes": len(text.encode()),
-                "preview": text[:60],
+                "preview": redact_here(text)[:60],
             },
         )
         self._notify()
@@ -802,7 +806,9 @@ class Engine:
             events = self._reconciler.tick(pr_interval=pr_interval)
         if events:
             self._notify()
-        return events
+        # As masked as the stored log: the daemon prints these (an activity detail may
+        # quote a command with a token).
+        return [replace(event, data=redact_value(event.data)) for event in events]
 
     def reconcile_one(self, session_id: str) -> Session:
         """Refresh one session now (used before acting on its state)."""

@@ -113,6 +113,11 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+def redact_here(text: str) -> str:
+    """:func:`redact` with the secret values of this process's environment."""
+    return redact(text, env_secrets())
+
+
 def redact_value(value: Any, secrets: Iterable[str] = ()) -> Any:
     """A JSON-like value with every string in it redacted."""
     literals = tuple(secrets)
