@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import ActivityState
+from core.models import ActivityState, Event
 from tests.conftest import run_git
 from tests.support.engine import ao, make_engine, wait_for, write_config
 
@@ -92,11 +92,11 @@ def test_the_events_a_reconcile_returns_are_masked_like_the_stored_ones(
     engine = make_engine(config)
     session = engine.spawn("app", "ask something")
 
-    def waiting() -> list[object]:
+    def waiting() -> list[Event]:
         events = engine.reconcile()
         now = engine.get(session.id)
         return events if now.activity.state is ActivityState.WAITING_INPUT else []
 
     events = wait_for(waiting, timeout=20, interval=0.2)
-    assert any("Bearer ***" in json.dumps(e.data) for e in events)  # type: ignore[attr-defined]
-    assert leaks(json.dumps([e.data for e in events])) == []  # type: ignore[attr-defined]
+    assert any("Bearer ***" in json.dumps(e.data) for e in events)
+    assert leaks(json.dumps([e.data for e in events])) == []
