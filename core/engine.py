@@ -22,9 +22,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.agent_env import agent_environment
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
-from core.launcher import write_plan
+from core.launcher import PlanError, hand_over, make_pipe, sweep_plans
 from core.lifecycle import Reconciler
 from core.locations import Locations
 from core.models import (
@@ -89,6 +90,8 @@ class Engine:
         self.config = config
         self.locations = locations or Locations.from_env()
         self.locations.ensure()
+        # Launch plans a killed spawn (or an older version) left behind.
+        sweep_plans(self.locations.sessions_root)
         self.registry = registry or Registry()
         self.store = store or Store(self.locations.database)
         self.clock = clock
@@ -374,24 +377,33 @@ class Engine:
             )
 
     def _start_process(self, session: Session, plan: LaunchPlan) -> Any:
-        # The agent inherits this process's environment (as if the operator ran it), then
-        # the project's env and the plugin's additions; tmux itself would hand it the
-        # environment of whichever process started the tmux server.
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        env.update(self.context(session).env)
-        env.update(plan.env)
-        env["AO_TUI_SESSION"] = session.id
-        plan_path = self.locations.session_dir(session.id) / f"launch-{uuid.uuid4().hex}.json"
-        write_plan(plan_path, plan.argv, env, Path(session.worktree))
+        # The agent gets what it needs of the operator's environment, never all of it
+        # (core.agent_env); tmux itself would hand it the environment of whichever process
+        # started the tmux server. The plan goes through a FIFO, so no secret rests on disk.
+        env = agent_environment(
+            os.environ,
+            agent=self.agent(session.agent),
+            project_env=self.context(session).env,
+            plan_env=plan.env,
+            session_id=session.id,
+        )
+        pipe = make_pipe(self.locations.session_dir(session.id))
         try:
-            return self.runtime.create(
+            pane = self.runtime.create(
                 session.tmux,
                 Path(session.worktree),
-                [sys.executable, "-m", "core.launcher", str(plan_path)],
+                [sys.executable, "-m", "core.launcher", str(pipe)],
             )
-        except BaseException:
-            plan_path.unlink(missing_ok=True)
-            raise
+            try:
+                hand_over(pipe, plan.argv, env, Path(session.worktree))
+            except BaseException as exc:
+                self.runtime.kill(session.tmux)
+                if isinstance(exc, PlanError):
+                    raise EngineError(f"{session.id}: {exc}") from None
+                raise
+            return pane
+        finally:
+            pipe.unlink(missing_ok=True)
 
     def _undo_worktree(self, repo: Path, worktree: Path, branch: str) -> None:
         self.workspace.remove(repo, worktree)
