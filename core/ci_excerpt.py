@@ -36,8 +36,10 @@ _CUT_NOTE_ROOM = 40
 
 _TERMINAL_CODES = re.compile(
     r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: titles, hyperlinks, clipboard
-    r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"  # DCS, SOS, PM, APC strings
+    # OSC (titles, hyperlinks, clipboard) and DCS/SOS/PM/APC strings; an unterminated one
+    # ends at the line's end, so it cannot swallow the lines after it.
+    r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
+    r"|\x1b[PX^_][^\x1b\n]*(?:\x1b\\)?"
     r"|\x1b[@-Z\\-_]?"  # other escapes (and a lone ESC)
     r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]"  # C0/C1 controls but tab and newlines
 )
