@@ -81,6 +81,7 @@ def run(spec: RunSpec, *, adopt: bool = False) -> tuple[bool, int | None, str]:
     """
     log_path = Path(spec.log_path)
     log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log_path.parent.chmod(0o700)  # the log is the raw output: secrets and all
     marker = new_marker(spec.run_id)
     env = {**os.environ, MARKER_ENV: marker}
     adopted = adopt and become_subreaper()

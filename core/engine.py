@@ -395,7 +395,13 @@ class Engine:
                 [sys.executable, "-m", "core.launcher", str(pipe)],
             )
             try:
-                hand_over(pipe, plan.argv, env, Path(session.worktree))
+                hand_over(
+                    pipe,
+                    plan.argv,
+                    env,
+                    Path(session.worktree),
+                    launcher_gone=lambda: self._live_pane(session) is None,
+                )
             except BaseException as exc:
                 self.runtime.kill(session.tmux)
                 if isinstance(exc, PlanError):

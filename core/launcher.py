@@ -25,6 +25,7 @@ import stat
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -60,14 +61,19 @@ def hand_over(
     cwd: Path,
     *,
     timeout: float = HANDOVER_TIMEOUT,
+    launcher_gone: Callable[[], bool] | None = None,
 ) -> None:
     """Write the plan into the FIFO at ``path`` once its reader (the launcher) is there.
 
     Opening a FIFO for writing without blocking fails with ENXIO until a reader has it
-    open; the open is retried until ``timeout``. Raises :class:`PlanError` on timeout.
+    open; the open is retried until ``timeout``, or until ``launcher_gone`` (asked now and
+    then: it may cost a tmux call) says the launcher died before it got there. Raises
+    :class:`PlanError` then.
     """
     data = json.dumps({"argv": argv, "env": env, "cwd": str(cwd)}).encode()
-    deadline = time.monotonic() + timeout
+    start = time.monotonic()
+    deadline = start + timeout
+    next_check = start + 0.5
     while True:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW)
@@ -75,8 +81,13 @@ def hand_over(
         except OSError as exc:
             if exc.errno != errno.ENXIO:
                 raise PlanError(f"cannot open the launch pipe {path}: {exc.strerror}") from None
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             raise PlanError(f"the agent's launcher did not start within {timeout:.0f}s")
+        if launcher_gone is not None and now >= next_check:
+            next_check = now + 0.5
+            if launcher_gone():
+                raise PlanError("the agent's pane ended before its launcher took the plan")
         time.sleep(0.01)
     try:
         if not stat.S_ISFIFO(os.fstat(fd).st_mode):

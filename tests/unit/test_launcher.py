@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,11 @@ def test_the_launcher_says_why_in_the_pane_and_exits_127(tmp_path: Path) -> None
     assert proc.returncode == 127
     assert proc.stderr.startswith("ao-tui launcher: cannot read")
     assert main(["a", "b"]) == 2
+
+
+def test_the_engine_stops_waiting_when_the_launcher_is_gone(tmp_path: Path) -> None:
+    pipe = make_pipe(tmp_path / "s")
+    started = time.monotonic()
+    with pytest.raises(PlanError, match="ended before its launcher took the plan"):
+        hand_over(pipe, ["true"], {}, tmp_path, timeout=20, launcher_gone=lambda: True)
+    assert time.monotonic() - started < 5
