@@ -387,7 +387,14 @@ class Engine:
             plan_env=plan.env,
             session_id=session.id,
         )
-        pipe = make_pipe(self.locations.session_dir(session.id))
+        try:
+            pipe = make_pipe(self.locations.session_dir(session.id))
+        except OSError as exc:
+            raise EngineError(
+                f"{session.id}: cannot make the launch pipe in "
+                f"{self.locations.session_dir(session.id)}: {exc.strerror or exc}; "
+                "AO_TUI_HOME must be writable and on a local file system"
+            ) from None
         try:
             pane = self.runtime.create(
                 session.tmux,
