@@ -359,13 +359,14 @@ class GitHubScm:
                 self._excerpts.clear()
                 self._logs.clear()
             log = folder / f"github-job-{context.job_id}.log"
-            self._excerpts[context.job_id] = job_excerpt(text, log_path=str(log))
             try:
                 # Masking megabytes takes a while: off the loop other repositories poll on.
                 await asyncio.to_thread(save_log, log, text)
+                self._logs[context.job_id] = str(log)
             except OSError:
-                continue  # the excerpt is still there; only the full-log view goes without
-            self._logs[context.job_id] = str(log)
+                pass  # the excerpt is still there; only the full-log view goes without
+            where = self._logs.get(context.job_id, "")
+            self._excerpts[context.job_id] = job_excerpt(text, log_path=where)
         return unavailable
 
     # -- the Scm protocol: actions ------------------------------------------------------
