@@ -86,6 +86,7 @@ def run(spec: RunSpec, *, adopt: bool = False) -> tuple[bool, int | None, str]:
     env = {**os.environ, MARKER_ENV: marker}
     adopted = adopt and become_subreaper()
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a log left by an older version keeps its mode on open
     with os.fdopen(fd, "wb") as log:
         for line in spec.header:
             log.write(f"# {line}\n".encode())
