@@ -642,12 +642,14 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
     from ao_tui.demo import build_demo, hangup_exits
 
     click.echo("ao-tui: building the demo sandbox…", err=True)
-    with _errors():
-        sandbox = build_demo(sessions=sessions, speed=speed)
     # A closed terminal (SIGHUP) or a kill (SIGTERM) must still remove the sandbox: the
-    # cockpit quits (or SystemExit is raised), so the `finally` below runs.
+    # cockpit quits (or SystemExit is raised), so the `finally` below runs. Also while it
+    # is built: each spawn waits for its agent's launcher, and build_demo undoes a
+    # half-built sandbox when SystemExit is raised inside it.
     app: Any = None
     with hangup_exits(lambda: app.exit() if app is not None else None):
+        with _errors():
+            sandbox = build_demo(sessions=sessions, speed=speed)
         try:
             if headless:
                 click.echo(f"demo sandbox in {sandbox.root}; the board every second for 20 s")

@@ -3,8 +3,10 @@
 The reconciler must never wait on CI, and a CLI call that starts a run exits long before
 the run ends, so each run is its own process (``python -m core.ci_runner SPEC``) in its
 own session: it outlives whoever started it, runs the command (argv, never a shell) in its
-own process group so a timeout kills every child, keeps the whole output as a log, and
-records passing/failing with the useful excerpt of the log.
+own process group, keeps the whole output as a log (owner-only, in the session's private
+dir), and records passing/failing with the useful excerpt of the log, masked and bounded
+(:mod:`core.ci_excerpt`). When the run ends — passing, failing or timed out — every
+process it started is ended (:mod:`core.ci_reaper`), even one that left the group.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from core.ci_excerpt import bound_excerpt, read_log_end
+from core.ci_reaper import MARKER_ENV, become_subreaper, end_run, new_marker
+from core.redact import env_secrets
 
 EXCERPT_MAX_LINES = 60
 TAIL_LINES = 40
@@ -48,8 +54,10 @@ class RunSpec:
 def launch(spec: RunSpec) -> subprocess.Popen[bytes]:
     """Start the runner for ``spec`` detached from this process; returns at once."""
     spec_path = Path(spec.log_path).with_suffix(".json")
-    spec_path.parent.mkdir(parents=True, exist_ok=True)
-    spec_path.write_text(json.dumps(asdict(spec)), encoding="utf-8")
+    spec_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(asdict(spec), handle)
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.ci_runner", str(spec_path)],
         stdin=subprocess.DEVNULL,
@@ -63,11 +71,23 @@ def launch(spec: RunSpec) -> subprocess.Popen[bytes]:
     return proc
 
 
-def run(spec: RunSpec) -> tuple[bool, int | None, str]:
-    """Run the command of ``spec`` to the end or the timeout; (passed, exit code, excerpt)."""
+def run(spec: RunSpec, *, adopt: bool = False) -> tuple[bool, int | None, str]:
+    """Run the command of ``spec`` to the end or the timeout; (passed, exit code, excerpt).
+
+    The excerpt is masked (known credential shapes and the values of the run's secret-named
+    variables) and bounded; the log on disk keeps everything, readable by its owner only.
+    ``adopt`` (the detached runner process only) makes this process the subreaper of the
+    run, so the run's orphans are found as its descendants.
+    """
     log_path = Path(spec.log_path)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("wb") as log:
+    log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    log_path.parent.chmod(0o700)  # the log is the raw output: secrets and all
+    marker = new_marker(spec.run_id)
+    env = {**os.environ, MARKER_ENV: marker}
+    adopted = adopt and become_subreaper()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a log left by an older version keeps its mode on open
+    with os.fdopen(fd, "wb") as log:
         for line in spec.header:
             log.write(f"# {line}\n".encode())
         log.flush()
@@ -79,26 +99,40 @@ def run(spec: RunSpec) -> tuple[bool, int | None, str]:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                env=env,
             )
         except OSError as exc:
             message = f"could not start {spec.argv[0]!r}: {exc.strerror or exc}"
             log.write(f"{message}\n".encode())
-            return False, None, message
+            return False, None, _safe(message, env, log_path)
+        timed_out = False
+        code: int | None = None
         try:
             code = proc.wait(timeout=spec.timeout)
         except subprocess.TimeoutExpired:
+            timed_out = True
             _kill_group(proc)
+        finally:
+            # Whatever the outcome, nothing the run started may outlive it.
+            root = os.getpid() if adopted else None
+            end_run(marker, group=proc.pid, root=root, adopted=adopted)
+        if timed_out:
             message = f"timed out after {spec.timeout}s"
             log.write(f"\n# {message}: the run was killed\n".encode())
             log.flush()
-            tail = excerpt(_read_text(log_path))
-            return False, None, f"{message}\n{tail}".rstrip()
+            tail = excerpt(read_log_end(log_path))
+            return False, None, _safe(f"{message}\n{tail}".rstrip(), env, log_path)
     passed = code == 0
-    text = _read_text(log_path)
+    text = read_log_end(log_path)
     found = excerpt(text) if not passed else "\n".join(_body(text).splitlines()[-10:])
     if not passed:
         found = f"exit status {code}\n{found}".rstrip()
-    return passed, code, found
+    return passed, code, _safe(found, env, log_path)
+
+
+def _safe(text: str, env: dict[str, str], log_path: Path) -> str:
+    """``text`` as it may be stored and printed: masked with the run's secrets, bounded."""
+    return bound_excerpt(text, secrets=env_secrets(env), log_path=str(log_path))
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -113,10 +147,6 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             return
         except subprocess.TimeoutExpired:
             continue
-
-
-def _read_text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8", errors="replace")
 
 
 def _body(text: str) -> str:
@@ -174,9 +204,9 @@ def main(argv: Sequence[str]) -> int:
 
     spec = RunSpec(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
     try:
-        passed, code, found = run(spec)
+        passed, code, found = run(spec, adopt=True)
     except Exception as exc:  # the store must never be left saying "running"
-        passed, code, found = False, None, f"the CI runner failed: {exc}"
+        passed, code, found = False, None, bound_excerpt(f"the CI runner failed: {exc}")
     store = Store(Path(spec.database))
     try:
         store.finish_ci_run(spec.run_id, passed=passed, exit_code=code, excerpt=found)

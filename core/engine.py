@@ -22,10 +22,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from core.agent_env import agent_environment
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.file_lock import hold
-from core.launcher import write_plan
+from core.launcher import PlanError, hand_over, make_pipe, sweep_plans
 from core.lifecycle import Reconciler
 from core.locations import Locations
 from core.models import (
@@ -40,6 +41,7 @@ from core.models import (
 )
 from core.naming import branch_name, title_from
 from core.project_checks import usable_base
+from core.redact import redact_here, redact_value
 from core.registry import Registry
 from core.scm import (
     MERGE_METHODS,
@@ -102,6 +104,8 @@ class Engine:
         self.config = config
         self.locations = locations or Locations.from_env()
         self.locations.ensure()
+        # Launch plans a killed spawn (or an older version) left behind.
+        sweep_plans(self.locations.sessions_root)
         self.registry = registry or Registry()
         self.store = store or Store(self.locations.database)
         self.clock = clock
@@ -188,7 +192,8 @@ class Engine:
         """The project's open issues, as its tracker orders them."""
         try:
             tracker, target = self.tracker(project_id)
-            return list(tracker.issues(target, limit=limit))
+            found = tracker.issues(target, limit=limit)
+            return [replace(issue, title=redact_here(issue.title)) for issue in found]
         except (TrackerError, SlotError) as exc:
             raise EngineError(str(exc)) from exc
 
@@ -274,7 +279,8 @@ class Engine:
                 f"the task prompt is {len(prompt.encode())} bytes (max {MAX_PROMPT_BYTES}); "
                 "put the details in a file in the repo and point the agent at it"
             )
-        title = (title or title_from(prompt)).strip()
+        # The prompt stays verbatim (the agent needs the task as given); the title is shown.
+        title = redact_here((title or title_from(prompt)).strip())
         agent_name = agent_name or project.agent_name(self.config.defaults)
         agent = self.agent(agent_name)
         if not force:
@@ -385,24 +391,46 @@ class Engine:
             )
 
     def _start_process(self, session: Session, plan: LaunchPlan) -> Any:
-        # The agent inherits this process's environment (as if the operator ran it), then
-        # the project's env and the plugin's additions; tmux itself would hand it the
-        # environment of whichever process started the tmux server.
-        env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
-        env.update(self.context(session).env)
-        env.update(plan.env)
-        env["AO_TUI_SESSION"] = session.id
-        plan_path = self.locations.session_dir(session.id) / f"launch-{uuid.uuid4().hex}.json"
-        write_plan(plan_path, plan.argv, env, Path(session.worktree))
+        # The agent gets what it needs of the operator's environment, never all of it
+        # (core.agent_env); tmux itself would hand it the environment of whichever process
+        # started the tmux server. The plan goes through a FIFO, so no secret rests on disk.
+        env = agent_environment(
+            os.environ,
+            agent=self.agent(session.agent),
+            project_env=self.context(session).env,
+            plan_env=plan.env,
+            session_id=session.id,
+        )
         try:
-            return self.runtime.create(
+            pipe = make_pipe(self.locations.session_dir(session.id))
+        except OSError as exc:
+            raise EngineError(
+                f"{session.id}: cannot make the launch pipe in "
+                f"{self.locations.session_dir(session.id)}: {exc.strerror or exc}; "
+                "AO_TUI_HOME must be writable and on a local file system"
+            ) from None
+        try:
+            pane = self.runtime.create(
                 session.tmux,
                 Path(session.worktree),
-                [sys.executable, "-m", "core.launcher", str(plan_path)],
+                [sys.executable, "-m", "core.launcher", str(pipe)],
             )
-        except BaseException:
-            plan_path.unlink(missing_ok=True)
-            raise
+            try:
+                hand_over(
+                    pipe,
+                    plan.argv,
+                    env,
+                    Path(session.worktree),
+                    launcher_gone=lambda: self._live_pane(session) is None,
+                )
+            except BaseException as exc:
+                self.runtime.kill(session.tmux)
+                if isinstance(exc, PlanError):
+                    raise EngineError(f"{session.id}: {exc}") from None
+                raise
+            return pane
+        finally:
+            pipe.unlink(missing_ok=True)
 
     def _undo_worktree(self, repo: Path, worktree: Path, branch: str) -> None:
         self.workspace.remove(repo, worktree)
@@ -498,6 +526,7 @@ class Engine:
         self, session: Session, result: DeliveryResult, detail: str, text: str
     ) -> tuple[DeliveryResult, str]:
         # The event keeps the size and a short preview only: messages may carry secrets.
+        # Masked whole, then cut: a cut token keeps no shape the masking could recognise.
         self.store.append_event(
             session.id,
             "message",
@@ -505,7 +534,7 @@ class Engine:
                 "result": result.value,
                 "detail": detail,
                 "bytes": len(text.encode()),
-                "preview": text[:60],
+                "preview": redact_here(text)[:60],
             },
         )
         self._notify()
@@ -867,7 +896,9 @@ class Engine:
             events = self._reconciler.tick(pr_interval=pr_interval)
         if events:
             self._notify()
-        return events
+        # As masked as the stored log: the daemon prints these (an activity detail may
+        # quote a command with a token).
+        return [replace(event, data=redact_value(event.data)) for event in events]
 
     def reconcile_one(self, session_id: str) -> Session:
         """Refresh one session now (used before acting on its state)."""

@@ -1,21 +1,31 @@
-"""How sessions are named: titles from prompts, branch slugs, branch names."""
+"""How sessions are named: titles from prompts, branch slugs, branch names.
+
+A title is shown everywhere (board, ``status``, ``spawn --json``) and a branch name is
+pushed to hosts, so both are made from the prompt with its credentials masked first
+(:func:`core.redact.redact_here`): cut or slugged first, a token would survive as a
+fragment no pattern recognises (``ghp_AbC…`` becomes ``ghp-abc…`` in a branch).
+"""
 
 from __future__ import annotations
 
 import re
 
+from core.redact import redact_here
+
 TITLE_MAX = 60
 
 
 def title_from(prompt: str) -> str:
-    """The first line of the prompt, cut to fit a board row."""
-    first = prompt.strip().splitlines()[0] if prompt.strip() else "task"
+    """The first line of the prompt, credentials masked, cut to fit a board row."""
+    text = redact_here(prompt).strip()
+    first = text.splitlines()[0] if text else "task"
     return first if len(first) <= TITLE_MAX else first[: TITLE_MAX - 1] + "…"
 
 
 def slug(title: str) -> str:
-    """Lowercase ASCII words of ``title`` joined by dashes, at most 32 characters."""
-    words = re.findall(r"[a-z0-9]+", title.lower())
+    """Lowercase ASCII words of ``title`` (credentials masked) joined by dashes, at most 32
+    characters."""
+    words = re.findall(r"[a-z0-9]+", redact_here(title).lower())
     return "-".join(words)[:32].strip("-") or "task"
 
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
+from core.ci_excerpt import bound_excerpt
 from core.errors import EngineError
+from core.redact import env_secrets, redact
 from core.slots import SlotError
 
 if TYPE_CHECKING:
@@ -76,12 +78,17 @@ class CheckRun:
     log_path: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """One entry of ``ci --json``'s ``checks``."""
+        """One entry of ``ci --json``'s ``checks``: masked, the excerpt bounded.
+
+        Every front end (``ci``, the cockpit's CI view, the excerpt sent to an agent) reads
+        checks through here, so an excerpt stored before masking existed is masked too.
+        """
+        secrets = env_secrets()
         return {
-            "name": self.name,
+            "name": redact(self.name, secrets),
             "state": self.state,
             "duration": None if self.duration is None else round(self.duration, 3),
-            "excerpt": self.excerpt,
+            "excerpt": bound_excerpt(self.excerpt, secrets=secrets, log_path=self.log_path),
             "url": self.url,
             "log": self.log_path or None,
             "head_sha": self.head_sha,

@@ -226,3 +226,17 @@ class Agent(Protocol):
     def answer_keys(self, yes: bool) -> list[str]:
         """Keys that answer a pending permission prompt."""
         ...
+
+
+@runtime_checkable
+class EnvNeeds(Protocol):
+    """Optional for an agent plugin: the operator's variables its program reads.
+
+    The agent process gets only an allowlist of the operator's environment
+    (:mod:`core.agent_env`); a plugin whose program needs more (Claude Code reads
+    ``ANTHROPIC_*``, ``CLAUDE_*``) says so here. A plugin without it gets nothing extra.
+    """
+
+    def inherited_env(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """The variables of ``environ`` (the operator's) the agent program needs."""
+        ...

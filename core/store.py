@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.ci_excerpt import bound_excerpt
 from core.models import Activity, Event, Lifecycle, Session
 from core.redact import redact, redact_value
 
@@ -349,7 +350,11 @@ class Store:
     def finish_ci_run(
         self, run_id: int, *, passed: bool, exit_code: int | None, excerpt: str
     ) -> None:
-        """Record the outcome of a run started with :meth:`start_ci_run`."""
+        """Record the outcome of a run started with :meth:`start_ci_run`.
+
+        The excerpt is masked and bounded whoever wrote it (:mod:`core.ci_excerpt`).
+        """
+        excerpt = bound_excerpt(excerpt)
         with self.transaction() as db:
             db.execute(
                 "UPDATE ci_runs SET state=?, finished_at=?, exit_code=?, excerpt=? WHERE id=?",
@@ -445,11 +450,13 @@ def _next_free(db: _Tx | sqlite3.Connection, prefix: str) -> int:
 
 
 def _append_event(db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts: float) -> Event:
+    masked: dict[str, Any] = redact_value(data)
     cur = db.execute(
         "INSERT INTO events(ts, session_id, kind, data) VALUES(?,?,?,?)",
-        (ts, session_id, kind, json.dumps(redact_value(data), sort_keys=True)),
+        (ts, session_id, kind, json.dumps(masked, sort_keys=True)),
     )
-    return Event(int(cur.lastrowid or 0), ts, session_id, kind, data)
+    # The caller gets what readers of the log get: masked.
+    return Event(int(cur.lastrowid or 0), ts, session_id, kind, masked)
 
 
 def _encode(name: str, value: Any) -> Any:

@@ -28,6 +28,7 @@ from ao_tui.screens.diff import REVIEW_CSS, LineStyler, LineView, measure
 from core.engine import Engine
 from core.errors import EngineError
 from core.models import DeliveryResult, Session
+from core.redact import env_secrets, redact
 
 FIRST_TAIL_BYTES = 256 * 1024
 """How much of a log's end is shown first, while the rest is read."""
@@ -92,13 +93,17 @@ def send_text(check: dict[str, Any], head_sha: str) -> str:
 
 
 def read_log_tail(path: Path, limit: int) -> tuple[list[str], int]:
-    """The last ``limit`` bytes of a log as clean lines, and the file size (blocking)."""
+    """The last ``limit`` bytes of a log as clean, masked lines, and the file size (blocking).
+
+    The log on disk is the CI command's raw output; what a test printed (a token, the
+    value of a secret variable of this environment) is masked before it is shown.
+    """
     size = path.stat().st_size
     with path.open("rb") as handle:
         start = max(0, size - limit)
         handle.seek(start)
         data = handle.read()
-    text = clean_log(data.decode("utf-8", errors="replace"))
+    text = redact(clean_log(data.decode("utf-8", errors="replace")), env_secrets())
     lines = text.splitlines()
     if start and lines:
         lines = lines[1:]  # the first line is cut mid-way

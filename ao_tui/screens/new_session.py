@@ -25,6 +25,7 @@ from core.engine import Engine
 from core.errors import ConfigError, EngineError
 from core.models import Session
 from core.naming import title_from
+from core.redact import redact_here
 from core.slots import SlotError
 from core.tracker import Issue, task_title
 
@@ -162,9 +163,8 @@ class NewSessionScreen(ModalScreen[Session | None]):
             return
         self.issue = message.issue
         where = message.issue.url or message.issue.where
-        status.update(
-            f"#{message.issue.key} {message.issue.title} · {message.issue.state} · {where}"
-        )
+        title = redact_here(message.issue.title)
+        status.update(f"#{message.issue.key} {title} · {message.issue.state} · {where}")
         self._update_branch()
 
     def _form(self) -> tuple[str, str, str, str, bool, str]:

@@ -23,6 +23,7 @@ from core.activity.claude_transcript import TranscriptState
 from core.activity.fusion import fuse
 from core.activity.pane import claude_pane_signal
 from core.activity.tailer import FileTailer
+from core.agent_env import matching
 from core.models import ActivitySignal, ActivityState, SignalSource
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
 from plugins.agent.claude_trust import (
@@ -57,6 +58,28 @@ PANE_RECHECK = 5.0
 REUSE_LIMIT = STATUS_RESCAN
 """Longest a session's last observation is reused while none of its files changed: what no
 file shows (a status file's pid now naming another process) is re-checked this often."""
+
+CLAUDE_ENV: tuple[str, ...] = (
+    "ANTHROPIC_*",
+    "CLAUDE_*",
+    "DISABLE_*",
+    "MCP_*",
+    "MAX_THINKING_TOKENS",
+    "MAX_MCP_OUTPUT_TOKENS",
+    "BASH_DEFAULT_TIMEOUT_MS",
+    "BASH_MAX_TIMEOUT_MS",
+    "BASH_MAX_OUTPUT_LENGTH",
+    "USE_BUILTIN_RIPGREP",
+    "CLOUD_ML_REGION",
+    "VERTEX_REGION_*",
+)
+"""The operator's variables Claude Code reads: its API key or auth token, base URL, model
+and behaviour settings."""
+CLAUDE_CLOUD_ENV: dict[str, tuple[str, ...]] = {
+    "CLAUDE_CODE_USE_BEDROCK": ("AWS_*",),
+    "CLAUDE_CODE_USE_VERTEX": ("GOOGLE_*", "GCLOUD_*", "CLOUDSDK_*"),
+}
+"""Cloud credentials Claude Code needs only when told to use that cloud."""
 
 PERMISSION_MODES = {"skip": "bypassPermissions"}
 """Agent Orchestrator's ``permissions`` values that differ from Claude's mode names."""
@@ -155,6 +178,15 @@ class ClaudeCodeAgent:
         write_json(path, settings)
         trust_folder(claude_json_path(ctx.env), ctx.worktree)
         return [SETTINGS_FILE]
+
+    def inherited_env(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """The operator's variables Claude Code reads (cloud credentials only when the
+        operator told Claude to use that cloud)."""
+        names = list(CLAUDE_ENV)
+        for switch, extra in CLAUDE_CLOUD_ENV.items():
+            if environ.get(switch, "").strip().lower() not in ("", "0", "false"):
+                names += extra
+        return matching(environ, names)
 
     def _base_argv(self, ctx: AgentContext) -> list[str]:
         """The configured command (may carry its own flags), ``claude`` by default."""

@@ -2,14 +2,20 @@
 
 GitHub prefixes every log line with an ISO timestamp and wraps steps in ``##[group]`` /
 ``##[endgroup]`` markers; both are removed before :func:`core.ci_runner.excerpt` picks the
-failing part, so the excerpt reads like the local CI's.
+failing part, so the excerpt reads like the local CI's. Excerpts and the saved log are
+masked (GitHub masks the repository's registered secrets, not what a test prints) and the
+excerpt is bounded like the local CI's (:mod:`core.ci_excerpt`).
 """
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
+from core.ci_excerpt import bound_excerpt, strip_terminal_codes
 from core.ci_runner import excerpt
+from core.redact import env_secrets, redact
 
 LOG_MAX_BYTES = 4 * 1024 * 1024
 """Only the last 4 MiB of a job log are read: the verdict is at the end."""
@@ -34,6 +40,19 @@ def clean(log: str) -> str:
     return "\n".join(out)
 
 
-def job_excerpt(log: str) -> str:
-    """The useful failing part of a job log."""
-    return excerpt(clean(log))
+def job_excerpt(log: str, *, log_path: str = "") -> str:
+    """The useful failing part of a job log, masked and bounded; ``log_path`` is where the
+    whole log is kept, named in the excerpt when it had to be cut."""
+    return bound_excerpt(excerpt(clean(log)), secrets=env_secrets(), log_path=log_path)
+
+
+def save_log(path: Path, text: str) -> None:
+    """Write a job log, credentials masked, readable by its owner only, in a private
+    directory (masking megabytes is slow: call it off an event loop)."""
+    # Codes go first: a token split by colour codes reads whole on a terminal.
+    text = redact(strip_terminal_codes(text), env_secrets())
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an older version keeps its mode on open
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

@@ -27,6 +27,7 @@ nothing is known yet.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import threading
 import time
@@ -48,7 +49,7 @@ from core.scm import (
 )
 from core.slots import SlotError
 from plugins.github.client import Backoff, Clock, GitHubClient, GitHubError
-from plugins.github.logs import LOG_MAX_BYTES, job_excerpt
+from plugins.github.logs import LOG_MAX_BYTES, job_excerpt, save_log
 from plugins.github.pool import ClientPool
 from plugins.github.queries import CheckContext, PRSnapshot, rollup_state
 from plugins.github.sync import FULL_REFRESH_EVERY, RepoSync, RepoView
@@ -357,14 +358,15 @@ class GitHubScm:
             if len(self._excerpts) >= _EXCERPT_CACHE:
                 self._excerpts.clear()
                 self._logs.clear()
-            self._excerpts[context.job_id] = job_excerpt(text)
             log = folder / f"github-job-{context.job_id}.log"
             try:
-                folder.mkdir(parents=True, exist_ok=True)
-                log.write_text(text, encoding="utf-8")
+                # Masking megabytes takes a while: off the loop other repositories poll on.
+                await asyncio.to_thread(save_log, log, text)
+                self._logs[context.job_id] = str(log)
             except OSError:
-                continue  # the excerpt is still there; only the full-log view goes without
-            self._logs[context.job_id] = str(log)
+                pass  # the excerpt is still there; only the full-log view goes without
+            where = self._logs.get(context.job_id, "")
+            self._excerpts[context.job_id] = job_excerpt(text, log_path=where)
         return unavailable
 
     # -- the Scm protocol: actions ------------------------------------------------------
