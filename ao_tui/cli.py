@@ -148,7 +148,10 @@ def _pr_json(pr: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
+    from core.inert import inert_json
+
+    # The same data, but no raw DEL, C1 control or bidi override reaches a terminal.
+    click.echo(inert_json(json.dumps(data, ensure_ascii=False)))
 
 
 def _table(sessions: list[Session]) -> str:

@@ -113,6 +113,25 @@ def inert(text: str, *, one_line: bool = False) -> str:
     return pattern.sub(_shown, text)
 
 
+def inert_json(text: str) -> str:
+    """JSON ``text`` with every character :func:`inert` would change written as ``\\uXXXX``.
+
+    The same data for a JSON reader, but nothing in the bytes acts on a terminal that
+    shows them (``json.dumps`` escapes C0 controls, not DEL, C1 or bidi overrides).
+    """
+    if _SHOWN.search(text) is None:
+        return text
+    return _SHOWN.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON spells these as a UTF-16 surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
 def inert_data(value: T) -> T:
     """``value`` (JSON-like: dicts, lists, strings) with every string made :func:`inert`.
 
