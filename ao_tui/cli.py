@@ -590,9 +590,11 @@ def inspect_transcript(
     if as_json:
         _emit(result)
     else:
-        click.echo(
-            f"{result['state']} (from {result['source']}) {result.get('detail') or ''}".rstrip()
-        )
+        from core.inert import inert
+
+        # The detail quotes the transcript: prompts, commands, whatever the agent read.
+        detail = inert(str(result.get("detail") or ""), one_line=True)
+        click.echo(f"{result['state']} (from {result['source']}) {detail}".rstrip())
 
 
 @main.group()

@@ -164,3 +164,17 @@ def test_an_error_line_quoting_third_party_text_is_inert(
         fail("GitHub said: \x1b]52;c;eA==\x07 \u009b2J")
     assert exited.value.code == 1
     assert capsys.readouterr().err == "ao-tui: GitHub said: ^[]52;c;eA==^G <U+009B>2J\n"
+
+
+def test_inspect_transcript_shows_a_hostile_command_inert(tmp_path: Path) -> None:
+    command = {"command": "echo \x1b]52;c;eA==\x07 \u009b2J"}
+    call = {"type": "tool_use", "id": "t1", "name": "Bash", "input": command}
+    lines = [
+        {"type": "user", "message": {"role": "user", "content": "do it"}},
+        {"type": "assistant", "message": {"role": "assistant", "content": [call]}},
+    ]
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    result = ao(tmp_path, "inspect", "transcript", str(transcript))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "working (from transcript) Bash: echo ^[]52;c;eA==^G <U+009B>2J\n"

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
 
 from core import inert as inert_module
-from core.inert import clean, find_control, inert, inert_data, inert_session, refusal
+from core.inert import (
+    clean,
+    find_control,
+    inert,
+    inert_data,
+    inert_json,
+    inert_session,
+    refusal,
+)
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from tests.support.hostile_inputs import hostile, hostile_params
 
@@ -196,6 +205,13 @@ def test_inert_data_and_inert_session_return_the_same_object_when_nothing_change
     }
     assert shown.pr == {"problem": "host said no^G"}
     assert (shown.id, shown.prompt, shown.branch) == (session.id, "p", session.branch)
+
+
+@pytest.mark.parametrize("text", hostile_params("messages") + hostile_params("titles"))
+def test_inert_json_keeps_the_data_and_writes_nothing_active(text: str) -> None:
+    encoded = inert_json(json.dumps({"title": text, "n": [1, text]}, ensure_ascii=False))
+    assert inert(encoded) == encoded
+    assert json.loads(encoded) == {"title": text, "n": [1, text]}
 
 
 def test_the_corpus_has_every_kind_of_attack_the_issue_names() -> None:
