@@ -173,6 +173,8 @@ def test_inspect_transcript_shows_a_hostile_command_inert(tmp_path: Path) -> Non
         {"type": "user", "message": {"role": "user", "content": "do it"}},
         {"type": "assistant", "message": {"role": "assistant", "content": [call]}},
     ]
+    for second, line in enumerate(lines):
+        line["timestamp"] = f"2025-01-01T00:00:0{second}Z"
     transcript = tmp_path / "t.jsonl"
     transcript.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     result = ao(tmp_path, "inspect", "transcript", str(transcript))
