@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
 from textual.markup import escape
 from textual.widgets import Collapsible, DataTable, Input, Static, TextArea
 
@@ -43,7 +44,7 @@ TITLES = hostile("titles")
 ON_BOARD = ["app-7", "app-9", "app-8", "app-11", "app-4", "app-5", "app-6", "app-10", "app-2"]
 
 
-def terminal_text(app: CockpitApp) -> str:
+def terminal_text(app: App[Any]) -> str:
     """Every character the active screen would write to the terminal, line by line.
 
     Read from the screen's compositor (Textual's own private API: nothing public hands
@@ -63,6 +64,21 @@ def showing(app: CockpitApp, screen_type: type[Any] | None) -> bool:
 def assert_inert(text: str) -> None:
     """Nothing in ``text`` that a terminal acts on or that hides text: inert leaves it be."""
     assert inert(text) == text, [ch for ch in text if inert(ch) != ch]
+
+
+async def test_textual_itself_passes_a_raw_escape_to_the_terminal() -> None:
+    """Why the cockpit must make text inert itself: Rich and Textual do not."""
+    from rich.text import Text
+    from textual.app import ComposeResult
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Static(Text("a\x1b[2Jb \u009b201~ \u202e"))
+
+    app = Bare()
+    async with app.run_test(size=(40, 3)):
+        text = terminal_text(app)
+    assert "a\x1b[2Jb \x9b201~ \u202e" in text
 
 
 @pytest.fixture
