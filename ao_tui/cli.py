@@ -832,4 +832,5 @@ def diff(ctx: click.Context, session_id: str, stat: bool) -> None:
         from core.inert import inert
 
         text = inert(text)
-    click.echo(text, nl=False)
+    # color=True: piped, click would strip what looks like colour codes from the files.
+    click.echo(text, nl=False, color=True)

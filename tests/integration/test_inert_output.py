@@ -10,6 +10,9 @@ character but newline, no C1 control, no invisible formatting character.
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
 import sys
 from pathlib import Path
 
@@ -180,3 +183,40 @@ def test_inspect_transcript_shows_a_hostile_command_inert(tmp_path: Path) -> Non
     result = ao(tmp_path, "inspect", "transcript", str(transcript))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "working (from transcript) Bash: echo ^[]52;c;eA==^G <U+009B>2J\n"
+
+
+def read_all(fd: int) -> bytes:
+    """Everything written to the master side of a pty until the writer closed it."""
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed its side
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_diff_on_a_terminal_shows_escapes_and_piped_passes_bytes_on(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    config = write_config(tmp_path, git_repo, command=AGENT)
+    session = make_engine(config).spawn("app", "write a hostile file")
+    worktree = Path(session.worktree)
+    (worktree / "notes.txt").write_bytes(b"see \x1b]52;c;cm0gLXJmIH4K\x07 and \x1b[2J\n")
+    run_git(worktree, "add", "notes.txt")
+    run_git(worktree, "commit", "-qm", "notes")
+    args = [sys.executable, "-m", "ao_tui", "--config", str(config), "diff", session.id]
+    # A real terminal (a pty) on the CLI's stdout, as when the operator runs it.
+    master, slave = pty.openpty()
+    proc = subprocess.run(args, cwd=tmp_path, stdout=slave, stderr=subprocess.PIPE, check=False)
+    os.close(slave)
+    shown = read_all(master).decode()
+    os.close(master)
+    assert proc.returncode == 0, proc.stderr
+    assert "+see ^[]52;c;cm0gLXJmIH4K^G and ^[[2J" in shown
+    assert "\x1b" not in shown
+    piped = ao(tmp_path, "--config", str(config), "diff", session.id)
+    assert "+see \x1b]52;c;cm0gLXJmIH4K\x07 and \x1b[2J\n" in piped.stdout  # byte for byte
