@@ -141,7 +141,7 @@ class NewSessionScreen(ModalScreen[Session | None]):
         if not ref:
             status.update("Ctrl+S spawns · Esc cancels")
             return
-        status.update(f"looking up issue {ref}…")
+        status.update(Text(f"looking up issue {ref}…"))  # typed text, not markup
         self._lookup_issue(str(self.query_one("#new-project", Select).value), ref)
 
     @work(thread=True, exclusive=True, group="issue")

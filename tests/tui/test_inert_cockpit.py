@@ -281,8 +281,11 @@ async def test_new_session_shows_a_hostile_issue_title_inert_and_refuses_a_nul_t
         await pilot.press("N")
         assert isinstance(app.screen, NewSessionScreen)
         app.screen.query_one("#new-issue", Input).focus()
-        await pilot.press("1", "2")
         status = app.screen.query_one("#new-status", Static)
+        await pilot.press(*"[/x]")  # typed, it is no markup either
+        await wait_until(pilot, lambda: "is not an issue id" in str(status.render()))
+        assert app.is_running
+        await pilot.press(*["backspace"] * 4, "1", "2")
         await wait_until(pilot, lambda: "#12 Fix" in str(status.render()))
         assert "#12 Fix [/x] ^[[2Jlogin^[]0;owned^G" in str(status.render())
         assert app.is_running
