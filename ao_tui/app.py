@@ -58,6 +58,7 @@ from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
 from core.humanize import age
+from core.inert import inert_session
 from core.lease import EngineLease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.slots import SlotError
@@ -88,10 +89,19 @@ _ORDERED_ACTIONS = tuple(sorted(_SESSION_ACTIONS))
 
 
 def _read_changes(store: Store, seq: int) -> tuple[list[Event], dict[str, Session | None]]:
-    """The events after ``seq`` and the current row of every session they name."""
+    """The events after ``seq`` and the current row of every session they name (as shown)."""
     events = store.events_after(seq)
     ids = dict.fromkeys(event.session_id for event in events)
-    return events, {session_id: store.get_session(session_id) for session_id in ids}
+    return events, {session_id: _shown(store.get_session(session_id)) for session_id in ids}
+
+
+def _shown(session: Session | None) -> Session | None:
+    """A session as the cockpit shows it: titles, reasons and PR text made inert.
+
+    The one door through which sessions reach the widgets, so no card, toast, dialog or
+    title line can pass an escape from an issue title or a hook to the terminal.
+    """
+    return None if session is None else inert_session(session)
 
 
 def _ages(sessions: Iterable[Session], now: float) -> list[str]:
@@ -392,7 +402,7 @@ class CockpitApp(App[None]):
 
     @work(thread=True, group="reload", exit_on_error=False)
     def _reload(self) -> None:
-        sessions = self.engine.list()
+        sessions = [inert_session(session) for session in self.engine.list()]
         self.post_message(SessionsLoaded(sessions, self.clock()))
 
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
@@ -494,6 +504,7 @@ class CockpitApp(App[None]):
                 title=f"{session.id} needs you",
                 severity="warning",
                 timeout=8,
+                markup=False,  # the agent's command, not markup: "[x]" must show as written
             )
         if len(arrived) > 3:
             self.notify(f"and {len(arrived) - 3} more", title="Needs you", severity="warning")
@@ -616,7 +627,9 @@ class CockpitApp(App[None]):
             if session is not None:
                 self.preview.show_unavailable(session.id, f"capture failed: {error}")
         else:
-            self.notify(error, title=f"{worker.name} failed", severity="error", timeout=10)
+            self.notify(
+                error, title=f"{worker.name} failed", severity="error", timeout=10, markup=False
+            )
 
     # bindings -------------------------------------------------------------------------
 
@@ -694,7 +707,10 @@ class CockpitApp(App[None]):
     def on_action_done(self, message: ActionDone) -> None:
         """Show what the action did and read the new state."""
         self.notify(
-            message.summary, title=f"{message.session_id}: {message.verb}", severity="information"
+            message.summary,
+            title=f"{message.session_id}: {message.verb}",
+            severity="information",
+            markup=False,  # summaries quote blockers and host replies
         )
         self.request_reload()
 

@@ -34,7 +34,10 @@ EXIT_STATE = 7
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print one line on stderr that says what went wrong and what to do, then exit."""
-    click.echo(f"ao-tui: {message}", err=True)
+    from core.inert import inert
+
+    # Errors quote titles, issue text and host replies: none of it may act on the terminal.
+    click.echo(f"ao-tui: {inert(message)}", err=True)
     raise SystemExit(code)
 
 
@@ -145,19 +148,25 @@ def _pr_json(pr: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _emit(data: Any) -> None:
-    click.echo(json.dumps(data, ensure_ascii=False))
+    from core.inert import inert_json
+
+    # The same data, but no raw DEL, C1 control or bidi override reaches a terminal.
+    click.echo(inert_json(json.dumps(data, ensure_ascii=False)))
 
 
 def _table(sessions: list[Session]) -> str:
     """A plain table that fits 80 columns (no Rich: status must stay light)."""
     from core.humanize import age
+    from core.inert import inert
     from core.zones import zone_of
 
     now = time.time()
     rows = [("ID", "ZONE", "ACTIVITY", "FOR", "TITLE")]
     for s in sessions:
         state = s.activity.state.value if s.lifecycle.value == "running" else s.lifecycle.value
-        rows.append((s.id, zone_of(s).value, state, age(now - s.activity.since), s.title))
+        # A title may come from an issue, or from a database older than inert titles.
+        title = inert(s.title, one_line=True)
+        rows.append((s.id, zone_of(s).value, state, age(now - s.activity.since), title))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = []
     for row in rows:
@@ -221,6 +230,13 @@ def init(force: bool, directory: Path) -> None:
     "become the task and --prompt is added as a note.",
 )
 @click.option("--force", is_flag=True, help="Spawn even if an active session has the same task.")
+@click.option(
+    "--clean",
+    "clean_text",
+    is_flag=True,
+    help="Remove escape sequences and control characters (other than newline and tab) from "
+    "the prompt and title instead of refusing them.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the new session as JSON.")
 @click.pass_context
 def spawn(
@@ -232,13 +248,18 @@ def spawn(
     agent_name: str | None,
     issue: str,
     force: bool,
+    clean_text: bool,
     as_json: bool,
 ) -> None:
     """Start an agent on a task: worktree, branch, tmux session, agent."""
     from core.config import resolve_project
+    from core.inert import clean
 
     if prompt_file is not None:
         prompt = prompt_file.read()
+    if clean_text:
+        prompt = clean(prompt) if prompt is not None else None
+        title = clean(title) if title is not None else None
     if not prompt and not issue:
         fail("give the task with --prompt TEXT, --prompt-file FILE or --issue ID", EXIT_USAGE)
     with _errors():
@@ -277,9 +298,11 @@ def issues(ctx: click.Context, project: str | None, limit: int, as_json: bool) -
         return
     if not found:
         click.echo(f"no open issues in {project_id}'s tracker")
+    from core.inert import inert
+
     for issue in found:
         taken = working.get(issue.key, "-")
-        click.echo(f"#{issue.key:<8} {taken:<12} {issue.title}")
+        click.echo(f"#{issue.key:<8} {taken:<12} {inert(issue.title, one_line=True)}")
 
 
 @main.command()
@@ -328,6 +351,13 @@ def ls_(ctx: click.Context, as_json: bool) -> None:
     help="Read the message from a file ('-' for stdin).",
 )
 @click.option("--timeout", default=8.0, show_default=True, help="Seconds to wait for a receipt.")
+@click.option(
+    "--clean",
+    "clean_text",
+    is_flag=True,
+    help="Send the message without escape sequences and control characters (other than "
+    "newline and tab; CRLF becomes LF) instead of refusing it.",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"result": ..., "detail": ...}.')
 @click.pass_context
 def send(
@@ -336,15 +366,23 @@ def send(
     text: str | None,
     text_file: Any,
     timeout: float,
+    clean_text: bool,
     as_json: bool,
 ) -> None:
-    """Send a message to a session's agent; exit 6 if it could not be delivered."""
+    """Send a message to a session's agent; exit 6 if it could not be delivered.
+
+    A message holding a control character other than newline and tab is refused (exit 1,
+    naming the character, its line, column and byte offset) unless --clean is given.
+    """
+    from core.inert import clean
     from core.models import DeliveryResult
 
     if text_file is not None:
         text = text_file.read()
     if text is None:
         fail("give the message as an argument or with --file FILE", EXIT_USAGE)
+    if clean_text:
+        text = clean(text)
     with _errors():
         engine = _load_engine(ctx)
         result, detail = engine.send(session_id, text, confirm_timeout=timeout)
@@ -437,6 +475,7 @@ def events(
     """The event log; with --follow, a live stream of every state change."""
     import asyncio
 
+    from core.inert import inert
     from core.models import Event
 
     def show(event: Event) -> None:
@@ -446,7 +485,8 @@ def events(
             _emit(event.to_json())
         else:
             stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-            data = json.dumps(event.data, ensure_ascii=False)
+            # JSON escapes C0 controls but not DEL, C1 or bidi overrides.
+            data = inert(json.dumps(event.data, ensure_ascii=False), one_line=True)
             click.echo(f"{event.seq:>6} {stamp} {event.session_id:<12} {event.kind:<10} {data}")
         sys.stdout.flush()
 
@@ -556,9 +596,11 @@ def inspect_transcript(
     if as_json:
         _emit(result)
     else:
-        click.echo(
-            f"{result['state']} (from {result['source']}) {result.get('detail') or ''}".rstrip()
-        )
+        from core.inert import inert
+
+        # The detail quotes the transcript: prompts, commands, whatever the agent read.
+        detail = inert(str(result.get("detail") or ""), one_line=True)
+        click.echo(f"{result['state']} (from {result['source']}) {detail}".rstrip())
 
 
 @main.group()
@@ -707,12 +749,14 @@ def ci(ctx: click.Context, session_id: str, rerun: bool, wait: bool, as_json: bo
     if as_json:
         _emit(report)
         return
+    from core.inert import inert
+
     click.echo(f"{session_id} at {report['head_sha'][:10]}: CI {report['state']}")
     for check in report["checks"]:
         took = "" if check["duration"] is None else f" ({check['duration']:.1f}s)"
-        click.echo(f"  {check['state']:<8} {check['name']}{took}")
+        click.echo(f"  {check['state']:<8} {inert(str(check['name']), one_line=True)}{took}")
         if check["state"] == "failing" and check["excerpt"]:
-            for line in check["excerpt"].splitlines():
+            for line in inert(check["excerpt"]).splitlines():
                 click.echo(f"    {line}")
         if check.get("log"):
             click.echo(f"    log: {check['log']}")
@@ -729,9 +773,11 @@ def approve(ctx: click.Context, session_id: str, as_json: bool) -> None:
     if as_json:
         _emit(session_json(session))
     else:
+        from core.inert import inert
+
         pr = session.pr or {}
         blockers = "; ".join(pr.get("blockers") or []) or "none"
-        click.echo(f"{session.id} approved; PR {pr.get('state')}; blockers: {blockers}")
+        click.echo(inert(f"{session.id} approved; PR {pr.get('state')}; blockers: {blockers}"))
 
 
 @main.command()
@@ -754,6 +800,7 @@ def merge(
     as_json: bool,
 ) -> None:
     """Land a session's branch on its base branch; refused while blocked unless --force."""
+    from core.inert import inert
     from core.scm import MergeBlockedError
 
     with _errors():
@@ -763,7 +810,7 @@ def merge(
             blockers = pr.get("blockers") or []
             click.echo(f"{session_id}: PR {pr.get('state', 'none')}", err=True)
             for blocker in blockers:
-                click.echo(f"  blocker: {blocker}", err=True)
+                click.echo(f"  blocker: {inert(str(blocker), one_line=True)}", err=True)
             if not sys.stdin.isatty():
                 fail("not a terminal: pass --yes to merge without asking", EXIT_USAGE)
             if not click.confirm("Merge now?", err=True):
@@ -773,7 +820,7 @@ def merge(
         except MergeBlockedError as exc:
             click.echo(f"ao-tui: {session_id} cannot be merged:", err=True)
             for blocker in exc.blockers:
-                click.echo(f"  - {blocker}", err=True)
+                click.echo(f"  - {inert(str(blocker), one_line=True)}", err=True)
             click.echo("fix them, or pass --force to merge anyway", err=True)
             raise SystemExit(exc.exit_code) from None
     notes = list((session.pr or {}).get("notes") or [])
@@ -782,7 +829,7 @@ def merge(
         return
     click.echo(f"{session.id} merged into {session.base_branch} as {sha[:10]}")
     for note in notes:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"note: {inert(str(note))}", err=True)
 
 
 @main.command()
@@ -790,7 +837,16 @@ def merge(
 @click.option("--stat", is_flag=True, help="Files changed with counts only.")
 @click.pass_context
 def diff(ctx: click.Context, session_id: str, stat: bool) -> None:
-    """The session branch's changes against its base branch."""
+    """The session branch's changes against its base branch.
+
+    On a terminal, control characters in the changed files are shown (``^[``) rather than
+    sent to it; piped, the diff is passed on byte for byte.
+    """
     with _errors():
         text = _load_engine(ctx).diff(session_id, stat=stat)
-    click.echo(text, nl=False)
+    if sys.stdout.isatty():
+        from core.inert import inert
+
+        text = inert(text)
+    # color=True: piped, click would strip what looks like colour codes from the files.
+    click.echo(text, nl=False, color=True)

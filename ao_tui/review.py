@@ -12,6 +12,8 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from core.inert import inert, inert_data
+
 BODY_MAX = 2000
 """Characters of one thread's comment shown and forwarded; the rest is cut with a marker."""
 
@@ -22,14 +24,22 @@ def threads_of(pr: dict[str, Any] | None) -> list[dict[str, Any]]:
     return [t for t in threads if isinstance(t, dict)]
 
 
+# Every field of a thread is a reviewer's or the host's text: each is made inert
+# (core.inert) before it is shown or forwarded to the agent.
+
+
 def _where(thread: dict[str, Any]) -> str:
-    path = str(thread.get("path") or "(the PR)")
-    line = thread.get("line")
+    path = inert(str(thread.get("path") or "(the PR)"), one_line=True)
+    line = inert(str(thread.get("line") or ""), one_line=True)
     return f"{path}:{line}" if line else path
 
 
+def _author(thread: dict[str, Any]) -> str:
+    return inert(str(thread.get("author") or "?"), one_line=True)
+
+
 def _body(thread: dict[str, Any]) -> str:
-    body = str(thread.get("body") or "").strip()
+    body = inert(str(thread.get("body") or "")).strip()
     return body if len(body) <= BODY_MAX else body[:BODY_MAX] + " […]"
 
 
@@ -37,6 +47,7 @@ def review_view(pr: dict[str, Any] | None) -> RenderableType:
     """PR state, blockers, the host's problem and every unresolved thread."""
     if not pr:
         return Text("no PR yet: the branch has no commits ahead of its base (or none is open)")
+    pr = inert_data(pr)  # the host's URL, problem and blockers quote its own text
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
     head.add_column()
@@ -58,11 +69,7 @@ def review_view(pr: dict[str, Any] | None) -> RenderableType:
     for thread in threads:
         replies = int(thread.get("replies") or 0)
         more = f" (+{replies} repl{'y' if replies == 1 else 'ies'})" if replies else ""
-        parts.append(
-            Text.assemble(
-                ("\n" + _where(thread), "bold"), f" · {thread.get('author') or '?'}{more}"
-            )
-        )
+        parts.append(Text.assemble(("\n" + _where(thread), "bold"), f" · {_author(thread)}{more}"))
         parts.append(Text(_body(thread)))
     return Group(*parts)
 
@@ -80,5 +87,5 @@ def threads_message(pr: dict[str, Any] | None) -> str:
         else "Review comments are unresolved. Address each one and say what you changed:"
     ]
     for index, thread in enumerate(threads, start=1):
-        lines += ["", f"{index}. {_where(thread)} ({thread.get('author') or '?'}):", _body(thread)]
+        lines += ["", f"{index}. {_where(thread)} ({_author(thread)}):", _body(thread)]
     return "\n".join(lines)

@@ -26,6 +26,7 @@ from core.agent_env import agent_environment
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.file_lock import hold
+from core.inert import refusal
 from core.launcher import PlanError, hand_over, make_pipe, sweep_plans
 from core.lifecycle import Reconciler
 from core.locations import Locations
@@ -265,8 +266,16 @@ class Engine:
         With ``issue``, the project's tracker (when it has one) supplies the task: its
         title and body become the prompt, with ``prompt`` added as the operator's note,
         and the session is bound to the issue, so a second one on it needs ``force``.
+        A ``prompt`` or ``title`` holding a control character other than newline and tab
+        is refused; the issue's own text is made inert (``core.inert``).
         """
         project = self.project(project_id)
+        # The operator's own text, before an issue's (already inert) text is added to it: a
+        # NUL would kill the agent at exec, an escape would act on the terminal showing it.
+        for what, text in (("prompt", prompt), ("title", title or "")):
+            problem = refusal(text, what, "pass --clean to use the cleaned text")
+            if problem:
+                raise EngineError(problem)
         if issue:
             prompt, title, issue = self._issue_task(project_id, issue, prompt, title, force)
         prompt = prompt.strip()
@@ -451,9 +460,17 @@ class Engine:
         """Paste ``text`` into the session's agent and press Enter, then confirm it arrived.
 
         An agent still starting up drops what is typed at it, so the paste waits (up to
-        ``ready_timeout`` seconds) until the agent says it takes input.
+        ``ready_timeout`` seconds) until the agent says it takes input. Text holding a
+        control character other than newline and tab is refused (:class:`EngineError`,
+        saying which and where); ``core.inert.clean`` gives the text that may be sent.
         """
         session = self.get(session_id)
+        # Only newline and tab among control characters: an escape could end the bracketed
+        # paste, and whatever follows would be typed (CR as Enter). Third-party text comes
+        # here already inert (core.inert); the operator's own is refused, not altered.
+        problem = refusal(text, "message", "pass --clean to send the cleaned text")
+        if problem:
+            raise EngineError(problem)
         pane = self._live_pane(session)
         if pane is None:
             return self._record_send(

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from core.inert import inert
 from core.scm import HostSettings
 
 _KEY = re.compile(r"^#?(?P<key>[A-Za-z0-9][A-Za-z0-9_-]{0,40})$")
@@ -89,13 +90,17 @@ def normalize_key(ref: str) -> str:
 
 
 def task_prompt(issue: Issue, note: str = "") -> str:
-    """The agent's task: the issue's title and body, where it is, and the operator's note."""
-    lines = [f"Resolve issue #{issue.key}: {issue.title}"]
+    """The agent's task: the issue's title and body, where it is, and the operator's note.
+
+    The issue's text is someone else's: it is made inert (``core.inert``), so nothing in
+    it can act on the terminal that shows the prompt or hide text from the operator.
+    """
+    lines = [f"Resolve issue #{issue.key}: {inert(issue.title, one_line=True)}"]
     if issue.url or issue.where:
-        lines.append(f"({issue.url or issue.where})")
+        lines.append(f"({inert(issue.url or issue.where, one_line=True)})")
     if issue.labels:
-        lines.append(f"Labels: {', '.join(issue.labels)}")
-    body = issue.body.strip()
+        lines.append(f"Labels: {', '.join(inert(label, one_line=True) for label in issue.labels)}")
+    body = inert(issue.body).strip()
     if body:
         lines += ["", body]
     if note.strip():
@@ -104,5 +109,5 @@ def task_prompt(issue: Issue, note: str = "") -> str:
 
 
 def task_title(issue: Issue) -> str:
-    """The board's title for a session on ``issue``."""
-    return f"#{issue.key} {issue.title}"
+    """The board's title for a session on ``issue`` (its title made inert, on one line)."""
+    return f"#{issue.key} {inert(issue.title, one_line=True)}"

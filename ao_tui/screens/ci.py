@@ -27,6 +27,7 @@ from ao_tui.messages import Delivered, deliver
 from ao_tui.screens.diff import REVIEW_CSS, LineStyler, LineView, measure
 from core.engine import Engine
 from core.errors import EngineError
+from core.inert import inert
 from core.models import DeliveryResult, Session
 from core.redact import env_secrets, redact
 
@@ -42,9 +43,6 @@ RUNNING_REFRESH = 3.0
 _FAILING_LINE = re.compile(
     r"\b(FAIL(ED|URE|S)?|ERROR|[Ee]rror|Traceback|[Aa]ssert(ion)?|[Ee]xception|panic)\b"
     r"|^E\s|^\s*[✗✘]"
-)
-_TERMINAL_CONTROL = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|[\x00-\x08\x0b-\x1f\x7f]"
 )
 
 
@@ -69,7 +67,7 @@ def format_duration(seconds: float | None) -> str:
 def excerpt_text(excerpt: str, error_colour: str) -> Text:
     """The excerpt with its failing lines in the error colour."""
     text = Text(no_wrap=False)
-    lines = clean_log(excerpt).splitlines()
+    lines = inert(excerpt).splitlines()
     for line in lines:
         text.append(line, style=f"bold {error_colour}" if failing_line(line) else "")
         text.append("\n")
@@ -77,19 +75,17 @@ def excerpt_text(excerpt: str, error_colour: str) -> Text:
     return text if lines else Text("no log excerpt for this check", style="italic")
 
 
-def clean_log(text: str) -> str:
-    """Log text without terminal escapes and control characters (they would garble the view)."""
-    return _TERMINAL_CONTROL.sub("", text)
-
-
 def send_text(check: dict[str, Any], head_sha: str) -> str:
-    """The message that hands a check's excerpt to the agent: one framing line, then it."""
+    """The message that hands a check's excerpt to the agent: one framing line, then it.
+
+    The log is whatever the build printed: inert (``core.inert``), so an escape in it shows
+    as ``^[`` instead of ending the paste and typing the rest at the agent.
+    """
     state = "failing" if check.get("state") == "failing" else f"{check.get('state')}"
-    framing = (
-        f"CI check {check.get('name')!r} is {state} on {head_sha[:10]}. "
-        "Please fix it; the log excerpt:"
-    )
-    return f"{framing}\n\n{check.get('excerpt', '').strip()}\n"
+    name = inert(str(check.get("name")), one_line=True)
+    framing = f"CI check {name!r} is {inert(state, one_line=True)} on {head_sha[:10]}. "
+    framing += "Please fix it; the log excerpt:"
+    return f"{framing}\n\n{inert(str(check.get('excerpt') or '')).strip()}\n"
 
 
 def read_log_tail(path: Path, limit: int) -> tuple[list[str], int]:
@@ -103,7 +99,9 @@ def read_log_tail(path: Path, limit: int) -> tuple[list[str], int]:
         start = max(0, size - limit)
         handle.seek(start)
         data = handle.read()
-    text = redact(clean_log(data.decode("utf-8", errors="replace")), env_secrets())
+    # Colours go; any other escape shows as ^[ rather than hiding what the build printed.
+    # Masked after: a token split by a colour code is whole again only once it is gone.
+    text = redact(inert(data.decode("utf-8", errors="replace")), env_secrets())
     lines = text.splitlines()
     if start and lines:
         lines = lines[1:]  # the first line is cut mid-way
@@ -231,7 +229,7 @@ class CiScreen(ModalScreen[None]):
         for check in self.checks:
             state = str(check.get("state", "none"))
             table.add_row(
-                str(check.get("name", "?")),
+                Text(inert(str(check.get("name", "?")), one_line=True)),
                 Text(state, style=f"bold {state_colour.get(state, '')}".strip()),
                 format_duration(check.get("duration")),
             )
@@ -298,7 +296,8 @@ class CiScreen(ModalScreen[None]):
         if self.sending:
             return
         self.sending = True
-        self._status(f"sending the excerpt of {check.get('name')} to {self.session.id}…")
+        name = inert(str(check.get("name")), one_line=True)
+        self._status(f"sending the excerpt of {name} to {self.session.id}…")
         self._send(send_text(check, str(self.result.get("head_sha") or "")))
 
     @work(thread=True, group="ci-send", exit_on_error=False)
@@ -310,7 +309,9 @@ class CiScreen(ModalScreen[None]):
         self.sending = False
         if message.result is None:
             self._status(f"not sent: {message.detail}", error=True)
-            self.notify(message.detail, title=f"{self.session.id}: not sent", severity="error")
+            self.notify(
+                message.detail, title=f"{self.session.id}: not sent", severity="error", markup=False
+            )
             return
         summary = f"excerpt {message.result.value}: {message.detail}"
         failed = message.result is DeliveryResult.FAILED
@@ -319,6 +320,7 @@ class CiScreen(ModalScreen[None]):
             summary,
             title=f"{self.session.id}: CI excerpt",
             severity="error" if failed else "information",
+            markup=False,
         )
 
     def action_open_log(self) -> None:
@@ -326,12 +328,11 @@ class CiScreen(ModalScreen[None]):
         check = self.selected_check()
         log = str(check.get("log") or "") if check else ""
         if not log:
-            url = check.get("url") if check else None
+            url = inert(str(check.get("url")), one_line=True) if check and check.get("url") else ""
             self._status(f"no local log for this check{f'; see {url}' if url else ''}")
             return
-        self.app.push_screen(
-            LogScreen(Path(log), title=f"{self.session.id} · {check and check.get('name')}")
-        )
+        name = inert(str(check and check.get("name")), one_line=True)
+        self.app.push_screen(LogScreen(Path(log), title=f"{self.session.id} · {name}"))
 
     def action_close(self) -> None:
         """Back to the board."""

@@ -28,6 +28,7 @@ from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
 from core.engine import Engine
 from core.humanize import age
+from core.inert import inert
 from core.models import Event, Session
 from core.zones import zone_of
 
@@ -79,7 +80,8 @@ def info_table(session: Session, now: float) -> Table:
         ("created", f"{age(now - session.created_at)} ago"),
     ]
     for name, value in rows:
-        table.add_row(name, Text(value))
+        # The app hands over sessions already inert; this keeps any other caller safe too.
+        table.add_row(name, Text(inert(value)))
     return table
 
 
@@ -118,9 +120,8 @@ class DetailScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         """Title, tabs, footer."""
         with Vertical(id="detail-body"):
-            yield Static(
-                Text(f"{self.session.id}  {self.session.title}", style="bold"), id="detail-title"
-            )
+            title = inert(self.session.title, one_line=True)
+            yield Static(Text(f"{self.session.id}  {title}", style="bold"), id="detail-title")
             with TabbedContent(id="detail-tabs"):
                 with TabPane("Terminal", id="tab-terminal"):
                     yield PaneView(id="detail-pane")
@@ -161,11 +162,14 @@ class DetailScreen(ModalScreen[None]):
         """Fill the timeline and the transcript."""
         table = self.query_one("#detail-events", DataTable)
         for event in message.events:
-            data = json.dumps(event.data, ensure_ascii=False)
+            # JSON escapes C0 controls but not DEL, C1 or bidi overrides.
+            data = inert(json.dumps(event.data, ensure_ascii=False), one_line=True)
             table.add_row(f"{age(self.now - event.ts)} ago", event.kind, data, key=str(event.seq))
         status = self.query_one("#transcript-status", Static)
         if message.turns is None:
-            status.update(message.error or f"{self.session.agent} keeps no transcript we know")
+            status.update(
+                Text(message.error or f"{self.session.agent} keeps no transcript we know")
+            )
             return
         status.display = False
         self.query_one("#tab-transcript", TabPane).mount(TranscriptView(message.turns))
@@ -208,7 +212,7 @@ class DetailScreen(ModalScreen[None]):
         if message.result is None:
             status.update(Text(f"not forwarded: {message.detail}", style="bold"))
             return
-        status.update(f"review threads {message.result.value}: {message.detail}")
+        status.update(Text(f"review threads {message.result.value}: {message.detail}"))
 
     def action_close(self) -> None:
         """Back to the board."""

@@ -28,6 +28,7 @@ from textual.widgets import Footer, Static
 
 from core.engine import Engine
 from core.errors import EngineError
+from core.inert import inert
 from core.models import Session
 
 MAX_DIFF_LINES = 200_000
@@ -260,7 +261,8 @@ class DiffScreen(ModalScreen[None]):
         except EngineError as exc:
             self.post_message(self.Loaded("", [], 0, 0, str(exc)))
             return
-        lines = diff.splitlines()
+        # The agent wrote these files: an escape in them must show, not reach the terminal.
+        stat, lines = inert(stat), inert(diff).splitlines()
         total = len(lines)
         del lines[MAX_DIFF_LINES:]
         starts = [i for i, line in enumerate(lines) if line.startswith("diff ")]

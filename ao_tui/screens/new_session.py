@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -23,6 +24,7 @@ from textual.widgets import Checkbox, Input, Select, Static, TextArea
 
 from core.engine import Engine
 from core.errors import ConfigError, EngineError
+from core.inert import inert, refusal
 from core.models import Session
 from core.naming import title_from
 from core.redact import redact_here
@@ -140,7 +142,7 @@ class NewSessionScreen(ModalScreen[Session | None]):
         if not ref:
             status.update("Ctrl+S spawns · Esc cancels")
             return
-        status.update(f"looking up issue {ref}…")
+        status.update(Text(f"looking up issue {ref}…"))  # typed text, not markup
         self._lookup_issue(str(self.query_one("#new-project", Select).value), ref)
 
     @work(thread=True, exclusive=True, group="issue")
@@ -158,13 +160,14 @@ class NewSessionScreen(ModalScreen[Session | None]):
         if message.ref != self.query_one("#new-issue", Input).value.strip():
             return
         status = self.query_one("#new-status", Static)
+        # Text, not markup: an issue title holding "[/x]" would raise and take the app down.
         if message.issue is None:
-            status.update(f"issue {message.ref}: {message.error}")
+            status.update(Text(f"issue {message.ref}: {message.error}"))
             return
         self.issue = message.issue
-        where = message.issue.url or message.issue.where
-        title = redact_here(message.issue.title)
-        status.update(f"#{message.issue.key} {title} · {message.issue.state} · {where}")
+        where = inert(message.issue.url or message.issue.where, one_line=True)
+        title = redact_here(inert(message.issue.title, one_line=True))
+        status.update(Text(f"#{message.issue.key} {title} · {message.issue.state} · {where}"))
         self._update_branch()
 
     def _form(self) -> tuple[str, str, str, str, bool, str]:
@@ -193,6 +196,10 @@ class NewSessionScreen(ModalScreen[Session | None]):
         if not prompt.strip() and not issue:
             self.query_one("#new-status", Static).update("Write the task or give an issue first.")
             return
+        problem = refusal(prompt, "task") or refusal(title, "title")
+        if problem:
+            self.query_one("#new-status", Static).update(Text(f"not spawned: {problem}"))
+            return
         self.spawning = True
         self.query_one("#new-status", Static).update(f"spawning in {project}…")
         self._spawn(project, prompt, title or None, agent, force, issue)
@@ -214,7 +221,7 @@ class NewSessionScreen(ModalScreen[Session | None]):
         """Close with the session, or keep the form open with the reason."""
         self.spawning = False
         if message.session is None:
-            self.query_one("#new-status", Static).update(f"not spawned: {message.error}")
+            self.query_one("#new-status", Static).update(Text(f"not spawned: {message.error}"))
             return
         self.dismiss(message.session)
 

@@ -3,6 +3,9 @@
 The engine pastes the text as one bracketed paste and presses Enter, then waits for a
 receipt (up to several seconds), so the send runs in a thread and the dialog says
 "sending…" meanwhile. A failed send keeps the dialog and its text open for another try.
+Text holding control characters (other than newline and tab), e.g. pasted terminal
+output, is refused with the one-line reason; Ctrl+L cleans it in the editor, so what is
+sent is what shows.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from textual.widgets import Static, TextArea
 
 from ao_tui.messages import Delivered, deliver
 from core.engine import Engine
+from core.inert import clean, find_control, refusal
 from core.models import DeliveryResult, Session
 
 _SEVERITY: dict[DeliveryResult, SeverityLevel] = {
@@ -38,6 +42,14 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
             "ctrl+s", "send", "send", id="send.submit", priority=True, tooltip="Send the message"
         ),
         Binding("escape", "cancel", "cancel", id="send.cancel", tooltip="Close without sending"),
+        Binding(
+            "ctrl+l",
+            "clean",
+            "clean",
+            id="send.clean",
+            priority=True,
+            tooltip="Remove escape sequences and control characters from the message",
+        ),
     ]
 
     def __init__(self, engine: Engine, session: Session, *, cursor_blink: bool = True) -> None:
@@ -78,6 +90,10 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
         if not self.text.strip():
             self._status("Nothing to send yet.")
             return
+        problem = refusal(self.text, "message", "press Ctrl+L to clean it")
+        if problem:
+            self._status(f"not sent: {problem}")
+            return
         self.sending = True
         self._status(f"sending to {self.session.id}…")
         self._send(self.text)
@@ -91,7 +107,9 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
         self.sending = False
         if message.result is None:
             self._status(f"not sent: {message.detail}")
-            self.notify(message.detail, title=f"{self.session.id}: not sent", severity="error")
+            self.notify(
+                message.detail, title=f"{self.session.id}: not sent", severity="error", markup=False
+            )
             return
         summary = f"{message.result.value}: {message.detail}"
         self._status(summary)
@@ -99,12 +117,23 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
             summary,
             title=f"{self.session.id}: message {message.result.value}",
             severity=_SEVERITY[message.result],
+            markup=False,
         )
         if message.result is not DeliveryResult.FAILED:
             self.dismiss(message.result)
 
+    def action_clean(self) -> None:
+        """Replace the text by its cleaned version (what ``send --clean`` would send)."""
+        found = find_control(self.text)
+        if found is None:
+            self._status("Nothing to clean: the message has no control characters.")
+            return
+        self.query_one(TextArea).text = clean(self.text)
+        self._status(f"Removed {found.count} control character(s); Ctrl+S sends.")
+
     def _status(self, text: str) -> None:
-        self.query_one("#send-status", Static).update(text)
+        # Text, not markup: the detail may quote the agent's screen, where "[/x]" would raise.
+        self.query_one("#send-status", Static).update(Text(text))
 
     def action_cancel(self) -> None:
         """Close without sending (a send in flight still completes and is recorded)."""

@@ -14,9 +14,11 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
+from textual.markup import escape
 from textual.widgets import Collapsible, Static
 
 from core.activity.claude_transcript import prompt_text, tool_argument
+from core.inert import inert
 
 TAIL_BYTES = 2_000_000
 """How much of the end of a transcript is read."""
@@ -126,10 +128,14 @@ class TranscriptView(VerticalScroll):
         if not self.turns:
             yield Static("The transcript has no turns yet.")
         for turn in self.turns:
-            title = f"{_LABELS.get(turn.kind, turn.kind)}: {turn.title}"[:200]
+            # Prompts, answers and tool output quote files, logs and web pages: inert. The
+            # title is escaped too: it is markup, and "[/b]" in a prompt would raise.
+            title = inert(f"{_LABELS.get(turn.kind, turn.kind)}: {turn.title}", one_line=True)
             body = turn.body
             if turn.kind == "tool":
                 result = "\n".join(turn.result) if turn.result else "(no result yet)"
                 body = f"input:\n{turn.body}\n\nresult:\n{result}"
-            with Collapsible(title=title, collapsed=True, classes=f"turn -{turn.kind}"):
-                yield Static(body, markup=False, classes="turn-body")
+            with Collapsible(
+                title=escape(title[:200]), collapsed=True, classes=f"turn -{turn.kind}"
+            ):
+                yield Static(inert(body), markup=False, classes="turn-body")

@@ -27,6 +27,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from core.inert import find_control
 from core.slots import PaneInfo, SlotError
 
 SOCKET_ENV = "AO_TUI_TMUX_SOCKET"
@@ -305,7 +306,18 @@ class TmuxRuntime:
 
         ``-r`` keeps newlines as LF: tmux would otherwise turn them into CR, which an agent
         without bracketed paste mode reads as Enter in the middle of the message.
+
+        Text holding a control character other than newline and tab (or a byte that is not
+        UTF-8) is refused with :class:`SlotError`, whoever the caller: ``ESC [ 2 0 1 ~``
+        would end the paste early and the rest would arrive as typed keys (CR as Enter).
         """
+        found = find_control(text)
+        if found is not None:
+            raise SlotError(
+                f"refusing to paste into tmux pane {target}: the text has {found.describe()} "
+                f"at {found.where()}, which could end the paste or act as a key press; "
+                "clean or neutralise the text first (core.inert)"
+            )
         if not text:
             return  # tmux cannot load an empty buffer, and there is nothing to deliver
         in_mode = self._run("display-message", "-p", "-t", _arg(target), "-F", "#{pane_in_mode}")

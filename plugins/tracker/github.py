@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
+from core.inert import inert
 from core.scm import ScmUnavailableError
 from core.tracker import Issue, TrackerError, TrackerTarget
 from plugins.github.client import GitHubClient, GitHubError, next_link
@@ -119,17 +120,18 @@ def _issue(item: Any, repo: str) -> Issue:
     """An issue from the REST shape; a malformed one is a clear error."""
     if not isinstance(item, dict) or not isinstance(item.get("number"), int):
         raise TrackerError(f"GitHub sent a malformed issue for {repo}")
+    # Titles, bodies and labels are anyone's writing: inert before anything shows them.
     labels = tuple(
-        str(label.get("name"))
+        inert(str(label.get("name")), one_line=True)
         for label in item.get("labels") or []
         if isinstance(label, dict) and label.get("name")
     )
     url = item.get("html_url")
     return Issue(
         key=str(item["number"]),
-        title=str(item.get("title") or "(no title)"),
-        body=str(item.get("body") or ""),
-        url=url if isinstance(url, str) else None,
+        title=inert(str(item.get("title") or "(no title)"), one_line=True),
+        body=inert(str(item.get("body") or "")),
+        url=inert(url, one_line=True) if isinstance(url, str) else None,
         labels=labels,
         state="closed" if item.get("state") == "closed" else "open",
         where=f"{repo}#{item['number']}",

@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from core.inert import inert
 from core.tracker import Issue, TrackerError, TrackerTarget, normalize_key
 from core.yaml_marks import MarkedDocument, YamlError, load_marked
 
@@ -91,7 +92,7 @@ def _markdown_tasks(text: str, name: str) -> list[Issue]:
 
     def close() -> None:
         if current is not None:
-            tasks.append(Issue(**current, body="\n".join(body).strip()))
+            tasks.append(Issue(**current, body=inert("\n".join(body)).strip()))
 
     for number, line in enumerate(text.splitlines(), start=1):
         if _FENCE.match(line):
@@ -124,6 +125,7 @@ def _markdown_tasks(text: str, name: str) -> list[Issue]:
                 f"{seen[key.lower()]}); give each task its own id"
             )
         seen[key.lower()] = number
+        title = inert(title, one_line=True)  # anyone with a commit may have written it
         current = {"key": key, "title": title, "state": state, "where": f"{name}:{number}"}
     close()
     return tasks
@@ -199,10 +201,10 @@ def _yaml_task(
     url = item.get("url")
     return Issue(
         key=key,
-        title=title.strip(),
-        body=body,
-        url=url if isinstance(url, str) else None,
-        labels=tuple(labels),
+        title=inert(title.strip(), one_line=True),
+        body=inert(body),
+        url=inert(url, one_line=True) if isinstance(url, str) else None,
+        labels=tuple(inert(label, one_line=True) for label in labels),
         state="closed" if item.get("done") is True else "open",
         where=f"{name}:{line}",
     )

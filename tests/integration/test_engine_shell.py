@@ -87,7 +87,7 @@ def test_duplicate_task_is_refused_unless_forced(engine: Engine) -> None:
         "trailing semicolon;",
         "$(touch PWNED) and `touch PWNED2`",
         "C-c C-d Escape Enter",
-        "literal backslash-n \\n and a real\nnewline\r\nand tabs\t!",
+        "literal backslash-n \\n and a real\nnewline\nand tabs\t!",
         "emoji 🚀🧪 and accents éàü 漢字",
         "x" * 100_000,
     ],

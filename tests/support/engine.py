@@ -49,9 +49,12 @@ def write_config(
     return path
 
 
-def recorder_command(out: Path) -> str:
-    """A shell-agent command line that records every byte it receives into ``out``."""
-    return f"{sys.executable} {RECORDER} {out}"
+def recorder_command(out: Path, *, bracketed: bool = False) -> str:
+    """A shell-agent command line that records every byte it receives into ``out``.
+
+    ``bracketed``: the recorder turns on bracketed paste first, as Claude Code does.
+    """
+    return f"{sys.executable} {RECORDER} {'--bracketed ' if bracketed else ''}{out}"
 
 
 def make_engine(config_path: Path, registry: Registry | None = None) -> Engine:
