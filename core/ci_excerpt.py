@@ -1,4 +1,4 @@
-"""CI excerpts made safe to keep and print: terminal codes removed, secrets masked, bounded.
+"""CI excerpts made safe to keep and print: made inert, secrets masked, bounded.
 
 An excerpt is stored in the database, printed by ``ci --json``, shown in the cockpit and
 sent to agents, so it must never carry a secret nor grow with the log: a test that prints
@@ -13,10 +13,10 @@ than a short one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.inert import inert
 from core.redact import redact
 
 MAX_LINES = 70
@@ -33,24 +33,6 @@ _WINDOW_MARGIN = 512
 is seen whole (or long enough to match) and masked before the line is cut."""
 _CUT_NOTE_ROOM = 40
 """Characters kept free at the end of a cut line for its note."""
-
-_TERMINAL_CODES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves
-    # OSC (titles, hyperlinks, clipboard) and DCS/SOS/PM/APC strings; an unterminated one
-    # ends at the line's end, so it cannot swallow the lines after it.
-    r"|\x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?"
-    r"|\x1b[PX^_][^\x1b\n]*(?:\x1b\\)?"
-    r"|\x1b[@-Z\\-_]?"  # other escapes (and a lone ESC)
-    r"|[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\x80-\x9f]"  # C0/C1 controls but tab and newlines
-)
-
-
-def strip_terminal_codes(text: str) -> str:
-    """``text`` without terminal escape sequences and control characters (tab, CR, LF kept).
-
-    A secret split by colour codes reads whole on a terminal, so codes go before masking.
-    """
-    return _TERMINAL_CODES.sub("", text)
 
 
 def read_log_end(path: Path, limit: int = READ_MAX_BYTES) -> str:
@@ -81,8 +63,9 @@ def bound_excerpt(
     max_bytes: int = MAX_BYTES,
     line_chars: int = LINE_CHARS,
 ) -> str:
-    """``text`` cleaned of terminal codes, with ``secrets`` and known credentials masked, cut
-    to ``max_lines`` lines of at most ``line_chars`` characters and ``max_bytes`` bytes.
+    """``text`` made inert (colours gone, other controls visible), with ``secrets`` and
+    known credentials masked, cut to ``max_lines`` lines of at most ``line_chars``
+    characters and ``max_bytes`` bytes.
 
     Text within the bounds comes back as it was (once cleaned and masked), so bounding an
     excerpt again changes nothing.
@@ -96,7 +79,7 @@ def bound_excerpt(
         cut = True
     window = line_chars + _WINDOW_MARGIN + max((len(s) for s in literals), default=0)
     widths = [len(line) for line in lines]
-    shown = "\n".join(strip_terminal_codes(line[:window]) for line in lines)
+    shown = "\n".join(inert(line[:window]) for line in lines)
     masked = redact(shown, literals).split("\n")
     if len(masked) != len(lines):  # a mask spanning lines (a private key block)
         widths = [len(line) for line in masked]

@@ -13,8 +13,9 @@ import os
 import re
 from pathlib import Path
 
-from core.ci_excerpt import bound_excerpt, strip_terminal_codes
+from core.ci_excerpt import bound_excerpt
 from core.ci_runner import excerpt
+from core.inert import inert
 from core.redact import env_secrets, redact
 
 LOG_MAX_BYTES = 4 * 1024 * 1024
@@ -49,8 +50,9 @@ def job_excerpt(log: str, *, log_path: str = "") -> str:
 def save_log(path: Path, text: str) -> None:
     """Write a job log, credentials masked, readable by its owner only, in a private
     directory (masking megabytes is slow: call it off an event loop)."""
-    # Codes go first: a token split by colour codes reads whole on a terminal.
-    text = redact(strip_terminal_codes(text), env_secrets())
+    # Made inert first: colour codes go (a token split by them reads whole on a terminal)
+    # and other escapes show instead of acting on the terminal that views the log.
+    text = redact(inert(text), env_secrets())
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # a file left by an older version keeps its mode on open

@@ -53,7 +53,8 @@ def test_a_token_straddling_the_cut_leaves_no_fragment() -> None:
 def test_a_token_split_by_colour_codes_is_masked() -> None:
     text = "\x1b[31mghp_" + "L" * 10 + "\x1b[0m" + "L" * 26 + " FAILED\x07\x00"
     out = bound_excerpt(text)
-    assert out == "*** FAILED"
+    # Colours go; other controls stay visible (core.inert), never acting on a terminal.
+    assert out == "*** FAILED^G^@"
 
 
 def test_the_values_of_secret_variables_are_masked_in_the_excerpt() -> None:
