@@ -254,7 +254,9 @@ class TmuxRuntime:
         if proc.returncode != 0:
             err = _stderr(proc)
             self._activity, self._listed_at = {}, asked_at
-            if _no_server(err):
+            # "no current target": the server is exiting with its last session (measured
+            # right after killing it, on a loaded machine): there are no panes.
+            if _no_server(err) or "no current target" in err:
                 return {}, 0
             raise SlotError(f"tmux list-panes failed: {err}")
         panes: dict[str, PaneInfo] = {}
