@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -38,24 +39,57 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise SystemExit(code)
 
 
+DEBUG_ENV_VAR = "AO_TUI_DEBUG"
+"""Set to 1 to get the traceback of an unexpected error instead of its one-line summary."""
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn engine, config and plugin errors into one stderr line and a stable exit code."""
-    from core.errors import ConfigError, EngineError
-    from core.registry import UnknownPluginError
-    from core.slots import SlotError
-    from core.store import StoreError
+    """Turn every error into one stderr line and a stable exit code, never a traceback.
+
+    Every ao-tui error (:class:`core.errors.AoError`) carries its exit code; anything else
+    is a bug or an environment failure nobody anticipated: one line naming it and exit 1,
+    unless ``AO_TUI_DEBUG=1`` asks for the traceback.
+    """
+    from core.errors import AoError
 
     try:
         yield
-    except ConfigError as exc:
-        fail(str(exc), EXIT_CONFIG)
-    except EngineError as exc:
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise  # click prints these itself, with its usage exit code
+    except AoError as exc:
         fail(str(exc), exc.exit_code)
-    except (SlotError, UnknownPluginError) as exc:
-        fail(str(exc))
-    except StoreError as exc:
-        fail(str(exc), EXIT_STATE)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV_VAR) == "1":
+            raise
+        fail(unexpected_error(exc), EXIT_ERROR)
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """One line for an error no ao-tui code anticipated (credentials masked)."""
+    from core.redact import redact
+
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        text = f"{where}{exc.strerror}"
+    else:
+        text = " ".join(str(exc).split()) or "(no message)"
+        text = f"{type(exc).__name__}: {text}"
+    return (
+        f"unexpected error: {redact(text)[:500]}; rerun with {DEBUG_ENV_VAR}=1 for the "
+        "traceback and report it"
+    )
+
+
+class _Verbs(click.Group):
+    """The verb group: no error escapes any verb as a traceback (see :func:`_errors`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the chosen verb under the one error handler."""
+        with _errors():
+            return super().invoke(ctx)
 
 
 def _load_engine(ctx: click.Context) -> Engine:
@@ -168,7 +202,7 @@ def _table(sessions: list[Session]) -> str:
     return "\n".join(lines)
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=_Verbs, invoke_without_command=True)
 @click.option(
     "--config",
     "config_path",
@@ -376,8 +410,6 @@ def respond(ctx: click.Context, session_id: str, answer: str, as_json: bool) -> 
 @click.pass_context
 def attach(ctx: click.Context, session_id: str) -> None:
     """Put this terminal on the session's tmux session (detach with the tmux prefix + d)."""
-    import os
-
     with _errors():
         argv = _load_engine(ctx).attach_argv(session_id)
     os.execvp(argv[0], argv)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
+from core.errors import AoError
 from core.models import ZONE_ORDER
 
 
@@ -132,7 +133,7 @@ DEFAULT_KEYMAP: dict[str, str] = {command.id: command.keys for command in ALL_CO
 """Binding id to default keys; the shape user overrides take."""
 
 
-class KeymapError(ValueError):
+class KeymapError(AoError, ValueError):
     """An override names a binding id that does not exist; the message lists them."""
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.errors import EXIT_STATE, AoError
 from core.models import Activity, Event, Lifecycle, Session
 from core.redact import redact, redact_value
 
@@ -132,8 +133,10 @@ _CI_COLUMNS = (
 )
 
 
-class StoreError(Exception):
+class StoreError(AoError):
     """The database cannot be used; the message names the file and what to do."""
+
+    exit_code = EXIT_STATE
 
 
 class Store:

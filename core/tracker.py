@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from core.errors import AoError
 from core.scm import HostSettings
 
 _KEY = re.compile(r"^#?(?P<key>[A-Za-z0-9][A-Za-z0-9_-]{0,40})$")
@@ -58,7 +59,7 @@ class TrackerTarget:
     """The GitHub repository (``github``)."""
 
 
-class TrackerError(Exception):
+class TrackerError(AoError):
     """The tracker could not answer; the message names the file, line or request and a fix."""
 
 

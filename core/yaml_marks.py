@@ -18,6 +18,8 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from core.errors import AoError
+
 __all__ = [
     "Mark",
     "MarkedDocument",
@@ -69,7 +71,7 @@ class YamlProblem:
     message: str
 
 
-class YamlError(Exception):
+class YamlError(AoError):
     """The text is not YAML this loader accepts; ``problems`` says where and why."""
 
     def __init__(self, problems: list[YamlProblem]) -> None:

@@ -27,6 +27,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from core.errors import AoError
 from core.redact import redact
 from plugins.github.auth import Token
 
@@ -50,7 +51,7 @@ class Backoff:
     """Pause after a secondary rate limit that names no Retry-After."""
 
 
-class GitHubError(Exception):
+class GitHubError(AoError):
     """A request failed or was not sent; ``reason`` is one token-free line.
 
     ``status`` is the HTTP status (None when nothing came back), ``message`` GitHub's own
