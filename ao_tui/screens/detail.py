@@ -18,14 +18,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
+from textual.worker import Worker
 
 from ao_tui.messages import Delivered, deliver
 from ao_tui.review import review_view, threads_message
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
+from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.humanize import age
 from core.models import Event, Session
@@ -83,7 +84,7 @@ def info_table(session: Session, now: float) -> Table:
     return table
 
 
-class DetailScreen(ModalScreen[None]):
+class DetailScreen(WorkerScreen[None]):
     """Tabs Terminal / Transcript / Events / Info for one session; Esc goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -144,7 +145,7 @@ class DetailScreen(ModalScreen[None]):
         self.query_one(Tabs).focus()
         self._load()
 
-    @work(thread=True, exclusive=True, group="detail-load")
+    @work(thread=True, exclusive=True, group="detail-load", name="detail", exit_on_error=False)
     def _load(self) -> None:
         events = session_events(self.engine, self.session.id)
         raw = self.session.extra.get("transcript_path")
@@ -197,7 +198,7 @@ class DetailScreen(ModalScreen[None]):
         status.update(f"forwarding the review threads to {self.session.id}…")
         self._forward(text)
 
-    @work(thread=True, group="detail-forward", exit_on_error=False)
+    @work(thread=True, group="detail-forward", name="review forward", exit_on_error=False)
     def _forward(self, text: str) -> None:
         self.post_message(deliver(self.engine, self.session.id, text))
 
@@ -209,6 +210,16 @@ class DetailScreen(ModalScreen[None]):
             status.update(Text(f"not forwarded: {message.detail}", style="bold"))
             return
         status.update(f"review threads {message.result.value}: {message.detail}")
+
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """Say which part could not be read or forwarded."""
+        if worker.group == "detail-forward":
+            self.forwarding = False
+            self.query_one("#review-status", Static).update(
+                Text(f"not forwarded: {text}", style="bold")
+            )
+        else:
+            self.query_one("#transcript-status", Static).update(f"cannot read: {text}")
 
     def action_close(self) -> None:
         """Back to the board."""

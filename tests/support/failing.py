@@ -42,7 +42,8 @@ class FailingRuntime(CannedRuntime):
         super().kill(name)
 
     def list_panes(self) -> dict[str, PaneInfo]:
-        """Fail as told, else the canned panes."""
+        """Fail as told, else the canned panes (every call is recorded)."""
+        self.calls.append(("list_panes",))
         self._check("list_panes")
         return super().list_panes()
 
