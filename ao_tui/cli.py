@@ -554,21 +554,23 @@ def inspect() -> None:
 
 
 @inspect.command("transcript")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# The paths are checked by inspect_signals, not click: one line for every kind of bad file
+# (missing, a FIFO that would block the read, a device, a directory, unreadable).
+@click.argument("path", type=click.Path(readable=False, path_type=Path))
 @click.option(
     "--hooks",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     help="Hook log (JSON lines).",
 )
 @click.option(
     "--status",
     "status_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     help="Claude status file.",
 )
 @click.option(
     "--pane",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     help="A capture of the pane.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -585,6 +587,10 @@ def inspect_transcript(
         click.echo(
             f"{result['state']} (from {result['source']}) {result.get('detail') or ''}".rstrip()
         )
+        for part in ("transcript", "hooks"):
+            skipped = result.get(part, {}).get("malformed_lines") or []
+            if skipped:
+                click.echo(f"{part}: unreadable lines skipped: {'; '.join(skipped)}")
 
 
 @main.group()

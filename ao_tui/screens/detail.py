@@ -101,12 +101,20 @@ class DetailScreen(WorkerScreen[None]):
     class Loaded(Message):
         """Events and transcript turns, read in a thread."""
 
-        def __init__(self, events: list[Event], turns: list[Turn] | None, error: str) -> None:
-            """``turns`` is None when the session has no transcript."""
+        def __init__(
+            self,
+            events: list[Event],
+            turns: list[Turn] | None,
+            error: str,
+            problems: list[str] | None = None,
+        ) -> None:
+            """``turns`` is None when the session has no transcript; ``problems`` lists the
+            transcript lines that could not be read."""
             super().__init__()
             self.events = events
             self.turns = turns
             self.error = error
+            self.problems = problems or []
 
     def __init__(self, engine: Engine, session: Session, now: float) -> None:
         """Detail of ``session``; ``now`` is the engine clock for ages."""
@@ -151,12 +159,13 @@ class DetailScreen(WorkerScreen[None]):
         raw = self.session.extra.get("transcript_path")
         turns: list[Turn] | None = None
         error = ""
+        problems: list[str] = []
         if raw:
             try:
-                turns = read_turns(Path(str(raw)))
+                turns = read_turns(Path(str(raw)), problems)
             except OSError as exc:
                 error = f"cannot read {raw}: {exc.strerror or exc}"
-        self.post_message(self.Loaded(events, turns, error))
+        self.post_message(self.Loaded(events, turns, error, problems))
 
     def on_detail_screen_loaded(self, message: Loaded) -> None:
         """Fill the timeline and the transcript."""
@@ -168,7 +177,11 @@ class DetailScreen(WorkerScreen[None]):
         if message.turns is None:
             status.update(message.error or f"{self.session.agent} keeps no transcript we know")
             return
-        status.display = False
+        if message.problems:
+            # Skipped lines are said, not hidden: the turns shown may miss what they held.
+            status.update(Text(f"lines skipped: {'; '.join(message.problems)}", style="italic"))
+        else:
+            status.display = False
         self.query_one("#tab-transcript", TabPane).mount(TranscriptView(message.turns))
 
     def show_capture(self, capture: str) -> None:
