@@ -106,7 +106,9 @@ def _load_engine(ctx: click.Context) -> Engine:
             "repository or pass --config",
             EXIT_CONFIG,
         )
-    loaded = load_config(path, known_agents=registry.names("agent"))
+    from ao_tui.keymap import DEFAULT_KEYMAP
+
+    loaded = load_config(path, known_agents=registry.names("agent"), known_keys=DEFAULT_KEYMAP)
     for warning in loaded.warnings:
         click.echo(f"ao-tui: warning: {warning}", err=True)
     return Engine(loaded.config, registry=registry)
