@@ -236,7 +236,14 @@ def init(force: bool, directory: Path) -> None:
         from core.registry import Registry
 
         text = render_init(repo, known_agents=Registry().names("agent"))
-    target.write_text(text, encoding="utf-8")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(
+            f"cannot write {target}: {exc.strerror}; make {repo} writable, or save the config "
+            "elsewhere and pass --config PATH",
+            EXIT_ERROR,
+        )
     click.echo(f"wrote {target}")
 
 
