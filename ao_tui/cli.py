@@ -92,6 +92,35 @@ class _Verbs(click.Group):
             return super().invoke(ctx)
 
 
+MAX_TEXT_FILE_BYTES = 1_000_000
+"""Largest message or task file read; more is not a message (and /dev/zero never ends)."""
+
+
+def read_text_file(handle: Any, option: str) -> str:
+    """The file's text exactly as its bytes say: UTF-8, no newline translation.
+
+    CR and CRLF stay what they are (the text is not ours to rewrite); bytes that are not
+    UTF-8 are a usage error naming the byte offset, never a traceback.
+    """
+    name = getattr(handle, "name", "-")
+    name = "stdin" if name in ("-", "<stdin>") else str(name)
+    data = handle.read(MAX_TEXT_FILE_BYTES + 1)
+    if len(data) > MAX_TEXT_FILE_BYTES:
+        fail(
+            f"{option} {name}: larger than {MAX_TEXT_FILE_BYTES:,} bytes; put it in a file in "
+            "the repository and point the agent at it",
+            EXIT_USAGE,
+        )
+    try:
+        return str(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        fail(
+            f"{option} {name}: not valid UTF-8 at byte {exc.start} "
+            f"(0x{data[exc.start]:02x}); save it as UTF-8",
+            EXIT_USAGE,
+        )
+
+
 def _load_engine(ctx: click.Context) -> Engine:
     """The engine for the config in scope (``--config``, ``AO_TUI_CONFIG``, or found upward)."""
     from core.config import find_config, load_config
@@ -251,8 +280,8 @@ def init(force: bool, directory: Path) -> None:
 @click.option("-p", "--prompt", help="The task for the agent.")
 @click.option(
     "--prompt-file",
-    type=click.File("r", encoding="utf-8"),
-    help="Read the task from a file ('-' for stdin).",
+    type=click.File("rb"),
+    help="Read the task from a file ('-' for stdin), as UTF-8, byte for byte.",
 )
 @click.option("--project", help="Project id from the config (default: the one containing the cwd).")
 @click.option("--title", help="Short title shown on the board (default: the prompt's first line).")
@@ -281,7 +310,7 @@ def spawn(
     from core.config import resolve_project
 
     if prompt_file is not None:
-        prompt = prompt_file.read()
+        prompt = read_text_file(prompt_file, "--prompt-file")
     if not prompt and not issue:
         fail("give the task with --prompt TEXT, --prompt-file FILE or --issue ID", EXIT_USAGE)
     with _errors():
@@ -335,13 +364,13 @@ def status(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
     """Every session (or one) with its zone and what its agent is doing."""
     with _errors():
         sessions = _fresh_sessions(ctx)
-        if session_id:
+        if session_id is not None:  # '' is an id that matches nothing, not "every session"
             sessions = [s for s in sessions if s.id == session_id]
             if not sessions:
                 fail(f"no session {session_id!r}; list them with `ao-tui status`", EXIT_NOT_FOUND)
     if as_json:
         data = [session_json(s) for s in sessions]
-        _emit(data[0] if session_id else data)
+        _emit(data[0] if session_id is not None else data)
     elif not sessions:
         click.echo("no sessions; start one with `ao-tui spawn --prompt ...`")
     else:
@@ -367,8 +396,8 @@ def ls_(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--file",
     "text_file",
-    type=click.File("r", encoding="utf-8"),
-    help="Read the message from a file ('-' for stdin).",
+    type=click.File("rb"),
+    help="Read the message from a file ('-' for stdin), as UTF-8, byte for byte.",
 )
 @click.option("--timeout", default=8.0, show_default=True, help="Seconds to wait for a receipt.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"result": ..., "detail": ...}.')
@@ -385,7 +414,7 @@ def send(
     from core.models import DeliveryResult
 
     if text_file is not None:
-        text = text_file.read()
+        text = read_text_file(text_file, "--file")
     if text is None:
         fail("give the message as an argument or with --file FILE", EXIT_USAGE)
     with _errors():
