@@ -83,11 +83,16 @@ def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
 
         @functools.wraps(method)
         async def stream(*args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+            inner = method(*args, **kwargs)
             try:
-                async for item in method(*args, **kwargs):
+                async for item in inner:
                     yield item
             except PLUGIN_FAILURES as exc:
                 raise _converted(verb, _subject(signature, args, kwargs), exc) from exc
+            finally:
+                # Closed with this wrapper, not whenever the collector gets to it: the
+                # stream's own cleanup (its file watch) must run when the reader stops.
+                await inner.aclose()
 
         setattr(stream, MARKER, True)
         return stream

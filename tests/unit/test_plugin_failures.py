@@ -212,3 +212,11 @@ def test_describe_failure_masks_credentials() -> None:
         128, ["git", "push"], stderr="fatal: https://x:ghp_abcdefghijklmnopqrstuvwx123@github"
     )
     assert "ghp_" not in describe_failure(error)
+
+
+async def test_closing_the_event_stream_closes_it_at_once(engine: Engine) -> None:
+    stream = engine.events(after=0)
+    first = await stream.__anext__()
+    assert first.kind == "spawned"
+    await stream.aclose()
+    assert engine._waiters == []  # the stream's own cleanup ran, not left to the collector
