@@ -173,6 +173,11 @@ def os_error(path: Path, exc: OSError) -> StoreError:
         return StoreError(f"{where}: {disk_full(where)}")
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return StoreError(f"{where}: {read_only(where, exc.strerror or 'permission denied')}")
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR):
+        return StoreError(
+            f"{where}: not a directory, and the state dir must be one; set AO_TUI_HOME to a "
+            "directory (it is created if missing)"
+        )
     return StoreError(f"{where}: {exc.strerror or exc}")
 
 

@@ -272,3 +272,14 @@ def test_init_in_a_read_only_repository(tmp_path: Path, git_repo: Path) -> None:
     with read_only_view(git_repo, tmp_path / "ro-repo") as view:
         err = _one_line(ao(tmp_path, "init", str(view)), code=1)
     assert f"cannot write {view / 'ao.config.yaml'}: Read-only file system" in err
+
+
+@pytest.mark.parametrize("verb", [["status"], ["ls"], ["spawn", "--prompt", "x"]])
+def test_a_state_dir_that_is_a_file_says_so(
+    tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch, verb: list[str]
+) -> None:
+    home = tmp_path / "not-a-dir"
+    home.write_text("")
+    monkeypatch.setenv("AO_TUI_HOME", str(home))
+    err = _one_line(ao(tmp_path, *verb))
+    assert f"{home}: not a directory, and the state dir must be one" in err
