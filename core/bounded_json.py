@@ -3,13 +3,15 @@
 ``json.loads`` recurses once per nesting level: one line of 100,000 ``[`` in a transcript
 or hook log raises ``RecursionError`` (not ``ValueError``), which every tolerant reader let
 through, so one session's file took ``status`` down for the whole fleet. Even a document
-just under the interpreter's limit would crash the code that walks it afterwards. So the
-nesting is measured before parsing, cheaply (string contents skipped, the scan stops at
-the limit), and anything deeper than :data:`MAX_DEPTH` is refused with a
-:class:`JsonRefused`, a ``ValueError`` like every other parse failure, so readers that
-already skip bad lines skip these too. A leading UTF-8 byte-order mark is dropped: some
-editors and tools write one, and it is not part of the JSON. ``NaN``, ``Infinity`` and
-numbers too big for a float read as null, so what ao-tui prints stays valid JSON.
+just under the interpreter's limit would crash the code that walks it afterwards (the
+detail view's pretty printer recurses too). So that error is caught, a parsed value is
+checked for depth when its text has enough brackets to be deep at all (walking its
+containers, not its characters: code in strings is full of brackets), and anything deeper
+than :data:`MAX_DEPTH` is refused with a :class:`JsonRefused`, a ``ValueError`` like every
+other parse failure, so readers that already skip bad lines skip these too. A leading
+UTF-8 byte-order mark is dropped: some editors and tools write one, and it is not part of
+the JSON. ``NaN``, ``Infinity`` and numbers too big for a float read as null, so what
+ao-tui prints stays valid JSON.
 """
 
 from __future__ import annotations
@@ -62,12 +64,30 @@ def loads(text: str | bytes, *, max_depth: int = MAX_DEPTH, max_chars: int | Non
     if max_chars is not None and len(text) > max_chars:
         raise JsonRefused(f"longer than {max_chars:,} characters")
     text = text.removeprefix(BOM)
-    if nesting_exceeds(text, max_depth):
-        raise JsonRefused(f"nested deeper than {max_depth} levels")
     try:
-        return json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-    except RecursionError:  # only if the interpreter's own limit is below max_depth
-        raise JsonRefused(f"nested too deeply to parse (limit {max_depth})") from None
+        value = _DECODER.decode(text)
+    except RecursionError:
+        # The C parser stops cleanly at the interpreter's limit, far past ours.
+        raise JsonRefused(f"nested deeper than {max_depth} levels") from None
+    # Only a text with that many brackets can nest that deep; most lines are not even
+    # looked at, and the walk visits containers only (brackets inside strings cost nothing).
+    if text.count("[") + text.count("{") > max_depth and _deeper_than(value, max_depth):
+        raise JsonRefused(f"nested deeper than {max_depth} levels")
+    return value
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether the parsed ``value`` nests lists and objects deeper than ``limit``."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
 
 
 def _no_constant(name: str) -> None:
@@ -79,6 +99,10 @@ def _finite(text: str) -> float | None:
     """A float, or null for one too big to be (``1e999`` would be infinity)."""
     value = float(text)
     return value if math.isfinite(value) else None
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
+"""One decoder for every call: ``json.loads`` with options would build one per line."""
 
 
 def loads_line(line: str) -> Any:

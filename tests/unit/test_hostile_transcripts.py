@@ -139,7 +139,8 @@ def test_the_depth_scan_stops_early_and_skips_strings() -> None:
 
 def test_parse_turns_numbers_the_lines_it_skips() -> None:
     problems: list[str] = []
-    parse_turns(["", "{oops", '{"type":"user","message":{"content":"hi"}}', "[" * 300], problems)
+    lines = ["", "{oops", '{"type":"user","message":{"content":"hi"}}', "[" * 300 + "]" * 300]
+    parse_turns(lines, problems)
     assert problems == [
         "line 2: not JSON (Expecting property name enclosed in double quotes at column 2)",
         "line 4: nested deeper than 100 levels",
