@@ -53,6 +53,7 @@ from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
 from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
+from ao_tui.workers import WorkerScreen, error_text
 from core.activity.watch import watch_dirs
 from core.daemon import reconcile_loop
 from core.engine import Engine
@@ -229,6 +230,8 @@ class CockpitApp(App[None]):
         self._news_timer: Timer | None = None
         self._news_since = 0.0
         self._heap_frozen = False
+        self._tick_error = ""
+        """The last reconcile failure shown (a loop failing every second toasts once)."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -297,9 +300,11 @@ class CockpitApp(App[None]):
             self._stop,
             interval=self.refresh_interval,
             on_events=self._post_events,
+            on_error=self._tick_failed,
         )
 
     def _post_events(self, events: list[Event]) -> None:
+        self._tick_error = ""
         self.post_message(EngineEvents(events))
 
     async def _follow_store(self) -> None:
@@ -613,23 +618,46 @@ class CockpitApp(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_state(self, event: Worker.StateChanged) -> None:
-        """The one place worker failures surface: a toast, and the loop flags reset."""
-        worker = event.worker
-        if event.state is not WorkerState.ERROR:
-            return
-        error = str(worker.error) or type(worker.error).__name__
+        """The app's own workers report here; dialogs hand theirs to :meth:`worker_failed`."""
+        if event.state is WorkerState.ERROR:
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        """The one place worker failures surface: shown, flags reset, the cockpit runs on.
+
+        A dialog's worker also gets its error back in the dialog's own status line.
+        """
+        error = error_text(worker.error)
         if worker.group == "reload":
             self._reload_running = False
-            self.notify(error, title="cannot read sessions", severity="error")
+            self.notify(error, title="cannot read sessions", severity="error", markup=False)
         elif worker.group == "capture":
             self._capture_running = False
             session = self._capture_target()
             if session is not None:
                 self.preview.show_unavailable(session.id, f"capture failed: {error}")
         else:
-            self.notify(
-                error, title=f"{worker.name} failed", severity="error", timeout=10, markup=False
+            title = f"{worker.name or worker.group} failed"
+            self.notify(error, title=title, severity="error", timeout=10, markup=False)
+        node = worker.node
+        if isinstance(node, WorkerScreen):
+            node.show_worker_error(worker, error)
+        if worker.name == "events" and self._stop is not None and not self._stop.is_set():
+            # Without the follower the board only moves on the slow safety reload.
+            self.set_timer(STORE_RESYNC, self._restart_follower, name="follower restart")
+
+    def _restart_follower(self) -> None:
+        if self._stop is not None and not self._stop.is_set():
+            self.run_worker(
+                self._follow_store(), name="events", group="engine", exit_on_error=False
             )
+
+    def _tick_failed(self, error: Exception) -> None:
+        """A reconcile tick failed; the loop carries on. Said once per distinct error."""
+        text = error_text(error)
+        if text != self._tick_error:
+            self._tick_error = text
+            self.notify(text, title="reconcile failed", severity="error", timeout=10, markup=False)
 
     # bindings -------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -41,24 +42,86 @@ def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     raise SystemExit(code)
 
 
+DEBUG_ENV_VAR = "AO_TUI_DEBUG"
+"""Set to 1 to get the traceback of an unexpected error instead of its one-line summary."""
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
-    """Turn engine, config and plugin errors into one stderr line and a stable exit code."""
-    from core.errors import ConfigError, EngineError
-    from core.registry import UnknownPluginError
-    from core.slots import SlotError
-    from core.store import StoreError
+    """Turn every error into one stderr line and a stable exit code, never a traceback.
+
+    Every ao-tui error (:class:`core.errors.AoError`) carries its exit code; anything else
+    is a bug or an environment failure nobody anticipated: one line naming it and exit 1,
+    unless ``AO_TUI_DEBUG=1`` asks for the traceback.
+    """
+    from core.errors import AoError
 
     try:
         yield
-    except ConfigError as exc:
-        fail(str(exc), EXIT_CONFIG)
-    except EngineError as exc:
+    except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise  # click prints these itself, with its usage exit code
+    except AoError as exc:
         fail(str(exc), exc.exit_code)
-    except (SlotError, UnknownPluginError) as exc:
-        fail(str(exc))
-    except StoreError as exc:
-        fail(str(exc), EXIT_STATE)
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV_VAR) == "1":
+            raise
+        fail(unexpected_error(exc), EXIT_ERROR)
+
+
+def unexpected_error(exc: BaseException) -> str:
+    """One line for an error no ao-tui code anticipated (credentials masked)."""
+    from core.redact import redact
+
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f"{exc.filename}: " if exc.filename else ""
+        text = f"{where}{exc.strerror}"
+    else:
+        text = " ".join(str(exc).split()) or "(no message)"
+        text = f"{type(exc).__name__}: {text}"
+    return (
+        f"unexpected error: {redact(text)[:500]}; rerun with {DEBUG_ENV_VAR}=1 for the "
+        "traceback and report it"
+    )
+
+
+class _Verbs(click.Group):
+    """The verb group: no error escapes any verb as a traceback (see :func:`_errors`)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the chosen verb under the one error handler."""
+        with _errors():
+            return super().invoke(ctx)
+
+
+MAX_TEXT_FILE_BYTES = 1_000_000
+"""Largest message or task file read; more is not a message (and /dev/zero never ends)."""
+
+
+def read_text_file(handle: Any, option: str) -> str:
+    """The file's text exactly as its bytes say: UTF-8, no newline translation.
+
+    CR and CRLF stay what they are (the text is not ours to rewrite); bytes that are not
+    UTF-8 are a usage error naming the byte offset, never a traceback.
+    """
+    name = getattr(handle, "name", "-")
+    name = "stdin" if name in ("-", "<stdin>") else str(name)
+    data = handle.read(MAX_TEXT_FILE_BYTES + 1)
+    if len(data) > MAX_TEXT_FILE_BYTES:
+        fail(
+            f"{option} {name}: larger than {MAX_TEXT_FILE_BYTES:,} bytes; put it in a file in "
+            "the repository and point the agent at it",
+            EXIT_USAGE,
+        )
+    try:
+        return str(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        fail(
+            f"{option} {name}: not valid UTF-8 at byte {exc.start} "
+            f"(0x{data[exc.start]:02x}); save it as UTF-8",
+            EXIT_USAGE,
+        )
 
 
 def _load_engine(ctx: click.Context) -> Engine:
@@ -75,7 +138,9 @@ def _load_engine(ctx: click.Context) -> Engine:
             "repository or pass --config",
             EXIT_CONFIG,
         )
-    loaded = load_config(path, known_agents=registry.names("agent"))
+    from ao_tui.keymap import DEFAULT_KEYMAP
+
+    loaded = load_config(path, known_agents=registry.names("agent"), known_keys=DEFAULT_KEYMAP)
     for warning in loaded.warnings:
         click.echo(f"ao-tui: warning: {warning}", err=True)
     return Engine(loaded.config, registry=registry)
@@ -177,7 +242,7 @@ def _table(sessions: list[Session]) -> str:
     return "\n".join(lines)
 
 
-@click.group(invoke_without_command=True)
+@click.group(cls=_Verbs, invoke_without_command=True)
 @click.option(
     "--config",
     "config_path",
@@ -209,7 +274,14 @@ def init(force: bool, directory: Path) -> None:
         from core.registry import Registry
 
         text = render_init(repo, known_agents=Registry().names("agent"))
-    target.write_text(text, encoding="utf-8")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(
+            f"cannot write {target}: {exc.strerror}; make {repo} writable, or save the config "
+            "elsewhere and pass --config PATH",
+            EXIT_ERROR,
+        )
     click.echo(f"wrote {target}")
 
 
@@ -217,8 +289,8 @@ def init(force: bool, directory: Path) -> None:
 @click.option("-p", "--prompt", help="The task for the agent.")
 @click.option(
     "--prompt-file",
-    type=click.File("r", encoding="utf-8"),
-    help="Read the task from a file ('-' for stdin).",
+    type=click.File("rb"),
+    help="Read the task from a file ('-' for stdin), as UTF-8, byte for byte.",
 )
 @click.option("--project", help="Project id from the config (default: the one containing the cwd).")
 @click.option("--title", help="Short title shown on the board (default: the prompt's first line).")
@@ -256,7 +328,7 @@ def spawn(
     from core.inert import clean
 
     if prompt_file is not None:
-        prompt = prompt_file.read()
+        prompt = read_text_file(prompt_file, "--prompt-file")
     if clean_text:
         prompt = clean(prompt) if prompt is not None else None
         title = clean(title) if title is not None else None
@@ -315,13 +387,13 @@ def status(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
     """Every session (or one) with its zone and what its agent is doing."""
     with _errors():
         sessions = _fresh_sessions(ctx)
-        if session_id:
+        if session_id is not None:  # '' is an id that matches nothing, not "every session"
             sessions = [s for s in sessions if s.id == session_id]
             if not sessions:
                 fail(f"no session {session_id!r}; list them with `ao-tui status`", EXIT_NOT_FOUND)
     if as_json:
         data = [session_json(s) for s in sessions]
-        _emit(data[0] if session_id else data)
+        _emit(data[0] if session_id is not None else data)
     elif not sessions:
         click.echo("no sessions; start one with `ao-tui spawn --prompt ...`")
     else:
@@ -347,8 +419,8 @@ def ls_(ctx: click.Context, as_json: bool) -> None:
 @click.option(
     "--file",
     "text_file",
-    type=click.File("r", encoding="utf-8"),
-    help="Read the message from a file ('-' for stdin).",
+    type=click.File("rb"),
+    help="Read the message from a file ('-' for stdin), as UTF-8, byte for byte.",
 )
 @click.option("--timeout", default=8.0, show_default=True, help="Seconds to wait for a receipt.")
 @click.option(
@@ -378,7 +450,7 @@ def send(
     from core.models import DeliveryResult
 
     if text_file is not None:
-        text = text_file.read()
+        text = read_text_file(text_file, "--file")
     if text is None:
         fail("give the message as an argument or with --file FILE", EXIT_USAGE)
     if clean_text:
@@ -414,8 +486,6 @@ def respond(ctx: click.Context, session_id: str, answer: str, as_json: bool) -> 
 @click.pass_context
 def attach(ctx: click.Context, session_id: str) -> None:
     """Put this terminal on the session's tmux session (detach with the tmux prefix + d)."""
-    import os
-
     with _errors():
         argv = _load_engine(ctx).attach_argv(session_id)
     os.execvp(argv[0], argv)
@@ -568,21 +638,23 @@ def inspect() -> None:
 
 
 @inspect.command("transcript")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+# The paths are checked by inspect_signals, not click: one line for every kind of bad file
+# (missing, a FIFO that would block the read, a device, a directory, unreadable).
+@click.argument("path", type=click.Path(readable=False, path_type=Path))
 @click.option(
     "--hooks",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     help="Hook log (JSON lines).",
 )
 @click.option(
     "--status",
     "status_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     help="Claude status file.",
 )
 @click.option(
     "--pane",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=click.Path(readable=False, path_type=Path),
     help="A capture of the pane.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -601,6 +673,11 @@ def inspect_transcript(
         # The detail quotes the transcript: prompts, commands, whatever the agent read.
         detail = inert(str(result.get("detail") or ""), one_line=True)
         click.echo(f"{result['state']} (from {result['source']}) {detail}".rstrip())
+        for part in ("transcript", "hooks"):
+            skipped = result.get(part, {}).get("malformed_lines") or []
+            if skipped:
+                text = inert("; ".join(skipped), one_line=True)
+                click.echo(f"{part}: unreadable lines skipped: {text}")
 
 
 @main.group()

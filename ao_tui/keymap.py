@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from textual.binding import Binding
-
+from core.errors import AoError
 from core.models import ZONE_ORDER
+
+if TYPE_CHECKING:
+    # Textual is imported where a binding is made: `config check` reads the binding ids
+    # from here and must stay as light as every headless verb.
+    from textual.binding import Binding
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class Command:
 
     def binding(self) -> Binding:
         """The Textual binding for this command."""
+        from textual.binding import Binding
+
         return Binding(
             self.keys,
             self.action,
@@ -132,7 +139,7 @@ DEFAULT_KEYMAP: dict[str, str] = {command.id: command.keys for command in ALL_CO
 """Binding id to default keys; the shape user overrides take."""
 
 
-class KeymapError(ValueError):
+class KeymapError(AoError, ValueError):
     """An override names a binding id that does not exist; the message lists them."""
 
 

@@ -18,12 +18,14 @@ loading a file; models built directly in Python skip it.
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 import shlex
+import stat
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -149,6 +151,8 @@ class _LoadContext:
     known_agents: frozenset[str]
     base_dir: Path
     environ: Mapping[str, str]
+    known_keys: frozenset[str] | None = None
+    """The cockpit's binding ids (None: not checked, the cockpit is not in this process)."""
 
 
 def _load_context(info: ValidationInfo) -> _LoadContext | None:
@@ -199,8 +203,41 @@ def _check_env_name(name: str) -> str:
     return name
 
 
+def _check_env_value(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError(
+            "env_nul",
+            "the value contains a NUL character, which no environment variable can hold; remove it",
+        )
+    return value
+
+
+def _check_binding_id(binding: str, info: ValidationInfo) -> str:
+    context = _load_context(info)
+    if context is None or context.known_keys is None or binding in context.known_keys:
+        return binding
+    close = difflib.get_close_matches(binding, sorted(context.known_keys), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise PydanticCustomError(
+        "binding_id",
+        "unknown key binding id {binding}; {hint}known: {known}",
+        {"binding": repr(binding), "hint": hint, "known": ", ".join(sorted(context.known_keys))},
+    )
+
+
+def _check_binding_keys(keys: str) -> str:
+    if not keys.strip() or not all(part.strip() for part in keys.split(",")):
+        raise PydanticCustomError(
+            "binding_keys", "no key given; write one or more keys, e.g. 'K' or 'j,down'"
+        )
+    return keys
+
+
 ProjectId = Annotated[str, AfterValidator(_check_project_id)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
+EnvValue = Annotated[str, AfterValidator(_check_env_value)]
+BindingId = Annotated[str, AfterValidator(_check_binding_id)]
+BindingKeys = Annotated[str, AfterValidator(_check_binding_keys)]
 
 
 class _Model(BaseModel):
@@ -318,6 +355,20 @@ class TrackerConfig(_Model):
         # `tracker: github` is short for `tracker: {plugin: github}`.
         return {"plugin": value} if isinstance(value, str) else value
 
+    @field_validator("path")
+    @classmethod
+    def _inside_the_repository(cls, value: str) -> str:
+        # The task text becomes an agent's prompt: it must come from the repository, never
+        # from wherever a path could point (~/.ssh, another checkout).
+        if PurePosixPath(value).is_absolute() or ".." in PurePosixPath(value).parts:
+            raise PydanticCustomError(
+                "tracker_path",
+                "path {path} leaves the repository; give a path relative to the repository "
+                "root, without '..' (e.g. TASKS.md or docs/tasks.yaml)",
+                {"path": repr(value)},
+            )
+        return value
+
 
 class MergeConfig(_Model):
     """How a session branch lands on the base branch."""
@@ -360,7 +411,7 @@ class ProjectConfig(_Model):
     """Agent plugin for this project; None uses ``defaults.agent``."""
     agent_config: AgentConfig = Field(default_factory=AgentConfig)
     """How the agent is started."""
-    env: dict[EnvName, str] = Field(
+    env: dict[EnvName, EnvValue] = Field(
         default_factory=dict,
         json_schema_extra={"propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}},
     )
@@ -439,7 +490,7 @@ class ProjectConfig(_Model):
 class CockpitConfig(_Model):
     """How the cockpit behaves for this operator."""
 
-    keys: dict[str, str] = Field(default_factory=dict)
+    keys: dict[BindingId, BindingKeys] = Field(default_factory=dict)
     """Key overrides by binding id, e.g. ``session.kill: K`` (``?`` in the cockpit lists ids)."""
     bell: bool = True
     """Ring the terminal bell and send an OSC 9 notification when a session needs you."""
@@ -507,7 +558,12 @@ def _expand_home(value: str, environ: Mapping[str, str]) -> Path:
 
 
 def _dotted(path: YamlPath) -> str:
-    return ".".join(str(part) for part in path)
+    # A key may hold any character YAML can escape (a NUL, an ESC): shown escaped, so an
+    # error line can neither be cut short nor drive the terminal.
+    text = ".".join(str(part) for part in path)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _describe(value: Any) -> str:
@@ -682,6 +738,13 @@ class _Preparer:
             # Every setting is text; `1.10` or `yes` must not become 1.1 or True on the way.
             return marks.source_text
         if isinstance(value, str):
+            if "\x00" in value:
+                self.problem(
+                    self.document.value_mark(path),
+                    path,
+                    "contains a NUL character (\\0), which no setting can hold; remove it",
+                )
+                return value
             return self._expand(value, path)
         return value
 
@@ -814,6 +877,34 @@ def _prefix_collisions(
     return problems
 
 
+def _tracker_escapes(
+    config: Config, document: MarkedDocument, filename: str
+) -> list[ConfigProblem]:
+    """A local tracker file that resolves outside its repository (through a symlink)."""
+    problems: list[ConfigProblem] = []
+    for project_id, project in config.projects.items():
+        tracker = project.tracker
+        if tracker is None or tracker.plugin != "local":
+            continue
+        repo = project.path.resolve()
+        target = (repo / tracker.path).resolve()
+        if target.is_relative_to(repo):
+            continue
+        written = ("projects", project_id, "tracker", "path")
+        mark = document.value_mark(written)
+        problems.append(
+            ConfigProblem(
+                filename,
+                mark.line,
+                mark.column,
+                _dotted(written),
+                f"{tracker.path!r} resolves to {str(target)!r}, outside the repository "
+                f"{str(repo)!r}; point it at a file inside the repository",
+            )
+        )
+    return problems
+
+
 def load_config_text(
     text: str,
     *,
@@ -822,13 +913,15 @@ def load_config_text(
     known_agents: Collection[str],
     environ: Mapping[str, str] | None = None,
     ao_compat: bool = False,
+    known_keys: Collection[str] | None = None,
 ) -> LoadedConfig:
     """Validate config ``text`` as if read from ``base_dir/filename``.
 
     ``filename`` is used as given in every message; relative project paths resolve against
     ``base_dir``. ``ao_compat`` reads AO's ``agent-orchestrator.yaml``: keys ao-tui does not
-    support become warnings instead of errors. Raises :class:`ConfigError` with every
-    problem found.
+    support become warnings instead of errors. ``known_keys`` are the cockpit's binding
+    ids, which ``cockpit.keys`` is checked against (None: not checked). Raises
+    :class:`ConfigError` with every problem found.
     """
     env: Mapping[str, str] = os.environ if environ is None else environ
     try:
@@ -859,7 +952,12 @@ def load_config_text(
     preparer = _Preparer(document, filename, env, ao_compat)
     data = preparer.prepare(document.data)
     problems = list(preparer.problems)
-    context = _LoadContext(frozenset(known_agents), base_dir.absolute(), env)
+    context = _LoadContext(
+        frozenset(known_agents),
+        base_dir.absolute(),
+        env,
+        None if known_keys is None else frozenset(known_keys),
+    )
     config: Config | None = None
     try:
         config = Config.model_validate(data, context={_CONTEXT_KEY: context})
@@ -867,6 +965,7 @@ def load_config_text(
         problems.extend(_validation_problems(error, document, filename, preparer.poisoned))
     if config is not None:
         problems.extend(_prefix_collisions(config, document, filename))
+        problems.extend(_tracker_escapes(config, document, filename))
     if problems or config is None:
         raise ConfigError(sorted(set(problems)))
     warnings = [message for _, message in sorted(preparer.warnings, key=lambda item: item[0])]
@@ -874,7 +973,11 @@ def load_config_text(
 
 
 def load_config(
-    path: Path, *, known_agents: Collection[str], environ: Mapping[str, str] | None = None
+    path: Path,
+    *,
+    known_agents: Collection[str],
+    environ: Mapping[str, str] | None = None,
+    known_keys: Collection[str] | None = None,
 ) -> LoadedConfig:
     """Read and validate the config file at ``path``.
 
@@ -883,7 +986,7 @@ def load_config(
     """
     filename = str(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_config_bytes(path)
     except FileNotFoundError:
         raise ConfigError.single("config file not found", file=filename) from None
     except OSError as error:
@@ -903,7 +1006,37 @@ def load_config(
         known_agents=known_agents,
         environ=environ,
         ao_compat=path.name in AO_CONFIG_FILENAMES,
+        known_keys=known_keys,
     )
+
+
+MAX_CONFIG_BYTES = 1_000_000
+"""A config is a few KB; anything this big is not one (and would be slow to check)."""
+
+
+def _read_config_bytes(path: Path) -> bytes:
+    """The file's bytes; refuses a FIFO or device (the read would block or never end)."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer before we can look at it.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "it is a directory, not a config file")
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO or a device?)")
+        chunks = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    if size > MAX_CONFIG_BYTES:
+        raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES:,} bytes; not a config")
+    return b"".join(chunks)
 
 
 def _named_config(given: str, source: str, cwd: Path, environ: Mapping[str, str]) -> Path:
@@ -915,6 +1048,11 @@ def _named_config(given: str, source: str, cwd: Path, environ: Mapping[str, str]
         names = ", ".join(CONFIG_FILENAMES + AO_CONFIG_FILENAMES)
         raise ConfigError.single(
             f"no config file in this directory (given by {source}; looked for {names})",
+            file=given,
+        )
+    if candidate.exists() and not candidate.is_file():
+        raise ConfigError.single(
+            f"not a regular file (given by {source}; a FIFO or a device?); give the config file",
             file=given,
         )
     if not candidate.is_file():

@@ -51,8 +51,14 @@ async def reconcile_loop(
     *,
     interval: float = 1.0,
     on_events: Callable[[list[Event]], None] | None = None,
+    on_error: Callable[[Exception], None] | None = None,
 ) -> None:
-    """Tick on every watched change and at least every ``interval`` seconds until ``stop``."""
+    """Tick on every watched change and at least every ``interval`` seconds until ``stop``.
+
+    A tick that fails (tmux gone, the database locked past its timeout) is handed to
+    ``on_error`` (else raised) and the loop carries on: the next tick may well succeed, and
+    a cockpit that stopped reconciling for good would show a frozen board.
+    """
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
     watcher = asyncio.create_task(
@@ -64,7 +70,13 @@ async def reconcile_loop(
             # come after its file was read, and must bring the next tick at once.
             wake.clear()
             started = loop.time()
-            events = await asyncio.to_thread(engine.reconcile, pr_interval=PR_INTERVAL)
+            try:
+                events = await asyncio.to_thread(engine.reconcile, pr_interval=PR_INTERVAL)
+            except Exception as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                events = []
             if events and on_events is not None:
                 on_events(events)
             stop_wait = asyncio.create_task(stop.wait())

@@ -41,6 +41,7 @@ from core.models import (
     SignalSource,
 )
 from core.naming import branch_name, title_from
+from core.plugin_failures import PLUGIN_FAILURES, converts_plugin_failures, describe_failure
 from core.project_checks import usable_base
 from core.redact import redact_here, redact_value
 from core.registry import Registry
@@ -89,8 +90,13 @@ _KILL_WAIT = 180.0
 git process to let go of the worktree) before giving up."""
 
 
+@converts_plugin_failures
 class Engine:
-    """Sessions end to end: each method is one user action, atomic from the outside."""
+    """Sessions end to end: each method is one user action, atomic from the outside.
+
+    Every public method turns a plugin's failure into an :class:`EngineError` naming the
+    verb and the session (:mod:`core.plugin_failures`), so no front end sees a raw one.
+    """
 
     def __init__(
         self,
@@ -500,9 +506,14 @@ class Engine:
                 text,
             )
         marker = agent.delivery_marker(ctx)
-        self.runtime.paste(pane.pane_id, text)
-        time.sleep(agent.paste_delay(text))
-        self.runtime.send_keys(pane.pane_id, "Enter")
+        try:
+            self.runtime.paste(pane.pane_id, text)
+            time.sleep(agent.paste_delay(text))
+            self.runtime.send_keys(pane.pane_id, "Enter")
+        except PLUGIN_FAILURES as exc:
+            return self._record_send(
+                session, DeliveryResult.FAILED, f"typing it failed: {describe_failure(exc)}", text
+            )
         if not agent.confirms_delivery:
             return self._record_send(
                 session, DeliveryResult.SENT, "pasted; this agent gives no receipt", text

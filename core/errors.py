@@ -1,6 +1,8 @@
 """Every error a front end must tell apart, in a module light enough for any CLI path.
 
-The CLI maps these to exit codes without importing the heavy modules that raise them
+:class:`AoError` is the one base of every ao-tui error: a front end that catches it has
+caught everything ao-tui means to say, and its ``exit_code`` is the CLI's answer. The CLI
+maps these to exit codes without importing the heavy modules that raise them
 (pydantic-backed config, the engine), so `status --json` stays fast.
 """
 
@@ -8,6 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_DUPLICATE = 4
+EXIT_CONFIG = 5
+EXIT_SEND_FAILED = 6
+EXIT_STATE = 7
+
+
+class AoError(Exception):
+    """The base of every ao-tui error; the message is one line saying what to do."""
+
+    exit_code = EXIT_FAILED
+    """What the CLI exits with when this error ends a command."""
 
 
 @dataclass(frozen=True, order=True)
@@ -33,8 +50,10 @@ class ConfigProblem:
         return ": ".join(parts)
 
 
-class ConfigError(Exception):
+class ConfigError(AoError):
     """The config cannot be used; ``problems`` lists every reason, one line each."""
+
+    exit_code = EXIT_CONFIG
 
     def __init__(self, problems: Sequence[ConfigProblem]) -> None:
         self.problems = list(problems)
@@ -48,19 +67,19 @@ class ConfigError(Exception):
         return cls([ConfigProblem(file, line, col, field, message)])
 
 
-class EngineError(Exception):
+class EngineError(AoError):
     """A request the engine refused; the message says why and what to do instead."""
 
-    exit_code = 1
+    exit_code = EXIT_FAILED
 
 
 class NotFoundError(EngineError):
     """No session with that id."""
 
-    exit_code = 3
+    exit_code = EXIT_NOT_FOUND
 
 
 class DuplicateTaskError(EngineError):
     """An active session already works on the same task."""
 
-    exit_code = 4
+    exit_code = EXIT_DUPLICATE

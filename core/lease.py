@@ -10,6 +10,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from core.store_health import os_error
+
 
 class EngineLease:
     """A non-blocking exclusive lock; :meth:`acquire` says whether this process got it."""
@@ -28,15 +30,22 @@ class EngineLease:
         """Take the lease if nobody holds it; True when this process now holds it."""
         if self._fd is not None:
             return True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise os_error(self.path, exc) from exc  # a read-only or full state dir
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             os.close(fd)
             return False
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as exc:
+            os.close(fd)
+            raise os_error(self.path, exc) from exc
         self._fd = fd
         return True
 

@@ -25,9 +25,10 @@ from core.models import (
     Session,
     SignalSource,
 )
-from core.registry import UnknownPluginError
+from core.plugin_failures import PLUGIN_FAILURES
+from core.redact import redact
 from core.scm import Scm, ScmNotReadyError, ScmUnavailableError
-from core.slots import PaneInfo, SlotError
+from core.slots import PaneInfo
 from core.zones import zone_of
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class Reconciler:
                 names = [t.branch for t in targets] + [t.base for t in targets]
                 heads = scm.heads(project.path, names)
                 scm.prefetch(targets, engine.store, wait=wait)
-            except (SlotError, UnknownPluginError):
+            except PLUGIN_FAILURES:
                 continue  # a broken repo or plugin must not stop the agents' tick
             for session in group:
                 try:
@@ -118,7 +119,7 @@ class Reconciler:
                     continue  # the first answer is on its way: keep what the store has
                 except ScmUnavailableError as exc:
                     event = self._pr_problem(session, str(exc))
-                except SlotError:
+                except PLUGIN_FAILURES:
                     continue
                 if event is not None:
                     events.append(event)
@@ -183,15 +184,21 @@ class Reconciler:
         else:
             lifecycle = Lifecycle.RUNNING
             reason = "running"
-            agent = engine.agent(session.agent)
-            runtime = engine.runtime
-            observation = agent.observe(
-                engine.context(session), pane, lambda: runtime.capture(pane.pane_id)
-            )
-            signals = observation.signals
-            extra_updates = {
-                k: v for k, v in observation.extra.items() if session.extra.get(k) != v
-            }
+            try:
+                agent = engine.agent(session.agent)
+                runtime = engine.runtime
+                observation = agent.observe(
+                    engine.context(session), pane, lambda: runtime.capture(pane.pane_id)
+                )
+            except Exception as exc:
+                # One session's unreadable files (or a plugin bug they trigger) must not
+                # stop the tick for the fleet: this session says why it cannot be read.
+                signals = [unreadable_signal(exc, now)]
+            else:
+                signals = observation.signals
+                extra_updates = {
+                    k: v for k, v in observation.extra.items() if session.extra.get(k) != v
+                }
         activity = fuse(signals, session.activity, now)
         changed_activity = _visible(activity) != _visible(session.activity)
         changed_lifecycle = lifecycle is not session.lifecycle
@@ -224,6 +231,16 @@ class Reconciler:
             session.id, _snapshot(session), event=(kind, data), **fields
         )
         return None if written is None else Event(0, now, session.id, kind, data)
+
+
+def unreadable_signal(exc: BaseException, now: float) -> ActivitySignal:
+    """The signal of a session whose agent signals could not be read at all."""
+    detail = f"ao-tui cannot read this agent's signals: {type(exc).__name__}: "
+    return ActivitySignal(ActivityState.ERROR, SignalSource.ENGINE, now, detail + _one_line(exc))
+
+
+def _one_line(exc: BaseException) -> str:
+    return redact(" ".join(str(exc).split()))[:200] or "(no message)"
 
 
 def _snapshot(session: Session) -> dict[str, Any]:

@@ -48,6 +48,15 @@ class Locations:
         return self.home / "sessions"
 
     def ensure(self) -> None:
-        """Create the home with owner-only permissions (it holds task text and env)."""
-        self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.sessions_root.mkdir(exist_ok=True, mode=0o700)
+        """Create the home with owner-only permissions (it holds task text and env).
+
+        A home that cannot be made (read-only, full, not a directory) is a
+        :class:`~core.store_health.StoreError` saying which and what to do.
+        """
+        from core.store_health import os_error
+
+        try:
+            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.sessions_root.mkdir(exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise os_error(self.home, exc) from exc

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.errors import AoError
+
 ENTRY_POINT_GROUP = "ao_tui.plugins"
 SLOTS = ("runtime", "workspace", "agent", "scm", "tracker", "notifier")
 
 
-class UnknownPluginError(LookupError):
+class UnknownPluginError(AoError, LookupError):
     """No plugin of that name fills that slot; the message lists the known names."""
 
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from core.errors import AoError
 from core.models import ActivitySignal
 
 
-class SlotError(Exception):
+class SlotError(AoError):
     """A plugin could not do what was asked; the message says what to do about it."""
 
 

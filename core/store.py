@@ -6,23 +6,45 @@ WAL mode lets the cockpit read while a CLI call writes; ``busy_timeout`` makes a
 writer wait instead of failing. Every multi-step mutation runs in one ``BEGIN IMMEDIATE``
 transaction so two processes can never hand out the same id or interleave half-updates.
 The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` only ever grows.
+
+A database is only ever created complete (:func:`core.store_health.create_database`), so
+an existing file that is empty or not ours is damaged, never "fresh". Every SQLite failure,
+at open or at any later call, leaves as one :class:`StoreError` line naming the file and
+what to do (:mod:`core.store_health`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import inspect
 import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from core.ci_excerpt import bound_excerpt
 from core.models import Activity, Event, Lifecycle, Session
 from core.redact import redact, redact_value
+from core.store_health import (
+    RECOVER_HINT,
+    check_existing_file,
+    check_schema,
+    create_database,
+    os_error,
+    sqlite_error,
+)
+from core.store_health import (
+    StoreError as StoreError,
+)
+
+BUSY_TIMEOUT = 10.0
+"""Seconds a write waits for another process's write before giving up (exit 7)."""
 
 MIGRATIONS: Sequence[str] = (
     # v1: sessions, counters, the append-only event log.
@@ -133,47 +155,102 @@ _CI_COLUMNS = (
 )
 
 
-class StoreError(Exception):
-    """The database cannot be used; the message names the file and what to do."""
+_T = TypeVar("_T")
 
 
+class DamagedRecordError(StoreError):
+    """A row that does not decode (a damaged page that still reads); the store names it."""
+
+
+def _sqlite_errors_named(cls: type[_T]) -> type[_T]:
+    """Class decorator: an SQLite failure in any public method is a :class:`StoreError`.
+
+    At open, and just as much at any later call (a page damaged after open, a disk that
+    filled up, a lock held past the timeout): one line, the file named, never a raw
+    ``sqlite3`` traceback.
+    """
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(member):
+            continue
+        setattr(cls, name, _named(member))
+    return cls
+
+
+def _named(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise sqlite_error(self.path, exc, busy_timeout=self.busy_timeout) from exc
+        except DamagedRecordError as exc:
+            raise StoreError(f"{self.path}: {exc}; {RECOVER_HINT}") from exc
+
+    return call
+
+
+@_sqlite_errors_named
 class Store:
     """The one source of truth: open it, read and write sessions and events, close it."""
 
-    def __init__(self, path: Path) -> None:
-        """Open (creating and migrating if needed) the database at ``path``."""
+    def __init__(self, path: Path, *, busy_timeout: float = BUSY_TIMEOUT) -> None:
+        """Open (creating and migrating if needed) the database at ``path``.
+
+        ``busy_timeout`` is how long a write waits for another process's write.
+        """
         self.path = path
+        self.busy_timeout = busy_timeout
         self._lock = threading.RLock()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.exists():
+                create_database(path, _initialise)
+        except OSError as exc:
+            raise os_error(path, exc) from exc
+        except sqlite3.Error as exc:
+            raise sqlite_error(path, exc, busy_timeout=busy_timeout) from exc
+        check_existing_file(path)
         try:
             # isolation_level=None: we issue BEGIN ourselves, so a read never holds a lock.
             self._db = sqlite3.connect(
-                path, timeout=10.0, isolation_level=None, check_same_thread=False
+                path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
             )
+        except sqlite3.Error as exc:
+            raise sqlite_error(path, exc, busy_timeout=busy_timeout) from exc
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(
-                f"{path}: cannot open the ao-tui database ({exc}); "
-                "move it aside or set AO_TUI_HOME to another directory"
-            ) from exc
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise sqlite_error(path, exc, busy_timeout=busy_timeout) from exc
+        except StoreError:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
 
+    def _schema(self, db: _Tx | sqlite3.Connection) -> int:
+        """The schema version, after checking the database is (still) ao-tui's."""
+        version = int(db.execute("PRAGMA user_version").fetchone()[0])
+        tables = [
+            str(row[0]) for row in db.execute("SELECT name FROM sqlite_master WHERE type='table'")
+        ]
+        check_schema(self.path, version, tables, SCHEMA_VERSION)
+        return version
+
     def _migrate(self) -> None:
+        # Read first: a current database needs no write lock to open, so opening never
+        # waits on another process's write.
+        if self._schema(self._db) == SCHEMA_VERSION:
+            return
         with self.transaction() as db:
-            version = int(db.execute("PRAGMA user_version").fetchone()[0])
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path}: database schema v{version} is newer than this ao-tui "
-                    f"(v{SCHEMA_VERSION}); upgrade ao-tui"
-                )
+            version = self._schema(db)
             for step in range(version, SCHEMA_VERSION):
                 db.executescript_in_tx(MIGRATIONS[step])
             if version != SCHEMA_VERSION:
@@ -181,16 +258,30 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[_Tx]:
-        """A write transaction taken up front (``BEGIN IMMEDIATE``), committed on success."""
+        """A write transaction taken up front (``BEGIN IMMEDIATE``), committed on success.
+
+        An SQLite failure anywhere in it (taking the lock, a statement, the commit) rolls
+        back and leaves as a :class:`StoreError`.
+        """
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise sqlite_error(self.path, exc, busy_timeout=self.busy_timeout) from exc
             try:
                 yield _Tx(self._db)
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):  # a failed COMMIT may have ended it
+                    self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise sqlite_error(self.path, exc, busy_timeout=self.busy_timeout) from exc
                 raise
-            else:
+            try:
                 self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+                raise sqlite_error(self.path, exc, busy_timeout=self.busy_timeout) from exc
 
     # ids -----------------------------------------------------------------------------
 
@@ -314,7 +405,7 @@ class Store:
                 "ORDER BY seq LIMIT ?",
                 (seq, limit),
             ).fetchall()
-        return [Event(int(r[0]), float(r[1]), str(r[2]), str(r[3]), json.loads(r[4])) for r in rows]
+        return [_event_from_row(row) for row in rows]
 
     def last_event_seq(self) -> int:
         """The newest sequence number (0 for an empty log)."""
@@ -406,6 +497,29 @@ class Store:
         return (str(row[0]), float(row[1])) if row else None
 
 
+def _decoded(what: str) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
+    """A row decoder that reports a row it cannot decode as damaged, not as a bug."""
+
+    def wrap(decode: Callable[..., _T]) -> Callable[..., _T]:
+        @functools.wraps(decode)
+        def call(row: Sequence[Any]) -> _T:
+            try:
+                return decode(row)
+            except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+                key = row[0] if len(row) else "?"
+                raise DamagedRecordError(f"{what} {key!r} is damaged ({exc})") from exc
+
+        return call
+
+    return wrap
+
+
+@_decoded("event")
+def _event_from_row(r: Sequence[Any]) -> Event:
+    return Event(int(r[0]), float(r[1]), str(r[2]), str(r[3]), json.loads(r[4]))
+
+
+@_decoded("CI run")
 def _ci_run_from_row(row: Sequence[Any]) -> CiRun:
     return CiRun(
         id=int(row[0]),
@@ -435,6 +549,14 @@ class _Tx:
         for statement in script.split(";"):
             if statement.strip():
                 self._db.execute(statement)
+
+
+def _initialise(db: sqlite3.Connection) -> None:
+    """The whole current schema, into a new database file (see :func:`create_database`)."""
+    db.execute("BEGIN IMMEDIATE")
+    _Tx(db).executescript_in_tx("".join(f"{step};" for step in MIGRATIONS))
+    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+    db.execute("COMMIT")
 
 
 def _next_free(db: _Tx | sqlite3.Connection, prefix: str) -> int:
@@ -497,6 +619,7 @@ def _session_row(s: Session) -> tuple[Any, ...]:
     )
 
 
+@_decoded("session")
 def _session_from_row(row: Sequence[Any]) -> Session:
     return Session(
         id=row[0],

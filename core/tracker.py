@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from core.errors import AoError
 from core.inert import inert
 from core.scm import HostSettings
 
@@ -59,7 +60,7 @@ class TrackerTarget:
     """The GitHub repository (``github``)."""
 
 
-class TrackerError(Exception):
+class TrackerError(AoError):
     """The tracker could not answer; the message names the file, line or request and a fix."""
 
 

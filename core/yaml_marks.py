@@ -7,6 +7,13 @@ plain Python values plus a table of 1-based line/column marks keyed by the value
 It also refuses what ``yaml.safe_load`` silently accepts: a key given twice in one mapping
 (the last one would win without a word). Scanner and parser errors, tabs used for
 indentation included, become :class:`YamlError` with a message that says what to change.
+
+Hostile documents are refused before they cost anything: nesting deeper than
+:data:`MAX_DEPTH` (PyYAML's composer recurses once per level and would raise
+``RecursionError``), and aliases that expand to more than :data:`MAX_VALUES` values (the
+"billion laughs": a few lines that would expand to billions), counted on the node graph
+before anything is built. A NUL or other character YAML does not allow is reported with
+its position.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from core.errors import AoError
 
 __all__ = [
     "Mark",
@@ -32,8 +41,11 @@ YamlPath = tuple[str | int, ...]
 """Where a value sits in the document: mapping keys and sequence indexes from the root."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
-_MAX_VALUES = 100_000
+MAX_VALUES = 100_000
 """Aliases let a tiny file expand into billions of values; no config needs this many."""
+_MAX_VALUES = MAX_VALUES
+MAX_DEPTH = 64
+"""Deepest nesting accepted (aliases included); a config nests five or six levels."""
 
 
 @dataclass(frozen=True, order=True)
@@ -69,7 +81,7 @@ class YamlProblem:
     message: str
 
 
-class YamlError(Exception):
+class YamlError(AoError):
     """The text is not YAML this loader accepts; ``problems`` says where and why."""
 
     def __init__(self, problems: list[YamlProblem]) -> None:
@@ -118,8 +130,13 @@ def _syntax_problem(text: str, error: yaml.YAMLError) -> YamlProblem:
         line = before.count("\n") + 1
         column = error.position - (before.rfind("\n") + 1) + 1
         char = error.character
-        shown = f"{char!r}" if isinstance(char, str) else f"byte {char!r}"
-        return YamlProblem(line, column, (), f"invalid YAML: unexpected character {shown}")
+        if isinstance(char, int):  # the reader reports a code point
+            shown = f"U+{char:04X}" + (" (NUL)" if char == 0 else "")
+        else:
+            shown = repr(char)
+        return YamlProblem(
+            line, column, (), f"invalid YAML: character {shown} is not allowed; remove it"
+        )
     if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
         mark = error.problem_mark
         line_text = _line_at(text, mark.line)
@@ -255,13 +272,88 @@ def _plain_scalar(value: Any) -> Any:
     return value
 
 
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing to compose deeper than :data:`MAX_DEPTH`."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        """Compose one node, counting how deep the composer has recursed."""
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                where = _mark(event.start_mark)
+                raise YamlError([_too_deep(where)])
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _too_deep(where: Mark) -> YamlProblem:
+    return YamlProblem(
+        where.line, where.column, (), f"nested deeper than {MAX_DEPTH} levels; flatten it"
+    )
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: Node) -> None:
+    """Refuse a graph that would expand too big or too deep once aliases are followed.
+
+    Each distinct node is visited once (an alias is the same node object again), so this
+    costs the size of the text, not of the expansion. Iterative: the graph may be deep.
+    """
+    sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if finished:
+            # A child still open is an alias to an ancestor: the builder reports that loop.
+            size = 1 + sum(sizes.get(id(child), 1) for child in children)
+            depth = 1 + max((depths.get(id(child), 1) for child in children), default=0)
+            where = _mark(node.start_mark)
+            if size > MAX_VALUES:
+                message = (
+                    f"the document expands to more than {MAX_VALUES:,} values (aliases "
+                    "repeating aliases); write the values out"
+                )
+                raise YamlError([YamlProblem(where.line, where.column, (), message)])
+            if depth > MAX_DEPTH:
+                raise YamlError([_too_deep(where)])
+            sizes[key], depths[key] = size, depth
+            open_nodes.discard(key)
+            continue
+        if key in sizes or key in open_nodes:
+            continue
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in children if id(child) not in sizes)
+
+
 def load_marked(text: str) -> MarkedDocument | None:
     """Parse one YAML document; None when it holds nothing (empty or comments only).
 
     Raises :class:`YamlError` for invalid YAML, tabs in indentation, several documents,
     duplicate keys and self-referencing aliases, each problem with its line and column.
     """
-    loader = yaml.SafeLoader(text)
+    try:
+        # The reader checks every character up front: a NUL raises here already.
+        loader = _BoundedLoader(text)
+    except yaml.YAMLError as error:
+        raise YamlError([_syntax_problem(text, error)]) from None
     try:
         try:
             root = loader.get_single_node()
@@ -269,6 +361,7 @@ def load_marked(text: str) -> MarkedDocument | None:
             raise YamlError([_syntax_problem(text, error)]) from None
         if root is None:
             return None
+        _check_expansion(root)
         builder = _Builder(loader)
         try:
             data = builder.build(root, (), None)

@@ -20,11 +20,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
+from textual.worker import Worker
 
 from ao_tui.messages import Delivered, deliver
 from ao_tui.screens.diff import REVIEW_CSS, LineStyler, LineView, measure
+from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.errors import EngineError
 from core.inert import inert
@@ -115,7 +116,7 @@ def log_styler(colours: dict[str, str]) -> LineStyler:
     return lambda line: failing if failing_line(line) else plain
 
 
-class CiScreen(ModalScreen[None]):
+class CiScreen(WorkerScreen[None]):
     """A session's CI checks; r reruns, s sends the excerpt to the agent, l opens the log."""
 
     DEFAULT_CSS = (
@@ -199,7 +200,7 @@ class CiScreen(ModalScreen[None]):
         self.loading = True
         self._fetch(run)
 
-    @work(thread=True, group="ci", exit_on_error=False)
+    @work(thread=True, group="ci", name="CI", exit_on_error=False)
     def _fetch(self, run: bool) -> None:
         verb = "rerun" if run else ""
         try:
@@ -300,7 +301,7 @@ class CiScreen(ModalScreen[None]):
         self._status(f"sending the excerpt of {name} to {self.session.id}…")
         self._send(send_text(check, str(self.result.get("head_sha") or "")))
 
-    @work(thread=True, group="ci-send", exit_on_error=False)
+    @work(thread=True, group="ci-send", name="CI excerpt", exit_on_error=False)
     def _send(self, text: str) -> None:
         self.post_message(deliver(self.engine, self.session.id, text))
 
@@ -323,6 +324,15 @@ class CiScreen(ModalScreen[None]):
             markup=False,
         )
 
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """Reading, rerunning or sending broke: clear the busy flag, say what failed."""
+        if worker.group == "ci-send":
+            self.sending = False
+            self._status(f"not sent: {text}", error=True)
+        else:
+            self.loading = False
+            self._status(f"cannot read CI: {text}", error=True)
+
     def action_open_log(self) -> None:
         """The highlighted check's whole log, when it has one on disk."""
         check = self.selected_check()
@@ -339,7 +349,7 @@ class CiScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-class LogScreen(ModalScreen[None]):
+class LogScreen(WorkerScreen[None]):
     """One CI log, scrollable; its end shows first, the rest arrives from a thread."""
 
     DEFAULT_CSS = REVIEW_CSS
@@ -385,7 +395,7 @@ class LogScreen(ModalScreen[None]):
         self.query_one(LineView).focus()
         self._read()
 
-    @work(thread=True, exclusive=True, group="log", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="log", name="CI log", exit_on_error=False)
     def _read(self) -> None:
         try:
             lines, size = read_log_tail(self.path, FIRST_TAIL_BYTES)
@@ -418,6 +428,11 @@ class LogScreen(ModalScreen[None]):
             )
         else:
             note.update(f"{len(message.lines):,} lines · {size}")
+
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """The log could not be read."""
+        note = self.query_one("#log-note", Static)
+        note.update(Text(f"cannot read the log: {text}", style="bold"))
 
     def action_close(self) -> None:
         """Back to the checks."""

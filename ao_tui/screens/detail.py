@@ -18,14 +18,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
+from textual.worker import Worker
 
 from ao_tui.messages import Delivered, deliver
 from ao_tui.review import review_view, threads_message
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
+from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.humanize import age
 from core.inert import inert
@@ -85,7 +86,7 @@ def info_table(session: Session, now: float) -> Table:
     return table
 
 
-class DetailScreen(ModalScreen[None]):
+class DetailScreen(WorkerScreen[None]):
     """Tabs Terminal / Transcript / Events / Info for one session; Esc goes back."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -102,12 +103,20 @@ class DetailScreen(ModalScreen[None]):
     class Loaded(Message):
         """Events and transcript turns, read in a thread."""
 
-        def __init__(self, events: list[Event], turns: list[Turn] | None, error: str) -> None:
-            """``turns`` is None when the session has no transcript."""
+        def __init__(
+            self,
+            events: list[Event],
+            turns: list[Turn] | None,
+            error: str,
+            problems: list[str] | None = None,
+        ) -> None:
+            """``turns`` is None when the session has no transcript; ``problems`` lists the
+            transcript lines that could not be read."""
             super().__init__()
             self.events = events
             self.turns = turns
             self.error = error
+            self.problems = problems or []
 
     def __init__(self, engine: Engine, session: Session, now: float) -> None:
         """Detail of ``session``; ``now`` is the engine clock for ages."""
@@ -145,18 +154,19 @@ class DetailScreen(ModalScreen[None]):
         self.query_one(Tabs).focus()
         self._load()
 
-    @work(thread=True, exclusive=True, group="detail-load")
+    @work(thread=True, exclusive=True, group="detail-load", name="detail", exit_on_error=False)
     def _load(self) -> None:
         events = session_events(self.engine, self.session.id)
         raw = self.session.extra.get("transcript_path")
         turns: list[Turn] | None = None
         error = ""
+        problems: list[str] = []
         if raw:
             try:
-                turns = read_turns(Path(str(raw)))
+                turns = read_turns(Path(str(raw)), problems)
             except OSError as exc:
                 error = f"cannot read {raw}: {exc.strerror or exc}"
-        self.post_message(self.Loaded(events, turns, error))
+        self.post_message(self.Loaded(events, turns, error, problems))
 
     def on_detail_screen_loaded(self, message: Loaded) -> None:
         """Fill the timeline and the transcript."""
@@ -171,7 +181,11 @@ class DetailScreen(ModalScreen[None]):
                 Text(message.error or f"{self.session.agent} keeps no transcript we know")
             )
             return
-        status.display = False
+        if message.problems:
+            # Skipped lines are said, not hidden: the turns shown may miss what they held.
+            status.update(Text(f"lines skipped: {'; '.join(message.problems)}", style="italic"))
+        else:
+            status.display = False
         self.query_one("#tab-transcript", TabPane).mount(TranscriptView(message.turns))
 
     def show_capture(self, capture: str) -> None:
@@ -201,7 +215,7 @@ class DetailScreen(ModalScreen[None]):
         status.update(f"forwarding the review threads to {self.session.id}…")
         self._forward(text)
 
-    @work(thread=True, group="detail-forward", exit_on_error=False)
+    @work(thread=True, group="detail-forward", name="review forward", exit_on_error=False)
     def _forward(self, text: str) -> None:
         self.post_message(deliver(self.engine, self.session.id, text))
 
@@ -213,6 +227,16 @@ class DetailScreen(ModalScreen[None]):
             status.update(Text(f"not forwarded: {message.detail}", style="bold"))
             return
         status.update(Text(f"review threads {message.result.value}: {message.detail}"))
+
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """Say which part could not be read or forwarded."""
+        if worker.group == "detail-forward":
+            self.forwarding = False
+            self.query_one("#review-status", Static).update(
+                Text(f"not forwarded: {text}", style="bold")
+            )
+        else:
+            self.query_one("#transcript-status", Static).update(f"cannot read: {text}")
 
     def action_close(self) -> None:
         """Back to the board."""

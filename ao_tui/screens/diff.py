@@ -21,11 +21,12 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Static
+from textual.worker import Worker
 
+from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.errors import EngineError
 from core.inert import inert
@@ -172,7 +173,7 @@ REVIEW_CSS = """
 """Styles shared by the full-screen review views (diff, CI, log)."""
 
 
-class DiffScreen(ModalScreen[None]):
+class DiffScreen(WorkerScreen[None]):
     """The session branch against its base; Esc closes, ]/[ jump between files."""
 
     DEFAULT_CSS = (
@@ -253,7 +254,7 @@ class DiffScreen(ModalScreen[None]):
         self.query_one(LineView).focus()
         self._load()
 
-    @work(thread=True, exclusive=True, group="diff")
+    @work(thread=True, exclusive=True, group="diff", name="diff", exit_on_error=False)
     def _load(self) -> None:
         try:
             stat = self.engine.diff(self.session.id, stat=True)
@@ -286,6 +287,13 @@ class DiffScreen(ModalScreen[None]):
         else:
             note.update(f"{message.total:,} lines · ]/[ next/previous file · PgUp/PgDn pages")
         self.query_one(LineView).set_lines(message.lines, message.width)
+
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """The diff could not be read: say so where the stat would be."""
+        self.loaded = True
+        self.query_one("#diff-stat", Static).update(
+            Text(f"cannot read the diff: {text}", style="bold")
+        )
 
     def action_file(self, step: int) -> None:
         """Scroll to the next (1) or previous (-1) file's header."""

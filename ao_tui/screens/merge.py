@@ -16,9 +16,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from textual.worker import Worker
 
+from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.errors import EngineError
 from core.models import Session
@@ -48,7 +49,7 @@ def pr_blockers(pr: dict[str, Any] | None) -> list[str]:
     return [implied] if implied else []
 
 
-class MergeScreen(ModalScreen[str | None]):
+class MergeScreen(WorkerScreen[str | None]):
     """Mergeability, blockers and method; dismisses with the merged sha (None if not merged)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -188,7 +189,7 @@ class MergeScreen(ModalScreen[str | None]):
         self._show_status(Text(f"merging {self.session.id} ({self.method})…"))
         self._merge(force)
 
-    @work(thread=True, exclusive=True, group="merge", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="merge", name="merge", exit_on_error=False)
     def _merge(self, force: bool) -> None:
         try:
             _, sha = self.engine.merge(self.session.id, method=self.method, force=force)
@@ -218,6 +219,12 @@ class MergeScreen(ModalScreen[str | None]):
             text.append("\nconflicting files:\n", style="bold")
             text.append("\n".join(f"  {path}" for path in message.files))
         self._show_status(text)
+
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """The merge broke before an answer: say so, nothing was merged by this dialog."""
+        self.merging = False
+        error = self.app.theme_variables.get("error", "red")
+        self._show_status(Text.assemble(("Not merged: ", f"bold {error}"), text))
 
     def action_cancel(self) -> None:
         """Close without merging (a merge already running still completes)."""

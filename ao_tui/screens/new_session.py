@@ -19,9 +19,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
+from textual.worker import Worker
 
+from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.errors import ConfigError, EngineError
 from core.inert import inert, refusal
@@ -35,7 +36,7 @@ _LOOKUP_PAUSE = 0.3
 """Seconds of no typing before an issue id is looked up (a GitHub tracker is a request)."""
 
 
-class NewSessionScreen(ModalScreen[Session | None]):
+class NewSessionScreen(WorkerScreen[Session | None]):
     """The spawn form; dismisses with the new session."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -145,7 +146,7 @@ class NewSessionScreen(ModalScreen[Session | None]):
         status.update(Text(f"looking up issue {ref}…"))  # typed text, not markup
         self._lookup_issue(str(self.query_one("#new-project", Select).value), ref)
 
-    @work(thread=True, exclusive=True, group="issue")
+    @work(thread=True, exclusive=True, group="issue", name="issue lookup", exit_on_error=False)
     def _lookup_issue(self, project: str, ref: str) -> None:
         time.sleep(_LOOKUP_PAUSE)  # a newer keystroke cancels this worker meanwhile
         try:
@@ -204,7 +205,7 @@ class NewSessionScreen(ModalScreen[Session | None]):
         self.query_one("#new-status", Static).update(f"spawning in {project}…")
         self._spawn(project, prompt, title or None, agent, force, issue)
 
-    @work(thread=True, exclusive=True, group="spawn")
+    @work(thread=True, exclusive=True, group="spawn", name="spawn", exit_on_error=False)
     def _spawn(
         self, project: str, prompt: str, title: str | None, agent: str, force: bool, issue: str
     ) -> None:
@@ -224,6 +225,15 @@ class NewSessionScreen(ModalScreen[Session | None]):
             self.query_one("#new-status", Static).update(Text(f"not spawned: {message.error}"))
             return
         self.dismiss(message.session)
+
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """The lookup or the spawn broke: the form stays, with the reason."""
+        status = self.query_one("#new-status", Static)
+        if worker.group == "spawn":
+            self.spawning = False
+            status.update(f"not spawned: {text}")
+        else:
+            status.update(f"issue lookup failed: {text}")
 
     def action_cancel(self) -> None:
         """Close without spawning."""

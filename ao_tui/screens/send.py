@@ -18,10 +18,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.notifications import SeverityLevel
-from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
+from textual.worker import Worker
 
 from ao_tui.messages import Delivered, deliver
+from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.inert import clean, find_control, refusal
 from core.models import DeliveryResult, Session
@@ -34,7 +35,7 @@ _SEVERITY: dict[DeliveryResult, SeverityLevel] = {
 }
 
 
-class SendScreen(ModalScreen[DeliveryResult | None]):
+class SendScreen(WorkerScreen[DeliveryResult | None]):
     """The message editor; dismisses with the delivery result once sent."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -98,7 +99,7 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
         self._status(f"sending to {self.session.id}…")
         self._send(self.text)
 
-    @work(thread=True, exclusive=True, group="send")
+    @work(thread=True, exclusive=True, group="send", name="send", exit_on_error=False)
     def _send(self, text: str) -> None:
         self.post_message(deliver(self.engine, self.session.id, text))
 
@@ -134,6 +135,11 @@ class SendScreen(ModalScreen[DeliveryResult | None]):
     def _status(self, text: str) -> None:
         # Text, not markup: the detail may quote the agent's screen, where "[/x]" would raise.
         self.query_one("#send-status", Static).update(Text(text))
+
+    def show_worker_error(self, worker: Worker[object], text: str) -> None:
+        """The send broke before a result: the text stays for another try."""
+        self.sending = False
+        self._status(f"not sent: {text}")
 
     def action_cancel(self) -> None:
         """Close without sending (a send in flight still completes and is recorded)."""

@@ -18,6 +18,8 @@ from textual.markup import escape
 from textual.widgets import Collapsible, Static
 
 from core.activity.claude_transcript import prompt_text, tool_argument
+from core.activity.jsonl import MAX_NOTED
+from core.bounded_json import loads_line, why_not
 from core.inert import inert
 
 TAIL_BYTES = 2_000_000
@@ -52,14 +54,20 @@ def _result_text(block: dict[str, Any]) -> str:
     return ("error: " if block.get("is_error") else "") + text
 
 
-def parse_turns(lines: list[str]) -> list[Turn]:
-    """The main-chain turns of transcript ``lines``, tool results joined to their calls."""
+def parse_turns(lines: list[str], problems: list[str] | None = None) -> list[Turn]:
+    """The main-chain turns of transcript ``lines``, tool results joined to their calls.
+
+    A line that does not parse is skipped; ``problems``, when given, gets the first few of
+    them as ``line 3: nested deeper than 100 levels`` (numbered within ``lines``).
+    """
     turns: list[Turn] = []
     calls: dict[str, Turn] = {}
-    for raw in lines:
+    for number, raw in enumerate(lines, start=1):
         try:
-            entry = json.loads(raw)
-        except ValueError:
+            entry = loads_line(raw)
+        except ValueError as exc:
+            if problems is not None and raw.strip() and len(problems) < MAX_NOTED:
+                problems.append(f"line {number}: {why_not(exc)}")
             continue
         if not isinstance(entry, dict) or entry.get("isSidechain") or entry.get("isMeta"):
             continue
@@ -99,8 +107,12 @@ def parse_turns(lines: list[str]) -> list[Turn]:
     return turns[-MAX_TURNS:]
 
 
-def read_turns(path: Path) -> list[Turn]:
-    """Parse the tail of the transcript at ``path`` (blocking: call from a thread)."""
+def read_turns(path: Path, problems: list[str] | None = None) -> list[Turn]:
+    """Parse the tail of the transcript at ``path`` (blocking: call from a thread).
+
+    Lines that could not be read are noted in ``problems`` (see :func:`parse_turns`),
+    numbered within the part read.
+    """
     with path.open("rb") as fh:
         fh.seek(0, 2)
         size = fh.tell()
@@ -109,7 +121,7 @@ def read_turns(path: Path) -> list[Turn]:
     lines = data.decode("utf-8", errors="replace").splitlines()
     if size > TAIL_BYTES and lines:
         lines = lines[1:]  # the first line was cut by the seek
-    return parse_turns(lines)
+    return parse_turns(lines, problems)
 
 
 _LABELS = {"user": "you", "assistant": "claude", "tool": "tool"}

@@ -20,7 +20,7 @@ without the wrapper (``at`` is then None), and takes the event name from
 
 from __future__ import annotations
 
-import json
+import math
 import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from core.activity.claude_transcript import UserPrompt, tool_argument
+from core.activity.jsonl import MAX_NOTED
+from core.bounded_json import MAX_DEPTH, loads_line, nesting_exceeds, why_not
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 HOOK_EVENTS: tuple[str, ...] = (
@@ -98,15 +100,16 @@ class HookRecord:
 def _parse_ao_ts(value: Any) -> float | None:
     """Seconds from ``ao_ts``: ``"1712345678.123456789"``, or ``"1712345678.N"`` on macOS."""
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
+        return float(value) if math.isfinite(value) else None
     if not isinstance(value, str):
         return None
     text = value.strip()
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
         head = text.split(".", 1)[0]
-        return float(head) if head.isdigit() else None
+        return float(head) if head.isdigit() and len(head) < 20 else None
+    return seconds if math.isfinite(seconds) else None
 
 
 _INVALID = object()
@@ -115,9 +118,27 @@ _INVALID = object()
 def _decode(text: str) -> Any:
     """The JSON value of ``text``, or :data:`_INVALID` (parsed once per line: hot path)."""
     try:
-        return json.loads(text)
+        return loads_line(text)
     except ValueError:
         return _INVALID
+
+
+def _may_continue(line: str) -> bool:
+    """Whether a record start that did not parse may be completed by the next lines.
+
+    One refused for its depth or length never will: carrying it would only make every
+    following line re-parse it.
+    """
+    return len(line) < MAX_RECORD_CHARS and not nesting_exceeds(line, MAX_DEPTH)
+
+
+def _reason(text: str) -> str:
+    """Why ``text`` is not a record (only asked for lines already found unusable)."""
+    try:
+        loads_line(text)
+    except ValueError as exc:
+        return why_not(exc)
+    return "not a hook record (no event name)"
 
 
 def parse_hook_line(line: str) -> HookRecord | None:
@@ -155,12 +176,23 @@ class HookLogParser:
     def __init__(self) -> None:
         """Start with nothing carried over."""
         self.malformed = 0
+        self.line_no = 0
+        """Lines (blank ones too) fed so far."""
+        self.malformed_lines: list[str] = []
+        """The first few unusable records: ``line 3: nested deeper than 100 levels``."""
         self._carry = ""
+        self._carry_line = 0
+
+    def _note(self, line_no: int, reason: str) -> None:
+        self.malformed += 1
+        if len(self.malformed_lines) < MAX_NOTED:
+            self.malformed_lines.append(f"line {line_no}: {reason}")
 
     def feed(self, lines: Iterable[str]) -> list[HookRecord]:
         """The records completed by ``lines`` (an unfinished one is kept for the next call)."""
         records: list[HookRecord] = []
         for line in lines:
+            self.line_no += 1
             if not line.strip():
                 continue
             if self._carry:
@@ -168,28 +200,29 @@ class HookLogParser:
                 data = _decode(joined)
                 if data is not _INVALID:
                     self._carry = ""
-                    self._emit(data, records)
+                    self._emit(data, records, self._carry_line)
                     continue
                 if not line.lstrip().startswith(_RECORD_START) and len(joined) < MAX_RECORD_CHARS:
                     self._carry = joined
                     continue
                 # The carried record never completed: count it, start over with this line.
-                self.malformed += 1
+                self._note(self._carry_line, f"record never completed ({_reason(joined)})")
                 self._carry = ""
             data = _decode(line)
             if data is not _INVALID:
-                self._emit(data, records)
-            elif line.lstrip().startswith(_RECORD_START):
+                self._emit(data, records, self.line_no)
+            elif line.lstrip().startswith(_RECORD_START) and _may_continue(line):
                 self._carry = line
+                self._carry_line = self.line_no
             else:
-                self.malformed += 1
+                self._note(self.line_no, _reason(line))
         return records
 
-    def _emit(self, data: Any, records: list[HookRecord]) -> None:
+    def _emit(self, data: Any, records: list[HookRecord], line_no: int) -> None:
         """Append the record ``data`` holds, or count it as malformed."""
         record = _record_from(data)
         if record is None:
-            self.malformed += 1
+            self._note(line_no, "not a hook record (no event name)")
         else:
             records.append(record)
 
@@ -205,6 +238,8 @@ class HookState:
 
     records: int = 0
     malformed: int = 0
+    malformed_lines: list[str] = field(default_factory=list)
+    """The first few unusable records, with their line number and why."""
     last_event: str = ""
     last_at: float | None = None
     session_id: str = ""
@@ -230,6 +265,7 @@ class HookState:
         for record in self._parser.feed(lines):
             self.fold(record)
         self.malformed = self._parser.malformed
+        self.malformed_lines = list(self._parser.malformed_lines)
 
     def fold(self, record: HookRecord) -> None:
         """Fold one record."""
@@ -266,7 +302,7 @@ class HookState:
         self.session_end_reason = ""
         source = record.payload.get("source")
         self.start_source = source if isinstance(source, str) else ""
-        self._decide(record, f"session {source or 'started'}")
+        self._decide(record, f"session {self.start_source or 'started'}")
 
     def _on_UserPromptSubmit(self, record: HookRecord) -> None:
         """A prompt was accepted: the turn starts."""
@@ -373,6 +409,7 @@ class HookState:
         return {
             "records": self.records,
             "malformed": self.malformed,
+            "malformed_lines": list(self.malformed_lines),
             "last_event": self.last_event,
             "last_at": self.last_at,
             "session_id": self.session_id,

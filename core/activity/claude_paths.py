@@ -16,10 +16,11 @@ and, when several match, to the ``cwd`` field written inside the files.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
+
+from core.bounded_json import loads_line
 
 MAX_PROJECT_DIR_LEN = 200
 """Longer encoded names are truncated to this length and suffixed with a hash."""
@@ -103,7 +104,7 @@ def transcript_cwd(path: Path) -> str | None:
                 if not raw:
                     break
                 try:
-                    entry = json.loads(raw)
+                    entry = loads_line(raw.decode("utf-8", errors="replace"))
                 except ValueError:
                     continue
                 if isinstance(entry, dict) and isinstance(entry.get("cwd"), str):

@@ -11,12 +11,12 @@ and ``updatedAt``/``statusUpdatedAt`` (epoch ms), ``procStart`` (field 22 of
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.activity.claude_paths import status_dir
+from core.bounded_json import loads
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 
@@ -76,7 +76,7 @@ def read_status_file(path: Path) -> ClaudeStatus | None:
     """Parse a status file; None when missing, unreadable or not a JSON object."""
     try:
         mtime = path.stat().st_mtime
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict):

@@ -24,6 +24,7 @@ Sidechain lines (``isSidechain: true``: subagents) are counted but do not move t
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ def parse_timestamp(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            return None  # JSON's NaN/Infinity (or 1e999): no time, and no valid JSON out
         # Some records carry epoch milliseconds.
         return float(value) / 1000.0 if value > 1e11 else float(value)
     if not isinstance(value, str) or not value:
@@ -228,9 +231,9 @@ class TranscriptState(JsonlFold):
         """Fold one decoded transcript record; a known type in an odd shape is counted."""
         try:
             self._fold_entry(entry)
-        except (TypeError, ValueError, AttributeError, KeyError):
+        except (TypeError, ValueError, AttributeError, KeyError) as exc:
             # A known type with an unexpected shape: count it, keep what was folded.
-            self.malformed += 1
+            self.note_malformed(f"a {entry.get('type')!r} entry of an unexpected shape ({exc})")
 
     def _fold_entry(self, entry: dict[str, Any]) -> None:
         """Dispatch one decoded record by its ``type``."""
@@ -500,6 +503,7 @@ class TranscriptState(JsonlFold):
             "version": self.version,
             "lines": self.lines,
             "malformed": self.malformed,
+            "malformed_lines": list(self.malformed_lines),
             "sidechain": self.sidechain,
             "unknown_types": dict(sorted(self.unknown_types.items())),
             "last_entry_at": self.last_entry_at,

@@ -45,7 +45,7 @@ class CodexState(JsonlFold):
     def fold_entry(self, entry: dict[str, Any]) -> None:
         """Fold one rollout record by its ``type``."""
         if not isinstance(entry.get("type"), str):
-            self.malformed += 1
+            self.note_malformed("no 'type'")
             return
         kind = entry["type"]
         if kind not in KNOWN_TYPES:
@@ -156,6 +156,7 @@ class CodexState(JsonlFold):
             "version": self.version,
             "lines": self.lines,
             "malformed": self.malformed,
+            "malformed_lines": list(self.malformed_lines),
             "unknown_types": dict(sorted(self.unknown_types.items())),
             "last_entry_at": self.last_entry_at,
             "last_event": self.last_event,

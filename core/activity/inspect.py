@@ -8,7 +8,8 @@ wrong state on a real session and to check a new agent release against its files
 
 from __future__ import annotations
 
-import json
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,44 @@ from core.activity.codex import CODEX_LINE_TYPES, CodexState
 from core.activity.fusion import fuse
 from core.activity.pane import claude_pane_signal, generic_pane_signal
 from core.activity.tailer import FileTailer
+from core.bounded_json import loads_line
+from core.errors import EXIT_USAGE, AoError
 from core.models import ActivitySignal
 
 _SNIFF_LINES = 30
+
+
+class InspectError(AoError):
+    """A file given to ``inspect`` cannot be read as one; the message says which and why."""
+
+    exit_code = EXIT_USAGE
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def check_readable(path: Path, what: str) -> None:
+    """Refuse anything but a regular file this process can read, without blocking on it."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise InspectError(f"{path}: no such file (the {what})") from None
+    except OSError as exc:
+        raise InspectError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    if not stat.S_ISREG(mode):
+        kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+        raise InspectError(f"{path}: is {kind}, not a regular file; give the {what} itself")
+    try:
+        # O_NONBLOCK: should it have become a FIFO meanwhile, opening must not wait.
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+    except OSError as exc:
+        raise InspectError(f"{path}: cannot read the {what}: {exc.strerror}") from None
 
 
 def transcript_format(path: Path) -> str:
@@ -36,7 +72,7 @@ def transcript_format(path: Path) -> str:
     except OSError:
         return "claude"
     for raw in head:
-        text = raw.decode("utf-8", errors="replace").strip()
+        text = raw.decode("utf-8", errors="replace").strip().removeprefix("\ufeff")
         if not text:
             continue
         if text.startswith(SESSION_HEADER.strip()):
@@ -44,10 +80,11 @@ def transcript_format(path: Path) -> str:
         if text.startswith('{"ao_ts":'):
             return "hooks"  # our own hook log (records may span two lines)
         try:
-            entry = json.loads(text)
+            entry = loads_line(text)
         except ValueError:
             continue
-        if isinstance(entry, dict) and entry.get("type") in CODEX_LINE_TYPES:
+        kind = entry.get("type") if isinstance(entry, dict) else None
+        if isinstance(kind, str) and kind in CODEX_LINE_TYPES:
             return "codex"
         if isinstance(entry, dict) and parse_hook_line(text) is not None and "type" not in entry:
             return "hooks"
@@ -77,11 +114,14 @@ def inspect_signals(
     """Read every given file, fuse, and report ``state``/``source``/``detail``/``since``/
     ``waiting_for`` plus a ``transcript`` summary and one entry per source in ``signals``.
 
-    Raises FileNotFoundError when ``transcript`` does not exist; the optional files are
-    reported as missing instead.
+    Raises :class:`InspectError` when ``transcript`` does not exist, and when any file
+    given is not a regular readable file (a FIFO would block the read forever, a device
+    or a directory has no lines to give); the optional files are reported as missing.
     """
-    if not transcript.is_file():
-        raise FileNotFoundError(f"{transcript}: no such transcript file")
+    check_readable(transcript, "transcript")
+    for path, what in ((hooks, "hook log"), (status, "status file"), (pane, "pane capture")):
+        if path is not None and path.exists():
+            check_readable(path, what)
     fmt = transcript_format(transcript)
     read = FileTailer(transcript).read()
     signals: dict[str, ActivitySignal | None] = {}

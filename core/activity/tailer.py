@@ -7,6 +7,11 @@ without its newline is held back until the writer finishes it. When the file shr
 replaced (different inode), the tailer starts over and says so, so the consumer can drop
 state folded from the old content.
 
+A file written by someone else is bounded, whatever it holds: one call reads at most
+:data:`MAX_READ` bytes (the rest comes with the next call), a line longer than
+:data:`MAX_LINE_BYTES` is cut there (its reader refuses it as too long) and the rest of it is
+never held in memory, and a UTF-8 byte-order mark at the start of the file is dropped.
+
 Pure file I/O: no watchers, no threads. The caller decides when to read.
 """
 
@@ -15,8 +20,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.bounded_json import MAX_LINE_CHARS
+
 DEFAULT_BACKSCAN = 256 * 1024
 """How far back the first read of a file looks: enough for the recent turns of a session."""
+MAX_READ = 64 * 1024 * 1024
+"""Most bytes one :meth:`FileTailer.read` takes in; a bigger append is read over several."""
+MAX_LINE_BYTES = MAX_LINE_CHARS + 1
+"""Bytes of one line kept at most: one more than any reader accepts, so it is refused."""
+_BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,8 @@ class FileTailer:
         self._pending = b""
         self._drop_fragment = False
         """True while the buffered bytes are the tail of a line that began before our window."""
+        self._overlong = False
+        """True while the rest of a line already cut at :data:`MAX_LINE_BYTES` is skipped."""
 
     @classmethod
     def at_offset(cls, path: Path, offset: int) -> FileTailer:
@@ -84,6 +98,7 @@ class FileTailer:
             restarted = True
             self._inode = inode
             self._pending = b""
+            self._overlong = False
             start = max(0, st.st_size - self.backscan)
             skipped = start
             self.offset = start
@@ -93,17 +108,29 @@ class FileTailer:
         try:
             with self.path.open("rb") as handle:
                 handle.seek(self.offset)
-                data = handle.read(st.st_size - self.offset)
+                data = handle.read(min(st.st_size - self.offset, MAX_READ))
         except OSError:
             return TailRead(restarted=restarted, skipped_bytes=skipped)
+        if self.offset == 0 and data.startswith(_BOM):
+            data = data[len(_BOM) :]
+            self.offset += len(_BOM)
         self.offset += len(data)
-        buffer = self._pending + data
-        *complete, tail = buffer.split(b"\n")
+        *complete, tail = (self._pending + data).split(b"\n")
+        if self._overlong and complete:
+            # The cut line ends here: what was kept of it goes out, its rest is dropped.
+            complete[0] = self._pending
+            self._overlong = False
+        elif self._overlong:
+            tail = self._pending
+        if len(tail) > MAX_LINE_BYTES:
+            tail, self._overlong = tail[:MAX_LINE_BYTES], True
         self._pending = tail
         if complete and self._drop_fragment:
             complete = complete[1:]
             self._drop_fragment = False
-        lines = [raw.decode("utf-8", errors="replace").rstrip("\r") for raw in complete]
+        lines = [
+            raw[:MAX_LINE_BYTES].decode("utf-8", errors="replace").rstrip("\r") for raw in complete
+        ]
         return TailRead(lines=lines, restarted=restarted, skipped_bytes=skipped)
 
 

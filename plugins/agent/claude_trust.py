@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from core.bounded_json import loads
 from core.slots import SlotError
 
 STALE_LOCK = 10.0
@@ -113,7 +114,7 @@ def read_json_object(path: Path, *, doing: str, fix: str) -> dict[str, Any]:
     if not path.exists():
         return {}
     try:
-        loaded = json.loads(path.read_text(encoding="utf-8") or "{}")
+        loaded = loads(path.read_text(encoding="utf-8") or "{}")
     except (OSError, ValueError) as exc:
         raise SlotError(
             f"{path}: cannot {doing}, the file is not valid JSON ({exc}); {fix}"

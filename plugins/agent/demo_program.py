@@ -43,6 +43,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from core import bounded_json
 from core.activity.claude_paths import claude_config_dir, status_dir, transcript_path
 from core.activity.claude_status import process_start
 from core.activity.pane import PROMPT_CHAR
@@ -472,7 +473,7 @@ class SignalWriter:
             payload["prompt_id"] = self._prompt_id
         payload.update(permission_mode="default", hook_event_name=event, **fields)
         try:
-            settings = json.loads((self.cwd / SETTINGS_FILE).read_text(encoding="utf-8"))
+            settings = bounded_json.loads((self.cwd / SETTINGS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return
         match_value = str(fields.get(_MATCH_FIELDS.get(event, ""), ""))
@@ -699,7 +700,7 @@ def earlier_conversation(path: Path, limit: int = 30) -> list[Entry]:
         return entries
     for line in lines:
         try:
-            record = json.loads(line)
+            record = bounded_json.loads_line(line)
         except ValueError:
             continue
         if not isinstance(record, dict):
@@ -727,7 +728,7 @@ def last_uuid(path: Path) -> str | None:
         return None
     for line in lines:
         try:
-            entry = json.loads(line)
+            entry = bounded_json.loads_line(line)
         except ValueError:
             continue
         if isinstance(entry, dict) and isinstance(entry.get("uuid"), str):

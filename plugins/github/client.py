@@ -16,7 +16,6 @@ GitHub's ``message`` field passed through :func:`core.redact.redact` and cut to 
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -27,6 +26,8 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from core.bounded_json import loads
+from core.errors import AoError
 from core.redact import redact
 from plugins.github.auth import Token
 
@@ -50,7 +51,7 @@ class Backoff:
     """Pause after a secondary rate limit that names no Retry-After."""
 
 
-class GitHubError(Exception):
+class GitHubError(AoError):
     """A request failed or was not sent; ``reason`` is one token-free line.
 
     ``status`` is the HTTP status (None when nothing came back), ``message`` GitHub's own
@@ -127,7 +128,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 def _message(body: bytes) -> str:
     """GitHub's ``message`` (and the first validation error) from an error body."""
     try:
-        payload = json.loads(body)
+        payload = loads(body)
     except ValueError:
         return one_line(body.decode("utf-8", "replace"), 80)
     if not isinstance(payload, dict):
@@ -156,7 +157,7 @@ class Reply:
     def json(self) -> Any:
         """The body as JSON, or :class:`GitHubError` saying the answer was malformed."""
         try:
-            return json.loads(self.body)
+            return loads(self.body)
         except ValueError:
             raise GitHubError(
                 f"GitHub sent a malformed answer to {self.method} {self.path} (not JSON)"

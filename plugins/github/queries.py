@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from core.errors import AoError
 from core.scm import CiState, ReviewThread
 from plugins.github.client import parse_time
 
@@ -72,7 +73,7 @@ PR_BRIEF = f"{_SCALARS} commits(last: 1) {{ totalCount }}"
 _RATE = "rateLimit { cost remaining resetAt }"
 
 
-class ShapeError(ValueError):
+class ShapeError(AoError, ValueError):
     """GitHub's answer did not have the documented shape."""
 
 

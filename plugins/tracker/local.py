@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from core.inert import inert
@@ -34,6 +35,22 @@ _HEADING = re.compile(r"^(?P<level>#{1,6})\s+(?P<text>.*?)\s*#*\s*$")
 _DONE = re.compile(r"^\[(?P<mark>[ xX])\]\s+")
 _ID = re.compile(r"^#?(?P<key>(?:[A-Za-z]+-)?[0-9]+)(?:[.:)](?:\s+|$)|\s+|$)")
 _FENCE = re.compile(r"^\s*(```|~~~)")
+
+
+def _inside(target: TrackerTarget) -> Path:
+    """The task file, refused when it resolves outside the repository (``..``, a symlink).
+
+    Its text becomes an agent's prompt: it must be the repository's, never a file the
+    path happens to reach (a symlink to ``~/.ssh``, another checkout).
+    """
+    repo = target.repo.resolve()
+    path = (repo / target.path).resolve()
+    if not path.is_relative_to(repo):
+        raise TrackerError(
+            f"tracker.path {target.path!r} resolves to {str(path)!r}, outside the repository "
+            f"{str(repo)!r}; point tracker.path at a file inside the repository"
+        )
+    return path
 
 
 class LocalTracker:
@@ -58,7 +75,7 @@ class LocalTracker:
         )
 
     def _tasks(self, target: TrackerTarget) -> list[Issue]:
-        path = target.repo / target.path
+        path = _inside(target)
         try:
             raw = path.read_bytes()
         except FileNotFoundError:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.activity.inspect import inspect_signals, transcript_format
+from core.activity.inspect import InspectError, inspect_signals, transcript_format
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REAL = FIXTURES / "claude" / "real-2.1.197"
@@ -107,7 +107,7 @@ def test_missing_optional_files_are_reported(tmp_path: Path) -> None:
 
 
 def test_missing_transcript_raises(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(InspectError, match="no such file"):
         inspect_signals(tmp_path / "nope.jsonl", None, None, None, NOW)
 
 
