@@ -30,6 +30,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from core.errors import AoError
+
 HANDOVER_TIMEOUT = 20.0
 """Seconds the engine waits for the launcher to open the FIFO (a Python start on a loaded
 machine); then it gives up, kills the pane and reports the spawn as failed."""
@@ -41,7 +43,7 @@ STALE_PIPE_AGE = 2 * RECEIVE_TIMEOUT
 PLAN_PREFIX = "launch-"
 
 
-class PlanError(Exception):
+class PlanError(AoError):
     """The plan could not be handed over; the message says why."""
 
 
