@@ -29,7 +29,13 @@ from core.faults import fault_point
 from core.launcher import write_plan
 from core.lifecycle import Reconciler
 from core.locations import Locations
-from core.manifest import Manifest, OperationMark, operation_mark, write_manifest
+from core.manifest import (
+    Manifest,
+    OperationMark,
+    abandon_operation,
+    operation_mark,
+    write_manifest,
+)
 from core.models import (
     ACTIVE_LIFECYCLES,
     Activity,
@@ -355,6 +361,7 @@ class Engine:
                 try:
                     step()
                 except Exception:
+                    abandon_operation(state_dir)
                     break
             self.store.append_event(session_id, "spawn-failed", {"error": str(exc)})
             if isinstance(exc, SlotError):

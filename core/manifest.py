@@ -244,6 +244,20 @@ def _from_json(data: Any) -> Manifest | None:
     )
 
 
+def abandon_operation(state_dir: Path) -> None:
+    """Say that the operation marked in ``state_dir`` will not finish (its owner gave up).
+
+    A failed spawn whose rollback could not remove everything calls this: the process may
+    live on for hours (the cockpit), but what it left is an orphan to report now.
+    """
+    manifest = read_manifest(state_dir)
+    if manifest is not None and manifest.operation:
+        try:
+            write_manifest(state_dir, replace(manifest, owner=None))
+        except OSError:
+            pass
+
+
 @contextlib.contextmanager
 def operation_mark(state_dir: Path, session: Session, operation: str) -> Iterator[OperationMark]:
     """Mark ``operation`` on ``session``'s manifest while the block runs.

@@ -161,7 +161,9 @@ class WorktreeWorkspace:
 
     def list_branches(self, repo: Path, prefix: str) -> dict[str, str]:
         """Local branches named ``prefix``..., each with its commit, in one ``for-each-ref``."""
-        ref = "refs/heads/" + prefix.rstrip("/")
+        # for-each-ref matches whole path components: list the prefix's folder, then filter.
+        folder = prefix.rpartition("/")[0]
+        ref = f"refs/heads/{folder}" if folder else "refs/heads"
         out = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", ref).stdout
         found: dict[str, str] = {}
         for line in out.splitlines():
