@@ -237,6 +237,13 @@ def gather(engine: Engine, problems: list[str]) -> dict[str, Found]:
         if name.startswith(TMUX_PREFIX) and _ID.fullmatch(sid):
             found.setdefault(sid, Found(sid)).pane = pane
     _gather_git(engine, found, problems)
+    # A state folder or tmux session alone names no project: the id's prefix does.
+    by_prefix: dict[str, str] = {}
+    for pid, project in engine.config.projects.items():
+        by_prefix.setdefault(project.session_prefix, pid)
+    for sid, item in found.items():
+        if not item.project:
+            item.project = by_prefix.get(sid.rpartition("-")[0], "")
     return found
 
 
