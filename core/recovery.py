@@ -501,8 +501,12 @@ def database_damage(path: Path) -> str | None:
     with path.open("rb") as fh:
         if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
             return "it is not an SQLite database"
+    # Without a WAL to replay, "immutable" reads the file as it is and creates nothing next
+    # to it (a read-only open of a WAL database would leave -wal and -shm files behind).
+    wal = Path(f"{path}-wal").exists()
+    query = "mode=ro" if wal else "mode=ro&immutable=1"
     try:
-        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=5.0)
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?{query}", uri=True, timeout=5.0)
         try:
             checked = [str(row[0]) for row in db.execute("PRAGMA integrity_check(5)")]
             tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master")}
