@@ -253,7 +253,8 @@ class TmuxRuntime:
         if proc.returncode != 0:
             err = _stderr(proc)
             self._activity, self._listed_at = {}, asked_at
-            if _no_server(err):
+            # "no current target": a server whose last session just ended (not yet exited).
+            if _no_server(err) or "no current target" in err:
                 return {}, 0
             raise SlotError(f"tmux list-panes failed: {err}")
         panes: dict[str, PaneInfo] = {}
