@@ -166,6 +166,28 @@ def test_fix_removes_only_what_holds_no_work(project: Path, engine: Engine) -> N
     assert (Path(back.worktree) / "login.txt").read_text() == "fixed\n"
 
 
+def test_cleanup_checks_again_right_before_removing(project: Path, engine: Engine) -> None:
+    """Work that appears between the inventory and the fix stops the removal."""
+    session = engine.spawn("app", "cut short, then written to")
+    engine.runtime.kill(session.tmux)
+    forget_row(engine, session.id)
+    mark_cut_short(engine, session, "spawn")
+    inventory = take_inventory(engine)
+    assert [f.action for f in inventory.findings] == [CLEAN]
+    (Path(session.worktree) / "late.txt").write_text("written after the look\n")
+    state_dir = engine.locations.session_dir(session.id)
+    (state_dir / "hooks.jsonl").write_text("{}\n")
+    results = fix_findings(engine, inventory)
+    # the worktree and the state folder are kept; the branch is checked out in the kept
+    # worktree, so git refuses to delete it
+    assert [r.action for r in results] == ["left", "left", "left"], results
+    assert (Path(session.worktree) / "late.txt").read_text() == "written after the look\n"
+    assert (state_dir / "hooks.jsonl").exists()
+    assert session.branch in branches(project)
+    # the next look adopts it
+    assert [f.action for f in take_inventory(engine).findings] == [ADOPT]
+
+
 def test_rows_that_contradict_what_exists_are_repaired(project: Path, engine: Engine) -> None:
     # app-1: its worktree and branch were removed by hand while the row says running.
     gone = engine.spawn("app", "removed by hand")

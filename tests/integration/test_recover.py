@@ -68,11 +68,22 @@ def _pages_scribbled(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _index_lost(path: Path) -> None:
+    """An index forgotten by the schema while its pages stay: SQLite opens and reads the
+    file without complaint, only its integrity check finds the damage."""
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA writable_schema=ON")
+    db.execute("DELETE FROM sqlite_master WHERE name='events_session'")
+    db.commit()
+    db.close()
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "empty": _empty,
     "garbage": _garbage,
     "cut short": _cut_short,
     "scribbled": _pages_scribbled,
+    "index lost": _index_lost,
 }
 
 
