@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from core.config import Config
     from core.engine import Engine
     from core.models import Session
+    from core.registry import Registry
     from core.store import Store
 
 EXIT_OK = 0
@@ -68,7 +69,7 @@ def _load_engine(ctx: click.Context) -> Engine:
     return Engine(_load_config(ctx, registry), registry=registry)
 
 
-def _load_config(ctx: click.Context, registry: Any) -> Config:
+def _load_config(ctx: click.Context, registry: Registry) -> Config:
     """The config in scope, its warnings on stderr; exit 5 when there is none."""
     from core.config import find_config, load_config
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.faults import fault_point
+from core.inventory import ids_in_use
 from core.launcher import write_plan
 from core.lifecycle import Reconciler
 from core.locations import Locations
@@ -290,8 +291,6 @@ class Engine:
             self._refuse_duplicate(project_id, prompt, title, issue)
         repo = project.path
         base = project.default_branch or self.workspace.default_branch(repo)
-
-        from core.inventory import ids_in_use
 
         # An id already carried by a worktree, branch, tmux session or state folder (a
         # database reset or restored from a backup) is skipped, never shared.

@@ -311,16 +311,25 @@ def take_inventory(engine: Engine, *, judge_work: bool = True) -> Inventory:
     for sid in sorted(set(found) | set(rows), key=_id_order):
         item = found.get(sid) or Found(sid)
         manifest = item.manifest
-        if manifest is not None and manifest.in_progress:
+        row = rows.get(sid)
+        if _running(manifest, row is not None):
+            assert manifest is not None
             in_progress[sid] = manifest.operation
             continue
-        row = rows.get(sid)
         if row is None:
             if not item.empty:
                 findings.append(_orphan(engine, item, judge_work))
             continue
         findings += _row_findings(engine, row, item, judge_work)
     return Inventory(rows, found, findings, in_progress, problems)
+
+
+def _running(manifest: Manifest | None, has_row: bool) -> bool:
+    """Whether a live process runs an operation on the session now. A spawn whose row is
+    written is over, whatever its mark says (clearing the mark is its very last step)."""
+    if manifest is None or not manifest.in_progress:
+        return False
+    return not (has_row and manifest.operation == "spawn")
 
 
 def _id_order(sid: str) -> tuple[str, int]:
@@ -612,7 +621,7 @@ def local_findings(locations: Locations, rows: Iterable[Session]) -> list[str]:
     flagged: list[str] = []
     for sid in sorted(local_ids(locations), key=_id_order):
         manifest = read_manifest(locations.session_dir(sid))
-        if manifest is not None and manifest.in_progress:
+        if _running(manifest, sid in known):
             continue
         cut = manifest is not None and manifest.interrupted and manifest.operation != "spawn"
         if sid not in known or cut:

@@ -28,7 +28,7 @@ from core.manifest import Manifest, Owner, manifest_path, read_manifest, write_m
 from core.models import Lifecycle
 from core.recovery import fix_findings
 from tests.conftest import run_git
-from tests.support.engine import ao, make_engine, write_config
+from tests.support.engine import ao, make_engine, wait_for, write_config
 from tests.support.orphans import forget_row, mark_cut_short, reset_database
 
 HOOK_ID = "0b7c2a52-8d41-4c1e-9a55-2f0e6a1d9c33"
@@ -128,6 +128,7 @@ def test_fix_removes_only_what_holds_no_work(project: Path, engine: Engine) -> N
     (own / "launch-0123.json").write_text('{"env": {"TOKEN": "x"}}')
     # app-6: a tmux session whose agent exited, nothing else.
     engine.runtime.create("ao-app-6", project, ["true", "exits at once"])
+    wait_for(lambda: engine.runtime.list_panes()["ao-app-6"].dead)
 
     inventory = take_inventory(engine)
     actions = {f.session_id: f.action for f in inventory.findings}
