@@ -61,7 +61,8 @@ class Point:
     name: str
     failures: list[str] = field(default_factory=list)
     gitops: list[str] = field(default_factory=list)
-    """Leftovers the gitops slice fixes (stale index.lock, merge scratch worktrees)."""
+    """Leftovers of this kill that the gitops slice fixes (stale index.lock, merge scratch
+    worktrees)."""
     fixed: list[str] = field(default_factory=list)
     """What doctor --fix did (its actions), to show the sweep exercised it."""
     died: bool = False
@@ -80,6 +81,7 @@ class World:
     """(branch, file name, content) of every uncommitted file written into a session."""
     adopted: set[str] = field(default_factory=set)
     points: list[Point] = field(default_factory=list)
+    gitops_seen: set[str] = field(default_factory=set)
 
     def ao(
         self,
@@ -272,7 +274,7 @@ def _sweep(w: World) -> None:
     _use_adopted(w)
     # git itself killed while it holds a worktree's index.lock (gitops item 9)...
     sid = _running_subject(w, name())
-    _write_work(w, sid, "group-kill", files=400)
+    _write_work(w, sid, "group-kill", files=1500)
     locks = w.repo / ".git" / "worktrees" / sid
     _crash(w, "kill, git killed holding index.lock", ["kill", sid],
            when=lambda: (locks / "index.lock").exists(), group=True)  # fmt: skip
@@ -363,7 +365,9 @@ def _check(w: World, point: Point) -> None:
     if checked != [("ok",)]:
         point.failures.append(f"integrity_check: {checked}")
     _check_work(w, point)
-    point.gitops += _gitops_leftovers(w)
+    # Only what this kill left: an excuse for this point, never for the ones after it.
+    point.gitops += [left for left in _gitops_leftovers(w) if left not in w.gitops_seen]
+    w.gitops_seen.update(point.gitops)
     artifacts, rows = w.artifact_ids(), w.rows()
     fixed = w.ao("doctor", "--fix", "--json")
     try:
@@ -461,6 +465,8 @@ def test_every_invariant_holds_at_every_kill_point(world: World) -> None:
     print(summary)
     for p in kills:
         print(f"  {p.name}: died {p.died}, fixed {p.fixed}, gitops {p.gitops}")
+        for failure in p.failures:
+            print(f"    FAILED: {failure}")
     assert len(kills) >= 30, summary
     assert fixes.get("adopted") and fixes.get("removed") and fixes.get("killed"), summary
     # A point left with a stale index.lock or a merge scratch worktree fails because of
