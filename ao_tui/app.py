@@ -51,6 +51,7 @@ from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
+from ao_tui.widgets.orphan_line import OrphanLine
 from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
@@ -60,6 +61,7 @@ from core.engine import Engine
 from core.errors import EngineError
 from core.humanize import age
 from core.inert import inert_session
+from core.inventory import take_inventory
 from core.lease import EngineLease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.slots import SlotError
@@ -81,6 +83,8 @@ NEWS_MAX_WAIT = 1.0
 """Longest an arrival waits for its announcement while more keep coming."""
 STORE_RESYNC = 2.0
 """Seconds after which the event log is read even without a wake-up (a missed watch)."""
+ORPHAN_INTERVAL = 15.0
+"""Seconds between two inventories of orphaned and half-done sessions (a few git calls)."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _SESSION_ACTIONS = frozenset(
@@ -240,6 +244,7 @@ class CockpitApp(App[None]):
         # Kept as attributes: App.query_one searches the top screen, which is a dialog
         # whenever one is open.
         self.counts = ZoneCounts(id="counts")
+        self.orphan_line = OrphanLine(id="orphans")
         self.filter_input = Input(
             placeholder="filter: id, title or branch", id="filter", compact=True, disabled=True
         )
@@ -248,6 +253,7 @@ class CockpitApp(App[None]):
         self.board.selection_listener = self._selection_changed
         self.preview = Preview(id="preview")
         yield self.counts
+        yield self.orphan_line
         yield self.filter_input
         yield self.board
         yield self.preview
@@ -280,6 +286,19 @@ class CockpitApp(App[None]):
         )
         self.set_interval(self.refresh_interval, self._tick_ages, name="ages")
         self.set_interval(CAPTURE_INTERVAL, self._capture_tick, name="capture")
+        if self.reconcile:
+            self.set_interval(ORPHAN_INTERVAL, self._check_orphans, name="orphans")
+            self._check_orphans()
+
+    @work(thread=True, group="orphans", exclusive=True, exit_on_error=False)
+    def _check_orphans(self) -> None:
+        """Count what no row owns or an interrupted operation left (shown under the counts)."""
+        findings = take_inventory(self.engine, judge_work=False).findings
+        self.post_message(OrphanLine.Found(findings))
+
+    def on_orphan_line_found(self, message: OrphanLine.Found) -> None:
+        """Show or hide the orphan line."""
+        self.orphan_line.show(message.findings)
 
     def on_unmount(self) -> None:
         """Stop reconciling and give the lease back; sessions are not touched."""

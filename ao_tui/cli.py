@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 if TYPE_CHECKING:
+    from core.config import Config
     from core.engine import Engine
     from core.models import Session
+    from core.registry import Registry
     from core.store import Store
 
 EXIT_OK = 0
@@ -126,11 +128,17 @@ def read_text_file(handle: Any, option: str) -> str:
 
 def _load_engine(ctx: click.Context) -> Engine:
     """The engine for the config in scope (``--config``, ``AO_TUI_CONFIG``, or found upward)."""
-    from core.config import find_config, load_config
     from core.engine import Engine
     from core.registry import Registry
 
     registry = Registry()
+    return Engine(_load_config(ctx, registry), registry=registry)
+
+
+def _load_config(ctx: click.Context, registry: Registry) -> Config:
+    """The config in scope, its warnings on stderr; exit 5 when there is none."""
+    from core.config import find_config, load_config
+
     path = find_config(Path.cwd(), ctx.obj.get("config"))
     if path is None:
         fail(
@@ -143,7 +151,7 @@ def _load_engine(ctx: click.Context) -> Engine:
     loaded = load_config(path, known_agents=registry.names("agent"), known_keys=DEFAULT_KEYMAP)
     for warning in loaded.warnings:
         click.echo(f"ao-tui: warning: {warning}", err=True)
-    return Engine(loaded.config, registry=registry)
+    return loaded.config
 
 
 def _fresh_sessions(ctx: click.Context) -> list[Session]:
@@ -382,9 +390,17 @@ def issues(ctx: click.Context, project: str | None, limit: int, as_json: bool) -
 @click.option(
     "--json", "as_json", is_flag=True, help="Print JSON (one array, or one object for an id)."
 )
+@click.option(
+    "--orphans",
+    is_flag=True,
+    help="List orphans and half-done operations instead (what `doctor --fix` would do).",
+)
 @click.pass_context
-def status(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
+def status(ctx: click.Context, session_id: str | None, as_json: bool, orphans: bool) -> None:
     """Every session (or one) with its zone and what its agent is doing."""
+    if orphans:
+        _status_orphans(ctx, as_json)
+        return
     with _errors():
         sessions = _fresh_sessions(ctx)
         if session_id is not None:  # '' is an id that matches nothing, not "every session"
@@ -398,6 +414,41 @@ def status(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
         click.echo("no sessions; start one with `ao-tui spawn --prompt ...`")
     else:
         click.echo(_table(sessions))
+    if not as_json and not session_id:
+        _orphan_notice(sessions)
+
+
+def _orphan_notice(sessions: list[Session]) -> None:
+    """One stderr line naming sessions the state dir shows as orphaned or half-done."""
+    from core.inventory import local_findings
+    from core.locations import Locations
+
+    flagged = local_findings(Locations.from_env(), sessions)
+    if flagged:
+        names = ", ".join(flagged[:5]) + (", …" if len(flagged) > 5 else "")
+        click.echo(
+            f"ao-tui: {len(flagged)} orphaned or half-done session(s) ({names}): "
+            "`ao-tui doctor` shows them, `ao-tui doctor --fix` adopts or cleans them up",
+            err=True,
+        )
+
+
+def _status_orphans(ctx: click.Context, as_json: bool) -> None:
+    """``status --orphans``: every finding of the inventory (needs the config)."""
+    from core.inventory import take_inventory
+
+    with _errors():
+        inventory = take_inventory(_load_engine(ctx))
+    for problem in inventory.problems:
+        click.echo(f"ao-tui: {problem}", err=True)
+    if as_json:
+        _emit([finding.to_json() for finding in inventory.findings])
+        return
+    if not inventory.findings:
+        click.echo("no orphans and no half-done operations")
+    for finding in inventory.findings:
+        click.echo(f"{finding.session_id}  {finding.kind}: {finding.problem}")
+        click.echo(f"    fix: {finding.fix}")
 
 
 @main.command(name="ls")
@@ -712,21 +763,108 @@ def config_check(ctx: click.Context) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Adopt orphans that hold work or a live agent, clean up those that hold none, "
+    "finish half-done operations.",
+)
 @click.pass_context
-def doctor(ctx: click.Context, as_json: bool) -> None:
-    """Check tmux, git, agent binaries, config and state dir; name the fix for each."""
-    from core.doctor import run_checks
+def doctor(ctx: click.Context, as_json: bool, fix: bool) -> None:
+    """Check tmux, git, agent binaries, config, state dir and sessions; name each fix."""
+    from core.doctor import run_all
 
-    checks = run_checks(ctx.obj.get("config"))
+    with _errors():
+        checks, engine = run_all(ctx.obj.get("config"))
+    if not fix:
+        if as_json:
+            _emit([c.to_json() for c in checks])
+        else:
+            _print_checks(checks)
+        if any(c.status == "fail" for c in checks):
+            raise SystemExit(EXIT_ERROR)
+        return
+    if engine is None:
+        _print_checks([c for c in checks if c.status == "fail"])
+        fail("nothing was fixed: the checks above must pass first")
+    _doctor_fix(engine, checks, as_json)
+
+
+def _print_checks(checks: list[Any]) -> None:
+    for check in checks:
+        mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.status]
+        line = f"[{mark}] {check.name}: {check.detail}"
+        click.echo(line + (f"\n        fix: {check.fix}" if check.fix else ""))
+
+
+def _doctor_fix(engine: Engine, checks: list[Any], as_json: bool) -> None:
+    """Fix every finding, print one line per artifact, then what is left (exit 1 if any)."""
+    from core.inventory import take_inventory
+    from core.recovery import fix_findings
+
+    with _errors():
+        results = fix_findings(engine, take_inventory(engine))
+        remaining = take_inventory(engine).findings
+    failed = [c for c in checks if c.status == "fail"]
     if as_json:
-        _emit([c.to_json() for c in checks])
+        _emit(
+            {
+                "checks": [c.to_json() for c in checks],
+                "fixed": [r.to_json() for r in results],
+                "remaining": [f.to_json() for f in remaining],
+            }
+        )
     else:
-        for check in checks:
-            mark = {"ok": "ok  ", "warn": "warn", "fail": "FAIL"}[check.status]
-            line = f"[{mark}] {check.name}: {check.detail}"
-            click.echo(line + (f"\n        fix: {check.fix}" if check.fix else ""))
-    if any(c.status == "fail" for c in checks):
+        for result in results:
+            mark = "" if result.ok else "NOT "
+            click.echo(f"{result.session_id}: {mark}{result.action}: {result.detail}")
+        if not results:
+            click.echo("nothing to fix: no orphans, no half-done operations")
+        for finding in remaining:
+            click.echo(
+                f"ao-tui: {finding.session_id} still {finding.kind}: {finding.problem} "
+                f"({finding.fix})",
+                err=True,
+            )
+        _print_checks(failed)
+    if remaining or failed or not all(r.ok for r in results):
         raise SystemExit(EXIT_ERROR)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print what was rebuilt as JSON.")
+@click.pass_context
+def recover(ctx: click.Context, as_json: bool) -> None:
+    """Rebuild the session rows from what exists (a damaged state.db is moved aside).
+
+    Reads the worktrees, branches, tmux sessions, state folders and session manifests of
+    every project in the config. The old database is renamed, never deleted.
+    """
+    from core.locations import Locations
+    from core.recovery import recover as rebuild
+    from core.registry import Registry
+
+    with _errors():
+        registry = Registry()
+        config = _load_config(ctx, registry)
+        report = rebuild(config, Locations.from_env(), registry)
+    if as_json:
+        _emit(report.to_json())
+        return
+    if report.damage is not None:
+        moved = report.moved_to[0] if report.moved_to else "?"
+        click.echo(f"{report.database} could not be used: {report.damage}; moved aside to {moved}")
+    for problem in report.problems:
+        click.echo(f"ao-tui: {problem}", err=True)
+    for session in report.rebuilt:
+        source = session.extra.get("recovered", {}).get("from", "")
+        state = session.lifecycle.value
+        click.echo(f"rebuilt {session.id}  {state:<8} {session.branch}  (from {source})")
+    if not report.rebuilt:
+        click.echo("no session without a row was found; nothing to rebuild")
+    counters = ", ".join(f"{prefix} at {last}" for prefix, last in report.counters.items())
+    if counters:
+        click.echo(f"numbering continues after: {counters}")
 
 
 @main.command()

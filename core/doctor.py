@@ -9,9 +9,13 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.locations import Locations
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+    from core.inventory import Finding, Inventory
 
 _AGENT_BINARIES = {
     "claude-code": ("claude", "npm install -g @anthropic-ai/claude-code"),
@@ -28,10 +32,20 @@ class Check:
     status: str  # ok | warn | fail
     detail: str
     fix: str = ""
+    finding: dict[str, Any] | None = None
+    """For a session check: the finding behind it (``status --orphans --json``'s object)."""
 
     def to_json(self) -> dict[str, Any]:
         """The object ``doctor --json`` prints."""
-        return {"name": self.name, "status": self.status, "detail": self.detail, "fix": self.fix}
+        data: dict[str, Any] = {
+            "name": self.name,
+            "status": self.status,
+            "detail": self.detail,
+            "fix": self.fix,
+        }
+        if self.finding is not None:
+            data["finding"] = self.finding
+        return data
 
 
 def _version(argv: list[str]) -> str | None:
@@ -190,15 +204,61 @@ def _github_checks(pid: str, project: Any) -> list[Check]:
 
 def run_checks(explicit_config: str | None = None) -> list[Check]:
     """Every check, in the order a newcomer should fix them."""
+    checks, _ = run_all(explicit_config)
+    return checks
+
+
+def run_all(explicit_config: str | None = None) -> tuple[list[Check], Engine | None]:
+    """Every check, and the engine the session checks ran on (None when they could not)."""
+    state = check_state_dir(Locations.from_env())
     checks = [
         Check("python", "ok", sys.version.split()[0]),
         check_tmux(),
         check_git(),
-        check_state_dir(Locations.from_env()),
+        state,
     ]
     socket = os.environ.get("AO_TUI_TMUX_SOCKET")
     checks.append(
         Check("tmux server", "ok", f"socket -L {socket}" if socket else "the default tmux server")
     )
-    config_checks, _ = check_config(explicit_config)
-    return checks + config_checks
+    config_checks, loaded = check_config(explicit_config)
+    checks += config_checks
+    if loaded is None or state.status == "fail":
+        return checks, None
+    from core.engine import Engine
+    from core.inventory import take_inventory
+    from core.registry import Registry
+
+    engine = Engine(loaded.config, registry=Registry())
+    return checks + session_checks(take_inventory(engine)), engine
+
+
+def session_checks(inventory: Inventory) -> list[Check]:
+    """One check per orphan, dangling row or interrupted operation; one ok line if none."""
+    checks = [Check("sessions", "warn", problem) for problem in inventory.problems]
+    checks += [finding_check(f) for f in inventory.findings]
+    for sid, operation in sorted(inventory.in_progress.items()):
+        checks.append(Check(f"session {sid}", "ok", f"a {operation} is running right now"))
+    if not inventory.findings and not inventory.problems:
+        checks.append(
+            Check(
+                "sessions",
+                "ok",
+                f"{len(inventory.rows)} recorded; no orphans, no half-done operations",
+            )
+        )
+    return checks
+
+
+def finding_check(finding: Finding) -> Check:
+    """The doctor line of one finding: what is wrong, and what ``--fix`` will do about it."""
+    from core.inventory import NONE
+
+    fix = finding.fix if finding.action == NONE else f"`ao-tui doctor --fix` will {finding.fix}"
+    return Check(
+        f"session {finding.session_id}",
+        "warn",
+        f"{finding.kind}: {finding.problem}",
+        fix,
+        finding.to_json(),
+    )

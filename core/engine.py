@@ -9,6 +9,7 @@ at once; only the holder of the engine lease runs :meth:`Engine.reconcile` on a 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import difflib
 import os
 import re
@@ -17,7 +18,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -25,11 +26,20 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from core.agent_env import agent_environment
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
+from core.faults import fault_point
 from core.file_lock import hold
 from core.inert import refusal
+from core.inventory import ids_in_use
 from core.launcher import PlanError, hand_over, make_pipe, sweep_plans
 from core.lifecycle import Reconciler
 from core.locations import Locations
+from core.manifest import (
+    Manifest,
+    OperationMark,
+    abandon_operation,
+    operation_mark,
+    write_manifest,
+)
 from core.models import (
     ACTIVE_LIFECYCLES,
     Activity,
@@ -237,7 +247,21 @@ class Engine:
     def predict_branch(self, project_id: str, title: str) -> str:
         """The branch a spawn in ``project_id`` titled ``title`` would create now."""
         prefix = self.project(project_id).session_prefix
-        return branch_name(self.store.peek_id(prefix), title or "task")
+        # Asked on every keystroke: only the state dir is looked at (no git, no tmux).
+        local = self._has_local_traces
+        return branch_name(self.store.peek_id(prefix, in_use=local), title or "task")
+
+    def _has_local_traces(self, session_id: str) -> bool:
+        """Whether ``session_id`` has a state folder or a worktree folder of any project."""
+        if self.locations.session_dir(session_id).exists():
+            return True
+        return any((root / session_id).exists() for root in self._worktree_roots())
+
+    def _worktree_roots(self) -> builtins.list[Path]:
+        try:
+            return [p for p in (self.locations.home / "worktrees").iterdir() if p.is_dir()]
+        except OSError:
+            return []
 
     def list(self) -> list[Session]:
         """Every session, oldest first."""
@@ -303,7 +327,11 @@ class Engine:
         repo = project.path
         base = usable_base(project_id, project, self.workspace)
 
-        session_id = self.store.allocate_id(project.session_prefix)
+        # An id already carried by a worktree, branch, tmux session or state folder (a
+        # database reset or restored from a backup) is skipped, never shared.
+        in_use = ids_in_use(self, project.session_prefix)
+        session_id = self.store.allocate_id(project.session_prefix, in_use=in_use.__contains__)
+        fault_point("spawn.allocated")
         branch = branch_name(session_id, title)
         worktree = self.locations.worktree(project_id, session_id)
         now = self.clock()
@@ -324,10 +352,26 @@ class Engine:
             issue=issue,
             base_branch=base,
         )
-        undo: list[Callable[[], None]] = []
+        state_dir = self.locations.session_dir(session_id)
         try:
+            state_dir.mkdir(mode=0o700)
+        except OSError as exc:
+            # Never adopt a folder this spawn did not make: it may be another session's.
+            self.store.append_event(session_id, "spawn-failed", {"error": str(exc)})
+            raise EngineError(
+                f"spawn {session_id} refused: cannot create its state folder {state_dir} "
+                f"({exc.strerror or exc}); nothing was changed. `ao-tui doctor` lists what "
+                "is there"
+            ) from exc
+        # Everything undone on failure was made by this spawn, the state folder included.
+        undo: list[Callable[[], None]] = [lambda: shutil.rmtree(state_dir)]
+        try:
+            # The manifest comes first: whatever a crash leaves after this is recoverable.
+            write_manifest(state_dir, Manifest.of(session).running("spawn"))
+            fault_point("spawn.manifest")
             self.workspace.create(repo, worktree, branch, base)
             undo.append(lambda: self._undo_worktree(repo, worktree, branch))
+            fault_point("spawn.worktree")
             ctx = self.context(session)
             excludes = agent.prepare(ctx)
             self.workspace.exclude(worktree, excludes)
@@ -335,6 +379,7 @@ class Engine:
             self._check_binary(plan, project_id)
             pane = self._start_process(session, plan)
             undo.append(lambda: self.runtime.kill(session.tmux))
+            fault_point("spawn.started")
             session = replace(session, pane_id=pane.pane_id, lifecycle=Lifecycle.RUNNING)
             self.store.insert_session(
                 session,
@@ -344,16 +389,23 @@ class Engine:
                 ),
             )
         except BaseException as exc:
+            # Undo in reverse; a step that fails keeps everything before it (the state
+            # folder with its manifest last of all), so what is left stays recoverable.
             for step in reversed(undo):
                 try:
                     step()
                 except Exception:
-                    pass
-            shutil.rmtree(self.locations.session_dir(session_id), ignore_errors=True)
+                    abandon_operation(state_dir)
+                    break
             self.store.append_event(session_id, "spawn-failed", {"error": str(exc)})
             if isinstance(exc, SlotError):
                 raise EngineError(f"spawn {session_id} failed: {exc}") from exc
             raise
+        fault_point("spawn.recorded")
+        try:
+            write_manifest(state_dir, Manifest.of(session))
+        except OSError:
+            pass  # the row is the record now; the mark alone does not mislead anyone
         self._notify()
         return session
 
@@ -613,10 +665,20 @@ class Engine:
             )
 
         lock = self.locations.session_dir(session_id) / "kill.lock"
-        with hold(lock, timeout=_KILL_WAIT, on_timeout=busy):
-            return self._kill(session_id, discard)
+        with hold(lock, timeout=_KILL_WAIT, on_timeout=busy), self._operation(session_id, "kill"):
+            result = self._kill(session_id, discard=discard)
+            fault_point("kill.recorded")
+        return result
 
-    def _kill(self, session_id: str, discard: bool) -> tuple[Session, str | None]:
+    @contextlib.contextmanager
+    def _operation(self, session_id: str, operation: str) -> Iterator[OperationMark]:
+        """Mark ``operation`` in the session's manifest while it runs (see core.manifest)."""
+        session = self.get(session_id)
+        with operation_mark(self.locations.session_dir(session_id), session, operation) as mark:
+            fault_point(f"{operation}.marked")
+            yield mark
+
+    def _kill(self, session_id: str, *, discard: bool) -> tuple[Session, str | None]:
         session = self.get(session_id)
         if session.lifecycle is Lifecycle.KILLED:
             raise EngineError(_already_killed(session))
@@ -628,6 +690,7 @@ class Engine:
                 "nothing to kill: its agent and its worktree are gone already"
             )
         self.runtime.kill(session.tmux)
+        fault_point("kill.stopped")
         wip: str | None = None
         notes: list[str] = []
         if worktree.exists():
@@ -637,9 +700,11 @@ class Engine:
                     wip = self.workspace.save_work(
                         worktree, f"WIP: {session_id} saved by ao-tui kill"
                     )
+                    fault_point("kill.saved")
                 except SlotError as exc:
                     self._kill_failed(session, worktree, exc, closed=closed)
             self.workspace.remove(Path(self.project(session.project).path), worktree)
+            fault_point("kill.removed")
         now = self.clock()
         record = {"wip_commit": wip, "discarded": discard, "branch": session.branch, "notes": notes}
         extra = {**session.extra, "kill": record}
@@ -687,6 +752,12 @@ class Engine:
 
     def restore(self, session_id: str) -> Session:
         """Bring an exited or killed session back in place: same id, branch and worktree."""
+        with self._operation(session_id, "restore"):
+            session = self._restore(session_id)
+            fault_point("restore.recorded")
+        return session
+
+    def _restore(self, session_id: str) -> Session:
         session = self.get(session_id)
         if session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE):
             raise EngineError(
@@ -698,6 +769,7 @@ class Engine:
         worktree = Path(session.worktree)
         if not worktree.exists():
             self.workspace.reopen(project.path, worktree, session.branch)
+            fault_point("restore.reopened")
         agent = self.agent(session.agent)
         ctx = self.context(session)
         self.workspace.exclude(worktree, agent.prepare(ctx))
@@ -708,6 +780,7 @@ class Engine:
         # come before a loaded machine returns from starting it, and must count as after.
         now = self.clock()
         pane = self._start_process(session, plan)
+        fault_point("restore.started")
         session = self.store.update_session(
             session_id,
             pane_id=pane.pane_id,
@@ -825,6 +898,14 @@ class Engine:
         merged unseen. Afterwards the agent is stopped and the worktree removed (any
         uncommitted work saved on the branch first); the branch stays.
         """
+        with self._operation(session_id, "merge") as mark:
+            merged = self._merge(session_id, method, force, mark)
+            fault_point("merge.recorded")
+        return merged
+
+    def _merge(
+        self, session_id: str, method: str | None, force: bool, mark: OperationMark
+    ) -> tuple[Session, str]:
         session = self.get(session_id)
         if session.lifecycle is Lifecycle.MERGED:
             raise EngineError(f"{session_id} is already merged")
@@ -859,14 +940,19 @@ class Engine:
             result = scm.merge(target, merge_method, head)
         except SlotError as exc:
             raise EngineError(f"merge of {session_id} failed: {exc}") from exc
+        fault_point("merge.landed")
+        mark.note(merged_sha=result.sha)  # landed: a crash from here on is finished by doctor
+        fault_point("merge.noted")
         notes = list(result.notes)
         self.runtime.kill(session.tmux)
+        fault_point("merge.stopped")
         worktree = Path(session.worktree)
         wip: str | None = None
         if worktree.exists():
             try:
                 notes += self.workspace.release_stale_locks(worktree)
                 wip = self.workspace.save_work(worktree, f"WIP: {session_id} saved by ao-tui merge")
+                fault_point("merge.saved")
                 self.workspace.remove(project.path, worktree)
             except SlotError as exc:
                 notes.append(f"the worktree {worktree} was kept: {exc}")

@@ -52,6 +52,17 @@ class PaneInfo:
     dead_status: int | None = None
 
 
+@dataclass(frozen=True)
+class WorktreeInfo:
+    """One worktree registered in a repository (``git worktree list``)."""
+
+    path: Path
+    branch: str
+    """The branch checked out there ("" when detached)."""
+    prunable: bool = False
+    """Its directory is gone; only the registration is left."""
+
+
 @runtime_checkable
 class Runtime(Protocol):
     """Where agent processes live (tmux)."""
@@ -133,6 +144,26 @@ class Workspace(Protocol):
 
     def tidy(self, repo: Path) -> list[str]:
         """Remove what crashed ao-tui processes left registered in ``repo``; one note each."""
+        ...
+
+    def list_branches(self, repo: Path, prefix: str) -> dict[str, str]:
+        """Local branches whose name starts with ``prefix``, each with its commit (one call)."""
+        ...
+
+    def list_worktrees(self, repo: Path) -> list[WorktreeInfo]:
+        """Every worktree registered in ``repo``, the main one included."""
+        ...
+
+    def has_changes(self, path: Path) -> bool:
+        """Whether the worktree holds uncommitted work (untracked files included)."""
+        ...
+
+    def commits_ahead(self, repo: Path, branch: str, base: str) -> int:
+        """How many commits ``branch`` has that ``base`` does not."""
+        ...
+
+    def delete_branch(self, repo: Path, branch: str, *, base: str | None = None) -> None:
+        """Delete ``branch`` only if it holds no commits of its own (beyond ``base``)."""
         ...
 
 

@@ -285,21 +285,36 @@ class Store:
 
     # ids -----------------------------------------------------------------------------
 
-    def peek_id(self, prefix: str) -> str:
+    def peek_id(self, prefix: str, *, in_use: Callable[[str], bool] | None = None) -> str:
         """The id :meth:`allocate_id` would hand out next (nothing is reserved)."""
         with self._lock:
-            return f"{prefix}-{_next_free(self._db, prefix)}"
+            return f"{prefix}-{_next_free(self._db, prefix, in_use)}"
 
-    def allocate_id(self, prefix: str) -> str:
-        """The next ``<prefix>-<n>``; n comes from a persistent counter and is never reused."""
+    def allocate_id(self, prefix: str, *, in_use: Callable[[str], bool] | None = None) -> str:
+        """The next ``<prefix>-<n>``; n comes from a persistent counter and is never reused.
+
+        ``in_use`` says whether something outside the database (a worktree, a branch, a
+        tmux session, a state folder) already carries an id; such ids are skipped too.
+        """
         with self.transaction() as db:
-            last = _next_free(db, prefix)
+            last = _next_free(db, prefix, in_use)
             db.execute(
                 "INSERT INTO counters(prefix, last) VALUES(?, ?) "
                 "ON CONFLICT(prefix) DO UPDATE SET last=excluded.last",
                 (prefix, last),
             )
             return f"{prefix}-{last}"
+
+    def raise_counter(self, prefix: str, last: int) -> int:
+        """Make the prefix's counter at least ``last`` (never lower it); the counter after."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO counters(prefix, last) VALUES(?, ?) "
+                "ON CONFLICT(prefix) DO UPDATE SET last=MAX(last, excluded.last)",
+                (prefix, last),
+            )
+            row = db.execute("SELECT last FROM counters WHERE prefix=?", (prefix,)).fetchone()
+        return int(row[0])
 
     # sessions ------------------------------------------------------------------------
 
@@ -559,15 +574,18 @@ def _initialise(db: sqlite3.Connection) -> None:
     db.execute("COMMIT")
 
 
-def _next_free(db: _Tx | sqlite3.Connection, prefix: str) -> int:
+def _next_free(
+    db: _Tx | sqlite3.Connection, prefix: str, in_use: Callable[[str], bool] | None = None
+) -> int:
     """The number after the prefix's counter, skipping ids that exist without a counter
-    (a database restored by hand)."""
+    (a database restored by hand) and ids ``in_use`` reports outside the database."""
     row = db.execute("SELECT last FROM counters WHERE prefix=?", (prefix,)).fetchone()
     last = int(row[0]) if row else 0
     while True:
         last += 1
-        hit = db.execute("SELECT 1 FROM sessions WHERE id=?", (f"{prefix}-{last}",)).fetchone()
-        if hit is None:
+        candidate = f"{prefix}-{last}"
+        hit = db.execute("SELECT 1 FROM sessions WHERE id=?", (candidate,)).fetchone()
+        if hit is None and not (in_use is not None and in_use(candidate)):
             return last
 
 

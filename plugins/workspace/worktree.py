@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.slots import RepoFacts, SlotError
+from core.slots import RepoFacts, SlotError, WorktreeInfo
 from plugins import git_locks
 from plugins.git_cli import git_error, run_git
 from plugins.repo_lock import worktrees_locked
@@ -279,6 +279,54 @@ class WorktreeWorkspace:
         if head.returncode == 0 and head.stdout.strip():
             return head.stdout.strip()
         return "main"
+
+    # -- what exists: the inventory of orphans and half-done operations ------------------
+
+    def list_branches(self, repo: Path, prefix: str) -> dict[str, str]:
+        """Local branches named ``prefix``..., each with its commit, in one ``for-each-ref``."""
+        # for-each-ref matches whole path components: list the prefix's folder, then filter.
+        folder = prefix.rpartition("/")[0]
+        ref = f"refs/heads/{folder}" if folder else "refs/heads"
+        out = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", ref).stdout
+        found: dict[str, str] = {}
+        for line in out.splitlines():
+            sha, _, name = line.partition(" ")
+            branch = name.removeprefix("refs/heads/")
+            if branch.startswith(prefix):
+                found[branch] = sha
+        return found
+
+    def list_worktrees(self, repo: Path) -> list[WorktreeInfo]:
+        """Every registered worktree of ``repo`` (``git worktree list --porcelain -z``)."""
+        out = run_git(repo, "worktree", "list", "--porcelain", "-z").stdout
+        found: list[WorktreeInfo] = []
+        path: Path | None = None
+        branch, prunable = "", False
+        # Records are NUL-separated lines; an empty line ends one worktree.
+        for line in [*out.split("\0"), ""]:
+            if not line:
+                if path is not None:
+                    found.append(WorktreeInfo(path, branch, prunable))
+                path, branch, prunable = None, "", False
+            elif line.startswith("worktree "):
+                path = Path(line.removeprefix("worktree "))
+            elif line.startswith("branch "):
+                branch = line.removeprefix("branch ").removeprefix("refs/heads/")
+            elif line == "prunable" or line.startswith("prunable "):
+                prunable = True
+        return found
+
+    def has_changes(self, path: Path) -> bool:
+        """Whether ``path`` holds uncommitted work; excluded files (ours) do not count."""
+        return bool(run_git(path, "status", "--porcelain", "-z").stdout)
+
+    def commits_ahead(self, repo: Path, branch: str, base: str) -> int:
+        """How many commits ``branch`` has that ``base`` does not."""
+        for name in (branch, base):
+            if name.startswith("-"):
+                raise SlotError(f"invalid branch name {name!r}")
+        out = run_git(repo, "rev-list", "--count", f"refs/heads/{base}..refs/heads/{branch}")
+        return int(out.stdout.strip() or 0)
 
     # -- helpers the engine uses for rollback and status ----------------------------------
 

@@ -136,6 +136,17 @@ def test_no_server_lists_nothing(runtime: TmuxRuntime) -> None:
     runtime.kill_server()
 
 
+def test_a_server_with_no_session_left_lists_nothing(runtime: TmuxRuntime, tmp_path: Path) -> None:
+    """Between its last session ending and its exit, a server answers ``list-panes -a``
+    with "no current target": that is an empty list, not an error."""
+    runtime.create("ao-last", tmp_path, ["sleep", "60"])
+    runtime._run("set-option", "-g", "exit-empty", "off")  # hold that moment open
+    runtime.kill("ao-last")
+    assert runtime.has_server() is True
+    assert runtime.list_panes() == {}
+    runtime.kill_server()
+
+
 def test_create_list_kill(runtime: TmuxRuntime, tmp_path: Path) -> None:
     pane = runtime.create("ao-t-1", tmp_path, ["sleep", "60"], width=90, height=20)
     assert pane.session_name == "ao-t-1"

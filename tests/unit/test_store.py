@@ -47,6 +47,21 @@ def test_allocation_skips_ids_that_exist_without_a_counter(tmp_path: Path) -> No
     assert store.allocate_id("app") == "app-2"
 
 
+def test_allocation_skips_ids_carried_outside_the_database(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    on_disk = {"app-1", "app-2", "app-4"}
+    assert store.peek_id("app", in_use=on_disk.__contains__) == "app-3"
+    assert store.allocate_id("app", in_use=on_disk.__contains__) == "app-3"
+    assert store.allocate_id("app", in_use=on_disk.__contains__) == "app-5"
+
+
+def test_raising_a_counter_never_lowers_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert store.raise_counter("app", 7) == 7
+    assert store.raise_counter("app", 3) == 7
+    assert store.allocate_id("app") == "app-8"
+
+
 def _allocate_many(path: str, n: int, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     store = Store(Path(path))
     out.put([store.allocate_id("app") for _ in range(n)])

@@ -1,0 +1,600 @@
+"""Putting the world back in order: adopt orphans, clean up empties, finish half-done work.
+
+Two entry points. :func:`fix_findings` is ``ao-tui doctor --fix``: for each finding of
+:mod:`core.inventory` it adopts what holds work or a live agent (a row is inserted, so
+``restore`` and ``kill`` work on it), removes only what is known to hold none, and finishes
+or settles an operation a crash cut short. :func:`recover` is ``ao-tui recover``: it moves
+a damaged database aside (never deleting it), opens a fresh one and rebuilds a row for
+every session found, manifests first, then the artifacts alone, and sets every prefix's
+counter above the highest id found.
+
+Nothing here deletes uncommitted work or unmerged commits: every removal is checked again
+right before it happens, and a branch is deleted only by the workspace's own guarded call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from core.errors import EngineError
+from core.inventory import (
+    ADOPT,
+    CLEAN,
+    CLEAR_MARK,
+    FINISH_KILL,
+    FINISH_MERGE,
+    MARK_EXITED,
+    MARK_KILLED,
+    MARK_RUNNING,
+    SETTLE_RESTORE,
+    STOP_PANE,
+    Finding,
+    Found,
+    Inventory,
+    adopted_lifecycle,
+    base_of,
+    is_own_file,
+    local_ids,
+    take_inventory,
+    work_in,
+)
+from core.lease import EngineLease
+from core.manifest import Manifest, read_manifest, write_manifest
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.slots import SlotError
+
+if TYPE_CHECKING:
+    from core.config import Config
+    from core.engine import Engine
+    from core.locations import Locations
+    from core.registry import Registry
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HOOK_TAIL = 256 * 1024
+"""How much of the end of a hook log is read for the agent's session id."""
+
+
+@dataclass(frozen=True)
+class FixResult:
+    """What ``doctor --fix`` did about one artifact (one output line)."""
+
+    session_id: str
+    action: str
+    detail: str
+    ok: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        """The object ``doctor --fix --json`` prints."""
+        return {
+            "session": self.session_id,
+            "action": self.action,
+            "detail": self.detail,
+            "ok": self.ok,
+        }
+
+
+def fix_findings(engine: Engine, inventory: Inventory) -> list[FixResult]:
+    """Do what each finding's ``action`` says; one result per artifact touched."""
+    results: list[FixResult] = []
+    for finding in inventory.findings:
+        item = inventory.found.get(finding.session_id) or Found(finding.session_id)
+        row = inventory.rows.get(finding.session_id)
+        try:
+            results += _fix_one(engine, finding, item, row)
+        except (EngineError, SlotError, OSError, sqlite3.Error) as exc:
+            results.append(FixResult(finding.session_id, finding.action, str(exc), ok=False))
+    return results
+
+
+def _fix_one(engine: Engine, finding: Finding, item: Found, row: Session | None) -> list[FixResult]:
+    sid = finding.session_id
+    action = finding.action
+    if action == ADOPT:
+        session = adopt(engine, item, by="doctor --fix")
+        what = ", ".join(item.describe())
+        return [FixResult(sid, "adopted", f"as {session.lifecycle.value} ({what})")]
+    if action == CLEAN:
+        return clean(engine, item, row, only=finding.stray)
+    if row is None:
+        return [FixResult(sid, "left", f"{finding.problem}; {finding.fix}", ok=False)]
+    if action == FINISH_KILL:
+        killed, wip = engine.kill(sid)
+        saved = f"; uncommitted work saved as {wip[:10]}" if wip else ""
+        return [FixResult(sid, "killed", f"kill finished; branch {killed.branch} kept{saved}")]
+    if action == FINISH_MERGE:
+        return finish_merge(engine, row, item)
+    if action == SETTLE_RESTORE:
+        return _settle_restore(engine, row, item)
+    if action == MARK_KILLED:
+        if item.pane is not None:
+            engine.runtime.kill(row.tmux)
+        _record(engine, row, Lifecycle.KILLED, finding.problem, item)
+        return [FixResult(sid, "recorded", f"as killed: {finding.problem}")]
+    if action == MARK_EXITED:
+        _record(engine, row, Lifecycle.EXITED, finding.problem, item)
+        return [FixResult(sid, "recorded", f"as exited: {finding.problem}")]
+    if action == MARK_RUNNING:
+        _record(engine, row, Lifecycle.RUNNING, finding.problem, item)
+        return [FixResult(sid, "recorded", f"as running: {finding.problem}")]
+    if action == STOP_PANE:
+        engine.runtime.kill(row.tmux)
+        return [FixResult(sid, "stopped", f"removed the dead tmux session {row.tmux}")]
+    if action == CLEAR_MARK:
+        _clear_mark(engine, sid)
+        return [FixResult(sid, "cleared", finding.problem)]
+    return [FixResult(sid, "left", f"{finding.problem}; {finding.fix}", ok=False)]
+
+
+def _clear_mark(engine: Engine, session_id: str) -> None:
+    state_dir = engine.locations.session_dir(session_id)
+    manifest = read_manifest(state_dir)
+    if manifest is not None and manifest.operation:
+        write_manifest(state_dir, manifest.settled())
+
+
+def _record(
+    engine: Engine, row: Session, lifecycle: Lifecycle, problem: str, item: Found
+) -> Session | None:
+    """Set the row's lifecycle to what was found, unless someone changed the row meanwhile."""
+    now = engine.clock()
+    fields: dict[str, Any] = {
+        "lifecycle": lifecycle,
+        "lifecycle_reason": f"repaired by ao-tui doctor --fix: {problem}"[:200],
+    }
+    if lifecycle is Lifecycle.RUNNING and item.pane is not None:
+        fields["pane_id"] = item.pane.pane_id
+        fields["attempt"] = row.attempt + 1
+        fields["extra"] = {**row.extra, "started_at": now}
+        fields["activity"] = Activity(ActivityState.UNKNOWN, SignalSource.ENGINE, now, "adopted")
+    else:
+        fields["activity"] = Activity(ActivityState.EXITED, SignalSource.ENGINE, now, "repaired")
+    updated = engine.store.update_session_if(
+        row.id,
+        {"lifecycle": row.lifecycle, "attempt": row.attempt},
+        event=("repaired", {"lifecycle": lifecycle.value, "problem": problem}),
+        **fields,
+    )
+    _clear_mark(engine, row.id)
+    return updated
+
+
+def _settle_restore(engine: Engine, row: Session, item: Found) -> list[FixResult]:
+    sid = row.id
+    if item.live and row.lifecycle is not Lifecycle.RUNNING:
+        _record(engine, row, Lifecycle.RUNNING, "restore stopped before it was recorded", item)
+        return [FixResult(sid, "recorded", "as running: its agent had been started")]
+    if not item.live and row.lifecycle is Lifecycle.KILLED and Path(row.worktree).exists():
+        _record(engine, row, Lifecycle.EXITED, "restore stopped after reopening", item)
+        return [FixResult(sid, "recorded", "as exited: its worktree is back, no agent")]
+    _clear_mark(engine, sid)
+    return [FixResult(sid, "cleared", f"restore mark; the session stays {row.lifecycle.value}")]
+
+
+def finish_merge(engine: Engine, row: Session, item: Found) -> list[FixResult]:
+    """What merge does after the branch landed: stop the agent, keep the work, record it."""
+    sid = row.id
+    results: list[FixResult] = []
+    manifest = item.manifest
+    sha = str((manifest.progress if manifest is not None else {}).get("merged_sha") or "")
+    if item.pane is not None:
+        engine.runtime.kill(row.tmux)
+        results.append(FixResult(sid, "stopped", f"tmux session {row.tmux}"))
+    worktree = Path(row.worktree)
+    notes: list[str] = []
+    if worktree.exists():
+        wip = engine.workspace.save_work(worktree, f"WIP: {sid} saved by ao-tui doctor --fix")
+        if wip:
+            notes.append(f"uncommitted work was saved as {wip[:10]} on {row.branch}")
+            results.append(FixResult(sid, "saved", f"uncommitted work as {wip[:10]}"))
+        engine.workspace.remove(engine.project(row.project).path, worktree)
+        kept = f"worktree {worktree} (work kept on {row.branch})"
+        results.append(FixResult(sid, "removed", kept))
+    if row.lifecycle is not Lifecycle.MERGED:
+        now = engine.clock()
+        pr = {**(row.pr or {}), "state": "merged", "mergeable": False, "blockers": []}
+        pr.update(merged_sha=sha or None, notes=notes)
+        engine.store.update_session_if(
+            sid,
+            {"lifecycle": row.lifecycle, "attempt": row.attempt},
+            lifecycle=Lifecycle.MERGED,
+            lifecycle_reason=f"merged as {sha[:10]} (recorded by ao-tui doctor --fix)",
+            activity=Activity(ActivityState.EXITED, SignalSource.ENGINE, now, "merged"),
+            pr=pr,
+            event=("merged", {"sha": sha, "recovered": True, "notes": notes}),
+        )
+        results.append(FixResult(sid, "recorded", f"as merged ({sha[:10]})"))
+    _clear_mark(engine, sid)
+    return results
+
+
+def clean(
+    engine: Engine, item: Found, row: Session | None, *, only: tuple[str, ...] = ()
+) -> list[FixResult]:
+    """Remove artifacts that hold no work, checking each again just before removing it.
+
+    With ``only`` (stray artifacts of a session that has a row), just those branches and
+    worktree folders; otherwise everything found for the id.
+    """
+    sid = item.session_id
+    results: list[FixResult] = []
+    project = engine.config.projects.get(item.project)
+    if project is None:
+        return [FixResult(sid, "left", f"project {item.project!r} is not in the config", False)]
+    base = base_of(engine, item, row)
+    worktrees = [p for p in item.worktrees if not only or str(p) in only]
+    branches = [b for b in item.branches if not only or b in only]
+    whole = not only
+    if whole:
+        pane = engine.runtime.list_panes().get(f"ao-{sid}")
+        if pane is not None and not pane.dead:
+            return [FixResult(sid, "left", "an agent started meanwhile; run doctor again", False)]
+        if pane is not None:
+            engine.runtime.kill(pane.session_name)
+            results.append(FixResult(sid, "stopped", f"dead tmux session {pane.session_name}"))
+    for path in worktrees:
+        if work_in(engine, item, base=base, worktrees=[path], branches=[], with_pane=False,
+                   with_state=False):  # fmt: skip
+            results.append(FixResult(sid, "left", f"{path}: it holds work now", ok=False))
+            continue
+        if path in item.unregistered:
+            path.rmdir()  # empty (checked above): nothing to lose
+        else:
+            engine.workspace.remove(project.path, path)
+        results.append(FixResult(sid, "removed", f"worktree {path} (no changes)"))
+    for branch in branches:
+        try:
+            engine.workspace.delete_branch(project.path, branch, base=base)
+        except SlotError as exc:
+            results.append(FixResult(sid, "left", str(exc), ok=False))
+            continue
+        results.append(FixResult(sid, "deleted", f"branch {branch} (no commits beyond {base})"))
+    if whole and item.state_dir is not None:
+        results += _remove_state_dir(sid, item.state_dir)
+    return results
+
+
+def _remove_state_dir(sid: str, state_dir: Path) -> list[FixResult]:
+    """Remove a state folder holding only ao-tui's own files (the manifest goes last)."""
+    try:
+        names = sorted(child.name for child in state_dir.iterdir())
+    except FileNotFoundError:
+        return []
+    if any(not is_own_file(name) for name in names):
+        return [FixResult(sid, "left", f"state folder {state_dir}: it holds logs", ok=False)]
+    for name in sorted(names, key=lambda n: n == "session.json"):
+        (state_dir / name).unlink(missing_ok=True)
+    state_dir.rmdir()
+    return [FixResult(sid, "removed", f"state folder {state_dir} (only ao-tui's own files)")]
+
+
+def adopt(engine: Engine, item: Found, *, by: str) -> Session:
+    """Insert a row for what was found, so ``restore`` and ``kill`` work on it."""
+    session = rebuild_session(engine, item, by=by)
+    engine.store.insert_session(
+        session,
+        event=(
+            "adopted",
+            {
+                "by": by,
+                "lifecycle": session.lifecycle.value,
+                "from": "manifest" if item.manifest is not None else "artifacts",
+                "found": item.describe(),
+            },
+        ),
+    )
+    prefix, _, number = session.id.rpartition("-")
+    engine.store.raise_counter(prefix, int(number))
+    if item.state_dir is not None or item.manifest is not None:
+        # From now on the session has a manifest, whatever it had before.
+        write_manifest(engine.locations.session_dir(session.id), Manifest.of(session))
+    return session
+
+
+def rebuild_session(engine: Engine, item: Found, *, by: str) -> Session:
+    """The row for ``item``: its manifest's facts first, the artifacts' for the rest.
+
+    Without a manifest the placeholders are honest: the title comes from the branch name,
+    the prompt is empty, and ``extra["recovered"]`` lists every guessed field.
+    """
+    sid = item.session_id
+    now = engine.clock()
+    manifest = item.manifest
+    project = engine.config.projects.get(item.project)
+    guessed: list[str] = []
+    if manifest is not None:
+        facts = {
+            "project": manifest.project,
+            "agent": manifest.agent,
+            "title": manifest.title,
+            "prompt": manifest.prompt,
+            "branch": manifest.branch,
+            "base_branch": manifest.base_branch,
+            "worktree": manifest.worktree,
+            "agent_session_id": manifest.agent_session_id,
+            "issue": manifest.issue,
+        }
+        created = manifest.created_at or now
+    else:
+        branch = _pick_branch(item)
+        guessed += ["title", "prompt", "agent", "base_branch"]
+        facts = {
+            "project": item.project,
+            "agent": project.agent_name(engine.config.defaults)
+            if project is not None
+            else engine.config.defaults.agent,
+            "title": _title_from_branch(sid, branch),
+            "prompt": "",
+            "branch": branch,
+            "base_branch": base_of(engine, item),
+            "worktree": str(
+                item.worktrees[0]
+                if item.worktrees
+                else engine.locations.worktree(item.project, sid)
+            ),
+            "agent_session_id": "",
+            "issue": "",
+        }
+        created = _first_seen(item) or now
+    if not facts["agent_session_id"]:
+        found = agent_session_id_of(engine, item, facts["worktree"])
+        if found:
+            guessed.append("agent_session_id")
+        else:
+            found = str(uuid.uuid4())
+            guessed.append("agent_session_id (new)")
+        facts["agent_session_id"] = found
+    lifecycle = adopted_lifecycle(item)
+    source = "its manifest" if manifest is not None else "what was left (no manifest)"
+    state = ActivityState.UNKNOWN if lifecycle is Lifecycle.RUNNING else ActivityState.EXITED
+    extra: dict[str, Any] = {
+        "recovered": {"by": by, "at": now, "from": source, "guessed": guessed},
+    }
+    if lifecycle is Lifecycle.RUNNING:
+        extra["started_at"] = now
+    return Session(
+        id=sid,
+        project=facts["project"],
+        agent=facts["agent"],
+        title=facts["title"],
+        prompt=facts["prompt"],
+        branch=facts["branch"],
+        worktree=facts["worktree"],
+        tmux=f"ao-{sid}",
+        lifecycle=lifecycle,
+        activity=Activity(state, SignalSource.ENGINE, now, f"recovered by ao-tui {by}"),
+        created_at=created,
+        updated_at=now,
+        agent_session_id=facts["agent_session_id"],
+        pane_id=item.pane.pane_id if item.live and item.pane is not None else "",
+        issue=facts["issue"],
+        base_branch=facts["base_branch"],
+        lifecycle_reason=f"recovered by ao-tui {by} from {source}",
+        extra=extra,
+    )
+
+
+def _pick_branch(item: Found) -> str:
+    """The session's branch: the one its worktree has checked out, else the first found."""
+    for path in item.worktrees:
+        head = path / ".git"
+        try:
+            gitdir = head.read_text(encoding="utf-8").strip().removeprefix("gitdir: ")
+            ref = (Path(gitdir) / "HEAD").read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        name = ref.removeprefix("ref: refs/heads/")
+        if name in item.branches:
+            return name
+    return sorted(item.branches)[0] if item.branches else ""
+
+
+def _title_from_branch(sid: str, branch: str) -> str:
+    slug = branch.removeprefix(f"ao/{sid}").strip("-")
+    return slug.replace("-", " ") if slug else f"recovered {sid}"
+
+
+def _first_seen(item: Found) -> float:
+    times: list[float] = []
+    for path in [*item.worktrees, *([item.state_dir] if item.state_dir else [])]:
+        try:
+            times.append(path.stat().st_mtime)
+        except OSError:
+            continue
+    return min(times) if times else 0.0
+
+
+def agent_session_id_of(engine: Engine, item: Found, worktree: str) -> str:
+    """The agent's own session id: from the hook log, else from Claude's transcript folder."""
+    if item.state_dir is not None:
+        found = _hook_log_session_id(item.state_dir / "hooks.jsonl")
+        if found:
+            return found
+    from core.activity.claude_paths import claude_config_dir, project_dir_name
+
+    project = engine.config.projects.get(item.project)
+    folder = claude_config_dir(project.env if project else {}) / "projects"
+    folder = folder / project_dir_name(worktree)
+    try:
+        transcripts = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    except OSError:
+        return ""
+    named = [p.stem for p in transcripts if _UUID.fullmatch(p.stem)]
+    return named[-1] if named else ""
+
+
+def _hook_log_session_id(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - _HOOK_TAIL))
+            tail = fh.read()
+    except OSError:
+        return ""
+    for line in reversed(tail.splitlines()):
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        value = record.get("session_id") if isinstance(record, dict) else None
+        if isinstance(value, str) and _UUID.fullmatch(value):
+            return value
+    return ""
+
+
+# -- ao-tui recover --------------------------------------------------------------------
+
+
+@dataclass
+class RecoveryReport:
+    """What ``ao-tui recover`` found and did."""
+
+    database: Path
+    damage: str | None
+    """Why the database could not be used (None: it was usable or missing)."""
+    moved_to: list[Path] = field(default_factory=list)
+    rebuilt: list[Session] = field(default_factory=list)
+    counters: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The object ``recover --json`` prints."""
+        return {
+            "database": str(self.database),
+            "damage": self.damage,
+            "moved_to": [str(p) for p in self.moved_to],
+            "rebuilt": [
+                {
+                    "id": s.id,
+                    "project": s.project,
+                    "lifecycle": s.lifecycle.value,
+                    "branch": s.branch,
+                    "from": s.extra.get("recovered", {}).get("from", ""),
+                    "guessed": s.extra.get("recovered", {}).get("guessed", []),
+                }
+                for s in self.rebuilt
+            ],
+            "counters": self.counters,
+            "problems": self.problems,
+        }
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def database_damage(path: Path) -> str | None:
+    """Why the database at ``path`` cannot be used, or None (usable, or not there at all)."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if size == 0:
+        return "it is empty (0 bytes)"
+    with path.open("rb") as fh:
+        if fh.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+            return "it is not an SQLite database"
+    # Without a WAL to replay, "immutable" reads the file as it is and creates nothing next
+    # to it (a read-only open of a WAL database would leave -wal and -shm files behind).
+    wal = Path(f"{path}-wal").exists()
+    query = "mode=ro" if wal else "mode=ro&immutable=1"
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?{query}", uri=True, timeout=5.0)
+        try:
+            checked = [str(row[0]) for row in db.execute("PRAGMA integrity_check(5)")]
+            tables = {str(row[0]) for row in db.execute("SELECT name FROM sqlite_master")}
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        return f"SQLite cannot read it ({exc})"
+    if checked != ["ok"]:
+        return f"it fails SQLite's integrity check ({'; '.join(checked)[:200]})"
+    if not {"sessions", "counters", "events"} <= tables:
+        return "it has no ao-tui tables"
+    return None
+
+
+def _move_aside(path: Path, clock: Callable[[], float]) -> list[Path]:
+    """Rename the database and its WAL files to ``<name>.damaged-<time>``; never delete."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(clock()))
+    target = path.with_name(f"{path.name}.damaged-{stamp}")
+    n = 1
+    while any(Path(f"{target}{suffix}").exists() for suffix in ("", "-wal", "-shm")):
+        n += 1
+        target = path.with_name(f"{path.name}.damaged-{stamp}-{n}")
+    moved: list[Path] = []
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.rename(f"{target}{suffix}")
+            moved.append(Path(f"{target}{suffix}"))
+    return moved
+
+
+def recover(
+    config: Config,
+    locations: Locations,
+    registry: Registry,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> RecoveryReport:
+    """Rebuild the session rows from what exists; a damaged database is moved aside first.
+
+    Refused (:class:`EngineError`) while another process holds the engine lease or runs an
+    operation on a session: its writes would land in the file being moved away.
+    """
+    from core.engine import Engine
+
+    locations.ensure()
+    lease = EngineLease(locations.engine_lock)
+    if not lease.acquire():
+        raise EngineError(
+            f"another ao-tui process (cockpit or daemon) holds the engine lease "
+            f"({locations.engine_lock}); quit it, then run `ao-tui recover` again"
+        )
+    try:
+        busy = _busy(locations)
+        if busy:
+            raise EngineError(
+                f"{busy} is running right now; wait for it to finish, then run "
+                "`ao-tui recover` again"
+            )
+        report = RecoveryReport(locations.database, database_damage(locations.database))
+        if report.damage is not None:
+            report.moved_to = _move_aside(locations.database, clock)
+        engine = Engine(config, locations=locations, registry=registry, clock=clock)
+        try:
+            inventory = take_inventory(engine, judge_work=False)
+            report.problems = inventory.problems
+            highest: dict[str, int] = {}
+            for sid in sorted(set(inventory.found) | set(inventory.rows)):
+                prefix, _, number = sid.rpartition("-")
+                highest[prefix] = max(highest.get(prefix, 0), int(number))
+                item = inventory.found.get(sid)
+                if sid in inventory.rows or item is None or item.empty:
+                    continue
+                report.rebuilt.append(adopt(engine, item, by="recover"))
+            for prefix, last in sorted(highest.items()):
+                report.counters[prefix] = engine.store.raise_counter(prefix, last)
+        finally:
+            engine.store.close()
+    finally:
+        lease.release()
+    return report
+
+
+def _busy(locations: Locations) -> str:
+    """An operation some live process runs on a session now ("spawn of app-3"), or ""."""
+    for sid in local_ids(locations):
+        manifest = read_manifest(locations.session_dir(sid))
+        if manifest is not None and manifest.in_progress:
+            owner = manifest.owner.pid if manifest.owner else "?"
+            return f"a {manifest.operation} of {sid} (process {owner})"
+    return ""
