@@ -800,10 +800,11 @@ def _print_checks(checks: list[Any]) -> None:
 def _doctor_fix(engine: Engine, checks: list[Any], as_json: bool) -> None:
     """Fix every finding, print one line per artifact, then what is left (exit 1 if any)."""
     from core.inventory import take_inventory
-    from core.recovery import fix_findings
+    from core.recovery import fix_findings, release_stale_git_locks
 
     with _errors():
-        results = fix_findings(engine, take_inventory(engine))
+        results = release_stale_git_locks(engine)
+        results += fix_findings(engine, take_inventory(engine))
         remaining = take_inventory(engine).findings
     failed = [c for c in checks if c.status == "fail"]
     if as_json:

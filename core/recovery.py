@@ -49,7 +49,7 @@ from core.inventory import (
 from core.lease import EngineLease
 from core.manifest import Manifest, read_manifest, write_manifest
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
-from core.slots import SlotError
+from core.slots import SlotError, WorktreeBusyError
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -92,6 +92,32 @@ def fix_findings(engine: Engine, inventory: Inventory) -> list[FixResult]:
         except (EngineError, SlotError, OSError, sqlite3.Error) as exc:
             results.append(FixResult(finding.session_id, finding.action, str(exc), ok=False))
     return results
+
+
+def release_stale_git_locks(engine: Engine) -> list[FixResult]:
+    """Remove git locks a killed git left in session worktrees; one result per lock.
+
+    A stale ``index.lock`` stops the agent's own commits as well as a later kill's WIP
+    save. Locks a live git process holds are left alone (the workspace waits a bounded
+    time, then says who holds them).
+    """
+    results: list[FixResult] = []
+    for session in engine.store.list_sessions():
+        worktree = Path(session.worktree)
+        if session.lifecycle in _NO_WORKTREE or not worktree.is_dir():
+            continue
+        try:
+            notes = engine.workspace.release_stale_locks(worktree)
+        except WorktreeBusyError:
+            continue  # in use by a live git: not stale
+        except (SlotError, OSError) as exc:
+            results.append(FixResult(session.id, "unlock", str(exc), ok=False))
+            continue
+        results += [FixResult(session.id, "unlocked", note) for note in notes]
+    return results
+
+
+_NO_WORKTREE = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 
 
 def _fix_one(engine: Engine, finding: Finding, item: Found, row: Session | None) -> list[FixResult]:

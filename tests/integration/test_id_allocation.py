@@ -165,7 +165,8 @@ def test_spawn_fails_cleanly_when_a_slot_cannot_list(
         raise SlotError("injected: git cannot read the repository")
 
     monkeypatch.setattr(engine.workspace, "list_branches", broken)
-    with pytest.raises(SlotError, match="cannot read"):
+    # The engine turns the plugin's failure into its own error (core.plugin_failures).
+    with pytest.raises(EngineError, match=r"spawn in project app failed: .*cannot read"):
         engine.spawn("app", "a task")
     assert not engine.locations.session_dir("app-1").exists()
     assert engine.store.list_sessions() == []
