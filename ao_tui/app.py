@@ -252,6 +252,8 @@ class CockpitApp(App[None]):
         self._heap_frozen = False
         self._tick_error = ""
         """The last reconcile failure shown (a loop failing every second toasts once)."""
+        self._lease_error = ""
+        """The last failure of the lease worker shown (it is retried, and told once)."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -345,6 +347,7 @@ class CockpitApp(App[None]):
         lease = self.lease = EngineLease(path, kind="cockpit")
         try:
             if await wait_for_lease(lease, stop, on_holder=self._holder_seen):
+                self._lease_error = ""
                 self._set_watching(THIS_COCKPIT)
                 await self._reconcile_loop()
         finally:
@@ -726,7 +729,9 @@ class CockpitApp(App[None]):
             session = self._capture_target()
             if session is not None:
                 self.preview.show_unavailable(session.id, f"capture failed: {error}")
-        else:
+        elif worker.name != "lease" or error != self._lease_error:
+            # The lease worker is retried every few seconds: its failure is told once.
+            self._lease_error = error if worker.name == "lease" else self._lease_error
             title = f"{worker.name or worker.group} failed"
             self.notify(error, title=title, severity="error", timeout=10, markup=False)
         node = worker.node

@@ -11,12 +11,12 @@ from collections.abc import Callable
 import pytest
 from rich.text import Text
 
-from ao_tui.app import NOBODY_GRACE, CockpitApp
+from ao_tui.app import NOBODY_GRACE, STORE_RESYNC, CockpitApp
 from ao_tui.screenshots import settle
 from ao_tui.watching import NOBODY_LINE
 from core.engine import Engine
 from core.lease import EngineLease
-from tests.tui.test_actions import wait_until
+from tests.tui.test_actions import record_notifications, wait_until
 
 MakeApp = Callable[..., CockpitApp]
 
@@ -127,3 +127,19 @@ async def test_a_holder_replaced_within_the_grace_raises_no_alarm(
             assert not app.watch_alarm.display
         finally:
             second.release()
+
+
+async def test_a_lease_that_cannot_be_taken_is_told_once_and_nobody_watches(
+    make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease file cannot be opened (here: a directory stands in its place). The cockpit
+    says why once, keeps retrying, and does not pretend anyone watches."""
+    engine.locations.engine_lock.mkdir(parents=True)
+    app = make_app(reconcile=True)
+    toasts = record_notifications(app, monkeypatch)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: app.watch_alarm.display, timeout=5)
+        await pilot.pause(STORE_RESYNC * 2 + 0.5)  # two more attempts failed meanwhile
+        failures = [t for t in toasts if t.startswith("lease failed")]
+        assert len(failures) == 1 and "engine.lock" in failures[0], toasts
+        assert "NOBODY" in header(app) and not app.watching.this
