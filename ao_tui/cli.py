@@ -593,7 +593,11 @@ def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
 def events(
     ctx: click.Context, follow: bool, since: int | None, session_filter: str | None, as_json: bool
 ) -> None:
-    """The event log; with --follow, a live stream of every state change."""
+    """The event log; with --follow, a live stream of every state change.
+
+    While no cockpit or daemon watches the sessions, --follow watches them itself (and
+    takes over the moment the one that does stops), so the stream never goes quiet.
+    """
     import asyncio
 
     from core.inert import inert
