@@ -74,10 +74,12 @@ class ZoneCounts(Static):
                 break
         assert line is not None
         if right is None and texts:
-            # Not even the shortest fits beside the counts: it wins over them, cut if need be
-            # (while nobody watches, the alarm line under the counts says it in full).
-            right = texts[-1][: max(0, width - 2)]
-            line.truncate(max(0, width - len(right) - 2), overflow="ellipsis")
+            # Not even the shortest fits (a long filter): the counts and the filter win,
+            # written as roomily as they fit; "nobody" has its own line below the counts.
+            for brand, separator in _LAYOUTS:
+                line = self._counts(counts, palette, brand, separator, filter_text, shown)
+                if line.cell_len <= width:
+                    break
         if right is not None:
             line.append(" " * (width - line.cell_len - len(right)))
             line.append(right, style=style)

@@ -143,3 +143,16 @@ async def test_a_lease_that_cannot_be_taken_is_told_once_and_nobody_watches(
         failures = [t for t in toasts if t.startswith("lease failed")]
         assert len(failures) == 1 and "engine.lock" in failures[0], toasts
         assert "NOBODY" in header(app) and not app.watching.this
+
+
+async def test_a_filter_keeps_its_place_and_who_watches_gives_way(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"httpx")
+        await pilot.pause()
+        text = header(app)
+        assert "/httpx 1/10" in text and len(text) <= 78, text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert header(app).rstrip().endswith("watch: this")
