@@ -4,7 +4,9 @@ The engine runs in this process, but the event loop never waits on it: every eng
 (tmux, git, SQLite) runs in a thread worker that ends by posting a typed message
 (:mod:`ao_tui.messages`), and only handlers on the event loop touch widgets. When this
 process wins the engine lease it also runs the reconcile loop; otherwise a daemon (or
-another cockpit) reconciles and this one follows the event log. Either way each new event
+another cockpit) reconciles and this one follows the event log, trying for the lease every
+:data:`~core.lease.LEASE_POLL` seconds so that it takes over the moment the holder goes away
+(the header says who watches; :mod:`ao_tui.watching`). Either way each new event
 re-reads the sessions it names (woken by a watch on the store's files, or at once by this
 process's reconciler) and those rows are diffed into the board; a full reload every few
 seconds is only a safety net.
@@ -49,10 +51,12 @@ from ao_tui.screens.help import HelpScreen
 from ao_tui.screens.merge import MergeScreen
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
+from ao_tui.watching import THIS_COCKPIT, UNKNOWN, Watching
 from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
 from ao_tui.widgets.orphan_line import OrphanLine
 from ao_tui.widgets.preview import Preview
+from ao_tui.widgets.watch_alarm import WatchAlarm
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
 from core.activity.watch import watch_dirs
@@ -62,7 +66,7 @@ from core.errors import EngineError
 from core.humanize import age
 from core.inert import inert_session
 from core.inventory import take_inventory
-from core.lease import EngineLease
+from core.lease import LEASE_POLL, EngineLease, LeaseHolder, read_holder, wait_for_lease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.slots import SlotError
 from core.store import Store
@@ -85,6 +89,9 @@ STORE_RESYNC = 2.0
 """Seconds after which the event log is read even without a wake-up (a missed watch)."""
 ORPHAN_INTERVAL = 15.0
 """Seconds between two inventories of orphaned and half-done sessions (a few git calls)."""
+NOBODY_GRACE = 0.5
+"""Seconds nobody must hold the lease before the header says so: a holder's exit and its
+successor's takeover (within LEASE_POLL) are not worth an alarm."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _SESSION_ACTIONS = frozenset(
@@ -191,8 +198,15 @@ class CockpitApp(App[None]):
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
         refresh_interval: float = 1.0,
+        watching: Watching | None = None,
     ) -> None:
-        """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`)."""
+        """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`).
+
+        ``reconcile``: take the engine lease when it is free (now or later) and reconcile.
+        ``watching``: for a cockpit that does not reconcile, a fixed answer for the header
+        instead of looking at the lease (the screenshots and snapshot tests, which must
+        not depend on other processes).
+        """
         super().__init__()
         self.engine = engine
         self.notify_bell = notify_bell
@@ -205,7 +219,9 @@ class CockpitApp(App[None]):
         self.now = 0.0
         self.filter_text = ""
         self.palette = CardPalette()
-        self.status = "following"
+        self.fixed_watching = watching
+        self.watching = watching or UNKNOWN
+        self._nobody_timer: Timer | None = None
         self.lease: EngineLease | None = None
         self.detail: DetailScreen | None = None
         self._stop: asyncio.Event | None = None
@@ -236,6 +252,8 @@ class CockpitApp(App[None]):
         self._heap_frozen = False
         self._tick_error = ""
         """The last reconcile failure shown (a loop failing every second toasts once)."""
+        self._lease_error = ""
+        """The last failure of the lease worker shown (it is retried, and told once)."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -244,6 +262,7 @@ class CockpitApp(App[None]):
         # Kept as attributes: App.query_one searches the top screen, which is a dialog
         # whenever one is open.
         self.counts = ZoneCounts(id="counts")
+        self.watch_alarm = WatchAlarm(id="watch-alarm")
         self.orphan_line = OrphanLine(id="orphans")
         self.filter_input = Input(
             placeholder="filter: id, title or branch", id="filter", compact=True, disabled=True
@@ -253,6 +272,7 @@ class CockpitApp(App[None]):
         self.board.selection_listener = self._selection_changed
         self.preview = Preview(id="preview")
         yield self.counts
+        yield self.watch_alarm
         yield self.orphan_line
         yield self.filter_input
         yield self.board
@@ -266,16 +286,10 @@ class CockpitApp(App[None]):
         self.palette = CardPalette.from_theme(self.theme_variables)
         self.board.palette = self.palette
         self._stop = asyncio.Event()
-        if self.reconcile:
-            self.lease = EngineLease(self.engine.locations.engine_lock)
-            if self.lease.acquire():
-                self.status = "reconciling"
-                self.run_worker(
-                    self._reconcile_loop(), name="reconcile", group="engine", exit_on_error=False
-                )
-            else:
-                self.lease = None
-                self.status = "following the daemon"
+        if self.reconcile or self.fixed_watching is None:
+            self._start_watch()
+        else:
+            self.watch_alarm.alarm(self.watching.nobody)
         # The follower reads the sessions once it knows where the event log ends, so no
         # change can fall between that first read and the events it follows.
         self.run_worker(self._follow_store(), name="events", group="engine", exit_on_error=False)
@@ -307,10 +321,64 @@ class CockpitApp(App[None]):
         if self._stop is not None:
             self._stop.set()
         if self.lease is not None:
-            self.lease.release()
+            self.lease.close()
             self.lease = None
 
     # engine following -----------------------------------------------------------------
+
+    def _start_watch(self) -> None:
+        self.run_worker(self._watch_engine(), name="lease", group="engine", exit_on_error=False)
+
+    async def _watch_engine(self) -> None:
+        """Reconcile while this cockpit holds the engine lease, taken as soon as it is free.
+
+        Until then (another cockpit, the daemon or ``events --follow`` holds it), or for
+        good with ``reconcile`` off, the header names the holder as it changes.
+        """
+        stop = self._stop
+        assert stop is not None
+        path = self.engine.locations.engine_lock
+        if not self.reconcile:
+            while not stop.is_set():
+                self._set_watching(Watching(holder=await asyncio.to_thread(read_holder, path)))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), LEASE_POLL)
+            return
+        lease = self.lease = EngineLease(path, kind="cockpit")
+        try:
+            if await wait_for_lease(lease, stop, on_holder=self._holder_seen):
+                self._lease_error = ""
+                self._set_watching(THIS_COCKPIT)
+                await self._reconcile_loop()
+        finally:
+            # Ended for any reason but quitting (a failure): let another process watch.
+            lease.release()
+            if not stop.is_set():
+                self._holder_seen(await asyncio.to_thread(read_holder, path))
+
+    def _holder_seen(self, holder: LeaseHolder | None) -> None:
+        self._set_watching(Watching(holder=holder))
+
+    def _set_watching(self, watching: Watching) -> None:
+        """Say who watches; "nobody" only once it has lasted :data:`NOBODY_GRACE`."""
+        if watching.nobody and not self.watching.nobody:
+            if self._nobody_timer is None:
+                self._nobody_timer = self.set_timer(
+                    NOBODY_GRACE, partial(self._show_watching, watching), name="nobody"
+                )
+            return
+        if self._nobody_timer is not None:
+            self._nobody_timer.stop()
+            self._nobody_timer = None
+        self._show_watching(watching)
+
+    def _show_watching(self, watching: Watching) -> None:
+        self._nobody_timer = None
+        if watching == self.watching:
+            return
+        self.watching = watching
+        self.watch_alarm.alarm(watching.nobody)
+        self._show_counts(list(self.sessions.values()))
 
     async def _reconcile_loop(self) -> None:
         assert self._stop is not None
@@ -469,14 +537,20 @@ class CockpitApp(App[None]):
         shown = [s for s in every if matches(s, self.filter_text)] if self.filter_text else every
         with self.batch_update():
             self.board.show(shown, self.now)
-            self.counts.show(
-                count_zones(every),
-                self.palette,
-                status=self.status,
-                filter_text=self.filter_text,
-                shown=len(shown),
-            )
+            self._show_counts(every, len(shown))
             self._show_selected()
+
+    def _show_counts(self, every: list[Session], shown: int | None = None) -> None:
+        """The header: counts per zone, the filter, who watches."""
+        if shown is None:
+            shown = sum(1 for s in every if matches(s, self.filter_text))
+        self.counts.show(
+            count_zones(every),
+            self.palette,
+            watching=self.watching,
+            filter_text=self.filter_text,
+            shown=shown,
+        )
 
     def _show_selected(self) -> None:
         session = self.selected_session()
@@ -655,7 +729,9 @@ class CockpitApp(App[None]):
             session = self._capture_target()
             if session is not None:
                 self.preview.show_unavailable(session.id, f"capture failed: {error}")
-        else:
+        elif worker.name != "lease" or error != self._lease_error:
+            # The lease worker is retried every few seconds: its failure is told once.
+            self._lease_error = error if worker.name == "lease" else self._lease_error
             title = f"{worker.name or worker.group} failed"
             self.notify(error, title=title, severity="error", timeout=10, markup=False)
         node = worker.node
@@ -664,6 +740,13 @@ class CockpitApp(App[None]):
         if worker.name == "events" and self._stop is not None and not self._stop.is_set():
             # Without the follower the board only moves on the slow safety reload.
             self.set_timer(STORE_RESYNC, self._restart_follower, name="follower restart")
+        if worker.name == "lease" and self._stop is not None and not self._stop.is_set():
+            # Without it nobody may be watching: try again (the header says so meanwhile).
+            self.set_timer(STORE_RESYNC, self._restart_watch, name="lease restart")
+
+    def _restart_watch(self) -> None:
+        if self._stop is not None and not self._stop.is_set():
+            self._start_watch()
 
     def _restart_follower(self) -> None:
         if self._stop is not None and not self._stop.is_set():

@@ -164,7 +164,7 @@ def _fresh_sessions(ctx: click.Context) -> list[Session]:
     from core.lease import EngineLease
     from core.locations import Locations
 
-    lease = EngineLease(Locations.from_env().engine_lock)
+    lease = EngineLease(Locations.from_env().engine_lock, kind="cli")
     if not lease.acquire():
         return _store().list_sessions()
     try:
@@ -593,7 +593,11 @@ def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
 def events(
     ctx: click.Context, follow: bool, since: int | None, session_filter: str | None, as_json: bool
 ) -> None:
-    """The event log; with --follow, a live stream of every state change."""
+    """The event log; with --follow, a live stream of every state change.
+
+    While no cockpit or daemon watches the sessions, --follow watches them itself (and
+    takes over the moment the one that does stops), so the stream never goes quiet.
+    """
     import asyncio
 
     from core.inert import inert
@@ -624,24 +628,59 @@ def events(
 
 
 async def _follow(engine: Engine, since: int | None, show: Callable[[Any], None]) -> None:
-    """Stream events; reconcile too when no daemon or cockpit holds the engine lease."""
+    """Stream events; reconcile too whenever no daemon or cockpit holds the engine lease
+    (now, or later: the stream takes over the moment the holder goes away)."""
     import asyncio
 
-    from core.daemon import reconcile_loop
     from core.lease import EngineLease
 
     stop = asyncio.Event()
-    lease = EngineLease(engine.locations.engine_lock)
-    loop_task = None
-    if lease.acquire():
-        loop_task = asyncio.create_task(reconcile_loop(engine, stop))
+    lease = EngineLease(engine.locations.engine_lock, kind="events")
+    watcher = asyncio.create_task(_watch_when_free(engine, lease, stop))
     try:
         async for event in engine.events(after=since):
             show(event)
     finally:
         stop.set()
-        if loop_task is not None:
-            await loop_task
+        with contextlib.suppress(Exception):
+            await watcher
+        lease.close()
+
+
+async def _watch_when_free(
+    engine: Engine,
+    lease: Any,
+    stop: Any,
+    *,
+    interval: float = 1.0,
+    on_events: Callable[[Any], None] | None = None,
+    on_holder: Callable[[Any], None] | None = None,
+    on_taken: Callable[[], None] | None = None,
+) -> None:
+    """Take the engine lease as soon as it is free, then reconcile until ``stop``.
+
+    A failing tick is said once on stderr (per distinct error) and the loop carries on;
+    the lease is given back when the loop ends, so another process can watch.
+    """
+    from core.daemon import reconcile_loop
+    from core.lease import wait_for_lease
+
+    said: list[str] = []
+
+    def tick_failed(exc: Exception) -> None:
+        text = f"ao-tui: reconcile failed: {exc}"
+        if not said or said[-1] != text:
+            said.append(text)
+            click.echo(text, err=True)
+
+    try:
+        if await wait_for_lease(lease, stop, on_holder=on_holder):
+            if on_taken is not None:
+                on_taken()
+            await reconcile_loop(
+                engine, stop, interval=interval, on_events=on_events, on_error=tick_failed
+            )
+    finally:
         lease.release()
 
 
@@ -650,18 +689,20 @@ async def _follow(engine: Engine, since: int | None, show: Callable[[Any], None]
 @click.option("--json", "as_json", is_flag=True, help="Print each recorded event as NDJSON.")
 @click.pass_context
 def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
-    """Run the engine headless: reconcile on every agent signal until interrupted."""
+    """Run the engine headless: reconcile on every agent signal until interrupted.
+
+    Keeps the sessions watched (prompts noticed, CI finished, exits seen) with no cockpit
+    open. Only one process watches at a time: while a cockpit (or another daemon) does,
+    this one waits, and takes over within a fraction of a second when it stops.
+    """
     import asyncio
 
-    from core.daemon import reconcile_loop
-    from core.lease import EngineLease
+    from core.lease import EngineLease, LeaseHolder
     from core.models import Event
 
     with _errors():
         engine = _load_engine(ctx)
-    lease = EngineLease(engine.locations.engine_lock)
-    if not lease.acquire():
-        fail(f"another ao-tui process holds the engine lease ({engine.locations.engine_lock})")
+    lease = EngineLease(engine.locations.engine_lock, kind="daemon")
 
     def show(batch: list[Event]) -> None:
         for event in batch:
@@ -671,16 +712,37 @@ def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
                 click.echo(f"{event.session_id} {event.kind} {event.data.get('state', '')}")
         sys.stdout.flush()
 
-    async def run() -> None:
-        await reconcile_loop(engine, asyncio.Event(), interval=interval, on_events=show)
+    def waiting(holder: LeaseHolder | None) -> None:
+        if holder is not None:
+            click.echo(
+                f"ao-tui daemon: {holder.describe()} is watching the sessions; this daemon "
+                "takes over when it stops (Ctrl-C quits)",
+                err=True,
+            )
 
-    click.echo(f"ao-tui daemon: watching {len(engine.list())} sessions; Ctrl-C stops it", err=True)
+    def taken() -> None:
+        count = len(engine.list())
+        click.echo(f"ao-tui daemon: watching {count} sessions; Ctrl-C stops it", err=True)
+
+    async def run() -> None:
+        await _watch_when_free(
+            engine,
+            lease,
+            asyncio.Event(),
+            interval=interval,
+            on_events=show,
+            on_holder=waiting,
+            on_taken=taken,
+        )
+
     try:
-        asyncio.run(run())
-    except KeyboardInterrupt:
-        pass
+        with _errors():
+            try:
+                asyncio.run(run())
+            except KeyboardInterrupt:
+                pass
     finally:
-        lease.release()
+        lease.close()
 
 
 @main.group()

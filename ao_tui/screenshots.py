@@ -528,13 +528,20 @@ SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
 async def write_screenshots(out_dir: Path) -> list[Path]:
     """Draw every screenshot of :data:`SHOTS` into ``out_dir``."""
     from ao_tui.app import CockpitApp
+    from ao_tui.watching import THIS_COCKPIT
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="ao-tui-shots-") as tmp:
         engine = with_canned_review(sample_engine(Path(tmp)), Path(tmp) / "ci")
         for name, size, step in SHOTS:
-            app = CockpitApp(engine, reconcile=False, notify_bell=False, cursor_blink=False)
+            app = CockpitApp(
+                engine,
+                reconcile=False,
+                notify_bell=False,
+                cursor_blink=False,
+                watching=THIS_COCKPIT,
+            )
             async with app.run_test(size=size) as pilot:
                 await settle(pilot)
                 if step is not None:

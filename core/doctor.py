@@ -92,6 +92,41 @@ def check_state_dir(locations: Locations) -> Check:
     return Check("state", "ok", f"{locations.home} ({count} sessions)")
 
 
+def check_lease(locations: Locations) -> Check:
+    """Which process watches the sessions: the holder of the engine lease, named.
+
+    Nobody watching is only a problem while sessions run: then no prompt, finished CI
+    or exit is noticed until a cockpit opens or ``ao-tui daemon`` starts.
+    """
+    import time
+
+    from core.lease import read_holder
+    from core.models import ACTIVE_LIFECYCLES
+    from core.store import Store, StoreError
+
+    holder = read_holder(locations.engine_lock)
+    if holder is not None:
+        since = ""
+        if holder.since is not None:
+            since = time.strftime(" since %H:%M:%S", time.localtime(holder.since))
+        return Check("watching", "ok", f"{holder.describe()} watches the sessions{since}")
+    try:
+        store = Store(locations.database)
+        running = sum(s.lifecycle in ACTIVE_LIFECYCLES for s in store.list_sessions())
+        store.close()
+    except (OSError, StoreError):
+        running = 0  # the state check reports the database
+    if not running:
+        return Check("watching", "ok", "no process watches the sessions (none is running)")
+    noun = "session" if running == 1 else "sessions"
+    return Check(
+        "watching",
+        "warn",
+        f"nobody watches the {running} running {noun}: prompts, finished CI and exits go unnoticed",
+        "open the cockpit (`ao-tui`) or run `ao-tui daemon`",
+    )
+
+
 def check_config(explicit: str | None) -> tuple[list[Check], Any]:
     """The config is found and valid; each project's path is a git repo with its agent."""
     from core.config import find_config, load_config
@@ -217,6 +252,8 @@ def run_all(explicit_config: str | None = None) -> tuple[list[Check], Engine | N
         check_git(),
         state,
     ]
+    if state.status != "fail":
+        checks.append(check_lease(Locations.from_env()))
     socket = os.environ.get("AO_TUI_TMUX_SOCKET")
     checks.append(
         Check("tmux server", "ok", f"socket -L {socket}" if socket else "the default tmux server")

@@ -180,7 +180,10 @@ class Reconciler:
         if pane is None or pane.dead:
             reason = _exit_reason(pane)
             lifecycle = Lifecycle.EXITED
-            signals = [ActivitySignal(ActivityState.EXITED, SignalSource.RUNTIME, now, reason)]
+            # Dated by the runtime's record of the exit when it keeps one: an agent that
+            # died while no process watched has been gone that long, not since this tick.
+            died = now if pane is None or pane.dead_at is None else pane.dead_at
+            signals = [ActivitySignal(ActivityState.EXITED, SignalSource.RUNTIME, died, reason)]
         else:
             lifecycle = Lifecycle.RUNNING
             reason = "running"

@@ -116,6 +116,10 @@ class ActivitySignal:
     at: float
     detail: str = ""
     waiting_for: dict[str, Any] | None = None
+    began: float | None = None
+    """When, by the source's own records, the state it reports began, if before ``at``:
+    tool call after tool call of one turn, or a permission request and the notification
+    repeating it, are one state that began with the first of them."""
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,7 @@ from core.inventory import (
     take_inventory,
     work_in,
 )
-from core.lease import EngineLease
+from core.lease import EngineLease, read_holder
 from core.manifest import Manifest, read_manifest, write_manifest
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.slots import SlotError, WorktreeBusyError
@@ -579,11 +579,13 @@ def recover(
     from core.engine import Engine
 
     locations.ensure()
-    lease = EngineLease(locations.engine_lock)
+    lease = EngineLease(locations.engine_lock, kind="recover")
     if not lease.acquire():
+        holder = read_holder(locations.engine_lock)
+        who = holder.describe() if holder is not None else "another ao-tui process"
         raise EngineError(
-            f"another ao-tui process (cockpit or daemon) holds the engine lease "
-            f"({locations.engine_lock}); quit it, then run `ao-tui recover` again"
+            f"{who} holds the engine lease ({locations.engine_lock}); quit it, then run "
+            "`ao-tui recover` again"
         )
     try:
         busy = _busy(locations)

@@ -50,6 +50,8 @@ class PaneInfo:
     dead: bool
     current_command: str = ""
     dead_status: int | None = None
+    dead_at: float | None = None
+    """When the agent exited, by the runtime's own record (epoch seconds), if it keeps one."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The header line: how many sessions sit in each zone, plus filter and engine status."""
+"""The header line: how many sessions sit in each zone, the filter, and who watches them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from functools import partial
 from rich.text import Text
 from textual.widgets import Static
 
+from ao_tui.watching import Watching
 from ao_tui.widgets.card import CardPalette
 from core.models import ZONE_ORDER, Session, Zone
 from core.zones import zone_of
@@ -31,8 +32,13 @@ def count_zones(sessions: list[Session]) -> dict[Zone, int]:
     return counts
 
 
+_LAYOUTS: tuple[tuple[str, str], ...] = (("ao-tui ", " · "), ("", " · "), ("", "  "), ("", " "))
+"""Ways to write the counts, roomiest first: at 80 columns the name and the dots give way
+before who is watching does."""
+
+
 class ZoneCounts(Static):
-    """``ao-tui  Needs you 2 · Ready 1 · … `` with the filter and who reconciles."""
+    """``ao-tui  Needs you 2 · Ready 1 · …   watching: this cockpit`` (and the filter)."""
 
     _replay: Callable[[], None] | None = None
 
@@ -46,19 +52,54 @@ class ZoneCounts(Static):
         counts: dict[Zone, int],
         palette: CardPalette,
         *,
-        status: str,
+        watching: Watching,
         filter_text: str = "",
         shown: int = 0,
     ) -> None:
-        """Render the counts; ``status`` says whether this process or a daemon reconciles."""
+        """Render the counts and, at the right, who watches the sessions (see
+        :mod:`ao_tui.watching`); loud in the error colour when nobody does."""
         self._replay = partial(
-            self.show, counts, palette, status=status, filter_text=filter_text, shown=shown
+            self.show, counts, palette, watching=watching, filter_text=filter_text, shown=shown
         )
-        line = Text("ao-tui ", style="bold")
+        width = self.size.width
+        texts = watching.texts()
+        style = f"bold {palette.error}" if watching.nobody else palette.muted
+        line = right = None
+        # The roomiest way to write the counts next to which who-watches still fits: a
+        # longer text only where the counts need not shrink for it.
+        for brand, separator in _LAYOUTS:
+            line = self._counts(counts, palette, brand, separator, filter_text, shown)
+            right = next((t for t in texts if line.cell_len + 2 + len(t) <= width), None)
+            if right is not None or not texts:
+                break
+        assert line is not None
+        if right is None and texts:
+            # Not even the shortest fits (a long filter): the counts and the filter win,
+            # written as roomily as they fit; "nobody" has its own line below the counts.
+            for brand, separator in _LAYOUTS:
+                line = self._counts(counts, palette, brand, separator, filter_text, shown)
+                if line.cell_len <= width:
+                    break
+        if right is not None:
+            line.append(" " * (width - line.cell_len - len(right)))
+            line.append(right, style=style)
+        self.update(line)
+
+    def _counts(
+        self,
+        counts: dict[Zone, int],
+        palette: CardPalette,
+        brand: str,
+        separator: str,
+        filter_text: str,
+        shown: int,
+    ) -> Text:
+        """The left part: the name (if room), each zone's count, the filter."""
+        line = Text(brand, style="bold")
         for index, zone in enumerate(ZONE_ORDER):
             count = counts.get(zone, 0)
             if index:
-                line.append(" · ", style=palette.muted)
+                line.append(separator, style=palette.muted)
             label = _SHORT[zone] if self.size.width < 120 else zone.value
             style = palette.muted if count == 0 else ""
             if zone is Zone.NEEDS_YOU and count:
@@ -66,9 +107,4 @@ class ZoneCounts(Static):
             line.append(f"{label} {count}", style=style)
         if filter_text:
             line.append(f"  /{filter_text} {shown}/{sum(counts.values())}", style=palette.idle)
-        right = Text(status, style=palette.muted)
-        room = self.size.width - line.cell_len - right.cell_len
-        if room >= 2:
-            line.append(" " * room)
-            line.append_text(right)
-        self.update(line)
+        return line

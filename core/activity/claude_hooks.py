@@ -29,6 +29,7 @@ from typing import Any
 
 from core.activity.claude_transcript import UserPrompt, tool_argument
 from core.activity.jsonl import MAX_NOTED
+from core.activity.run_start import RunStart
 from core.bounded_json import MAX_DEPTH, loads_line, nesting_exceeds, why_not
 from core.models import ActivitySignal, ActivityState, SignalSource
 
@@ -259,6 +260,7 @@ class HookState:
     """``source`` of the last SessionStart: startup, resume, clear or compact."""
 
     _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
+    _run: RunStart = field(default_factory=RunStart, repr=False, compare=False)
 
     def fold_lines(self, lines: Iterable[str]) -> None:
         """Fold log lines in file order; a record split over lines may finish in a later call."""
@@ -281,6 +283,7 @@ class HookState:
         handler = getattr(self, f"_on_{record.event}", None)
         if handler is not None:
             handler(record)
+        self._run.note(self._signal())
 
     def _decide(self, record: HookRecord, detail: str) -> None:
         """Make ``record`` the event the activity is derived from."""
@@ -381,7 +384,14 @@ class HookState:
         self._decide(record, f"session ended ({self.session_end_reason})")
 
     def signal(self) -> ActivitySignal | None:
-        """The activity the newest deciding hook event implies, or None before any."""
+        """The activity the newest deciding hook event implies, or None before any.
+
+        ``at`` is the newest deciding record's time; ``began`` that of the first record of
+        the run that says the same (the ``PermissionRequest`` under its ``Notification``).
+        """
+        return self._run.stamp(self._signal())
+
+    def _signal(self) -> ActivitySignal | None:
         event, at = self.state_event, self.state_at
         if not event or at is None:
             return None

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from core.activity.jsonl import JsonlFold
+from core.activity.run_start import RunStart
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 KNOWN_TYPES = frozenset(
@@ -224,6 +225,7 @@ class TranscriptState(JsonlFold):
     _message_id: str = ""
     _message_usage: tuple[int, int, int, int] = (0, 0, 0, 0)
     _synthetic_ids: int = 0
+    _run: RunStart = field(default_factory=RunStart, repr=False, compare=False)
 
     # -- folding -------------------------------------------------------------------------
 
@@ -234,6 +236,7 @@ class TranscriptState(JsonlFold):
         except (TypeError, ValueError, AttributeError, KeyError) as exc:
             # A known type with an unexpected shape: count it, keep what was folded.
             self.note_malformed(f"a {entry.get('type')!r} entry of an unexpected shape ({exc})")
+        self._run.note(self._signal(with_detail=False))
 
     def _fold_entry(self, entry: dict[str, Any]) -> None:
         """Dispatch one decoded record by its ``type``."""
@@ -454,31 +457,40 @@ class TranscriptState(JsonlFold):
 
         The transcript cannot see a permission prompt (it ends on the ``tool_use`` either
         way) nor, reliably, a turn end without a ``turn_duration``/``stop_hook_summary``
-        line; fusion weighs it accordingly.
+        line; fusion weighs it accordingly. ``began`` dates the state from the first entry
+        of the run that says the same (the turn's first line while it works).
         """
+        return self._run.stamp(self._signal())
+
+    def _signal(self, *, with_detail: bool = True) -> ActivitySignal | None:
+        """The signal; without its detail text when only the state is wanted (each line)."""
         event, at = self.last_event, self.last_event_at
         if not event or at is None:
             return None
         source = SignalSource.TRANSCRIPT
         if event == "interrupt":
             return ActivitySignal(ActivityState.IDLE, source, at, "interrupted by user")
+        error = self.api_error.describe() if with_detail and self.api_error else ""
         if event == "api_error" and self.api_error is not None:
-            return ActivitySignal(ActivityState.ERROR, source, at, self.api_error.describe())
+            return ActivitySignal(ActivityState.ERROR, source, at, error)
         if event == "api_retry" and self.api_error is not None:
             # Claude is still on it; only the final synthetic message is an error.
-            return ActivitySignal(ActivityState.WORKING, source, at, self.api_error.describe())
+            return ActivitySignal(ActivityState.WORKING, source, at, error)
         if event == "turn_end":
             if self.api_error is not None and self.api_error.final:
                 # Claude closes a turn that failed on the API with a turn marker too.
-                return ActivitySignal(ActivityState.ERROR, source, at, self.api_error.describe())
-            return ActivitySignal(ActivityState.IDLE, source, at, self._idle_detail())
+                return ActivitySignal(ActivityState.ERROR, source, at, error)
+            idle = self._idle_detail() if with_detail else ""
+            return ActivitySignal(ActivityState.IDLE, source, at, idle)
         if event == "local_command":
             return ActivitySignal(ActivityState.IDLE, source, at, "slash command finished")
         if self.pending_tools:
             call = next(reversed(self.pending_tools.values()))
-            return ActivitySignal(ActivityState.WORKING, source, at, call.describe())
+            described = call.describe() if with_detail else ""
+            return ActivitySignal(ActivityState.WORKING, source, at, described)
         if event == "assistant_text" and self.last_stop_reason in ("end_turn", "stop_sequence"):
-            return ActivitySignal(ActivityState.IDLE, source, at, self._idle_detail())
+            idle = self._idle_detail() if with_detail else ""
+            return ActivitySignal(ActivityState.IDLE, source, at, idle)
         details = {
             "prompt": "prompt received",
             "tool_result": "tool finished",

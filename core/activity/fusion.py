@@ -22,8 +22,15 @@ undocumented, panes change with every release. The rules, applied in order:
    is definitive and a spinner can linger for a frame. A capture older than the candidate
    is ignored.
 5. **Since.** When the fused state equals ``previous.state``, ``since`` is kept, so the
-   board can say how long a session has been in its state; otherwise it is the winning
-   signal's ``at`` (clamped to ``[previous.since, now]``), or ``now`` for a pane reading.
+   board can say how long a session has been in its state; otherwise it is when the
+   evidence says the state began, by the evidence's own clock, not when ao-tui first saw
+   it: the winning signal's ``began`` (the first record of its run: the hook's
+   ``PermissionRequest`` under a later ``Notification``, a turn's first transcript line),
+   else its ``at`` (hook ``ao_ts``, transcript timestamp, status ``statusUpdatedAt`` or
+   mtime), clamped to ``[previous.since, now]``. A pane capture shows the screen now and
+   dates nothing: when it confirms the state the other sources report (the prompt the
+   hook logged 90 s ago), their time is kept; a state only the pane shows is dated from
+   its first sighting, which is detection time by nature.
 6. **Detail.** A bare detail (a status file only says "idle") is replaced by that of a signal
    agreeing on the state within :data:`TIE_WINDOW` (the transcript's "interrupted by user").
 7. **No evidence.** With no usable signal, ``previous`` is returned unchanged (nothing
@@ -137,7 +144,7 @@ def fuse(signals: Sequence[ActivitySignal], previous: Activity | None, now: floa
     if previous is not None and previous.state is winner.state:
         since = previous.since
     else:
-        since = now if winner.source is SignalSource.PANE else min(winner.at, now)
+        since = min(_began(winner, signals, now), now)
         if previous is not None:
             since = max(since, min(previous.since, now))
     return Activity(
@@ -147,6 +154,31 @@ def fuse(signals: Sequence[ActivitySignal], previous: Activity | None, now: floa
         detail=_explained(winner, signals),
         waiting_for=dict(waiting_for) if waiting_for is not None else None,
     )
+
+
+def _began(winner: ActivitySignal, signals: Sequence[ActivitySignal], now: float) -> float:
+    """Rule 5: when the evidence says the winning state began."""
+    if winner.source is SignalSource.PANE:
+        # What the other sources decide without the screen: if it is the same state (and
+        # the same question), the screen only confirms what they dated.
+        confirmed = _pick([s for s in signals if s.source is not SignalSource.PANE])
+        if confirmed is None or not _same_reading(confirmed, winner):
+            return now
+        winner = confirmed
+    return winner.began if winner.began is not None else winner.at
+
+
+def _same_reading(signal: ActivitySignal, pane: ActivitySignal) -> bool:
+    """Whether ``signal`` reports what the pane shows: the same state and, for a prompt,
+    no other tool or command (a pane line may be cut, so a prefix agrees)."""
+    if signal.state is not pane.state:
+        return False
+    asked, shown = signal.waiting_for or {}, pane.waiting_for or {}
+    if asked.get("tool") and shown.get("tool") and asked["tool"] != shown["tool"]:
+        return False
+    said = " ".join(str(asked.get("command") or "").split())
+    seen = " ".join(str(shown.get("command") or "").split())
+    return not (said and seen) or said.startswith(seen) or seen.startswith(said)
 
 
 def _explained(winner: ActivitySignal, signals: Sequence[ActivitySignal]) -> str:

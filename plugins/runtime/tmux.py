@@ -46,7 +46,8 @@ _SOCKET_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+=@-]{0,99}")
 _PLACEHOLDER = ("cat", "-")
 
 # One list-panes line: the server's pid, pane_id, pane_pid, pane_dead, pane_dead_status,
-# session_name, pane_current_command, window_activity. Other tools' sessions on a shared
+# session_name, pane_current_command, window_activity, pane_dead_time (when the agent
+# exited, by tmux's clock; empty before tmux 3.3). Other tools' sessions on a shared
 # server may have a tab in their name, so lines that do not parse are skipped instead of
 # failing the whole tick.
 _PANE_FORMAT = "\t".join(
@@ -59,9 +60,10 @@ _PANE_FORMAT = "\t".join(
         "#{session_name}",
         "#{pane_current_command}",
         "#{window_activity}",
+        "#{pane_dead_time}",
     )
 )
-_PANE_FIELDS = 8
+_PANE_FIELDS = 9
 
 _MAX_NUDGES = 3
 """How many times a dead pane without exit status gets the server to reap zombies."""
@@ -266,7 +268,7 @@ class TmuxRuntime:
             fields = line.split("\t")
             if len(fields) != _PANE_FIELDS or not (fields[0].isdigit() and fields[2].isdigit()):
                 continue
-            server, pane_id, pid, dead, status, session, command, active = fields
+            server, pane_id, pid, dead, status, session, command, active, died = fields
             server_pid = int(server)
             if active.isdigit():
                 activity[pane_id] = int(active)
@@ -279,6 +281,7 @@ class TmuxRuntime:
                 dead=dead == "1",
                 current_command=command,
                 dead_status=int(status) if status.lstrip("-").isdigit() else None,
+                dead_at=float(died) if dead == "1" and died.isdigit() else None,
             )
         # The map first: a reader that sees the new time must see the new map.
         self._activity = activity

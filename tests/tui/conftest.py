@@ -15,6 +15,7 @@ import pytest
 
 from ao_tui.app import CockpitApp
 from ao_tui.screenshots import CannedRuntime, sample_engine
+from ao_tui.watching import THIS_COCKPIT
 from core.engine import Engine
 
 
@@ -36,6 +37,9 @@ def make_app(engine: Engine) -> Callable[..., CockpitApp]:
 
     def make(**kwargs: Any) -> CockpitApp:
         kwargs.setdefault("reconcile", False)
+        if not kwargs["reconcile"]:
+            # The header as the usual cockpit shows it, whatever else runs on the machine.
+            kwargs.setdefault("watching", THIS_COCKPIT)
         kwargs.setdefault("notify_bell", False)
         kwargs.setdefault("cursor_blink", False)
         return CockpitApp(engine, **kwargs)

@@ -81,7 +81,7 @@ class World:
         )
         tmux("set-option", "-t", "cockpit", "remain-on-exit", "on")
         wait_for(lambda: self.session.id in screen() and "attach" in screen(), timeout=20)
-        assert "reconciling" in screen()  # this cockpit holds the engine lease
+        assert "watching: this cockpit" in screen()  # this cockpit holds the engine lease
 
     def still_answers_keys_and_quits_cleanly(self) -> None:
         """The cockpit was not wedged; q leaves the agent running."""

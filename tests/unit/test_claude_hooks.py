@@ -290,3 +290,29 @@ def test_an_unfinished_record_followed_by_a_new_one_is_counted() -> None:
     hooks.fold_lines([truncated, _line("Stop", 2), "}"])
     assert hooks.last_event == "Stop"
     assert hooks.malformed == 2  # the truncated record, and the stray closing brace
+
+
+def test_a_state_is_dated_from_the_first_record_of_its_run() -> None:
+    """Issue 9 item 6: ``began`` is the evidence's own start of the state, ``at`` its newest
+    record. A prompt repeated by a Notification began with its PermissionRequest; a turn
+    of tool calls began with its prompt; a new question is a new run."""
+    lines = [
+        _line("UserPromptSubmit", 10, prompt="clean the build"),
+        _line("PreToolUse", 11, tool_name="Read", tool_input={"file_path": "a.py"}),
+        _line("PostToolUse", 12, tool_name="Read", tool_input={"file_path": "a.py"}),
+        _line("PreToolUse", 13, tool_name="Bash", tool_input=BASH_INPUT),
+    ]
+    working = read_hook_log(lines).signal()
+    assert working is not None and working.state is ActivityState.WORKING
+    assert (working.at, working.began) == (13.0, 10.0)
+    lines += [
+        _line("PermissionRequest", 14, tool_name="Bash", tool_input=BASH_INPUT),
+        _line("Notification", 20, notification_type="permission_prompt", message="Bash?"),
+    ]
+    waiting = read_hook_log(lines).signal()
+    assert waiting is not None and waiting.state is ActivityState.WAITING_INPUT
+    assert (waiting.at, waiting.began) == (20.0, 14.0)
+    other = {"command": "git push --force", "description": "push"}
+    lines += [_line("PermissionRequest", 30, tool_name="Bash", tool_input=other)]
+    again = read_hook_log(lines).signal()
+    assert again is not None and (again.at, again.began) == (30.0, None)

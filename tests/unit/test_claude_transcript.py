@@ -316,3 +316,12 @@ def test_real_escape_at_a_permission_prompt_is_an_interrupt() -> None:
     assert not state.pending_tools
     # The partial reply of the interrupted stream is a <synthetic> line, not an API error.
     assert state.api_error is None
+
+
+def test_a_turn_is_dated_from_its_first_line() -> None:
+    """Issue 9 item 6: a working turn read for the first time began with its prompt line."""
+    result = [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]
+    state = read_transcript([_user(1, "go"), _assistant(2, BASH), _user(3, result)])
+    signal = state.signal()
+    assert signal is not None and signal.state is ActivityState.WORKING
+    assert (signal.at, signal.began) == (parse_timestamp(_ts(3)), parse_timestamp(_ts(1)))

@@ -152,3 +152,25 @@ def test_bare_status_detail_takes_the_reason_from_a_simultaneous_transcript_line
     assert (fused.source, fused.detail) == (SignalSource.STATUS_FILE, "interrupted by user")
     stale = ActivitySignal(ActivityState.IDLE, SignalSource.TRANSCRIPT, 2.0, "interrupted")
     assert fuse([status, stale], None, 11.0).detail == "idle"
+
+
+def test_since_is_the_evidence_time_when_the_pane_confirms_it() -> None:
+    """Issue 9 item 6: a prompt the hook logged 90 s ago, first seen now on the pane too,
+    has waited 90 s, not since the capture; a run's start (``began``) beats its last line."""
+    previous = Activity(S.WORKING, SRC.HOOK, since=500.0)
+    hook = ActivitySignal(S.WAITING_INPUT, SRC.HOOK, NOW - 84, "", PERMISSION, began=NOW - 90)
+    pane = sig(S.WAITING_INPUT, SRC.PANE, NOW, "permission: Bash", PERMISSION)
+    fused = fuse([hook, pane], previous, NOW)
+    assert (fused.state, fused.source, fused.since) == (S.WAITING_INPUT, SRC.PANE, NOW - 90)
+    assert fuse([hook], previous, NOW).since == NOW - 90
+
+
+def test_a_state_only_the_pane_shows_is_dated_from_its_sighting() -> None:
+    previous = Activity(S.WORKING, SRC.HOOK, since=500.0)
+    working = sig(S.WORKING, SRC.HOOK, 900, "Bash: rm -rf build")
+    pane = sig(S.WAITING_INPUT, SRC.PANE, NOW, "permission: Bash", PERMISSION)
+    assert fuse([working, pane], previous, NOW).since == NOW
+    # The hook logged another question: the one on screen is new.
+    other = {"kind": "permission", "tool": "Bash", "command": "git push --force"}
+    asked = sig(S.WAITING_INPUT, SRC.HOOK, 910, "", other)
+    assert fuse([asked, pane], previous, NOW).since == NOW
