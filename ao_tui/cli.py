@@ -573,10 +573,13 @@ def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
     """Bring an exited or killed session back in place (same id, branch, worktree)."""
     with _errors():
         session = _load_engine(ctx).restore(session_id)
+    notes = [str(note) for note in (session.extra.get("restore") or {}).get("notes") or []]
     if as_json:
-        _emit(session_json(session))
-    else:
-        click.echo(f"{session.id} restored (attempt {session.attempt})")
+        _emit({**session_json(session), "notes": notes})
+        return
+    click.echo(f"{session.id} restored (attempt {session.attempt})")
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @main.command()
