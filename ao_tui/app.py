@@ -25,7 +25,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.timer import Timer
@@ -41,6 +41,7 @@ from ao_tui.messages import (
     PaneUnavailable,
     SessionsLoaded,
 )
+from ao_tui.refusals import pressed_action, why_not
 from ao_tui.screens.ci import CiScreen
 from ao_tui.screens.confirm_kill import ConfirmKillScreen, KillChoice
 from ao_tui.screens.detail import DetailScreen
@@ -56,6 +57,7 @@ from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
 from core.activity.watch import watch_dirs
+from core.closed import is_closed
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
@@ -699,9 +701,11 @@ class CockpitApp(App[None]):
                 and session.lifecycle is Lifecycle.RUNNING
             )
         if action == "kill":
-            return session.lifecycle is not Lifecycle.KILLED
+            return session.lifecycle is not Lifecycle.KILLED and not is_closed(session)
         if action == "restore":
-            return session.lifecycle in (Lifecycle.EXITED, Lifecycle.KILLED)
+            return session.lifecycle in (Lifecycle.EXITED, Lifecycle.KILLED) and not is_closed(
+                session
+            )
         if action in ("ci", "diff"):
             return session.pr is not None
         if action in ("merge", "approve_pr"):
@@ -721,6 +725,15 @@ class CockpitApp(App[None]):
                 return False  # typing a filter; Enter submits it
             return self.applies(action)
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A hidden session key pressed anyway says why it does nothing, when that matters."""
+        if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
+            return
+        action = pressed_action(event.key, APP_COMMANDS, self.keymap_overrides, self.applies)
+        reason = why_not(action, self.selected_session()) if action else None
+        if reason:
+            self.notify(reason, title=f"{action}: not offered", severity="warning", markup=False)
 
     def command_applies(self, command: Command) -> bool:
         """Whether the palette should offer ``command`` now."""
@@ -874,7 +887,8 @@ class CockpitApp(App[None]):
 
         def call() -> str:
             restored = self.engine.restore(session.id)
-            return f"restored (attempt {restored.attempt})"
+            notes = (restored.extra.get("restore") or {}).get("notes") or []
+            return "; ".join([f"restored (attempt {restored.attempt})", *map(str, notes)])
 
         self.run_engine_action("restore", session.id, call)
 

@@ -26,7 +26,7 @@ def is_closed(session: Session) -> bool:
 
 def closed_reason(session: Session) -> str:
     """Why the session is closed: its recorded reason, or which PR the host merged."""
-    if session.lifecycle in _CLOSED and session.lifecycle_reason:
+    if session.lifecycle in _CLOSED:
         return session.lifecycle_reason
     if is_merged(session):
         number = (session.pr or {}).get("number")

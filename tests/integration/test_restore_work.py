@@ -120,9 +120,7 @@ def test_a_second_kill_and_restore_take_back_the_second_wip_commit_only(
     assert status(worktree) == before
 
 
-def test_restore_leaves_the_wip_commit_when_the_branch_moved_on(
-    engine: Engine, repo: Path
-) -> None:
+def test_restore_leaves_the_wip_commit_when_the_branch_moved_on(engine: Engine, repo: Path) -> None:
     session, _, _ = messy(engine)
     _, wip = engine.kill(session.id)
     assert wip is not None
