@@ -23,6 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from core.activity.starts import SIGNALS_FROM
 from core.agent_env import agent_environment
 from core.closed import closed_reason, closed_state, is_closed, restore_refusal
 from core.config import Config, ProjectConfig
@@ -799,6 +800,7 @@ class Engine:
             extra={
                 **extra,
                 "started_at": now,
+                SIGNALS_FROM: now,  # what the killed process left behind never counts
                 "starts_on_task": plan.starts_on_task,
                 "restore": {"notes": notes},
             },

@@ -257,6 +257,8 @@ class HookState:
     stop_error: str = ""
     start_source: str = ""
     """``source`` of the last SessionStart: startup, resume, clear or compact."""
+    start_at: float | None = None
+    """When the last SessionStart (not a compaction) fired: the current process's start."""
 
     _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
 
@@ -302,6 +304,7 @@ class HookState:
         self.session_end_reason = ""
         source = record.payload.get("source")
         self.start_source = source if isinstance(source, str) else ""
+        self.start_at = record.at
         self._decide(record, f"session {self.start_source or 'started'}")
 
     def _on_UserPromptSubmit(self, record: HookRecord) -> None:

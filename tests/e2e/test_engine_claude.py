@@ -201,3 +201,41 @@ def _prompts(engine: Engine, session_id: str) -> list[str]:
     if path:
         state.fold_lines(Path(str(path)).read_text().splitlines())
     return [p.text for p in state.prompts]
+
+
+def test_kill_then_restore_applies_nothing_the_killed_claude_wrote(
+    claude_engine: Engine,
+) -> None:
+    # `tmux kill-session` makes Claude fire SessionEnd (reason "other") as it dies. Applied
+    # after the restore, it put every restored session in Needs you: "session ended (other)".
+    engine = claude_engine
+    session = engine.spawn("app", "remember the word pineapple")
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    # What kill does first; waiting for the hook here makes sure it is in the log (the kill
+    # goes on to remove the worktree, and a hook Claude starts after that never runs).
+    engine.runtime.kill(session.tmux)
+    log = engine.locations.session_dir(session.id) / "hooks.jsonl"
+    wait_for(lambda: '"SessionEnd"' in log.read_text(), timeout=15)
+    engine.kill(session.id)
+
+    restored = engine.restore(session.id)
+    mark = engine.store.last_event_seq()
+    # The resumed REPL's own SessionStart (or, had it found no conversation to resume, the
+    # end of the task started afresh) is the first hook applied after the restore.
+    settle(
+        engine,
+        session.id,
+        lambda s: s.activity.source.value == "hook" and s.activity.state is ActivityState.IDLE,
+    )
+    for _ in range(10):  # and nothing stale turns up in the ticks that follow
+        engine.reconcile()
+        time.sleep(0.2)
+    after = [e.to_json() for e in engine.store.events_after(mark)]
+    assert [
+        e
+        for e in after
+        if e["data"].get("state") == "exited"
+        or e["data"].get("lifecycle") == "exited"
+        or "session ended" in str(e["data"].get("detail", ""))
+    ] == [], after
+    assert engine.get(session.id).attempt == restored.attempt
