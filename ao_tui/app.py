@@ -57,6 +57,8 @@ from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
 from core.activity.watch import watch_dirs
+from core.attention import needs_you_reason as attention_reason
+from core.attention import restored_and_waiting
 from core.closed import is_closed
 from core.daemon import reconcile_loop
 from core.engine import Engine
@@ -159,15 +161,7 @@ def matches(session: Session, needle: str) -> bool:
 def needs_you_reason(session: Session, limit: int = REASON_MAX) -> str:
     """One short line saying why a session landed in Needs you (toasts must stay small
     at 80x24; the preview shows the whole story)."""
-    activity = session.activity
-    waiting = activity.waiting_for or {}
-    if activity.state is ActivityState.WAITING_INPUT and waiting.get("tool"):
-        command = waiting.get("command")
-        reason = f"permission: {waiting['tool']}" + (f" {command}" if command else "")
-    elif session.lifecycle is Lifecycle.EXITED:
-        reason = session.lifecycle_reason or "the agent exited"
-    else:
-        reason = activity.detail or activity.state.value
+    reason = attention_reason(session)
     first = " ".join(reason.strip().splitlines()[0].split()) if reason.strip() else ""
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
@@ -502,7 +496,11 @@ class CockpitApp(App[None]):
         previous, self._needs_you = self._needs_you, current
         if previous is None:
             return  # the first read is the state we start from, not news
-        arrived = [s.id for s in sessions if s.id in current - previous]
+        # A restored agent back at its prompt is what the operator just asked for: shown in
+        # Needs you, not announced.
+        arrived = [
+            s.id for s in sessions if s.id in current - previous and not restored_and_waiting(s)
+        ]
         if not arrived:
             return
         # Changes are applied as each commit lands, so one reconcile tick moving many

@@ -443,8 +443,11 @@ class ClaudeCodeAgent:
             return True
         fused = fuse(signals, None, now)
         if fused.source is SignalSource.STATUS_FILE:
-            # Claude's own state, rewritten on every change: nothing to reconcile.
-            return False
+            # Claude's own state, rewritten on every change: nothing to reconcile, except
+            # that it stays "busy" through minutes of API retries, which only the screen
+            # shows. Quiet that long, busy is worth a look.
+            newest = max(signal.at for signal in signals)
+            return fused.state is ActivityState.WORKING and now - newest >= STALE_WORKING
         if fused.state is ActivityState.WORKING:
             tool_pending = bool(watch.transcript.pending_tools or watch.hooks.current_tool)
             last_hook = watch.hooks.last_at
