@@ -1,8 +1,8 @@
 """Why a session key does nothing: what the cockpit says when a key it hides is pressed.
 
 The footer hides keys that do not apply to the selected session. A key pressed anyway is
-answered with the reason when there is one worth telling (a merged session offers no kill
-and no restore); otherwise it stays silent as before.
+answered with the reason when there is one worth telling (a merged or done session offers
+no kill and no restore); otherwise it stays silent as before.
 """
 
 from __future__ import annotations
@@ -10,18 +10,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from ao_tui.keymap import Command, keys_for
-from core.closed import is_closed, kill_refusal, restore_refusal
+from core.closed import is_closed, is_merged
 from core.models import Session
 
 
 def why_not(action: str, session: Session | None) -> str | None:
-    """Why ``action`` (an app action name) does not apply to ``session``, if worth saying."""
-    if session is None:
+    """Why ``action`` (an app action name) does not apply to ``session``, if worth saying.
+
+    Short enough for one toast at 80x24; the CLI's refusal (core.closed) says it in full.
+    """
+    if session is None or not is_closed(session):
         return None
-    if action == "kill" and is_closed(session):
-        return kill_refusal(session)
+    word = "merged" if is_merged(session) else session.lifecycle.value
+    if action == "kill":
+        return f"{session.id} is {word}: nothing left to kill"
     if action == "restore":
-        return restore_refusal(session)
+        return f"{session.id} is {word}: its work has landed; N starts a new session"
     return None
 
 

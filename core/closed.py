@@ -2,9 +2,9 @@
 
 A merged session's branch is in its base. Killing it would record it as killed and hide the
 merge; restoring it would start an agent again on work that has already landed. The
-engine refuses both verbs, and the cockpit neither offers their keys nor runs them. Both
-use the same words. A PR merged on the host counts as merged even before ao-tui records
-the session as merged.
+engine refuses a restore, and a kill only removes what a merge left behind (the session
+stays merged); the cockpit offers neither key. A PR merged on the host counts as merged
+even before ao-tui records the session as merged.
 """
 
 from __future__ import annotations
@@ -49,15 +49,4 @@ def restore_refusal(session: Session) -> str | None:
     return (
         f"{session.id} is {closed_state(session)}; restoring it would start its agent again "
         f"on work already in {base}. Spawn a new session for more work"
-    )
-
-
-def kill_refusal(session: Session) -> str:
-    """What the cockpit says when kill is asked of a closed session (the key is not offered).
-
-    The CLI still removes an agent or worktree a merge left behind, keeping the merge record.
-    """
-    return (
-        f"{session.id} is {closed_state(session)}; there is nothing to kill "
-        f"(`ao-tui kill {session.id}` removes anything a merge left behind)"
     )

@@ -48,10 +48,8 @@ async def test_x_and_r_are_not_offered_on_a_merged_session_and_say_why(
         await wait_until(pilot, said)
         assert app.screen is app.screen_stack[0]  # no kill dialog opened
         assert toasts == [
-            "kill: not offered: app-2 is merged; there is nothing to kill (`ao-tui kill "
-            "app-2` removes anything a merge left behind)",
-            "restore: not offered: app-2 is merged; restoring it would start its agent "
-            "again on work already in main. Spawn a new session for more work",
+            "kill: not offered: app-2 is merged: nothing left to kill",
+            "restore: not offered: app-2 is merged: its work has landed; N starts a new session",
         ]
     assert (kill.calls, restore.calls) == ([], [])
     assert engine.get("app-2") == before
@@ -75,10 +73,9 @@ async def test_a_pr_merged_on_the_host_is_closed_too(
         await pilot.press("r")
         await wait_until(pilot, lambda: toasts)
         assert toasts == [
-            "restore: not offered: app-3 is merged (PR #44 merged on the host); restoring it "
-            "would start its agent again on work already in main. Spawn a new session for "
-            "more work"
+            "restore: not offered: app-3 is merged: its work has landed; N starts a new session"
         ]
+        # The CLI's refusal says it in full (tests/integration/test_merged_sessions.py).
 
 
 async def test_r_on_a_killed_session_still_restores(
