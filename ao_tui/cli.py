@@ -204,7 +204,7 @@ def session_json(session: Session) -> dict[str, Any]:
         "lifecycle": session.lifecycle.value,
         "lifecycle_reason": session.lifecycle_reason,
         "zone": zone.value,
-        "needs_you": needs_you_reason(session) if zone is Zone.NEEDS_YOU else None,
+        "needs_you": needs_you_reason(session, keys=False) if zone is Zone.NEEDS_YOU else None,
         "activity": session.activity.to_json(),
         "pr": _pr_json(session.pr),
         "attempt": session.attempt,

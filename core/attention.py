@@ -19,11 +19,12 @@ PR_TROUBLE: dict[str, str] = {
 }
 """PR states someone has to fix, and how each reads."""
 
-_NEXT_STEP: dict[str, str] = {
-    "ci_failed": "send it the failure (c, then s)",
-    "changes_requested": "forward them (i, Review, f)",
-    "conflicts": "ask it to merge {base} (s)",
+_NEXT_STEP: dict[str, tuple[str, str]] = {
+    "ci_failed": ("send it the failure", "c, then s"),
+    "changes_requested": ("forward them", "i, Review, f"),
+    "conflicts": ("ask it to merge {base}", "s"),
 }
+"""What the operator does next, and the cockpit keys that do it."""
 _ON_IT = frozenset({ActivityState.WORKING, ActivityState.UNKNOWN})
 """Busy, or not known yet (a session that has just started or been restored)."""
 _RESTORED_QUIET = 30.0
@@ -49,8 +50,11 @@ def pr_trouble(session: Session) -> str | None:
     return None if words is None else words.format(base=session.base_branch or "the base")
 
 
-def needs_you_reason(session: Session) -> str:
-    """Why the session is in Needs you, in full (callers shorten it to fit)."""
+def needs_you_reason(session: Session, *, keys: bool = True) -> str:
+    """Why the session is in Needs you, in full (callers shorten it to fit).
+
+    ``keys`` adds the cockpit keys that take the next step; scripts get the words alone.
+    """
     activity = session.activity
     waiting = activity.waiting_for or {}
     if activity.state is ActivityState.WAITING_INPUT and waiting.get("tool"):
@@ -60,9 +64,9 @@ def needs_you_reason(session: Session) -> str:
         return session.lifecycle_reason or "the agent exited"
     trouble = pr_trouble(session)
     if trouble and activity.state is ActivityState.IDLE and not someone_is_fixing(session):
-        state = str((session.pr or {}).get("state"))
-        step = _NEXT_STEP[state].format(base=session.base_branch or "the base")
-        return f"{trouble}; the agent is idle — {step}"
+        step, hint = _NEXT_STEP[str((session.pr or {}).get("state"))]
+        step = step.format(base=session.base_branch or "the base")
+        return f"{trouble}; the agent is idle — {step}" + (f" ({hint})" if keys else "")
     if activity.state is ActivityState.IDLE and session.lifecycle_reason == "restored":
         return "restored: waiting for your next message"
     return activity.detail or activity.state.value
