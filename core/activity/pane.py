@@ -39,7 +39,9 @@ _BUSY_FOOTER = re.compile(r"\besc to interrupt\b", re.IGNORECASE)
 _SPINNER = re.compile(
     r"…\s*\((?:\d+h\s*)?(?:\d+m\s*)?\d+s\b[^)]*\)|\(\s*\d+s\s*·[^)]*tokens?[^)]*\)"
 )
-_RETRYING = re.compile(r"([^\n·]*?)\s*·\s*Retrying in \d+s\s*·\s*attempt (\d+)/(\d+)")
+_RETRYING = re.compile(
+    r"([^\n·]{0,200}?)\s*·\s*Retrying in \d{1,6}s\s*·\s*attempt (\d{1,4})/(\d{1,4})\b"
+)
 """``✻ API error · Retrying in 5s · attempt 4/10``; ``429 Rate limited by … · Retrying …``."""
 SPINNER_GLYPHS = "·✢✳✶✻✽*"
 """The glyphs Claude's spinner line starts with (it animates through them)."""

@@ -14,6 +14,7 @@ other's ``git worktree`` calls.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -29,6 +30,7 @@ from plugins.scratch_worktrees import sweep
 
 # The identity WIP commits get only when the repository has none of its own.
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _LOCK_RETRIES = 3
 """How often one save step may meet (and clear) a stale lock before giving up."""
 
@@ -199,6 +201,9 @@ class WorktreeWorkspace:
         was staged at the kill (the commit's trailer names it), or nothing staged when
         that is not known. Otherwise nothing changes. A note says which happened.
         """
+        if not _COMMIT_ID.fullmatch(wip):
+            # Read back from the database: never let it reach git as an option.
+            return f"{wip[:40]!r} is not a commit id: nothing to take back"
         layout = self._layout(path)
         head = self.head_sha(path)
         short = wip[:10]

@@ -184,3 +184,70 @@ def test_cli_restore_says_the_work_is_uncommitted_again(
     assert proc.stdout == f"{session.id} restored (attempt 2)\n"
     assert proc.stderr == f"note: the work saved at the kill ({wip[:10]}) is uncommitted again\n"
     assert status(Path(session.worktree)) == before
+
+
+@pytest.mark.parametrize(
+    "forged", ["--output=/tmp/ao-tui-pwned", "HEAD", "main", "0" * 40, "ab" * 21, 7]
+)
+def test_a_kill_record_that_does_not_name_the_wip_commit_takes_nothing_back(
+    engine: Engine, repo: Path, forged: object
+) -> None:
+    # The record is read back from the database: whatever it says, only the exact commit
+    # the kill made is ever taken back, and nothing in it reaches git as an option.
+    session, _, _ = messy(engine)
+    _, wip = engine.kill(session.id)
+    assert wip is not None
+    record = engine.get(session.id).extra["kill"]
+    engine.store.update_session(
+        session.id, extra={**engine.get(session.id).extra, "kill": {**record, "wip_commit": forged}}
+    )
+    restored = engine.restore(session.id)
+    assert run_git(repo, "rev-parse", session.branch).strip() == wip  # left as it was
+    assert status(Path(session.worktree)) == ""
+    assert not Path("/tmp/ao-tui-pwned").exists()
+    [note] = restored.extra["restore"]["notes"]
+    assert "uncommitted again" not in note
+    # The WIP commit is still the tip, so no merge lands it, whatever the record says.
+    engine.approve(session.id)
+    with pytest.raises(MergeBlockedError) as blocked:
+        engine.merge(session.id)
+    assert WIP_BLOCKER in blocked.value.blockers
+
+
+def test_a_record_naming_the_agents_own_commit_never_undoes_it(engine: Engine, repo: Path) -> None:
+    session = engine.spawn("app", "commit and stop")
+    worktree = Path(session.worktree)
+    (worktree / "done.txt").write_text("committed by the agent\n")
+    run_git(worktree, "add", "--all")
+    run_git(worktree, "commit", "-q", "-m", "the agent's work")
+    tip = run_git(worktree, "rev-parse", "HEAD").strip()
+    _, wip = engine.kill(session.id)
+    assert wip is None  # nothing uncommitted: no WIP commit
+    killed = engine.get(session.id)
+    forged = {**killed.extra["kill"], "wip_commit": tip}
+    engine.store.update_session(session.id, extra={**killed.extra, "kill": forged})
+    restored = engine.restore(session.id)
+    assert run_git(repo, "rev-parse", session.branch).strip() == tip
+    assert status(worktree) == ""
+    assert restored.extra["restore"]["notes"] == [
+        f"{tip[:10]} is not a WIP commit of ao-tui's: left as it is"
+    ]
+
+
+def test_work_written_into_the_reopened_worktree_is_never_overwritten(
+    engine: Engine, repo: Path
+) -> None:
+    session, _, _ = messy(engine)
+    _, wip = engine.kill(session.id)
+    assert wip is not None
+    # The worktree came back by hand (the operator reopened it) and got new work in it.
+    worktree = Path(session.worktree)
+    run_git(repo, "worktree", "add", "-q", str(worktree), session.branch)
+    (worktree / "by hand.txt").write_text("typed while the session was killed\n")
+    engine.store.update_session(session.id, lifecycle=Lifecycle.EXITED)
+    restored = engine.restore(session.id)
+    assert (worktree / "by hand.txt").read_text() == "typed while the session was killed\n"
+    assert run_git(repo, "rev-parse", session.branch).strip() == wip
+    assert restored.extra["restore"]["notes"] == [
+        f"the worktree has uncommitted changes: the WIP commit {wip[:10]} stays"
+    ]
