@@ -10,11 +10,11 @@ Applied after a restore, that ``SessionEnd`` put every restored session in Needs
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
 
+from core.activity.claude_hooks import parse_hook_line
 from core.activity.fusion import fuse
 from core.activity.starts import SIGNALS_FROM, at_or_after, of_this_start, signals_from
 from core.models import Activity, ActivitySignal, ActivityState, SignalSource
@@ -46,6 +46,9 @@ def restamped(record: str, at: float) -> str:
 
 KILLED_LINES = records(KILLED)
 KILLED_AT = stamp(KILLED_LINES[-1])  # the SessionEnd
+FIRST = parse_hook_line(KILLED_LINES[0])
+assert FIRST is not None
+UUID = str(FIRST.payload["session_id"])
 
 
 def ctx_for(tmp_path: Path, extra: dict[str, Any]) -> AgentContext:
@@ -56,7 +59,7 @@ def ctx_for(tmp_path: Path, extra: dict[str, Any]) -> AgentContext:
     (state_dir / "hooks.jsonl").write_text("".join(KILLED_LINES))
     return AgentContext(
         session_id="app-1",
-        agent_session_id=json.loads(KILLED_LINES[0].split('"payload":', 1)[1][:-2])["session_id"],
+        agent_session_id=UUID,
         worktree=worktree,
         state_dir=state_dir,
         prompt="say hi",
