@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.timer import Timer
@@ -43,6 +43,7 @@ from ao_tui.messages import (
     PaneUnavailable,
     SessionsLoaded,
 )
+from ao_tui.refusals import pressed_action, why_not
 from ao_tui.screens.ci import CiScreen
 from ao_tui.screens.confirm_kill import ConfirmKillScreen, KillChoice
 from ao_tui.screens.detail import DetailScreen
@@ -60,6 +61,9 @@ from ao_tui.widgets.watch_alarm import WatchAlarm
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
 from core.activity.watch import watch_dirs
+from core.attention import needs_you_reason as attention_reason
+from core.attention import restored_and_waiting
+from core.closed import is_closed
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
@@ -164,15 +168,7 @@ def matches(session: Session, needle: str) -> bool:
 def needs_you_reason(session: Session, limit: int = REASON_MAX) -> str:
     """One short line saying why a session landed in Needs you (toasts must stay small
     at 80x24; the preview shows the whole story)."""
-    activity = session.activity
-    waiting = activity.waiting_for or {}
-    if activity.state is ActivityState.WAITING_INPUT and waiting.get("tool"):
-        command = waiting.get("command")
-        reason = f"permission: {waiting['tool']}" + (f" {command}" if command else "")
-    elif session.lifecycle is Lifecycle.EXITED:
-        reason = session.lifecycle_reason or "the agent exited"
-    else:
-        reason = activity.detail or activity.state.value
+    reason = attention_reason(session)
     first = " ".join(reason.strip().splitlines()[0].split()) if reason.strip() else ""
     return first if len(first) <= limit else first[: limit - 1] + "…"
 
@@ -574,7 +570,11 @@ class CockpitApp(App[None]):
         previous, self._needs_you = self._needs_you, current
         if previous is None:
             return  # the first read is the state we start from, not news
-        arrived = [s.id for s in sessions if s.id in current - previous]
+        # A restored agent back at its prompt is what the operator just asked for: shown in
+        # Needs you, not announced.
+        arrived = [
+            s.id for s in sessions if s.id in current - previous and not restored_and_waiting(s)
+        ]
         if not arrived:
             return
         # Changes are applied as each commit lands, so one reconcile tick moving many
@@ -782,9 +782,11 @@ class CockpitApp(App[None]):
                 and session.lifecycle is Lifecycle.RUNNING
             )
         if action == "kill":
-            return session.lifecycle is not Lifecycle.KILLED
+            return session.lifecycle is not Lifecycle.KILLED and not is_closed(session)
         if action == "restore":
-            return session.lifecycle in (Lifecycle.EXITED, Lifecycle.KILLED)
+            return session.lifecycle in (Lifecycle.EXITED, Lifecycle.KILLED) and not is_closed(
+                session
+            )
         if action in ("ci", "diff"):
             return session.pr is not None
         if action in ("merge", "approve_pr"):
@@ -804,6 +806,15 @@ class CockpitApp(App[None]):
                 return False  # typing a filter; Enter submits it
             return self.applies(action)
         return True
+
+    def on_key(self, event: events.Key) -> None:
+        """A hidden session key pressed anyway says why it does nothing, when that matters."""
+        if self.screen is not self.screen_stack[0] or isinstance(self.focused, Input):
+            return
+        action = pressed_action(event.key, APP_COMMANDS, self.keymap_overrides, self.applies)
+        reason = why_not(action, self.selected_session()) if action else None
+        if reason:
+            self.notify(reason, title=f"{action}: not offered", severity="warning", markup=False)
 
     def command_applies(self, command: Command) -> bool:
         """Whether the palette should offer ``command`` now."""
@@ -957,7 +968,8 @@ class CockpitApp(App[None]):
 
         def call() -> str:
             restored = self.engine.restore(session.id)
-            return f"restored (attempt {restored.attempt})"
+            notes = (restored.extra.get("restore") or {}).get("notes") or []
+            return "; ".join([f"restored (attempt {restored.attempt})", *map(str, notes)])
 
         self.run_engine_action("restore", session.id, call)
 

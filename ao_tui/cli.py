@@ -187,8 +187,11 @@ def _store() -> Store:
 
 def session_json(session: Session) -> dict[str, Any]:
     """The object ``status --json`` and ``spawn --json`` print for one session."""
+    from core.attention import needs_you_reason
+    from core.models import Zone
     from core.zones import zone_of
 
+    zone = zone_of(session)
     return {
         "id": session.id,
         "project": session.project,
@@ -200,7 +203,8 @@ def session_json(session: Session) -> dict[str, Any]:
         "tmux": session.tmux,
         "lifecycle": session.lifecycle.value,
         "lifecycle_reason": session.lifecycle_reason,
-        "zone": zone_of(session).value,
+        "zone": zone.value,
+        "needs_you": needs_you_reason(session, keys=False) if zone is Zone.NEEDS_YOU else None,
         "activity": session.activity.to_json(),
         "pr": _pr_json(session.pr),
         "attempt": session.attempt,
@@ -573,10 +577,13 @@ def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
     """Bring an exited or killed session back in place (same id, branch, worktree)."""
     with _errors():
         session = _load_engine(ctx).restore(session_id)
+    notes = [str(note) for note in (session.extra.get("restore") or {}).get("notes") or []]
     if as_json:
-        _emit(session_json(session))
-    else:
-        click.echo(f"{session.id} restored (attempt {session.attempt})")
+        _emit({**session_json(session), "notes": notes})
+        return
+    click.echo(f"{session.id} restored (attempt {session.attempt})")
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
 
 
 @main.command()

@@ -487,6 +487,8 @@ def _spawn_sessions(sandbox: DemoSandbox, count: int, speed: float) -> None:
         engine,
         merge_id=firsts.get("exit"),
         approve_id=firsts.get("commit-and-idle"),
+        forward_id=firsts.get("failing-test"),
+        forward_after=8.0 / speed,
         timeout=max(60.0, 120.0 / speed),
     )
     sandbox.operator.start()

@@ -23,7 +23,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from core.activity.starts import SIGNALS_FROM
 from core.agent_env import agent_environment
+from core.closed import closed_reason, closed_state, is_closed, restore_refusal
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.faults import fault_point
@@ -85,6 +87,7 @@ from core.tracker import (
     task_prompt,
     task_title,
 )
+from core.wip import WIP_BLOCKER, wip_message
 
 if TYPE_CHECKING:
     # asyncio costs ~30 ms to import; only the async event stream needs it.
@@ -682,11 +685,11 @@ class Engine:
         session = self.get(session_id)
         if session.lifecycle is Lifecycle.KILLED:
             raise EngineError(_already_killed(session))
-        closed = session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE)
+        closed = is_closed(session)
         worktree = Path(session.worktree)
         if closed and not worktree.exists() and session.tmux not in self.runtime.list_panes():
             raise EngineError(
-                f"{session_id} is {session.lifecycle.value} ({session.lifecycle_reason}); "
+                f"{session_id} is {closed_state(session)}; "
                 "nothing to kill: its agent and its worktree are gone already"
             )
         self.runtime.kill(session.tmux)
@@ -697,9 +700,7 @@ class Engine:
             if not discard:
                 try:
                     notes += self.workspace.release_stale_locks(worktree)
-                    wip = self.workspace.save_work(
-                        worktree, f"WIP: {session_id} saved by ao-tui kill"
-                    )
+                    wip = self.workspace.save_work(worktree, wip_message(session_id, "kill"))
                     fault_point("kill.saved")
                 except SlotError as exc:
                     self._kill_failed(session, worktree, exc, closed=closed)
@@ -709,9 +710,18 @@ class Engine:
         record = {"wip_commit": wip, "discarded": discard, "branch": session.branch, "notes": notes}
         extra = {**session.extra, "kill": record}
         if closed:
-            # The merge (or completion) stays the session's story; this only tidied up.
+            # The merge (or completion) stays the session's story; this only tidied up. A
+            # PR merged on the host is recorded as merged now: a killed record would offer
+            # a restore onto work that has landed.
+            merged: dict[str, Any] = {}
+            if session.lifecycle not in (Lifecycle.MERGED, Lifecycle.DONE):
+                merged = {
+                    "lifecycle": Lifecycle.MERGED,
+                    "lifecycle_reason": closed_reason(session),
+                    "activity": Activity(ActivityState.EXITED, SignalSource.ENGINE, now, "merged"),
+                }
             session = self.store.update_session(
-                session_id, extra=extra, event=("leftovers-removed", record)
+                session_id, extra=extra, event=("leftovers-removed", record), **merged
             )
         else:
             session = self.store.update_session(
@@ -759,10 +769,9 @@ class Engine:
 
     def _restore(self, session_id: str) -> Session:
         session = self.get(session_id)
-        if session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE):
-            raise EngineError(
-                f"{session_id} is {session.lifecycle.value}; spawn a new session instead"
-            )
+        refused = restore_refusal(session)
+        if refused:
+            raise EngineError(refused)
         if self._live_pane(session) is not None:
             raise EngineError(f"{session_id} is running; attach with `ao-tui attach {session_id}`")
         project = self.project(session.project)
@@ -770,6 +779,7 @@ class Engine:
         if not worktree.exists():
             self.workspace.reopen(project.path, worktree, session.branch)
             fault_point("restore.reopened")
+        notes, extra = self._take_back_work(session, worktree)
         agent = self.agent(session.agent)
         ctx = self.context(session)
         self.workspace.exclude(worktree, agent.prepare(ctx))
@@ -787,12 +797,41 @@ class Engine:
             lifecycle=Lifecycle.RUNNING,
             lifecycle_reason="restored",
             attempt=session.attempt + 1,
-            extra={**session.extra, "started_at": now, "starts_on_task": plan.starts_on_task},
+            extra={
+                **extra,
+                "started_at": now,
+                SIGNALS_FROM: now,  # what the killed process left behind never counts
+                "starts_on_task": plan.starts_on_task,
+                "restore": {"notes": notes},
+            },
             activity=Activity(ActivityState.UNKNOWN, SignalSource.ENGINE, now, "restarting"),
-            event=("restored", {"attempt": session.attempt + 1, "argv0": plan.argv[0]}),
+            event=(
+                "restored",
+                {"attempt": session.attempt + 1, "argv0": plan.argv[0], "notes": notes},
+            ),
         )
         self._notify()
         return session
+
+    def _take_back_work(
+        self, session: Session, worktree: Path
+    ) -> tuple[builtins.list[str], dict[str, Any]]:
+        """Make the work the last kill committed uncommitted again (README: "back in place").
+
+        Only the exact commit the kill recorded, and only while it is the branch tip; once
+        taken back (or found moved on), the kill record says so and no later restore
+        touches the branch. The notes say what happened; the extra is the session's, updated.
+        """
+        record = session.extra.get("kill")
+        if not isinstance(record, dict) or not record.get("wip_commit") or "work_back" in record:
+            return [], dict(session.extra)
+        try:
+            note = self.workspace.take_back_work(worktree, str(record["wip_commit"]))
+        except SlotError as exc:
+            # The work is safe in the commit; the agent may still start on top of it.
+            note = f"the WIP commit {str(record['wip_commit'])[:10]} stays: {exc}"
+        fault_point("restore.work-back")
+        return [note], {**session.extra, "kill": {**record, "work_back": note}}
 
     def attach_argv(self, session_id: str) -> builtins.list[str]:
         """The command that puts the operator's terminal on the session's tmux session."""
@@ -930,6 +969,9 @@ class Engine:
         # refuses the merge if its PR moved since.
         head = pr.head_sha
         blockers = pr.blockers
+        if pr.wip_head and force:
+            # Work a kill saved was never meant to land: not even --force merges it.
+            raise EngineError(f"{session_id} cannot be merged, even with --force: {WIP_BLOCKER}")
         if blockers and not force:
             raise MergeBlockedError(
                 f"{session_id} cannot be merged: {'; '.join(blockers)} "
@@ -951,7 +993,7 @@ class Engine:
         if worktree.exists():
             try:
                 notes += self.workspace.release_stale_locks(worktree)
-                wip = self.workspace.save_work(worktree, f"WIP: {session_id} saved by ao-tui merge")
+                wip = self.workspace.save_work(worktree, wip_message(session_id, "merge"))
                 fault_point("merge.saved")
                 self.workspace.remove(project.path, worktree)
             except SlotError as exc:

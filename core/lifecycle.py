@@ -15,6 +15,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from core.activity.fusion import fuse
+from core.activity.starts import of_this_start
+from core.manifest import read_manifest
 from core.models import (
     ACTIVE_LIFECYCLES,
     Activity,
@@ -178,6 +180,8 @@ class Reconciler:
         engine = self.engine
         extra_updates: dict[str, Any] = {}
         if pane is None or pane.dead:
+            if _stopped_on_purpose(engine, session):
+                return None  # a kill, merge or restore under way records what it did
             reason = _exit_reason(pane)
             lifecycle = Lifecycle.EXITED
             # Dated by the runtime's record of the exit when it keeps one: an agent that
@@ -198,7 +202,8 @@ class Reconciler:
                 # stop the tick for the fleet: this session says why it cannot be read.
                 signals = [unreadable_signal(exc, now)]
             else:
-                signals = observation.signals
+                # A restored session's files still hold what the killed process wrote.
+                signals = of_this_start(observation.signals, session.extra)
                 extra_updates = {
                     k: v for k, v in observation.extra.items() if session.extra.get(k) != v
                 }
@@ -234,6 +239,16 @@ class Reconciler:
             session.id, _snapshot(session), event=(kind, data), **fields
         )
         return None if written is None else Event(0, now, session.id, kind, data)
+
+
+def _stopped_on_purpose(engine: Engine, session: Session) -> bool:
+    """Whether an operation that stops the agent (kill, merge, restore) runs on it now.
+
+    Its agent is gone because the operator asked for it: recording "exited" meanwhile would
+    put the session in Needs you, with a toast and a bell, for the second it takes.
+    """
+    manifest = read_manifest(engine.locations.session_dir(session.id))
+    return manifest is not None and manifest.in_progress and manifest.operation != "spawn"
 
 
 def unreadable_signal(exc: BaseException, now: float) -> ActivitySignal:

@@ -31,6 +31,8 @@ class ActivityState(enum.StrEnum):
     """What the agent inside a session is doing, as fused from its signals."""
 
     WORKING = "working"
+    RETRYING = "retrying"
+    """The agent is not progressing: its API calls fail and it retries them on its own."""
     WAITING_INPUT = "waiting_input"
     IDLE = "idle"
     ERROR = "error"

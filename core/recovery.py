@@ -50,6 +50,7 @@ from core.lease import EngineLease, read_holder
 from core.manifest import Manifest, read_manifest, write_manifest
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.slots import SlotError, WorktreeBusyError
+from core.wip import wip_message
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -216,7 +217,7 @@ def finish_merge(engine: Engine, row: Session, item: Found) -> list[FixResult]:
     worktree = Path(row.worktree)
     notes: list[str] = []
     if worktree.exists():
-        wip = engine.workspace.save_work(worktree, f"WIP: {sid} saved by ao-tui doctor --fix")
+        wip = engine.workspace.save_work(worktree, wip_message(sid, "doctor --fix"))
         if wip:
             notes.append(f"uncommitted work was saved as {wip[:10]} on {row.branch}")
             results.append(FixResult(sid, "saved", f"uncommitted work as {wip[:10]}"))

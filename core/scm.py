@@ -16,6 +16,7 @@ from core.ci_excerpt import bound_excerpt
 from core.errors import EngineError
 from core.redact import env_secrets, redact
 from core.slots import SlotError
+from core.wip import WIP_BLOCKER
 
 if TYPE_CHECKING:
     from core.store import Store
@@ -143,6 +144,8 @@ class PRInfo:
     """Why this information may be out of date (the host failed on the last poll), or ""."""
     host_notes: tuple[str, ...] = ()
     """What the host adds to :attr:`notes` (e.g. the local branch is ahead of the PR head)."""
+    wip_head: bool = False
+    """The head is a WIP commit ao-tui saved at a kill (core.wip): never to be merged."""
 
     @property
     def state(self) -> str:
@@ -219,7 +222,7 @@ def merge_blockers(pr: PRInfo) -> list[str]:
     """
     if pr.merged:
         return ["already merged"]
-    blockers: list[str] = []
+    blockers: list[str] = [WIP_BLOCKER] if pr.wip_head else []
     if pr.ci == "failing":
         blockers.append("CI failing")
     elif pr.ci == "running":

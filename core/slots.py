@@ -124,6 +124,11 @@ class Workspace(Protocol):
         """Commit every change, untracked files included; the new sha, or None if clean."""
         ...
 
+    def take_back_work(self, path: Path, wip: str) -> str:
+        """Make WIP commit ``wip`` (saved by a kill) uncommitted work again if it is still the
+        branch tip; a note saying what was done (the commit is left when it is not the tip)."""
+        ...
+
     def remove(self, repo: Path, path: Path) -> None:
         """Remove the worktree (the branch stays)."""
         ...

@@ -6,11 +6,18 @@ never disagree with them.
 
 from __future__ import annotations
 
+from core.attention import someone_is_fixing
 from core.models import ActivityState, Lifecycle, Session, Zone
 
 _DONE_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _NEEDS_YOU_ACTIVITY = frozenset(
-    {ActivityState.WAITING_INPUT, ActivityState.ERROR, ActivityState.EXITED, ActivityState.IDLE}
+    {
+        ActivityState.WAITING_INPUT,
+        ActivityState.ERROR,
+        ActivityState.EXITED,
+        ActivityState.IDLE,
+        ActivityState.RETRYING,  # busy-looking, but nothing moves until the API answers
+    }
 )
 _FIXING_PR = frozenset({"ci_failed", "changes_requested", "conflicts"})
 _READY_PR = frozenset({"approved", "mergeable"})
@@ -22,8 +29,10 @@ def zone_of(session: Session) -> Zone:
 
     An idle agent counts as needing you: it has finished its turn and will do nothing more
     until someone answers, which is exactly what the operator must not miss. A PR that is
-    being fixed or reviewed outranks the agent being idle, since then CI or a reviewer is
-    the one the session waits on; but a PR open while the agent still works is Working.
+    in review or ready outranks the agent being idle, since then CI or a reviewer is the
+    one the session waits on; but a PR open while the agent still works is Working. A PR
+    that needs fixing is Fixing only while someone fixes it (core.attention); with its
+    agent idle, it waits for the operator.
     """
     if session.lifecycle in _DONE_LIFECYCLES:
         return Zone.DONE
@@ -40,7 +49,7 @@ def zone_of(session: Session) -> Zone:
     if pr_state in _READY_PR:
         return Zone.READY_TO_MERGE
     if pr_state in _FIXING_PR:
-        return Zone.FIXING
+        return Zone.FIXING if someone_is_fixing(session) else Zone.NEEDS_YOU
     if pr_state in _REVIEW_PR and state is not ActivityState.WORKING:
         return Zone.IN_REVIEW
     # An agent still at work on its branch is Working even with a PR open: the review it

@@ -15,11 +15,13 @@ from typing import Any
 from rich.text import Text
 from textual.color import Color
 
+from core.activity.retries import retry_attempt
 from core.humanize import age
 from core.models import ActivityState, Lifecycle, Session
 
 _GLYPHS: dict[ActivityState, str] = {
     ActivityState.WORKING: "●",
+    ActivityState.RETRYING: "↻",
     ActivityState.WAITING_INPUT: "?",
     ActivityState.IDLE: "○",
     ActivityState.ERROR: "✗",
@@ -85,6 +87,7 @@ def glyph(session: Session, palette: CardPalette) -> Text:
         return Text(mark, style=palette.muted)
     role = {
         ActivityState.WORKING: "working",
+        ActivityState.RETRYING: "waiting",
         ActivityState.WAITING_INPUT: "waiting",
         ActivityState.ERROR: "error",
         ActivityState.EXITED: "error",
@@ -94,14 +97,15 @@ def glyph(session: Session, palette: CardPalette) -> Text:
 
 
 def state_word(session: Session) -> str:
-    """``waiting``, ``working``, ``killed``…: the lifecycle when closed, else the activity."""
+    """``waiting``, ``working``, ``retrying 7/10``, ``killed``…: the lifecycle when closed,
+    else the activity."""
     if session.lifecycle not in (Lifecycle.RUNNING, Lifecycle.PAUSED):
         return session.lifecycle.value
-    return (
-        "waiting"
-        if session.activity.state is ActivityState.WAITING_INPUT
-        else (session.activity.state.value)
-    )
+    state = session.activity.state
+    if state is ActivityState.RETRYING:
+        attempt = retry_attempt(session.activity.detail)
+        return f"retrying {attempt}" if attempt else "retrying"
+    return "waiting" if state is ActivityState.WAITING_INPUT else state.value
 
 
 def pr_badge(pr: dict[str, Any] | None, palette: CardPalette) -> Text:

@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from ao_tui.widgets.card import CardPalette, glyph, pr_badge, state_word, tokens
 from ao_tui.widgets.pane_view import PaneView
+from core.attention import needs_you_reason, pr_trouble, restored_and_waiting, someone_is_fixing
 from core.humanize import age
 from core.models import ActivityState, Lifecycle, Session
 
@@ -47,9 +48,19 @@ def waiting_text(session: Session, palette: CardPalette, answer_hint: str) -> Te
         return text
     if activity.state is ActivityState.ERROR:
         return Text(f"Error: {activity.detail}", style=f"bold {palette.error}")
-    if activity.state is ActivityState.IDLE and session.lifecycle not in _CLOSED:
-        detail = activity.detail or "its turn is over"
-        return Text(f"Idle: {detail}", style=palette.idle)
+    if activity.state is ActivityState.RETRYING:
+        text = Text(
+            activity.detail[:1].upper() + activity.detail[1:], style=f"bold {palette.waiting}"
+        )
+        text.append("\nthe agent retries on its own; if it goes on, check the API or its key")
+        return text
+    if session.lifecycle in _CLOSED:
+        return None
+    if pr_trouble(session) and not someone_is_fixing(session):
+        return Text(f"Needs you: {needs_you_reason(session)}", style=f"bold {palette.waiting}")
+    if activity.state is ActivityState.IDLE:
+        detail = needs_you_reason(session) if restored_and_waiting(session) else activity.detail
+        return Text(f"Idle: {detail or 'its turn is over'}", style=palette.idle)
     return None
 
 

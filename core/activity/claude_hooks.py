@@ -258,6 +258,8 @@ class HookState:
     stop_error: str = ""
     start_source: str = ""
     """``source`` of the last SessionStart: startup, resume, clear or compact."""
+    start_at: float | None = None
+    """When the last SessionStart (not a compaction) fired: the current process's start."""
 
     _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
     _run: RunStart = field(default_factory=RunStart, repr=False, compare=False)
@@ -305,6 +307,7 @@ class HookState:
         self.session_end_reason = ""
         source = record.payload.get("source")
         self.start_source = source if isinstance(source, str) else ""
+        self.start_at = record.at
         self._decide(record, f"session {self.start_source or 'started'}")
 
     def _on_UserPromptSubmit(self, record: HookRecord) -> None:
@@ -355,7 +358,10 @@ class HookState:
             self._decide(record, message or "permission prompt")
         elif kind == "idle_prompt":
             self.pending_permission = None
-            self._decide(record, message or "waiting for input")
+            if not self.stop_error:
+                # After a turn that ended on an API error the error stays what it says: the
+                # reminder a minute later must not turn it into a plain "waiting".
+                self._decide(record, message or "waiting for input")
         elif kind == "elicitation_dialog":
             self.pending_permission = {"kind": "elicitation", "tool": "", "command": message}
             self._decide(record, message or "question from an MCP server")
@@ -374,7 +380,11 @@ class HookState:
         self.current_tool = None
         error = record.payload.get("error") or record.payload.get("error_type")
         self.stop_error = error if isinstance(error, str) else "API error"
-        self._decide(record, f"API error: {self.stop_error}")
+        # The message Claude showed ("API Error: 500 Internal server error. …") says more
+        # than the error type ("server_error").
+        shown = record.payload.get("last_assistant_message")
+        shown = " ".join(shown.split())[:200] if isinstance(shown, str) else ""
+        self._decide(record, shown or f"API error: {self.stop_error}")
 
     def _on_SessionEnd(self, record: HookRecord) -> None:
         """Claude is exiting (``/clear`` also ends a session, then starts a new one)."""

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from core.activity.jsonl import JsonlFold
+from core.activity.retries import retrying_detail
 from core.activity.run_start import RunStart
 from core.models import ActivitySignal, ActivityState, SignalSource
 
@@ -474,8 +475,14 @@ class TranscriptState(JsonlFold):
         if event == "api_error" and self.api_error is not None:
             return ActivitySignal(ActivityState.ERROR, source, at, error)
         if event == "api_retry" and self.api_error is not None:
-            # Claude is still on it; only the final synthetic message is an error.
-            return ActivitySignal(ActivityState.WORKING, source, at, error)
+            # Not an error yet (only the final synthetic message is), but no progress either.
+            api = self.api_error
+            detail = (
+                retrying_detail(api.retry_attempt or "?", api.max_retries, api.message)
+                if with_detail
+                else ""
+            )
+            return ActivitySignal(ActivityState.RETRYING, source, at, detail)
         if event == "turn_end":
             if self.api_error is not None and self.api_error.final:
                 # Claude closes a turn that failed on the API with a turn marker too.

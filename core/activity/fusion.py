@@ -11,16 +11,17 @@ undocumented, panes change with every release. The rules, applied in order:
    are written the moment the agent's state changes.
 3. **The transcript fills gaps and catches what hooks miss.** With no hook/status signal,
    the transcript decides. Otherwise a transcript signal newer than the chosen one wins
-   only when it says idle or error: a user interrupt, an API error, a turn end that fired
-   no hook. Its "working" never overrides, because the ``tool_use`` line that precedes a
-   permission prompt can be stamped after the PermissionRequest hook.
+   only when it says idle, error or retrying: a user interrupt, an API error (or a retry
+   after one), a turn end that fired no hook. Its "working" never overrides, because the
+   ``tool_use`` line that precedes a permission prompt can be stamped after the
+   PermissionRequest hook.
 4. **The pane reconciles.** A capture shows the screen now, not when the state began. It
    decides when nothing else does; it overrides the candidate when it shows a permission
    prompt, or when the candidate says working/waiting and the screen says otherwise (a
    prompt the hooks did not report, an answered prompt whose tool still runs, a turn end
-   or interrupt nobody logged). It never overrides idle or error with working: a Stop hook
-   is definitive and a spinner can linger for a frame. A capture older than the candidate
-   is ignored.
+   or interrupt nobody logged, API retries while every other source says "busy"). It
+   never overrides idle or error with working: a Stop hook is definitive and a spinner can
+   linger for a frame. A capture older than the candidate is ignored.
 5. **Since.** When the fused state equals ``previous.state``, ``since`` is kept, so the
    board can say how long a session has been in its state; otherwise it is when the
    evidence says the state began, by the evidence's own clock, not when ao-tui first saw
@@ -61,6 +62,7 @@ STRENGTH: dict[SignalSource, int] = {
 """Source strength used to break ties, strongest first (hook > status_file > transcript > pane)."""
 
 _PANE_OVERRIDABLE = frozenset({ActivityState.WORKING, ActivityState.WAITING_INPUT})
+_TRANSCRIPT_OVERRIDES = frozenset({ActivityState.IDLE, ActivityState.ERROR, ActivityState.RETRYING})
 
 
 def _newest(signals: Sequence[ActivitySignal]) -> ActivitySignal | None:
@@ -99,10 +101,7 @@ def _pick(signals: Sequence[ActivitySignal]) -> ActivitySignal | None:
     candidate = _newest(structured)
     if transcript is not None and (
         candidate is None
-        or (
-            transcript.at > candidate.at
-            and transcript.state in (ActivityState.IDLE, ActivityState.ERROR)
-        )
+        or (transcript.at > candidate.at and transcript.state in _TRANSCRIPT_OVERRIDES)
     ):
         candidate = transcript
     if candidate is None:

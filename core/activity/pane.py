@@ -7,8 +7,8 @@ on a Claude screen, strongest first:
 1. a permission prompt (``Do you want to …?`` with a ``1. Yes`` menu or ``Esc to cancel``)
    → waiting_input, with the tool and command shown above it when they can be read;
 2. the busy footer (``esc to interrupt``) or spinner line (``… (4s · ↓ 7 tokens)``)
-   → working (``Press up to edit queued messages`` adds "message queued", and
-   ``API error · Retrying in 2s · attempt 1/3`` says it is retrying);
+   → working (``Press up to edit queued messages`` adds "message queued"), or retrying
+   when it says ``API error · Retrying in 2s · attempt 1/3`` (busy, but no progress);
 3. in the last turn's output (below the last echoed prompt), whichever is lower:
    ``Interrupted · What should Claude do instead?`` → idle (interrupted), or an
    ``API Error``/``Request timed out`` line → error;
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from core.activity.retries import retrying_detail
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 BOTTOM_LINES = 25
@@ -38,7 +39,12 @@ _BUSY_FOOTER = re.compile(r"\besc to interrupt\b", re.IGNORECASE)
 _SPINNER = re.compile(
     r"…\s*\((?:\d+h\s*)?(?:\d+m\s*)?\d+s\b[^)]*\)|\(\s*\d+s\s*·[^)]*tokens?[^)]*\)"
 )
-_RETRYING = re.compile(r"Retrying in \d+s\s*·\s*attempt (\d+/\d+)")
+_RETRYING = re.compile(
+    r"([^\n·]{0,200}?)\s*·\s*Retrying in \d{1,6}s\s*·\s*attempt (\d{1,4})/(\d{1,4})\b"
+)
+"""``✻ API error · Retrying in 5s · attempt 4/10``; ``429 Rate limited by … · Retrying …``."""
+SPINNER_GLYPHS = "·✢✳✶✻✽*"
+"""The glyphs Claude's spinner line starts with (it animates through them)."""
 _QUEUED = re.compile(r"Press up to edit queued messages")
 _INTERRUPTED = re.compile(r"Interrupted\s*·\s*What should Claude do instead\?")
 _API_ERROR = re.compile(r"(?:API Error\b|Request timed out\b)[^\n]*")
@@ -124,9 +130,11 @@ def claude_pane_signal(screen: str, at: float) -> ActivitySignal | None:
     if _BUSY_FOOTER.search(text) or _SPINNER.search(text):
         retry = _RETRYING.search(text)
         if retry:
-            detail = f"API error, retrying (attempt {retry.group(1)})"
-        else:
-            detail = "message queued" if _QUEUED.search(text) else "busy"
+            # Busy-looking, but no progress: every call fails and Claude retries it.
+            cause = retry.group(1).strip().lstrip(SPINNER_GLYPHS).strip()
+            detail = retrying_detail(retry.group(2), retry.group(3), cause)
+            return ActivitySignal(ActivityState.RETRYING, source, at, detail)
+        detail = "message queued" if _QUEUED.search(text) else "busy"
         return ActivitySignal(ActivityState.WORKING, source, at, detail)
     bottom = _last_turn(lines)
     interrupted = _last_index(bottom, _INTERRUPTED)

@@ -22,6 +22,7 @@ from core.activity.claude_status import ClaudeStatus, find_status, is_current, r
 from core.activity.claude_transcript import TranscriptState
 from core.activity.fusion import fuse
 from core.activity.pane import claude_pane_signal
+from core.activity.starts import at_or_after, of_this_start, signals_from
 from core.activity.tailer import FileTailer
 from core.agent_env import matching
 from core.models import ActivitySignal, ActivityState, SignalSource
@@ -312,12 +313,13 @@ class ClaudeCodeAgent:
         signals = [
             s
             for s in (
-                watch.hooks.signal(),
+                _of_this_start(watch.hooks, ctx),
                 status.signal() if status else None,
                 watch.transcript.signal(),
             )
             if s is not None
         ]
+        signals = of_this_start(signals, ctx.extra)
         fingerprint = (
             watch.hook_tailer.offset,
             watch.transcript_tailer.offset if watch.transcript_tailer else None,
@@ -441,8 +443,11 @@ class ClaudeCodeAgent:
             return True
         fused = fuse(signals, None, now)
         if fused.source is SignalSource.STATUS_FILE:
-            # Claude's own state, rewritten on every change: nothing to reconcile.
-            return False
+            # Claude's own state, rewritten on every change: nothing to reconcile, except
+            # that it stays "busy" through minutes of API retries, which only the screen
+            # shows. Quiet that long, busy is worth a look.
+            newest = max(signal.at for signal in signals)
+            return fused.state is ActivityState.WORKING and now - newest >= STALE_WORKING
         if fused.state is ActivityState.WORKING:
             tool_pending = bool(watch.transcript.pending_tools or watch.hooks.current_tool)
             last_hook = watch.hooks.last_at
@@ -477,9 +482,7 @@ class ClaudeCodeAgent:
                 records = parse_hook_log(log)
         except OSError:
             return False
-        return any(
-            r.event == "SessionStart" and _at_or_after(r.at, ctx.started_at) for r in records
-        )
+        return any(r.event == "SessionStart" and at_or_after(r.at, ctx.started_at) for r in records)
 
     def delivery_marker(self, ctx: AgentContext) -> dict[str, Any]:
         """Where the hook log and transcript end now, and the time (JSON-serialisable)."""
@@ -552,6 +555,21 @@ def _starting(
     ):
         return pane
     return ActivitySignal(ActivityState.WORKING, pane.source, pane.at, "starting on the task")
+
+
+def _of_this_start(hooks: HookState, ctx: AgentContext) -> ActivitySignal | None:
+    """The hooks' signal, unless it is the killed process's last word after a restore.
+
+    Claude fires ``SessionEnd`` as it dies, and on a loaded machine the hook may run after
+    the restore began: stamped after it, it is still the old process's. The new process's
+    first hook is its ``SessionStart``; an end seen before that start is not this one's.
+    """
+    signal = hooks.signal()
+    started = signals_from(ctx.extra)
+    if signal is None or started is None or hooks.state_event != "SessionEnd":
+        return signal
+    start = hooks.start_at
+    return signal if start is not None and at_or_after(start, started) else None
 
 
 def _stat_key(path: str | Path | None) -> tuple[int, int, int] | None:
@@ -652,18 +670,3 @@ def _exit_detail(pane: PaneInfo) -> str:
     if pane.dead_status is None:
         return "agent exited"
     return f"agent exited (status {pane.dead_status})"
-
-
-def _at_or_after(stamp: float | None, started_at: float) -> bool:
-    """Whether a hook stamped ``stamp`` fired at or after ``started_at`` (same clock).
-
-    The hook stamps with ``date +%s.%N``: nanoseconds on Linux, whole seconds where ``%N``
-    is not supported (macOS), so a whole-second stamp is compared by its second. A fixed
-    slack would not do: a restore ~0.6 s after the previous start took that start's
-    SessionStart for the new one and pasted into a REPL still loading.
-    """
-    if stamp is None:
-        return True  # no stamp: nothing to compare, as before ao_ts existed
-    if stamp.is_integer():
-        return stamp >= float(int(started_at))
-    return stamp >= started_at - 0.05  # float rounding of two reads of the same clock

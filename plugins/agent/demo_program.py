@@ -1301,8 +1301,12 @@ class ScriptedAgent:
             return
         self.think(STEP_SECONDS["think"], "Thinking")
         self.read("shop/__init__.py")
-        for attempt in (1, 2):
-            self.work(2.0, f"API error · Retrying in {2 * attempt}s · attempt {attempt}/3")
+        # Backing off as Claude does, long enough for the cockpit to tell "retrying" from
+        # work: only the screen says so, while the status file goes on saying "busy".
+        delays = (1, 2, 4, 8, 8)
+        for attempt, delay in enumerate(delays, start=1):
+            verb = f"API error · Retrying in {delay}s · attempt {attempt}/{len(delays)}"
+            self.work(float(delay), verb)
         self.fail_with_api_error()
 
     def play_exit(self, prompt: str, first: bool) -> None:

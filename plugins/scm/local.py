@@ -30,6 +30,7 @@ from core.scm import (
     ScmTarget,
 )
 from core.slots import SlotError
+from core.wip import is_wip_subject
 from plugins.git_cli import git_error, run_git
 from plugins.scratch_worktrees import scratch_worktree, sweep
 
@@ -50,6 +51,8 @@ class _GitFacts:
     ahead: int
     behind: int
     conflicts: tuple[str, ...]
+    wip_head: bool = False
+    """The head is ao-tui's WIP commit (core.wip), which a merge must not land."""
 
 
 class LocalScm:
@@ -106,7 +109,8 @@ class LocalScm:
                 conflicts = tuple(dict.fromkeys(names))
             elif merge.returncode != 0:
                 raise SlotError(f"git merge-tree in {repo} failed: {git_error(merge)}")
-        facts = _GitFacts(ahead, behind, conflicts)
+        subject = run_git(repo, "show", "-s", "--format=%s", head, check=False).stdout
+        facts = _GitFacts(ahead, behind, conflicts, is_wip_subject(subject))
         if len(self._facts) >= _FACTS_CACHE_SIZE:
             self._facts.clear()
         self._facts[key] = facts
@@ -133,6 +137,7 @@ class LocalScm:
             ci_required=target.ci is not None,
             review=review,
             checks=checks,
+            wip_head=facts.wip_head,
         )
 
     def checks(self, target: ScmTarget, store: Store, head: str) -> list[CheckRun]:

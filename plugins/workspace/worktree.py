@@ -14,6 +14,7 @@ other's ``git worktree`` calls.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.slots import RepoFacts, SlotError, WorktreeInfo
+from core.wip import INDEX_TRAILER, is_wip_subject, staged_tree
 from plugins import git_locks
 from plugins.git_cli import git_error, run_git
 from plugins.repo_lock import worktrees_locked
@@ -28,6 +30,7 @@ from plugins.scratch_worktrees import sweep
 
 # The identity WIP commits get only when the repository has none of its own.
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _LOCK_RETRIES = 3
 """How often one save step may meet (and clear) a stale lock before giving up."""
 
@@ -169,12 +172,66 @@ class WorktreeWorkspace:
         status = run_git(path, "status", "--porcelain", "-z")
         if not status.stdout:
             return None
+        staged = self._staged_tree(path)
+        if staged:
+            # Restore stages exactly this again (core.wip); `add --all` below loses it.
+            message = f"{message}\n\n{INDEX_TRAILER}: {staged}"
         self._run_past_locks(layout, "add", "--all")
         config = () if self._has_identity(path) else _FALLBACK_IDENTITY
         self._run_past_locks(
             layout, "commit", "--quiet", "--no-verify", "-m", message, config=config
         )
         return self.head_sha(path)
+
+    def _staged_tree(self, path: Path) -> str:
+        """The tree of the index when something is staged, else "" (also when unreadable)."""
+        index = run_git(path, "write-tree", check=False)
+        head = run_git(path, "rev-parse", "--verify", "--quiet", "HEAD^{tree}", check=False)
+        if index.returncode != 0 or head.returncode != 0:
+            return ""  # a conflicted index has no tree: restore unstages everything then
+        tree = index.stdout.strip()
+        return "" if tree == head.stdout.strip() else tree
+
+    def take_back_work(self, path: Path, wip: str) -> str:
+        """Make the work of WIP commit ``wip`` uncommitted again, if it is still the tip.
+
+        Only a commit ao-tui made (its subject says so) with one parent, at the tip of the
+        branch checked out in ``path``, with nothing uncommitted beside it, is taken back:
+        the branch moves to its parent, the files stay as they are, and the index is what
+        was staged at the kill (the commit's trailer names it), or nothing staged when
+        that is not known. Otherwise nothing changes. A note says which happened.
+        """
+        if not _COMMIT_ID.fullmatch(wip):
+            # Read back from the database: never let it reach git as an option.
+            return f"{wip[:40]!r} is not a commit id: nothing to take back"
+        layout = self._layout(path)
+        head = self.head_sha(path)
+        short = wip[:10]
+        if head != wip:
+            on_branch = run_git(path, "merge-base", "--is-ancestor", wip, head, check=False)
+            if on_branch.returncode == 0:
+                count = run_git(path, "rev-list", "--count", f"{wip}..{head}").stdout.strip()
+                return (
+                    f"the branch moved on since the kill ({count} commit(s) on top of the WIP "
+                    f"commit {short}): the saved work stays committed"
+                )
+            return f"the WIP commit {short} is no longer on the branch: nothing to take back"
+        shown = run_git(path, "show", "-s", "--format=%P%n%B", wip).stdout
+        parents, _, message = shown.partition("\n")
+        if not is_wip_subject(message.split("\n", 1)[0]) or len(parents.split()) != 1:
+            return f"{short} is not a WIP commit of ao-tui's: left as it is"
+        if self.has_changes(path):
+            return f"the worktree has uncommitted changes: the WIP commit {short} stays"
+        staged = staged_tree(message)
+        known = staged is not None and (
+            run_git(path, "cat-file", "-e", f"{staged}^{{tree}}", check=False).returncode == 0
+        )
+        if staged is not None and known:
+            self._run_past_locks(layout, "reset", "--quiet", "--soft", parents.strip())
+            self._run_past_locks(layout, "read-tree", staged)
+        else:
+            self._run_past_locks(layout, "reset", "--quiet", "--mixed", parents.strip())
+        return f"the work saved at the kill ({short}) is uncommitted again"
 
     def release_stale_locks(self, path: Path) -> list[str]:
         """Remove the stale locks that would stop :meth:`save_work` in ``path``; a note each.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from collections.abc import Callable
@@ -32,6 +33,17 @@ def claude_engine(
     tmp_path: Path, git_repo: Path, anthropic_standin: AnthropicStandin, claude_bin: Path
 ) -> Engine:
     """An engine whose project runs the real Claude Code offline."""
+    return _claude_engine(tmp_path, git_repo, anthropic_standin, claude_bin)
+
+
+def _claude_engine(
+    tmp_path: Path,
+    git_repo: Path,
+    anthropic_standin: AnthropicStandin,
+    claude_bin: Path,
+    *,
+    retries: int = 0,
+) -> Engine:
     home = tmp_path / "claude-home"
     # Onboarding and the API key are answered here; trusting each new worktree is the
     # plugin's job (prepare), which these tests therefore exercise for real.
@@ -44,7 +56,7 @@ def claude_engine(
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
         # Fail at the first API error instead of ~3 minutes of back-off.
-        "CLAUDE_CODE_MAX_RETRIES": "0",
+        "CLAUDE_CODE_MAX_RETRIES": str(retries),
     }
     config = {
         "projects": {
@@ -201,3 +213,64 @@ def _prompts(engine: Engine, session_id: str) -> list[str]:
     if path:
         state.fold_lines(Path(str(path)).read_text().splitlines())
     return [p.text for p in state.prompts]
+
+
+def test_kill_then_restore_applies_nothing_the_killed_claude_wrote(
+    claude_engine: Engine,
+) -> None:
+    # `tmux kill-session` makes Claude fire SessionEnd (reason "other") as it dies. Applied
+    # after the restore, it put every restored session in Needs you: "session ended (other)".
+    engine = claude_engine
+    session = engine.spawn("app", "remember the word pineapple")
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    # What kill does first; waiting for the hook here makes sure it is in the log (the kill
+    # goes on to remove the worktree, and a hook Claude starts after that never runs).
+    engine.runtime.kill(session.tmux)
+    log = engine.locations.session_dir(session.id) / "hooks.jsonl"
+    wait_for(lambda: '"SessionEnd"' in log.read_text(), timeout=15)
+    engine.kill(session.id)
+
+    restored = engine.restore(session.id)
+    mark = engine.store.last_event_seq()
+    # The resumed REPL's own SessionStart (or, had it found no conversation to resume, the
+    # end of the task started afresh) is the first hook applied after the restore.
+    settle(
+        engine,
+        session.id,
+        lambda s: s.activity.source.value == "hook" and s.activity.state is ActivityState.IDLE,
+    )
+    for _ in range(10):  # and nothing stale turns up in the ticks that follow
+        engine.reconcile()
+        time.sleep(0.2)
+    after = [e.to_json() for e in engine.store.events_after(mark)]
+    assert [
+        e
+        for e in after
+        if e["data"].get("state") == "exited"
+        or e["data"].get("lifecycle") == "exited"
+        or "session ended" in str(e["data"].get("detail", ""))
+    ] == [], after
+    assert engine.get(session.id).attempt == restored.attempt
+
+
+def test_api_retries_show_as_retrying_and_the_final_error_stays(
+    tmp_path: Path, git_repo: Path, anthropic_standin: AnthropicStandin, claude_bin: Path
+) -> None:
+    # Five retries back off for ~17 s; the status file says "busy" all along and no hook
+    # fires, so only the screen says "API error · Retrying in 9s · attempt 5/5".
+    engine = _claude_engine(tmp_path, git_repo, anthropic_standin, claude_bin, retries=5)
+    session = engine.spawn("app", "FAIL500 and keep failing")
+    retrying = settle(engine, session.id, state_is(ActivityState.RETRYING), timeout=40)
+    assert re.fullmatch(r"retrying after API error [1-5]/5( \(.+\))?", retrying.activity.detail)
+    assert zone_of(retrying) is Zone.NEEDS_YOU
+    failed = settle(engine, session.id, state_is(ActivityState.ERROR), timeout=60)
+    assert failed.activity.detail.startswith("API Error: 500")
+    kinds = [
+        (e.data.get("state"), str(e.data.get("detail", "")))
+        for e in engine.store.events_after(0)
+        if e.session_id == session.id and e.kind == "activity"
+    ]
+    states = [state for state, _ in kinds]
+    # The history keeps both: the retries, then the error that ended them.
+    assert states.index("retrying") < len(states) - 1 - states[::-1].index("error")
+    assert kinds[-1][0] == "error" and kinds[-1][1].startswith("API Error: 500")

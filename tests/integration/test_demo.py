@@ -416,8 +416,9 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         assert os.environ["AO_TUI_HOME"] == str(sandbox.home)
         assert all(s.agent == "demo" and s.title.startswith("[demo]") for s in engine.list())
         # Within ten seconds the board spreads over at least four zones, and over time it
-        # passes through all six: the scripted operator merges the quick session (Done)
-        # and approves a green one (Ready to merge); the failing test lands in Fixing.
+        # passes through all six: the scripted operator merges the quick session (Done),
+        # approves a green one (Ready to merge), and sends the failing CI to the agent that
+        # broke the tests, which waited idle in Needs you and then fixes it (Fixing).
         seen: set[Zone] = set()
 
         def spread() -> bool:
@@ -458,7 +459,15 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         assert _by_scenario(sandbox, "long-work").activity.state is ActivityState.WORKING
 
         repo = root / "shop"
-        assert _commits(repo, failing.branch) == ["Speed up Cart.total_cents()"]
+        fixed = ["Count quantities in Cart.total_cents() again", "Speed up Cart.total_cents()"]
+        wait_for(lambda: _commits(repo, failing.branch) == fixed)
+        forwarded = [
+            e.data
+            for e in engine.store.events_after(0)
+            if e.session_id == failing.id and e.kind == "message"
+        ]
+        assert [m["result"] for m in forwarded] == ["delivered"]
+        assert forwarded[0]["preview"].startswith("CI check ")
         assert len(_commits(repo, engine.get(idle).branch)) >= 2
         # After the answer the command ran and the script went on to commit some more.
         wait_for(lambda: len(_commits(repo, engine.get(asking).branch)) >= 2)

@@ -218,7 +218,8 @@ def test_status_file_found_by_pane_pid_spares_the_capture(tmp_path: Path) -> Non
     (sessions / f"{ALIVE.pane_pid}.json").write_text(json.dumps(status))
     _install_transcript(ctx, _until(_real_lines("session-a-transcript.jsonl"), '"tool_use"'))
     screen = Screen()
-    obs = ClaudeCodeAgent(clock=Clock(status["statusUpdatedAt"] / 1000 + 60)).observe(
+    # Fresh: a busy status quiet for STALE_WORKING is checked on screen (API retries).
+    obs = ClaudeCodeAgent(clock=Clock(status["statusUpdatedAt"] / 1000 + 5)).observe(
         ctx, ALIVE, screen
     )
     assert any(s.source is SignalSource.STATUS_FILE for s in obs.signals)

@@ -189,9 +189,9 @@ def test_api_error_while_retrying_then_final() -> None:
     )
     state = read_transcript([_user(1, "go"), retry])
     signal = state.signal()
-    # Still retrying: Claude is on it, only the final failure is an error.
-    assert signal is not None and signal.state is ActivityState.WORKING
-    assert signal.detail == "API error (retry 2/10): Overloaded"
+    # Still retrying: not an error yet (only the final failure is), but not progress either.
+    assert signal is not None and signal.state is ActivityState.RETRYING
+    assert signal.detail == "retrying after API error 2/10 (Overloaded)"
     final = _assistant(
         9,
         {"type": "text", "text": "API Error: 529 Overloaded"},

@@ -120,7 +120,7 @@ FUSED = {
     "02-permission/04-idle": "idle",
     "03-interrupt/02-interrupted": "idle",  # no hook fires on an interrupt
     "03b-interrupt-before-first-token/02-escaped": "idle",
-    "04-api-500-default-retries/01-retrying": "working",
+    "04-api-500-default-retries/01-retrying": "retrying",  # status busy, pane retrying
     "04-api-500-default-retries/02-gave-up": "error",
     "04d-api-timeout-ms/01-gave-up": "error",
     "05-second-message/05-queued": "working",

@@ -25,7 +25,8 @@ def _screen(name: str) -> str:
         ("pane-permission-write.txt", WAITING, "permission: Write: new.txt"),
         ("pane-busy-spinner.txt", ActivityState.WORKING, "busy"),
         ("pane-busy-queued.txt", ActivityState.WORKING, "message queued"),
-        ("pane-busy-api-retrying.txt", ActivityState.WORKING, "API error, retrying (attempt 1/3)"),
+        # Busy-looking, but it makes no progress: its own state (issue 9 item 8).
+        ("pane-busy-api-retrying.txt", ActivityState.RETRYING, "retrying after API error 1/3"),
         ("pane-interrupted.txt", ActivityState.IDLE, "interrupted by user"),
         ("pane-permission-escaped.txt", ActivityState.IDLE, "interrupted by user"),
         ("pane-idle-after-tool.txt", ActivityState.IDLE, "waiting for a prompt"),
@@ -116,7 +117,7 @@ RECORDED: dict[str, ActivityState | None] = {
     "03-interrupt/02-interrupted": IDLE,
     "03b-interrupt-before-first-token/01-waiting-first-token": WORKING,
     "03b-interrupt-before-first-token/02-escaped": IDLE,  # the prompt is back in the input box
-    "04-api-500-default-retries/01-retrying": WORKING,
+    "04-api-500-default-retries/01-retrying": ActivityState.RETRYING,
     "04-api-500-default-retries/02-gave-up": ERROR,
     "04b-api-500-max-retries-2/01-gave-up": ERROR,
     "04c-api-429-max-retries-2/01-gave-up": ERROR,

@@ -60,8 +60,9 @@ def test_behind_base_is_a_note_not_a_blocker() -> None:
     [
         ("ci_running", Zone.IN_REVIEW),
         ("review_pending", Zone.IN_REVIEW),
-        ("ci_failed", Zone.FIXING),
-        ("conflicts", Zone.FIXING),
+        # The agent is idle: nobody fixes it, so it waits for the operator (core.attention).
+        ("ci_failed", Zone.NEEDS_YOU),
+        ("conflicts", Zone.NEEDS_YOU),
         ("mergeable", Zone.READY_TO_MERGE),
         ("merged", Zone.DONE),
     ],
