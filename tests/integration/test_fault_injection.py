@@ -281,7 +281,7 @@ def _sweep(w: World) -> None:
     sid = _mergeable_subject(w, name())
     scratch = w.root / "tmp"
     _crash(w, "merge, git killed in the scratch worktree", ["merge", sid, "--yes", "--force"],
-           when=lambda: any(scratch.glob("ao-tui-merge-*/worktree/.git")), group=True)  # fmt: skip
+           when=lambda: any(scratch.glob("ao-tui-merge-*/ao-tui-merge-*/.git")), group=True)  # fmt: skip
     w.points.append(Point(f"took {time.monotonic() - started:.0f}s"))
 
 
