@@ -25,19 +25,15 @@ from ao_tui.widgets.grouped_list import GroupedList, is_header
 from ao_tui.widgets.keyed_table import KeyedTable
 from ao_tui.widgets.zone_column import ZoneColumn, ZoneTable
 from core.models import ZONE_ORDER, Session, Zone
-from core.zones import zone_of
+from core.zones import by_zone
 
 WIDE_AT = 100
 """Below this many columns the board is one grouped list."""
 
 
 def group(sessions: list[Session]) -> list[tuple[Zone, list[Session]]]:
-    """Sessions by zone, in board order; Needs you longest-waiting first, others oldest first."""
-    by_zone: dict[Zone, list[Session]] = {zone: [] for zone in ZONE_ORDER}
-    for session in sessions:
-        by_zone[zone_of(session)].append(session)
-    by_zone[Zone.NEEDS_YOU].sort(key=lambda s: (s.activity.since, s.created_at, s.id))
-    return [(zone, by_zone[zone]) for zone in ZONE_ORDER]
+    """Sessions by zone, in board order (the order :func:`core.zones.by_zone` decides)."""
+    return by_zone(sessions)
 
 
 class Board(Vertical):
