@@ -652,7 +652,9 @@ class Engine:
         while time.monotonic() < deadline:
             time.sleep(0.2)
             session = self.reconcile_one(session_id)
-            if session.activity.state is not ActivityState.WAITING_INPUT:
+            # Answered once the prompt is gone or another one is asked (agents often ask
+            # for their next tool call at once).
+            if Prompt.of(session) != prompt:
                 break
         self._notify()
         return session
