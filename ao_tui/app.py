@@ -324,7 +324,9 @@ class CockpitApp(App[None]):
         )
         self.set_interval(self.refresh_interval, self._tick_ages, name="ages")
         self.set_interval(CAPTURE_INTERVAL, self._capture_tick, name="capture")
-        self.call_after_refresh(self.place_toasts)
+        # After every layout (a resize, the preview hidden or shown): the preview's top
+        # is where the toasts end, and only a finished layout knows where it is.
+        self.screen.screen_layout_refresh_signal.subscribe(self, lambda _: self.place_toasts())
         if self.reconcile:
             self.set_interval(ORPHAN_INTERVAL, self._check_orphans, name="orphans")
             self._check_orphans()
@@ -656,19 +658,16 @@ class CockpitApp(App[None]):
 
     def place_toasts(self) -> None:
         """Put the board's toasts on the rule above the preview, rising over the board."""
+        board_screen = self.screen_stack[0]
         try:
-            rack = self.screen_stack[0].query_one("#textual-toastrack", Widget)
-        except (NoMatches, IndexError):
-            return
+            rack = board_screen.query_one("#textual-toastrack", Widget)
+        except NoMatches:
+            return  # notifications are off (tests)
         preview = self.preview
         top = preview.region.y if preview.display and preview.region.height else None
-        margin = toast_margin(self.screen_stack[0].size.height, top)
+        margin = toast_margin(board_screen.size.height, top)
         if rack.styles.margin.bottom != margin:
             rack.styles.margin = (0, 0, margin, 0)
-
-    def on_resize(self) -> None:
-        """The preview's top moves with the terminal's height: so do the toasts."""
-        self.call_after_refresh(self.place_toasts)
 
     # selection and preview ------------------------------------------------------------
 
@@ -1146,7 +1145,6 @@ class CockpitApp(App[None]):
     def action_toggle_preview(self) -> None:
         """Show or hide the preview (more rows for the board at 80x24)."""
         self.preview.display = not self.preview.display
-        self.call_after_refresh(self.place_toasts)
 
     def action_help(self) -> None:
         """Every key, as mapped now."""

@@ -179,3 +179,19 @@ async def test_y_on_no_prompt_says_so_until_a_prompt_comes(
             ),
             timeout=2,  # well before the notice's own 5 s are up
         )
+
+
+async def test_toasts_stay_above_the_preview_across_resizes(make_app: MakeApp) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        for size in ((120, 30), (160, 45), (80, 24)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause(0.3)
+            app.notify(f"at {size}", title="x")
+            await wait_until(pilot, lambda: len(toasts_on_screen(app)) >= 1)
+            await pilot.pause(0.3)
+            toast = toasts_on_screen(app)[-1]
+            assert toast.region.bottom == app.preview.region.y + 1, size  # on its rule
+            app.clear_notifications()
+            await wait_until(pilot, lambda: toasts_on_screen(app) == [])
