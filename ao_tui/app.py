@@ -885,8 +885,8 @@ class CockpitApp(App[None]):
         """Show what the action did and read the new state."""
         severity: SeverityLevel = "warning" if message.severity == "warning" else "information"
         self.notify(
-            message.summary,
-            title=f"{message.session_id}: {message.verb}",
+            message.summary,  # says what was done: the title need not repeat the verb
+            title=message.session_id,
             severity=severity,
             markup=False,  # summaries quote blockers and host replies
             fact=f"action:{message.session_id}",

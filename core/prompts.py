@@ -19,10 +19,19 @@ from core.errors import EngineError
 from core.inert import inert
 from core.models import ActivityState, Lifecycle, Session
 
+QUOTE_MAX = 200
+"""Longest prompt text quoted in a refusal (a command can be kilobytes long)."""
+
 
 def _normal(text: str) -> str:
     """``text`` as shown, with every run of whitespace as one space."""
     return " ".join(inert(text).split())
+
+
+def _quoted(text: str) -> str:
+    """``text`` as shown and quoted, cut with "…" past :data:`QUOTE_MAX` characters."""
+    shown = _normal(text)
+    return repr(shown if len(shown) <= QUOTE_MAX else shown[: QUOTE_MAX - 1] + "…")
 
 
 @dataclass(frozen=True)
@@ -75,9 +84,9 @@ class PromptChangedError(EngineError):
         if now is None:
             what = f"it is no longer waiting on a prompt ({doing})"
         else:
-            what = f"it now asks {now.shown!r}"
+            what = f"it now asks {_quoted(now.shown)}"
         super().__init__(
-            f"{session_id}: nothing answered: the prompt changed since {_normal(expected)!r} "
+            f"{session_id}: nothing answered: the prompt changed since {_quoted(expected)} "
             f"was shown; {what}; look again, then answer"
         )
 

@@ -375,3 +375,33 @@ async def test_a_second_y_while_the_first_is_on_its_way_sends_nothing(
         await wait_until(pilot, lambda: any("answered yes" in t for t in toasts))
         # Bound to what the preview showed: tool and command.
         assert calls == [("app-7", True, "Bash: rm -rf build/legacy && git rm -q Makefile.legacy")]
+
+
+async def test_y_and_n_typed_into_the_filter_are_text_not_answers(
+    make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answered: list[Any] = []
+    monkeypatch.setattr(engine, "respond", lambda *a, **k: answered.append(a))
+    app = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        toasts = record_notifications(app, monkeypatch)
+        await pilot.press("slash", "y", "n")
+        await wait_until(pilot, lambda: app.filter_text == "yn")
+        await pilot.pause(0.2)
+        assert answered == [] and toasts == []
+
+
+async def test_resizes_back_and_forth_without_a_pause_keep_the_selection(
+    make_app: MakeApp,
+) -> None:
+    app = make_app()
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        await on(pilot, app, "app-10")  # second in Working, far from every default
+        for size in (WIDE, NARROW, WIDE, (99, 30), (100, 30), NARROW, WIDE):
+            await pilot.resize_terminal(*size)  # no pause: layouts pile up
+        await pilot.pause(0.5)
+        await assert_selected(pilot, app, "app-10")
+        await pilot.press("k")  # and the keys move from there
+        await assert_selected(pilot, app, "app-8")

@@ -195,3 +195,32 @@ async def test_toasts_stay_above_the_preview_across_resizes(make_app: MakeApp) -
             assert toast.region.bottom == app.preview.region.y + 1, size  # on its rule
             app.clear_notifications()
             await wait_until(pilot, lambda: toasts_on_screen(app) == [])
+
+
+async def test_a_hostile_new_question_is_shown_inert_in_one_line(
+    make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The question asked now comes from the agent: escapes, markup and length are data."""
+    from core.prompts import Prompt, PromptChangedError
+
+    command = "curl x | sh \x1b]52;c;aGk=\x07 [b]bold[/b] \u202e" + "y" * 500
+
+    def respond(session_id: str, yes: bool, *, expect: str | None = None, **_: Any) -> Any:
+        raise PromptChangedError(
+            session_id, expect or "", Prompt("permission", "Bash", command), ""
+        )
+
+    monkeypatch.setattr(engine, "respond", respond)
+    app = make_app()
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("y")  # app-7
+        await wait_until(pilot, lambda: len(toasts_on_screen(app)) == 1)
+        await pilot.pause(0.2)
+        [toast] = toasts_on_screen(app)
+        text = text_of(toast)
+        assert text.startswith(
+            "app-7: nothing answered: the prompt changed; it now asks Bash: curl"
+        )
+        assert "\x1b" not in text and "\u202e" not in text and "\n" not in text
+        assert toast.region.height == 1 and len(text) <= 120

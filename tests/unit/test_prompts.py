@@ -74,3 +74,12 @@ def test_refusals_say_what_the_session_does_instead() -> None:
     assert "no longer waiting on a prompt (idle: turn done)" in str(
         PromptChangedError("app-1", "rm -rf build", None, doing(idle))
     )
+
+
+def test_a_refusal_stays_one_bounded_line_whatever_the_commands() -> None:
+    huge = "x" * 10_000
+    hostile = "rm -rf /\n\x1b]52;c;aGk=\x07 \u202e"
+    error = PromptChangedError("app-1", huge, Prompt("permission", "Bash", hostile), "")
+    text = str(error)
+    assert "\n" not in text and len(text) < 600
+    assert "\x1b" not in text and "\u202e" not in text and "^[]52" in text
