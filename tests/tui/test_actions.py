@@ -308,7 +308,7 @@ async def test_palette_lists_namespaced_commands_and_runs_them(make_app: MakeApp
         titles = [hit.text async for hit in provider.discover()]
         assert "session: attach" in titles and "app: quit" in titles
         assert "view: filter by id, title or branch" in titles
-        assert "board: jump to Needs you" in titles
+        assert "board: jump to Needs you" in titles and "board: next prompt" in titles
         assert "session: restore" not in titles  # app-7 is running
         assert all(":" in (t or "") for t in titles)
         await pilot.press("ctrl+p")
