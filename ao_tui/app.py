@@ -991,7 +991,7 @@ class CockpitApp(App[None]):
             try:
                 after = self.engine.respond(session_id, yes, expect=expect)
             except PromptChangedError as exc:
-                what = f"it now asks {exc.now.shown}" if exc.now else "it no longer asks"
+                what = f"it now asks {exc.now.shown}" if exc.now else "it waits on none now"
                 summary = f"nothing answered: the prompt changed; {what}"
                 self.post_message(ActionDone(f"answer {word}", session_id, summary, "warning"))
                 return
