@@ -405,3 +405,18 @@ async def test_resizes_back_and_forth_without_a_pause_keep_the_selection(
         await assert_selected(pilot, app, "app-10")
         await pilot.press("k")  # and the keys move from there
         await assert_selected(pilot, app, "app-8")
+
+
+async def test_a_remapped_answer_key_says_so_on_its_new_key_only(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(keymap={"session.approve": "Y"})
+    async with app.run_test(size=NARROW) as pilot:
+        await settle(pilot)
+        toasts = record_notifications(app, monkeypatch)
+        await on(pilot, app, "app-8")  # working: no prompt
+        await pilot.press("y")  # no longer an answer key
+        await pilot.pause(0.2)
+        assert toasts == []
+        await pilot.press("Y")
+        await wait_until(pilot, lambda: any("not waiting on a prompt" in t for t in toasts))
