@@ -30,7 +30,10 @@ from typing import Any, ClassVar
 from textual import events, on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
+from textual.css.query import NoMatches
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
@@ -52,6 +55,7 @@ from ao_tui.screens.help import HelpScreen
 from ao_tui.screens.merge import MergeScreen
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
+from ao_tui.toasts import FactToasts, one_line, toast_margin
 from ao_tui.watching import THIS_COCKPIT, UNKNOWN, Watching
 from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
@@ -72,6 +76,7 @@ from core.inert import inert_session
 from core.inventory import take_inventory
 from core.lease import LEASE_POLL, EngineLease, LeaseHolder, read_holder, wait_for_lease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
+from core.prompts import Prompt, PromptChangedError, not_waiting
 from core.slots import SlotError
 from core.store import Store
 from core.zones import zone_of
@@ -96,11 +101,38 @@ ORPHAN_INTERVAL = 15.0
 NOBODY_GRACE = 0.5
 """Seconds nobody must hold the lease before the header says so: a holder's exit and its
 successor's takeover (within LEASE_POLL) are not worth an alarm."""
+NEWS_TIMEOUT = 8.0
+"""Seconds the "needs you" line stays (less when every session on it is answered)."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _SESSION_ACTIONS = frozenset(
-    {"attach", "detail", "send", "answer", "kill", "restore", "ci", "diff", "merge", "approve_pr"}
+    {
+        *("attach", "detail", "send", "answer", "answer_moot", "kill", "restore"),
+        *("ci", "diff", "merge", "approve_pr"),
+    }
 )
+_ANSWERS = {"session.approve": True, "session.deny": False}
+"""The answer keys; each has a hidden twin that says why there is nothing to answer."""
+
+
+def moot_answer_bindings() -> list[Binding]:
+    """y and n when no prompt is shown: not in the footer (it lists what applies), but a
+    press says so instead of doing nothing (Textual tries a key's bindings in turn)."""
+    return [
+        Binding(c.keys, f"answer_moot({_ANSWERS[c.id]})", show=False, id=f"{c.id}.moot")
+        for c in APP_COMMANDS
+        if c.id in _ANSWERS
+    ]
+
+
+def with_moot_keys(keymap: Mapping[str, str]) -> dict[str, str]:
+    """``keymap`` plus the keys of the answer twins, which follow their commands' keys."""
+    twins = {
+        f"{c.id}.moot": keymap[c.id] for c in APP_COMMANDS if c.id in _ANSWERS and c.id in keymap
+    }
+    return {**keymap, **twins}
+
+
 _ORDERED_ACTIONS = tuple(sorted(_SESSION_ACTIONS))
 
 
@@ -181,7 +213,8 @@ class CockpitApp(App[None]):
     AUTO_FOCUS = None  # the board focuses its own table once it knows which view shows
     COMMANDS: ClassVar[set[type[Any] | Callable[[], type[Any]]]] = {CockpitCommands}
     BINDINGS: ClassVar[list[Binding | tuple[str, str] | tuple[str, str, str]]] = [
-        command.binding() for command in APP_COMMANDS
+        *(command.binding() for command in APP_COMMANDS),
+        *moot_answer_bindings(),
     ]
 
     def __init__(
@@ -250,6 +283,11 @@ class CockpitApp(App[None]):
         """The last reconcile failure shown (a loop failing every second toasts once)."""
         self._lease_error = ""
         """The last failure of the lease worker shown (it is retried, and told once)."""
+        self.toasts = FactToasts(self._post_notification, self._drop_notification)
+        self._news_line: list[str] = []
+        """Sessions named on the "needs you" toast now shown, in order of arrival."""
+        self._answering: set[str] = set()
+        """Sessions an answer is on its way to (a second y must not answer the next prompt)."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -278,7 +316,7 @@ class CockpitApp(App[None]):
     def on_mount(self) -> None:
         """Apply the keymap and theme, take the lease if free, start following the store."""
         if self.keymap_overrides:
-            self.set_keymap(self.keymap_overrides)
+            self.set_keymap(with_moot_keys(self.keymap_overrides))
         self.palette = CardPalette.from_theme(self.theme_variables)
         self.board.palette = self.palette
         self._stop = asyncio.Event()
@@ -296,6 +334,9 @@ class CockpitApp(App[None]):
         )
         self.set_interval(self.refresh_interval, self._tick_ages, name="ages")
         self.set_interval(CAPTURE_INTERVAL, self._capture_tick, name="capture")
+        # After every layout (a resize, the preview hidden or shown): the preview's top
+        # is where the toasts end, and only a finished layout knows where it is.
+        self.screen.screen_layout_refresh_signal.subscribe(self, lambda _: self.place_toasts())
         if self.reconcile:
             self.set_interval(ORPHAN_INTERVAL, self._check_orphans, name="orphans")
             self._check_orphans()
@@ -568,6 +609,9 @@ class CockpitApp(App[None]):
     def _announce_needs_you(self, sessions: list[Session]) -> None:
         current = {s.id for s in sessions if zone_of(s) is Zone.NEEDS_YOU}
         previous, self._needs_you = self._needs_you, current
+        # Whatever the toasts say must still be true of the sessions just read.
+        self.toasts.prune()
+        self._show_news_line()
         if previous is None:
             return  # the first read is the state we start from, not news
         # A restored agent back at its prompt is what the operator just asked for: shown in
@@ -596,19 +640,44 @@ class CockpitApp(App[None]):
         waiting = self._needs_you or set()
         # One that left Needs you meanwhile no longer needs telling.
         arrived = [self.sessions[i] for i in ids if i in waiting and i in self.sessions]
-        for session in arrived[:3]:
-            self.notify(
-                needs_you_reason(session),
-                title=f"{session.id} needs you",
-                severity="warning",
-                timeout=8,
-                markup=False,  # the agent's command, not markup: "[x]" must show as written
-            )
-        if len(arrived) > 3:
-            self.notify(f"and {len(arrived) - 3} more", title="Needs you", severity="warning")
-        if arrived and self.notify_bell:
+        if not arrived:
+            return
+        # One line for all of it: the sessions still on the line shown, then the new ones.
+        shown = self._news_line if self.toasts.text("needs-you") is not None else []
+        self._news_line = [*shown, *(s.id for s in arrived if s.id not in shown)]
+        self._show_news_line(fresh=True)
+        if self.notify_bell:
             first = arrived[0]
             self.ring(f"ao-tui: {first.id} needs you: {needs_you_reason(first)}")
+
+    def _show_news_line(self, *, fresh: bool = False) -> None:
+        """The "needs you" toast for the sessions on it that still need the operator.
+
+        Redrawn on every change: a session answered meanwhile leaves the line, and the
+        line goes when none is left. Only ``fresh`` news starts its time again.
+        """
+        waiting = self._needs_you or set()
+        self._news_line = [i for i in self._news_line if i in waiting and i in self.sessions]
+        if not self._news_line:
+            self.toasts.withdraw("needs-you")
+            return
+        if not fresh and self.toasts.text("needs-you") is None:
+            return  # timed out: nothing to keep true
+        sessions = [self.sessions[i] for i in self._news_line]
+        if len(sessions) == 1:
+            title, message = f"{sessions[0].id} needs you", needs_you_reason(sessions[0])
+        else:
+            title = f"{len(sessions)} sessions need you"
+            message = ", ".join(s.id for s in sessions)
+        self.notify(
+            message,
+            title=title,
+            severity="warning",
+            timeout=NEWS_TIMEOUT,
+            markup=False,  # the agent's command, not markup: "[x]" must show as written
+            fact="needs-you",
+            keep_age=not fresh,
+        )
 
     def ring(self, text: str) -> None:
         """Bell plus an OSC 9 notification that reaches the operator's terminal over SSH."""
@@ -622,6 +691,57 @@ class CockpitApp(App[None]):
             return
         driver.write(sequence)
         driver.flush()
+
+    # toasts ---------------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+        fact: str | None = None,
+        holds: Callable[[], bool] | None = None,
+        keep_age: bool = False,
+    ) -> None:
+        """Every toast of the cockpit, as one line (see :mod:`ao_tui.toasts`).
+
+        ``fact`` names what the toast says, so a newer toast about it replaces this one
+        and :meth:`FactToasts.prune` withdraws it once ``holds()`` is false; toasts about
+        a fact are posted on the event loop. Without ``fact`` this is thread-safe, like
+        Textual's own.
+        """
+        text = one_line(title, message, markup=markup and fact is None)
+        if timeout is None:
+            timeout = self.NOTIFICATION_TIMEOUT
+        if fact is not None:
+            self.toasts.post(
+                fact, text, severity=severity, timeout=timeout, holds=holds, keep_age=keep_age
+            )
+            return
+        self._post_notification(Notification(text, "", severity, timeout, markup=markup))
+
+    def _post_notification(self, notification: Notification) -> None:
+        self.post_message(Notify(notification))
+
+    def _drop_notification(self, notification: Notification) -> None:
+        # Textual removes a toast only when it times out; this is its own removal path.
+        self._unnotify(notification)
+
+    def place_toasts(self) -> None:
+        """Put the board's toasts on the rule above the preview, rising over the board."""
+        board_screen = self.screen_stack[0]
+        try:
+            rack = board_screen.query_one("#textual-toastrack", Widget)
+        except NoMatches:
+            return  # notifications are off (tests)
+        preview = self.preview
+        top = preview.region.y if preview.display and preview.region.height else None
+        margin = toast_margin(board_screen.size.height, top)
+        if rack.styles.margin.bottom != margin:
+            rack.styles.margin = (0, 0, margin, 0)
 
     # selection and preview ------------------------------------------------------------
 
@@ -759,7 +879,15 @@ class CockpitApp(App[None]):
         text = error_text(error)
         if text != self._tick_error:
             self._tick_error = text
-            self.notify(text, title="reconcile failed", severity="error", timeout=10, markup=False)
+            self.notify(
+                text,
+                title="reconcile failed",
+                severity="error",
+                timeout=10,
+                markup=False,
+                fact="reconcile",
+                holds=lambda: bool(self._tick_error),  # gone once a tick succeeds
+            )
 
     # bindings -------------------------------------------------------------------------
 
@@ -781,6 +909,8 @@ class CockpitApp(App[None]):
                 session.activity.state is ActivityState.WAITING_INPUT
                 and session.lifecycle is Lifecycle.RUNNING
             )
+        if action == "answer_moot":
+            return not self.applies("answer")
         if action == "kill":
             return session.lifecycle is not Lifecycle.KILLED and not is_closed(session)
         if action == "restore":
@@ -847,11 +977,13 @@ class CockpitApp(App[None]):
 
     def on_action_done(self, message: ActionDone) -> None:
         """Show what the action did and read the new state."""
+        severity: SeverityLevel = "warning" if message.severity == "warning" else "information"
         self.notify(
-            message.summary,
-            title=f"{message.session_id}: {message.verb}",
-            severity="information",
+            message.summary,  # says what was done: the title need not repeat the verb
+            title=message.session_id,
+            severity=severity,
             markup=False,  # summaries quote blockers and host replies
+            fact=f"action:{message.session_id}",
         )
         self.request_reload()
 
@@ -911,17 +1043,68 @@ class CockpitApp(App[None]):
             self.push_screen(screen, callback=lambda _: self.request_reload())
 
     def action_answer(self, yes: bool) -> None:
-        """Answer the pending permission prompt (y approves, n denies)."""
+        """Answer the prompt shown for the selected session (y approves, n denies).
+
+        The answer is bound to the prompt on screen: the engine sends nothing when the
+        session asks something else by now, and the preview then shows what it asks.
+        With no prompt shown, nothing is sent and a toast says what the session does.
+        """
         session = self.selected_session()
         if session is None:
             return
         word = "yes" if yes else "no"
+        session_id = session.id
+        fact = f"action:{session_id}"
+        prompt = Prompt.of(session) if session.lifecycle is Lifecycle.RUNNING else None
+        if prompt is None:
 
-        def call() -> str:
-            after = self.engine.respond(session.id, yes)
-            return f"answered {word}; now {after.activity.state.value}"
+            def still_not_waiting() -> bool:
+                now = self.sessions.get(session_id)
+                return now is not None and Prompt.of(now) is None
 
-        self.run_engine_action(f"answer {word}", session.id, call)
+            self.notify(
+                f"{not_waiting(session)}; nothing answered",
+                severity="warning",
+                markup=False,
+                fact=fact,
+                holds=still_not_waiting,
+            )
+            return
+        if session_id in self._answering:
+            self.notify(
+                f"{session_id}: an answer is on its way; wait for the agent to move on",
+                severity="warning",
+                markup=False,
+                fact=fact,
+            )
+            return
+        self._answering.add(session_id)
+        expect = prompt.shown
+
+        def run() -> None:
+            try:
+                after = self.engine.respond(session_id, yes, expect=expect)
+            except PromptChangedError as exc:
+                what = f"it now asks {exc.now.shown}" if exc.now else "it waits on none now"
+                summary = f"nothing answered: the prompt changed; {what}"
+                self.post_message(ActionDone(f"answer {word}", session_id, summary, "warning"))
+                return
+            finally:
+                self._answering.discard(session_id)  # one set operation: atomic under the GIL
+            summary = f"answered {word}; now {after.activity.state.value}"
+            self.post_message(ActionDone(f"answer {word}", session_id, summary))
+
+        self.run_worker(
+            run,
+            name=f"answer {word} {session_id}",
+            group="action",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def action_answer_moot(self, yes: bool) -> None:
+        """y or n with no prompt shown: say what the session does instead (nothing sent)."""
+        self.action_answer(yes)
 
     def action_new_session(self) -> None:
         """Open the spawn form."""

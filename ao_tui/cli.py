@@ -524,12 +524,29 @@ def send(
 @main.command()
 @click.argument("session_id")
 @click.argument("answer", type=click.Choice(["yes", "no"]))
+@click.option(
+    "--expect",
+    metavar="COMMAND",
+    default=None,
+    help="Answer only if the prompt asks exactly this (its command, or 'TOOL: command' as "
+    "in `status`); else refuse (exit 1), answer nothing and say what it asks now.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the session after answering.")
 @click.pass_context
-def respond(ctx: click.Context, session_id: str, answer: str, as_json: bool) -> None:
-    """Answer the permission prompt a session's agent is waiting on."""
+def respond(
+    ctx: click.Context, session_id: str, answer: str, expect: str | None, as_json: bool
+) -> None:
+    """Answer the permission prompt a session's agent is waiting on.
+
+    With --expect the answer is bound to the prompt you looked at: if the agent asks
+    anything else by now (another command, or nothing), nothing is sent.
+    """
+    if expect is not None and not expect.strip():
+        fail(
+            "--expect needs the command the prompt shows, e.g. --expect 'rm -rf build'", EXIT_USAGE
+        )
     with _errors():
-        session = _load_engine(ctx).respond(session_id, answer == "yes")
+        session = _load_engine(ctx).respond(session_id, answer == "yes", expect=expect)
     if as_json:
         _emit(session_json(session))
     else:

@@ -94,6 +94,14 @@ BOARD_COMMANDS: tuple[Command, ...] = (
     Command(
         "board.toggle_done", "z", "toggle_done", "fold done", "fold or unfold Done", show=False
     ),
+    Command(
+        "board.next_prompt",
+        "w",
+        "next_prompt",
+        "next prompt",
+        "next prompt; the next one waiting, cycling",
+        show=False,
+    ),
 )
 """Movement on the board; bound on the board widget so Tab beats the screen's focus keys."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
@@ -32,6 +33,7 @@ NOW = 1_767_225_600.0
 
 _GREY, _ORANGE, _BLUE = "\x1b[38;5;246m", "\x1b[38;5;174m", "\x1b[38;5;153m"
 _BOLD, _RESET = "\x1b[1m", "\x1b[0m"
+_SGR = re.compile("\x1b\\[[0-9;]*m")
 
 PERMISSION_SCREEN = "\n".join(
     [
@@ -121,11 +123,13 @@ class CannedRuntime:
         }
 
     def capture(self, target: str, *, ansi: bool = False) -> str:
-        """The canned screen of ``target``."""
+        """The canned screen of ``target``; without ``ansi`` its colours are left out, as
+        tmux leaves them out (the engine reads plain screens, the preview coloured ones)."""
         self.calls.append(("capture", target))
         if target not in self.screens:
             raise SlotError(f"no pane {target}")
-        return self.screens[target]
+        screen = self.screens[target]
+        return screen if ansi else _SGR.sub("", screen)
 
     def paste(self, target: str, text: str) -> None:
         """Record the paste."""

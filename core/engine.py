@@ -55,6 +55,7 @@ from core.models import (
 from core.naming import branch_name, title_from
 from core.plugin_failures import PLUGIN_FAILURES, converts_plugin_failures, describe_failure
 from core.project_checks import usable_base
+from core.prompts import Prompt, PromptChangedError, doing, not_waiting
 from core.redact import redact_here, redact_value
 from core.registry import Registry
 from core.scm import (
@@ -623,14 +624,21 @@ class Engine:
         self._notify()
         return result, detail
 
-    def respond(self, session_id: str, yes: bool, *, timeout: float = 10.0) -> Session:
-        """Answer the permission prompt the agent waits on; refuse when none is pending."""
+    def respond(
+        self, session_id: str, yes: bool, *, expect: str | None = None, timeout: float = 10.0
+    ) -> Session:
+        """Answer the permission prompt the agent waits on; refuse when none is pending.
+
+        ``expect`` binds the answer to the prompt the caller saw (its command, or ``TOOL:
+        command``; see :class:`core.prompts.Prompt`): when the session asks something else
+        now, :class:`core.prompts.PromptChangedError` is raised and no key is sent.
+        """
         session = self.reconcile_one(session_id)
-        if session.activity.state is not ActivityState.WAITING_INPUT:
-            raise EngineError(
-                f"{session_id} is not waiting on a prompt (it is {session.activity.state.value}"
-                f"{': ' + session.activity.detail if session.activity.detail else ''})"
-            )
+        prompt = Prompt.of(session)
+        if expect is not None and (prompt is None or not prompt.matches(expect)):
+            raise PromptChangedError(session_id, expect, prompt, doing(session))
+        if prompt is None:
+            raise EngineError(not_waiting(session))
         pane = self._live_pane(session)
         if pane is None:
             raise EngineError(
@@ -639,13 +647,17 @@ class Engine:
         waiting = session.activity.waiting_for or {}
         self.runtime.send_keys(pane.pane_id, *self.agent(session.agent).answer_keys(yes))
         self.store.append_event(
-            session_id, "responded", {"answer": "yes" if yes else "no", "waiting_for": waiting}
+            session_id,
+            "responded",
+            {"answer": "yes" if yes else "no", "waiting_for": waiting, "expected": expect},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(0.2)
             session = self.reconcile_one(session_id)
-            if session.activity.state is not ActivityState.WAITING_INPUT:
+            # Answered once the prompt is gone or another one is asked (agents often ask
+            # for their next tool call at once).
+            if Prompt.of(session) != prompt:
                 break
         self._notify()
         return session

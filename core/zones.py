@@ -6,8 +6,10 @@ never disagree with them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from core.attention import someone_is_fixing
-from core.models import ActivityState, Lifecycle, Session, Zone
+from core.models import ZONE_ORDER, ActivityState, Lifecycle, Session, Zone
 
 _DONE_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _NEEDS_YOU_ACTIVITY = frozenset(
@@ -55,3 +57,38 @@ def zone_of(session: Session) -> Zone:
     # An agent still at work on its branch is Working even with a PR open: the review it
     # waits for starts when it stops pushing.
     return Zone.WORKING
+
+
+# Within Needs you, what the operator must answer comes first: an agent blocked on a
+# prompt or question waits for nobody else, an error usually needs a decision, an exited
+# agent a restore; an idle agent has finished its turn and loses nothing by waiting.
+_RANK_PROMPT, _RANK_ERROR, _RANK_EXITED, _RANK_IDLE = range(4)
+
+
+def needs_you_rank(session: Session) -> int:
+    """The rank of a Needs-you session, lowest first: prompts, errors (retrying ones too),
+    exited, idle."""
+    state = session.activity.state
+    if session.lifecycle is Lifecycle.EXITED or state is ActivityState.EXITED:
+        return _RANK_EXITED  # a stale prompt of an agent that exited can no longer be answered
+    if state is ActivityState.WAITING_INPUT:
+        return _RANK_PROMPT
+    if state in (ActivityState.ERROR, ActivityState.RETRYING):
+        return _RANK_ERROR  # retrying after API errors is an error that has not ended yet
+    return _RANK_IDLE
+
+
+def by_zone(sessions: Iterable[Session]) -> list[tuple[Zone, list[Session]]]:
+    """Sessions grouped by zone, in board order; every zone is listed, even when empty.
+
+    Needs you puts prompts first, then errors, exited and idle agents (see
+    :func:`needs_you_rank`), each longest-waiting first; the other zones keep the order
+    given (the store lists sessions oldest first).
+    """
+    groups: dict[Zone, list[Session]] = {zone: [] for zone in ZONE_ORDER}
+    for session in sessions:
+        groups[zone_of(session)].append(session)
+    groups[Zone.NEEDS_YOU].sort(
+        key=lambda s: (needs_you_rank(s), s.activity.since, s.created_at, s.id)
+    )
+    return [(zone, groups[zone]) for zone in ZONE_ORDER]

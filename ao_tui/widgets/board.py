@@ -5,6 +5,13 @@ list grouped under headers, so 80x24 over SSH stays fully usable. Whichever view
 is diff-updated (see :mod:`ao_tui.widgets.keyed_table`); the other is left alone until a
 resize brings it back. The board owns movement keys and reports the selected session
 with :class:`Board.SelectionChanged`.
+
+There is one selection, a session id, whichever view shows. Only the operator moves it
+(keys, clicks, a jump); a redraw puts the cursor back on it wherever its card went: into
+another zone after an action (an answered prompt goes to Working, a kill to Done, which
+unfolds), or into the other view across a resize. Otherwise the cursor would stay on the
+row it was on, and the next key would act on the card that slid under it. Only when the
+session is no longer shown (filtered out, gone) does the cursor pick a neighbour.
 """
 
 from __future__ import annotations
@@ -24,20 +31,17 @@ from ao_tui.widgets.card import CardPalette
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from ao_tui.widgets.keyed_table import KeyedTable
 from ao_tui.widgets.zone_column import ZoneColumn, ZoneTable
-from core.models import ZONE_ORDER, Session, Zone
-from core.zones import zone_of
+from core.models import ZONE_ORDER, Lifecycle, Session, Zone
+from core.prompts import Prompt
+from core.zones import by_zone
 
 WIDE_AT = 100
 """Below this many columns the board is one grouped list."""
 
 
 def group(sessions: list[Session]) -> list[tuple[Zone, list[Session]]]:
-    """Sessions by zone, in board order; Needs you longest-waiting first, others oldest first."""
-    by_zone: dict[Zone, list[Session]] = {zone: [] for zone in ZONE_ORDER}
-    for session in sessions:
-        by_zone[zone_of(session)].append(session)
-    by_zone[Zone.NEEDS_YOU].sort(key=lambda s: (s.activity.since, s.created_at, s.id))
-    return [(zone, by_zone[zone]) for zone in ZONE_ORDER]
+    """Sessions by zone, in board order (the order :func:`core.zones.by_zone` decides)."""
+    return by_zone(sessions)
 
 
 class Board(Vertical):
@@ -62,6 +66,11 @@ class Board(Vertical):
         self._now = 0.0
         self._zone_index = 0
         self._selected: str | None = None
+        self._reported: str | None = None
+        """The selection last told to the listener and in a SelectionChanged."""
+        self._switching = False
+        """True from a switch of view until its first redraw: the new view's cursor is
+        stale then, and must not be taken for the operator's choice."""
         self.selection_listener: Callable[[str | None], None] | None = None
         """Called at once with each new selection, before :class:`SelectionChanged` is
         posted: a listener that repaints (the preview) lands in the same screen update
@@ -105,20 +114,48 @@ class Board(Vertical):
         """Switch views at :data:`WIDE_AT` columns and re-fit rows once children have sized."""
         wide = self.size.width >= WIDE_AT
         if wide != self.wide:
+            self._switching = True
             self.set_class(wide, "-wide")
         self.call_after_refresh(self._redraw)
 
     def _redraw(self) -> None:
         if not self.is_attached or not self.grouped.is_attached:
             return
+        self._unfold_selected()
         if self.wide:
             for column in self.columns:
                 sessions = self._groups[column.index][1]
                 column.show(sessions, self._now, self.palette, folded=column.zone in self.folded)
         else:
             self.grouped.show(self._groups, self._now, self.palette, folded=self.folded)
+        self._cursor_to_selected()
         self._ensure_cursor_home()
+        self._switching = False
         self._update_selection()
+
+    def _zone_index_of(self, session_id: str | None) -> int | None:
+        """Index of the zone whose shown sessions include ``session_id``."""
+        if session_id is None:
+            return None
+        for index, (_, sessions) in enumerate(self._groups):
+            if any(s.id == session_id for s in sessions):
+                return index
+        return None
+
+    def _unfold_selected(self) -> None:
+        """The selected card moved into a folded zone (a kill, a merge): unfold it."""
+        index = self._zone_index_of(self._selected)
+        if index is not None:
+            self.folded.discard(self._groups[index][0])
+
+    def _cursor_to_selected(self) -> None:
+        """Put the visible view's cursor on the selected session, in whichever zone it is."""
+        index = self._zone_index_of(self._selected)
+        if index is None or self._selected is None:
+            return  # not shown any more: the cursor stays where the diff left it
+        if self.wide:
+            self._zone_index = index
+        self.active_table().select_key(self._selected)
 
     def _ensure_cursor_home(self) -> None:
         """Keep focus on the visible view, on a zone that has cards when the current has none."""
@@ -127,19 +164,25 @@ class Board(Vertical):
                 if sessions and zone not in self.folded:
                     self._zone_index = index
                     break
+        self._focus_table(self.active_table())
+
+    def _focus_table(self, table: KeyedTable) -> None:
+        """Give ``table`` the focus unless the operator is typing elsewhere (the filter)."""
         focused = self.screen.focused
-        if focused is None or isinstance(focused, KeyedTable):
-            table = self.active_table()
-            if focused is not table and table.display:
-                table.focus()
+        typing = focused is not None and not isinstance(focused, KeyedTable)
+        if not typing and focused is not table and table.display:
+            table.focus()
 
     def _update_selection(self) -> None:
+        if self._switching:
+            return
         for column in self.columns:
             column.set_class(column.index == self._zone_index, "-active")
         key = self.active_table().selected_key
         selected = None if is_header(key) else key
-        if selected != self._selected:
-            self._selected = selected
+        self._selected = selected
+        if selected != self._reported:
+            self._reported = selected
             if self.selection_listener is not None:
                 self.selection_listener(selected)
             self.post_message(self.SelectionChanged(selected))
@@ -155,7 +198,7 @@ class Board(Vertical):
     def on_descendant_focus(self) -> None:
         """Clicking or tabbing into a zone table makes it the active one."""
         focused = self.screen.focused
-        if isinstance(focused, ZoneTable):
+        if isinstance(focused, ZoneTable) and not self._switching:
             self._zone_index = ZONE_ORDER.index(focused.zone)
             self._update_selection()
 
@@ -223,19 +266,44 @@ class Board(Vertical):
                 self.grouped.move_cursor(row=row, animate=False)
         self._update_selection()
 
+    def action_next_prompt(self) -> None:
+        """Select the next session waiting on a prompt, in Needs-you order, cycling."""
+        waiting = [
+            s.id
+            for s in self._groups[ZONE_ORDER.index(Zone.NEEDS_YOU)][1]
+            if s.lifecycle is Lifecycle.RUNNING and Prompt.of(s) is not None
+        ]
+        if not waiting:
+            self.notify("No session is waiting on a prompt", timeout=3)
+            return
+        if self._selected in waiting:
+            if len(waiting) == 1:
+                self.notify(f"{self._selected} is the only session waiting on a prompt", timeout=3)
+                return
+            target = waiting[(waiting.index(self._selected) + 1) % len(waiting)]
+        else:
+            target = waiting[0]
+        self.focus_session(target)
+
     def action_toggle_done(self) -> None:
-        """Fold or unfold the Done zone."""
+        """Fold or unfold the Done zone (folding moves the selection out of it first)."""
+        done = ZONE_ORDER.index(Zone.DONE)
+        if Zone.DONE not in self.folded and self._zone_index_of(self._selected) == done:
+            self._selected = self._last_before(done)
         self.folded ^= {Zone.DONE}
         self._redraw()
 
+    def _last_before(self, index: int) -> str | None:
+        """The last session of the nearest non-empty, unfolded zone before zone ``index``."""
+        for zone, sessions in reversed(self._groups[:index]):
+            if sessions and zone not in self.folded:
+                return sessions[-1].id
+        return None
+
     def focus_session(self, session_id: str) -> bool:
-        """Move the cursor to ``session_id`` wherever it is; False when it is not shown."""
-        for index, (_, sessions) in enumerate(self._groups):
-            if any(s.id == session_id for s in sessions):
-                if self.wide:
-                    self._zone_index = index
-                    self.active_table().focus()
-                if self.active_table().select_key(session_id):
-                    self._update_selection()
-                    return True
-        return False
+        """Select ``session_id`` wherever it is (unfolding Done); False when it is not shown."""
+        if self._zone_index_of(session_id) is None:
+            return False
+        self._selected = session_id
+        self._redraw()
+        return self._selected == session_id

@@ -20,6 +20,7 @@ import pytest
 from core.activity.claude_transcript import TranscriptState
 from core.engine import Engine
 from core.models import ActivityState, DeliveryResult, Lifecycle, Session, Zone
+from core.prompts import PromptChangedError
 from core.zones import zone_of
 from tests.e2e.anthropic_standin import AnthropicStandin
 from tests.e2e.claude_harness import TEST_API_KEY, write_claude_config
@@ -108,7 +109,11 @@ def test_permission_prompt_respond_and_send(claude_engine: Engine) -> None:
     assert "touch e2e-proof.txt" in waiting.activity.waiting_for.get("command", "")
     assert "touch e2e-proof.txt" in waiting.activity.detail
 
-    engine.respond(session.id, yes=True)
+    # An answer bound to another command than the one asked sends nothing.
+    with pytest.raises(PromptChangedError, match=r"touch e2e-proof\.txt"):
+        engine.respond(session.id, yes=True, expect="Bash: touch other.txt")
+    command = waiting.activity.waiting_for["command"]
+    engine.respond(session.id, yes=True, expect=f"Bash: {command}")
     idle = settle(engine, session.id, state_is(ActivityState.IDLE))
     assert (Path(session.worktree) / "e2e-proof.txt").exists()
     assert idle.lifecycle is Lifecycle.RUNNING

@@ -280,8 +280,9 @@ def _sweep(w: World) -> None:
     # ... and while a merge works in its scratch worktree.
     sid = _mergeable_subject(w, name())
     scratch = w.root / "tmp"
+    in_scratch = "ao-tui-merge-*/ao-tui-merge-*/.git"  # see plugins/scratch_worktrees.py
     _crash(w, "merge, git killed in the scratch worktree", ["merge", sid, "--yes", "--force"],
-           when=lambda: any(scratch.glob("ao-tui-merge-*/ao-tui-merge-*/.git")), group=True)  # fmt: skip
+           when=lambda: any(scratch.glob(in_scratch)), group=True)  # fmt: skip
     w.points.append(Point(f"took {time.monotonic() - started:.0f}s"))
 
 

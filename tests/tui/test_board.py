@@ -219,7 +219,9 @@ async def test_updates_are_diffs_and_keep_the_cursor_on_its_session(
         assert 1 <= delta["update"] <= 4  # app-8's line and the two zone headers' counts
         assert spy.selected_key == "app-9"
         keys = spy.row_keys()
-        assert keys.index("app-9") < keys.index("app-8") < keys.index("zone:1")  # Needs you, last
+        # app-8 now waits on a prompt: Needs you, above the exited and the idle session.
+        assert keys.index("app-8") < keys.index("app-11") < keys.index("app-9")
+        assert keys.index("app-9") < keys.index("zone:1")
         assert grouped.row_count > 0
 
 

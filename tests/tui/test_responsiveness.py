@@ -234,12 +234,8 @@ async def test_sessions_arriving_one_commit_at_a_time_are_one_announcement(
         await _until(pilot, lambda: bool(bells))
         await pilot.pause(0.5)
         assert bells == [True]
-        assert toasts == [
-            "app-8 needs you: permission: Bash step 0",
-            "app-10 needs you: permission: Bash step 1",
-            "app-4 needs you: permission: Bash step 2",
-            "Needs you: and 2 more",
-        ]
+        # One line for the news, not a stack of toasts over the preview.
+        assert toasts == ["5 sessions need you: app-8, app-10, app-4, app-5, app-6"]
 
 
 async def test_an_unchanged_safety_reload_leaves_the_board_alone(
