@@ -29,7 +29,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SuspendNotSupported
 from textual.binding import Binding
 from textual.timer import Timer
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from ao_tui.commands import CockpitCommands
@@ -51,6 +51,8 @@ from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
+from ao_tui.widgets.first_run import FirstRun
+from ao_tui.widgets.footer import CockpitFooter
 from ao_tui.widgets.orphan_line import OrphanLine
 from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
@@ -191,9 +193,14 @@ class CockpitApp(App[None]):
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
         refresh_interval: float = 1.0,
+        quit_message: str = "",
     ) -> None:
-        """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`)."""
+        """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`).
+
+        ``quit_message`` replaces the line printed on quit (the demo removes its sessions).
+        """
         super().__init__()
+        self.quit_message = quit_message
         self.engine = engine
         self.notify_bell = notify_bell
         self.reconcile = reconcile
@@ -236,6 +243,8 @@ class CockpitApp(App[None]):
         self._heap_frozen = False
         self._tick_error = ""
         """The last reconcile failure shown (a loop failing every second toasts once)."""
+        self._loaded = False
+        """Whether the sessions were read once (before that, no board is not a first run)."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -252,12 +261,14 @@ class CockpitApp(App[None]):
         self.board = Board(id="board")
         self.board.selection_listener = self._selection_changed
         self.preview = Preview(id="preview")
+        self.first_run = FirstRun(id="first-run")
         yield self.counts
         yield self.orphan_line
         yield self.filter_input
         yield self.board
+        yield self.first_run
         yield self.preview
-        yield Footer(compact=True, show_command_palette=False)
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         """Apply the keymap and theme, take the lease if free, start following the store."""
@@ -265,6 +276,11 @@ class CockpitApp(App[None]):
             self.set_keymap(self.keymap_overrides)
         self.palette = CardPalette.from_theme(self.theme_variables)
         self.board.palette = self.palette
+        by_id = {c.id: c for c in APP_COMMANDS}
+        self.first_run.show_keys(
+            *(self.describe_keys(by_id[i]) for i in ("session.new", "app.help", "app.quit")),
+            self.palette,
+        )
         self._stop = asyncio.Event()
         if self.reconcile:
             self.lease = EngineLease(self.engine.locations.engine_lock)
@@ -432,6 +448,7 @@ class CockpitApp(App[None]):
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
         """Diff the fresh sessions into the board; announce new Needs-you sessions."""
         self._reload_running = False
+        self._loaded = True
         previous, self.sessions = self.sessions, {}
         ticket = self._reload_ticket
         for session in message.sessions:
@@ -468,6 +485,7 @@ class CockpitApp(App[None]):
         every = list(self.sessions.values())
         shown = [s for s in every if matches(s, self.filter_text)] if self.filter_text else every
         with self.batch_update():
+            self._show_first_run(self._loaded and not every)
             self.board.show(shown, self.now)
             self.counts.show(
                 count_zones(every),
@@ -477,6 +495,14 @@ class CockpitApp(App[None]):
                 shown=len(shown),
             )
             self._show_selected()
+
+    def _show_first_run(self, first_run: bool) -> None:
+        """No session at all: the guide takes the board's place and the preview's room."""
+        if first_run == self.first_run.display:
+            return
+        self.first_run.display = first_run
+        self.board.display = not first_run
+        self.preview.set_class(first_run, "-first-run")
 
     def _show_selected(self) -> None:
         session = self.selected_session()
@@ -969,7 +995,23 @@ class CockpitApp(App[None]):
         for command in ALL_COMMANDS:
             for key in keys_for(command, self.keymap_overrides).split(","):
                 displays[key] = self.get_key_display(Binding(key, ""))
-        self.push_screen(HelpScreen(self.keymap_overrides, displays))
+        self.push_screen(HelpScreen(self.keymap_overrides, displays, self.palette))
+
+    async def action_help_quit(self) -> None:
+        """Ctrl+C: on the board it quits as q does; in a dialog it says how to quit.
+
+        Textual's own answer named Ctrl+Q, a key the cockpit never mentions. In a dialog
+        Ctrl+C copies selected text first and only a press with nothing to copy lands here.
+        """
+        if self.screen is self.screen_stack[0] and not isinstance(self.focused, Input):
+            await self.action_quit()
+            return
+        quit_keys = self.describe_keys(next(c for c in APP_COMMANDS if c.id == "app.quit"))
+        self.notify(
+            f"Esc back to the board, then {quit_keys} quits; sessions keep running",
+            title="quit?",
+            markup=False,
+        )
 
     async def action_quit(self) -> None:
         """Leave the cockpit; every session keeps running in tmux."""
@@ -977,5 +1019,6 @@ class CockpitApp(App[None]):
             self._stop.set()
         running = sum(1 for s in self.sessions.values() if s.lifecycle not in _CLOSED)
         self.exit(
-            message=f"ao-tui: {running} session(s) keep running; `ao-tui` reopens the cockpit."
+            message=self.quit_message
+            or f"ao-tui: {running} session(s) keep running; `ao-tui` reopens the cockpit."
         )
