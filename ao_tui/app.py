@@ -278,7 +278,9 @@ class CockpitApp(App[None]):
         self.board.palette = self.palette
         by_id = {c.id: c for c in APP_COMMANDS}
         self.first_run.show_keys(
-            *(self.describe_keys(by_id[i]) for i in ("session.new", "app.help", "app.quit")),
+            self.describe_keys(by_id["session.new"]),
+            self.describe_keys(by_id["app.help"]),
+            self.describe_keys(by_id["app.quit"]),
             self.palette,
         )
         self._stop = asyncio.Event()
@@ -796,6 +798,9 @@ class CockpitApp(App[None]):
     @work(group="attach", name="attach", exclusive=True, exit_on_error=False)
     async def _attach_to_session(self, session_id: str) -> None:
         argv = await asyncio.to_thread(self.engine.attach_argv, session_id)
+        if "display-popup" in argv:
+            await self._attach_in_popup(session_id, argv)
+            return
         runtime = self.engine.runtime
         tmux_env = os.environ.get("TMUX")
         if "switch-client" in argv and same_tmux_server(runtime, tmux_env):
@@ -819,6 +824,29 @@ class CockpitApp(App[None]):
         except SuspendNotSupported:
             self.notify(" ".join(argv), title="cannot hand over this terminal; run")
             return
+        self.request_reload()
+
+    async def _attach_in_popup(self, session_id: str, argv: list[str]) -> None:
+        """Agents on another tmux server: a popup of the operator's tmux shows the session.
+
+        The cockpit keeps running (and watching) underneath; ``prefix d`` closes the popup
+        (its title says so).
+        """
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, stderr = await process.communicate()
+        if process.returncode:
+            reason = " ".join(stderr.decode(errors="replace").split()) or "no reason given"
+            attach = " ".join(argv[argv.index("--") + 1 :])
+            self.notify(
+                f"tmux could not open a popup ({reason}); run {attach} in another window "
+                "(prefix twice, then d, leaves a nested tmux)",
+                title=f"cannot show {session_id}",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
         self.request_reload()
 
     def action_detail(self) -> None:
@@ -997,14 +1025,14 @@ class CockpitApp(App[None]):
                 displays[key] = self.get_key_display(Binding(key, ""))
         self.push_screen(HelpScreen(self.keymap_overrides, displays, self.palette))
 
-    async def action_help_quit(self) -> None:
+    def action_help_quit(self) -> None:
         """Ctrl+C: on the board it quits as q does; in a dialog it says how to quit.
 
         Textual's own answer named Ctrl+Q, a key the cockpit never mentions. In a dialog
         Ctrl+C copies selected text first and only a press with nothing to copy lands here.
         """
         if self.screen is self.screen_stack[0] and not isinstance(self.focused, Input):
-            await self.action_quit()
+            self.call_next(self.action_quit)
             return
         quit_keys = self.describe_keys(next(c for c in APP_COMMANDS if c.id == "app.quit"))
         self.notify(

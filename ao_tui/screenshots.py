@@ -24,8 +24,8 @@ from core.engine import Engine
 from core.locations import Locations
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
 from core.registry import Registry
-from core.store import _append_event as append_event_at
 from core.slots import PaneInfo, SlotError
+from core.store import _append_event as append_event_at
 from core.zones import zone_of
 
 NOW = 1_767_225_600.0

@@ -13,6 +13,7 @@ from textual.app import ComposeResult
 from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Footer
+
 # Textual exports the footer's items only from its private module.
 from textual.widgets._footer import FooterKey, FooterLabel
 
@@ -74,9 +75,7 @@ class CockpitFooter(Footer):
         # Before the first layout the width is 0: show everything, a resize follows.
         room = self.size.width or 10_000
         self._laid_out_for = self.size.width
-        shown = fit_keys(
-            [key_width(item) for item in others], sum(map(key_width, essential)), room
-        )
+        shown = fit_keys([key_width(item) for item in others], sum(map(key_width, essential)), room)
         yield from others[:shown]
         if shown < len(others):
             yield FooterLabel(MORE, classes="-more")
