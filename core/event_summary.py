@@ -40,9 +40,14 @@ def waiting_text(waiting: Mapping[str, Any] | None) -> str:
     return f"{kind}: {_text(what)}" if what else kind
 
 
+def _change(data: Mapping[str, Any]) -> str:
+    """``previous → state``, or the state alone when it did not change."""
+    state, previous = _text(data.get("state")), data.get("previous")
+    return state if previous is None or _text(previous) == state else f"{_text(previous)} → {state}"
+
+
 def _state_change(data: Mapping[str, Any]) -> str:
-    state = str(data.get("state") or "?")
-    line = state if data.get("previous") in (None, state) else f"{data['previous']} → {state}"
+    line = _change(data)
     waiting = waiting_text(data.get("waiting_for"))
     if waiting:
         line += f" ({waiting})"
@@ -59,13 +64,14 @@ def _zone_move(data: Mapping[str, Any]) -> str:
 
 
 def _lifecycle(data: Mapping[str, Any]) -> str:
-    return f"{data.get('lifecycle') or '?'}: " + _state_change(data)
+    return f"{_text(data.get('lifecycle'))}: " + _state_change(data)
 
 
 def _pr(data: Mapping[str, Any]) -> str:
-    state = str(data.get("state") or "?")
-    line = state if data.get("previous") in (None, state) else f"{data['previous']} → {state}"
-    line += f" · CI {data.get('ci') or 'none'} · review {data.get('review') or 'pending'}"
+    line = _change(data)
+    line += (
+        f" · CI {_text(data.get('ci') or 'none')} · review {_text(data.get('review') or 'pending')}"
+    )
     blockers = data.get("blockers") or []
     if blockers:
         line += f" · blockers: {_text(blockers)}"
