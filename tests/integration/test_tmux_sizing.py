@@ -126,3 +126,20 @@ def test_switching_away_is_caught_by_the_next_listing(
     assert size(agents, "ao-app-1") == "200x50"
     # Sessions ao-tui did not make are left alone.
     assert size(agents, "operator") == "80x23"
+
+
+def test_odd_session_names_and_odd_size_options(agents: str, terminal: str, tmp_path: Path) -> None:
+    runtime = TmuxRuntime()
+    runtime.create("ao-a+b=c@d", tmp_path, AGENT, width=120, height=40)
+    open_terminal(terminal, "t", 80, 24, "tmux", "-L", agents, "attach", "-t", "=ao-a+b=c@d")
+    wait_for(lambda: size(agents, "ao-a+b=c@d") == "80x23")
+    tmux(terminal, "kill-session", "-t", "=t")
+    wait_for(lambda: size(agents, "ao-a+b=c@d") == "120x40", timeout=5)
+    # Another tool's sessions with a size option ao-tui would never write: left as they are.
+    for index, odd in enumerate(("99999999x1", "0x0", "abc", "80x24;kill-server")):
+        name = f"other-{index}"
+        tmux(agents, "new-session", "-d", "-s", name, "-x", "90", "-y", "20")
+        tmux(agents, "set-option", "-t", f"={name}:", "@ao-tui-size", odd)
+    assert "ao-a+b=c@d" in runtime.list_panes()
+    assert {size(agents, f"other-{i}") for i in range(4)} == {"90x20"}
+    assert tmux(agents, "has-session", "-t", "=ao-a+b=c@d") == ""
