@@ -16,9 +16,11 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from plugins.runtime import TmuxRuntime
 from tests.support.engine import wait_for
 from tests.tui.test_tmux_roundtrip import World, tmux, world
 
@@ -93,3 +95,24 @@ def _server_up(socket: str) -> bool:
         ).returncode
         == 0
     )
+
+
+def test_the_runtime_picks_switch_popup_or_attach_by_the_operators_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `ao-tui attach` execs too: the same three cases, decided on the real socket."""
+    runtime = TmuxRuntime()
+    runtime.create("ao-app-1", tmp_path, ["sleep", "600"])
+    socket = runtime.socket_path()
+    assert socket is not None and Path(socket).is_socket()
+    assert runtime.attach_argv("ao-app-1", inside_tmux=False)[-3:] == [
+        "attach-session", "-t", "=ao-app-1",
+    ]  # fmt: skip
+    monkeypatch.setenv("TMUX", f"{socket},1,0")  # a pane of the agents' own server
+    assert runtime.attach_argv("ao-app-1", inside_tmux=True)[-3:] == [
+        "switch-client", "-t", "=ao-app-1",
+    ]  # fmt: skip
+    monkeypatch.setenv("TMUX", f"{tmp_path / 'default'},1,0")  # the operator's own tmux
+    argv = runtime.attach_argv("ao-app-1", inside_tmux=True)
+    assert argv[:2] == ["tmux", "display-popup"]  # no -L: the server $TMUX names
+    assert argv[-5:] == ["-S", socket, "attach-session", "-t", "=ao-app-1"]
