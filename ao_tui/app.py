@@ -652,8 +652,10 @@ class CockpitApp(App[None]):
         self._capture_skip = self._capture_backoff = 0
         self._last_capture = key
         self.preview.show_capture(message.session_id, message.text)
-        if self.detail is not None and self.detail.session.id == message.session_id:
-            self.detail.show_capture(message.text)
+        detail = self.detail
+        if detail is not None and detail.session.id == message.session_id:
+            shown = detail.show_capture(message.text)
+            self._last_capture = key if shown else None  # else the next capture paints it
 
     def on_pane_unavailable(self, message: PaneUnavailable) -> None:
         """Say why there is no screen."""

@@ -237,13 +237,18 @@ class DetailScreen(WorkerScreen[None]):
             status.display = False
         self.query_one("#tab-transcript", TabPane).mount(TranscriptView(message.turns))
 
-    def show_capture(self, capture: str) -> None:
-        """The app's capture loop delivers the live terminal here."""
-        self.query_one(PaneView).show_capture(capture)
+    def show_capture(self, capture: str) -> bool:
+        """The app's capture loop delivers the live terminal here; False when the screen
+        has no terminal view yet (a capture started as it opened landed first)."""
+        views = list(self.query(PaneView))
+        for view in views:
+            view.show_capture(capture)
+        return bool(views)
 
     def show_unavailable(self, reason: str) -> None:
         """The pane cannot be captured."""
-        self.query_one(PaneView).show_placeholder(reason)
+        for view in self.query(PaneView):
+            view.show_placeholder(reason)
 
     def update_session(self, session: Session, now: float) -> None:
         """Keep the Info tab current as the session changes."""

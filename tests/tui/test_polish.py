@@ -363,3 +363,26 @@ async def test_hostile_event_text_stays_inert_in_the_events_tab(
         cells = [str(cell) for i in range(table.row_count) for cell in table.get_row_at(i)]
         assert not any(ch in cell for cell in cells for ch in ("\x1b", "\x07", "\x9b", "\u202e"))
         assert any("^[]52;c;AA^G" in cell for cell in cells)
+
+
+async def test_a_capture_landing_before_the_detail_is_drawn_neither_crashes_nor_is_lost(
+    make_app: MakeApp, engine: Engine
+) -> None:
+    """Found under load: `i` starts a capture at once, which can land before the screen
+    has its terminal view; the app went down with NoMatches."""
+    from ao_tui.messages import PaneCaptured
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        early = DetailScreen(engine, app.sessions["app-7"], NOW)
+        app.detail = early  # the screen this capture is for, not drawn yet
+        app.post_message(PaneCaptured("app-7", "EARLY SCREEN"))
+        await pilot.pause(0.2)
+        assert app.is_running and app.return_code is None
+        assert app._last_capture is None  # not shown: the next capture must paint it
+        app.detail = None
+        await pilot.press("i")
+        detail = app.screen
+        assert isinstance(detail, DetailScreen)
+        await wait_until(pilot, lambda: "Do you want to proceed?" in screen_text(app))
