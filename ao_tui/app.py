@@ -1028,17 +1028,18 @@ class CockpitApp(App[None]):
         self.push_screen(HelpScreen(self.keymap_overrides, displays, self.palette))
 
     def action_help_quit(self) -> None:
-        """Ctrl+C: on the board it quits as q does; in a dialog it says how to quit.
+        """Ctrl+C: on the board it quits as q does; while typing a filter it says how to quit.
 
-        Textual's own answer named Ctrl+Q, a key the cockpit never mentions. In a dialog
-        Ctrl+C copies selected text first and only a press with nothing to copy lands here.
+        Textual's own answer named Ctrl+Q, a key the cockpit never mentions. A text field
+        copies its selected text first: only a press with nothing to copy lands here (and
+        dialogs are modal, so there Ctrl+C never reaches the app).
         """
         if self.screen is self.screen_stack[0] and not isinstance(self.focused, Input):
             self.call_next(self.action_quit)
             return
         quit_keys = self.describe_keys(next(c for c in APP_COMMANDS if c.id == "app.quit"))
         self.notify(
-            f"Esc back to the board, then {quit_keys} quits; sessions keep running",
+            f"Esc leaves the filter, then {quit_keys} quits; sessions keep running",
             title="quit?",
             markup=False,
         )

@@ -169,7 +169,7 @@ async def test_ctrl_c_while_typing_a_filter_names_the_quit_key_of_the_cockpit(
         await pilot.press("ctrl+c")
         await pilot.pause(0.1)
         assert app.return_code is None  # still running: the key went to the text field
-        assert toasts == ["quit?: Esc back to the board, then Q quits; sessions keep running"]
+        assert toasts == ["quit?: Esc leaves the filter, then Q quits; sessions keep running"]
         assert not any("ctrl+q" in t.lower() for t in toasts)
         await pilot.press("escape", "ctrl+c")
         await pilot.pause(0.1)
