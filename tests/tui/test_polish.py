@@ -386,3 +386,22 @@ async def test_a_capture_landing_before_the_detail_is_drawn_neither_crashes_nor_
         detail = app.screen
         assert isinstance(detail, DetailScreen)
         await wait_until(pilot, lambda: "Do you want to proceed?" in screen_text(app))
+
+
+async def test_a_popup_tmux_refuses_is_said_with_the_command_to_run(
+    make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The operator's tmux cannot open the popup (here: a real tmux, no such server)."""
+    argv = ["tmux", "-L", "ao-test-no-such-server", "display-popup", "-E", "--"]
+    argv += ["tmux", "-S", "/tmp/agents.sock", "attach-session", "-t", "=ao-app-7"]
+    monkeypatch.setattr(engine, "attach_argv", lambda session_id: argv)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        toasts = record_notifications(app, monkeypatch)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: toasts)
+        [toast] = toasts
+        assert toast.startswith("cannot show app-7: tmux could not open a popup (")
+        assert "run tmux -S /tmp/agents.sock attach-session -t =ao-app-7 in another" in toast
+        assert app.is_running
