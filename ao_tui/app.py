@@ -34,7 +34,7 @@ from textual.css.query import NoMatches
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.timer import Timer
 from textual.widget import Widget
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from ao_tui.commands import CockpitCommands
@@ -59,6 +59,8 @@ from ao_tui.toasts import FactToasts, one_line, toast_margin
 from ao_tui.watching import THIS_COCKPIT, UNKNOWN, Watching
 from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
+from ao_tui.widgets.first_run import FirstRun
+from ao_tui.widgets.footer import CockpitFooter
 from ao_tui.widgets.orphan_line import OrphanLine
 from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.watch_alarm import WatchAlarm
@@ -228,6 +230,7 @@ class CockpitApp(App[None]):
         cursor_blink: bool = True,
         refresh_interval: float = 1.0,
         watching: Watching | None = None,
+        quit_message: str = "",
     ) -> None:
         """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`).
 
@@ -235,8 +238,10 @@ class CockpitApp(App[None]):
         ``watching``: for a cockpit that does not reconcile, a fixed answer for the header
         instead of looking at the lease (the screenshots and snapshot tests, which must
         not depend on other processes).
+        ``quit_message`` replaces the line printed on quit (the demo removes its sessions).
         """
         super().__init__()
+        self.quit_message = quit_message
         self.engine = engine
         self.notify_bell = notify_bell
         self.reconcile = reconcile
@@ -288,6 +293,8 @@ class CockpitApp(App[None]):
         """Sessions named on the "needs you" toast now shown, in order of arrival."""
         self._answering: set[str] = set()
         """Sessions an answer is on its way to (a second y must not answer the next prompt)."""
+        self._loaded = False
+        """Whether the sessions were read once (before that, no board is not a first run)."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -305,13 +312,15 @@ class CockpitApp(App[None]):
         self.board = Board(id="board")
         self.board.selection_listener = self._selection_changed
         self.preview = Preview(id="preview")
+        self.first_run = FirstRun(id="first-run")
         yield self.counts
         yield self.watch_alarm
         yield self.orphan_line
         yield self.filter_input
         yield self.board
+        yield self.first_run
         yield self.preview
-        yield Footer(compact=True, show_command_palette=False)
+        yield CockpitFooter()
 
     def on_mount(self) -> None:
         """Apply the keymap and theme, take the lease if free, start following the store."""
@@ -319,6 +328,13 @@ class CockpitApp(App[None]):
             self.set_keymap(with_moot_keys(self.keymap_overrides))
         self.palette = CardPalette.from_theme(self.theme_variables)
         self.board.palette = self.palette
+        by_id = {c.id: c for c in APP_COMMANDS}
+        self.first_run.show_keys(
+            self.describe_keys(by_id["session.new"]),
+            self.describe_keys(by_id["app.help"]),
+            self.describe_keys(by_id["app.quit"]),
+            self.palette,
+        )
         self._stop = asyncio.Event()
         if self.reconcile or self.fixed_watching is None:
             self._start_watch()
@@ -537,6 +553,7 @@ class CockpitApp(App[None]):
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
         """Diff the fresh sessions into the board; announce new Needs-you sessions."""
         self._reload_running = False
+        self._loaded = True
         previous, self.sessions = self.sessions, {}
         ticket = self._reload_ticket
         for session in message.sessions:
@@ -573,6 +590,7 @@ class CockpitApp(App[None]):
         every = list(self.sessions.values())
         shown = [s for s in every if matches(s, self.filter_text)] if self.filter_text else every
         with self.batch_update():
+            self._show_first_run(self._loaded and not every)
             self.board.show(shown, self.now)
             self._show_counts(every, len(shown))
             self._show_selected()
@@ -588,6 +606,14 @@ class CockpitApp(App[None]):
             filter_text=self.filter_text,
             shown=shown,
         )
+
+    def _show_first_run(self, first_run: bool) -> None:
+        """No session at all: the guide takes the board's place and the preview's room."""
+        if first_run == self.first_run.display:
+            return
+        self.first_run.display = first_run
+        self.board.display = not first_run
+        self.preview.set_class(first_run, "-first-run")
 
     def _show_selected(self) -> None:
         session = self.selected_session()
@@ -818,8 +844,10 @@ class CockpitApp(App[None]):
         self._capture_skip = self._capture_backoff = 0
         self._last_capture = key
         self.preview.show_capture(message.session_id, message.text)
-        if self.detail is not None and self.detail.session.id == message.session_id:
-            self.detail.show_capture(message.text)
+        detail = self.detail
+        if detail is not None and detail.session.id == message.session_id:
+            shown = detail.show_capture(message.text)
+            self._last_capture = key if shown else None  # else the next capture paints it
 
     def on_pane_unavailable(self, message: PaneUnavailable) -> None:
         """Say why there is no screen."""
@@ -996,6 +1024,9 @@ class CockpitApp(App[None]):
     @work(group="attach", name="attach", exclusive=True, exit_on_error=False)
     async def _attach_to_session(self, session_id: str) -> None:
         argv = await asyncio.to_thread(self.engine.attach_argv, session_id)
+        if "display-popup" in argv:
+            await self._attach_in_popup(session_id, argv)
+            return
         runtime = self.engine.runtime
         tmux_env = os.environ.get("TMUX")
         if "switch-client" in argv and same_tmux_server(runtime, tmux_env):
@@ -1019,6 +1050,29 @@ class CockpitApp(App[None]):
         except SuspendNotSupported:
             self.notify(" ".join(argv), title="cannot hand over this terminal; run")
             return
+        self.request_reload()
+
+    async def _attach_in_popup(self, session_id: str, argv: list[str]) -> None:
+        """Agents on another tmux server: a popup of the operator's tmux shows the session.
+
+        The cockpit keeps running (and watching) underneath; ``prefix d`` closes the popup
+        (its title says so).
+        """
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        _, stderr = await process.communicate()
+        if process.returncode:
+            reason = " ".join(stderr.decode(errors="replace").split()) or "no reason given"
+            attach = " ".join(argv[argv.index("--") + 1 :])
+            self.notify(
+                f"tmux could not open a popup ({reason}); run {attach} in another window "
+                "(prefix twice, then d, leaves a nested tmux)",
+                title=f"cannot show {session_id}",
+                severity="error",
+                timeout=15,
+                markup=False,
+            )
         self.request_reload()
 
     def action_detail(self) -> None:
@@ -1247,7 +1301,24 @@ class CockpitApp(App[None]):
         for command in ALL_COMMANDS:
             for key in keys_for(command, self.keymap_overrides).split(","):
                 displays[key] = self.get_key_display(Binding(key, ""))
-        self.push_screen(HelpScreen(self.keymap_overrides, displays))
+        self.push_screen(HelpScreen(self.keymap_overrides, displays, self.palette))
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: on the board it quits as q does; while typing a filter it says how to quit.
+
+        Textual's own answer named Ctrl+Q, a key the cockpit never mentions. A text field
+        copies its selected text first: only a press with nothing to copy lands here (and
+        dialogs are modal, so there Ctrl+C never reaches the app).
+        """
+        if self.screen is self.screen_stack[0] and not isinstance(self.focused, Input):
+            self.call_next(self.action_quit)
+            return
+        quit_keys = self.describe_keys(next(c for c in APP_COMMANDS if c.id == "app.quit"))
+        self.notify(
+            f"Esc leaves the filter, then {quit_keys} quits; sessions keep running",
+            title="quit?",
+            markup=False,
+        )
 
     async def action_quit(self) -> None:
         """Leave the cockpit; every session keeps running in tmux."""
@@ -1255,5 +1326,6 @@ class CockpitApp(App[None]):
             self._stop.set()
         running = sum(1 for s in self.sessions.values() if s.lifecycle not in _CLOSED)
         self.exit(
-            message=f"ao-tui: {running} session(s) keep running; `ao-tui` reopens the cockpit."
+            message=self.quit_message
+            or f"ao-tui: {running} session(s) keep running; `ao-tui` reopens the cockpit."
         )

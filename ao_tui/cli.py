@@ -983,7 +983,7 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
     project, ask permission, fail tests and hit errors, so every part of the cockpit has
     something to show. Everything is removed on exit unless --keep is given.
     """
-    from ao_tui.demo import build_demo, hangup_exits
+    from ao_tui.demo import build_demo, hangup_exits, quit_message
 
     click.echo("ao-tui: building the demo sandbox…", err=True)
     # A closed terminal (SIGHUP) or a kill (SIGTERM) must still remove the sandbox: the
@@ -1010,7 +1010,7 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
                 # Textual costs ~150 ms to import: only the cockpit pays for it.
                 from ao_tui.app import CockpitApp
 
-                app = CockpitApp(sandbox.engine)
+                app = CockpitApp(sandbox.engine, quit_message=quit_message(keep))
                 app.run()
         finally:
             message = sandbox.close(keep=keep)

@@ -248,13 +248,15 @@ class DemoSandbox:
         """The sandbox's ``AO_TUI_HOME``."""
         return self.engine.locations.home
 
-    def reuse_command(self) -> str:
-        """The shell line that shows the sandbox's sessions from another terminal."""
+    def reuse_command(self, verb: str | None = "status") -> str:
+        """The shell line that runs ``ao-tui VERB`` (None: the cockpit) on the sandbox's
+        sessions from another terminal."""
         env = [f"AO_TUI_HOME={shlex.quote(str(self.home))}"]
         env.append(f"{SOCKET_ENV}={shlex.quote(self.tmux_socket)}")
         if self.tmux_tmpdir:
             env.append(f"TMUX_TMPDIR={shlex.quote(self.tmux_tmpdir)}")
-        return " ".join([*env, "ao-tui", "--config", shlex.quote(str(self.config_path)), "status"])
+        config = ["--config", shlex.quote(str(self.config_path))]
+        return " ".join([*env, "ao-tui", *config, *([verb] if verb else [])])
 
     def close(self, keep: bool = False) -> str:
         """Kill the sandbox's tmux sessions (or server) and remove every file, unless
@@ -266,8 +268,9 @@ class DemoSandbox:
             self.operator.stop()
         if keep:
             message = (
-                f"demo sandbox kept in {self.root}\n"
+                f"demo sandbox kept in {self.root}; its sessions keep running\n"
                 f"  see it:     {self.reuse_command()}\n"
+                f"  cockpit:    {self.reuse_command(None)}\n"
                 f"  remove it:  tmux -L {shlex.quote(self.tmux_socket)} kill-server; "
                 f"rm -rf {shlex.quote(str(self.root))}"
             )
@@ -308,6 +311,19 @@ class DemoSandbox:
                 except Exception:
                     pass  # keep going: the other sessions must still be stopped
         _wait_for_exit(pids, timeout=5.0)
+
+
+def quit_message(keep: bool) -> str:
+    """What the demo's cockpit says as it quits: what happens to the sandbox next."""
+    if keep:
+        return (
+            "ao-tui demo: quitting; --keep leaves the sandbox and its sessions running "
+            "(how to reach them below)"
+        )
+    return (
+        "ao-tui demo: quitting; removing the demo sandbox and its sessions "
+        "(`ao-tui demo --keep` keeps them)"
+    )
 
 
 def _wait_for_exit(pids: list[int], timeout: float) -> None:

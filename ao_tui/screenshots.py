@@ -26,6 +26,7 @@ from core.locations import Locations
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
 from core.registry import Registry
 from core.slots import PaneInfo, SlotError
+from core.store import _append_event as append_event_at
 from core.zones import zone_of
 
 NOW = 1_767_225_600.0
@@ -222,6 +223,8 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
             pr={
                 "number": 43,
                 "state": "ci_failed",
+                "ci": "failing",
+                "review": "pending",
                 "blockers": ["CI failing", "not approved"],
                 "notes": ["behind base by 2 commits"],
             },
@@ -401,7 +404,57 @@ def sample_engine(home: Path, runtime: CannedRuntime | None = None) -> Engine:
         if session.lifecycle in (Lifecycle.RUNNING, Lifecycle.EXITED):
             runtime.live[session.tmux] = session.pane_id
             runtime.screens.setdefault(session.pane_id, screens.get(session.pane_id, "$ "))
+    _record_history(engine)
     return engine
+
+
+def _record_history(engine: Engine) -> None:
+    """app-5's story since its spawn, at fixed times, so its Events tab tells one."""
+    head = "5f1c2e9a7b3d4c6e8f0a1b2c3d4e5f6a7b8c9d0e"
+
+    def activity(state: str, previous: str, detail: str, zone: str) -> dict[str, Any]:
+        return {
+            "state": state,
+            "previous": previous,
+            "source": "hook",
+            "detail": detail,
+            "waiting_for": None,
+            "lifecycle": "running",
+            "zone": zone,
+            "previous_zone": zone,
+        }
+
+    def pr(state: str, previous: str, ci: str, zone: str) -> dict[str, Any]:
+        return {
+            "state": state,
+            "previous": previous,
+            "ci": ci,
+            "review": "pending",
+            "blockers": [f"CI {ci}", "not approved"],
+            "problem": None,
+            "head_sha": head,
+            "zone": zone,
+            "previous_zone": "Working",
+        }
+
+    failed = {"head_sha": head, "checks": [{"name": "pytest", "excerpt_chars": 612, "url": None}]}
+    message = {
+        "result": "delivered",
+        "detail": "the agent took it",
+        "bytes": 734,
+        "preview": "CI failed on 5f1c2e9a7b: pytest. Fix the failing test first",
+    }
+    history: list[tuple[float, str, dict[str, Any]]] = [
+        (NOW - 900, "activity", activity("working", "unknown", "Edit: pyproject.toml", "Working")),
+        (NOW - 780, "pr", pr("ci_running", "none", "running", "Working")),
+        (NOW - 660, "pr", pr("ci_failed", "ci_running", "failing", "Fixing")),
+        (NOW - 660, "ci-failed", failed),
+        (NOW - 420, "message", message),
+        (NOW - 360, "activity", activity("working", "idle", "Bash: pytest", "Fixing")),
+    ]
+    with engine.store.transaction() as db:
+        for ts, kind, data in history:
+            append_event_at(db, "app-5", kind, data, ts)
 
 
 SAMPLE_EXCERPT = """\

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from core.activity.fusion import fuse
 from core.activity.starts import of_this_start
+from core.ci_events import KIND as CI_FAILED
+from core.ci_events import ci_failed_data
 from core.manifest import read_manifest
 from core.models import (
     ACTIVE_LIFECYCLES,
@@ -116,33 +118,33 @@ class Reconciler:
                 continue  # a broken repo or plugin must not stop the agents' tick
             for session in group:
                 try:
-                    event = self._refresh_pr(scm, session, heads)
+                    written = self._refresh_pr(scm, session, heads)
                 except ScmNotReadyError:
                     continue  # the first answer is on its way: keep what the store has
                 except ScmUnavailableError as exc:
-                    event = self._pr_problem(session, str(exc))
+                    written = self._pr_problem(session, str(exc))
                 except PLUGIN_FAILURES:
                     continue
-                if event is not None:
-                    events.append(event)
+                events.extend(written)
         return events
 
-    def _refresh_pr(self, scm: Scm, session: Session, heads: dict[str, str]) -> Event | None:
+    def _refresh_pr(self, scm: Scm, session: Session, heads: dict[str, str]) -> list[Event]:
         engine = self.engine
         target = engine.scm_target(session)
         head = heads.get(target.branch)
         base_head = heads.get(target.base)
         if not head or not base_head:
-            return None
+            return []
         pr = scm.status(target, engine.store, head, base_head)
         # Once per head: the store refuses a second run of the same sha.
         new_head = pr is not None and pr.ci == "none" and target.ci is not None
         if new_head and scm.start_ci(target, engine.store, head):
             pr = scm.status(target, engine.store, head, base_head)
         new = None if pr is None else pr.to_json()
-        return self._write_pr(session, new, head if pr is None else pr.head_sha)
+        failed = ci_failed_data(session.pr, pr)
+        return self._write_pr(session, new, head if pr is None else pr.head_sha, failed)
 
-    def _pr_problem(self, session: Session, problem: str) -> Event | None:
+    def _pr_problem(self, session: Session, problem: str) -> list[Event]:
         """Record that the host could not be asked: the last known PR (if any) says why."""
         known = session.pr or {"state": "unknown", "ci": "none", "review": "pending"}
         new = {**known, "problem": problem, "mergeable": False}
@@ -150,11 +152,18 @@ class Reconciler:
             new["blockers"] = [f"SCM unavailable: {problem}"]
         return self._write_pr(session, new, str(known.get("head_sha") or ""))
 
-    def _write_pr(self, session: Session, new: dict[str, Any] | None, head: str) -> Event | None:
-        """Store ``new`` as the session's PR and log a ``pr`` event, unless nothing changed."""
+    def _write_pr(
+        self,
+        session: Session,
+        new: dict[str, Any] | None,
+        head: str,
+        ci_failed: dict[str, Any] | None = None,
+    ) -> list[Event]:
+        """Store ``new`` as the session's PR and log a ``pr`` event, unless nothing changed;
+        with ``ci_failed``, a ``ci-failed`` event too, in the same transaction."""
         engine = self.engine
         if new == session.pr:
-            return None
+            return []
         after = replace(session, pr=new)
         data = {
             "state": "none" if new is None else new["state"],
@@ -167,14 +176,20 @@ class Reconciler:
             "zone": zone_of(after).value,
             "previous_zone": zone_of(session).value,
         }
-        if (
-            engine.store.update_session_if(
-                session.id, _snapshot(session), pr=new, event=("pr", data)
-            )
-            is None
-        ):
-            return None
-        return Event(0, engine.clock(), session.id, "pr", data)
+        expect = _snapshot(session)
+        more: list[tuple[str, dict[str, Any]]] = []
+        if ci_failed is not None:
+            # Told once per failing run: when another process (a CLI `ci --wait`) stored
+            # this change first, the PR is no longer the one read and nothing is written.
+            expect["pr"] = session.pr
+            more.append((CI_FAILED, ci_failed))
+        written = engine.store.update_session_if(
+            session.id, expect, pr=new, event=("pr", data), more_events=more
+        )
+        if written is None:
+            return []
+        now = engine.clock()
+        return [Event(0, now, session.id, kind, d) for kind, d in [("pr", data), *more]]
 
     def _reconcile(self, session: Session, pane: PaneInfo | None, now: float) -> Event | None:
         engine = self.engine

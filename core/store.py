@@ -347,6 +347,7 @@ class Store:
         expect: dict[str, Any],
         *,
         event: tuple[str, dict[str, Any]] | None = None,
+        more_events: Sequence[tuple[str, dict[str, Any]]] = (),
         **fields: Any,
     ) -> Session | None:
         """Like :meth:`update_session`, but only while the row still has ``expect``'s values.
@@ -354,8 +355,9 @@ class Store:
         The reconciler decides from a snapshot; if an operator action (kill, merge,
         restore — from this or another process) changed the session meanwhile, writing the
         stale decision would undo it. Then nothing is written and None is returned.
+        ``more_events`` are logged after ``event``, in the same transaction.
         """
-        return self._update(session_id, expect, event, fields)
+        return self._update(session_id, expect, event, fields, more_events)
 
     def _update(
         self,
@@ -363,12 +365,14 @@ class Store:
         expect: dict[str, Any] | None,
         event: tuple[str, dict[str, Any]] | None,
         fields: dict[str, Any],
+        more_events: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> Session | None:
         unknown = (set(fields) | set(expect or {})) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         now = time.time()
-        guard = "".join(f" AND {name}=?" for name in expect or {})
+        # IS, not =: an expected NULL (no PR yet) must match a NULL column.
+        guard = "".join(f" AND {name} IS ?" for name in expect or {})
         guard_values = [_encode(name, value) for name, value in (expect or {}).items()]
         with self.transaction() as db:
             if fields or expect:
@@ -382,6 +386,8 @@ class Store:
                     return None
             if event is not None:
                 _append_event(db, session_id, event[0], event[1], now)
+            for kind, data in more_events:
+                _append_event(db, session_id, kind, data, now)
             row = db.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id=?", (session_id,)
             ).fetchone()

@@ -7,16 +7,16 @@ The Review tab shows the stored PR with its unresolved threads; ``f`` forwards t
 
 from __future__ import annotations
 
-import json
+import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, Tabs
 from textual.worker import Worker
@@ -28,6 +28,7 @@ from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
 from ao_tui.workers import WorkerScreen
 from core.engine import Engine
+from core.event_summary import summary, waiting_text
 from core.humanize import age
 from core.inert import inert
 from core.models import Event, Session
@@ -70,13 +71,13 @@ def info_table(session: Session, now: float) -> Table:
         ),
         ("state", f"{state_word(session)} for {age(now - activity.since)}"),
         ("signal", f"{activity.source.value}: {activity.detail or '-'}"),
-        ("waiting for", json.dumps(activity.waiting_for) if activity.waiting_for else "-"),
+        ("waiting for", waiting_text(activity.waiting_for) or "-"),
         ("branch", f"{session.branch} (from {session.base_branch or '?'})"),
         ("worktree", session.worktree),
         ("tmux", f"{session.tmux} pane {session.pane_id or '-'}"),
         ("agent session", session.agent_session_id or "-"),
         ("issue", session.issue or "-"),
-        ("pull request", json.dumps(session.pr) if session.pr else "-"),
+        *pr_rows(session.pr),
         ("transcript", str(session.extra.get("transcript_path") or "-")),
         ("created", f"{age(now - session.created_at)} ago"),
     ]
@@ -84,6 +85,51 @@ def info_table(session: Session, now: float) -> Table:
         # The app hands over sessions already inert; this keeps any other caller safe too.
         table.add_row(name, Text(inert(value)))
     return table
+
+
+def pr_rows(pr: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The PR as named fields: where, state, CI, review, mergeable, blockers one per line."""
+    if not pr:
+        return [("pull request", "- (no commits ahead of the base yet)")]
+    number = pr.get("number")
+    where = f"#{number} {pr.get('url') or ''}".strip() if number else "local branch"
+    head = str(pr.get("head_sha") or "")[:10] or "?"
+    ahead, behind = pr.get("ahead"), pr.get("behind")
+    rows = [
+        ("pull request", where),
+        ("PR state", str(pr.get("state") or "unknown")),
+        ("CI", str(pr.get("ci") or "none")),
+        ("review", str(pr.get("review") or "pending")),
+        ("mergeable", "yes" if pr.get("mergeable") else "no"),
+        ("blockers", _bullets(pr.get("blockers")) or "none"),
+    ]
+    if pr.get("notes"):
+        rows.append(("notes", _bullets(pr["notes"])))
+    if pr.get("conflicts"):
+        rows.append(("conflicts", _bullets(pr["conflicts"])))
+    if ahead is not None or behind is not None:
+        rows.append(("head", f"{head} · {ahead or 0} ahead, {behind or 0} behind the base"))
+    if pr.get("threads"):
+        rows.append(("review threads", f"{len(pr['threads'])} unresolved (Review tab)"))
+    if pr.get("problem"):
+        rows.append(("host problem", str(pr["problem"])))
+    return rows
+
+
+def _bullets(items: Any) -> str:
+    """A list as one ``• item`` line each."""
+    if not isinstance(items, list):
+        return str(items or "")
+    return "\n".join(f"• {item}" for item in items)
+
+
+def event_time(ts: float, now: float) -> str:
+    """When an event happened, in local time: the time of day for the last 20 hours (a
+    session's working day), with the date before that."""
+    when = time.localtime(ts)
+    if now - ts < 20 * 3600:
+        return time.strftime("%H:%M:%S", when)
+    return time.strftime("%b %d %H:%M", when)
 
 
 class DetailScreen(WorkerScreen[None]):
@@ -141,14 +187,15 @@ class DetailScreen(WorkerScreen[None]):
                     yield Static("", id="review-status")
                 with TabPane("Events", id="tab-events"):
                     yield DataTable(id="detail-events", cursor_type="row")
-                with TabPane("Info", id="tab-info"):
+                with TabPane("Info", id="tab-info"), VerticalScroll(id="info-scroll"):
+                    # Longer than 80x24 allows once a PR has blockers: it scrolls.
                     yield Static(info_table(self.session, self.now), id="detail-info")
         yield Footer()
 
     def on_mount(self) -> None:
         """Start reading events and transcript."""
         table = self.query_one("#detail-events", DataTable)
-        table.add_columns("when", "event", "data")
+        table.add_columns("time", "event", "what happened")
         self.query_one(PaneView).show_placeholder("capturing…")
         # Focus on the tab strip: left/right switch tabs without a mouse.
         self.query_one(Tabs).focus()
@@ -172,9 +219,11 @@ class DetailScreen(WorkerScreen[None]):
         """Fill the timeline and the transcript."""
         table = self.query_one("#detail-events", DataTable)
         for event in message.events:
-            # JSON escapes C0 controls but not DEL, C1 or bidi overrides.
-            data = inert(json.dumps(event.data, ensure_ascii=False), one_line=True)
-            table.add_row(f"{age(self.now - event.ts)} ago", event.kind, data, key=str(event.seq))
+            # Commands, titles and host replies in the data: inert before the terminal.
+            what = inert(summary(event.kind, event.data), one_line=True)
+            kind = inert(event.kind, one_line=True)
+            when = event_time(event.ts, self.now)
+            table.add_row(when, kind, what, key=str(event.seq))
         status = self.query_one("#transcript-status", Static)
         if message.turns is None:
             status.update(
@@ -188,13 +237,18 @@ class DetailScreen(WorkerScreen[None]):
             status.display = False
         self.query_one("#tab-transcript", TabPane).mount(TranscriptView(message.turns))
 
-    def show_capture(self, capture: str) -> None:
-        """The app's capture loop delivers the live terminal here."""
-        self.query_one(PaneView).show_capture(capture)
+    def show_capture(self, capture: str) -> bool:
+        """The app's capture loop delivers the live terminal here; False when the screen
+        has no terminal view yet (a capture started as it opened landed first)."""
+        views = list(self.query(PaneView))
+        for view in views:
+            view.show_capture(capture)
+        return bool(views)
 
     def show_unavailable(self, reason: str) -> None:
         """The pane cannot be captured."""
-        self.query_one(PaneView).show_placeholder(reason)
+        for view in self.query(PaneView):
+            view.show_placeholder(reason)
 
     def update_session(self, session: Session, now: float) -> None:
         """Keep the Info tab current as the session changes."""

@@ -17,9 +17,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Select, Static, TextArea
+from textual.widgets._select import SelectCurrent
 from textual.worker import Worker
 
 from ao_tui.workers import WorkerScreen
@@ -31,6 +32,8 @@ from core.naming import title_from
 from core.redact import redact_here
 from core.slots import SlotError
 from core.tracker import Issue, task_title
+
+_HINT = "Ctrl+S spawns · Tab next field · Esc cancels"
 
 _LOOKUP_PAUSE = 0.3
 """Seconds of no typing before an issue id is looked up (a GitHub tracker is a request)."""
@@ -78,50 +81,55 @@ class NewSessionScreen(WorkerScreen[Session | None]):
         """The looked-up issue matching the issue field's current text."""
 
     def compose(self) -> ComposeResult:
-        """Project, task, title, agent, force, branch preview, status."""
+        """Project and agent, issue and title, task, force, branch preview, status.
+
+        Every field is bordered with its name in the border (a bright border when it has
+        the focus), so an empty field reads as a field, not as a line of text.
+        """
         projects = sorted(self.engine.config.projects)
         agents = self.engine.registry.names("agent")
         with Vertical(id="new-dialog", classes="dialog-box"):
             yield Static("New session", classes="dialog-title")
-            yield Select(
-                [(f"project {p}", p) for p in projects],
-                value=projects[0],
-                allow_blank=False,
-                id="new-project",
-                compact=True,
-            )
-            issue = Input(
-                placeholder="issue id (optional): the tracker's issue becomes the task",
-                id="new-issue",
-                compact=True,
-            )
-            issue.cursor_blink = self.cursor_blink
-            yield issue
+            with Horizontal(classes="new-row"):
+                project = Select(
+                    [(p, p) for p in projects],
+                    value=projects[0],
+                    allow_blank=False,
+                    id="new-project",
+                )
+                yield project
+                agent = Select(
+                    [(a, a) for a in agents],
+                    value=self._default_agent(projects[0]),
+                    allow_blank=False,
+                    id="new-agent",
+                )
+                yield agent
+            with Horizontal(classes="new-row"):
+                issue = Input(placeholder="e.g. 42 or #42", id="new-issue")
+                issue.border_title = "issue (optional)"
+                issue.cursor_blink = self.cursor_blink
+                yield issue
+                title = Input(placeholder="default: the task's first line", id="new-title")
+                title.border_title = "title"
+                title.cursor_blink = self.cursor_blink
+                yield title
             task = TextArea(id="new-task", soft_wrap=True, show_line_numbers=False)
             task.cursor_blink = self.cursor_blink
             task.border_title = "task (with an issue: a note added to it)"
             yield task
-            title = Input(
-                placeholder="title (default: the task's first line)", id="new-title", compact=True
-            )
-            title.cursor_blink = self.cursor_blink
-            yield title
-            yield Select(
-                [(f"agent {a}", a) for a in agents],
-                value=self._default_agent(projects[0]),
-                allow_blank=False,
-                id="new-agent",
-                compact=True,
-            )
             yield Checkbox("spawn even if a similar session exists", id="new-force", compact=True)
             yield Static(id="new-branch")
-            yield Static("Ctrl+S spawns · Esc cancels", id="new-status")
+            yield Static(_HINT, id="new-status")
 
     def _default_agent(self, project_id: str) -> str:
         return self.engine.project(project_id).agent_name(self.engine.config.defaults)
 
     def on_mount(self) -> None:
-        """Focus the task and show the branch."""
+        """Name the choices in their borders, focus the task and show the branch."""
+        # A Select draws its border on the part showing the current choice.
+        for select_id, name in (("#new-project", "project"), ("#new-agent", "agent")):
+            self.query_one(select_id, Select).query_one(SelectCurrent).border_title = name
         self.query_one("#new-task", TextArea).focus()
         self._update_branch()
 
@@ -141,7 +149,7 @@ class NewSessionScreen(WorkerScreen[Session | None]):
         ref = event.value.strip()
         status = self.query_one("#new-status", Static)
         if not ref:
-            status.update("Ctrl+S spawns · Esc cancels")
+            status.update(_HINT)
             return
         status.update(Text(f"looking up issue {ref}…"))  # typed text, not markup
         self._lookup_issue(str(self.query_one("#new-project", Select).value), ref)

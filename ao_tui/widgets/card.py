@@ -34,6 +34,15 @@ _LIFECYCLE_GLYPHS: dict[Lifecycle, str] = {
     Lifecycle.DONE: "✓",
     Lifecycle.SPAWNING: "…",
 }
+_ROLES: dict[ActivityState, str] = {
+    ActivityState.WORKING: "working",
+    ActivityState.RETRYING: "waiting",
+    ActivityState.WAITING_INPUT: "waiting",
+    ActivityState.ERROR: "error",
+    ActivityState.EXITED: "error",
+    ActivityState.IDLE: "idle",
+}
+"""The palette role colouring each activity glyph (the rest are muted)."""
 # PR states as short badges; CI outcome first since that is what the operator acts on.
 _PR_BADGES: dict[str, tuple[str, str]] = {
     "draft": ("draft", "muted"),
@@ -85,15 +94,7 @@ def glyph(session: Session, palette: CardPalette) -> Text:
     mark = _LIFECYCLE_GLYPHS.get(session.lifecycle) or _GLYPHS.get(state, "·")
     if session.lifecycle in (Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE):
         return Text(mark, style=palette.muted)
-    role = {
-        ActivityState.WORKING: "working",
-        ActivityState.RETRYING: "waiting",
-        ActivityState.WAITING_INPUT: "waiting",
-        ActivityState.ERROR: "error",
-        ActivityState.EXITED: "error",
-        ActivityState.IDLE: "idle",
-    }.get(state, "muted")
-    return Text(mark, style=f"bold {palette.style(role)}")
+    return Text(mark, style=f"bold {palette.style(_ROLES.get(state, 'muted'))}")
 
 
 def state_word(session: Session) -> str:
@@ -254,3 +255,21 @@ class RenderCache:
         text = render()
         self._rendered[session_id] = (key, text)
         return text
+
+
+def legend_marks(palette: CardPalette) -> list[tuple[Text, ActivityState | Lifecycle]]:
+    """Every glyph a card can start with, coloured as on the board, with what it stands for."""
+    marks: list[tuple[Text, ActivityState | Lifecycle]] = [
+        (Text(mark, style=f"bold {palette.style(_ROLES.get(state, 'muted'))}"), state)
+        for state, mark in _GLYPHS.items()
+    ]
+    marks += [(Text(mark, style=palette.muted), life) for life, mark in _LIFECYCLE_GLYPHS.items()]
+    return marks
+
+
+def legend_badges(palette: CardPalette) -> list[tuple[Text, str]]:
+    """Every PR badge a card can show, coloured as on the board, with its PR state."""
+    return [
+        (Text(label, style=palette.style(role)), state)
+        for state, (label, role) in _PR_BADGES.items()
+    ]

@@ -13,6 +13,12 @@ tmux re-parses its own argv, so two of its rules shape this module:
 
 Text is never typed with ``send-keys -l`` (the same ``;`` rule would eat a trailing
 semicolon); it goes through a 0600 file, ``load-buffer`` and a bracketed ``paste-buffer``.
+
+An operator who attaches from an 80x24 terminal shrinks the agent's window to 80x23, and
+tmux keeps that size after the last client leaves (``window-size latest`` with no client).
+Each session remembers the size it was made with (``@ao-tui-size``) and gets it back: at
+once through a ``client-detached`` hook, and on the next listing of the panes for whatever
+the hook cannot see (a client switched away to another session, sessions made before).
 """
 
 from __future__ import annotations
@@ -47,7 +53,8 @@ _PLACEHOLDER = ("cat", "-")
 
 # One list-panes line: the server's pid, pane_id, pane_pid, pane_dead, pane_dead_status,
 # session_name, pane_current_command, window_activity, pane_dead_time (when the agent
-# exited, by tmux's clock; empty before tmux 3.3). Other tools' sessions on a shared
+# exited, by tmux's clock; empty before tmux 3.3), session_attached, the window's size and
+# the size the session was made with (SIZE_OPTION). Other tools' sessions on a shared
 # server may have a tab in their name, so lines that do not parse are skipped instead of
 # failing the whole tick.
 _PANE_FORMAT = "\t".join(
@@ -61,9 +68,16 @@ _PANE_FORMAT = "\t".join(
         "#{pane_current_command}",
         "#{window_activity}",
         "#{pane_dead_time}",
+        "#{session_attached}",
+        "#{window_width}x#{window_height}",
+        "#{@ao-tui-size}",
     )
 )
-_PANE_FIELDS = 9
+_PANE_FIELDS = 12
+
+SIZE_OPTION = "@ao-tui-size"
+"""The session option holding the window size a session was created with (``200x50``)."""
+_SIZE = re.compile(r"[1-9][0-9]{0,4}x[1-9][0-9]{0,4}")
 
 _MAX_NUDGES = 3
 """How many times a dead pane without exit status gets the server to reap zombies."""
@@ -94,6 +108,42 @@ def _no_server(stderr: str) -> bool:
     if any(fragment in stderr for fragment in _NO_SERVER):
         return True
     return "error connecting to" in stderr and any(f in stderr for f in _NO_SOCKET)
+
+
+def restore_size_commands(name: str, size: str) -> list[str]:
+    """tmux commands (argv, ``;``-separated) giving session ``name``'s window ``size`` back.
+
+    ``resize-window`` pins the window (``window-size manual``); unsetting the option again
+    lets the next client that attaches size it, as before.
+    """
+    width, _, height = size.partition("x")
+    target = f"={name}:"
+    return [
+        "resize-window", "-t", target, "-x", width, "-y", height, ";",
+        "set-option", "-wu", "-t", target, "window-size",
+    ]  # fmt: skip
+
+
+def same_server(tmux_env: str, socket_path: str) -> bool:
+    """Whether ``$TMUX`` (``socket,pid,session``) names the server at ``socket_path``."""
+    mine = tmux_env.split(",", 1)[0]
+    if not mine:
+        return False
+    return os.path.realpath(mine) == os.path.realpath(socket_path)
+
+
+POPUP_TITLE = " {name} · prefix d comes back "
+"""The popup's border title: which session, and how to leave it."""
+
+
+def popup_argv(socket_path: str, name: str) -> list[str]:
+    """The argv opening session ``name`` of the server at ``socket_path`` in a full-size
+    popup of the operator's own tmux (the one ``$TMUX`` names); blocks until it closes."""
+    return [
+        "tmux", "display-popup", "-E", "-w", "100%", "-h", "100%",
+        "-T", POPUP_TITLE.format(name=name), "--",
+        "tmux", "-S", socket_path, "attach-session", "-t", f"={name}",
+    ]  # fmt: skip
 
 
 def validate_session_name(name: str) -> str:
@@ -192,6 +242,9 @@ class TmuxRuntime:
             raise SlotError(f"cannot start {name!r} in {cwd}: no such directory")
         target = f"={name}:"
         directory = _format_literal(str(cwd))
+        size = f"{width}x{height}"
+        # A hook's command is one argument, parsed by tmux when it runs.
+        restore = " ".join(restore_size_commands(name, size))
         # The session starts on a placeholder that never exits, remain-on-exit is set, and
         # only then is the real command respawned in: a process that exits at once still
         # leaves a dead pane with its exit status. One client call, so nothing interleaves.
@@ -199,6 +252,8 @@ class TmuxRuntime:
             "new-session", "-d", "-s", name, "-c", directory,
             "-x", str(width), "-y", str(height), "--", *_PLACEHOLDER, ";",
             "set-option", "-w", "-t", target, "remain-on-exit", "on", ";",
+            "set-option", "-t", target, SIZE_OPTION, size, ";",
+            "set-hook", "-t", target, "client-detached", restore, ";",
             "respawn-pane", "-k", "-t", target, "-c", directory, "--", *map(_arg, argv), ";",
             "display-message", "-p", "-t", target, "-F", "#{pane_id}\t#{pane_pid}",
             check=False,
@@ -264,16 +319,20 @@ class TmuxRuntime:
         panes: dict[str, PaneInfo] = {}
         activity: dict[str, int] = {}
         server_pid = 0
+        resized: dict[str, str] = {}
         for line in proc.stdout.decode(errors="replace").splitlines():
             fields = line.split("\t")
             if len(fields) != _PANE_FIELDS or not (fields[0].isdigit() and fields[2].isdigit()):
                 continue
-            server, pane_id, pid, dead, status, session, command, active, died = fields
+            server, pane_id, pid, dead, status, session, command, active, died = fields[:9]
+            attached, shown_size, made_size = fields[9:]
             server_pid = int(server)
             if active.isdigit():
                 activity[pane_id] = int(active)
             if session in panes:
                 continue
+            if attached == "0" and _SIZE.fullmatch(made_size) and shown_size != made_size:
+                resized[session] = made_size
             panes[session] = PaneInfo(
                 session_name=session,
                 pane_id=pane_id,
@@ -286,7 +345,22 @@ class TmuxRuntime:
         # The map first: a reader that sees the new time must see the new map.
         self._activity = activity
         self._listed_at = asked_at
+        if resized:
+            self._restore_sizes(resized)
         return panes, server_pid
+
+    def _restore_sizes(self, sizes: dict[str, str]) -> None:
+        """Give windows no client looks at their size back, in one tmux call.
+
+        Best effort: a session that went away meanwhile only makes this call fail, and the
+        next listing tries again.
+        """
+        commands: list[str] = []
+        for name, size in sizes.items():
+            if _SESSION_NAME.fullmatch(name):
+                commands += [*restore_size_commands(name, size), ";"]
+        if commands:
+            self._run(*commands[:-1], check=False)
 
     def quiet_since(self, pane_id: str, since: float) -> bool:
         """Whether pane ``pane_id`` has shown no output since ``since`` (epoch seconds).
@@ -356,12 +430,27 @@ class TmuxRuntime:
     def attach_argv(self, name: str, *, inside_tmux: bool) -> list[str]:
         """The argv putting the operator's terminal on session ``name``.
 
-        Inside tmux this is ``switch-client``, which only works when the operator's tmux
-        is this same server; otherwise ``attach-session``.
+        Outside tmux this is ``attach-session``. Inside tmux it is ``switch-client`` when the
+        operator's tmux is this same server. When it is another one (a private
+        ``AO_TUI_TMUX_SOCKET``), no client of it can be switched, and a client nested in a
+        pane would leave the operator's ``prefix d`` to the outer tmux: the session opens
+        in a popup of the operator's tmux instead (run that argv with ``TMUX`` kept), where
+        ``prefix d`` detaches the inner client and closes the popup.
         """
         validate_session_name(name)
-        verb = "switch-client" if inside_tmux else "attach-session"
-        return [*self._base(), verb, "-t", f"={name}"]
+        target = f"={name}"
+        if not inside_tmux:
+            return [*self._base(), "attach-session", "-t", target]
+        socket = self.socket_path()
+        if socket is None or same_server(os.environ.get("TMUX", ""), socket):
+            return [*self._base(), "switch-client", "-t", target]
+        return popup_argv(socket, name)
+
+    def socket_path(self) -> str | None:
+        """The path of this runtime's tmux socket (None: no server answers)."""
+        proc = self._run("display-message", "-p", "#{socket_path}", check=False)
+        path = proc.stdout.decode(errors="replace").strip()
+        return path if proc.returncode == 0 and path else None
 
     # -- helpers for tests and health checks ----------------------------------------------
 

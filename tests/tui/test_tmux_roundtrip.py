@@ -86,9 +86,9 @@ class World:
     def still_answers_keys_and_quits_cleanly(self) -> None:
         """The cockpit was not wedged; q leaves the agent running."""
         tmux("send-keys", "-t", "cockpit", "?")
-        wait_for(lambda: "Keys (esc closes)" in screen(), timeout=10)
+        wait_for(lambda: "Keys and legend" in screen(), timeout=10)
         tmux("send-keys", "-t", "cockpit", "Escape")
-        wait_for(lambda: "Keys (esc closes)" not in screen(), timeout=10)
+        wait_for(lambda: "Keys and legend" not in screen(), timeout=10)
         tmux("send-keys", "-t", "cockpit", "q")
         wait_for(lambda: "keep running" in screen(), timeout=10)
         tmux("has-session", "-t", f"={self.session.tmux}")
