@@ -94,4 +94,4 @@ async def test_r_on_a_killed_session_still_restores(
         assert "r" in set(app.screen.active_bindings)
         await pilot.press("r")
         await wait_until(pilot, lambda: restore.calls and toasts)
-        assert toasts == ["app-3: restore: restored (attempt 2); back"]
+        assert toasts == ["app-3: restored (attempt 2); back"]
