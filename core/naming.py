@@ -31,7 +31,7 @@ def slug(title: str) -> str:
     Only a first word longer than the limit is cut inside itself (a slug of nothing would
     say less than part of a word).
     """
-    words = re.findall(r"[a-z0-9]+", redact_here(title).lower())
+    words: list[str] = re.findall(r"[a-z0-9]+", redact_here(title).lower())
     if not words:
         return "task"
     kept = words[0][:SLUG_MAX]
