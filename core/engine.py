@@ -173,7 +173,9 @@ class Engine:
             branch=session.branch,
             base=session.base_branch or project.default_branch or "main",
             state_dir=self.locations.session_dir(session.id),
-            ci=None if ci is None else CiSettings(command=ci.command, timeout=ci.timeout),
+            ci=None
+            if ci is None
+            else CiSettings(command=ci.command, timeout=ci.timeout, project_env=dict(project.env)),
             host=self._host(session.project) if self.scm(session.project).name != "local" else None,
         )
 

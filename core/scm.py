@@ -7,7 +7,7 @@ the board shows and the list of blockers a merge must clear. It imports no plugi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -246,7 +246,11 @@ class CiSettings:
     """A project's ``ci`` block as the SCM plugin sees it."""
 
     command: str
+    """A shell line, run as ``sh -c <command>`` in the session worktree."""
     timeout: int = 600
+    project_env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """The project's ``env:``: the run's environment is built from it
+    (:func:`core.agent_env.ci_environment`), never from the starting process's whole one."""
 
 
 @dataclass(frozen=True)

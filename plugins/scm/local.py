@@ -1,16 +1,16 @@
 """The ``local`` SCM: a session branch ahead of its base is a PR; CI, review and merge are local.
 
-CI is the project's ``ci.command`` run in the session worktree by a detached runner
-(``core.ci_runner``) whose result lands in the store; review is the operator's approval
-recorded at a head sha; merge happens in a throwaway worktree of the base commit
-(``plugins.scratch_worktrees``) and lands with a compare-and-swap ``update-ref``, so the
-operator's checkout and any concurrent change to the base are never clobbered. Every git
-call is an argv list, never a shell.
+CI is the project's ``ci.command``, a shell line run with ``sh -c`` in the session worktree
+with the project's environment, by a detached runner (``core.ci_runner``) whose result
+lands in the store; review is the operator's approval recorded at a head sha; merge happens
+in a throwaway worktree of the base commit (``plugins.scratch_worktrees``) and lands with a
+compare-and-swap ``update-ref``, so the operator's checkout and any concurrent change to
+the base are never clobbered. Every git call is an argv list, never a shell.
 """
 
 from __future__ import annotations
 
-import shlex
+import os
 import subprocess
 import time
 from collections.abc import Sequence
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.agent_env import ci_environment
 from core.ci_runner import RunSpec, launch
 from core.scm import (
     CheckRun,
@@ -184,7 +185,14 @@ class LocalScm:
         run_id = store.start_ci_run(target.session_id, head, str(log_path), rerun=rerun)
         if run_id is None:
             return False
-        header = [f"ao-tui CI for {target.session_id} at {head}", f"command: {target.ci.command}"]
+        # A multi-line command (a YAML block, like a `run: |` step) keeps one "# " per line.
+        shown = target.ci.command.strip().splitlines() or [""]
+        header = [
+            f"ao-tui CI for {target.session_id} at {head}",
+            f"command: {shown[0]}",
+            *(f"         {line}" for line in shown[1:]),
+            f"run with: sh -c, in {target.worktree}",
+        ]
         worktree = target.worktree
         if not worktree.is_dir():
             store.finish_ci_run(
@@ -199,14 +207,10 @@ class LocalScm:
             header.append(f"note: the worktree is at {checked_out[:12]}, not at {head[:12]}")
         if run_git(worktree, "status", "--porcelain", check=False).stdout.strip():
             header.append("note: worktree has uncommitted changes")
-        try:
-            argv = shlex.split(target.ci.command)
-        except ValueError as exc:
-            argv = []
-            header.append(f"cannot split the command: {exc}")
-        if not argv:
+        command = target.ci.command
+        if not command.strip():
             store.finish_ci_run(
-                run_id, passed=False, exit_code=None, excerpt="ci.command is empty or malformed"
+                run_id, passed=False, exit_code=None, excerpt="ci.command is empty; set one"
             )
             return True
         target.state_dir.mkdir(parents=True, exist_ok=True)
@@ -214,11 +218,16 @@ class LocalScm:
             RunSpec(
                 database=str(store.path),
                 run_id=run_id,
-                argv=argv,
+                # The user's own line from their config, run as a CI system runs a `run:`
+                # step: through `sh -c`, so `PYTHONPATH=src pytest`, `&&` and pipes work.
+                # It is no string we build and no third party's text, and Popen still gets
+                # an argv list (never shell=True).
+                argv=["sh", "-c", command],
                 cwd=str(worktree),
                 log_path=str(log_path),
                 timeout=target.ci.timeout,
                 header=header,
+                env=ci_environment(os.environ, project_env=target.ci.project_env),
             )
         )
         return True
