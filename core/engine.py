@@ -833,7 +833,7 @@ class Engine:
         return self.get(session_id)
 
     def ci(self, session_id: str, *, run: bool = False) -> dict[str, Any]:
-        """The CI of the session's head: ``{"state", "checks", "head_sha"}``.
+        """The CI of the session's head: ``{"state", "checks", "head_sha", "ci_command"}``.
 
         CI starts once per head on its own (here or in a tick); ``run`` starts a new run of
         the current head even if one exists. Never waits for a run to finish.
@@ -841,7 +841,7 @@ class Engine:
         session = self.get(session_id)
         scm, target, head, base_head = self._heads(session)
         if target.ci is None and target.host is None:
-            return {"state": "none", "checks": [], "head_sha": head}
+            return {"state": "none", "checks": [], "head_sha": head, "ci_command": None}
         try:
             scm.prefetch([target], self.store, wait=True)
             pr = scm.status(target, self.store, head, base_head)
@@ -864,6 +864,8 @@ class Engine:
             "state": checks[0].state if checks else "none",
             "checks": [check.to_json() for check in checks],
             "head_sha": head,
+            # What a new run would run now (the config may have changed since a check ran).
+            "ci_command": None if target.ci is None else redact_here(target.ci.command),
         }
 
     def approve(self, session_id: str) -> Session:

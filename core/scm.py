@@ -76,6 +76,9 @@ class CheckRun:
     """The useful part of the log: failing tests and error lines with some context."""
     url: str | None = None
     log_path: str = ""
+    command: str | None = None
+    """The command line this run ran (local CI), as recorded when it started; None for a
+    host's check."""
 
     def to_json(self) -> dict[str, Any]:
         """One entry of ``ci --json``'s ``checks``: masked, the excerpt bounded.
@@ -92,6 +95,7 @@ class CheckRun:
             "url": self.url,
             "log": self.log_path or None,
             "head_sha": self.head_sha,
+            "command": None if self.command is None else redact(self.command, secrets),
         }
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.agent_env import ci_environment
 from core.ci_runner import RunSpec, launch
+from core.redact import redact
 from core.scm import (
     CheckRun,
     CiState,
@@ -35,11 +36,15 @@ from plugins.git_cli import git_error, run_git
 from plugins.scratch_worktrees import scratch_worktree, sweep
 
 if TYPE_CHECKING:
-    from core.store import Store
+    from core.store import CiRun, Store
 
 _LOST_GRACE = 60.0
 """Seconds past its timeout after which a run still marked running has lost its runner."""
 _FACTS_CACHE_SIZE = 512
+
+_HEADER_BYTES = 8192
+_COMMAND_HEADER = "# command: "
+"""How a run's log names its command (the header :meth:`LocalScm.start_ci` writes)."""
 
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
 
@@ -152,9 +157,11 @@ class LocalScm:
         elif now - run.started_at > target.ci.timeout + _LOST_GRACE:
             state = "failing"
             excerpt = "the CI runner stopped without a result; rerun with `ao-tui ci ID --run`"
+        command = _ran(run)
         return [
             CheckRun(
-                name=target.ci.command,
+                name=command,
+                command=command,
                 state=state,
                 head_sha=head,
                 duration=max(0.0, end - run.started_at),
@@ -182,7 +189,9 @@ class LocalScm:
         if rerun and earlier:
             # A rerun keeps the earlier logs (one may still be being written).
             log_path = target.state_dir / f"ci-{head[:12]}-{earlier + 1}.log"
-        run_id = store.start_ci_run(target.session_id, head, str(log_path), rerun=rerun)
+        run_id = store.start_ci_run(
+            target.session_id, head, str(log_path), rerun=rerun, command=target.ci.command
+        )
         if run_id is None:
             return False
         # A multi-line command (a YAML block, like a `run: |` step) keeps one "# " per line.
@@ -360,6 +369,24 @@ class LocalScm:
                 run_git(checkout, "symbolic-ref", "HEAD", base_ref, check=False)
             raise SlotError(f"{moved} ({git_error(proc)})")
         return notes
+
+
+def _ran(run: CiRun) -> str:
+    """The command ``run`` ran: as recorded, else (a run recorded before commands were kept)
+    from its log's header, never the config's command of today."""
+    if run.command:
+        return run.command
+    try:
+        with Path(run.log_path).open("rb") as log:
+            head = log.read(_HEADER_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        head = ""
+    for line in head.splitlines():
+        if not line.startswith("# "):
+            break
+        if line.startswith(_COMMAND_HEADER):
+            return redact(line.removeprefix(_COMMAND_HEADER))
+    return "CI (its command was not recorded)"
 
 
 def _has_identity(repo: Path) -> bool:

@@ -174,3 +174,29 @@ def test_config_check_asks_the_shell(tmp_path: Path, git_repo: Path) -> None:
     assert line.startswith(f"ao-tui: {config}:8:16: projects.app.ci.command: sh cannot parse it")
     assert "Unterminated quoted string" in line or "unexpected EOF" in line
     assert "run as `sh -c COMMAND` in the session worktree" in line
+
+
+def test_every_check_is_labelled_with_the_command_that_ran(tmp_path: Path, git_repo: Path) -> None:
+    # This process read the config before it changed (a running cockpit), the CLI after.
+    # Each labels every run with what that run ran, not with its own config's command.
+    python = shlex.quote(sys.executable)
+    old_command, new_command = f"{python} -c 'print(1)'", f"{python} -c 'print(2)'"
+    before = engine_with_ci(tmp_path, git_repo, old_command)
+    config = tmp_path / "ao.config.yaml"
+    session = before.spawn("app", "config changes under a running cockpit")
+    commit(session, "x.txt", "x\n")
+    settle(before, session.id)
+    config.write_text(config.read_text().replace(old_command, new_command), encoding="utf-8")
+    result = cli(config, "ci", session.id, "--run", "--wait", "--json", env=dict(os.environ))
+    assert result.returncode == 0, result.stderr
+    here = before.ci(session.id)
+    assert here["checks"][0]["name"] == new_command  # the latest run ran the new command
+    runs = before.store.ci_runs(session.id)
+    assert [run.command for run in runs] == [old_command, new_command]
+    from_cli = json.loads(result.stdout)
+    assert [check["command"] for check in from_cli["checks"]] == [new_command]
+    assert from_cli["ci_command"] == new_command
+    assert [check["command"] for check in here["checks"]] == [new_command]
+    assert here["ci_command"] == old_command  # what a rerun from here would run
+    log = Path(runs[-1].log_path).read_text()
+    assert log.splitlines()[-1] == "2" and f"# command: {new_command}" in log
