@@ -175,7 +175,7 @@ def test_ci_json_and_the_database_hold_no_secret_and_no_more_than_the_bound(
     run_git(worktree, "commit", "-q", "-m", "work")
 
     result = ao(tmp_path, "--config", str(config), "ci", session.id, "--wait", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 10, result.stderr  # ci --wait: failing CI
     report = json.loads(result.stdout)
     assert report["state"] == "failing"
     assert NO_SHAPE not in result.stdout and TOKEN not in result.stdout
