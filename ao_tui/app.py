@@ -33,7 +33,15 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from ao_tui.commands import CockpitCommands
-from ao_tui.keymap import ALL_COMMANDS, APP_COMMANDS, Command, keys_for, resolve_keymap
+from ao_tui.keymap import (
+    ALL_COMMANDS,
+    APP_COMMANDS,
+    DEFAULT_KEYMAP,
+    Command,
+    KeymapError,
+    keys_for,
+    resolve_keymap,
+)
 from ao_tui.messages import (
     ActionDone,
     EngineEvents,
@@ -51,11 +59,13 @@ from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
+from ao_tui.widgets.config_line import ConfigLine
 from ao_tui.widgets.orphan_line import OrphanLine
 from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
 from core.activity.watch import watch_dirs
+from core.config_reload import ConfigFollower, Reload
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
@@ -191,10 +201,16 @@ class CockpitApp(App[None]):
         clock: Callable[[], float] | None = None,
         cursor_blink: bool = True,
         refresh_interval: float = 1.0,
+        config_path: Path | None = None,
     ) -> None:
-        """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`)."""
+        """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`).
+
+        ``config_path`` is the file ``engine.config`` came from: the cockpit reloads it
+        when it changes (:mod:`core.config_reload`).
+        """
         super().__init__()
         self.engine = engine
+        self.config_path = config_path
         self.notify_bell = notify_bell
         self.reconcile = reconcile
         self.keymap_overrides = resolve_keymap(keymap)
@@ -245,6 +261,7 @@ class CockpitApp(App[None]):
         # whenever one is open.
         self.counts = ZoneCounts(id="counts")
         self.orphan_line = OrphanLine(id="orphans")
+        self.config_line = ConfigLine(id="config-error")
         self.filter_input = Input(
             placeholder="filter: id, title or branch", id="filter", compact=True, disabled=True
         )
@@ -254,6 +271,7 @@ class CockpitApp(App[None]):
         self.preview = Preview(id="preview")
         yield self.counts
         yield self.orphan_line
+        yield self.config_line
         yield self.filter_input
         yield self.board
         yield self.preview
@@ -279,6 +297,14 @@ class CockpitApp(App[None]):
         # The follower reads the sessions once it knows where the event log ends, so no
         # change can fall between that first read and the events it follows.
         self.run_worker(self._follow_store(), name="events", group="engine", exit_on_error=False)
+        if self.config_path is not None:
+            follower = ConfigFollower(self.engine, self.config_path, known_keys=DEFAULT_KEYMAP)
+            self.run_worker(
+                follower.follow(self._stop, self._config_reloaded),
+                name="config",
+                group="engine",
+                exit_on_error=False,
+            )
         # Changes arrive as events (this process's and, through the store's files, any
         # other's); the slow reload is only a safety net. Ages tick from the cached rows.
         self.set_interval(
@@ -299,6 +325,32 @@ class CockpitApp(App[None]):
     def on_orphan_line_found(self, message: OrphanLine.Found) -> None:
         """Show or hide the orphan line."""
         self.orphan_line.show(message.findings)
+
+    def _config_reloaded(self, found: Reload) -> None:
+        self.post_message(ConfigLine.Reloaded(found))
+
+    def on_config_line_reloaded(self, message: ConfigLine.Reloaded) -> None:
+        """The config file changed: say what changed, or why it is not used (line + toast)."""
+        found = message.reload
+        self.config_line.show(found.error)
+        name = self.config_path.name if self.config_path is not None else "config"
+        if found.error:
+            self.notify(
+                found.error,
+                title=f"{name} not reloaded: previous config kept",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            return
+        if found.config is None:
+            return
+        self.notify_bell = found.config.cockpit.bell
+        try:
+            self.set_keymap(resolve_keymap(dict(found.config.cockpit.keys)))
+        except KeymapError as exc:
+            self.config_line.show(f"cockpit.keys: {exc}")
+        self.notify(found.summary, title=f"{name} reloaded", markup=False)
 
     def on_unmount(self) -> None:
         """Stop reconciling and give the lease back; sessions are not touched."""

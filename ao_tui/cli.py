@@ -153,6 +153,7 @@ def _load_config(ctx: click.Context, registry: Registry) -> Config:
     from ao_tui.keymap import DEFAULT_KEYMAP
 
     loaded = load_config(path, known_agents=registry.names("agent"), known_keys=DEFAULT_KEYMAP)
+    ctx.obj["config_file"] = path  # long-running verbs follow it (core.config_reload)
     for warning in loaded.warnings:
         click.echo(f"ao-tui: warning: {warning}", err=True)
     return loaded.config
@@ -642,9 +643,10 @@ async def _follow(engine: Engine, since: int | None, show: Callable[[Any], None]
 
     stop = asyncio.Event()
     lease = EngineLease(engine.locations.engine_lock)
-    loop_task = None
+    loop_task = following = None
     if lease.acquire():
         loop_task = asyncio.create_task(reconcile_loop(engine, stop))
+        following = _follow_config(engine, stop)
     try:
         async for event in engine.events(after=since):
             show(event)
@@ -652,7 +654,34 @@ async def _follow(engine: Engine, since: int | None, show: Callable[[Any], None]
         stop.set()
         if loop_task is not None:
             await loop_task
+        if following is not None:
+            await following
         lease.release()
+
+
+def _follow_config(engine: Engine, stop: Any) -> Any:
+    """Reload the config file into ``engine`` whenever it changes, until ``stop``; each
+    reload is one stderr line (a long-running reconciler starts CI runs and must run the
+    file's command of now). The task, or None when the config came from no file."""
+    import asyncio
+
+    from ao_tui.keymap import DEFAULT_KEYMAP
+    from core.config_reload import ConfigFollower, Reload
+    from core.inert import inert
+
+    path = click.get_current_context().obj.get("config_file")
+    if path is None:
+        return None
+
+    def say(found: Reload) -> None:
+        if found.error:
+            kept = "not reloaded, the previous config stays in use"
+            click.echo(f"ao-tui: {path.name} {kept}: {inert(found.error)}", err=True)
+        elif found.changed:
+            click.echo(f"ao-tui: {path.name} reloaded: {inert(found.summary)}", err=True)
+
+    follower = ConfigFollower(engine, path, known_keys=DEFAULT_KEYMAP)
+    return asyncio.create_task(follower.follow(stop, say))
 
 
 @main.command()
@@ -682,7 +711,14 @@ def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
         sys.stdout.flush()
 
     async def run() -> None:
-        await reconcile_loop(engine, asyncio.Event(), interval=interval, on_events=show)
+        stop = asyncio.Event()
+        following = _follow_config(engine, stop)
+        try:
+            await reconcile_loop(engine, stop, interval=interval, on_events=show)
+        finally:
+            stop.set()
+            if following is not None:
+                await following
 
     click.echo(f"ao-tui daemon: watching {len(engine.list())} sessions; Ctrl-C stops it", err=True)
     try:
@@ -934,7 +970,7 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
                 # Textual costs ~150 ms to import: only the cockpit pays for it.
                 from ao_tui.app import CockpitApp
 
-                app = CockpitApp(sandbox.engine)
+                app = CockpitApp(sandbox.engine, config_path=sandbox.config_path)
                 app.run()
         finally:
             message = sandbox.close(keep=keep)
@@ -952,7 +988,12 @@ def _open_cockpit(ctx: click.Context) -> None:
 
     settings = engine.config.cockpit
     try:
-        app = CockpitApp(engine, keymap=dict(settings.keys), notify_bell=settings.bell)
+        app = CockpitApp(
+            engine,
+            keymap=dict(settings.keys),
+            notify_bell=settings.bell,
+            config_path=ctx.obj.get("config_file"),
+        )
     except KeymapError as exc:
         fail(f"config: cockpit.keys: {exc}", EXIT_CONFIG)
     app.run()

@@ -134,6 +134,13 @@ class Engine:
         self._scm_names: dict[str, str] = {}
         self._hosts: dict[str, HostSettings | None] = {}
 
+    def use_config(self, config: Config) -> None:
+        """Run every action from now on with ``config`` (the file changed under a long-running
+        process, :mod:`core.config_reload`); what was derived from the old one is dropped."""
+        self.config = config
+        self._scm_names = {}
+        self._hosts = {}
+
     # plugins -------------------------------------------------------------------------
 
     @property
