@@ -279,7 +279,11 @@ def init(force: bool, directory: Path) -> None:
             "elsewhere and pass --config PATH",
             EXIT_ERROR,
         )
+    from core.config_init import COMMIT_NOTE
+
     click.echo(f"wrote {target}")
+    click.echo(f"  {COMMIT_NOTE}")
+    click.echo("  uncomment its ci: line, so that review and merge wait for your tests")
 
 
 @main.command()
