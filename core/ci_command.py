@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.inert import inert
+
 SHELL = "sh"
 """The shell CI commands run with (POSIX ``sh``, as a CI system's ``run:`` step)."""
 
@@ -44,6 +46,8 @@ _SHELL_PREFIX = re.compile(r"^\S*sh: (-c: )?(line )?(\d+: )?")
 
 def shell_problem(command: str) -> str:
     """Why ``sh -c command`` cannot run (no ``sh``, or a line it cannot parse), or ""."""
+    if "\0" in command:
+        return "it holds a NUL character, which no shell line can"
     shell = shutil.which(SHELL)
     if shell is None:
         return f"`{SHELL}` is not on PATH, and the CI command runs with `{SHELL} -c`"
@@ -61,7 +65,8 @@ def shell_problem(command: str) -> str:
         return f"`{SHELL} -n` could not check the line: {exc}"
     if proc.returncode == 0:
         return ""
-    said = " ".join(proc.stderr.split())
+    # What sh says may quote the user's line: one inert line of it.
+    said = inert(" ".join(proc.stderr.split()), one_line=True)
     # dash says "/usr/bin/sh: 1: Syntax error: ...", bash "sh: -c: line 1: ...".
     said = _SHELL_PREFIX.sub("", said) or f"exit status {proc.returncode}"
     return f"{SHELL} cannot parse it: {said[:200]}"
