@@ -74,12 +74,13 @@ def test_hostile_ci_commands_are_checked_without_harm(tmp_path: Path, title: str
 def test_config_check_and_doctor_show_a_hostile_command_inertly(
     tmp_path: Path, git_repo: Path
 ) -> None:
-    hostile = '\\e]0;owned\\a\\e[2Jecho \\u202e"unclosed'  # YAML escapes: ESC, BEL, RLO
+    hostile = '\\e]0;owned\\a\\e[2Jecho \\u202e\\"unclosed'  # YAML escapes: ESC, BEL, RLO
     path = write_config(
         tmp_path, git_repo, extra_project_yaml=f'    ci: {{command: "{hostile}"}}\n'
     )
     result = ao(tmp_path, "--config", str(path), "config", "check")
     assert result.returncode == 5 and result.stderr.count("\n") == 1
+    assert "projects.app.ci.command: sh cannot parse it" in result.stderr
     assert_inert(result.stderr)
     doctor = ao(tmp_path, "--config", str(path), "doctor")
     assert_inert(doctor.stdout)
