@@ -329,10 +329,10 @@ def test_cli_ci_approve_diff_and_merge(tmp_path: Path, repo: Path) -> None:
     here = tmp_path
     config = ["--config", str(cfg)]
     report = ao(here, *config, "ci", session.id, "--wait", "--json")
-    assert report.returncode == 0, report.stderr
+    assert report.returncode == 10, report.stderr  # ci --wait: failing
     data = json.loads(report.stdout)
     assert data["state"] == "failing"
-    assert set(data["checks"][0]) >= {"name", "state", "duration", "excerpt", "url"}
+    assert set(data["checks"][0]) >= {"name", "command", "state", "duration", "excerpt", "url"}
     assert ao(here, *config, "approve", session.id).returncode == 0
     status = json.loads(ao(here, *config, "status", session.id, "--json").stdout)
     assert set(status["pr"]) == {
