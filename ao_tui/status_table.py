@@ -2,10 +2,12 @@
 
 Each row says the session's zone, what its agent does and for how long, its PR (review and
 merge side) and its CI, then the title, which is what gets cut when the row would pass 80
-columns. A session waiting on the operator gets a second line saying what it asks
-(``asks: Bash: rm -rf build``), as wide as the terminal line allows: that is what the
-operator must see before answering. Every text from elsewhere (titles, commands the agent
-wants to run) is inert (:mod:`core.inert`). No Rich: ``status`` must stay light.
+columns. Zones and activities use the cockpit's short words (``Ready``, ``waiting``) to
+leave the title room; ``--json`` keeps the full values. A session waiting on the operator
+gets a second line saying what it asks (``asks: Bash: rm -rf build``), as wide as the line
+allows: that is what the operator must see before answering. Every text from elsewhere
+(titles, commands the agent wants to run) is inert (:mod:`core.inert`). No Rich:
+``status`` must stay light.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from core.humanize import age
 from core.inert import inert
-from core.models import ActivityState, Lifecycle, Session
+from core.models import ActivityState, Lifecycle, Session, Zone
 from core.zones import zone_of
 
 WIDTH = 80
@@ -27,6 +29,19 @@ ASKS_INDENT = 4
 _HEADER = ("ID", "ZONE", "ACTIVITY", "FOR", "PR", "CI", "TITLE")
 
 _CI_WORDS = {"passing": "passing", "failing": "failing", "running": "running"}
+
+ZONE_WORDS: dict[Zone, str] = {
+    Zone.NEEDS_YOU: "Needs you",
+    Zone.READY_TO_MERGE: "Ready",
+    Zone.FIXING: "Fixing",
+    Zone.IN_REVIEW: "Review",
+    Zone.WORKING: "Working",
+    Zone.DONE: "Done",
+}
+"""The zone labels of the cockpit's header line (ao_tui.widgets.zone_counts)."""
+
+ACTIVITY_WORDS = {ActivityState.WAITING_INPUT.value: "waiting"}
+"""Activity states whose table word is shorter than their value (as on a cockpit card)."""
 
 
 def pr_column(pr: dict[str, Any] | None) -> str:
@@ -86,12 +101,13 @@ def render_table(sessions: Sequence[Session], now: float) -> str:
     questions: list[str] = [""]
     for s in sessions:
         state = s.activity.state.value if s.lifecycle is Lifecycle.RUNNING else s.lifecycle.value
+        state = ACTIVITY_WORDS.get(state, state)
         # A title may come from an issue, or from a database older than inert titles.
         title = inert(s.title, one_line=True)
         rows.append(
             (
                 s.id,
-                zone_of(s).value,
+                ZONE_WORDS.get(zone_of(s), zone_of(s).value),
                 state,
                 age(now - s.activity.since),
                 pr_column(s.pr),

@@ -251,7 +251,7 @@ class CiScreen(WorkerScreen[None]):
             summary += " · no checks for this head (is a CI command configured?)"
         changed = command_changed(self.result)
         if changed:
-            summary += f" · ci.command is now {changed!r}: r runs it"
+            summary += f" · ci.command changed since (r runs it): {changed!r}"
         if message.verb == "rerun":
             summary = f"rerun started · {summary}"
         self._status(summary)

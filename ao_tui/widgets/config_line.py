@@ -18,7 +18,11 @@ from core.inert import inert
 
 
 class ConfigLine(Static):
-    """``⚠ config not reloaded, the previous one stays in use: ao.config.yaml:5:9: …``."""
+    """``⚠ config not reloaded: ao.config.yaml:5:9: projects.app.ci: expected a mapping…``.
+
+    Not reloaded means the previous config stays in use (the toast says so in words); the
+    line keeps the room for where the error is and what it is.
+    """
 
     DEFAULT_CSS = """
     ConfigLine {
@@ -27,6 +31,8 @@ class ConfigLine(Static):
         display: none;
         color: $error;
         background: $error 15%;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     }
     ConfigLine.-shown {
         display: block;
@@ -45,8 +51,6 @@ class ConfigLine(Static):
         if not error:
             self.update("")
             return
-        line = Text("⚠ config not reloaded, the previous one stays in use: ", style="bold")
+        line = Text("⚠ config not reloaded: ", style="bold", no_wrap=True, overflow="ellipsis")
         line.append(inert(error, one_line=True))
-        line.no_wrap = True
-        line.overflow = "ellipsis"
         self.update(line)

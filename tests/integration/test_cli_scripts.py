@@ -137,15 +137,17 @@ def test_plain_status_shows_what_a_waiting_session_asks_and_its_pr() -> None:
         recent("app-2", title="speed up the cart " * 6, pr=PR_FAILING),
         recent("app-3", title="add a price helper", pr=PR_APPROVED, lifecycle=Lifecycle.EXITED),
         recent("app-4", title="no PR yet"),
+        recent("app-5", title="ready", pr=PR_APPROVED),
     ]
     lines = render_table(sessions, now).splitlines()
     assert re.split(r"\s{2,}", lines[0]) == ["ID", "ZONE", "ACTIVITY", "FOR", "PR", "CI", "TITLE"]
-    assert lines[1].startswith("app-1  Needs you")
+    assert lines[1].startswith("app-1  Needs you  waiting")
     assert lines[1].endswith("2m   -         -        clean the build folder")
     assert lines[2] == "    asks: Bash: rm -rf build"
     assert " open      failing  speed up the cart" in lines[3]
     assert lines[3].endswith("…")  # the title is what gets cut
     assert " approved  passing  add a price helper" in lines[4]
+    assert lines[6].startswith("app-5  Ready      idle")  # the cockpit's short zone words
     assert all(len(line) <= WIDTH for line in lines), lines
 
 

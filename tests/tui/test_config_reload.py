@@ -47,7 +47,7 @@ async def test_the_cockpit_reloads_its_config_and_keeps_it_when_broken(
         # The check that ran is labelled with what it ran; the view says the file changed.
         assert ci_view.result["checks"][0]["name"] == OLD
         status = str(ci_view.query_one("#ci-status").render())
-        assert f"ci.command is now {NEW!r}: r runs it" in status
+        assert f"ci.command changed since (r runs it): {NEW!r}" in status
         await pilot.press("r")
         await wait_until(pilot, lambda: len(engine.store.ci_runs(session.id)) == 2)
         assert [run.command for run in engine.store.ci_runs(session.id)] == [OLD, NEW]
@@ -57,7 +57,7 @@ async def test_the_cockpit_reloads_its_config_and_keeps_it_when_broken(
         config.write_text(config.read_text() + "    agent: claud\n", encoding="utf-8")
         await wait_until(pilot, lambda: app.config_line.has_class("-shown"))
         line = str(app.config_line.render())
-        assert line.startswith("⚠ config not reloaded, the previous one stays in use: ")
+        assert line.startswith("⚠ config not reloaded: ao.config.yaml:")
         assert "ao.config.yaml:" in line and "projects.app.agent" in line
         assert any(
             t.startswith("ao.config.yaml not reloaded: previous config kept: ") for t in toasts
