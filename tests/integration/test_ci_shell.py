@@ -200,3 +200,41 @@ def test_every_check_is_labelled_with_the_command_that_ran(tmp_path: Path, git_r
     assert here["ci_command"] == old_command  # what a rerun from here would run
     log = Path(runs[-1].log_path).read_text()
     assert log.splitlines()[-1] == "2" and f"# command: {new_command}" in log
+
+
+def test_a_runner_without_its_environment_records_a_failure_and_runs_nothing(
+    tmp_path: Path,
+) -> None:
+    from core.store import Store
+
+    store = Store(tmp_path / "state.db")
+    log = tmp_path / "sessions" / "app-1" / "ci-abc.log"
+    log.parent.mkdir(parents=True)
+    for garbage in (b"not json", b"[1, 2]", b""):
+        run_id = store.start_ci_run("app-1", "a" * 40, str(log), rerun=True, command="x")
+        assert run_id is not None
+        spec = {
+            "database": str(store.path),
+            "run_id": run_id,
+            "argv": ["sh", "-c", "touch ran"],
+            "cwd": str(tmp_path),
+            "log_path": str(log),
+            "timeout": 60,
+            "header": ["ci"],
+            "env_on_stdin": True,
+        }
+        log.with_suffix(".json").write_text(json.dumps(spec))
+        proc = subprocess.run(
+            [sys.executable, "-m", "core.ci_runner", str(log.with_suffix(".json"))],
+            input=garbage,
+            capture_output=True,
+            timeout=60,
+            check=False,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+        assert proc.returncode == 0, proc.stderr
+        run = store.ci_run(run_id)
+        assert run is not None and run.state == "failing"
+        assert run.excerpt.startswith("the CI runner got no environment"), run.excerpt
+        assert not (tmp_path / "ran").exists()  # never run with an environment it guessed
+    store.close()
