@@ -38,7 +38,15 @@ from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
 from ao_tui.commands import CockpitCommands
-from ao_tui.keymap import ALL_COMMANDS, APP_COMMANDS, Command, keys_for, resolve_keymap
+from ao_tui.keymap import (
+    ALL_COMMANDS,
+    APP_COMMANDS,
+    DEFAULT_KEYMAP,
+    Command,
+    KeymapError,
+    keys_for,
+    resolve_keymap,
+)
 from ao_tui.messages import (
     ActionDone,
     EngineEvents,
@@ -59,6 +67,7 @@ from ao_tui.toasts import FactToasts, one_line, toast_margin
 from ao_tui.watching import THIS_COCKPIT, UNKNOWN, Watching
 from ao_tui.widgets.board import Board
 from ao_tui.widgets.card import CardPalette
+from ao_tui.widgets.config_line import ConfigLine
 from ao_tui.widgets.first_run import FirstRun
 from ao_tui.widgets.footer import CockpitFooter
 from ao_tui.widgets.orphan_line import OrphanLine
@@ -70,6 +79,7 @@ from core.activity.watch import watch_dirs
 from core.attention import needs_you_reason as attention_reason
 from core.attention import restored_and_waiting
 from core.closed import is_closed
+from core.config_reload import ConfigFollower, Reload
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
@@ -231,6 +241,7 @@ class CockpitApp(App[None]):
         refresh_interval: float = 1.0,
         watching: Watching | None = None,
         quit_message: str = "",
+        config_path: Path | None = None,
     ) -> None:
         """Embed ``engine``; ``keymap`` maps binding ids to keys (see :mod:`ao_tui.keymap`).
 
@@ -239,10 +250,13 @@ class CockpitApp(App[None]):
         instead of looking at the lease (the screenshots and snapshot tests, which must
         not depend on other processes).
         ``quit_message`` replaces the line printed on quit (the demo removes its sessions).
+        ``config_path`` is the file ``engine.config`` came from: the cockpit reloads it
+        when it changes (:mod:`core.config_reload`).
         """
         super().__init__()
         self.quit_message = quit_message
         self.engine = engine
+        self.config_path = config_path
         self.notify_bell = notify_bell
         self.reconcile = reconcile
         self.keymap_overrides = resolve_keymap(keymap)
@@ -305,6 +319,7 @@ class CockpitApp(App[None]):
         self.counts = ZoneCounts(id="counts")
         self.watch_alarm = WatchAlarm(id="watch-alarm")
         self.orphan_line = OrphanLine(id="orphans")
+        self.config_line = ConfigLine(id="config-error")
         self.filter_input = Input(
             placeholder="filter: id, title or branch", id="filter", compact=True, disabled=True
         )
@@ -316,6 +331,7 @@ class CockpitApp(App[None]):
         yield self.counts
         yield self.watch_alarm
         yield self.orphan_line
+        yield self.config_line
         yield self.filter_input
         yield self.board
         yield self.first_run
@@ -343,6 +359,14 @@ class CockpitApp(App[None]):
         # The follower reads the sessions once it knows where the event log ends, so no
         # change can fall between that first read and the events it follows.
         self.run_worker(self._follow_store(), name="events", group="engine", exit_on_error=False)
+        if self.config_path is not None:
+            follower = ConfigFollower(self.engine, self.config_path, known_keys=DEFAULT_KEYMAP)
+            self.run_worker(
+                follower.follow(self._stop, self._config_reloaded),
+                name="config",
+                group="engine",
+                exit_on_error=False,
+            )
         # Changes arrive as events (this process's and, through the store's files, any
         # other's); the slow reload is only a safety net. Ages tick from the cached rows.
         self.set_interval(
@@ -366,6 +390,32 @@ class CockpitApp(App[None]):
     def on_orphan_line_found(self, message: OrphanLine.Found) -> None:
         """Show or hide the orphan line."""
         self.orphan_line.show(message.findings)
+
+    def _config_reloaded(self, found: Reload) -> None:
+        self.post_message(ConfigLine.Reloaded(found))
+
+    def on_config_line_reloaded(self, message: ConfigLine.Reloaded) -> None:
+        """The config file changed: say what changed, or why it is not used (line + toast)."""
+        found = message.reload
+        self.config_line.show(found.error)
+        name = self.config_path.name if self.config_path is not None else "config"
+        if found.error:
+            self.notify(
+                found.error,
+                title=f"{name} not reloaded: previous config kept",
+                severity="error",
+                timeout=10,
+                markup=False,
+            )
+            return
+        if found.config is None:
+            return
+        self.notify_bell = found.config.cockpit.bell
+        try:
+            self.set_keymap(resolve_keymap(dict(found.config.cockpit.keys)))
+        except KeymapError as exc:
+            self.config_line.show(f"cockpit.keys: {exc}")
+        self.notify(found.summary, title=f"{name} reloaded", markup=False)
 
     def on_unmount(self) -> None:
         """Stop reconciling and give the lease back; sessions are not touched."""

@@ -33,6 +33,10 @@ EXIT_DUPLICATE = 4
 EXIT_CONFIG = 5
 EXIT_SEND_FAILED = 6
 EXIT_STATE = 7
+EXIT_CI_FAILING = 10
+"""``ci --wait``: the CI of the head failed (8 and 9 are merge's)."""
+EXIT_CI_RUNNING = 11
+"""``ci --wait --timeout``: a check was still running when the time was up."""
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
@@ -149,6 +153,7 @@ def _load_config(ctx: click.Context, registry: Registry) -> Config:
     from ao_tui.keymap import DEFAULT_KEYMAP
 
     loaded = load_config(path, known_agents=registry.names("agent"), known_keys=DEFAULT_KEYMAP)
+    ctx.obj["config_file"] = path  # long-running verbs follow it (core.config_reload)
     for warning in loaded.warnings:
         click.echo(f"ao-tui: warning: {warning}", err=True)
     return loaded.config
@@ -232,26 +237,10 @@ def _emit(data: Any) -> None:
 
 
 def _table(sessions: list[Session]) -> str:
-    """A plain table that fits 80 columns (no Rich: status must stay light)."""
-    from core.humanize import age
-    from core.inert import inert
-    from core.zones import zone_of
+    """The plain table of ``status`` and ``ls`` (:mod:`ao_tui.status_table`)."""
+    from ao_tui.status_table import render_table
 
-    now = time.time()
-    rows = [("ID", "ZONE", "ACTIVITY", "FOR", "TITLE")]
-    for s in sessions:
-        state = s.activity.state.value if s.lifecycle.value == "running" else s.lifecycle.value
-        # A title may come from an issue, or from a database older than inert titles.
-        title = inert(s.title, one_line=True)
-        rows.append((s.id, zone_of(s).value, state, age(now - s.activity.since), title))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = []
-    for row in rows:
-        head = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4]))
-        room = max(10, 80 - len(head) - 2)
-        title = row[4] if len(row[4]) <= room else row[4][: room - 1] + "…"
-        lines.append(f"{head}  {title}".rstrip())
-    return "\n".join(lines)
+    return render_table(sessions, time.time())
 
 
 @click.group(cls=_Verbs, invoke_without_command=True)
@@ -294,7 +283,11 @@ def init(force: bool, directory: Path) -> None:
             "elsewhere and pass --config PATH",
             EXIT_ERROR,
         )
+    from core.config_init import COMMIT_NOTE
+
     click.echo(f"wrote {target}")
+    click.echo(f"  {COMMIT_NOTE}")
+    click.echo("  uncomment its ci: line, so that review and merge wait for your tests")
 
 
 @main.command()
@@ -604,6 +597,7 @@ def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
 
 
 @main.command()
+@click.argument("session_id", required=False)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they happen.")
 @click.option(
     "--since",
@@ -611,13 +605,25 @@ def restore(ctx: click.Context, session_id: str, as_json: bool) -> None:
     default=None,
     help="Start after this sequence number (default: all, or now with --follow).",
 )
-@click.option("--session", "session_filter", default=None, help="Only this session's events.")
+@click.option(
+    "--session",
+    "session_option",
+    default=None,
+    metavar="SESSION_ID",
+    help="Only this session's events (the same as giving SESSION_ID).",
+)
 @click.option("--json", "as_json", is_flag=True, help="NDJSON: one event object per line.")
 @click.pass_context
 def events(
-    ctx: click.Context, follow: bool, since: int | None, session_filter: str | None, as_json: bool
+    ctx: click.Context,
+    session_id: str | None,
+    follow: bool,
+    since: int | None,
+    session_option: str | None,
+    as_json: bool,
 ) -> None:
-    """The event log; with --follow, a live stream of every state change.
+    """The event log (of SESSION_ID only, when given); with --follow, a live stream of every
+    state change.
 
     While no cockpit or daemon watches the sessions, --follow watches them itself (and
     takes over the moment the one that does stops), so the stream never goes quiet.
@@ -626,6 +632,13 @@ def events(
 
     from core.inert import inert
     from core.models import Event
+
+    if session_id is not None and session_option is not None and session_id != session_option:
+        fail(
+            f"two sessions given ({session_id!r} and --session {session_option!r}); give one",
+            EXIT_USAGE,
+        )
+    session_filter = session_id if session_id is not None else session_option
 
     def show(event: Event) -> None:
         if session_filter and event.session_id != session_filter:
@@ -641,6 +654,8 @@ def events(
 
     with _errors():
         engine = _load_engine(ctx)
+        if session_filter is not None and engine.store.get_session(session_filter) is None:
+            fail(f"no session {session_filter!r}; list them with `ao-tui status`", EXIT_NOT_FOUND)
         if not follow:
             for event in engine.store.events_after(since or 0, limit=1_000_000):
                 show(event)
@@ -697,15 +712,48 @@ async def _watch_when_free(
             said.append(text)
             click.echo(text, err=True)
 
+    following = None
     try:
         if await wait_for_lease(lease, stop, on_holder=on_holder):
             if on_taken is not None:
                 on_taken()
+            # The watcher starts CI runs at new heads, which must run the file's command
+            # of now: it follows the config while it watches.
+            following = _follow_config(engine, stop)
             await reconcile_loop(
                 engine, stop, interval=interval, on_events=on_events, on_error=tick_failed
             )
     finally:
+        if following is not None:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await following
         lease.release()
+
+
+def _follow_config(engine: Engine, stop: Any) -> Any:
+    """Reload the config file into ``engine`` whenever it changes, until ``stop``; each
+    reload is one stderr line (a long-running reconciler starts CI runs and must run the
+    file's command of now). The task, or None when the config came from no file."""
+    import asyncio
+
+    from ao_tui.keymap import DEFAULT_KEYMAP
+    from core.config_reload import ConfigFollower, Reload
+    from core.inert import inert
+
+    path = click.get_current_context().obj.get("config_file")
+    if path is None:
+        return None
+
+    def say(found: Reload) -> None:
+        if found.error:
+            kept = "not reloaded, the previous config stays in use"
+            click.echo(f"ao-tui: {path.name} {kept}: {inert(found.error)}", err=True)
+        elif found.changed:
+            click.echo(f"ao-tui: {path.name} reloaded: {inert(found.summary)}", err=True)
+
+    follower = ConfigFollower(engine, path, known_keys=DEFAULT_KEYMAP)
+    return asyncio.create_task(follower.follow(stop, say))
 
 
 @main.command()
@@ -1010,7 +1058,11 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
                 # Textual costs ~150 ms to import: only the cockpit pays for it.
                 from ao_tui.app import CockpitApp
 
-                app = CockpitApp(sandbox.engine, quit_message=quit_message(keep))
+                app = CockpitApp(
+                    sandbox.engine,
+                    quit_message=quit_message(keep),
+                    config_path=sandbox.config_path,
+                )
                 app.run()
         finally:
             message = sandbox.close(keep=keep)
@@ -1028,7 +1080,12 @@ def _open_cockpit(ctx: click.Context) -> None:
 
     settings = engine.config.cockpit
     try:
-        app = CockpitApp(engine, keymap=dict(settings.keys), notify_bell=settings.bell)
+        app = CockpitApp(
+            engine,
+            keymap=dict(settings.keys),
+            notify_bell=settings.bell,
+            config_path=ctx.obj.get("config_file"),
+        )
     except KeymapError as exc:
         fail(f"config: cockpit.keys: {exc}", EXIT_CONFIG)
     app.run()
@@ -1037,20 +1094,59 @@ def _open_cockpit(ctx: click.Context) -> None:
 @main.command()
 @click.argument("session_id")
 @click.option("--run", "rerun", is_flag=True, help="Run CI again on the current head.")
-@click.option("--wait", is_flag=True, help="Wait until no check is running.")
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Wait until no check is running; then exit 0 if CI passes (or there is none), "
+    f"{EXIT_CI_FAILING} if it fails.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help=f"With --wait: give up after this long and exit {EXIT_CI_RUNNING} if a check still runs.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print {state, checks} as JSON.")
 @click.pass_context
-def ci(ctx: click.Context, session_id: str, rerun: bool, wait: bool, as_json: bool) -> None:
-    """CI of a session's head commit: each check with its state and the log excerpt."""
+def ci(
+    ctx: click.Context,
+    session_id: str,
+    rerun: bool,
+    wait: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
+    """CI of a session's head commit: each check with its state and the log excerpt.
+
+    Each check is labelled with the command that run ran. With --wait the exit status
+    says the outcome: 0 passing or no CI, 10 failing, 11 still running after --timeout.
+    """
+    if timeout is not None and not wait:
+        fail("--timeout only goes with --wait", EXIT_USAGE)
     with _errors():
         engine = _load_engine(ctx)
         report = engine.ci(session_id, run=rerun)
+        deadline = None if timeout is None else time.monotonic() + timeout
         while wait and report["state"] == "running":
+            if deadline is not None and time.monotonic() >= deadline:
+                break
             time.sleep(0.5)
             report = engine.ci(session_id)
     if as_json:
         _emit(report)
-        return
+    else:
+        _print_ci(session_id, report)
+    if wait and report["state"] == "failing":
+        raise SystemExit(EXIT_CI_FAILING)
+    if wait and report["state"] == "running":
+        if not as_json:
+            click.echo(f"ao-tui: CI of {session_id} still running after {timeout:g}s", err=True)
+        raise SystemExit(EXIT_CI_RUNNING)
+
+
+def _print_ci(session_id: str, report: dict[str, Any]) -> None:
+    """The plain ``ci`` report: one line per check (its command), the failing excerpt."""
     from core.inert import inert
 
     click.echo(f"{session_id} at {report['head_sha'][:10]}: CI {report['state']}")
@@ -1062,6 +1158,13 @@ def ci(ctx: click.Context, session_id: str, rerun: bool, wait: bool, as_json: bo
                 click.echo(f"    {line}")
         if check.get("log"):
             click.echo(f"    log: {check['log']}")
+    configured = report.get("ci_command")
+    ran = [check.get("command") for check in report["checks"] if check.get("command")]
+    if configured and ran and configured not in ran:
+        now = inert(str(configured), one_line=True)
+        click.echo(
+            f"note: ci.command is now {now!r}; `ao-tui ci {session_id} --run` runs it", err=True
+        )
 
 
 @main.command()

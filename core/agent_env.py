@@ -13,6 +13,10 @@ runs arbitrary commands and should get only what its work needs. It gets, in thi
 3. the project's ``env:`` block — the way to hand an agent a token
    (``GITHUB_TOKEN: ${GITHUB_TOKEN}``);
 4. the launch plan's own additions, and ``AO_TUI_SESSION``.
+
+A CI run gets the same construction without the agent plugin's part
+(:func:`ci_environment`): whichever process notices a new head first starts its CI, and
+what the run sees must not depend on which terminal that process was started from.
 """
 
 from __future__ import annotations
@@ -126,4 +130,18 @@ def agent_environment(
     env.update(project_env)
     env.update(plan_env)
     env["AO_TUI_SESSION"] = session_id
+    return env
+
+
+def ci_environment(environ: Mapping[str, str], *, project_env: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment of one CI run: the operator variables, then the project's
+    ``env:`` (which wins).
+
+    Nothing else of ``environ`` passes: a variable exported in one terminal and not in
+    another must not make the same head pass in one and fail in the other.
+    """
+    env = matching(environ, OPERATOR_VARIABLES)
+    for key in _DROPPED:
+        env.pop(key, None)
+    env.update(project_env)
     return env

@@ -2,11 +2,16 @@
 
 The reconciler must never wait on CI, and a CLI call that starts a run exits long before
 the run ends, so each run is its own process (``python -m core.ci_runner SPEC``) in its
-own session: it outlives whoever started it, runs the command (argv, never a shell) in its
-own process group, keeps the whole output as a log (owner-only, in the session's private
-dir), and records passing/failing with the useful excerpt of the log, masked and bounded
-(:mod:`core.ci_excerpt`). When the run ends — passing, failing or timed out — every
-process it started is ended (:mod:`core.ci_reaper`), even one that left the group.
+own session: it outlives whoever started it, runs the command's argv (an argv list handed to
+``Popen``; the local SCM makes it ``["sh", "-c", <ci.command>]``) in its own process group
+with the environment the spec gives, keeps the whole output as a log (owner-only, in the
+session's private dir), and records passing/failing with the useful excerpt of the log,
+masked and bounded (:mod:`core.ci_excerpt`). When the run ends — passing, failing or timed
+out — every process it started is ended (:mod:`core.ci_reaper`), even one that left the
+group.
+
+The run's environment reaches the runner through its stdin, never through the spec file:
+it holds the project's ``env:`` (tokens), which must not rest on disk.
 """
 
 from __future__ import annotations
@@ -19,8 +24,9 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from core.ci_excerpt import bound_excerpt, read_log_end
 from core.ci_reaper import MARKER_ENV, become_subreaper, end_run, new_marker
@@ -49,23 +55,34 @@ class RunSpec:
     log_path: str
     timeout: int
     header: list[str]
+    env: dict[str, str] | None = None
+    """The whole environment of the command; None: this process's (tests, older specs)."""
 
 
 def launch(spec: RunSpec) -> subprocess.Popen[bytes]:
     """Start the runner for ``spec`` detached from this process; returns at once."""
     spec_path = Path(spec.log_path).with_suffix(".json")
     spec_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    on_disk = {key: value for key, value in asdict(spec).items() if key != "env"}
+    on_disk["env_on_stdin"] = spec.env is not None
     fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(asdict(spec), handle)
+        json.dump(on_disk, handle)
     proc = subprocess.Popen(
         [sys.executable, "-m", "core.ci_runner", str(spec_path)],
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE if spec.env is not None else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
         cwd=str(Path(__file__).resolve().parent.parent),
     )
+    if proc.stdin is not None:
+        try:
+            proc.stdin.write(json.dumps(spec.env).encode())
+            proc.stdin.close()
+        except OSError:
+            # The runner died before reading it; the run shows as lost after its timeout.
+            pass
     # Reap it when it ends so a long-lived engine leaves no zombies behind.
     threading.Thread(target=proc.wait, daemon=True, name=f"ci-reaper-{spec.run_id}").start()
     return proc
@@ -83,7 +100,7 @@ def run(spec: RunSpec, *, adopt: bool = False) -> tuple[bool, int | None, str]:
     log_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     log_path.parent.chmod(0o700)  # the log is the raw output: secrets and all
     marker = new_marker(spec.run_id)
-    env = {**os.environ, MARKER_ENV: marker}
+    env = {**(os.environ if spec.env is None else spec.env), MARKER_ENV: marker}
     adopted = adopt and become_subreaper()
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # a log left by an older version keeps its mode on open
@@ -202,11 +219,19 @@ def main(argv: Sequence[str]) -> int:
     """Entry point of the detached runner: run the spec, record the outcome."""
     from core.store import Store
 
-    spec = RunSpec(**json.loads(Path(argv[0]).read_text(encoding="utf-8")))
+    fields = json.loads(Path(argv[0]).read_text(encoding="utf-8"))
+    on_stdin = bool(fields.pop("env_on_stdin", False))
+    spec = RunSpec(**fields)
     try:
-        passed, code, found = run(spec, adopt=True)
-    except Exception as exc:  # the store must never be left saying "running"
-        passed, code, found = False, None, bound_excerpt(f"the CI runner failed: {exc}")
+        env = _read_env(sys.stdin.buffer) if on_stdin else None
+    except (ValueError, AttributeError) as exc:
+        # Without its environment the run must not go ahead with this process's.
+        passed, code, found = False, None, bound_excerpt(f"the CI runner got no environment: {exc}")
+    else:
+        try:
+            passed, code, found = run(replace(spec, env=env), adopt=True)
+        except Exception as exc:  # the store must never be left saying "running"
+            passed, code, found = False, None, bound_excerpt(f"the CI runner failed: {exc}")
     store = Store(Path(spec.database))
     try:
         store.finish_ci_run(spec.run_id, passed=passed, exit_code=code, excerpt=found)
@@ -214,6 +239,14 @@ def main(argv: Sequence[str]) -> int:
         store.close()
     Path(argv[0]).unlink(missing_ok=True)
     return 0
+
+
+def _read_env(stream: BinaryIO) -> dict[str, str]:
+    """The run's environment as :func:`launch` wrote it: one JSON object of strings."""
+    data = json.loads(stream.read())
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return {str(key): str(value) for key, value in data.items()}
 
 
 if __name__ == "__main__":

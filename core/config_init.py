@@ -1,8 +1,11 @@
 """The starter ``ao.config.yaml`` that ``ao-tui init`` writes for a git repository.
 
-Everything it fills in is detected rather than asked: the repository's default branch, the
-agent CLIs on ``PATH``, and a project id / session prefix from the directory name. The text
-is commented so the user can see what else can be set, and it always loads cleanly.
+Everything it fills in is detected rather than asked: the repository's default branch, whether
+the agent's CLI is on ``PATH``, the command that runs the tests (for a commented ``ci:``
+line), and a project id / session prefix from the directory name. It names only the agents
+ao-tui knows, says whether to commit the file (yes, with secrets written as ``${VAR}``), and
+is commented so the user can see what else can be set; it always loads cleanly, and so does
+every commented line once uncommented.
 """
 
 from __future__ import annotations
@@ -11,20 +14,41 @@ import json
 import re
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Callable, Collection
 from pathlib import Path
 
 from core.config import PERMISSION_MODES, default_session_prefix
 from core.errors import ConfigError
 
-__all__ = ["AGENT_BINARIES", "detect_default_branch", "project_id_for", "render_init"]
+__all__ = [
+    "AGENT_BINARIES",
+    "COMMIT_NOTE",
+    "detect_default_branch",
+    "guess_ci_command",
+    "project_id_for",
+    "render_init",
+]
 
-AGENT_BINARIES: tuple[tuple[str, str], ...] = (
-    ("claude", "claude-code"),
-    ("codex", "codex"),
-    ("aider", "aider"),
-)
-"""(binary on PATH, agent plugin name), in the order of preference for the default agent."""
+AGENT_BINARIES: dict[str, str] = {"claude-code": "claude"}
+"""The program each agent plugin runs, for the agents that need one installed."""
+
+AGENT_NOTES: dict[str, str] = {
+    "claude-code": "Claude Code",
+    "shell": "any command line of yours, as agentConfig.command",
+    "demo": "the scripted agent of `ao-tui demo`",
+}
+"""How ``init`` describes each agent ao-tui ships."""
+
+DEFAULT_AGENTS: tuple[str, ...] = ("claude-code", "shell")
+"""The agents assumed known when the caller does not say (no plugin registry at hand)."""
+
+COMMIT_NOTE = "commit it to share the setup; write secrets in env: as ${VAR}, never their value"
+"""What ``init`` says about committing the file it wrote."""
+
+CI_PLACEHOLDER = "./run-tests"
+_COMMENT_WIDTH = 88
+_CI_LINE = "# ci: {{command: {command}, timeout: 600}}"
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./~-]+")
 # Plain scalars YAML 1.1 would read as something other than the text itself.
@@ -81,6 +105,35 @@ def _shown_path(path: Path) -> str:
     return shown.replace("${", "$${")
 
 
+def guess_ci_command(root: Path) -> str | None:
+    """The command that runs the repository's tests when the layout makes it obvious
+    (pytest, npm test, cargo test, go test, make test), else None."""
+    if (root / "Cargo.toml").is_file():
+        return "cargo test"
+    if (root / "go.mod").is_file():
+        return "go test ./..."
+    package = root / "package.json"
+    if package.is_file():
+        try:
+            scripts = json.loads(package.read_text(encoding="utf-8")).get("scripts") or {}
+        except (OSError, ValueError, AttributeError):
+            scripts = {}
+        if isinstance(scripts, dict) and "test" in scripts:
+            return "npm test"
+    python = ("pyproject.toml", "setup.py", "setup.cfg", "pytest.ini", "tox.ini")
+    if any((root / name).is_file() for name in python) or any(root.glob("tests/test_*.py")):
+        return "python -m pytest -q"
+    makefile = root / "Makefile"
+    if makefile.is_file():
+        try:
+            text = makefile.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        if re.search(r"^test\s*:", text, re.MULTILINE):
+            return "make test"
+    return None
+
+
 def render_init(
     repo: Path,
     *,
@@ -89,8 +142,9 @@ def render_init(
 ) -> str:
     """The text of a starter ``ao.config.yaml`` for the git repository holding ``repo``.
 
-    ``known_agents`` (the installed agent plugins) limits the default to an agent ao-tui can
-    actually drive; a binary found on PATH without a plugin is only mentioned.
+    Only agents ao-tui knows are named: ``known_agents`` (the installed agent plugins;
+    :data:`DEFAULT_AGENTS` when not given). Claude Code is the default when it is one of
+    them, found on PATH or not (the comment says which).
 
     Raises :class:`ConfigError` when ``repo`` is not inside a git work tree.
     """
@@ -104,24 +158,38 @@ def render_init(
     project_id = project_id_for(root.name)
     prefix = default_session_prefix(project_id)
     branch = detect_default_branch(root)
-    found = [(binary, agent) for binary, agent in AGENT_BINARIES if which(binary)]
-    usable = [name for _, name in found if known_agents is None or name in known_agents]
-    agent = usable[0] if usable else AGENT_BINARIES[0][1]
-    if found:
-        seen = ", ".join(
-            binary if binary == name else f"{binary} ({name})" for binary, name in found
-        )
-        agent_note = f"agent CLIs found on PATH: {seen}"
+    known = sorted(known_agents if known_agents is not None else DEFAULT_AGENTS)
+    choosable = [name for name in known if name != "demo"] or known or ["claude-code"]
+    agent = "claude-code" if "claude-code" in choosable else choosable[0]
+    binary = AGENT_BINARIES.get(agent)
+    if binary is None:
+        agent_note = AGENT_NOTES.get(agent, "")
+    elif which(binary):
+        agent_note = f"{AGENT_NOTES.get(agent, agent)}; {binary} found on PATH"
     else:
-        names = ", ".join(binary for binary, _ in AGENT_BINARIES)
-        agent_note = f"no agent CLI ({names}) found on PATH; install one before spawning"
-    alternatives = [name for name in usable if name != agent] or ["shell"]
+        agent_note = f"{binary} not found on PATH: install it, or use the shell agent"
+    ordered = [*choosable, *(name for name in known if name not in choosable)]
+    listing = ", ".join(
+        f"{name} ({AGENT_NOTES[name]})" if name in AGENT_NOTES else name for name in ordered
+    )
+    alternatives = [name for name in choosable if name != agent] or ["shell"]
+    guessed = guess_ci_command(root)
+    ci_line = _CI_LINE.format(command=_scalar(guessed or CI_PLACEHOLDER))
+    ci_note = "guessed; check it" if guessed else "a placeholder: the line that runs your tests"
     lines = [
         "# ao-tui configuration. `ao-tui config schema` prints every key as JSON Schema.",
-        "# Any value may use ${VAR} or ${VAR:-default} from the environment.",
+        "# Commit this file to share the setup with your team. Keep secrets out of it: write",
+        "# them as ${VAR} (or ${VAR:-default}), expanded from the environment in any value.",
+        *textwrap.wrap(
+            f"Agents ao-tui knows: {listing}.",
+            width=_COMMENT_WIDTH,
+            initial_indent="# ",
+            subsequent_indent="#   ",
+            break_on_hyphens=False,
+        ),
         "",
         "defaults:",
-        f"  agent: {_scalar(agent)}  # {agent_note}",
+        f"  agent: {_scalar(agent)}  # {agent_note}".rstrip(" #"),
         "  runtime: tmux",
         "  workspace: worktree",
         "",
@@ -130,11 +198,14 @@ def render_init(
         f"    path: {_scalar(_shown_path(root))}",
         f"    defaultBranch: {_scalar(branch)}  # sessions branch from and merge into this",
         f"    sessionPrefix: {_scalar(prefix)}  # session ids: {prefix}-1, {prefix}-2, ...",
+        "    # CI runs at each new commit of a session branch, as a shell line (sh -c) in the",
+        "    # session worktree with the env below; review and merge wait for it to pass.",
+        f"    {ci_line}  # {ci_note}",
         f"    # agent: {alternatives[0]}  # another agent for this project only",
         "    # agentConfig:",
         f"    #   permissions: default  # {' | '.join(PERMISSION_MODES)}",
         "    #   model: sonnet",
-        "    # env:",
+        "    # env:  # for the agent and CI; a secret as ${VAR}, never its value",
         "    #   EXAMPLE_TOKEN: ${EXAMPLE_TOKEN}",
     ]
     return "\n".join(lines) + "\n"

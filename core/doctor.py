@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 _AGENT_BINARIES = {
     "claude-code": ("claude", "npm install -g @anthropic-ai/claude-code"),
-    "codex": ("codex", "npm install -g @openai/codex"),
-    "aider": ("aider", "pip install aider-install && aider-install"),
 }
 
 
@@ -151,6 +149,7 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
     for pid, project in loaded.config.projects.items():
         checks += _repository_checks(pid, project, registry, loaded.config.defaults.workspace)
         checks += _github_checks(pid, project)
+        checks += ci_checks(pid, project)
         agent = project.agent_name(loaded.config.defaults)
         if agent in ("shell", "demo"):
             continue  # the command is the user's own (shell) or ships with ao-tui (demo)
@@ -197,6 +196,40 @@ def _repository_checks(pid: str, project: Any, registry: Any, workspace_name: st
             )
         )
     return checks
+
+
+def ci_checks(pid: str, project: Any) -> list[Check]:
+    """The project's ``ci.command`` can start: ``sh`` parses it, and (best effort: its first
+    program, looked up as a CI run from this terminal would) what it runs is there."""
+    from core.agent_env import ci_environment
+    from core.ci_command import check_program, shell_problem
+
+    name = f"ci ({pid})"
+    if project.ci is None:
+        return [
+            Check(
+                name,
+                "warn",
+                "no ci.command: review and merge go ahead without CI",
+                f"set projects.{pid}.ci: {{command: <the line that runs your tests>}}",
+            )
+        ]
+    command = " ".join(project.ci.command.split())
+    fix = (
+        f"fix projects.{pid}.ci.command (one shell line, run as `sh -c COMMAND` in the "
+        "session worktree)"
+    )
+    problem = shell_problem(project.ci.command)
+    if problem:
+        return [Check(name, "fail", problem, fix)]
+    env = ci_environment(os.environ, project_env=project.env)
+    found = check_program(project.ci.command, env=env, cwd=project.path)
+    if found.problem:
+        detail = f"{found.problem} (best effort: its first program, looked up as a run would)"
+        return [Check(name, "fail", detail, f"install {found.program}, or {fix}")]
+    if found.program is None:
+        return [Check(name, "ok", f"{command!r} (its program depends on the line; not looked up)")]
+    return [Check(name, "ok", f"{command!r}: {found.program} is {found.path}")]
 
 
 def _github_checks(pid: str, project: Any) -> list[Check]:

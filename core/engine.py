@@ -138,6 +138,13 @@ class Engine:
         self._scm_names: dict[str, str] = {}
         self._hosts: dict[str, HostSettings | None] = {}
 
+    def use_config(self, config: Config) -> None:
+        """Run every action from now on with ``config`` (the file changed under a long-running
+        process, :mod:`core.config_reload`); what was derived from the old one is dropped."""
+        self.config = config
+        self._scm_names = {}
+        self._hosts = {}
+
     # plugins -------------------------------------------------------------------------
 
     @property
@@ -177,7 +184,9 @@ class Engine:
             branch=session.branch,
             base=session.base_branch or project.default_branch or "main",
             state_dir=self.locations.session_dir(session.id),
-            ci=None if ci is None else CiSettings(command=ci.command, timeout=ci.timeout),
+            ci=None
+            if ci is None
+            else CiSettings(command=ci.command, timeout=ci.timeout, project_env=dict(project.env)),
             host=self._host(session.project) if self.scm(session.project).name != "local" else None,
         )
 
@@ -882,7 +891,7 @@ class Engine:
         return self.get(session_id)
 
     def ci(self, session_id: str, *, run: bool = False) -> dict[str, Any]:
-        """The CI of the session's head: ``{"state", "checks", "head_sha"}``.
+        """The CI of the session's head: ``{"state", "checks", "head_sha", "ci_command"}``.
 
         CI starts once per head on its own (here or in a tick); ``run`` starts a new run of
         the current head even if one exists. Never waits for a run to finish.
@@ -890,7 +899,7 @@ class Engine:
         session = self.get(session_id)
         scm, target, head, base_head = self._heads(session)
         if target.ci is None and target.host is None:
-            return {"state": "none", "checks": [], "head_sha": head}
+            return {"state": "none", "checks": [], "head_sha": head, "ci_command": None}
         try:
             scm.prefetch([target], self.store, wait=True)
             pr = scm.status(target, self.store, head, base_head)
@@ -913,6 +922,8 @@ class Engine:
             "state": checks[0].state if checks else "none",
             "checks": [check.to_json() for check in checks],
             "head_sha": head,
+            # What a new run would run now (the config may have changed since a check ran).
+            "ci_command": None if target.ci is None else redact_here(target.ci.command),
         }
 
     def approve(self, session_id: str) -> Session:

@@ -13,6 +13,8 @@ import re
 from core.redact import redact_here
 
 TITLE_MAX = 60
+SLUG_MAX = 32
+"""Longest branch slug: room for the id and the slug in a branch column."""
 
 
 def title_from(prompt: str) -> str:
@@ -23,10 +25,21 @@ def title_from(prompt: str) -> str:
 
 
 def slug(title: str) -> str:
-    """Lowercase ASCII words of ``title`` (credentials masked) joined by dashes, at most 32
-    characters."""
-    words = re.findall(r"[a-z0-9]+", redact_here(title).lower())
-    return "-".join(words)[:32].strip("-") or "task"
+    """Lowercase ASCII words of ``title`` (credentials masked) joined by dashes, at most
+    :data:`SLUG_MAX` characters, cut between words.
+
+    Only a first word longer than the limit is cut inside itself (a slug of nothing would
+    say less than part of a word).
+    """
+    words: list[str] = re.findall(r"[a-z0-9]+", redact_here(title).lower())
+    if not words:
+        return "task"
+    kept = words[0][:SLUG_MAX]
+    for word in words[1:]:
+        if len(kept) + 1 + len(word) > SLUG_MAX:
+            break
+        kept = f"{kept}-{word}"
+    return kept
 
 
 def branch_name(session_id: str, title: str) -> str:

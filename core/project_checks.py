@@ -4,7 +4,8 @@ A project needs a git work tree with at least one commit, and a base (``defaultB
 or the branch detected when it is not set) that is a local branch: a session branch is
 merged back into its base, and ``HEAD``, a tag, a commit id or a remote-tracking branch
 cannot take a merge. ``config check``, ``spawn`` and ``doctor`` all ask here; the facts
-come from the workspace slot (core never runs git itself).
+come from the workspace slot (core never runs git itself). ``config check`` also asks
+whether each ``ci.command`` can run (:mod:`core.ci_command`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.ci_command import shell_problem
 from core.config import ProjectConfig
 from core.errors import ConfigError, ConfigProblem
 from core.slots import RepoFacts, Workspace
@@ -64,7 +66,8 @@ def config_problems(
     document = _marks(source)
     found: list[ConfigProblem] = []
     for project_id, project in projects.items():
-        for problem in project_problems(project_id, project, workspace):
+        problems = project_problems(project_id, project, workspace)
+        for problem in [*problems, *ci_problems(project_id, project)]:
             line = col = 0
             if document is not None:
                 mark = document.value_mark(_written(document, problem.key))
@@ -72,6 +75,20 @@ def config_problems(
             name = str(source) if source is not None else ""
             found.append(ConfigProblem(name, line, col, problem.field, str(problem)))
     return found
+
+
+def ci_problems(project_id: str, project: ProjectConfig) -> list[ProjectProblem]:
+    """Why the project's ``ci.command`` cannot run with ``sh -c`` (empty when it can)."""
+    if project.ci is None:
+        return []
+    problem = shell_problem(project.ci.command)
+    if not problem:
+        return []
+    fix = (
+        f"fix projects.{project_id}.ci.command: it is one shell line, run as "
+        "`sh -c COMMAND` in the session worktree"
+    )
+    return [ProjectProblem(("projects", project_id, "ci", "command"), problem, fix)]
 
 
 def base_problem(base: str, facts: RepoFacts) -> str:

@@ -7,7 +7,7 @@ the board shows and the list of blockers a merge must clear. It imports no plugi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -77,6 +77,9 @@ class CheckRun:
     """The useful part of the log: failing tests and error lines with some context."""
     url: str | None = None
     log_path: str = ""
+    command: str | None = None
+    """The command line this run ran (local CI), as recorded when it started; None for a
+    host's check."""
 
     def to_json(self) -> dict[str, Any]:
         """One entry of ``ci --json``'s ``checks``: masked, the excerpt bounded.
@@ -93,6 +96,7 @@ class CheckRun:
             "url": self.url,
             "log": self.log_path or None,
             "head_sha": self.head_sha,
+            "command": None if self.command is None else redact(self.command, secrets),
         }
 
 
@@ -249,7 +253,11 @@ class CiSettings:
     """A project's ``ci`` block as the SCM plugin sees it."""
 
     command: str
+    """A shell line, run as ``sh -c <command>`` in the session worktree."""
     timeout: int = 600
+    project_env: Mapping[str, str] = field(default_factory=dict, hash=False)
+    """The project's ``env:``: the run's environment is built from it
+    (:func:`core.agent_env.ci_environment`), never from the starting process's whole one."""
 
 
 @dataclass(frozen=True)

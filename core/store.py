@@ -104,6 +104,11 @@ MIGRATIONS: Sequence[str] = (
     );
     CREATE INDEX approvals_session ON approvals(session_id, id);
     """,
+    # v3: the command each CI run ran, so a check is labelled with what actually ran even
+    # after the config changed ('' for runs recorded before).
+    """
+    ALTER TABLE ci_runs ADD COLUMN command TEXT NOT NULL DEFAULT ''
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -148,10 +153,13 @@ class CiRun:
     exit_code: int | None
     log_path: str
     excerpt: str
+    command: str = ""
+    """The command line the run ran, masked ("" for a run recorded before it was kept)."""
 
 
 _CI_COLUMNS = (
-    "id, session_id, head_sha, state, started_at, finished_at, exit_code, log_path, excerpt"
+    "id, session_id, head_sha, state, started_at, finished_at, exit_code, log_path, excerpt, "
+    "command"
 )
 
 
@@ -437,12 +445,19 @@ class Store:
     # CI runs and approvals -----------------------------------------------------------
 
     def start_ci_run(
-        self, session_id: str, head_sha: str, log_path: str, *, rerun: bool = False
+        self,
+        session_id: str,
+        head_sha: str,
+        log_path: str,
+        *,
+        rerun: bool = False,
+        command: str = "",
     ) -> int | None:
         """Record a run of ``head_sha`` as running; its id, or None if one exists already.
 
         The check and the insert share one transaction, so two processes reconciling at
-        once never start the same run twice; ``rerun`` always starts a new one.
+        once never start the same run twice; ``rerun`` always starts a new one. ``command``
+        is what the run executes (stored masked), the label of its check from then on.
         """
         with self.transaction() as db:
             if not rerun:
@@ -453,9 +468,9 @@ class Store:
                 if hit is not None:
                     return None
             cur = db.execute(
-                "INSERT INTO ci_runs(session_id, head_sha, state, started_at, log_path) "
-                "VALUES(?,?,'running',?,?)",
-                (session_id, head_sha, time.time(), log_path),
+                "INSERT INTO ci_runs(session_id, head_sha, state, started_at, log_path, command) "
+                "VALUES(?,?,'running',?,?,?)",
+                (session_id, head_sha, time.time(), log_path, redact(command)),
             )
             return int(cur.lastrowid or 0)
 
@@ -552,6 +567,7 @@ def _ci_run_from_row(row: Sequence[Any]) -> CiRun:
         exit_code=None if row[6] is None else int(row[6]),
         log_path=str(row[7]),
         excerpt=str(row[8]),
+        command=str(row[9]),
     )
 
 

@@ -36,6 +36,7 @@ RECOVER_HINT = (
 REQUIRED_TABLES: dict[int, frozenset[str]] = {
     1: frozenset({"counters", "sessions", "events"}),
     2: frozenset({"counters", "sessions", "events", "ci_runs", "approvals"}),
+    3: frozenset({"counters", "sessions", "events", "ci_runs", "approvals"}),
 }
 """The tables each schema version must have."""
 

@@ -89,6 +89,15 @@ def send_text(check: dict[str, Any], head_sha: str) -> str:
     return f"{framing}\n\n{inert(str(check.get('excerpt') or '')).strip()}\n"
 
 
+def command_changed(result: dict[str, Any]) -> str:
+    """The config's CI command when no check shown ran it (it changed since), else ""."""
+    configured = result.get("ci_command")
+    ran = [check.get("command") for check in result.get("checks") or [] if check.get("command")]
+    if not configured or not ran or configured in ran:
+        return ""
+    return inert(str(configured), one_line=True)
+
+
 def read_log_tail(path: Path, limit: int) -> tuple[list[str], int]:
     """The last ``limit`` bytes of a log as clean, masked lines, and the file size (blocking).
 
@@ -240,6 +249,9 @@ class CiScreen(WorkerScreen[None]):
         summary = f"CI {self.result.get('state', 'none')}"
         if not self.checks:
             summary += " · no checks for this head (is a CI command configured?)"
+        changed = command_changed(self.result)
+        if changed:
+            summary += f" · ci.command changed since (r runs it): {changed!r}"
         if message.verb == "rerun":
             summary = f"rerun started · {summary}"
         self._status(summary)

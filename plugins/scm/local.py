@@ -1,16 +1,16 @@
 """The ``local`` SCM: a session branch ahead of its base is a PR; CI, review and merge are local.
 
-CI is the project's ``ci.command`` run in the session worktree by a detached runner
-(``core.ci_runner``) whose result lands in the store; review is the operator's approval
-recorded at a head sha; merge happens in a throwaway worktree of the base commit
-(``plugins.scratch_worktrees``) and lands with a compare-and-swap ``update-ref``, so the
-operator's checkout and any concurrent change to the base are never clobbered. Every git
-call is an argv list, never a shell.
+CI is the project's ``ci.command``, a shell line run with ``sh -c`` in the session worktree
+with the project's environment, by a detached runner (``core.ci_runner``) whose result
+lands in the store; review is the operator's approval recorded at a head sha; merge happens
+in a throwaway worktree of the base commit (``plugins.scratch_worktrees``) and lands with a
+compare-and-swap ``update-ref``, so the operator's checkout and any concurrent change to
+the base are never clobbered. Every git call is an argv list, never a shell.
 """
 
 from __future__ import annotations
 
-import shlex
+import os
 import subprocess
 import time
 from collections.abc import Sequence
@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.agent_env import ci_environment
 from core.ci_runner import RunSpec, launch
+from core.redact import redact
 from core.scm import (
     CheckRun,
     CiState,
@@ -35,11 +37,15 @@ from plugins.git_cli import git_error, run_git
 from plugins.scratch_worktrees import scratch_worktree, sweep
 
 if TYPE_CHECKING:
-    from core.store import Store
+    from core.store import CiRun, Store
 
 _LOST_GRACE = 60.0
 """Seconds past its timeout after which a run still marked running has lost its runner."""
 _FACTS_CACHE_SIZE = 512
+
+_HEADER_BYTES = 8192
+_COMMAND_HEADER = "# command: "
+"""How a run's log names its command (the header :meth:`LocalScm.start_ci` writes)."""
 
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
 
@@ -156,9 +162,11 @@ class LocalScm:
         elif now - run.started_at > target.ci.timeout + _LOST_GRACE:
             state = "failing"
             excerpt = "the CI runner stopped without a result; rerun with `ao-tui ci ID --run`"
+        command = _ran(run)
         return [
             CheckRun(
-                name=target.ci.command,
+                name=command,
+                command=command,
                 state=state,
                 head_sha=head,
                 duration=max(0.0, end - run.started_at),
@@ -186,10 +194,19 @@ class LocalScm:
         if rerun and earlier:
             # A rerun keeps the earlier logs (one may still be being written).
             log_path = target.state_dir / f"ci-{head[:12]}-{earlier + 1}.log"
-        run_id = store.start_ci_run(target.session_id, head, str(log_path), rerun=rerun)
+        run_id = store.start_ci_run(
+            target.session_id, head, str(log_path), rerun=rerun, command=target.ci.command
+        )
         if run_id is None:
             return False
-        header = [f"ao-tui CI for {target.session_id} at {head}", f"command: {target.ci.command}"]
+        # A multi-line command (a YAML block, like a `run: |` step) keeps one "# " per line.
+        shown = target.ci.command.strip().splitlines() or [""]
+        header = [
+            f"ao-tui CI for {target.session_id} at {head}",
+            f"command: {shown[0]}",
+            *(f"         {line}" for line in shown[1:]),
+            f"run with: sh -c, in {target.worktree}",
+        ]
         worktree = target.worktree
         if not worktree.is_dir():
             store.finish_ci_run(
@@ -204,14 +221,10 @@ class LocalScm:
             header.append(f"note: the worktree is at {checked_out[:12]}, not at {head[:12]}")
         if run_git(worktree, "status", "--porcelain", check=False).stdout.strip():
             header.append("note: worktree has uncommitted changes")
-        try:
-            argv = shlex.split(target.ci.command)
-        except ValueError as exc:
-            argv = []
-            header.append(f"cannot split the command: {exc}")
-        if not argv:
+        command = target.ci.command
+        if not command.strip():
             store.finish_ci_run(
-                run_id, passed=False, exit_code=None, excerpt="ci.command is empty or malformed"
+                run_id, passed=False, exit_code=None, excerpt="ci.command is empty; set one"
             )
             return True
         target.state_dir.mkdir(parents=True, exist_ok=True)
@@ -219,11 +232,16 @@ class LocalScm:
             RunSpec(
                 database=str(store.path),
                 run_id=run_id,
-                argv=argv,
+                # The user's own line from their config, run as a CI system runs a `run:`
+                # step: through `sh -c`, so `PYTHONPATH=src pytest`, `&&` and pipes work.
+                # It is no string we build and no third party's text, and Popen still gets
+                # an argv list (never shell=True).
+                argv=["sh", "-c", command],
                 cwd=str(worktree),
                 log_path=str(log_path),
                 timeout=target.ci.timeout,
                 header=header,
+                env=ci_environment(os.environ, project_env=target.ci.project_env),
             )
         )
         return True
@@ -356,6 +374,24 @@ class LocalScm:
                 run_git(checkout, "symbolic-ref", "HEAD", base_ref, check=False)
             raise SlotError(f"{moved} ({git_error(proc)})")
         return notes
+
+
+def _ran(run: CiRun) -> str:
+    """The command ``run`` ran: as recorded, else (a run recorded before commands were kept)
+    from its log's header, never the config's command of today."""
+    if run.command:
+        return run.command
+    try:
+        with Path(run.log_path).open("rb") as log:
+            head = log.read(_HEADER_BYTES).decode("utf-8", errors="replace")
+    except OSError:
+        head = ""
+    for line in head.splitlines():
+        if not line.startswith("# "):
+            break
+        if line.startswith(_COMMAND_HEADER):
+            return redact(line.removeprefix(_COMMAND_HEADER))
+    return "CI (its command was not recorded)"
 
 
 def _has_identity(repo: Path) -> bool:

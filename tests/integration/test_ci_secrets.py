@@ -164,6 +164,8 @@ def test_ci_json_and_the_database_hold_no_secret_and_no_more_than_the_bound(
     run_git(git_repo, "commit", "-q", "-m", "CI script")
     agent = f"{sys.executable} -c 'import time; time.sleep(600)'"
     extra = f"    ci:\n      command: '{sys.executable} check.py'\n      timeout: 60\n"
+    # CI gets the project's env:, so the secret reaches it the documented way.
+    extra += "    env:\n      DEPLOY_TOKEN: ${DEPLOY_TOKEN}\n"
     config = write_config(tmp_path, git_repo, command=agent, extra_project_yaml=extra)
     engine = make_engine(config)
     session = engine.spawn("app", "deploy the thing")
@@ -173,7 +175,7 @@ def test_ci_json_and_the_database_hold_no_secret_and_no_more_than_the_bound(
     run_git(worktree, "commit", "-q", "-m", "work")
 
     result = ao(tmp_path, "--config", str(config), "ci", session.id, "--wait", "--json")
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 10, result.stderr  # ci --wait: failing CI
     report = json.loads(result.stdout)
     assert report["state"] == "failing"
     assert NO_SHAPE not in result.stdout and TOKEN not in result.stdout

@@ -47,10 +47,15 @@ def repo(git_repo: Path) -> Path:
     return git_repo
 
 
-def engine_for(tmp_path: Path, repo: Path, *, ci: bool = True, timeout: int = 60) -> Engine:
+def engine_for(
+    tmp_path: Path, repo: Path, *, ci: bool = True, timeout: int = 60, env: str = ""
+) -> Engine:
+    """An engine on ``repo``; ``env`` is the project's ``env:`` lines (indented 6)."""
     extra = ""
     if ci:
         extra = f"    ci:\n      command: '{sys.executable} check.py'\n      timeout: {timeout}\n"
+    if env:
+        extra += f"    env:\n{env}"
     cfg = write_config(tmp_path, repo, command=AGENT, extra_project_yaml=extra)
     return make_engine(cfg)
 
@@ -129,12 +134,10 @@ def test_ci_pass_then_fail_on_new_head_runs_once_per_head(tmp_path: Path, repo: 
     assert "pr" in kinds and "ci-rerun" in kinds
 
 
-def test_ci_timeout_kills_the_process_group(
-    tmp_path: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ci_timeout_kills_the_process_group(tmp_path: Path, repo: Path) -> None:
     pid_file = tmp_path / "ci.pid"
-    monkeypatch.setenv("CI_PID_FILE", str(pid_file))
-    engine = engine_for(tmp_path, repo, timeout=1)
+    # CI gets the project's env:, not the environment of the process that starts it.
+    engine = engine_for(tmp_path, repo, timeout=1, env=f"      CI_PID_FILE: {pid_file}\n")
     session = engine.spawn("app", "slow tests")
     commit(session, "mode.txt", "sleep\n")
     failed = settle(engine, session.id)
@@ -326,10 +329,10 @@ def test_cli_ci_approve_diff_and_merge(tmp_path: Path, repo: Path) -> None:
     here = tmp_path
     config = ["--config", str(cfg)]
     report = ao(here, *config, "ci", session.id, "--wait", "--json")
-    assert report.returncode == 0, report.stderr
+    assert report.returncode == 10, report.stderr  # ci --wait: failing
     data = json.loads(report.stdout)
     assert data["state"] == "failing"
-    assert set(data["checks"][0]) >= {"name", "state", "duration", "excerpt", "url"}
+    assert set(data["checks"][0]) >= {"name", "command", "state", "duration", "excerpt", "url"}
     assert ao(here, *config, "approve", session.id).returncode == 0
     status = json.loads(ao(here, *config, "status", session.id, "--json").stdout)
     assert set(status["pr"]) == {

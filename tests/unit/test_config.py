@@ -857,7 +857,7 @@ def test_scm_ci_and_merge_errors_name_file_line_col(tmp_path: Path) -> None:
         "    path: repo\n"
         "    scm: gitlab\n"
         "    ci:\n"
-        '      command: "\'unclosed"\n'
+        '      command: "  "\n'
         "      timeout: 0\n"
         "      retries: 2\n"
         "    merge:\n"
@@ -866,8 +866,8 @@ def test_scm_ci_and_merge_errors_name_file_line_col(tmp_path: Path) -> None:
     assert problems(text, tmp_path) == [
         "ao.config.yaml:4:10: projects.app.scm: Input should be 'auto', 'local' or 'github', "
         "got 'gitlab'",
-        "ao.config.yaml:6:16: projects.app.ci.command: cannot split the command line: "
-        "No closing quotation",
+        "ao.config.yaml:6:16: projects.app.ci.command: the CI command is empty; give the line "
+        "that runs the tests",
         "ao.config.yaml:7:16: projects.app.ci.timeout: Input should be greater than 0",
         "ao.config.yaml:8:7: projects.app.ci.retries: unknown key 'retries' "
         "(allowed: command, timeout)",

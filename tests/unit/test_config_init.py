@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -10,11 +11,17 @@ from pathlib import Path
 import pytest
 
 from core.config import load_config
-from core.config_init import detect_default_branch, project_id_for, render_init
+from core.config_init import (
+    detect_default_branch,
+    guess_ci_command,
+    project_id_for,
+    render_init,
+)
 from core.errors import ConfigError
 from tests.conftest import run_git
 
-KNOWN_AGENTS = frozenset({"claude-code", "codex", "aider", "shell"})
+KNOWN_AGENTS = frozenset({"claude-code", "shell", "demo"})
+"""The agents ao-tui ships (the registry's agent plugins)."""
 
 
 def fake_path(tmp_path: Path, *binaries: str) -> str:
@@ -35,9 +42,22 @@ def write_and_load(repo: Path, text: str) -> None:
     assert loaded.warnings == []
 
 
+def uncommented(text: str) -> str:
+    """Every commented setting of the project made live (its two lines of prose dropped)."""
+    prose = ("    # CI runs at each new commit", "    # session worktree with the env")
+    lines = [
+        "    " + line.removeprefix("    # ") if line.startswith("    # ") else line
+        for line in text.splitlines()
+        if not line.startswith(prose)
+    ]
+    return "\n".join(lines).replace("EXAMPLE_TOKEN: ${EXAMPLE_TOKEN}", "A: b") + "\n"
+
+
 def test_render_init_round_trips(git_repo: Path, tmp_path: Path) -> None:
-    path = fake_path(tmp_path, "codex", "aider")
-    text = render_init(git_repo, which=lambda name: shutil.which(name, path=path))
+    path = fake_path(tmp_path, "claude", "codex", "aider")
+    text = render_init(
+        git_repo, which=lambda name: shutil.which(name, path=path), known_agents=KNOWN_AGENTS
+    )
     target = git_repo / "ao.config.yaml"
     target.write_text(text)
     loaded = load_config(target, known_agents=KNOWN_AGENTS)
@@ -47,37 +67,93 @@ def test_render_init_round_trips(git_repo: Path, tmp_path: Path) -> None:
     assert project.path == git_repo.resolve()
     assert project.default_branch == "main"
     assert project.session_prefix == "repo"
-    assert config.defaults.agent == "codex"
-    assert project.agent_name(config.defaults) == "codex"
-    assert "# agent CLIs found on PATH: codex, aider" in text
-    assert "# agent: aider" in text
-    # The commented-out examples must be valid once uncommented.
-    uncommented = text.replace("    # ", "    ").replace("EXAMPLE_TOKEN: ${EXAMPLE_TOKEN}", "A: b")
-    assert uncommented.count("\n    #") == 0
-    write_and_load(git_repo, uncommented)
+    assert config.defaults.agent == "claude-code"
+    assert "  agent: claude-code  # Claude Code; claude found on PATH" in text
+    assert "# agent: shell" in text
+    # The commented-out settings must be valid once uncommented.
+    live = uncommented(text)
+    assert "\n    # " not in live
+    write_and_load(git_repo, live)
     project = load_config(target, known_agents=KNOWN_AGENTS).config.projects["repo"]
-    assert project.agent == "aider"
+    assert project.agent == "shell"
     assert project.agent_config.model == "sonnet"
     assert project.env == {"A": "b"}
+    assert project.ci is not None and project.ci.command == "./run-tests"  # the placeholder
+    assert project.ci.timeout == 600
 
 
-def test_render_init_prefers_claude_and_names_its_plugin(git_repo: Path, tmp_path: Path) -> None:
-    path = fake_path(tmp_path, "claude", "codex")
-    text = render_init(git_repo, which=lambda name: shutil.which(name, path=path))
-    assert "  agent: claude-code  # agent CLIs found on PATH: claude (claude-code), codex" in text
+def test_render_init_names_only_agents_ao_tui_knows(git_repo: Path, tmp_path: Path) -> None:
+    path = fake_path(tmp_path, "claude", "codex", "aider")
+    text = render_init(
+        git_repo, which=lambda name: shutil.which(name, path=path), known_agents=KNOWN_AGENTS
+    )
+    assert "codex" not in text and "aider" not in text
+    listing = " ".join(line.lstrip("# ") for line in text.splitlines() if line.startswith("#"))
+    assert (
+        "Agents ao-tui knows: claude-code (Claude Code), shell (any command line of yours, as "
+        "agentConfig.command), demo (the scripted agent of `ao-tui demo`)."
+    ) in listing
     write_and_load(git_repo, text)
 
 
-def test_render_init_without_any_agent_on_path(
+def test_render_init_without_claude_on_path(
     git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", fake_path(tmp_path) + os.pathsep + "/usr/bin:/bin")
-    if any(shutil.which(name) for name in ("claude", "codex", "aider")):
-        pytest.skip("an agent CLI is installed system-wide")
-    text = render_init(git_repo)  # the real shutil.which on a PATH without agents
-    assert "agent: claude-code  # no agent CLI (claude, codex, aider) found on PATH" in text
+    if shutil.which("claude"):
+        pytest.skip("the Claude Code CLI is installed system-wide")
+    text = render_init(git_repo, known_agents=KNOWN_AGENTS)  # the real shutil.which
+    assert "agent: claude-code  # claude not found on PATH: install it, or use the shell agent" in (
+        text
+    )
     assert "# agent: shell" in text
     write_and_load(git_repo, text)
+
+
+def test_render_init_says_to_commit_the_file_with_secrets_as_variables(git_repo: Path) -> None:
+    text = render_init(git_repo, which=lambda name: None)
+    assert "# Commit this file to share the setup with your team." in text
+    assert "write\n# them as ${VAR}" in text
+    assert "#   EXAMPLE_TOKEN: ${EXAMPLE_TOKEN}" in text
+
+
+@pytest.mark.parametrize(
+    ("files", "command"),
+    [
+        ({"Cargo.toml": "[package]\n"}, "cargo test"),
+        ({"go.mod": "module x\n"}, "go test ./..."),
+        ({"package.json": '{"scripts": {"test": "jest"}}'}, "npm test"),
+        ({"package.json": '{"scripts": {"build": "tsc"}}'}, None),
+        ({"package.json": "not json"}, None),
+        ({"pyproject.toml": "[project]\n"}, "python -m pytest -q"),
+        ({"tests/test_x.py": "def test(): pass\n"}, "python -m pytest -q"),
+        ({"Makefile": "all:\n\techo\ntest: all\n\t./t\n"}, "make test"),
+        ({"Makefile": "all:\n\techo\n"}, None),
+        ({}, None),
+    ],
+)
+def test_the_ci_line_is_guessed_when_obvious(
+    git_repo: Path, files: dict[str, str], command: str | None
+) -> None:
+    for name, content in files.items():
+        (git_repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (git_repo / name).write_text(content)
+    assert guess_ci_command(git_repo) == command
+    text = render_init(git_repo, which=lambda name: None)
+    ci_lines = [line for line in text.splitlines() if "# ci: {command:" in line]
+    assert len(ci_lines) == 1
+    if command is None:
+        assert ci_lines[0].endswith(
+            "# ci: {command: ./run-tests, timeout: 600}  # a placeholder: the line that runs "
+            "your tests"
+        )
+    else:
+        assert (
+            f"# ci: {{command: {json.dumps(command) if ' ' in command else command}, "
+            in (ci_lines[0])
+        )
+        assert ci_lines[0].endswith("# guessed; check it")
+    write_and_load(git_repo, uncommented(text))
 
 
 def test_render_init_from_a_subdirectory_and_odd_names(tmp_path: Path) -> None:

@@ -50,3 +50,22 @@ def test_the_value_of_a_secret_variable_is_masked_in_titles_and_slugs(
 def test_ordinary_titles_are_unchanged() -> None:
     assert title_from("fix the flaky login test\nmore") == "fix the flaky login test"
     assert slug("Fix the flaky login-test") == "fix-the-flaky-login-test"
+
+
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Fix the flaky login test in a scratch directory", "fix-the-flaky-login-test-in-a"),
+        ("Upgrade the test tooling and add a scratch area", "upgrade-the-test-tooling-and-add"),
+        ("supercalifragilisticexpialidociousness is great", "supercalifragilisticexpialidocio"),
+        ("a " * 40, "-".join(["a"] * 16)),
+        ("???", "task"),
+    ],
+)
+def test_a_slug_is_cut_between_words(title: str, expected: str) -> None:
+    found = slug(title)
+    assert found == expected
+    assert len(found) <= 32  # what fits beside the id in a branch column
+    # Every word kept is a whole word of the title (the first one only if it is too long).
+    words = title.lower().split()
+    assert all(part in words for part in found.split("-")[1:])

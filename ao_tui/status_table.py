@@ -1,0 +1,128 @@
+"""The plain ``status``/``ls`` table: one row per session, what a waiting one asks, 80 columns.
+
+Each row says the session's zone, what its agent does and for how long, its PR (review and
+merge side) and its CI, then the title, which is what gets cut when the row would pass 80
+columns. Zones and activities use the cockpit's short words (``Ready``, ``waiting``) to
+leave the title room; ``--json`` keeps the full values. A session waiting on the operator
+gets a second line saying what it asks (``asks: Bash: rm -rf build``), as wide as the line
+allows: that is what the operator must see before answering. Every text from elsewhere
+(titles, commands the agent wants to run) is inert (:mod:`core.inert`). No Rich:
+``status`` must stay light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from core.humanize import age
+from core.inert import inert
+from core.models import ActivityState, Lifecycle, Session, Zone
+from core.zones import zone_of
+
+WIDTH = 80
+"""The width every line fits in (a terminal over SSH, a chat bot's code block)."""
+TITLE_MIN = 10
+"""The least of the title shown, however wide the other columns are."""
+ASKS_INDENT = 4
+
+_HEADER = ("ID", "ZONE", "ACTIVITY", "FOR", "PR", "CI", "TITLE")
+
+_CI_WORDS = {"passing": "passing", "failing": "failing", "running": "running"}
+
+ZONE_WORDS: dict[Zone, str] = {
+    Zone.NEEDS_YOU: "Needs you",
+    Zone.READY_TO_MERGE: "Ready",
+    Zone.FIXING: "Fixing",
+    Zone.IN_REVIEW: "Review",
+    Zone.WORKING: "Working",
+    Zone.DONE: "Done",
+}
+"""The zone labels of the cockpit's header line (ao_tui.widgets.zone_counts)."""
+
+ACTIVITY_WORDS = {ActivityState.WAITING_INPUT.value: "waiting"}
+"""Activity states whose table word is shorter than their value (as on a cockpit card)."""
+
+
+def pr_column(pr: dict[str, Any] | None) -> str:
+    """The PR's review and merge side in one word: ``-`` (no PR), ``open``, ``approved``,
+    ``stale`` (approved at an older head), ``changes``, ``conflicts``, ``draft``, ``merged``.
+
+    CI has its own column, so the PR states that only say CI (``ci_failed``) read as the
+    review state under them.
+    """
+    if pr is None:
+        return "-"
+    state = str(pr.get("state") or "")
+    if state in ("merged", "conflicts", "draft", "unknown"):
+        return state
+    if state == "changes_requested" or pr.get("review") == "changes_requested":
+        return "changes"
+    if state == "review_pending" or pr.get("review") == "stale":
+        return "stale"
+    if pr.get("review") == "approved":
+        return "approved"
+    return "open"
+
+
+def ci_column(pr: dict[str, Any] | None) -> str:
+    """The PR's CI: ``passing``, ``failing``, ``running``, or ``-`` (no PR, no run yet)."""
+    if pr is None:
+        return "-"
+    return _CI_WORDS.get(str(pr.get("ci") or ""), "-")
+
+
+def asks(session: Session) -> str:
+    """What a session waiting on the operator asks (``Bash: rm -rf build``), or ""."""
+    activity = session.activity
+    if session.lifecycle is not Lifecycle.RUNNING:
+        return ""
+    if activity.state is not ActivityState.WAITING_INPUT:
+        return ""
+    waiting = activity.waiting_for or {}
+    tool, command = waiting.get("tool"), waiting.get("command")
+    if tool and command:
+        text = f"{tool}: {command}"
+    elif tool:
+        text = str(tool)
+    else:
+        text = activity.detail or "input"
+    return inert(str(text), one_line=True)
+
+
+def _cut(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: max(0, room - 1)] + "…"
+
+
+def render_table(sessions: Sequence[Session], now: float) -> str:
+    """The table of ``sessions`` at time ``now``, every line at most :data:`WIDTH` wide
+    (unless the id alone is wider)."""
+    rows: list[tuple[str, ...]] = [_HEADER]
+    questions: list[str] = [""]
+    for s in sessions:
+        state = s.activity.state.value if s.lifecycle is Lifecycle.RUNNING else s.lifecycle.value
+        state = ACTIVITY_WORDS.get(state, state)
+        # A title may come from an issue, or from a database older than inert titles.
+        title = inert(s.title, one_line=True)
+        rows.append(
+            (
+                s.id,
+                ZONE_WORDS.get(zone_of(s), zone_of(s).value),
+                state,
+                age(now - s.activity.since),
+                pr_column(s.pr),
+                ci_column(s.pr),
+                title,
+            )
+        )
+        questions.append(asks(s))
+    fixed = len(_HEADER) - 1
+    widths = [max(len(row[i]) for row in rows) for i in range(fixed)]
+    lines = []
+    for row, question in zip(rows, questions, strict=True):
+        head = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:fixed]))
+        room = max(TITLE_MIN, WIDTH - len(head) - 2)
+        lines.append(f"{head}  {_cut(row[fixed], room)}".rstrip())
+        if question:
+            lines.append(_cut(" " * ASKS_INDENT + f"asks: {question}", WIDTH))
+    return "\n".join(lines)
