@@ -19,6 +19,7 @@ import contextlib
 import functools
 import inspect
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -197,6 +198,27 @@ def _named(method: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+_OPEN_HERE: dict[str, int] = {}
+"""Connections this process has open, per database file (its real path)."""
+_OPEN_HERE_LOCK = threading.Lock()
+
+
+def _open_here(key: str) -> bool:
+    """Whether this process already has a connection to the database file ``key``."""
+    with _OPEN_HERE_LOCK:
+        return _OPEN_HERE.get(key, 0) > 0
+
+
+def _opened_here(key: str, change: int) -> None:
+    """Count a connection to ``key`` opened (+1) or closed (-1) by this process."""
+    with _OPEN_HERE_LOCK:
+        count = _OPEN_HERE.get(key, 0) + change
+        if count > 0:
+            _OPEN_HERE[key] = count
+        else:
+            _OPEN_HERE.pop(key, None)
+
+
 @_sqlite_errors_named
 class Store:
     """The one source of truth: open it, read and write sessions and events, close it."""
@@ -217,7 +239,14 @@ class Store:
             raise os_error(path, exc) from exc
         except sqlite3.Error as exc:
             raise sqlite_error(path, exc, busy_timeout=busy_timeout) from exc
-        check_existing_file(path)
+        self._key = os.path.realpath(path)
+        self._open = False
+        if not _open_here(self._key):
+            # Only while this process has no connection to the file: closing any other
+            # descriptor of it drops the POSIX locks SQLite holds for that connection, and
+            # another process may then checkpoint and delete the WAL under it (measured:
+            # commits made after that were invisible to every other process).
+            check_existing_file(path)
         try:
             # isolation_level=None: we issue BEGIN ourselves, so a read never holds a lock.
             self._db = sqlite3.connect(
@@ -237,11 +266,16 @@ class Store:
         except StoreError:
             self._db.close()
             raise
+        _opened_here(self._key, +1)
+        self._open = True
 
     def close(self) -> None:
         """Close the connection."""
         with self._lock:
             self._db.close()
+            if self._open:
+                self._open = False
+                _opened_here(self._key, -1)
 
     def _schema(self, db: _Tx | sqlite3.Connection) -> int:
         """The schema version, after checking the database is (still) ao-tui's."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,30 @@ def test_conditional_update_skips_a_stale_decision(tmp_path: Path) -> None:
         "app-1", {"lifecycle": Lifecycle.KILLED}, lifecycle_reason="checked"
     )
     assert fresh is not None and fresh.lifecycle_reason == "checked"
+
+
+def test_a_second_store_in_one_process_keeps_the_first_ones_commits_visible(
+    tmp_path: Path,
+) -> None:
+    # Opening a second Store used to read the file's header through a descriptor of its
+    # own; closing it dropped the POSIX locks SQLite held for the first connection, another
+    # process then took itself for the last one, checkpointed and deleted the WAL, and
+    # every later commit of the first Store was invisible to other processes.
+    path = tmp_path / "state.db"
+    first = Store(path)
+    second = Store(path)
+    count = [sys.executable, "-c", _COUNT_EVENTS, str(path)]
+    assert subprocess.run(count, capture_output=True, text=True, check=True).stdout == "0\n"
+    first.append_event("app-1", "spawned", {})
+    seen = subprocess.run(count, capture_output=True, text=True, check=True).stdout
+    assert seen == "1\n"
+    second.close()
+    first.close()
+
+
+_COUNT_EVENTS = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("SELECT count(*) FROM events").fetchone()[0])
+db.close()
+"""
