@@ -16,6 +16,7 @@ import pytest
 from textual.pilot import Pilot
 
 from ao_tui.app import CockpitApp
+from ao_tui.watching import THIS_COCKPIT
 from tests.tui.test_polish import empty_engine
 from tests.tui.test_snapshots import on_session, then
 
@@ -45,7 +46,15 @@ async def first_run(pilot: Pilot[Any]) -> None:
 
 @pytest.mark.parametrize("size", [(80, 24), (160, 45)], ids=["80x24", "160x45"])
 def test_first_run_board(snap_compare: SnapCompare, tmp_path: Path, size: tuple[int, int]) -> None:
-    app = CockpitApp(empty_engine(tmp_path), reconcile=False, notify_bell=False, cursor_blink=False)
+    # The header is pinned as make_app pins it: a cockpit that does not reconcile would
+    # otherwise show whatever its lease check found by the time of the picture.
+    app = CockpitApp(
+        empty_engine(tmp_path),
+        reconcile=False,
+        notify_bell=False,
+        cursor_blink=False,
+        watching=THIS_COCKPIT,
+    )
     assert snap_compare(app, terminal_size=size, run_before=first_run)
 
 
