@@ -38,10 +38,10 @@ from ao_tui.demo_operator import DemoOperator
 from core.config import load_config
 from core.engine import Engine
 from core.errors import EngineError
+from core.git import run_git
 from core.locations import Locations
 from core.registry import Registry
 from core.slots import SlotError
-from plugins.git_cli import run_git
 
 PROJECT_ID = "shop"
 SESSION_PREFIX = "demo"

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.file_lock import hold
+from core.git import GIT_TIMEOUT, run_git
 from core.slots import SlotError
-from plugins.git_cli import GIT_TIMEOUT, run_git
 
 LOCK_NAME = "ao-tui-worktrees.lock"
 LOCK_WAIT = GIT_TIMEOUT + 30.0

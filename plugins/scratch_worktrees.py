@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.file_lock import hold, is_held
+from core.git import run_git
 from core.slots import SlotError
-from plugins.git_cli import run_git
 from plugins.repo_lock import worktrees_locked
 
 PREFIX = "ao-tui-merge-"

@@ -47,9 +47,9 @@ from core import bounded_json
 from core.activity.claude_paths import claude_config_dir, status_dir, transcript_path
 from core.activity.claude_status import process_start
 from core.activity.pane import PROMPT_CHAR
+from core.git import run_git
 from core.slots import SlotError
 from plugins.agent.claude_code import SETTINGS_FILE
-from plugins.git_cli import run_git
 
 BANNER_TITLE = "ao-tui DEMO agent — scripted, not an AI"
 VERSION = "demo"

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.agent_env import ci_environment
 from core.ci_runner import RunSpec, launch
+from core.git import git_error, run_git
 from core.redact import redact
 from core.scm import (
     CheckRun,
@@ -33,7 +34,6 @@ from core.scm import (
 )
 from core.slots import SlotError
 from core.wip import is_wip_subject
-from plugins.git_cli import git_error, run_git
 from plugins.scratch_worktrees import scratch_worktree, sweep
 
 if TYPE_CHECKING:

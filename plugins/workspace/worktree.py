@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.git import git_error, run_git
 from core.slots import RepoFacts, SlotError, WorktreeInfo
 from core.wip import INDEX_TRAILER, is_wip_subject, staged_tree
 from plugins import git_locks
-from plugins.git_cli import git_error, run_git
 from plugins.repo_lock import worktrees_locked
 from plugins.scratch_worktrees import sweep
 
