@@ -198,7 +198,7 @@ def write_sample_project(repo: Path) -> None:
 def _git(repo: Path, *args: str) -> None:
     """Run git in ``repo`` with the demo's identity; :class:`DemoError` on failure."""
     try:
-        run_git(repo, *args, config=GIT_IDENTITY)
+        run_git(args, cwd=repo, config=GIT_IDENTITY)
     except SlotError as exc:
         raise DemoError(f"the demo sandbox could not be built: {exc}") from exc
 

@@ -32,7 +32,7 @@ def common_dir(repo: Path) -> Path:
     key = str(repo.absolute())
     found = _common_dirs.get(key)
     if found is None:
-        out = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+        out = run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=repo)
         found = _common_dirs[key] = Path(out.stdout.strip("\n"))
     return found
 

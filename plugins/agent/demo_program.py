@@ -983,7 +983,7 @@ class ToolOutcome:
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run git in ``root`` with the demo agent's identity; the caller reads the exit status."""
-    return run_git(root, *args, check=False, config=GIT_IDENTITY)
+    return run_git(args, cwd=root, check=False, config=GIT_IDENTITY)
 
 
 def commit(root: Path, paths: Sequence[str], message: str) -> ToolOutcome:
