@@ -98,3 +98,13 @@ def test_doctor_reports_a_git_that_does_not_answer(hung_git: Path) -> None:
     assert time.monotonic() - started < 5
     assert check.status == "fail"
     assert check.detail.startswith("git --version took over 0.5s and was stopped")
+
+
+def test_init_names_a_missing_git(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It used to say the directory was not a git repository, and suggest `git init`.
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    result = CliRunner().invoke(main, ["init", str(git_repo)])
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "ao-tui: git is not installed: no `git` on PATH\n"
