@@ -7,6 +7,7 @@ or a dead credential helper, which a test cannot make git do on demand).
 
 from __future__ import annotations
 
+import ast
 import os
 import stat
 import time
@@ -108,3 +109,39 @@ def test_init_names_a_missing_git(
     result = CliRunner().invoke(main, ["init", str(git_repo)])
     assert result.exit_code == 1, result.output
     assert result.stderr == "ao-tui: git is not installed: no `git` on PATH\n"
+
+
+def git_argv_outside_the_runner(root: Path) -> list[str]:
+    """``file:line`` of every ``["git", ...]`` argv written outside core/git.py under ``root``."""
+    found: list[str] = []
+    for layer in ("core", "plugins", "ao_tui"):
+        for path in sorted((root / layer).rglob("*.py")):
+            if path.relative_to(root) == Path("core/git.py"):
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if (
+                    isinstance(node, (ast.List, ast.Tuple))
+                    and node.elts
+                    and isinstance(node.elts[0], ast.Constant)
+                    and node.elts[0].value == "git"
+                ):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}")
+    return found
+
+
+def test_git_runs_only_through_core_git() -> None:
+    root = Path(__file__).resolve().parents[2]
+    assert git_argv_outside_the_runner(root) == []
+
+
+def test_a_second_git_wrapper_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "git.py").write_text("ARGV = ['git', 'status']\n", encoding="utf-8")
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "scm.py").write_text(
+        "import subprocess\n\ndef head() -> None:\n"
+        "    subprocess.run(('git', 'rev-parse', 'HEAD'), check=False)\n",
+        encoding="utf-8",
+    )
+    assert git_argv_outside_the_runner(tmp_path) == ["plugins/scm.py:4"]
