@@ -38,10 +38,10 @@ from ao_tui.demo_operator import DemoOperator
 from core.config import load_config
 from core.engine import Engine
 from core.errors import EngineError
+from core.git import run_git
 from core.locations import Locations
 from core.registry import Registry
 from core.slots import SlotError
-from plugins.git_cli import run_git
 
 PROJECT_ID = "shop"
 SESSION_PREFIX = "demo"
@@ -198,7 +198,7 @@ def write_sample_project(repo: Path) -> None:
 def _git(repo: Path, *args: str) -> None:
     """Run git in ``repo`` with the demo's identity; :class:`DemoError` on failure."""
     try:
-        run_git(repo, *args, config=GIT_IDENTITY)
+        run_git(args, cwd=repo, config=GIT_IDENTITY)
     except SlotError as exc:
         raise DemoError(f"the demo sandbox could not be built: {exc}") from exc
 

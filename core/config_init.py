@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 import textwrap
 from collections.abc import Callable, Collection
 from pathlib import Path
 
 from core.config import PERMISSION_MODES, default_session_prefix
 from core.errors import ConfigError
+from core.git import run_git
 
 __all__ = [
     "AGENT_BINARIES",
@@ -49,6 +49,8 @@ COMMIT_NOTE = "commit it to share the setup; write secrets in env: as ${VAR}, ne
 CI_PLACEHOLDER = "./run-tests"
 _COMMENT_WIDTH = 88
 _CI_LINE = "# ci: {{command: {command}, timeout: 600}}"
+GIT_TIMEOUT = 10.0
+"""Seconds for the ref and path lookups ``init`` makes; they take milliseconds."""
 
 _PLAIN = re.compile(r"[A-Za-z0-9_./~-]+")
 # Plain scalars YAML 1.1 would read as something other than the text itself.
@@ -58,11 +60,12 @@ _YAML_SPECIAL = re.compile(
 
 
 def _git(repo: Path, *args: str) -> str | None:
-    """Stdout of ``git args`` in ``repo``, stripped; None when git fails or is missing."""
-    try:
-        proc = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
-    except OSError:
-        return None
+    """Stdout of ``git args`` in ``repo``, stripped; None when git says no.
+
+    Raises :class:`~core.git.GitError` when git is missing or hangs: then nothing about the
+    repository can be told, and guessing (``main``, "not a repository") would be wrong.
+    """
+    proc = run_git(args, cwd=repo, timeout=GIT_TIMEOUT, check=False)
     if proc.returncode != 0:
         return None
     return proc.stdout.strip()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.git import GitError, run_git
 from core.locations import Locations
 
 if TYPE_CHECKING:
@@ -68,12 +69,15 @@ def check_tmux() -> Check:
     return Check("tmux", "ok", version)
 
 
-def check_git() -> Check:
-    """git is installed (worktrees need 2.17+)."""
-    version = _version(["git", "--version"]) if shutil.which("git") else None
-    if version is None:
+def check_git(*, timeout: float = 10.0) -> Check:
+    """git is installed and answers within ``timeout`` seconds (worktrees need 2.17+)."""
+    if not shutil.which("git"):
         return Check("git", "fail", "git not found on PATH", "install git (apt-get install git)")
-    return Check("git", "ok", version)
+    try:
+        proc = run_git(["--version"], cwd=None, timeout=timeout)
+    except GitError as exc:
+        return Check("git", "fail", str(exc), "check the git first on PATH: `git --version`")
+    return Check("git", "ok", proc.stdout.strip())
 
 
 def check_state_dir(locations: Locations) -> Check:

@@ -8,11 +8,11 @@ embedded ``local`` SCM, so a fresh clone of a GitHub project needs no SCM config
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
 from core.config import ProjectConfig
+from core.git import GitError, run_git
 from core.scm import HostSettings
 
 _GIT_TIMEOUT = 5.0
@@ -22,16 +22,12 @@ _SCP_REMOTE = re.compile(r"^[\w.-]+@(?P<host>[\w.-]+):(?P<path>[^\\]+)$")
 
 
 def origin_url(repo: Path) -> str | None:
-    """The ``origin`` remote's URL of ``repo``, or None when it has none."""
+    """The ``origin`` remote's URL of ``repo``, or None when it has none or git cannot tell."""
     try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), "remote", "get-url", "origin"],
-            capture_output=True,
-            text=True,
-            timeout=_GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
+        proc = run_git(["remote", "get-url", "origin"], cwd=repo, timeout=_GIT_TIMEOUT, check=False)
+    except GitError:
+        # Missing or hung git: the project falls back to the local SCM, as with no remote;
+        # spawning and merging then report git's trouble themselves.
         return None
     url = proc.stdout.strip()
     return url if proc.returncode == 0 and url else None

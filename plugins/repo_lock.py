@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.file_lock import hold
+from core.git import GIT_TIMEOUT, run_git
 from core.slots import SlotError
-from plugins.git_cli import GIT_TIMEOUT, run_git
 
 LOCK_NAME = "ao-tui-worktrees.lock"
 LOCK_WAIT = GIT_TIMEOUT + 30.0
@@ -32,7 +32,7 @@ def common_dir(repo: Path) -> Path:
     key = str(repo.absolute())
     found = _common_dirs.get(key)
     if found is None:
-        out = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+        out = run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=repo)
         found = _common_dirs[key] = Path(out.stdout.strip("\n"))
     return found
 

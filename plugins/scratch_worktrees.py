@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.file_lock import hold, is_held
+from core.git import run_git
 from core.slots import SlotError
-from plugins.git_cli import run_git
 from plugins.repo_lock import worktrees_locked
 
 PREFIX = "ao-tui-merge-"
@@ -49,12 +49,12 @@ def scratch_worktree(repo: Path, start: str) -> Iterator[Path]:
         with hold(scratch / OWNER, timeout=0, on_timeout=_owned_elsewhere(scratch)):
             try:
                 with worktrees_locked(repo):
-                    run_git(repo, "worktree", "add", "--quiet", "--detach", str(path), start)
+                    run_git(["worktree", "add", "--quiet", "--detach", str(path), start], cwd=repo)
                 yield path
             finally:
                 with worktrees_locked(repo):
                     _discard(repo, path, locked=False)
-                    run_git(repo, "worktree", "prune", check=False)
+                    run_git(["worktree", "prune"], cwd=repo, check=False)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -87,7 +87,7 @@ def sweep(repo: Path) -> list[str]:
                 "interrupted)"
             )
         if dead:
-            run_git(repo, "worktree", "prune", check=False)
+            run_git(["worktree", "prune"], cwd=repo, check=False)
     _sweep_temp_dirs()
     return notes
 
@@ -96,13 +96,13 @@ def _discard(repo: Path, path: Path, *, locked: bool) -> None:
     """Unregister worktree ``path`` and delete its files (a locked or missing one too)."""
     if locked:
         # Older gits refuse to remove a locked worktree whose directory is gone.
-        run_git(repo, "worktree", "unlock", str(path), check=False)
-    run_git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+        run_git(["worktree", "unlock", str(path)], cwd=repo, check=False)
+    run_git(["worktree", "remove", "--force", "--force", str(path)], cwd=repo, check=False)
 
 
 def _registrations(repo: Path) -> list[_Registration]:
     """Every linked worktree ``repo`` has registered, with whether it is locked."""
-    out = run_git(repo, "worktree", "list", "--porcelain").stdout
+    out = run_git(["worktree", "list", "--porcelain"], cwd=repo).stdout
     found: list[_Registration] = []
     for block in out.split("\n\n"):
         lines = block.splitlines()

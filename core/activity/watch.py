@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import errno
 import os
 import struct
 from collections.abc import Callable
@@ -86,9 +87,9 @@ class Inotify:
         """Watch ``directory`` (not its subdirectories); False when it is not a directory."""
         wd = int(self._add_watch(self.fd, os.fsencode(directory), _WATCH_MASK))
         if wd < 0:
-            errno = ctypes.get_errno()
-            if errno == 28:  # ENOSPC: the per-user limit on watches
-                raise OSError(errno, "inotify watch limit reached")
+            code = ctypes.get_errno()
+            if code == errno.ENOSPC:  # inotify's word for the per-user limit on watches
+                raise OSError(code, "inotify watch limit reached")
             return False  # gone or not a directory: a race with its removal, not an error
         self.dirs[wd] = directory
         return True

@@ -47,9 +47,9 @@ from core import bounded_json
 from core.activity.claude_paths import claude_config_dir, status_dir, transcript_path
 from core.activity.claude_status import process_start
 from core.activity.pane import PROMPT_CHAR
+from core.git import run_git
 from core.slots import SlotError
 from plugins.agent.claude_code import SETTINGS_FILE
-from plugins.git_cli import run_git
 
 BANNER_TITLE = "ao-tui DEMO agent — scripted, not an AI"
 VERSION = "demo"
@@ -983,7 +983,7 @@ class ToolOutcome:
 
 def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Run git in ``root`` with the demo agent's identity; the caller reads the exit status."""
-    return run_git(root, *args, check=False, config=GIT_IDENTITY)
+    return run_git(args, cwd=root, check=False, config=GIT_IDENTITY)
 
 
 def commit(root: Path, paths: Sequence[str], message: str) -> ToolOutcome:

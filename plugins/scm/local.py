@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.agent_env import ci_environment
 from core.ci_runner import RunSpec, launch
+from core.git import git_error, run_git
 from core.redact import redact
 from core.scm import (
     CheckRun,
@@ -33,7 +34,6 @@ from core.scm import (
 )
 from core.slots import SlotError
 from core.wip import is_wip_subject
-from plugins.git_cli import git_error, run_git
 from plugins.scratch_worktrees import scratch_worktree, sweep
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class LocalScm:
         if not branches:
             return {}
         refs = [f"refs/heads/{b}" for b in dict.fromkeys(branches)]
-        out = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", *refs).stdout
+        out = run_git(["for-each-ref", "--format=%(objectname) %(refname)", *refs], cwd=repo).stdout
         wanted = set(refs)
         found: dict[str, str] = {}
         for line in out.splitlines():
@@ -95,18 +95,13 @@ class LocalScm:
         cached = self._facts.get(key)
         if cached is not None:
             return cached
-        counts = run_git(repo, "rev-list", "--left-right", "--count", f"{base_head}...{head}")
+        counts = run_git(["rev-list", "--left-right", "--count", f"{base_head}...{head}"], cwd=repo)
         behind, ahead = (int(n) for n in counts.stdout.split())
         conflicts: tuple[str, ...] = ()
         if ahead and behind:
             merge = run_git(
-                repo,
-                "merge-tree",
-                "--write-tree",
-                "--name-only",
-                "--no-messages",
-                base_head,
-                head,
+                ["merge-tree", "--write-tree", "--name-only", "--no-messages", base_head, head],
+                cwd=repo,
                 check=False,
             )
             if merge.returncode == 1:
@@ -115,7 +110,7 @@ class LocalScm:
                 conflicts = tuple(dict.fromkeys(names))
             elif merge.returncode != 0:
                 raise SlotError(f"git merge-tree in {repo} failed: {git_error(merge)}")
-        subject = run_git(repo, "show", "-s", "--format=%s", head, check=False).stdout
+        subject = run_git(["show", "-s", "--format=%s", head], cwd=repo, check=False).stdout
         facts = _GitFacts(ahead, behind, conflicts, is_wip_subject(subject))
         if len(self._facts) >= _FACTS_CACHE_SIZE:
             self._facts.clear()
@@ -181,7 +176,7 @@ class LocalScm:
         if stat:
             args.append("--stat")
         span = f"refs/heads/{target.base}...refs/heads/{target.branch}"
-        return run_git(target.repo, *args, span, "--").stdout
+        return run_git([*args, span, "--"], cwd=target.repo).stdout
 
     # -- CI ------------------------------------------------------------------------------
 
@@ -216,10 +211,10 @@ class LocalScm:
                 excerpt=f"the worktree {worktree} is gone; restore the session to run CI",
             )
             return True
-        checked_out = run_git(worktree, "rev-parse", "HEAD", check=False).stdout.strip()
+        checked_out = run_git(["rev-parse", "HEAD"], cwd=worktree, check=False).stdout.strip()
         if checked_out != head:
             header.append(f"note: the worktree is at {checked_out[:12]}, not at {head[:12]}")
-        if run_git(worktree, "status", "--porcelain", check=False).stdout.strip():
+        if run_git(["status", "--porcelain"], cwd=worktree, check=False).stdout.strip():
             header.append("note: worktree has uncommitted changes")
         command = target.ci.command
         if not command.strip():
@@ -263,7 +258,7 @@ class LocalScm:
         # scratch_worktrees: merges still running in other processes are left alone).
         swept = sweep(repo)
         base_ref = f"refs/heads/{target.base}"
-        old = run_git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+        old = run_git(["rev-parse", "--verify", base_ref], cwd=repo).stdout.strip()
         identity = () if _has_identity(repo) else _FALLBACK_IDENTITY
         start = head if method == "rebase" else old
         with scratch_worktree(repo, start) as tmp:
@@ -285,32 +280,26 @@ class LocalScm:
         if method == "merge":
             message = f"Merge {target.branch} ({target.session_id}): {target.title}"
             proc = run_git(
-                tmp,
-                "merge",
-                "--no-ff",
-                "--no-verify",
-                "--no-edit",
-                "-m",
-                message,
-                head,
+                ["merge", "--no-ff", "--no-verify", "--no-edit", "-m", message, head],
+                cwd=tmp,
                 check=False,
                 config=identity,
             )
             if proc.returncode != 0:
                 self._conflict(tmp, where, ("merge", "--abort"), proc)
         elif method == "squash":
-            proc = run_git(tmp, "merge", "--squash", head, check=False, config=identity)
+            proc = run_git(["merge", "--squash", head], cwd=tmp, check=False, config=identity)
             if proc.returncode != 0:
                 self._conflict(tmp, where, ("reset", "--hard", "--quiet"), proc)
-            if not run_git(tmp, "status", "--porcelain").stdout.strip():
+            if not run_git(["status", "--porcelain"], cwd=tmp).stdout.strip():
                 raise SlotError(f"{target.branch} adds nothing to {target.base}; nothing to squash")
             message = f"{target.title} ({target.session_id})\n\nSquashed from {target.branch}."
-            run_git(tmp, "commit", "--quiet", "--no-verify", "-m", message, config=identity)
+            run_git(["commit", "--quiet", "--no-verify", "-m", message], cwd=tmp, config=identity)
         else:
-            proc = run_git(tmp, "rebase", "--no-verify", old, check=False, config=identity)
+            proc = run_git(["rebase", "--no-verify", old], cwd=tmp, check=False, config=identity)
             if proc.returncode != 0:
                 self._conflict(tmp, where, ("rebase", "--abort"), proc)
-        return run_git(tmp, "rev-parse", "HEAD").stdout.strip()
+        return run_git(["rev-parse", "HEAD"], cwd=tmp).stdout.strip()
 
     def _conflict(
         self,
@@ -320,9 +309,9 @@ class LocalScm:
         proc: subprocess.CompletedProcess[str],
     ) -> None:
         """Name the conflicting files, undo the attempt, and raise."""
-        unmerged = run_git(tmp, "diff", "--name-only", "--diff-filter=U", check=False).stdout
+        unmerged = run_git(["diff", "--name-only", "--diff-filter=U"], cwd=tmp, check=False).stdout
         files = list(dict.fromkeys(line for line in unmerged.splitlines() if line))
-        run_git(tmp, *abort, check=False)
+        run_git(abort, cwd=tmp, check=False)
         if not files:
             raise SlotError(f"could not merge {where}: {git_error(proc)}")
         raise MergeConflictError(
@@ -342,18 +331,18 @@ class LocalScm:
         if (
             checkout is not None
             and not run_git(
-                checkout, "status", "--porcelain", "--untracked-files=no"
+                ["status", "--porcelain", "--untracked-files=no"], cwd=checkout
             ).stdout.strip()
         ):
             # A clean checkout follows the branch; --ff-only can never drop a commit that
             # landed on the base meanwhile, and it updates the files with the ref.
-            current = run_git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+            current = run_git(["rev-parse", "--verify", base_ref], cwd=repo).stdout.strip()
             if current != old:
                 raise SlotError(moved)
-            proc = run_git(checkout, "merge", "--ff-only", "--quiet", new, check=False)
+            proc = run_git(["merge", "--ff-only", "--quiet", new], cwd=checkout, check=False)
             if proc.returncode == 0:
                 return notes
-            current = run_git(repo, "rev-parse", "--verify", base_ref).stdout.strip()
+            current = run_git(["rev-parse", "--verify", base_ref], cwd=repo).stdout.strip()
             if current != old:
                 raise SlotError(f"{moved} ({git_error(proc)})")
             reason = "untracked files in the way"
@@ -362,16 +351,18 @@ class LocalScm:
         if checkout is not None:
             # Moving the branch under a dirty checkout would make its files look like a
             # revert of the merge; detach it at the commit it has, files untouched.
-            run_git(checkout, "checkout", "--quiet", "--detach")
+            run_git(["checkout", "--quiet", "--detach"], cwd=checkout)
             notes.append(
                 f"your checkout of {base} at {checkout} has {reason} and was left as it "
                 f"was (now detached at {old[:10]}, behind {base}); when ready run "
                 f"`git switch {base}` there, or `git merge --ff-only {base}`"
             )
-        proc = run_git(repo, "update-ref", "-m", "ao-tui merge", base_ref, new, old, check=False)
+        proc = run_git(
+            ["update-ref", "-m", "ao-tui merge", base_ref, new, old], cwd=repo, check=False
+        )
         if proc.returncode != 0:
             if checkout is not None:
-                run_git(checkout, "symbolic-ref", "HEAD", base_ref, check=False)
+                run_git(["symbolic-ref", "HEAD", base_ref], cwd=checkout, check=False)
             raise SlotError(f"{moved} ({git_error(proc)})")
         return notes
 
@@ -397,14 +388,14 @@ def _ran(run: CiRun) -> str:
 def _has_identity(repo: Path) -> bool:
     """Whether git can name an author and a committer here without our fallback."""
     return all(
-        run_git(repo, "var", ident, check=False).returncode == 0
+        run_git(["var", ident], cwd=repo, check=False).returncode == 0
         for ident in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT")
     )
 
 
 def _checkout_of(repo: Path, ref: str) -> Path | None:
     """The worktree (usually the operator's main checkout) that has ``ref`` checked out."""
-    out = run_git(repo, "worktree", "list", "--porcelain").stdout
+    out = run_git(["worktree", "list", "--porcelain"], cwd=repo).stdout
     path: Path | None = None
     for line in out.splitlines():
         if line.startswith("worktree "):

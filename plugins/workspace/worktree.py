@@ -21,10 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.git import git_error, run_git
 from core.slots import RepoFacts, SlotError, WorktreeInfo
 from core.wip import INDEX_TRAILER, is_wip_subject, staged_tree
 from plugins import git_locks
-from plugins.git_cli import git_error, run_git
 from plugins.repo_lock import worktrees_locked
 from plugins.scratch_worktrees import sweep
 
@@ -68,23 +68,23 @@ class WorktreeWorkspace:
 
     def _check_branch_name(self, repo: Path, branch: str) -> None:
         """Refuse names git would reject or read as an option."""
-        proc = run_git(repo, "check-ref-format", "--branch", branch, check=False)
+        proc = run_git(["check-ref-format", "--branch", branch], cwd=repo, check=False)
         # --branch expands "@{-1}"-style shorthands; only a name that stays itself is plain.
         if branch.startswith("-") or proc.returncode != 0 or proc.stdout.strip() != branch:
             raise SlotError(f"invalid branch name {branch!r}")
 
     def _prune(self, repo: Path) -> None:
         """Forget registrations of worktrees whose directories are gone."""
-        run_git(repo, "worktree", "prune")
+        run_git(["worktree", "prune"], cwd=repo)
 
     def _undo_add(self, repo: Path, path: Path, branch: str | None) -> None:
         """Remove what a failed ``worktree add`` may have left: dir, registration, branch."""
         if path.exists():
-            run_git(repo, "worktree", "remove", "--force", "--force", str(path), check=False)
+            run_git(["worktree", "remove", "--force", "--force", str(path)], cwd=repo, check=False)
             shutil.rmtree(path, ignore_errors=True)
         self._prune(repo)
         if branch is not None and self.branch_exists(repo, branch):
-            run_git(repo, "branch", "-D", "--", branch, check=False)
+            run_git(["branch", "-D", "--", branch], cwd=repo, check=False)
 
     # -- Workspace protocol ---------------------------------------------------------------
 
@@ -109,7 +109,9 @@ class WorktreeWorkspace:
             self._prune(repo)
             path.parent.mkdir(parents=True, exist_ok=True)
             proc = run_git(
-                repo, "worktree", "add", "--quiet", "-b", branch, "--", str(path), base, check=False
+                ["worktree", "add", "--quiet", "-b", branch, "--", str(path), base],
+                cwd=repo,
+                check=False,
             )
             if proc.returncode != 0:
                 self._undo_add(repo, path, branch)
@@ -129,7 +131,9 @@ class WorktreeWorkspace:
             # A registration left by a directory deleted by hand would block the branch.
             self._prune(repo)
             path.parent.mkdir(parents=True, exist_ok=True)
-            proc = run_git(repo, "worktree", "add", "--quiet", "--", str(path), branch, check=False)
+            proc = run_git(
+                ["worktree", "add", "--quiet", "--", str(path), branch], cwd=repo, check=False
+            )
             if proc.returncode != 0:
                 self._undo_add(repo, path, None)
                 raise SlotError(f"could not reopen {branch!r} at {path}: {git_error(proc)}")
@@ -143,7 +147,7 @@ class WorktreeWorkspace:
         for pattern in patterns:
             if not pattern.strip() or "\n" in pattern or "\r" in pattern:
                 raise SlotError(f"invalid exclude pattern {pattern!r}: one non-empty line each")
-        out = run_git(path, "rev-parse", "--git-path", "info/exclude").stdout.strip("\n")
+        out = run_git(["rev-parse", "--git-path", "info/exclude"], cwd=path).stdout.strip("\n")
         exclude_file = path / out  # absolute output replaces ``path`` in the join
         existing = exclude_file.read_text(encoding="utf-8") if exclude_file.exists() else ""
         present = {line.strip() for line in existing.splitlines()}
@@ -169,7 +173,7 @@ class WorktreeWorkspace:
                 f"{path} is no longer a git worktree (git finds {layout.toplevel} instead); "
                 "its files are untouched: copy what you need out of it by hand"
             )
-        status = run_git(path, "status", "--porcelain", "-z")
+        status = run_git(["status", "--porcelain", "-z"], cwd=path)
         if not status.stdout:
             return None
         staged = self._staged_tree(path)
@@ -185,8 +189,8 @@ class WorktreeWorkspace:
 
     def _staged_tree(self, path: Path) -> str:
         """The tree of the index when something is staged, else "" (also when unreadable)."""
-        index = run_git(path, "write-tree", check=False)
-        head = run_git(path, "rev-parse", "--verify", "--quiet", "HEAD^{tree}", check=False)
+        index = run_git(["write-tree"], cwd=path, check=False)
+        head = run_git(["rev-parse", "--verify", "--quiet", "HEAD^{tree}"], cwd=path, check=False)
         if index.returncode != 0 or head.returncode != 0:
             return ""  # a conflicted index has no tree: restore unstages everything then
         tree = index.stdout.strip()
@@ -208,15 +212,15 @@ class WorktreeWorkspace:
         head = self.head_sha(path)
         short = wip[:10]
         if head != wip:
-            on_branch = run_git(path, "merge-base", "--is-ancestor", wip, head, check=False)
+            on_branch = run_git(["merge-base", "--is-ancestor", wip, head], cwd=path, check=False)
             if on_branch.returncode == 0:
-                count = run_git(path, "rev-list", "--count", f"{wip}..{head}").stdout.strip()
+                count = run_git(["rev-list", "--count", f"{wip}..{head}"], cwd=path).stdout.strip()
                 return (
                     f"the branch moved on since the kill ({count} commit(s) on top of the WIP "
                     f"commit {short}): the saved work stays committed"
                 )
             return f"the WIP commit {short} is no longer on the branch: nothing to take back"
-        shown = run_git(path, "show", "-s", "--format=%P%n%B", wip).stdout
+        shown = run_git(["show", "-s", "--format=%P%n%B", wip], cwd=path).stdout
         parents, _, message = shown.partition("\n")
         if not is_wip_subject(message.split("\n", 1)[0]) or len(parents.split()) != 1:
             return f"{short} is not a WIP commit of ao-tui's: left as it is"
@@ -224,7 +228,7 @@ class WorktreeWorkspace:
             return f"the worktree has uncommitted changes: the WIP commit {short} stays"
         staged = staged_tree(message)
         known = staged is not None and (
-            run_git(path, "cat-file", "-e", f"{staged}^{{tree}}", check=False).returncode == 0
+            run_git(["cat-file", "-e", f"{staged}^{{tree}}"], cwd=path, check=False).returncode == 0
         )
         if staged is not None and known:
             self._run_past_locks(layout, "reset", "--quiet", "--soft", parents.strip())
@@ -248,14 +252,16 @@ class WorktreeWorkspace:
 
     def _layout(self, path: Path) -> _Layout:
         out = run_git(
-            path,
-            "rev-parse",
-            "--path-format=absolute",
-            "--show-toplevel",
-            "--git-dir",
-            "--git-common-dir",
-            "--symbolic-full-name",
-            "HEAD",
+            [
+                "rev-parse",
+                "--path-format=absolute",
+                "--show-toplevel",
+                "--git-dir",
+                "--git-common-dir",
+                "--symbolic-full-name",
+                "HEAD",
+            ],
+            cwd=path,
         ).stdout.splitlines()
         if len(out) != 4:
             raise SlotError(f"git rev-parse in {path} gave unexpected output: {out!r}")
@@ -269,7 +275,7 @@ class WorktreeWorkspace:
     ) -> subprocess.CompletedProcess[str]:
         """Run git in the worktree; clear a stale lock it reports and run it again."""
         for _ in range(_LOCK_RETRIES):
-            proc = run_git(layout.worktree, *args, check=False, config=config)
+            proc = run_git(args, cwd=layout.worktree, check=False, config=config)
             if proc.returncode == 0:
                 return proc
             lock = git_locks.reported_lock(proc.stderr)
@@ -284,7 +290,7 @@ class WorktreeWorkspace:
         with worktrees_locked(repo):
             if path.exists():
                 # Twice --force: also removes a locked worktree, which otherwise would stay.
-                run_git(repo, "worktree", "remove", "--force", "--force", str(path))
+                run_git(["worktree", "remove", "--force", "--force", str(path)], cwd=repo)
             self._prune(repo)
 
     def tidy(self, repo: Path) -> list[str]:
@@ -293,11 +299,12 @@ class WorktreeWorkspace:
 
     def repository_facts(self, repo: Path) -> RepoFacts:
         """Whether ``repo`` is a work tree with commits; its branches, tags and remotes."""
-        top = run_git(repo, "rev-parse", "--show-toplevel", check=False)
+        top = run_git(["rev-parse", "--show-toplevel"], cwd=repo, check=False)
         if top.returncode != 0:
             return RepoFacts(problem=f"{repo} is not a git work tree: {git_error(top)}")
         refs = run_git(
-            repo, "for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags", "refs/remotes"
+            ["for-each-ref", "--format=%(refname)", "refs/heads", "refs/tags", "refs/remotes"],
+            cwd=repo,
         ).stdout.splitlines()
         branches = tuple(r.removeprefix("refs/heads/") for r in refs if r.startswith("refs/heads/"))
         tags = tuple(r.removeprefix("refs/tags/") for r in refs if r.startswith("refs/tags/"))
@@ -308,7 +315,7 @@ class WorktreeWorkspace:
         )
         has_commits = bool(refs) or (
             run_git(
-                repo, "rev-parse", "--verify", "--quiet", "HEAD^{commit}", check=False
+                ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], cwd=repo, check=False
             ).returncode
             == 0
         )
@@ -317,20 +324,17 @@ class WorktreeWorkspace:
     def default_branch(self, repo: Path) -> str:
         """``origin``'s default branch, else the main worktree's branch, else ``main``."""
         remote = run_git(
-            repo, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False
+            ["symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"],
+            cwd=repo,
+            check=False,
         )
         if remote.returncode == 0 and remote.stdout.strip().startswith("origin/"):
             return remote.stdout.strip().removeprefix("origin/")
         # The common dir's HEAD is the main worktree's, even when ``repo`` is a linked one.
-        common = run_git(repo, "rev-parse", "--path-format=absolute", "--git-common-dir")
+        common = run_git(["rev-parse", "--path-format=absolute", "--git-common-dir"], cwd=repo)
         head = run_git(
-            repo,
-            "--git-dir",
-            common.stdout.strip(),
-            "symbolic-ref",
-            "--quiet",
-            "--short",
-            "HEAD",
+            ["--git-dir", common.stdout.strip(), "symbolic-ref", "--quiet", "--short", "HEAD"],
+            cwd=repo,
             check=False,
         )
         if head.returncode == 0 and head.stdout.strip():
@@ -344,7 +348,7 @@ class WorktreeWorkspace:
         # for-each-ref matches whole path components: list the prefix's folder, then filter.
         folder = prefix.rpartition("/")[0]
         ref = f"refs/heads/{folder}" if folder else "refs/heads"
-        out = run_git(repo, "for-each-ref", "--format=%(objectname) %(refname)", ref).stdout
+        out = run_git(["for-each-ref", "--format=%(objectname) %(refname)", ref], cwd=repo).stdout
         found: dict[str, str] = {}
         for line in out.splitlines():
             sha, _, name = line.partition(" ")
@@ -355,7 +359,7 @@ class WorktreeWorkspace:
 
     def list_worktrees(self, repo: Path) -> list[WorktreeInfo]:
         """Every registered worktree of ``repo`` (``git worktree list --porcelain -z``)."""
-        out = run_git(repo, "worktree", "list", "--porcelain", "-z").stdout
+        out = run_git(["worktree", "list", "--porcelain", "-z"], cwd=repo).stdout
         found: list[WorktreeInfo] = []
         path: Path | None = None
         branch, prunable = "", False
@@ -375,21 +379,23 @@ class WorktreeWorkspace:
 
     def has_changes(self, path: Path) -> bool:
         """Whether ``path`` holds uncommitted work; excluded files (ours) do not count."""
-        return bool(run_git(path, "status", "--porcelain", "-z").stdout)
+        return bool(run_git(["status", "--porcelain", "-z"], cwd=path).stdout)
 
     def commits_ahead(self, repo: Path, branch: str, base: str) -> int:
         """How many commits ``branch`` has that ``base`` does not."""
         for name in (branch, base):
             if name.startswith("-"):
                 raise SlotError(f"invalid branch name {name!r}")
-        out = run_git(repo, "rev-list", "--count", f"refs/heads/{base}..refs/heads/{branch}")
+        out = run_git(["rev-list", "--count", f"refs/heads/{base}..refs/heads/{branch}"], cwd=repo)
         return int(out.stdout.strip() or 0)
 
     # -- helpers the engine uses for rollback and status ----------------------------------
 
     def branch_exists(self, repo: Path, branch: str) -> bool:
         """Whether ``repo`` has a local branch called ``branch``."""
-        proc = run_git(repo, "show-ref", "--verify", "--quiet", f"refs/heads/{branch}", check=False)
+        proc = run_git(
+            ["show-ref", "--verify", "--quiet", f"refs/heads/{branch}"], cwd=repo, check=False
+        )
         return proc.returncode == 0
 
     def delete_branch(self, repo: Path, branch: str, *, base: str | None = None) -> None:
@@ -402,33 +408,35 @@ class WorktreeWorkspace:
             return
         ref = f"refs/heads/{branch}"
         if base is not None:
-            unique = run_git(repo, "rev-list", "--max-count=1", f"{base}..{ref}")
+            unique = run_git(["rev-list", "--max-count=1", f"{base}..{ref}"], cwd=repo)
         else:
             unique = run_git(
-                repo,
-                "rev-list",
-                "--max-count=1",
-                ref,
-                "--not",
-                f"--exclude={branch}",
-                "--branches",
-                "--tags",
-                "--remotes",
+                [
+                    "rev-list",
+                    "--max-count=1",
+                    ref,
+                    "--not",
+                    f"--exclude={branch}",
+                    "--branches",
+                    "--tags",
+                    "--remotes",
+                ],
+                cwd=repo,
             )
         if unique.stdout.strip():
             raise SlotError(
                 f"branch {branch!r} has commits of its own; not deleting it "
                 f"(delete it by hand with `git branch -D {branch}` if it is really unwanted)"
             )
-        run_git(repo, "branch", "-D", "--", branch)
+        run_git(["branch", "-D", "--", branch], cwd=repo)
 
     def head_sha(self, path: Path) -> str:
         """The commit checked out in ``path``."""
-        return run_git(path, "rev-parse", "--verify", "HEAD").stdout.strip()
+        return run_git(["rev-parse", "--verify", "HEAD"], cwd=path).stdout.strip()
 
     def _has_identity(self, path: Path) -> bool:
         """Whether git can name an author and a committer here without our fallback."""
         return all(
-            run_git(path, "var", ident, check=False).returncode == 0
+            run_git(["var", ident], cwd=path, check=False).returncode == 0
             for ident in ("GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT")
         )
