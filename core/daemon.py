@@ -13,11 +13,11 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from core.activity.claude_paths import claude_config_dir
 from core.activity.watch import watch_dirs
 from core.engine import Engine
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
+from plugins.agent.claude_code.paths import claude_config_dir
 
 MIN_GAP = 0.02
 """Shortest time between the starts of two ticks, so a burst of writes is read at once."""

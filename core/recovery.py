@@ -444,7 +444,7 @@ def agent_session_id_of(engine: Engine, item: Found, worktree: str) -> str:
         found = _hook_log_session_id(item.state_dir / "hooks.jsonl")
         if found:
             return found
-    from core.activity.claude_paths import claude_config_dir, project_dir_name
+    from plugins.agent.claude_code.paths import claude_config_dir, project_dir_name
 
     project = engine.config.projects.get(item.project)
     folder = claude_config_dir(project.env if project else {}) / "projects"

@@ -1,6 +1,6 @@
 """A Claude Code transcript as turns: prompts, answers and tool calls with their results.
 
-Parsing is as tolerant as :mod:`core.activity.claude_transcript` (whose helpers it uses):
+Parsing is as tolerant as :mod:`plugins.agent.claude_code.transcript` (whose helpers it uses):
 a line that does not parse is skipped. Only the tail of a long transcript is read, so a
 200 MB file costs one bounded read. Each turn is a collapsed ``Collapsible``.
 """
@@ -17,10 +17,10 @@ from textual.containers import VerticalScroll
 from textual.markup import escape
 from textual.widgets import Collapsible, Static
 
-from core.activity.claude_transcript import prompt_text, tool_argument
 from core.activity.jsonl import MAX_NOTED
 from core.bounded_json import loads_line, why_not
 from core.inert import inert
+from plugins.agent.claude_code.transcript import prompt_text, tool_argument
 
 TAIL_BYTES = 2_000_000
 """How much of the end of a transcript is read."""

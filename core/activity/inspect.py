@@ -13,17 +13,18 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from core.activity.aider import SESSION_HEADER, AiderState
-from core.activity.claude_hooks import HookState, parse_hook_line
-from core.activity.claude_status import read_status_file
-from core.activity.claude_transcript import TranscriptState
-from core.activity.codex import CODEX_LINE_TYPES, CodexState
 from core.activity.fusion import fuse
-from core.activity.pane import claude_pane_signal, generic_pane_signal
+from core.activity.pane import generic_pane_signal
 from core.activity.tailer import FileTailer
 from core.bounded_json import loads_line
 from core.errors import EXIT_USAGE, AoError
 from core.models import ActivitySignal
+from plugins.agent.aider.reader import SESSION_HEADER, AiderState
+from plugins.agent.claude_code.hooks import HookState, parse_hook_line
+from plugins.agent.claude_code.screen import claude_pane_signal
+from plugins.agent.claude_code.status import read_status_file
+from plugins.agent.claude_code.transcript import TranscriptState
+from plugins.agent.codex.reader import CODEX_LINE_TYPES, CodexState
 
 _SNIFF_LINES = 30
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from core.slots import AgentContext, LaunchPlan, SlotError
-from plugins.agent.claude_code import ClaudeCodeAgent
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from plugins.agent.demo_program import SCENARIOS, SPEED_ENV, scenario_from_prompt
 
 PROGRAM_MODULE = "plugins.agent.demo_program"

@@ -44,11 +44,11 @@ from types import FrameType
 from typing import Any
 
 from core import bounded_json
-from core.activity.claude_paths import claude_config_dir, status_dir, transcript_path
-from core.activity.claude_status import process_start
-from core.activity.pane import PROMPT_CHAR
 from core.slots import SlotError
-from plugins.agent.claude_code import SETTINGS_FILE
+from plugins.agent.claude_code.paths import claude_config_dir, status_dir, transcript_path
+from plugins.agent.claude_code.plugin import SETTINGS_FILE
+from plugins.agent.claude_code.screen import PROMPT_CHAR
+from plugins.agent.claude_code.status import process_start
 from plugins.git_cli import run_git
 
 BANNER_TITLE = "ao-tui DEMO agent — scripted, not an AI"

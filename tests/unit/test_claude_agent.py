@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from core.activity.claude_hooks import hook_command
-from core.activity.claude_paths import transcript_path
 from core.models import ActivityState, SignalSource
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, SlotError
-from plugins.agent.claude_code import SETTINGS_FILE, ClaudeCodeAgent, prompt_matches
+from plugins.agent.claude_code.hooks import hook_command
+from plugins.agent.claude_code.paths import transcript_path
+from plugins.agent.claude_code.plugin import SETTINGS_FILE, ClaudeCodeAgent, prompt_matches
 from tests.support.fakes import Clock, Screen
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "claude" / "real-2.1.197"
@@ -393,7 +393,7 @@ def test_resume_without_a_transcript_starts_the_task_afresh(tmp_path: Path) -> N
 def test_a_missing_transcript_is_searched_at_most_every_few_seconds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import plugins.agent.claude_code as claude_code
+    import plugins.agent.claude_code.plugin as claude_code
 
     calls: list[str] = []
 

@@ -16,18 +16,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.activity.claude_hooks import HookState, hooks_settings, parse_hook_log
-from core.activity.claude_paths import claude_config_dir, find_transcript, status_dir
-from core.activity.claude_status import ClaudeStatus, find_status, is_current, read_status_file
-from core.activity.claude_transcript import TranscriptState
 from core.activity.fusion import fuse
-from core.activity.pane import claude_pane_signal
 from core.activity.starts import at_or_after, of_this_start, signals_from
 from core.activity.tailer import FileTailer
 from core.agent_env import matching
 from core.models import ActivitySignal, ActivityState, SignalSource
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
-from plugins.agent.claude_trust import (
+from plugins.agent.claude_code.hooks import HookState, hooks_settings, parse_hook_log
+from plugins.agent.claude_code.paths import claude_config_dir, find_transcript, status_dir
+from plugins.agent.claude_code.screen import claude_pane_signal
+from plugins.agent.claude_code.status import ClaudeStatus, find_status, is_current, read_status_file
+from plugins.agent.claude_code.transcript import TranscriptState
+from plugins.agent.claude_code.trust import (
     claude_json_path,
     read_json_object,
     trust_folder,
