@@ -12,7 +12,7 @@ from typing import Any
 from core.errors import AoError
 
 ENTRY_POINT_GROUP = "ao_tui.plugins"
-SLOTS = ("runtime", "workspace", "agent", "scm", "tracker", "notifier")
+SLOTS = ("runtime", "workspace", "agent", "scm", "tracker", "inspector")
 
 
 class UnknownPluginError(AoError, LookupError):

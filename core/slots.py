@@ -279,3 +279,34 @@ class EnvNeeds(Protocol):
     def inherited_env(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The variables of ``environ`` (the operator's) the agent program needs."""
         ...
+
+
+@dataclass(frozen=True)
+class InspectedFiles:
+    """What an inspector read from the files given to ``ao-tui inspect transcript``."""
+
+    format: str
+    """The transcript's format, as the report names it."""
+    signals: dict[str, ActivitySignal | None]
+    """One signal (or None) per source read: ``transcript``, ``hooks``, ``status``, ``pane``."""
+    report: dict[str, Any]
+    """The per-file part of the report: a ``transcript`` summary and one entry per file."""
+
+
+@runtime_checkable
+class TranscriptInspector(Protocol):
+    """The ``inspector`` slot: reads an agent's files outside a live session, for
+    ``ao-tui inspect transcript``, with the same readers its agent plugin uses."""
+
+    name: str
+
+    def inspect(
+        self,
+        transcript: Path,
+        hooks: Path | None,
+        status: Path | None,
+        pane: Path | None,
+        now: float,
+    ) -> InspectedFiles | None:
+        """Read the files if the transcript is in a format this inspector knows, else None."""
+        ...
