@@ -36,6 +36,8 @@ class DemoAgent(ClaudeCodeAgent):
     """The ``demo`` agent: a scripted program that looks and writes like Claude Code."""
 
     name = "demo"
+    summary = "the scripted agent of `ao-tui demo`"
+    program = ""  # it ships with ao-tui: nothing to install
 
     def _program_argv(self, ctx: AgentContext) -> list[str]:
         """``python -m plugins.agent.demo_program`` with the scenario and speed to use."""

@@ -137,6 +137,11 @@ def claude_pane_signal(screen: str, at: float) -> ActivitySignal | None:
     return None
 
 
+def shows_queued_message(screen: str) -> bool:
+    """Whether the screen says a message waits for the current turn to end."""
+    return "queued messages" in screen
+
+
 def _input_box_top(lines: list[str]) -> int | None:
     """Index of the rule above Claude's input line (a rule, then a line starting ``>``/U+276F)."""
     for index in range(len(lines) - 2, -1, -1):
