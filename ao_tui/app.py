@@ -89,7 +89,7 @@ from core.inventory import take_inventory
 from core.lease import LEASE_POLL, EngineLease, LeaseHolder, read_holder, wait_for_lease
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.prompts import Prompt, PromptChangedError, not_waiting
-from core.slots import SlotError
+from core.slots import NamedServer, QuietPanes, SlotError
 from core.store import Store
 from core.zones import zone_of
 
@@ -199,7 +199,7 @@ def same_tmux_server(runtime: Any, tmux_env: str | None) -> bool:
     if not tmux_env:
         return False
     socket_path = tmux_env.split(",", 1)[0]
-    socket_name = getattr(runtime, "socket_name", None) or "default"
+    socket_name = (runtime.socket_name if isinstance(runtime, NamedServer) else None) or "default"
     return Path(socket_path).name == socket_name
 
 
@@ -867,8 +867,8 @@ class CockpitApp(App[None]):
             return False
         if captured[0] != session.id:
             return False
-        quiet_since = getattr(self.engine.runtime, "quiet_since", None)
-        return quiet_since is not None and bool(quiet_since(session.pane_id, captured[1]))
+        runtime = self.engine.runtime
+        return isinstance(runtime, QuietPanes) and runtime.quiet_since(session.pane_id, captured[1])
 
     @work(thread=True, group="capture", exit_on_error=False)
     def _capture(self, session_id: str, pane_id: str) -> None:

@@ -7,9 +7,8 @@ runs arbitrary commands and should get only what its work needs. It gets, in thi
 1. the operator's variables named in :data:`OPERATOR_VARIABLES` — locale, terminal, paths,
    toolchain locations, proxies and CA bundles, git identity, the SSH agent socket, and
    ao-tui's own settings (so ``ao-tui`` works inside a session);
-2. what the agent plugin says its program reads (an agent plugin may have an
-   ``inherited_env(environ)`` method, see :class:`core.slots.EnvNeeds`; Claude Code reads
-   ``ANTHROPIC_*`` and ``CLAUDE_*``);
+2. what the agent plugin says its program reads (an agent plugin may implement
+   :class:`core.slots.EnvNeeds`; an agent CLI reads its API key and its own settings);
 3. the project's ``env:`` block — the way to hand an agent a token
    (``GITHUB_TOKEN: ${GITHUB_TOKEN}``);
 4. the launch plan's own additions, and ``AO_TUI_SESSION``.
@@ -23,6 +22,8 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping
+
+from core.slots import EnvNeeds
 
 OPERATOR_VARIABLES: tuple[str, ...] = (
     # who and where
@@ -108,10 +109,9 @@ def matching(environ: Mapping[str, str], names: Iterable[str]) -> dict[str, str]
 def plugin_needs(agent: object, environ: Mapping[str, str]) -> dict[str, str]:
     """The operator's variables the agent plugin says its program reads (none if it says
     nothing: the member is optional)."""
-    inherited = getattr(agent, "inherited_env", None)
-    if inherited is None:
+    if not isinstance(agent, EnvNeeds):
         return {}
-    return dict(inherited(environ))
+    return dict(agent.inherited_env(environ))
 
 
 def agent_environment(

@@ -83,7 +83,7 @@ PERMISSION_MODES: tuple[PermissionMode, ...] = (
     "plan",
     "bypassPermissions",
 )
-"""Claude Code's ``--permission-mode`` values, which every agent plugin maps to its own."""
+"""The permission modes a project may ask for, which every agent plugin maps to its own."""
 
 # AO spells permission modes its own way; "skip" is its documented alias of permissionless.
 _AO_PERMISSION_ALIASES: dict[str, PermissionMode] = {

@@ -17,31 +17,19 @@ import textwrap
 from collections.abc import Callable, Collection
 from pathlib import Path
 
-from core.config import PERMISSION_MODES, default_session_prefix
-from core.errors import ConfigError
+from core.config import PERMISSION_MODES, Defaults, default_session_prefix
+from core.errors import AoError, ConfigError
 from core.git import run_git
+from core.registry import Registry
+from core.slots import Agent, AgentProgram
 
 __all__ = [
-    "AGENT_BINARIES",
     "COMMIT_NOTE",
     "detect_default_branch",
     "guess_ci_command",
     "project_id_for",
     "render_init",
 ]
-
-AGENT_BINARIES: dict[str, str] = {"claude-code": "claude"}
-"""The program each agent plugin runs, for the agents that need one installed."""
-
-AGENT_NOTES: dict[str, str] = {
-    "claude-code": "Claude Code",
-    "shell": "any command line of yours, as agentConfig.command",
-    "demo": "the scripted agent of `ao-tui demo`",
-}
-"""How ``init`` describes each agent ao-tui ships."""
-
-DEFAULT_AGENTS: tuple[str, ...] = ("claude-code", "shell")
-"""The agents assumed known when the caller does not say (no plugin registry at hand)."""
 
 COMMIT_NOTE = "commit it to share the setup; write secrets in env: as ${VAR}, never their value"
 """What ``init`` says about committing the file it wrote."""
@@ -145,9 +133,9 @@ def render_init(
 ) -> str:
     """The text of a starter ``ao.config.yaml`` for the git repository holding ``repo``.
 
-    Only agents ao-tui knows are named: ``known_agents`` (the installed agent plugins;
-    :data:`DEFAULT_AGENTS` when not given). Claude Code is the default when it is one of
-    them, found on PATH or not (the comment says which).
+    Only agents ao-tui knows are named: ``known_agents`` (the installed agent plugins
+    when not given), described by their plugins. The configuration's default agent is
+    chosen when it is one of them, found on PATH or not (the comment says which).
 
     Raises :class:`ConfigError` when ``repo`` is not inside a git work tree.
     """
@@ -161,20 +149,22 @@ def render_init(
     project_id = project_id_for(root.name)
     prefix = default_session_prefix(project_id)
     branch = detect_default_branch(root)
-    known = sorted(known_agents if known_agents is not None else DEFAULT_AGENTS)
-    choosable = [name for name in known if name != "demo"] or known or ["claude-code"]
-    agent = "claude-code" if "claude-code" in choosable else choosable[0]
-    binary = AGENT_BINARIES.get(agent)
+    registry = Registry()
+    known = sorted(known_agents if known_agents is not None else registry.names("agent"))
+    plugins = _agent_plugins(registry, known)
+    choosable = [name for name in known if name != "demo"] or known or [Defaults().agent]
+    agent = Defaults().agent if Defaults().agent in choosable else choosable[0]
+    notes = {name: plugin.summary for name, plugin in plugins.items()}
+    program = plugins.get(agent)
+    binary = program.program if isinstance(program, AgentProgram) and program.program else None
     if binary is None:
-        agent_note = AGENT_NOTES.get(agent, "")
+        agent_note = notes.get(agent, "")
     elif which(binary):
-        agent_note = f"{AGENT_NOTES.get(agent, agent)}; {binary} found on PATH"
+        agent_note = f"{notes.get(agent, agent)}; {binary} found on PATH"
     else:
         agent_note = f"{binary} not found on PATH: install it, or use the shell agent"
     ordered = [*choosable, *(name for name in known if name not in choosable)]
-    listing = ", ".join(
-        f"{name} ({AGENT_NOTES[name]})" if name in AGENT_NOTES else name for name in ordered
-    )
+    listing = ", ".join(f"{name} ({notes[name]})" if notes.get(name) else name for name in ordered)
     alternatives = [name for name in choosable if name != agent] or ["shell"]
     guessed = guess_ci_command(root)
     ci_line = _CI_LINE.format(command=_scalar(guessed or CI_PLACEHOLDER))
@@ -212,3 +202,14 @@ def render_init(
         "    #   EXAMPLE_TOKEN: ${EXAMPLE_TOKEN}",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _agent_plugins(registry: Registry, names: Collection[str]) -> dict[str, Agent]:
+    """The installed agent plugins among ``names`` (one that cannot load is left out)."""
+    plugins: dict[str, Agent] = {}
+    for name in names:
+        try:
+            plugins[name] = registry.get("agent", name)
+        except (AoError, ImportError):
+            continue
+    return plugins

@@ -13,9 +13,9 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from core.activity.claude_paths import claude_config_dir
 from core.activity.watch import watch_dirs
 from core.engine import Engine
+from core.errors import AoError
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
 
@@ -26,13 +26,19 @@ MIN_GAP = 0.02
 def watch_roots(engine: Engine) -> list[Path]:
     """Directories whose changes mean an agent did something (existing ones only).
 
-    Each project's agents may run with their own ``HOME``/``CLAUDE_CONFIG_DIR`` (its env), so
-    the Claude dirs are those the agents write to, the same ones the plugin reads.
+    Each project's agents may run with their own ``HOME`` or config dir (its env), so each
+    installed agent plugin names the dirs it writes to under each project's env: the same
+    ones it reads. A session may run any installed agent (``spawn --agent``), hence all.
     """
-    claude_dirs = {claude_config_dir(p.env) for p in engine.config.projects.values()}
-    candidates = [engine.locations.sessions_root]
-    for claude_dir in sorted(claude_dirs):
-        candidates += [claude_dir / "projects", claude_dir / "sessions"]
+    dirs: set[Path] = set()
+    for name in engine.registry.names("agent"):
+        try:
+            agent = engine.agent(name)
+        except (AoError, ImportError):
+            continue  # a plugin that cannot load runs no session to watch
+        for project in engine.config.projects.values():
+            dirs.update(agent.signal_dirs(project.env))
+    candidates = [engine.locations.sessions_root, *sorted(dirs)]
     return [p for p in candidates if p.is_dir()]
 
 

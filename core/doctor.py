@@ -13,14 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 from core.git import GitError, run_git
 from core.locations import Locations
+from core.slots import AgentProgram
 
 if TYPE_CHECKING:
     from core.engine import Engine
     from core.inventory import Finding, Inventory
-
-_AGENT_BINARIES = {
-    "claude-code": ("claude", "npm install -g @anthropic-ai/claude-code"),
-}
 
 
 @dataclass(frozen=True)
@@ -155,9 +152,10 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
         checks += _github_checks(pid, project)
         checks += ci_checks(pid, project)
         agent = project.agent_name(loaded.config.defaults)
-        if agent in ("shell", "demo"):
+        plugin = registry.get("agent", agent)
+        if not isinstance(plugin, AgentProgram) or not plugin.program:
             continue  # the command is the user's own (shell) or ships with ao-tui (demo)
-        binary, install = _AGENT_BINARIES.get(agent, (agent, ""))
+        binary, install = plugin.program, plugin.install_hint
         if project.agent_config.command:
             binary = project.agent_config.command
         found = shutil.which(binary)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import difflib
+import functools
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ from core.models import (
     ACTIVE_LIFECYCLES,
     Activity,
     ActivityState,
+    Delivery,
     DeliveryResult,
     Event,
     Lifecycle,
@@ -514,9 +516,7 @@ class Engine:
 
     def _undo_worktree(self, repo: Path, worktree: Path, branch: str) -> None:
         self.workspace.remove(repo, worktree)
-        delete_branch = getattr(self.workspace, "delete_branch", None)
-        if delete_branch is not None:
-            delete_branch(repo, branch)
+        self.workspace.delete_branch(repo, branch)
 
     # send / respond ------------------------------------------------------------------
 
@@ -586,12 +586,14 @@ class Engine:
         deadline = time.monotonic() + confirm_timeout
         retry_at = [1.5, 3.5, 6.0]  # Enter again if the paste swallowed it
         started = time.monotonic()
+        screen = functools.partial(self.runtime.capture, pane.pane_id)
         while time.monotonic() < deadline:
-            if agent.delivery_confirmed(ctx, marker, text):
+            delivery = agent.delivery(ctx, marker, text, screen)
+            if delivery is Delivery.DELIVERED:
                 return self._record_send(
                     session, DeliveryResult.DELIVERED, "seen in the transcript", text
                 )
-            if "queued messages" in self.runtime.capture(pane.pane_id):
+            if delivery is Delivery.QUEUED:
                 return self._record_send(
                     session, DeliveryResult.QUEUED, "the agent is busy; it will read it next", text
                 )
@@ -807,7 +809,7 @@ class Engine:
         plan = agent.resume(ctx)
         self._check_binary(plan, session.project)
         self.runtime.kill(session.tmux)  # a dead pane left by remain-on-exit
-        # Taken before the start: the agent's first signals (Claude's SessionStart hook) may
+        # Taken before the start: the agent's first signals (its session-start hook) may
         # come before a loaded machine returns from starting it, and must count as after.
         now = self.clock()
         pane = self._start_process(session, plan)

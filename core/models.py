@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -142,7 +143,7 @@ class Session:
     updated_at: float
     attempt: int = 1
     agent_session_id: str = ""
-    """The agent's own id for the conversation (Claude: the ``--session-id`` uuid)."""
+    """The agent's own id for the conversation (e.g. the uuid it was launched with)."""
     pane_id: str = ""
     issue: str = ""
     base_branch: str = ""
@@ -173,6 +174,33 @@ class Event:
         }
 
 
+class Delivery(enum.StrEnum):
+    """What an agent's records say of a message just sent: arrived, waiting, or not yet."""
+
+    DELIVERED = "delivered"
+    """The agent received it (it shows in the agent's own record)."""
+    QUEUED = "queued"
+    """The agent holds it until its current work is done."""
+    PENDING = "pending"
+    """Nothing shows it yet."""
+
+
+@dataclass(frozen=True)
+class DeliveryMarker:
+    """Where an agent's records of received messages ended just before a send, so that
+    only what is written after counts as the receipt."""
+
+    at: float = 0.0
+    """When the marker was taken (epoch seconds)."""
+    offsets: tuple[tuple[str, int], ...] = ()
+    """``(path, size)`` of each record file the agent keeps (a log, a transcript)."""
+
+    def offset(self, path: str | Path) -> int:
+        """Where the file at ``path`` ended when the marker was taken (0 if it was unknown)."""
+        wanted = str(path)
+        return next((size for name, size in self.offsets if name == wanted), 0)
+
+
 class DeliveryResult(enum.StrEnum):
     """What happened to a message sent into a session: received, waiting, or not."""
 
@@ -180,3 +208,15 @@ class DeliveryResult(enum.StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"
+
+
+@dataclass
+class Turn:
+    """One entry of an agent's conversation, as the cockpit's transcript tab shows it."""
+
+    kind: str
+    """``user``, ``assistant`` or ``tool``."""
+    title: str
+    body: str = ""
+    tool_id: str = ""
+    result: list[str] = field(default_factory=list)

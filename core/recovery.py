@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import EngineError
+from core.errors import AoError, EngineError
 from core.inventory import (
     ADOPT,
     CLEAN,
@@ -49,7 +49,7 @@ from core.inventory import (
 from core.lease import EngineLease, read_holder
 from core.manifest import Manifest, read_manifest, write_manifest
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
-from core.slots import SlotError, WorktreeBusyError
+from core.slots import ConversationLookup, SlotError, WorktreeBusyError
 from core.wip import wip_message
 
 if TYPE_CHECKING:
@@ -371,7 +371,7 @@ def rebuild_session(engine: Engine, item: Found, *, by: str) -> Session:
         }
         created = _first_seen(item) or now
     if not facts["agent_session_id"]:
-        found = agent_session_id_of(engine, item, facts["worktree"])
+        found = agent_session_id_of(engine, item, facts["worktree"], facts["agent"])
         if found:
             guessed.append("agent_session_id")
         else:
@@ -438,23 +438,20 @@ def _first_seen(item: Found) -> float:
     return min(times) if times else 0.0
 
 
-def agent_session_id_of(engine: Engine, item: Found, worktree: str) -> str:
-    """The agent's own session id: from the hook log, else from Claude's transcript folder."""
+def agent_session_id_of(engine: Engine, item: Found, worktree: str, agent_name: str) -> str:
+    """The agent's own session id: from the hook log, else from the agent's own records."""
     if item.state_dir is not None:
         found = _hook_log_session_id(item.state_dir / "hooks.jsonl")
         if found:
             return found
-    from core.activity.claude_paths import claude_config_dir, project_dir_name
-
-    project = engine.config.projects.get(item.project)
-    folder = claude_config_dir(project.env if project else {}) / "projects"
-    folder = folder / project_dir_name(worktree)
     try:
-        transcripts = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
-    except OSError:
+        agent = engine.agent(agent_name)
+    except AoError:
+        return ""  # not installed: nothing but its own files could tell
+    if not isinstance(agent, ConversationLookup):
         return ""
-    named = [p.stem for p in transcripts if _UUID.fullmatch(p.stem)]
-    return named[-1] if named else ""
+    project = engine.config.projects.get(item.project)
+    return agent.latest_conversation(Path(worktree), project.env if project else {})
 
 
 def _hook_log_session_id(path: Path) -> str:

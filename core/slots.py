@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from core.errors import AoError
-from core.models import ActivitySignal
+from core.models import ActivitySignal, Delivery, DeliveryMarker, Turn
 
 
 class SlotError(AoError):
@@ -222,11 +222,13 @@ class Observation:
 
 @runtime_checkable
 class Agent(Protocol):
-    """One kind of coding agent (Claude Code, a shell command, ...)."""
+    """One kind of coding agent (an agent CLI, a shell command, ...)."""
 
     name: str
+    summary: str
+    """What the agent is, in a few words (``ao-tui init`` lists the agents with it)."""
     confirms_delivery: bool
-    """True when :meth:`delivery_confirmed` can prove a message arrived."""
+    """True when :meth:`delivery` can prove a message arrived."""
 
     def prepare(self, ctx: AgentContext) -> list[str]:
         """Write hooks and settings into the worktree; the worktree paths to git-exclude."""
@@ -246,16 +248,26 @@ class Agent(Protocol):
         """Read the agent's signals; ``capture`` costs a tmux call, so call it only when needed."""
         ...
 
+    def signal_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """Directories outside AO_TUI_HOME where this agent, run with a project's ``env``,
+        writes what :meth:`observe` reads (transcripts, status files); watched, so a write
+        there wakes a reconcile tick. May name directories that do not exist yet."""
+        ...
+
     def ready_for_input(self, ctx: AgentContext) -> bool:
         """Whether typed text reaches the agent now (False while it is still starting up)."""
         ...
 
-    def delivery_marker(self, ctx: AgentContext) -> Any:
-        """A snapshot taken before a send, compared by :meth:`delivery_confirmed`."""
+    def delivery_marker(self, ctx: AgentContext) -> DeliveryMarker:
+        """Where the agent's records of received messages end, taken just before a send."""
         ...
 
-    def delivery_confirmed(self, ctx: AgentContext, marker: Any, text: str) -> bool:
-        """Whether the agent has received ``text`` since ``marker`` was taken."""
+    def delivery(
+        self, ctx: AgentContext, marker: DeliveryMarker, text: str, capture: Callable[[], str]
+    ) -> Delivery:
+        """Whether ``text`` reached the agent since ``marker`` was taken: delivered (its
+        records show it), queued (it waits to be read once the agent is done), else pending.
+        ``capture`` (a tmux call) reads the screen when the records do not tell."""
         ...
 
     def paste_delay(self, text: str) -> float:
@@ -272,10 +284,106 @@ class EnvNeeds(Protocol):
     """Optional for an agent plugin: the operator's variables its program reads.
 
     The agent process gets only an allowlist of the operator's environment
-    (:mod:`core.agent_env`); a plugin whose program needs more (Claude Code reads
-    ``ANTHROPIC_*``, ``CLAUDE_*``) says so here. A plugin without it gets nothing extra.
+    (:mod:`core.agent_env`); a plugin whose program needs more (its API key, its own
+    settings variables) says so here. A plugin without it gets nothing extra.
     """
 
     def inherited_env(self, environ: Mapping[str, str]) -> dict[str, str]:
         """The variables of ``environ`` (the operator's) the agent program needs."""
         ...
+
+
+@dataclass(frozen=True)
+class InspectedFiles:
+    """What an inspector read from the files given to ``ao-tui inspect transcript``."""
+
+    format: str
+    """The transcript's format, as the report names it."""
+    signals: dict[str, ActivitySignal | None]
+    """One signal (or None) per source read: ``transcript``, ``hooks``, ``status``, ``pane``."""
+    report: dict[str, Any]
+    """The per-file part of the report: a ``transcript`` summary and one entry per file."""
+
+
+@runtime_checkable
+class TranscriptInspector(Protocol):
+    """The ``inspector`` slot: reads an agent's files outside a live session, for
+    ``ao-tui inspect transcript``, with the same readers its agent plugin uses."""
+
+    name: str
+
+    def inspect(
+        self,
+        transcript: Path,
+        hooks: Path | None,
+        status: Path | None,
+        pane: Path | None,
+        now: float,
+    ) -> InspectedFiles | None:
+        """Read the files if the transcript is in a format this inspector knows, else None."""
+        ...
+
+
+@runtime_checkable
+class ConversationLookup(Protocol):
+    """Optional for an agent plugin: finding the agent's own conversation id from its files,
+    so a session recovered from what is left on disk resumes its conversation."""
+
+    def latest_conversation(self, worktree: Path, env: Mapping[str, str]) -> str:
+        """The id of the newest conversation the agent recorded for ``worktree`` ("" if none)."""
+        ...
+
+
+@runtime_checkable
+class ConversationTurns(Protocol):
+    """Optional for an agent plugin: reading the conversation from the file the agent keeps
+    (``Session.extra["transcript_path"]``), for the cockpit's transcript tab."""
+
+    speaker: str
+    """How the tab labels the agent's own turns (``claude``)."""
+
+    def read_turns(self, path: Path, problems: list[str] | None = None) -> list[Turn]:
+        """The latest turns of the conversation at ``path`` (blocking: call from a thread).
+
+        Lines that cannot be read are skipped and, when ``problems`` is given, noted there
+        (``line 3: nested deeper than 100 levels``). An unreadable file raises ``OSError``.
+        """
+        ...
+
+
+@runtime_checkable
+class AgentProgram(Protocol):
+    """Optional for an agent plugin: the program it runs, which the operator installs
+    (``doctor`` and ``init`` look for it on PATH)."""
+
+    program: str
+    """The command run unless ``agentConfig.command`` says otherwise ("" for none to install)."""
+    install_hint: str
+    """How to install :attr:`program`, as a command to run."""
+
+
+@runtime_checkable
+class NamedServer(Protocol):
+    """Optional for a runtime: the name of the server its sessions live on, so the cockpit
+    can tell whether it runs inside that same server."""
+
+    socket_name: str | None
+    """The server's socket name (``tmux -L``); None for the default server."""
+
+
+@runtime_checkable
+class QuietPanes(Protocol):
+    """Optional for a runtime: whether a pane wrote nothing since a moment, told without
+    asking the server (so an unchanged screen is not captured again)."""
+
+    def quiet_since(self, pane_id: str, since: float) -> bool:
+        """True only when the pane surely showed no output since ``since`` (epoch seconds)."""
+        ...
+
+
+CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
+    "runtime": (NamedServer, QuietPanes),
+    "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram),
+}
+"""The optional interfaces of each slot. A plugin need not offer one, but one it offers in
+part (some members, not all) is refused when it loads (see :mod:`core.registry`)."""

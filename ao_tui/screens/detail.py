@@ -25,13 +25,15 @@ from ao_tui.messages import Delivered, deliver
 from ao_tui.review import review_view, threads_message
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
-from ao_tui.widgets.transcript import TranscriptView, Turn, read_turns
+from ao_tui.widgets.transcript import TranscriptView
 from ao_tui.workers import WorkerScreen
 from core.engine import Engine
+from core.errors import AoError
 from core.event_summary import summary, waiting_text
 from core.humanize import age
 from core.inert import inert
-from core.models import Event, Session
+from core.models import Event, Session, Turn
+from core.slots import ConversationTurns
 from core.zones import zone_of
 
 MAX_EVENTS = 300
@@ -155,12 +157,14 @@ class DetailScreen(WorkerScreen[None]):
             turns: list[Turn] | None,
             error: str,
             problems: list[str] | None = None,
+            speaker: str = "agent",
         ) -> None:
             """``turns`` is None when the session has no transcript; ``problems`` lists the
-            transcript lines that could not be read."""
+            transcript lines that could not be read; ``speaker`` labels the agent's turns."""
             super().__init__()
             self.events = events
             self.turns = turns
+            self.speaker = speaker
             self.error = error
             self.problems = problems or []
 
@@ -201,6 +205,14 @@ class DetailScreen(WorkerScreen[None]):
         self.query_one(Tabs).focus()
         self._load()
 
+    def _turn_reader(self) -> ConversationTurns | None:
+        """The session's agent plugin, if it can read its conversation file."""
+        try:
+            agent = self.engine.agent(self.session.agent)
+        except AoError:
+            return None  # an agent no longer installed: the tab says there is no transcript
+        return agent if isinstance(agent, ConversationTurns) else None
+
     @work(thread=True, exclusive=True, group="detail-load", name="detail", exit_on_error=False)
     def _load(self) -> None:
         events = session_events(self.engine, self.session.id)
@@ -208,12 +220,14 @@ class DetailScreen(WorkerScreen[None]):
         turns: list[Turn] | None = None
         error = ""
         problems: list[str] = []
-        if raw:
+        reader = self._turn_reader()
+        if raw and reader is not None:
             try:
-                turns = read_turns(Path(str(raw)), problems)
+                turns = reader.read_turns(Path(str(raw)), problems)
             except OSError as exc:
                 error = f"cannot read {raw}: {exc.strerror or exc}"
-        self.post_message(self.Loaded(events, turns, error, problems))
+        speaker = reader.speaker if reader is not None else "agent"
+        self.post_message(self.Loaded(events, turns, error, problems, speaker))
 
     def on_detail_screen_loaded(self, message: Loaded) -> None:
         """Fill the timeline and the transcript."""
@@ -235,7 +249,9 @@ class DetailScreen(WorkerScreen[None]):
             status.update(Text(f"lines skipped: {'; '.join(message.problems)}", style="italic"))
         else:
             status.display = False
-        self.query_one("#tab-transcript", TabPane).mount(TranscriptView(message.turns))
+        self.query_one("#tab-transcript", TabPane).mount(
+            TranscriptView(message.turns, speaker=message.speaker)
+        )
 
     def show_capture(self, capture: str) -> bool:
         """The app's capture loop delivers the live terminal here; False when the screen

@@ -1,48 +1,11 @@
-"""Knowing what an agent is doing: readers for every signal source, and their fusion.
+"""Knowing what an agent is doing: the generic readers, and the fusion of their signals.
 
-Sources, strongest first: agent hooks, Claude Code's status file, the
-transcript (Claude JSONL, Codex rollout, Aider history) read incrementally, and the pane.
-Each reader turns its source into an :class:`~core.models.ActivitySignal`;
-:func:`~core.activity.fusion.fuse` turns this tick's signals into one
-:class:`~core.models.Activity`.
+Sources, strongest first: the agent's hooks, its status file, its transcript read
+incrementally, and the pane. The readers of each agent's own file formats live in that
+agent's plugin package; here are the parts every agent shares: the tailer
+(:mod:`~core.activity.tailer`), JSONL folding (:mod:`~core.activity.jsonl`), the file
+watcher (:mod:`~core.activity.watch`), which signals belong to the current start
+(:mod:`~core.activity.starts`), the agent-agnostic screen reading
+(:mod:`~core.activity.pane`) and :func:`~core.activity.fusion.fuse`, which turns this tick's
+signals into one :class:`~core.models.Activity`.
 """
-
-from core.activity.claude_hooks import (
-    HookLogParser,
-    HookRecord,
-    HookState,
-    hook_command,
-    hooks_settings,
-    parse_hook_line,
-    parse_hook_log,
-)
-from core.activity.claude_paths import claude_config_dir, find_transcript, project_dir_name
-from core.activity.claude_status import ClaudeStatus, find_status, read_status_file
-from core.activity.claude_transcript import TranscriptState
-from core.activity.fusion import fuse
-from core.activity.inspect import inspect_signals
-from core.activity.pane import claude_pane_signal, generic_pane_signal
-from core.activity.tailer import FileTailer, TailRead
-
-__all__ = [
-    "ClaudeStatus",
-    "FileTailer",
-    "HookLogParser",
-    "HookRecord",
-    "HookState",
-    "TailRead",
-    "TranscriptState",
-    "claude_config_dir",
-    "claude_pane_signal",
-    "find_status",
-    "find_transcript",
-    "fuse",
-    "generic_pane_signal",
-    "hook_command",
-    "hooks_settings",
-    "inspect_signals",
-    "parse_hook_line",
-    "parse_hook_log",
-    "project_dir_name",
-    "read_status_file",
-]

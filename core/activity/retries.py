@@ -1,6 +1,6 @@
 """An agent retrying after API errors: how it reads, wherever it was seen.
 
-Claude Code retries a failed API call on its own, with back-off, for up to three minutes
+An agent CLI may retry a failed API call on its own, with back-off, for minutes
 (``API error · Retrying in 32s · attempt 7/10`` on its screen; older releases also log
 each retry in the transcript). It looks busy all that time, but it makes no progress, so
 it is its own condition (:attr:`~core.models.ActivityState.RETRYING`), worded the same

@@ -5,8 +5,8 @@ status file keep everything the killed process wrote, down to the ``SessionEnd``
 while dying. Applied after the restore, that ``SessionEnd`` says "exited" about a session
 that has just come back, and raises a false "needs you". So after a restore, a signal
 stamped before the restore's start (:data:`SIGNALS_FROM`) is never applied.
-The reconciler enforces this for every agent; an agent plugin may know more (see
-:mod:`plugins.agent.claude_code`).
+The reconciler enforces this for every agent; an agent plugin may know more about its
+own signals and apply a finer rule of its own.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from core.slots import AgentContext, LaunchPlan, SlotError
-from plugins.agent.claude_code import ClaudeCodeAgent
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from plugins.agent.demo_program import SCENARIOS, SPEED_ENV, scenario_from_prompt
 
 PROGRAM_MODULE = "plugins.agent.demo_program"
@@ -36,6 +36,8 @@ class DemoAgent(ClaudeCodeAgent):
     """The ``demo`` agent: a scripted program that looks and writes like Claude Code."""
 
     name = "demo"
+    summary = "the scripted agent of `ao-tui demo`"
+    program = ""  # it ships with ao-tui: nothing to install
 
     def _program_argv(self, ctx: AgentContext) -> list[str]:
         """``python -m plugins.agent.demo_program`` with the scenario and speed to use."""

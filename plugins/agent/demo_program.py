@@ -44,12 +44,12 @@ from types import FrameType
 from typing import Any
 
 from core import bounded_json
-from core.activity.claude_paths import claude_config_dir, status_dir, transcript_path
-from core.activity.claude_status import process_start
-from core.activity.pane import PROMPT_CHAR
 from core.git import run_git
 from core.slots import SlotError
-from plugins.agent.claude_code import SETTINGS_FILE
+from plugins.agent.claude_code.paths import claude_config_dir, status_dir, transcript_path
+from plugins.agent.claude_code.plugin import SETTINGS_FILE
+from plugins.agent.claude_code.screen import PROMPT_CHAR
+from plugins.agent.claude_code.status import process_start
 
 BANNER_TITLE = "ao-tui DEMO agent — scripted, not an AI"
 VERSION = "demo"

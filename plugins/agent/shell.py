@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import shlex
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from core.activity.pane import generic_pane_signal
-from core.models import ActivitySignal, ActivityState, SignalSource
+from core.models import ActivitySignal, ActivityState, Delivery, DeliveryMarker, SignalSource
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
 
 
@@ -22,6 +22,7 @@ class ShellAgent:
     """Runs ``agentConfig.command`` as is; cannot confirm that a message arrived."""
 
     name = "shell"
+    summary = "any command line of yours, as agentConfig.command"
     confirms_delivery = False
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
@@ -78,13 +79,19 @@ class ShellAgent:
         """Always: the terminal buffers what is typed until the command reads it."""
         return True
 
-    def delivery_marker(self, ctx: AgentContext) -> Any:
-        """No record to compare against."""
-        return None
+    def signal_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """None: everything it knows comes from the pane."""
+        return []
 
-    def delivery_confirmed(self, ctx: AgentContext, marker: Any, text: str) -> bool:
-        """A shell command leaves no proof of receipt."""
-        return False
+    def delivery_marker(self, ctx: AgentContext) -> DeliveryMarker:
+        """No record to compare against."""
+        return DeliveryMarker()
+
+    def delivery(
+        self, ctx: AgentContext, marker: DeliveryMarker, text: str, capture: Callable[[], str]
+    ) -> Delivery:
+        """A shell command leaves no proof of receipt: always pending."""
+        return Delivery.PENDING
 
     def paste_delay(self, text: str) -> float:
         """Terminals take a bracketed paste at once; a short pause covers slow line editors."""

@@ -22,9 +22,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from core.activity.claude_hooks import HOOK_EVENTS
-from core.activity.claude_hooks import hook_command as ao_hook_command
-from plugins.agent.claude_trust import config_lock
+from plugins.agent.claude_code.hooks import HOOK_EVENTS
+from plugins.agent.claude_code.hooks import hook_command as ao_hook_command
+from plugins.agent.claude_code.trust import config_lock
 
 T = TypeVar("T")
 

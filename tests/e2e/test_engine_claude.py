@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from core.activity.claude_transcript import TranscriptState
 from core.engine import Engine
 from core.models import ActivityState, DeliveryResult, Lifecycle, Session, Zone
 from core.prompts import PromptChangedError
 from core.zones import zone_of
+from plugins.agent.claude_code.transcript import TranscriptState
 from tests.e2e.anthropic_standin import AnthropicStandin
 from tests.e2e.claude_harness import TEST_API_KEY, write_claude_config
 from tests.support.engine import make_engine, wait_for

@@ -24,14 +24,14 @@ from click.testing import CliRunner
 
 import ao_tui.cli as cli
 from ao_tui.demo import DEMO_TASKS, DemoSandbox, build_demo, write_sample_project
-from core.activity.claude_hooks import read_hook_log
-from core.activity.claude_paths import find_transcript
-from core.activity.claude_status import is_current, read_status_file
-from core.activity.claude_transcript import read_transcript
-from core.activity.pane import claude_pane_signal
 from core.models import ActivitySignal, ActivityState, DeliveryResult, Lifecycle, Session, Zone
 from core.slots import AgentContext
 from core.zones import zone_of
+from plugins.agent.claude_code.hooks import read_hook_log
+from plugins.agent.claude_code.paths import find_transcript
+from plugins.agent.claude_code.screen import claude_pane_signal
+from plugins.agent.claude_code.status import is_current, read_status_file
+from plugins.agent.claude_code.transcript import read_transcript
 from plugins.agent.demo import SOURCE_ROOT, DemoAgent
 from plugins.agent.demo_program import (
     API_ERROR_TEXT,

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from ao_tui.demo import write_sample_project
-from core.activity.claude_hooks import parse_hook_log
 from core.engine import Engine
 from core.manifest import operation_mark
 from core.models import ActivityState, Event, Lifecycle
+from plugins.agent.claude_code.hooks import parse_hook_log
 from tests.support.engine import make_engine, wait_for, write_config
 
 SPEED = "5"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ao_tui.widgets import transcript
-from ao_tui.widgets.transcript import parse_turns, read_turns
+from plugins.agent.claude_code import turns as transcript
+from plugins.agent.claude_code.turns import parse_turns, read_turns
 
 FIXTURE = (
     Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ project's ``env:`` and the plan's additions, in that order."""
 from __future__ import annotations
 
 from core.agent_env import agent_environment, matching
-from plugins.agent.claude_code import ClaudeCodeAgent
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from plugins.agent.shell import ShellAgent
 
 OPERATOR = {

@@ -14,12 +14,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.activity.claude_hooks import HookState, parse_hook_log
-from core.activity.claude_paths import transcript_path
 from core.activity.fusion import fuse
 from core.models import Activity, ActivitySignal, ActivityState, SignalSource
 from core.slots import AgentContext, PaneInfo
-from plugins.agent.claude_code import STALE_WORKING, ClaudeCodeAgent
+from plugins.agent.claude_code.hooks import HookState, parse_hook_log
+from plugins.agent.claude_code.paths import transcript_path
+from plugins.agent.claude_code.plugin import STALE_WORKING, ClaudeCodeAgent
 from tests.support.fakes import Clock, Screen
 
 RUN = Path(__file__).resolve().parent.parent / "fixtures" / "claude-2.1.197"

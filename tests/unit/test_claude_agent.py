@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from core.activity.claude_hooks import hook_command
-from core.activity.claude_paths import transcript_path
-from core.models import ActivityState, SignalSource
+from core.models import ActivityState, Delivery, DeliveryMarker, SignalSource
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, SlotError
-from plugins.agent.claude_code import SETTINGS_FILE, ClaudeCodeAgent, prompt_matches
+from plugins.agent.claude_code.hooks import hook_command
+from plugins.agent.claude_code.paths import transcript_path
+from plugins.agent.claude_code.plugin import SETTINGS_FILE, ClaudeCodeAgent, prompt_matches
 from tests.support.fakes import Clock, Screen
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "claude" / "real-2.1.197"
@@ -97,7 +98,7 @@ def test_prepared_hook_logs_through_the_real_shell(tmp_path: Path) -> None:
     payload = json.dumps({"hook_event_name": "UserPromptSubmit", "prompt": "hi"}) + "\n"
     proc = subprocess.run(["/bin/sh", "-c", command], input=payload, text=True, check=False)
     assert proc.returncode == 0
-    assert ClaudeCodeAgent().delivery_confirmed(ctx, {"at": 0}, "hi")
+    assert ClaudeCodeAgent().delivery_confirmed(ctx, DeliveryMarker(), "hi")
 
 
 # -- argv ----------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ def test_delivery_confirmed_by_a_user_prompt_submit_hook(tmp_path: Path) -> None
     log.write_text(_hook_record("UserPromptSubmit", 1.0, prompt=text))
     agent = ClaudeCodeAgent(clock=Clock(10.0))
     marker = agent.delivery_marker(ctx)
-    json.dumps(marker)
+    assert marker.at == 10.0
     assert not agent.delivery_confirmed(ctx, marker, text), "that prompt predates the marker"
     with log.open("a") as handle:
         handle.write(_hook_record("UserPromptSubmit", 11.0, prompt="something else"))
@@ -325,7 +326,7 @@ def test_delivery_confirmed_by_a_new_transcript_entry(tmp_path: Path) -> None:
     path = _install_transcript(ctx, lines[:5])
     agent = ClaudeCodeAgent(clock=Clock(1_795_302_360.0))
     marker = agent.delivery_marker(ctx)
-    assert marker["transcript_path"] == str(path)
+    assert str(path) in dict(marker.offsets)
     assert not agent.delivery_confirmed(ctx, marker, "RUN_BASH touch made-here.txt")
     with path.open("a") as handle:
         handle.write("".join(line + "\n" for line in lines[5:]))
@@ -337,7 +338,7 @@ def test_delivery_when_the_transcript_appears_after_the_marker(tmp_path: Path) -
     ctx = _ctx(tmp_path)
     agent = ClaudeCodeAgent(clock=Clock(1_795_302_300.0))
     marker = agent.delivery_marker(ctx)
-    assert marker["transcript_path"] == ""
+    assert len(marker.offsets) == 1, "no transcript yet: only the hook log is marked"
     _install_transcript(ctx, _real_lines("session-c-transcript.jsonl"))
     assert agent.delivery_confirmed(ctx, marker, "SLOW 12")
 
@@ -393,7 +394,7 @@ def test_resume_without_a_transcript_starts_the_task_afresh(tmp_path: Path) -> N
 def test_a_missing_transcript_is_searched_at_most_every_few_seconds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import plugins.agent.claude_code as claude_code
+    import plugins.agent.claude_code.plugin as claude_code
 
     calls: list[str] = []
 
@@ -460,3 +461,29 @@ def test_a_session_start_just_before_a_restore_is_not_the_restores(tmp_path: Pat
     assert not agent.ready_for_input(ctx)
     log.write_text(hook("995.N"))
     assert agent.ready_for_input(ctx)
+
+
+def test_delivery_reads_the_records_then_the_screen(tmp_path: Path) -> None:
+    """Delivered once a hook shows the text; else queued when Claude's screen says it holds
+    a message; else pending. The screen is read only when the records do not tell."""
+    ctx = _ctx(tmp_path)
+    ctx.state_dir.mkdir(parents=True)
+    agent = ClaudeCodeAgent(clock=Clock(10.0))
+    marker = agent.delivery_marker(ctx)
+    captures: list[str] = []
+
+    def screen(text: str) -> Callable[[], str]:
+        def capture() -> str:
+            captures.append(text)
+            return text
+
+        return capture
+
+    queued = "✻ Working… (esc to interrupt)\n  ⎿ Press up to edit queued messages"
+    assert agent.delivery(ctx, marker, "next step", screen("? for shortcuts")) is Delivery.PENDING
+    assert agent.delivery(ctx, marker, "next step", screen(queued)) is Delivery.QUEUED
+    log = ctx.state_dir / "hooks.jsonl"
+    log.write_text(_hook_record("UserPromptSubmit", 11.0, prompt="next step"))
+    captures.clear()
+    assert agent.delivery(ctx, marker, "next step", screen(queued)) is Delivery.DELIVERED
+    assert captures == [], "the records told: no capture"

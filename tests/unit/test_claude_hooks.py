@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from core.activity.claude_hooks import (
+from core.models import ActivityState, SignalSource
+from plugins.agent.claude_code.hooks import (
     HOOK_EVENTS,
     HookState,
     hook_command,
@@ -19,7 +20,6 @@ from core.activity.claude_hooks import (
     parse_hook_log,
     read_hook_log,
 )
-from core.models import ActivityState, SignalSource
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude"
 

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-import plugins.agent.claude_code as claude_code
-from core.activity.claude_paths import transcript_path
+import plugins.agent.claude_code.plugin as claude_code
 from core.activity.tailer import FileTailer
 from core.models import ActivityState, SignalSource
 from core.slots import AgentContext, PaneInfo
-from plugins.agent.claude_code import ClaudeCodeAgent
+from plugins.agent.claude_code.paths import transcript_path
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from tests.support.fakes import Clock, Screen
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "claude" / "real-2.1.197"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from core.activity.claude_paths import (
+from plugins.agent.claude_code.paths import (
     MAX_PROJECT_DIR_LEN,
     claude_config_dir,
     find_transcript,

@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from core.activity.claude_status import (
+from core.models import ActivityState, SignalSource
+from plugins.agent.claude_code.status import (
     find_status,
     is_current,
     process_start,
     read_status_file,
 )
-from core.models import ActivityState, SignalSource
 
 UUID = "9a3e1f0c-1111-4222-8333-444455556666"
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from core.activity.claude_transcript import TranscriptState, parse_timestamp, read_transcript
+from core.activity.received import parse_timestamp
 from core.models import ActivityState, SignalSource
+from plugins.agent.claude_code.transcript import TranscriptState, read_transcript
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude"
 TRANSCRIPTS = sorted(p for p in FIXTURES.glob("*.jsonl") if not p.name.startswith("hooks-"))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.slots import SlotError
-from plugins.agent.claude_trust import claude_json_path, config_lock, trust_folder
+from plugins.agent.claude_code.trust import claude_json_path, config_lock, trust_folder
 
 
 def test_trust_adds_the_entry_and_keeps_everything_else(tmp_path: Path) -> None:

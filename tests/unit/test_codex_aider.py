@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from core.activity.aider import read_history
-from core.activity.codex import read_rollout
 from core.models import ActivityState
+from plugins.agent.aider.reader import read_history
+from plugins.agent.codex.reader import read_rollout
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ROLLOUTS = sorted((FIXTURES / "codex").glob("*.jsonl"))

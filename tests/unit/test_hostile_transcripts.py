@@ -18,14 +18,14 @@ import pytest
 from click.testing import CliRunner
 
 from ao_tui.cli import main
-from ao_tui.widgets.transcript import parse_turns, read_turns
-from core.activity.claude_hooks import read_hook_log
-from core.activity.claude_transcript import TranscriptState
 from core.activity.inspect import inspect_signals
 from core.activity.tailer import MAX_LINE_BYTES, FileTailer
 from core.bounded_json import MAX_DEPTH, JsonRefused, loads, loads_line, nesting_exceeds
 from core.slots import AgentContext
-from plugins.agent.claude_code import ClaudeCodeAgent
+from plugins.agent.claude_code.hooks import read_hook_log
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
+from plugins.agent.claude_code.transcript import TranscriptState
+from plugins.agent.claude_code.turns import parse_turns, read_turns
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 TRANSCRIPTS = sorted((HOSTILE / "transcripts").iterdir())

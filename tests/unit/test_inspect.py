@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from core.activity.inspect import InspectError, inspect_signals, transcript_format
+from core.activity.inspect import InspectError, inspect_signals
+from plugins.agent.inspect import transcript_format
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 REAL = FIXTURES / "claude" / "real-2.1.197"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from core.activity.pane import claude_pane_signal, generic_pane_signal, permission_prompt
+from core.activity.pane import generic_pane_signal
 from core.models import ActivityState, SignalSource
+from plugins.agent.claude_code.screen import claude_pane_signal, permission_prompt
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "claude" / "real-2.1.197"
 NOW = 1_800_000_000.0

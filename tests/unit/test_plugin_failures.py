@@ -23,6 +23,7 @@ from core.errors import EngineError
 from core.models import ActivityState, DeliveryResult, SignalSource
 from core.plugin_failures import MARKER, describe_failure
 from core.slots import SlotError
+from plugins.agent.shell import ShellAgent
 from tests.support.failing import FailingPlugin, FailingRuntime
 
 TMUX_FAILED = subprocess.CalledProcessError(
@@ -154,10 +155,8 @@ def test_engine_errors_of_its_own_pass_through_untouched(engine: Engine) -> None
     assert raised.value.__cause__ is None
 
 
-class _BrokenObserver:
+class _BrokenObserver(ShellAgent):
     """An agent plugin whose observation crashes (a bug, or a file it cannot parse)."""
-
-    name = "shell"
 
     def observe(self, *args: Any) -> Any:
         raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")

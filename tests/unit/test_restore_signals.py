@@ -14,12 +14,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from core.activity.claude_hooks import parse_hook_line
 from core.activity.fusion import fuse
 from core.activity.starts import SIGNALS_FROM, at_or_after, of_this_start, signals_from
 from core.models import Activity, ActivitySignal, ActivityState, SignalSource
 from core.slots import AgentContext, PaneInfo
-from plugins.agent.claude_code import ClaudeCodeAgent
+from plugins.agent.claude_code.hooks import parse_hook_line
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from tests.support.fakes import Clock, Screen
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude-2.1.197"

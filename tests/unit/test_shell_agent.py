@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import ActivityState, SignalSource
+from core.models import ActivityState, Delivery, SignalSource
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, SlotError
 from plugins.agent.shell import ShellAgent
 
@@ -71,4 +71,5 @@ def test_observe(tmp_path: Path) -> None:
 def test_no_delivery_proof(tmp_path: Path) -> None:
     agent = ShellAgent()
     ctx = _ctx(tmp_path, "bash")
-    assert agent.delivery_confirmed(ctx, agent.delivery_marker(ctx), "anything") is False
+    marker = agent.delivery_marker(ctx)
+    assert agent.delivery(ctx, marker, "anything", lambda: "$ ") is Delivery.PENDING

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.activity.claude_paths import status_dir
 from core.bounded_json import loads
 from core.models import ActivitySignal, ActivityState, SignalSource
+from plugins.agent.claude_code.paths import status_dir
 
 
 @dataclass(frozen=True)

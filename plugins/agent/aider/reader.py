@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.activity.claude_transcript import UserPrompt
+from core.activity.received import UserPrompt
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 SESSION_HEADER = "# aider chat started at "

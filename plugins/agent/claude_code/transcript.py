@@ -24,14 +24,13 @@ Sidechain lines (``isSidechain: true``: subagents) are counted but do not move t
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from core.activity.jsonl import JsonlFold
+from core.activity.received import UserPrompt, parse_timestamp
 from core.activity.retries import retrying_detail
 from core.activity.run_start import RunStart
 from core.models import ActivitySignal, ActivityState, SignalSource
@@ -74,29 +73,6 @@ _COMMAND_NAME = re.compile(r"<command-name>(.*?)</command-name>", re.DOTALL)
 _COMMAND_ARGS = re.compile(r"<command-args>(.*?)</command-args>", re.DOTALL)
 
 
-def parse_timestamp(value: Any) -> float | None:
-    """Epoch seconds from an ISO-8601 string (``2026-02-10T22:57:54.684Z``) or a number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        if not math.isfinite(value):
-            return None  # JSON's NaN/Infinity (or 1e999): no time, and no valid JSON out
-        # Some records carry epoch milliseconds.
-        return float(value) / 1000.0 if value > 1e11 else float(value)
-    if not isinstance(value, str) or not value:
-        return None
-    text = value.strip()
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        return None
-    return parsed.timestamp()
-
-
 @dataclass(frozen=True)
 class ToolCall:
     """One ``tool_use`` block: which tool, on what, and when it was requested."""
@@ -110,14 +86,6 @@ class ToolCall:
     def describe(self) -> str:
         """``Bash: rm -rf build`` — what the detail view shows."""
         return f"{self.name}: {self.command}" if self.command else self.name
-
-
-@dataclass(frozen=True)
-class UserPrompt:
-    """A prompt the agent received (typed, pasted or given at launch)."""
-
-    text: str
-    at: float | None
 
 
 @dataclass(frozen=True)

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.activity.claude_transcript import UserPrompt, tool_argument
 from core.activity.jsonl import MAX_NOTED
+from core.activity.received import UserPrompt
 from core.activity.run_start import RunStart
 from core.bounded_json import MAX_DEPTH, loads_line, nesting_exceeds, why_not
 from core.models import ActivitySignal, ActivityState, SignalSource
+from plugins.agent.claude_code.transcript import tool_argument
 
 HOOK_EVENTS: tuple[str, ...] = (
     "SessionStart",

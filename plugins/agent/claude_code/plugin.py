@@ -9,6 +9,7 @@ when the cheaper signals leave a question open (see :meth:`ClaudeCodeAgent.obser
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import time
 from collections.abc import Callable, Mapping
@@ -16,23 +17,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.activity.claude_hooks import HookState, hooks_settings, parse_hook_log
-from core.activity.claude_paths import claude_config_dir, find_transcript, status_dir
-from core.activity.claude_status import ClaudeStatus, find_status, is_current, read_status_file
-from core.activity.claude_transcript import TranscriptState
 from core.activity.fusion import fuse
-from core.activity.pane import claude_pane_signal
 from core.activity.starts import at_or_after, of_this_start, signals_from
 from core.activity.tailer import FileTailer
 from core.agent_env import matching
-from core.models import ActivitySignal, ActivityState, SignalSource
+from core.models import (
+    ActivitySignal,
+    ActivityState,
+    Delivery,
+    DeliveryMarker,
+    SignalSource,
+    Turn,
+)
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
-from plugins.agent.claude_trust import (
+from plugins.agent.claude_code.hooks import HookState, hooks_settings, parse_hook_log
+from plugins.agent.claude_code.paths import (
+    claude_config_dir,
+    find_transcript,
+    project_dir_name,
+    status_dir,
+)
+from plugins.agent.claude_code.screen import claude_pane_signal, shows_queued_message
+from plugins.agent.claude_code.status import ClaudeStatus, find_status, is_current, read_status_file
+from plugins.agent.claude_code.transcript import TranscriptState
+from plugins.agent.claude_code.trust import (
     claude_json_path,
     read_json_object,
     trust_folder,
     write_json,
 )
+from plugins.agent.claude_code.turns import read_turns
 
 SETTINGS_FILE = ".claude/settings.local.json"
 """Claude's per-worktree, never-committed settings file; our hooks go there."""
@@ -107,6 +121,9 @@ def prompt_matches(sent: str, seen: str) -> bool:
     return a in b
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""A Claude session id, which names its transcript file."""
+
 HOOK_BACKSCAN = 64 * 1024
 """How much of an existing hook log a fresh process reads: the last few dozen events decide
 the state, and a one-shot ``status`` reads every session's log, so this bounds its cost."""
@@ -150,6 +167,10 @@ class ClaudeCodeAgent:
     """Claude Code (``claude``): hooks, status file, transcript and pane, fused by the engine."""
 
     name = "claude-code"
+    summary = "Claude Code"
+    speaker = "claude"
+    program = "claude"
+    install_hint = "npm install -g @anthropic-ai/claude-code"
     confirms_delivery = True
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
@@ -193,7 +214,7 @@ class ClaudeCodeAgent:
         """The configured command (may carry its own flags), ``claude`` by default."""
         command = ctx.settings.command
         argv = shlex.split(command) if command else []
-        return argv or ["claude"]
+        return argv or [self.program]
 
     def _option_argv(self, ctx: AgentContext) -> list[str]:
         """``--permission-mode`` and ``--model`` from the project's agentConfig."""
@@ -484,37 +505,62 @@ class ClaudeCodeAgent:
             return False
         return any(r.event == "SessionStart" and at_or_after(r.at, ctx.started_at) for r in records)
 
-    def delivery_marker(self, ctx: AgentContext) -> dict[str, Any]:
-        """Where the hook log and transcript end now, and the time (JSON-serialisable)."""
+    def signal_dirs(self, env: Mapping[str, str]) -> list[Path]:
+        """The transcript and status dirs of the config dir ``env`` points Claude at."""
+        config_dir = claude_config_dir(env)
+        return [config_dir / "projects", config_dir / "sessions"]
+
+    def read_turns(self, path: Path, problems: list[str] | None = None) -> list[Turn]:
+        """The latest turns of the transcript at ``path`` (see :mod:`.turns`)."""
+        return read_turns(path, problems)
+
+    def latest_conversation(self, worktree: Path, env: Mapping[str, str]) -> str:
+        """The uuid of the newest transcript in ``worktree``'s project folder ("" if none)."""
+        folder = claude_config_dir(env) / "projects" / project_dir_name(str(worktree))
+        try:
+            transcripts = sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+        except OSError:
+            return ""
+        named = [p.stem for p in transcripts if _UUID.fullmatch(p.stem)]
+        return named[-1] if named else ""
+
+    def delivery_marker(self, ctx: AgentContext) -> DeliveryMarker:
+        """Where the hook log and transcript end now, and the time."""
         log = ctx.state_dir / HOOK_LOG
         watch = self._watch(ctx)
         transcript = self._transcript_path(ctx, watch, claude_config_dir(ctx.env))
-        return {
-            "at": self._clock(),
-            "hooks_offset": _size(log),
-            "transcript_path": str(transcript) if transcript else "",
-            "transcript_offset": _size(transcript) if transcript else 0,
-        }
+        offsets = [(str(log), _size(log))]
+        if transcript is not None:
+            offsets.append((str(transcript), _size(transcript)))
+        return DeliveryMarker(at=self._clock(), offsets=tuple(offsets))
 
-    def delivery_confirmed(self, ctx: AgentContext, marker: Any, text: str) -> bool:
+    def delivery(
+        self, ctx: AgentContext, marker: DeliveryMarker, text: str, capture: Callable[[], str]
+    ) -> Delivery:
+        """Delivered once the hooks or the transcript show ``text``; queued while Claude's
+        screen says it holds a message for after the current turn."""
+        if self.delivery_confirmed(ctx, marker, text):
+            return Delivery.DELIVERED
+        if shows_queued_message(capture()):
+            return Delivery.QUEUED
+        return Delivery.PENDING
+
+    def delivery_confirmed(self, ctx: AgentContext, marker: DeliveryMarker, text: str) -> bool:
         """True once a UserPromptSubmit hook or a new transcript user entry shows ``text``."""
-        mark = marker if isinstance(marker, dict) else {}
-        since = float(mark.get("at", 0.0) or 0.0) - 2.0
+        since = marker.at - 2.0
         log = ctx.state_dir / HOOK_LOG
-        hook_lines = FileTailer.at_offset(log, int(mark.get("hooks_offset", 0) or 0)).read().lines
+        hook_lines = FileTailer.at_offset(log, marker.offset(log)).read().lines
         for record in parse_hook_log(hook_lines):
             if record.event != "UserPromptSubmit":
                 continue
             prompt = record.payload.get("prompt")
             if isinstance(prompt, str) and prompt_matches(text, prompt):
                 return True
-        marked = str(mark.get("transcript_path") or "")
         path = self._transcript_path(ctx, self._watch(ctx), claude_config_dir(ctx.env))
         if path is None:
             return False
-        offset = int(mark.get("transcript_offset", 0) or 0) if str(path) == marked else 0
         state = TranscriptState()
-        state.fold_lines(FileTailer.at_offset(path, offset).read().lines)
+        state.fold_lines(FileTailer.at_offset(path, marker.offset(path)).read().lines)
         return any(
             prompt_matches(text, prompt.text) and (prompt.at is None or prompt.at >= since)
             for prompt in state.prompts

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.activity.claude_transcript import UserPrompt, parse_timestamp
 from core.activity.jsonl import JsonlFold
+from core.activity.received import UserPrompt, parse_timestamp
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 CODEX_LINE_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg"})
