@@ -23,7 +23,7 @@ Why pidfds and not tmux's own notifications (measured with tmux 3.3a, see
 
 The pidfd fires when the process exits, a moment before tmux reaps it and marks its pane
 dead, so the wake waits for the reaping (the pid leaving ``/proc``) before it is sent, and
-sends a second one shortly after in case tmux read the pane's terminal closing later.
+sends a few more within a third of a second in case tmux marked the pane dead later.
 Which pids to watch comes from the runtime's own ``list-panes`` (the reconcile tick's), so
 a restarted server is watched again from the first listing that finds it. A session killed
 while its process survives (it ignores SIGHUP) is left to the reconcile loop's safety tick.
@@ -45,13 +45,16 @@ Subscribe = Callable[[Callable[[Mapping[str, int], int], None]], Callable[[], No
 the server's pid (0: no server), from any thread, and at once with the last listing;
 returns the function that unregisters it."""
 
-REAP_WAIT = 1.0
-"""Longest wait, after a process exits, for tmux to reap it before waking anyway."""
+REAP_WAIT = 0.02
+"""Longest wait, after a process exits, for tmux to reap it before waking anyway: tmux
+misses a SIGCHLD now and then (see :meth:`TmuxRuntime.list_panes`), and then the pane shows
+dead while its process stays a zombie until the listing nudges the server."""
 REAP_POLL = 0.001
 """Seconds between two looks at ``/proc`` while tmux has not yet reaped an exited pane."""
-SECOND_LOOK = 0.25
-"""Seconds after the first wake for a pane's death at which a second one is sent, for a pane
-whose terminal tmux saw closing only after the process was reaped."""
+LATER_LOOKS = (0.03, 0.1, 0.3)
+"""Seconds after the first wake for a pane's death at which more are sent: tmux may see the
+pane's terminal close a moment after it reaped the process, and a tick already running when
+the first wake came may have listed the pane before either."""
 
 SERVER = ""
 """The key of the server's own process among the watched ones."""
@@ -120,14 +123,17 @@ class ExitWatch:
 
     async def _after_reap(self, name: str, pid: int) -> None:
         """Wake once tmux has reaped ``pid`` (so the listing shows the pane dead), and again
-        a moment later."""
+        at :data:`LATER_LOOKS`."""
         proc = Path(f"/proc/{pid}")
         deadline = self._loop.time() + REAP_WAIT
         while proc.exists() and self._loop.time() < deadline:
             await asyncio.sleep(REAP_POLL)
         self._wake(name)
-        await asyncio.sleep(SECOND_LOOK)
-        self._wake(name)
+        waited = 0.0
+        for delay in LATER_LOOKS:
+            await asyncio.sleep(delay - waited)
+            waited = delay
+            self._wake(name)
 
     def close(self) -> None:
         """Close every pidfd and cancel the wakes still waiting."""
