@@ -489,6 +489,10 @@ class CockpitApp(App[None]):
             self.engine,
             self._stop,
             interval=self.refresh_interval,
+            # The preview skips captures of a quiet pane by the window activity each tick
+            # lists (runtime quiet_since): while the cockpit shows a pane, a listing a
+            # second costs less than the captures it saves.
+            safety_interval=self.refresh_interval,
             on_events=self._post_events,
             on_error=self._tick_failed,
         )

@@ -1,9 +1,13 @@
 """The reconcile loop run by whichever process holds the engine lease.
 
-A file watch over a few roots (the hook logs under AO_TUI_HOME and the agent transcript
-and status dirs; see :mod:`core.activity.watch`) wakes a tick within milliseconds of a hook
-line and costs nothing while the agents are quiet; a timer tick every ``interval`` catches
-what no file shows (a pane dying, the tmux server going away).
+A file watch over a few roots (the hook logs under AO_TUI_HOME, the agent transcript
+and status dirs, and the branch refs of SCMs that declare them; see
+:mod:`core.activity.watch`) wakes a tick within milliseconds of a hook line or a commit
+and costs nothing while the agents are quiet. The runtime's watch (when it has one, see
+:class:`~core.slots.RuntimeWatch`) wakes a tick the moment an agent exits or the tmux
+server goes away. A timer tick every ``interval`` runs only while something can change
+unreported (:mod:`core.tick_policy`); otherwise the loop sleeps until the safety tick, and
+an idle fleet starts no process at all.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from core.engine import Engine
 from core.errors import AoError
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
+from core.slots import RuntimeWatch
+from core.tick_policy import SAFETY_TICK, needs_timer, ref_roots
 
 MIN_GAP = 0.02
 """Shortest time between the starts of two ticks, so a burst of writes is read at once."""
@@ -38,7 +44,7 @@ def watch_roots(engine: Engine) -> list[Path]:
             continue  # a plugin that cannot load runs no session to watch
         for project in engine.config.projects.values():
             dirs.update(agent.signal_dirs(project.env))
-    candidates = [engine.locations.sessions_root, *sorted(dirs)]
+    candidates = [engine.locations.sessions_root, *sorted(dirs), *ref_roots(engine)]
     return [p for p in candidates if p.is_dir()]
 
 
@@ -47,8 +53,10 @@ def is_signal(name: str) -> bool:
 
     A session's state dir also holds the logs of the CI runs ao-tui starts itself, which a
     test suite writes to continuously; waking a tick for each write would spin the loop.
+    A run's spec (``ci-*.json``) is written when it starts and removed once its result is
+    in the store, which is the wake that shows the result.
     """
-    return not (name.startswith("ci-") and name.endswith((".log", ".json")))
+    return not (name.startswith("ci-") and name.endswith(".log"))
 
 
 async def reconcile_loop(
@@ -56,10 +64,12 @@ async def reconcile_loop(
     stop: asyncio.Event,
     *,
     interval: float = 1.0,
+    safety_interval: float = SAFETY_TICK,
     on_events: Callable[[list[Event]], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
 ) -> None:
-    """Tick on every watched change and at least every ``interval`` seconds until ``stop``.
+    """Tick on every watched change until ``stop``: every ``interval`` seconds while
+    something can change unreported, else every ``safety_interval`` seconds.
 
     A tick that fails (tmux gone, the database locked past its timeout) is handed to
     ``on_error`` (else raised) and the loop carries on: the next tick may well succeed, and
@@ -70,10 +80,20 @@ async def reconcile_loop(
     watcher = asyncio.create_task(
         watch_dirs(lambda: watch_roots(engine), wake.set, stop, recursive=True, accept=is_signal)
     )
+    runtime = engine.runtime
+    exits = (
+        asyncio.create_task(runtime.watch(lambda _name: wake.set(), stop))
+        if isinstance(runtime, RuntimeWatch)
+        else None
+    )
+    # A PR refresh is due PR_INTERVAL after a woken tick: the branch or CI run that woke it
+    # may have moved within PR_INTERVAL of the last refresh, which the tick then skipped.
+    pr_due: float | None = None
     try:
         while not stop.is_set():
             # Cleared before the tick, not after: a line written while the tick runs may
             # come after its file was read, and must bring the next tick at once.
+            woken = wake.is_set()
             wake.clear()
             started = loop.time()
             try:
@@ -85,10 +105,20 @@ async def reconcile_loop(
                 events = []
             if events and on_events is not None:
                 on_events(events)
+            if pr_due is not None and started >= pr_due:
+                pr_due = None
+            if woken and pr_due is None:
+                pr_due = started + PR_INTERVAL
+            timeout = interval
+            watching = exits is not None and not exits.done()
+            if watching and not await asyncio.to_thread(_needs_timer, engine):
+                timeout = safety_interval
+            if pr_due is not None:
+                timeout = min(timeout, max(0.0, pr_due - loop.time()))
             stop_wait = asyncio.create_task(stop.wait())
             wake_wait = asyncio.create_task(wake.wait())
             await asyncio.wait(
-                {stop_wait, wake_wait}, timeout=interval, return_when=asyncio.FIRST_COMPLETED
+                {stop_wait, wake_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
             )
             stop_wait.cancel()
             wake_wait.cancel()
@@ -98,6 +128,16 @@ async def reconcile_loop(
             if rest > 0 and not stop.is_set():
                 await asyncio.sleep(rest)
     finally:
-        watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await watcher
+        for task in (watcher, exits):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+def _needs_timer(engine: Engine) -> bool:
+    """:func:`core.tick_policy.needs_timer` over the stored sessions; True if unreadable."""
+    try:
+        return needs_timer(engine, engine.store.list_sessions(), engine.clock())
+    except Exception:
+        return True  # the next tick reports what is wrong; meanwhile keep looking

@@ -6,6 +6,7 @@ are found through the registry (``core.registry``), never imported by name from 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,6 +100,34 @@ class Runtime(Protocol):
 
     def attach_argv(self, name: str, *, inside_tmux: bool) -> list[str]:
         """The argv that puts the operator's terminal on session ``name``."""
+        ...
+
+
+@runtime_checkable
+class RuntimeWatch(Protocol):
+    """Optional for a runtime: it reports, the moment they happen, the changes no file shows.
+
+    An agent's exit, its pane dying, its session closing and the runtime's server going
+    away reach the reconcile loop through this, so the loop needs no timer to see them.
+    """
+
+    async def watch(self, wake: Callable[[str | None], None], stop: asyncio.Event) -> None:
+        """Call ``wake(session_name)`` (None: any or all of them) on each such change until
+        ``stop`` is set; returning early means this runtime cannot watch here."""
+        ...
+
+
+@runtime_checkable
+class RefWatch(Protocol):
+    """Optional for an SCM: the files whose changes are the only way its answers change.
+
+    An SCM that declares them (the local one: branch refs) is refreshed when they change
+    instead of on a timer; one that does not (a host's API) keeps being polled.
+    """
+
+    def watch_paths(self, repo: Path) -> list[Path]:
+        """Directories (each with everything below it) whose changes mean ``repo``'s
+        answers may have changed."""
         ...
 
 
@@ -340,7 +369,7 @@ class ConversationTurns(Protocol):
     (``Session.extra["transcript_path"]``), for the cockpit's transcript tab."""
 
     speaker: str
-    """How the tab labels the agent's own turns (``claude``)."""
+    """How the tab labels the agent's own turns (the agent's short name)."""
 
     def read_turns(self, path: Path, problems: list[str] | None = None) -> list[Turn]:
         """The latest turns of the conversation at ``path`` (blocking: call from a thread).
@@ -382,7 +411,8 @@ class QuietPanes(Protocol):
 
 
 CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
-    "runtime": (NamedServer, QuietPanes),
+    "runtime": (NamedServer, QuietPanes, RuntimeWatch),
+    "scm": (RefWatch,),
     "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram),
 }
 """The optional interfaces of each slot. A plugin need not offer one, but one it offers in

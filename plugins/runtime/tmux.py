@@ -23,18 +23,22 @@ the hook cannot see (a client switched away to another session, sessions made be
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from core.inert import find_control
 from core.slots import PaneInfo, SlotError
+from plugins.runtime.tmux_watch import watch_exits
 
 SOCKET_ENV = "AO_TUI_TMUX_SOCKET"
 """The environment variable naming the ``tmux -L`` socket ao-tui uses."""
@@ -189,6 +193,10 @@ class TmuxRuntime:
         """Pane id to its window's last output (whole epoch seconds), as last listed."""
         self._listed_at = 0.0
         """When that listing was asked for (epoch seconds)."""
+        self._pids: tuple[dict[str, int], int] = ({}, 0)
+        """Live sessions' pane pids and the server's pid, as last listed."""
+        self._listeners: list[Callable[[Mapping[str, int], int], None]] = []
+        self._listeners_lock = threading.Lock()
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -314,6 +322,7 @@ class TmuxRuntime:
             # "no current target": the server is exiting with its last session (measured
             # right after killing it, on a loaded machine): there are no panes.
             if _no_server(err) or "no current target" in err:
+                self._listed({}, 0)
                 return {}, 0
             raise SlotError(f"tmux list-panes failed: {err}")
         panes: dict[str, PaneInfo] = {}
@@ -345,9 +354,36 @@ class TmuxRuntime:
         # The map first: a reader that sees the new time must see the new map.
         self._activity = activity
         self._listed_at = asked_at
+        self._listed({name: p.pane_pid for name, p in panes.items() if not p.dead}, server_pid)
         if resized:
             self._restore_sizes(resized)
         return panes, server_pid
+
+    def _listed(self, pids: dict[str, int], server_pid: int) -> None:
+        """Tell the watches (:meth:`watch`) which processes the new listing found."""
+        with self._listeners_lock:
+            self._pids = (pids, server_pid)
+            listeners = list(self._listeners)
+        for listener in listeners:
+            listener(pids, server_pid)
+
+    def _subscribe(self, listener: Callable[[Mapping[str, int], int], None]) -> Callable[[], None]:
+        """Call ``listener`` with the last listing's processes, then with each new one."""
+        with self._listeners_lock:
+            self._listeners.append(listener)
+            pids, server_pid = self._pids
+        listener(pids, server_pid)
+
+        def unsubscribe() -> None:
+            with self._listeners_lock, contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    async def watch(self, wake: Callable[[str | None], None], stop: asyncio.Event) -> None:
+        """Wake the moment a listed agent's process or the tmux server exits (see
+        :mod:`plugins.runtime.tmux_watch`); returns at once where that cannot be watched."""
+        await watch_exits(self._subscribe, wake, stop)
 
     def _restore_sizes(self, sizes: dict[str, str]) -> None:
         """Give windows no client looks at their size back, in one tmux call.

@@ -86,6 +86,16 @@ class LocalScm:
                 found[ref.removeprefix("refs/heads/")] = sha
         return found
 
+    def watch_paths(self, repo: Path) -> list[Path]:
+        """The repository's branch refs: every answer here follows a branch moving.
+
+        A commit in any worktree, a merge's ``update-ref`` and a branch deleted while packed
+        all write or lock a file under ``refs/heads`` of the common git dir (worktrees share
+        it), so no ``for-each-ref`` needs to run until one of them changes.
+        """
+        common = common_git_dir(repo)
+        return [] if common is None else [common / "refs" / "heads"]
+
     def prefetch(self, targets: Sequence[ScmTarget], store: Store, *, wait: bool) -> None:
         """Nothing to fetch: every fact is read from the local repository when asked."""
 
@@ -383,6 +393,28 @@ def _ran(run: CiRun) -> str:
         if line.startswith(_COMMAND_HEADER):
             return redact(line.removeprefix(_COMMAND_HEADER))
     return "CI (its command was not recorded)"
+
+
+def common_git_dir(repo: Path) -> Path | None:
+    """The git dir holding ``repo``'s branches, read from the files (no git call); None if
+    ``repo`` does not look like a repository."""
+    dot_git = repo / ".git"
+    if dot_git.is_dir():
+        return dot_git
+    try:
+        pointer = dot_git.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if not pointer.startswith("gitdir:"):
+        return None
+    # A linked worktree's .git file names its private git dir, whose "commondir" names the
+    # shared one (relative to it).
+    private = (repo / pointer.removeprefix("gitdir:").strip()).resolve()
+    try:
+        common = (private / "commondir").read_text(encoding="utf-8").strip()
+    except OSError:
+        return private
+    return (private / common).resolve()
 
 
 def _has_identity(repo: Path) -> bool:

@@ -5,13 +5,20 @@ NAME picks the benchmarks whose function name contains it (``status``, ``idle_cp
 
 import sys
 
-from tests.bench import bench_cockpit, bench_foundation, bench_github, bench_review
+from tests.bench import (
+    bench_cockpit,
+    bench_foundation,
+    bench_github,
+    bench_review,
+    bench_runtime,
+)
 
 BENCHMARKS = [
     *bench_foundation.BENCHMARKS,
     *bench_cockpit.BENCHMARKS,
     *bench_review.BENCHMARKS,
     *bench_github.BENCHMARKS,
+    *bench_runtime.BENCHMARKS,
 ]
 
 only = sys.argv[1] if len(sys.argv) > 1 else None
