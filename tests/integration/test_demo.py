@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import ao_tui.cli as cli
+import ao_tui.cli.cockpit as cli
 from ao_tui.demo import DEMO_TASKS, DemoSandbox, build_demo, write_sample_project
 from core.activity.claude_hooks import read_hook_log
 from core.activity.claude_paths import find_transcript

@@ -18,7 +18,7 @@ import pytest
 import ao_tui
 import core
 import plugins
-from ao_tui.cli import _errors, unexpected_error
+from ao_tui.cli.common import _errors, unexpected_error
 from core.errors import AoError, ConfigError, EngineError, NotFoundError
 from core.registry import UnknownPluginError
 from core.slots import SlotError
