@@ -17,11 +17,16 @@ loading a file; models built directly in Python skip it.
 
 from __future__ import annotations
 
+import ast
 import difflib
 import errno
+import functools
+import inspect
+import itertools
 import os
 import re
 import stat
+import textwrap
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -248,7 +253,8 @@ class _Model(BaseModel):
         alias_generator=to_camel,
         validate_by_alias=True,
         validate_by_name=True,
-        use_attribute_docstrings=True,
+        # The attribute docstrings describe the fields in the JSON Schema; pydantic reading
+        # them at import costs every headless verb ~15 ms, so config_schema() reads them.
     )
 
 
@@ -1116,9 +1122,48 @@ def resolve_project(cfg: Config, name: str | None, cwd: Path) -> tuple[str, Proj
 
 def config_schema() -> dict[str, Any]:
     """JSON Schema of ``ao.config.yaml`` (YAML key names), for editors and ``config schema``."""
+    _describe_fields()
     schema = Config.model_json_schema(by_alias=True, mode="validation")
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         **schema,
         "title": "ao.config.yaml",
     }
+
+
+_SCHEMA_MODELS: tuple[type[_Model], ...] = (
+    AgentConfig,
+    CiConfig,
+    GitHubConfig,
+    TrackerConfig,
+    MergeConfig,
+    Defaults,
+    ProjectConfig,
+    CockpitConfig,
+    Config,
+)
+"""Every config model, each after the models it contains (a rebuild embeds their schemas)."""
+
+
+@functools.cache
+def _describe_fields() -> None:
+    """Give each model field its attribute docstring (the string under it) as description.
+
+    What pydantic's ``use_attribute_docstrings`` does at import, done only when a schema is
+    asked for. Descriptions play no part in validation, so setting them later is safe.
+    """
+    for model in _SCHEMA_MODELS:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(model)))
+        body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+        for stmt, after in itertools.pairwise(body):
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                field = model.model_fields.get(stmt.target.id)
+                if field is not None and field.description is None:
+                    field.description = inspect.cleandoc(after.value.value)
+        model.model_rebuild(force=True)
