@@ -33,30 +33,25 @@ from core.models import ActivitySignal, ActivityState, DeliveryResult, Lifecycle
 from core.slots import AgentContext
 from core.zones import zone_of
 from plugins.agent.demo import SOURCE_ROOT, DemoAgent
-from plugins.agent.demo_program import (
+from plugins.agent.demo_program.changes import BREAK_TOTAL, FIX_TOTAL, GENERAL_CHANGES, review_note
+from plugins.agent.demo_program.keys import Key, KeyDecoder
+from plugins.agent.demo_program.scenario import (
     API_ERROR_TEXT,
     BANNER_TITLE,
-    BREAK_TOTAL,
     DERIVED_SCENARIOS,
-    FIX_TOTAL,
-    GENERAL_CHANGES,
     INTERRUPTED_SHOWN,
+    derive_scenario,
+)
+from plugins.agent.demo_program.screen import (
     Entry,
-    Key,
-    KeyDecoder,
     PermissionAsk,
     Screen,
-    SignalWriter,
-    commit,
-    derive_scenario,
-    earlier_conversation,
-    hook_commands,
     prompt_entry,
     render,
     result_entry,
-    review_note,
-    run_tests,
 )
+from plugins.agent.demo_program.signals import SignalWriter, earlier_conversation, hook_commands
+from plugins.agent.demo_program.tools import commit, run_tests
 from tests.conftest import run_git
 from tests.support.engine import wait_for
 

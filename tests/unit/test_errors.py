@@ -25,7 +25,10 @@ from core.slots import SlotError
 from core.store import StoreError
 from core.tracker import TrackerError
 
-CONTROL_FLOW = {"plugins.agent.demo_program.Quit", "plugins.agent.demo_program.TurnInterrupted"}
+CONTROL_FLOW = {
+    "plugins.agent.demo_program.interrupts.Quit",
+    "plugins.agent.demo_program.interrupts.TurnInterrupted",
+}
 """Exceptions the scripted demo agent uses to unwind its own loop, never shown to anyone."""
 
 
