@@ -5,6 +5,7 @@ Checked in a fresh interpreter so modules loaded by other tests cannot hide an i
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pkgutil
@@ -98,3 +99,28 @@ def test_status_json_alone_loads_no_event_loop_nor_http(git_repo: Path, tmp_path
     loaded = _status_json_modules(config)
     assert "core.engine" in loaded
     assert not {"asyncio", "httpx", "ssl", "textual", "rich"} & loaded
+
+
+def test_the_product_ships_no_test_fakes() -> None:
+    # The canned cockpit state (a fake runtime, sample sessions) is test support: an
+    # installed ao-tui must neither contain it nor import the tests package.
+    fakes = {"CannedRuntime", "sample_engine", "sample_sessions", "many_sessions"}
+    found = []
+    for package in ("ao_tui", "core", "plugins"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests"):
+                    found.append(f"{path.relative_to(ROOT)} imports {node.module}")
+                elif isinstance(node, ast.Import):
+                    found += [
+                        f"{path.relative_to(ROOT)} imports {alias.name}"
+                        for alias in node.names
+                        if alias.name.split(".")[0] == "tests"
+                    ]
+            found += [
+                f"{path.relative_to(ROOT)} defines {node.name}"
+                for node in tree.body
+                if isinstance(node, ast.FunctionDef | ast.ClassDef) and node.name in fakes
+            ]
+    assert found == []
