@@ -27,6 +27,8 @@ import os
 import re
 import stat
 import textwrap
+import types
+import typing
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -594,6 +596,46 @@ def _suggestion(key: str, allowed: Collection[str]) -> str:
     return close[0] if close else ""
 
 
+_AO_KEYS: dict[type[_Model], frozenset[str]] = {
+    Config: _AO_TOP_KEYS,
+    Defaults: _AO_DEFAULTS_KEYS,
+    ProjectConfig: _AO_PROJECT_KEYS,
+    AgentConfig: _AO_AGENT_CONFIG_KEYS,
+}
+"""Per model, the agent-orchestrator.yaml keys it does not support (yet)."""
+
+
+@dataclass(frozen=True)
+class _SectionType:
+    """A field that holds settings of its own: one model, or a mapping of entries."""
+
+    model: type[_Model] | None
+    """The model of the section, or of each entry of a mapping; None: entries are text."""
+    mapping: bool
+    """A mapping of entries (``projects``, ``env``) rather than one model."""
+    optional: bool
+    """None is a value of its own ("not set"), so an empty section stays None."""
+
+
+def _section_of(annotation: Any) -> _SectionType | None:
+    """What a field's type says about the YAML under its key (None: a plain value)."""
+    args = typing.get_args(annotation)
+    union = typing.get_origin(annotation) in (typing.Union, types.UnionType)
+    optional = union and type(None) in args
+    if optional:
+        rest = [arg for arg in args if arg is not type(None)]
+        if len(rest) != 1:
+            return None
+        annotation = rest[0]
+    if isinstance(annotation, type) and issubclass(annotation, _Model):
+        return _SectionType(annotation, mapping=False, optional=optional)
+    if typing.get_origin(annotation) is dict:
+        value = typing.get_args(annotation)[1]
+        model = value if isinstance(value, type) and issubclass(value, _Model) else None
+        return _SectionType(model, mapping=True, optional=optional)
+    return None
+
+
 def _aliases(model: type[BaseModel]) -> frozenset[str]:
     return frozenset(info.alias or name for name, info in model.model_fields.items())
 
@@ -630,7 +672,7 @@ class _Preparer:
 
     def prepare(self, root: dict[str, Any]) -> dict[str, Any]:
         """The data pydantic should validate: checked keys, expanded values."""
-        shaped = self._shape(root)
+        shaped = self._section(root, (), Config)
         expanded = self._values(shaped, ())
         if self.ao_compat:
             self._fold_ao_session_prefixes(expanded)
@@ -667,49 +709,41 @@ class _Preparer:
             )
         return kept
 
-    def _shape(self, root: dict[str, Any]) -> dict[str, Any]:
-        shaped = self._keys(root, (), Config, _AO_TOP_KEYS)
-        # An empty section (`defaults:` with nothing under it) reads as null; mean "empty".
-        for section in ("defaults", "projects"):
-            if section in shaped and shaped[section] is None:
-                shaped[section] = {}
-        if isinstance(shaped.get("defaults"), dict):
-            shaped["defaults"] = self._keys(
-                shaped["defaults"], ("defaults",), Defaults, _AO_DEFAULTS_KEYS
-            )
-        if isinstance(shaped.get("projects"), dict):
-            shaped["projects"] = {
-                project_id: self._shape_project(project, ("projects", project_id))
-                for project_id, project in shaped["projects"].items()
-            }
-        return shaped
+    def _section(self, mapping: dict[str, Any], path: YamlPath, model: type[_Model]) -> Any:
+        """``mapping`` with its keys checked against ``model``, then every section under it
+        checked the same way: which keys hold sections comes from the model's fields, so a
+        field added to a model needs no edit here."""
+        kept = self._keys(mapping, path, model, _AO_KEYS.get(model, frozenset()))
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            section = _section_of(info.annotation)
+            if section is None or key not in kept:
+                continue
+            if kept[key] is None and not section.optional:
+                # An empty section (`defaults:` with nothing under it) reads as null; it
+                # means "empty" (a section that may be None keeps None: "not set").
+                kept[key] = {}
+            value = kept[key]
+            if section.model is None or not isinstance(value, dict):
+                continue
+            if section.mapping:
+                kept[key] = {
+                    entry: self._entry(item, (*path, key, entry), section.model)
+                    for entry, item in value.items()
+                }
+            else:
+                kept[key] = self._section(value, (*path, key), section.model)
+        return kept
 
-    def _shape_project(self, project: Any, path: YamlPath) -> Any:
-        if project is None:
-            project = {}
-        if not isinstance(project, dict):
-            return project
-        if self.ao_compat:
-            project = self._from_ao_hosts(project, path)
-        project = self._keys(project, path, ProjectConfig, _AO_PROJECT_KEYS)
-        for section in ("agentConfig", "env", "merge"):
-            if section in project and project[section] is None:
-                project[section] = {}
-        if isinstance(project.get("agentConfig"), dict):
-            project["agentConfig"] = self._keys(
-                project["agentConfig"], (*path, "agentConfig"), AgentConfig, _AO_AGENT_CONFIG_KEYS
-            )
-        for section, model in (
-            ("ci", CiConfig),
-            ("merge", MergeConfig),
-            ("github", GitHubConfig),
-            ("tracker", TrackerConfig),
-        ):
-            if isinstance(project.get(section), dict):
-                project[section] = self._keys(
-                    project[section], (*path, section), model, frozenset()
-                )
-        return project
+    def _entry(self, item: Any, path: YamlPath, model: type[_Model]) -> Any:
+        """One entry of a mapping of sections (a project): empty means empty."""
+        if item is None:
+            item = {}
+        if not isinstance(item, dict):
+            return item
+        if self.ao_compat and model is ProjectConfig:
+            item = self._from_ao_hosts(item, path)
+        return self._section(item, path, model)
 
     def _from_ao_hosts(self, project: dict[str, Any], path: YamlPath) -> dict[str, Any]:
         """AO's ``scm: {plugin: github}``, ``repo: owner/name`` and ``tracker`` in our shape."""
