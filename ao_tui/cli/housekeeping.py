@@ -213,8 +213,8 @@ def recover(ctx: click.Context, as_json: bool) -> None:
     every project in the config. The old database is renamed, never deleted.
     """
     from core.locations import Locations
-    from core.recovery import recover as rebuild
     from core.registry import Registry
+    from core.state_rebuild import recover as rebuild
 
     with _errors():
         registry = Registry()
