@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.artifacts import Found, is_own_file
 from core.errors import EngineError
 from core.inventory import (
     ADOPT,
@@ -33,11 +34,9 @@ from core.inventory import (
     SETTLE_RESTORE,
     STOP_PANE,
     Finding,
-    Found,
     Inventory,
     adopted_lifecycle,
     base_of,
-    is_own_file,
     work_in,
 )
 from core.manifest import Manifest, read_manifest, write_manifest

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.artifacts import local_ids
 from core.errors import EngineError
-from core.inventory import local_ids, take_inventory
+from core.inventory import take_inventory
 from core.lease import EngineLease, read_holder
 from core.manifest import read_manifest
 from core.models import Session
