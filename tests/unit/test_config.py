@@ -1002,3 +1002,12 @@ def test_every_key_of_every_model_is_suggested_for_a_near_miss(tmp_path: Path) -
             assert any(expected in problem for problem in found), (where, found)
             checked.add(where)
     assert {"projects.app.agentConfig.permission", "cockpit.bel", "defaults.agen"} <= checked
+
+
+def test_an_empty_cockpit_section_means_empty_like_every_section(tmp_path: Path) -> None:
+    # Which sections may be left empty comes from the models too: `cockpit:` and its
+    # `keys:` read as null and mean "no settings", as `defaults:` always did.
+    repo = make_repo(tmp_path / "app")
+    config = load(f"projects: {{app: {{path: {repo}}}}}\ncockpit:\n  keys:\n", tmp_path)
+    assert config.cockpit.keys == {}
+    assert load(f"projects: {{app: {{path: {repo}}}}}\ncockpit:\n", tmp_path).cockpit.bell
