@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from core.activity.starts import SIGNALS_FROM
 from core.agent_env import agent_environment
+from core.artifacts import ids_in_use
 from core.closed import closed_reason, closed_state, is_closed, restore_refusal
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.faults import fault_point
 from core.file_lock import hold
 from core.inert import refusal
-from core.inventory import ids_in_use
 from core.launcher import PlanError, hand_over, make_pipe, sweep_plans
 from core.lifecycle import Reconciler
 from core.locations import Locations

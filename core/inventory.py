@@ -9,7 +9,7 @@ leaves traces no row owns (orphans), rows whose traces contradict their lifecycl
 finds them and says, for each, whether it holds work and what ``doctor --fix`` will do;
 :mod:`core.recovery` does it.
 
-Everything is read through the runtime and workspace slots, in one listing per kind: one
+What exists is gathered by :mod:`core.artifacts`, in one listing per kind: one
 ``list-panes`` for every tmux session, one ``for-each-ref`` and one ``worktree list`` per
 repository, two directory listings. Git is asked more only about orphans (are there
 changes, commits beyond the base).
@@ -17,24 +17,20 @@ changes, commits beyond the base).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.locations import Locations
-from core.manifest import Manifest, is_manifest_file, read_manifest
+from core.manifest import Manifest, read_manifest
 from core.models import Lifecycle, Session
-from core.slots import PaneInfo, SlotError
+from core.slots import SlotError
 
 if TYPE_CHECKING:
     from core.engine import Engine
 
-BRANCH_PREFIX = "ao/"
-TMUX_PREFIX = "ao-"
-_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,30}-[0-9]{1,9}")
-_ANY_BRANCH = re.compile(r"ao/([a-z0-9][a-z0-9-]{0,30}?-[0-9]{1,9})(?:-[a-z0-9-]*)?")
+from core.artifacts import Found, gather, local_ids
 
 ORPHAN = "orphan"
 """Artifacts that no database row owns."""
@@ -56,59 +52,6 @@ STOP_PANE = "stop-pane"
 CLEAR_MARK = "clear-mark"
 NONE = "none"
 """Nothing automatic: the finding says what a human should look at."""
-
-REGENERABLE_PREFIXES = ("launch-",)
-"""State-folder files ao-tui writes for itself and can do without (launch plans)."""
-
-
-def is_own_file(name: str) -> bool:
-    """Whether a state-folder file is ao-tui's own bookkeeping (no record of work)."""
-    return is_manifest_file(name) or (
-        name.startswith(REGENERABLE_PREFIXES) and name.endswith(".json")
-    )
-
-
-@dataclass
-class Found:
-    """Every artifact that carries one session id."""
-
-    session_id: str
-    project: str = ""
-    worktrees: list[Path] = field(default_factory=list)
-    unregistered: set[Path] = field(default_factory=set)
-    """Worktree folders git does not know as worktrees of the project repository."""
-    branches: dict[str, str] = field(default_factory=dict)
-    """Branch name to commit, in the project repository."""
-    pane: PaneInfo | None = None
-    state_dir: Path | None = None
-    state_files: list[str] = field(default_factory=list)
-    manifest: Manifest | None = None
-
-    @property
-    def empty(self) -> bool:
-        """Whether nothing at all was found."""
-        return not (self.worktrees or self.branches or self.pane or self.state_dir)
-
-    @property
-    def live(self) -> bool:
-        """Whether an agent runs in the tmux session."""
-        return self.pane is not None and not self.pane.dead
-
-    @property
-    def logs(self) -> list[str]:
-        """State-folder files that record what the agent did (hook log, CI logs...)."""
-        return [name for name in self.state_files if not is_own_file(name)]
-
-    def describe(self) -> list[str]:
-        """One short phrase per artifact."""
-        parts = [f"worktree {path}" for path in self.worktrees]
-        parts += [f"branch {name}" for name in self.branches]
-        if self.pane is not None:
-            state = "agent running" if self.live else "agent exited"
-            parts.append(f"tmux session {self.pane.session_name} ({state})")
-        if self.state_dir is not None:
-            parts.append(f"state folder {self.state_dir}")
-        return parts
 
 
 @dataclass(frozen=True)
@@ -155,146 +98,6 @@ class Inventory:
     """Session ids with an operation running right now (by a live process), and which."""
     problems: list[str]
     """What could not be looked at (a repository git cannot read...), one line each."""
-
-
-def session_id_of_branch(branch: str, prefixes: Iterable[str] = ()) -> str | None:
-    """The session id in ``ao/<id>-<slug>``, preferring the configured prefixes."""
-    for prefix in sorted(prefixes, key=len, reverse=True):
-        match = re.fullmatch(rf"ao/({re.escape(prefix)}-[0-9]{{1,9}})(?:-[a-z0-9-]*)?", branch)
-        if match:
-            return match[1]
-    match = _ANY_BRANCH.fullmatch(branch)
-    return match[1] if match else None
-
-
-def local_ids(locations: Locations) -> dict[str, tuple[str, Path]]:
-    """Session ids that have a state folder or a worktree folder, without asking git or tmux.
-
-    Maps each id to ``(project, path)`` of what was seen (project "" for a state folder).
-    """
-    seen: dict[str, tuple[str, Path]] = {}
-    root = locations.home / "worktrees"
-    for project_dir in _dirs(root):
-        for path in _dirs(project_dir):
-            if _ID.fullmatch(path.name):
-                seen.setdefault(path.name, (project_dir.name, path))
-    for path in _dirs(locations.sessions_root):
-        if _ID.fullmatch(path.name):
-            seen.setdefault(path.name, ("", path))
-    return seen
-
-
-def ids_in_use(engine: Engine, prefix: str) -> set[str]:
-    """Ids ``<prefix>-<n>`` carried by any worktree, branch, tmux session or state folder.
-
-    Spawn skips these: reusing one would mix two sessions' files, and rolling back a
-    failed spawn could then delete the other session's.
-    """
-    pattern = re.compile(rf"{re.escape(prefix)}-[0-9]{{1,9}}")
-    used = {sid for sid in local_ids(engine.locations) if pattern.fullmatch(sid)}
-    for name in engine.runtime.list_panes():
-        sid = name.removeprefix(TMUX_PREFIX)
-        if name.startswith(TMUX_PREFIX) and pattern.fullmatch(sid):
-            used.add(sid)
-    repos = {p.path for p in engine.config.projects.values() if p.session_prefix == prefix}
-    for repo in repos:
-        for branch in engine.workspace.list_branches(repo, f"{BRANCH_PREFIX}{prefix}-"):
-            branch_id = session_id_of_branch(branch, [prefix])
-            if branch_id is not None and pattern.fullmatch(branch_id):
-                used.add(branch_id)
-    return used
-
-
-def gather(engine: Engine, problems: list[str]) -> dict[str, Found]:
-    """Every artifact, grouped by session id (ids with nothing found are left out)."""
-    found: dict[str, Found] = {}
-    locations = engine.locations
-    for project_dir in _dirs(locations.home / "worktrees"):
-        for path in _dirs(project_dir):
-            if _ID.fullmatch(path.name):
-                item = found.setdefault(path.name, Found(path.name))
-                item.worktrees.append(path)
-                item.project = item.project or project_dir.name
-    for path in _dirs(locations.sessions_root):
-        if not _ID.fullmatch(path.name):
-            continue
-        item = found.setdefault(path.name, Found(path.name))
-        item.state_dir = path
-        try:
-            item.state_files = sorted(child.name for child in path.iterdir())
-        except OSError as exc:
-            problems.append(f"cannot list {path}: {exc.strerror or exc}")
-        item.manifest = read_manifest(path)
-        if item.manifest is not None and item.manifest.project:
-            item.project = item.manifest.project
-    try:
-        panes = engine.runtime.list_panes()
-    except SlotError as exc:
-        problems.append(f"cannot list tmux sessions: {exc}")
-        panes = {}
-    for name, pane in panes.items():
-        sid = name.removeprefix(TMUX_PREFIX)
-        if name.startswith(TMUX_PREFIX) and _ID.fullmatch(sid):
-            found.setdefault(sid, Found(sid)).pane = pane
-    _gather_git(engine, found, problems)
-    # A state folder or tmux session alone names no project: the id's prefix does.
-    by_prefix: dict[str, str] = {}
-    for pid, project in engine.config.projects.items():
-        by_prefix.setdefault(project.session_prefix, pid)
-    for sid, item in found.items():
-        if not item.project:
-            item.project = by_prefix.get(sid.rpartition("-")[0], "")
-    return found
-
-
-def _gather_git(engine: Engine, found: dict[str, Found], problems: list[str]) -> None:
-    """Branches and worktree registrations, one listing each per repository."""
-    by_repo: dict[Path, list[tuple[str, str]]] = {}
-    for pid, project in engine.config.projects.items():
-        by_repo.setdefault(project.path, []).append((pid, project.session_prefix))
-    root = engine.locations.home / "worktrees"
-    for repo, owners in by_repo.items():
-        prefixes = {prefix: pid for pid, prefix in owners}
-        try:
-            branches = engine.workspace.list_branches(repo, BRANCH_PREFIX)
-            registered = engine.workspace.list_worktrees(repo)
-        except SlotError as exc:
-            problems.append(f"cannot read {repo}: {exc}")
-            continue
-        for branch, sha in branches.items():
-            sid = session_id_of_branch(branch, prefixes)
-            if sid is None:
-                continue
-            item = found.setdefault(sid, Found(sid))
-            item.branches[branch] = sha
-            if not item.project:
-                item.project = next(
-                    (pid for prefix, pid in prefixes.items() if sid.startswith(prefix + "-")),
-                    owners[0][0],
-                )
-        known = {_real(info.path) for info in registered if not info.prunable}
-        mine = {pid for pid, _ in owners}
-        for item in found.values():
-            if item.project not in mine:
-                continue
-            for path in item.worktrees:
-                if _real(path) not in known and path.is_relative_to(root):
-                    item.unregistered.add(path)
-
-
-def _real(path: Path) -> Path:
-    """``path`` with symlinks resolved (git may record either spelling)."""
-    try:
-        return path.resolve()
-    except OSError:
-        return path.absolute()
-
-
-def _dirs(path: Path) -> list[Path]:
-    try:
-        return sorted(child for child in path.iterdir() if child.is_dir())
-    except OSError:
-        return []
 
 
 def take_inventory(engine: Engine, *, judge_work: bool = True) -> Inventory:

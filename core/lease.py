@@ -14,7 +14,6 @@ holder goes away another cockpit, the daemon or ``events --follow`` takes over a
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import json
@@ -24,11 +23,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.bounded_json import loads
 from core.file_lock import is_held
 from core.manifest import Owner
 from core.store_health import StoreError, os_error
+
+if TYPE_CHECKING:
+    import asyncio
 
 LEASE_POLL = 0.1
 """Seconds between two attempts of a follower to take the lease: a holder that dies is
@@ -208,6 +211,9 @@ async def wait_for_lease(
     the instant between a holder's exit and this process's next try). The file work runs
     in a thread: a state dir on a hung network file system must not freeze a cockpit.
     """
+    # Imported here, not at the top: `status --json` reads the lease holder and must not pay
+    # ~30 ms for asyncio (issue 10 §8).
+    import asyncio
 
     def attempt() -> tuple[bool, LeaseHolder | None]:
         if stop.is_set():

@@ -6,14 +6,16 @@ are found through the registry (``core.registry``), never imported by name from 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.errors import AoError
 from core.models import ActivitySignal, Delivery, DeliveryMarker, Turn
+
+if TYPE_CHECKING:
+    import asyncio  # annotations only: status --json must not pay for loading it
 
 
 class SlotError(AoError):

@@ -5,7 +5,8 @@ Credentials are masked (core.redact) in everything written except the task promp
 WAL mode lets the cockpit read while a CLI call writes; ``busy_timeout`` makes a second
 writer wait instead of failing. Every multi-step mutation runs in one ``BEGIN IMMEDIATE``
 transaction so two processes can never hand out the same id or interleave half-updates.
-The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` only ever grows.
+The schema is versioned with ``PRAGMA user_version``; its migrations only ever grow
+(:mod:`core.store_sqlite`).
 
 A database is only ever created complete (:func:`core.store_health.create_database`), so
 an existing file that is empty or not ours is damaged, never "fresh". Every SQLite failure,
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import inspect
 import json
 import os
 import sqlite3
@@ -27,92 +27,36 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from core.ci_excerpt import bound_excerpt
 from core.models import Activity, Event, Lifecycle, Session
 from core.redact import redact, redact_value
 from core.store_health import (
-    RECOVER_HINT,
+    StoreError as StoreError,
+)
+from core.store_health import (
     check_existing_file,
     check_schema,
     create_database,
     os_error,
     sqlite_error,
 )
-from core.store_health import (
-    StoreError as StoreError,
+from core.store_sqlite import (
+    _T,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    DamagedRecordError,
+    _initialise,
+    _open_here,
+    _opened_here,
+    _sqlite_errors_named,
+    _Tx,
 )
 
 BUSY_TIMEOUT = 10.0
 """Seconds a write waits for another process's write before giving up (exit 7)."""
 
-MIGRATIONS: Sequence[str] = (
-    # v1: sessions, counters, the append-only event log.
-    """
-    CREATE TABLE counters (prefix TEXT PRIMARY KEY, last INTEGER NOT NULL);
-    CREATE TABLE sessions (
-        id TEXT PRIMARY KEY,
-        project TEXT NOT NULL,
-        agent TEXT NOT NULL,
-        title TEXT NOT NULL,
-        prompt TEXT NOT NULL,
-        branch TEXT NOT NULL,
-        base_branch TEXT NOT NULL,
-        worktree TEXT NOT NULL,
-        tmux TEXT NOT NULL,
-        pane_id TEXT NOT NULL DEFAULT '',
-        lifecycle TEXT NOT NULL,
-        lifecycle_reason TEXT NOT NULL DEFAULT '',
-        activity TEXT NOT NULL,
-        attempt INTEGER NOT NULL DEFAULT 1,
-        agent_session_id TEXT NOT NULL DEFAULT '',
-        issue TEXT NOT NULL DEFAULT '',
-        pr TEXT,
-        extra TEXT NOT NULL DEFAULT '{}',
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL
-    );
-    CREATE INDEX sessions_project ON sessions(project);
-    CREATE TABLE events (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        ts REAL NOT NULL,
-        session_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        data TEXT NOT NULL
-    );
-    CREATE INDEX events_session ON events(session_id, seq);
-    """,
-    # v2: local CI runs (one per head sha, reruns append) and the operator's approvals.
-    """
-    CREATE TABLE ci_runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        session_id TEXT NOT NULL,
-        head_sha TEXT NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('running', 'passing', 'failing')),
-        started_at REAL NOT NULL,
-        finished_at REAL,
-        exit_code INTEGER,
-        log_path TEXT NOT NULL DEFAULT '',
-        excerpt TEXT NOT NULL DEFAULT ''
-    );
-    CREATE INDEX ci_runs_session ON ci_runs(session_id, head_sha, id);
-    CREATE TABLE approvals (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        session_id TEXT NOT NULL,
-        head_sha TEXT NOT NULL,
-        at REAL NOT NULL
-    );
-    CREATE INDEX approvals_session ON approvals(session_id, id);
-    """,
-    # v3: the command each CI run ran, so a check is labelled with what actually ran even
-    # after the config changed ('' for runs recorded before).
-    """
-    ALTER TABLE ci_runs ADD COLUMN command TEXT NOT NULL DEFAULT ''
-    """,
-)
-
-SCHEMA_VERSION = len(MIGRATIONS)
 
 _SESSION_COLUMNS = (
     "id, project, agent, title, prompt, branch, base_branch, worktree, tmux, pane_id, "
@@ -162,61 +106,6 @@ _CI_COLUMNS = (
     "id, session_id, head_sha, state, started_at, finished_at, exit_code, log_path, excerpt, "
     "command"
 )
-
-
-_T = TypeVar("_T")
-
-
-class DamagedRecordError(StoreError):
-    """A row that does not decode (a damaged page that still reads); the store names it."""
-
-
-def _sqlite_errors_named(cls: type[_T]) -> type[_T]:
-    """Class decorator: an SQLite failure in any public method is a :class:`StoreError`.
-
-    At open, and just as much at any later call (a page damaged after open, a disk that
-    filled up, a lock held past the timeout): one line, the file named, never a raw
-    ``sqlite3`` traceback.
-    """
-    for name, member in list(vars(cls).items()):
-        if name.startswith("_") or not inspect.isfunction(member):
-            continue
-        setattr(cls, name, _named(member))
-    return cls
-
-
-def _named(method: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(method)
-    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except sqlite3.Error as exc:
-            raise sqlite_error(self.path, exc, busy_timeout=self.busy_timeout) from exc
-        except DamagedRecordError as exc:
-            raise StoreError(f"{self.path}: {exc}; {RECOVER_HINT}") from exc
-
-    return call
-
-
-_OPEN_HERE: dict[str, int] = {}
-"""Connections this process has open, per database file (its real path)."""
-_OPEN_HERE_LOCK = threading.Lock()
-
-
-def _open_here(key: str) -> bool:
-    """Whether this process already has a connection to the database file ``key``."""
-    with _OPEN_HERE_LOCK:
-        return _OPEN_HERE.get(key, 0) > 0
-
-
-def _opened_here(key: str, change: int) -> None:
-    """Count a connection to ``key`` opened (+1) or closed (-1) by this process."""
-    with _OPEN_HERE_LOCK:
-        count = _OPEN_HERE.get(key, 0) + change
-        if count > 0:
-            _OPEN_HERE[key] = count
-        else:
-            _OPEN_HERE.pop(key, None)
 
 
 @_sqlite_errors_named
@@ -603,31 +492,6 @@ def _ci_run_from_row(row: Sequence[Any]) -> CiRun:
         excerpt=str(row[8]),
         command=str(row[9]),
     )
-
-
-class _Tx:
-    """The connection as seen inside a transaction (no nested BEGIN/COMMIT)."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        """Run one statement inside the open transaction."""
-        return self._db.execute(sql, params)
-
-    def executescript_in_tx(self, script: str) -> None:
-        """Run a migration script statement by statement (executescript would COMMIT)."""
-        for statement in script.split(";"):
-            if statement.strip():
-                self._db.execute(statement)
-
-
-def _initialise(db: sqlite3.Connection) -> None:
-    """The whole current schema, into a new database file (see :func:`create_database`)."""
-    db.execute("BEGIN IMMEDIATE")
-    _Tx(db).executescript_in_tx("".join(f"{step};" for step in MIGRATIONS))
-    db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
-    db.execute("COMMIT")
 
 
 def _next_free(

@@ -23,7 +23,6 @@ the hook cannot see (a client switched away to another session, sessions made be
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import re
@@ -35,10 +34,13 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.inert import find_control
 from core.slots import PaneInfo, SlotError
-from plugins.runtime.tmux_watch import watch_exits
+
+if TYPE_CHECKING:
+    import asyncio
 
 SOCKET_ENV = "AO_TUI_TMUX_SOCKET"
 """The environment variable naming the ``tmux -L`` socket ao-tui uses."""
@@ -383,6 +385,9 @@ class TmuxRuntime:
     async def watch(self, wake: Callable[[str | None], None], stop: asyncio.Event) -> None:
         """Wake the moment a listed agent's process or the tmux server exits (see
         :mod:`plugins.runtime.tmux_watch`); returns at once where that cannot be watched."""
+        # Imported here: the headless verbs that only list panes need no event loop.
+        from plugins.runtime.tmux_watch import watch_exits
+
         await watch_exits(self._subscribe, wake, stop)
 
     def _restore_sizes(self, sizes: dict[str, str]) -> None:

@@ -22,7 +22,6 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import NOW, CannedRuntime, many_sessions
 from ao_tui.widgets.grouped_list import is_header
 from core.config import Config, ProjectConfig
 from core.engine import Engine
@@ -32,6 +31,7 @@ from core.registry import Registry
 from core.zones import zone_of
 from tests.bench.bench_foundation import HISTORY, Row, _ok, _pct
 from tests.bench.sandbox import record_claude_sessions, sandbox
+from tests.support.canned import NOW, CannedRuntime, many_sessions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,7 +40,7 @@ def canned_engine(home: Path, count: int) -> Engine:
     """An engine under ``home`` whose store holds ``count`` sessions, none of them Done.
 
     No tmux here: a :class:`CannedRuntime` answers for the panes and the sessions are
-    inserted straight into the store (as ``screenshots.sample_engine`` does), so what is
+    inserted straight into the store (as ``canned.sample_engine`` does), so what is
     timed is the cockpit itself, not tmux or an agent. The sessions cycle through the
     sample's states, so every zone but Done has cards; the clock is frozen.
     """

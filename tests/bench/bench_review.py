@@ -20,7 +20,6 @@ from tempfile import TemporaryDirectory
 from ao_tui.app import CockpitApp
 from ao_tui.screens.ci import LogScreen
 from ao_tui.screens.diff import DiffScreen, LineView
-from ao_tui.screenshots import NOW, CannedRuntime
 from core.config import Config, ProjectConfig
 from core.engine import Engine
 from core.locations import Locations
@@ -28,6 +27,7 @@ from core.models import Activity, ActivityState, Lifecycle, Session, SignalSourc
 from core.registry import Registry
 from tests.bench.bench_cockpit import PaintWatch
 from tests.bench.bench_foundation import Row, _ok
+from tests.support.canned import NOW, CannedRuntime
 
 FILES = 50
 LINES_PER_FILE = 1000

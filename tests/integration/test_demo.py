@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import ao_tui.cli as cli
+import ao_tui.cli.cockpit as cli
 from ao_tui.demo import DEMO_TASKS, DemoSandbox, build_demo, write_sample_project
 from core.models import ActivitySignal, ActivityState, DeliveryResult, Lifecycle, Session, Zone
 from core.slots import AgentContext
@@ -33,30 +33,25 @@ from plugins.agent.claude_code.screen import claude_pane_signal
 from plugins.agent.claude_code.status import is_current, read_status_file
 from plugins.agent.claude_code.transcript import read_transcript
 from plugins.agent.demo import SOURCE_ROOT, DemoAgent
-from plugins.agent.demo_program import (
+from plugins.agent.demo_program.changes import BREAK_TOTAL, FIX_TOTAL, GENERAL_CHANGES, review_note
+from plugins.agent.demo_program.keys import Key, KeyDecoder
+from plugins.agent.demo_program.scenario import (
     API_ERROR_TEXT,
     BANNER_TITLE,
-    BREAK_TOTAL,
     DERIVED_SCENARIOS,
-    FIX_TOTAL,
-    GENERAL_CHANGES,
     INTERRUPTED_SHOWN,
+    derive_scenario,
+)
+from plugins.agent.demo_program.screen import (
     Entry,
-    Key,
-    KeyDecoder,
     PermissionAsk,
     Screen,
-    SignalWriter,
-    commit,
-    derive_scenario,
-    earlier_conversation,
-    hook_commands,
     prompt_entry,
     render,
     result_entry,
-    review_note,
-    run_tests,
 )
+from plugins.agent.demo_program.signals import SignalWriter, earlier_conversation, hook_commands
+from plugins.agent.demo_program.tools import commit, run_tests
 from tests.conftest import run_git
 from tests.support.engine import wait_for
 

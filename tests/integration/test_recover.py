@@ -18,7 +18,7 @@ from core.engine import Engine
 from core.lease import EngineLease
 from core.locations import Locations
 from core.manifest import Manifest, manifest_path, write_manifest
-from core.recovery import database_damage
+from core.state_rebuild import database_damage
 from tests.conftest import run_git
 from tests.support.engine import ao, make_engine, write_config
 from tests.support.orphans import reset_database

@@ -20,7 +20,8 @@ import pytest
 
 from core.errors import EngineError
 from core.locations import Locations
-from core.store import SCHEMA_VERSION, Store, StoreError
+from core.store import Store, StoreError
+from core.store_sqlite import SCHEMA_VERSION
 from tests.support.engine import ao, make_engine, write_config
 from tests.support.mounts import fill, read_only_view, remount_read_only, tmpfs
 from tests.unit.test_store import make_session

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ao_tui.screenshots import CannedRuntime
 from core.slots import PaneInfo
+from tests.support.canned import CannedRuntime
 
 
 class FailingRuntime(CannedRuntime):

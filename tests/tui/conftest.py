@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import CannedRuntime, sample_engine
 from ao_tui.watching import THIS_COCKPIT
 from core.engine import Engine
+from tests.support.canned import CannedRuntime, sample_engine
 
 
 @pytest.fixture

@@ -22,12 +22,13 @@ from ao_tui.screens.detail import DetailScreen
 from ao_tui.screens.help import HelpScreen, help_rows
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
-from ao_tui.screenshots import NOW, CannedRuntime, settle
 from ao_tui.widgets.pane_view import PaneView
 from core.config import TrackerConfig
 from core.engine import Engine
 from core.errors import EngineError
 from core.models import Activity, ActivityState, DeliveryResult, Lifecycle, SignalSource
+from tests.support.canned import NOW, CannedRuntime
+from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
 
 MakeApp = Callable[..., CockpitApp]

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import settle
 from core.engine import Engine
 from core.prompts import Prompt
 from tests.support.engine import make_engine, wait_for, write_config
+from tests.support.screenshots import settle
 from tests.tui.test_actions import record_notifications, wait_until
 
 pytestmark = [

@@ -13,7 +13,6 @@ from rich.text import Text
 from textual import events
 
 from ao_tui.app import CockpitApp, matches
-from ao_tui.screenshots import NOW, sample_sessions, settle
 from ao_tui.widgets.board import group
 from ao_tui.widgets.card import CardPalette, LineLayout, card, line, pr_badge, tokens
 from ao_tui.widgets.grouped_list import GroupedList, is_header
@@ -23,6 +22,8 @@ from ao_tui.widgets.zone_column import ZoneTable
 from core.engine import Engine
 from core.humanize import age
 from core.models import Activity, ActivityState, SignalSource, Zone
+from tests.support.canned import NOW, sample_sessions
+from tests.support.screenshots import settle
 
 MakeApp = Callable[..., CockpitApp]
 

@@ -29,12 +29,13 @@ from ao_tui.screens.detail import DetailScreen
 from ao_tui.screens.diff import LineView
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
-from ao_tui.screenshots import NOW, CannedRuntime, sample_ci, settle
 from core.config import TrackerConfig
 from core.engine import Engine
 from core.inert import inert
 from core.models import Activity, ActivityState, SignalSource
+from tests.support.canned import NOW, CannedRuntime, sample_ci
 from tests.support.hostile_inputs import hostile
+from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
 from tests.tui.test_actions import record_notifications, select, wait_until
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import settle
 from core.engine import Engine
 from core.models import Lifecycle
+from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
 from tests.tui.test_actions import MakeApp, record_notifications, select, wait_until
 

@@ -22,12 +22,13 @@ from ao_tui.app import CockpitApp
 from ao_tui.screens.detail import DetailScreen
 from ao_tui.screens.help import HelpScreen
 from ao_tui.screens.new_session import NewSessionScreen
-from ao_tui.screenshots import NOW, CannedRuntime, sample_engine, settle
 from core.config import Config, ProjectConfig
 from core.engine import Engine
 from core.locations import Locations
 from core.models import ZONE_ORDER
 from core.registry import Registry
+from tests.support.canned import NOW, CannedRuntime, sample_engine
+from tests.support.screenshots import settle
 from tests.tui.test_actions import record_notifications, select, wait_until
 
 MakeApp = Callable[..., CockpitApp]

@@ -21,16 +21,11 @@ from textual import events
 
 from ao_tui.app import CockpitApp
 from ao_tui.messages import SessionsLoaded
-from ao_tui.screenshots import (
-    NOW,
-    CannedRuntime,
-    many_sessions,
-    sample_engine,
-    settle,
-)
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from core.engine import Engine
 from core.models import Activity, ActivityState, Session, SignalSource
+from tests.support.canned import NOW, CannedRuntime, many_sessions, sample_engine
+from tests.support.screenshots import settle
 
 MakeApp = Callable[..., CockpitApp]
 

@@ -24,10 +24,11 @@ from ao_tui.commands import CockpitCommands
 from ao_tui.screens.ci import CiScreen, LogScreen, failing_line, format_duration, send_text
 from ao_tui.screens.diff import DiffScreen, LineView
 from ao_tui.screens.merge import MergeScreen, pr_blockers
-from ao_tui.screenshots import SAMPLE_EXCERPT, sample_ci, settle
 from core.engine import Engine
 from core.models import DeliveryResult
 from core.scm import MergeConflictError
+from tests.support.canned import SAMPLE_EXCERPT, sample_ci
+from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
 from tests.tui.test_actions import record_notifications, select, wait_until
 

@@ -30,11 +30,12 @@ from ao_tui.screens.diff import DiffScreen
 from ao_tui.screens.merge import MergeScreen
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
-from ao_tui.screenshots import NOW, settle, with_canned_review
 from ao_tui.widgets.board import WIDE_AT
 from core.engine import Engine
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
 from core.zones import zone_of
+from tests.support.canned import NOW, with_canned_review
+from tests.support.screenshots import settle
 from tests.tui.test_actions import record_notifications, wait_until
 
 MakeApp = Callable[..., CockpitApp]

@@ -15,8 +15,9 @@ import pytest
 from textual.pilot import Pilot
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import settle, with_canned_review
 from core.engine import Engine
+from tests.support.canned import with_canned_review
+from tests.support.screenshots import settle
 
 MakeApp = Callable[..., CockpitApp]
 SnapCompare = Callable[..., bool]

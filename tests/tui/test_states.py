@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from ao_tui.screenshots import NOW, settle
 from core.engine import Engine
 from core.models import Activity, ActivityState, Lifecycle, SignalSource, Zone
 from core.zones import zone_of
+from tests.support.canned import NOW
+from tests.support.screenshots import settle
 from tests.tui.test_actions import MakeApp, record_notifications, select, wait_until
 
 

@@ -14,10 +14,11 @@ from textual.notifications import Notification
 from textual.widget import Widget
 
 from ao_tui.app import CockpitApp
-from ao_tui.screenshots import NOW, settle
 from ao_tui.toasts import FactToasts, one_line, toast_margin
 from core.engine import Engine
 from core.models import Activity, ActivityState, SignalSource
+from tests.support.canned import NOW
+from tests.support.screenshots import settle
 from tests.tui.test_actions import wait_until
 
 MakeApp = Callable[..., CockpitApp]

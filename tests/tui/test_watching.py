@@ -12,10 +12,10 @@ import pytest
 from rich.text import Text
 
 from ao_tui.app import NOBODY_GRACE, STORE_RESYNC, CockpitApp
-from ao_tui.screenshots import settle
 from ao_tui.watching import NOBODY_LINE
 from core.engine import Engine
 from core.lease import EngineLease
+from tests.support.screenshots import settle
 from tests.tui.test_actions import record_notifications, wait_until
 
 MakeApp = Callable[..., CockpitApp]

@@ -31,11 +31,12 @@ from ao_tui.screens.help import HelpScreen
 from ao_tui.screens.merge import MergeScreen
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
-from ao_tui.screenshots import sample_ci, sample_engine, settle
 from core.config import Config, ProjectConfig, TrackerConfig
 from core.engine import Engine
 from core.slots import SlotError
+from tests.support.canned import sample_ci, sample_engine
 from tests.support.failing import FailingPlugin, FailingRuntime
+from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
 from tests.tui.test_actions import record_notifications, select, wait_until
 

@@ -17,9 +17,10 @@ from typing import Any
 from core.activity.fusion import fuse
 from core.models import Activity, ActivitySignal, ActivityState, SignalSource
 from core.slots import AgentContext, PaneInfo
+from plugins.agent.claude_code.freshness import STALE_WORKING
 from plugins.agent.claude_code.hooks import HookState, parse_hook_log
 from plugins.agent.claude_code.paths import transcript_path
-from plugins.agent.claude_code.plugin import STALE_WORKING, ClaudeCodeAgent
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from tests.support.fakes import Clock, Screen
 
 RUN = Path(__file__).resolve().parent.parent / "fixtures" / "claude-2.1.197"

@@ -7,7 +7,8 @@ import time
 from pathlib import Path
 
 from core.scm import CiSettings, ScmTarget
-from core.store import MIGRATIONS, SCHEMA_VERSION, Store
+from core.store import Store
+from core.store_sqlite import MIGRATIONS, SCHEMA_VERSION
 from plugins.scm.local import LocalScm
 
 HEAD = "c" * 40

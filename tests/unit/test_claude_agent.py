@@ -394,6 +394,7 @@ def test_resume_without_a_transcript_starts_the_task_afresh(tmp_path: Path) -> N
 def test_a_missing_transcript_is_searched_at_most_every_few_seconds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import plugins.agent.claude_code.freshness as freshness
     import plugins.agent.claude_code.plugin as claude_code
 
     calls: list[str] = []
@@ -410,7 +411,7 @@ def test_a_missing_transcript_is_searched_at_most_every_few_seconds(
     clock.now = 101.0
     agent.observe(ctx, ALIVE, Screen())
     assert calls == ["search"]
-    clock.now = 100.0 + claude_code.TRANSCRIPT_RESCAN + 0.1
+    clock.now = 100.0 + freshness.TRANSCRIPT_RESCAN + 0.1
     agent.observe(ctx, ALIVE, Screen())
     assert calls == ["search", "search"]
 

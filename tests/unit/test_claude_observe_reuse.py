@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import plugins.agent.claude_code.plugin as claude_code
+import plugins.agent.claude_code.freshness as freshness
 from core.activity.tailer import FileTailer
 from core.models import ActivityState, SignalSource
 from core.slots import AgentContext, PaneInfo
@@ -116,7 +116,7 @@ def test_a_silence_reaching_its_threshold_brings_a_capture(tmp_path: Path) -> No
     clock.now = T0 + 1.0
     agent.observe(ctx, ALIVE, screen)
     assert screen.calls == 0, "a fresh hook: no capture"
-    clock.now = T0 + claude_code.HOOK_SILENCE + 0.1
+    clock.now = T0 + freshness.HOOK_SILENCE + 0.1
     obs = agent.observe(ctx, ALIVE, screen)
     assert screen.calls == 1
     pane = next(s for s in obs.signals if s.source is SignalSource.PANE)
@@ -138,9 +138,9 @@ def test_the_startup_grace_still_expires(tmp_path: Path) -> None:
     assert pane_state() == (ActivityState.WORKING, "starting on the task")
     # Re-captured here, so the next capture is not due before the grace ends: only the
     # grace's own deadline can end the reuse in time.
-    clock.now = T0 + claude_code.STARTUP_GRACE - 4
+    clock.now = T0 + freshness.STARTUP_GRACE - 4
     assert pane_state() == (ActivityState.WORKING, "starting on the task")
-    clock.now = T0 + claude_code.STARTUP_GRACE + 0.5
+    clock.now = T0 + freshness.STARTUP_GRACE + 0.5
     state, _ = pane_state()
     assert state is ActivityState.IDLE, "the grace ended: the screen is taken as it is"
 
@@ -184,7 +184,7 @@ def test_a_transcript_appearing_is_read_at_the_next_due_search(tmp_path: Path) -
     path = transcript_path(config, ctx.worktree, UUID)
     path.parent.mkdir(parents=True)
     path.write_text((REAL / "session-c-transcript.jsonl").read_text())
-    clock.now += claude_code.TRANSCRIPT_RESCAN + 0.1
+    clock.now += freshness.TRANSCRIPT_RESCAN + 0.1
     obs = agent.observe(ctx, ALIVE, Screen())
     assert obs.extra == {"transcript_path": str(path)}
     transcript = next(s for s in obs.signals if s.source is SignalSource.TRANSCRIPT)
@@ -199,7 +199,7 @@ def test_reuse_is_bounded_even_when_nothing_changes(tmp_path: Path, reads: list[
     agent = ClaudeCodeAgent(clock=clock)
     agent.observe(ctx, ALIVE, Screen())
     read_once = len(reads)
-    clock.now += claude_code.REUSE_LIMIT + 0.5
+    clock.now += freshness.REUSE_LIMIT + 0.5
     agent.observe(ctx, ALIVE, Screen())
     assert len(reads) > read_once
 

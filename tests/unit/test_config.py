@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import typing
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from core.config import (
     AgentConfig,
@@ -955,3 +959,55 @@ def test_github_block_errors_name_the_line(tmp_path: Path) -> None:
     assert found[1].startswith("ao.config.yaml:6:15: projects.app.github.apiUrl: apiUrl ")
     assert found[2].startswith("ao.config.yaml:7:21: projects.app.github.pollInterval: ")
     assert found[3].startswith("ao.config.yaml:9:15: projects.app.tracker.plugin: ")
+
+
+def _sections(model: type[BaseModel], path: tuple[str, ...]) -> Iterator[SectionAt]:
+    """Every model reachable from ``model`` and the YAML path of its keys (a mapping of
+    models, like ``projects``, is entered through an entry named ``app``)."""
+    yield model, path
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        annotation = info.annotation
+        if typing.get_origin(annotation) is dict:
+            value = typing.get_args(annotation)[1]
+            if isinstance(value, type) and issubclass(value, BaseModel):
+                yield from _sections(value, (*path, key, "app"))
+            continue
+        for arg in (annotation, *typing.get_args(annotation)):  # X, or X | None
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                yield from _sections(arg, (*path, key))
+
+
+SectionAt = tuple[type[BaseModel], tuple[str, ...]]
+
+
+def test_every_key_of_every_model_is_suggested_for_a_near_miss(tmp_path: Path) -> None:
+    # The key checks come from the models: every field of every section is known, and a
+    # key one letter short of it is answered with "did you mean" that field, in any
+    # section (a section added to a model needs no edit of the checks).
+    repo = make_repo(tmp_path / "app")
+    checked = set()
+    for model, path in _sections(Config, ()):
+        for name, info in model.model_fields.items():
+            key = info.alias or name
+            typo = key[:-1]
+            data: dict[str, Any] = {"projects": {"app": {"path": str(repo)}}}
+            section = data
+            for part in path:
+                section = section.setdefault(part, {})
+            section[typo] = "x"
+            found = problems(json.dumps(data), tmp_path)
+            where = ".".join((*path, typo))
+            expected = f"{where}: unknown key {typo!r}; did you mean {key!r}? (allowed: "
+            assert any(expected in problem for problem in found), (where, found)
+            checked.add(where)
+    assert {"projects.app.agentConfig.permission", "cockpit.bel", "defaults.agen"} <= checked
+
+
+def test_an_empty_cockpit_section_means_empty_like_every_section(tmp_path: Path) -> None:
+    # Which sections may be left empty comes from the models too: `cockpit:` and its
+    # `keys:` read as null and mean "no settings", as `defaults:` always did.
+    repo = make_repo(tmp_path / "app")
+    config = load(f"projects: {{app: {{path: {repo}}}}}\ncockpit:\n  keys:\n", tmp_path)
+    assert config.cockpit.keys == {}
+    assert load(f"projects: {{app: {{path: {repo}}}}}\ncockpit:\n", tmp_path).cockpit.bell

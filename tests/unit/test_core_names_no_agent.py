@@ -12,7 +12,7 @@ from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "core"
 AGENT_NAMES = re.compile(r"claude|codex|aider", re.IGNORECASE)
-ALLOWED = {("config.py", 'agent: str = "claude-code"')}
+ALLOWED = {("config_models.py", 'agent: str = "claude-code"')}
 """(file under core, stripped line) pairs allowed to name an agent."""
 
 
@@ -37,9 +37,9 @@ def test_a_mention_in_code_or_docstring_is_caught(tmp_path: Path) -> None:
     (tmp_path / "activity" / "reader.py").write_text(
         '"""Reads the Codex rollout."""\n\nfrom plugins.agent.aider import reader\n'
     )
-    (tmp_path / "config.py").write_text('agent: str = "claude-code"\nDIR = ".CLAUDE"\n')
+    (tmp_path / "config_models.py").write_text('agent: str = "claude-code"\nDIR = ".CLAUDE"\n')
     assert agent_mentions(tmp_path) == [
         'activity/reader.py:1: """Reads the Codex rollout."""',
         "activity/reader.py:3: from plugins.agent.aider import reader",
-        'config.py:2: DIR = ".CLAUDE"',
+        'config_models.py:2: DIR = ".CLAUDE"',
     ]

@@ -18,14 +18,17 @@ import pytest
 import ao_tui
 import core
 import plugins
-from ao_tui.cli import _errors, unexpected_error
+from ao_tui.cli.common import _errors, unexpected_error
 from core.errors import AoError, ConfigError, EngineError, NotFoundError
 from core.registry import UnknownPluginError
 from core.slots import SlotError
 from core.store import StoreError
 from core.tracker import TrackerError
 
-CONTROL_FLOW = {"plugins.agent.demo_program.Quit", "plugins.agent.demo_program.TurnInterrupted"}
+CONTROL_FLOW = {
+    "plugins.agent.demo_program.interrupts.Quit",
+    "plugins.agent.demo_program.interrupts.TurnInterrupted",
+}
 """Exceptions the scripted demo agent uses to unwind its own loop, never shown to anyone."""
 
 

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from ao_tui.screenshots import sample_engine
 from core.config import Config, ProjectConfig, TrackerConfig
 from core.daemon import reconcile_loop
 from core.engine import Engine
@@ -24,6 +23,7 @@ from core.models import ActivityState, DeliveryResult, SignalSource
 from core.plugin_failures import MARKER, describe_failure
 from core.slots import SlotError
 from plugins.agent.shell import ShellAgent
+from tests.support.canned import sample_engine
 from tests.support.failing import FailingPlugin, FailingRuntime
 
 TMUX_FAILED = subprocess.CalledProcessError(

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
-from core.store import SCHEMA_VERSION, Store, StoreError
+from core.store import Store, StoreError
+from core.store_sqlite import SCHEMA_VERSION
 
 
 def make_session(session_id: str, **kw: object) -> Session:

@@ -13,7 +13,6 @@ import re
 import shlex
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,23 @@ from core.models import (
     Turn,
 )
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
+from plugins.agent.claude_code.freshness import (
+    HOOK_BACKSCAN,
+    HOOK_SILENCE,
+    PANE_RECHECK,
+    READY_AFTER,
+    STALE_WORKING,
+    STARTUP_GRACE,
+    STATUS_RESCAN,
+    TRANSCRIPT_RESCAN,
+    TRANSCRIPT_SCAN_MAX,
+    TRANSCRIPT_SILENCE,
+    SessionWatch,
+    next_search,
+    observation_inputs,
+    rework_at,
+    stat_key,
+)
 from plugins.agent.claude_code.hooks import HookState, hooks_settings, parse_hook_log
 from plugins.agent.claude_code.paths import (
     claude_config_dir,
@@ -52,27 +68,6 @@ SETTINGS_FILE = ".claude/settings.local.json"
 """Claude's per-worktree, never-committed settings file; our hooks go there."""
 HOOK_LOG = "hooks.jsonl"
 """The hook log's name inside the session's private state dir."""
-
-HOOK_SILENCE = 2.0
-"""Seconds without a hook while a tool call is pending before the pane is checked: a
-permission prompt may be up that no hook reported."""
-TRANSCRIPT_SILENCE = 5.0
-"""Seconds a hook-less transcript may say "working" before the pane is checked for a
-turn end nobody logged."""
-STATUS_RESCAN = 10.0
-"""Minimum seconds between two scans of every status file for a session not found by pid."""
-TRANSCRIPT_RESCAN = 3.0
-"""Minimum seconds between two searches for a transcript that was not found."""
-TRANSCRIPT_SCAN_MAX = 30.0
-"""Longest a search for a missing transcript goes without scanning every project dir (it
-does so sooner when a project dir is added)."""
-STALE_WORKING = 10.0
-"""Seconds a "working" reading may go without any new evidence before the pane is checked."""
-PANE_RECHECK = 5.0
-"""Minimum seconds between two captures of an unchanged session (each capture forks tmux)."""
-REUSE_LIMIT = STATUS_RESCAN
-"""Longest a session's last observation is reused while none of its files changed: what no
-file shows (a status file's pid now naming another process) is re-checked this often."""
 
 CLAUDE_ENV: tuple[str, ...] = (
     "ANTHROPIC_*",
@@ -124,44 +119,6 @@ def prompt_matches(sent: str, seen: str) -> bool:
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 """A Claude session id, which names its transcript file."""
 
-HOOK_BACKSCAN = 64 * 1024
-"""How much of an existing hook log a fresh process reads: the last few dozen events decide
-the state, and a one-shot ``status`` reads every session's log, so this bounds its cost."""
-
-
-@dataclass
-class _SessionWatch:
-    """The incremental readers of one session, kept between ticks."""
-
-    hook_tailer: FileTailer
-    hooks: HookState = field(default_factory=HookState)
-    transcript_path: Path | None = None
-    transcript_tailer: FileTailer | None = None
-    transcript: TranscriptState = field(default_factory=TranscriptState)
-    status_path: Path | None = None
-    status_scanned_at: float = float("-inf")
-    transcript_searched_at: float = float("-inf")
-    transcript_scanned_at: float = float("-inf")
-    projects_scanned: tuple[int, int, int] | None = None
-    """The projects dir as it was at the last full scan for the transcript."""
-    worktree_real: tuple[Path, str] | None = None
-    """The worktree and its realpath, as resolved at the last scan."""
-    pane_signal: ActivitySignal | None = None
-    pane_captured_at: float = 0.0
-    pane_fingerprint: tuple[Any, ...] = ()
-    state_dir: Path | None = None
-    inputs: tuple[Any, ...] = ()
-    """What the last full observation read: pane facts and the stat of every file."""
-    pid_status: tuple[Path, int, str] | None = None
-    """(config dir, pane pid, path): where a status file named after the pane's pid is."""
-    observation: Observation | None = None
-    reuse_until: float = float("-inf")
-    """Until when ``observation`` stands if ``inputs`` are unchanged: the first moment a
-    time rule (a silence, a grace, a throttle) could change what observe returns."""
-    rework_at: float = float("-inf")
-    """The first such moment other than a due search (searches are re-run on their own)."""
-    transcript_missing: bool = True
-
 
 class ClaudeCodeAgent:
     """Claude Code (``claude``): hooks, status file, transcript and pane, fused by the engine."""
@@ -176,7 +133,7 @@ class ClaudeCodeAgent:
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         """``clock`` is injectable so tests can age signals without sleeping."""
         self._clock = clock
-        self._watches: dict[str, _SessionWatch] = {}
+        self._watches: dict[str, SessionWatch] = {}
         self._config_dirs: dict[tuple[str | None, ...], Path] = {}
 
     # -- setup -----------------------------------------------------------------------------
@@ -253,12 +210,12 @@ class ClaudeCodeAgent:
 
     # -- observation -----------------------------------------------------------------------
 
-    def _watch(self, ctx: AgentContext) -> _SessionWatch:
+    def _watch(self, ctx: AgentContext) -> SessionWatch:
         """The session's readers, created on first use."""
         watch = self._watches.get(ctx.session_id)
         if watch is None or watch.state_dir != ctx.state_dir:
             log = ctx.state_dir / HOOK_LOG
-            watch = _SessionWatch(hook_tailer=FileTailer(log, backscan=HOOK_BACKSCAN))
+            watch = SessionWatch(hook_tailer=FileTailer(log, backscan=HOOK_BACKSCAN))
             watch.state_dir = ctx.state_dir
             self._watches[ctx.session_id] = watch
         return watch
@@ -297,7 +254,7 @@ class ClaudeCodeAgent:
         config_dir = self._config_dir(ctx.env)
         # Taken before anything is read, so a write landing during this observation makes
         # the next one differ and read again rather than be skipped.
-        inputs = _inputs(ctx, watch, pane, config_dir)
+        inputs = observation_inputs(ctx, watch, pane, config_dir)
         if watch.observation is not None and inputs == watch.inputs:
             # Nothing this session's signals come from has changed and no time rule is due:
             # the same files would yield the same signals. This is what keeps an idle fleet
@@ -307,7 +264,7 @@ class ClaudeCodeAgent:
             # Only a search for a file not found yet is due: if it still finds nothing,
             # nothing changed either.
             if now < watch.rework_at and not self._search_finds(ctx, watch, config_dir, pane):
-                watch.reuse_until = min(watch.rework_at, _next_search(watch, now))
+                watch.reuse_until = min(watch.rework_at, next_search(watch, now))
                 return watch.observation
         extra: dict[str, Any] = {}
 
@@ -363,12 +320,12 @@ class ClaudeCodeAgent:
         watch.inputs = inputs
         watch.observation = observation
         watch.transcript_missing = path is None
-        watch.rework_at = _rework_at(ctx, watch, signals, now)
-        watch.reuse_until = min(watch.rework_at, _next_search(watch, now))
+        watch.rework_at = rework_at(ctx, watch, signals, now)
+        watch.reuse_until = min(watch.rework_at, next_search(watch, now))
         return observation
 
     def _search_finds(
-        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path, pane: PaneInfo
+        self, ctx: AgentContext, watch: SessionWatch, config_dir: Path, pane: PaneInfo
     ) -> bool:
         """Run the searches that are due for a status file or transcript not found yet;
         whether one of them found it (then the session is observed in full)."""
@@ -385,7 +342,7 @@ class ClaudeCodeAgent:
         return found
 
     def _status(
-        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path, pane: PaneInfo
+        self, ctx: AgentContext, watch: SessionWatch, config_dir: Path, pane: PaneInfo
     ) -> ClaudeStatus | None:
         """The session's status file: the remembered one if still ours, else a fresh search."""
         if watch.status_path is not None:
@@ -411,7 +368,7 @@ class ClaudeCodeAgent:
         return found
 
     def _transcript_path(
-        self, ctx: AgentContext, watch: _SessionWatch, config_dir: Path, *, throttle: bool = False
+        self, ctx: AgentContext, watch: SessionWatch, config_dir: Path, *, throttle: bool = False
     ) -> Path | None:
         """Where the transcript is: the hooks' ``transcript_path`` (it follows ``/clear``),
         the remembered path, the one persisted on the session, or a search by uuid."""
@@ -432,7 +389,7 @@ class ClaudeCodeAgent:
             # The computed locations are tried every time; the scan of every project dir
             # only when one was added (Claude makes a new one for a new working directory)
             # or, as a safety net, every TRANSCRIPT_SCAN_MAX seconds.
-            projects = _stat_key(config_dir / "projects")
+            projects = stat_key(config_dir / "projects")
             scan = (
                 projects != watch.projects_scanned
                 or now - watch.transcript_scanned_at >= TRANSCRIPT_SCAN_MAX
@@ -454,7 +411,7 @@ class ClaudeCodeAgent:
 
     def _needs_pane(
         self,
-        watch: _SessionWatch,
+        watch: SessionWatch,
         signals: list[ActivitySignal],
         status: ClaudeStatus | None,
         now: float,
@@ -575,12 +532,6 @@ class ClaudeCodeAgent:
         return ["1"] if yes else ["Escape"]
 
 
-STARTUP_GRACE = 15.0
-"""Seconds after launch during which an empty input box means "not started yet"."""
-READY_AFTER = 60.0
-"""Seconds after a start past which the REPL is taken to be up without asking the log."""
-
-
 def _starting(
     pane: ActivitySignal, others: list[ActivitySignal], ctx: AgentContext, now: float
 ) -> ActivitySignal:
@@ -616,78 +567,6 @@ def _of_this_start(hooks: HookState, ctx: AgentContext) -> ActivitySignal | None
         return signal
     start = hooks.start_at
     return signal if start is not None and at_or_after(start, started) else None
-
-
-def _stat_key(path: str | Path | None) -> tuple[int, int, int] | None:
-    """What a file's change would alter: inode, size and mtime; None when it is absent."""
-    if not path:
-        return None
-    try:
-        # os.stat, not Path.stat: this runs for every file of every session each tick.
-        st = os.stat(path)  # noqa: PTH116
-    except OSError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def _inputs(
-    ctx: AgentContext, watch: _SessionWatch, pane: PaneInfo, config_dir: Path
-) -> tuple[Any, ...]:
-    """Everything :meth:`ClaudeCodeAgent.observe` reads, cheaply: pane facts, the session's
-    identity and a stat of each file (hook log, status file, transcript candidates)."""
-    known = watch.pid_status
-    if known is None or known[0] != config_dir or known[1] != pane.pane_pid:
-        path = str(status_dir(config_dir) / f"{pane.pane_pid}.json")
-        known = watch.pid_status = (config_dir, pane.pane_pid, path)
-    return (
-        pane.pane_id,
-        pane.pane_pid,
-        pane.current_command,
-        ctx.agent_session_id,
-        ctx.started_at,
-        config_dir,
-        _stat_key(watch.hook_tailer.path),
-        _stat_key(watch.status_path),
-        _stat_key(known[2]),
-        _stat_key(watch.hooks.transcript_path),
-        _stat_key(watch.transcript_path),
-        _stat_key(ctx.extra.get("transcript_path")),
-    )
-
-
-def _rework_at(
-    ctx: AgentContext, watch: _SessionWatch, signals: list[ActivitySignal], now: float
-) -> float:
-    """The first moment after ``now`` at which observe could answer differently with every
-    file unchanged, searches aside: a capture throttle running out, a silence reaching its
-    threshold in :meth:`ClaudeCodeAgent._needs_pane`, the startup grace ending, or
-    :data:`REUSE_LIMIT`.
-
-    Each rule compares ``now`` minus some signal's time with a constant, so its outcome
-    can only change once, at that sum; every such sum still ahead is a deadline. Listing a
-    deadline that turns out not to matter only costs one full observation.
-    """
-    deadlines = [now + REUSE_LIMIT]
-    if watch.pane_signal is not None:
-        deadlines.append(watch.pane_captured_at + PANE_RECHECK)
-    if ctx.started_at:
-        deadlines.append(ctx.started_at + STARTUP_GRACE)
-    times = [s.at for s in signals if s.source is not SignalSource.PANE]
-    if watch.hooks.last_at is not None:
-        times.append(watch.hooks.last_at)
-    for at in times:
-        deadlines += [at + HOOK_SILENCE, at + TRANSCRIPT_SILENCE, at + STALE_WORKING]
-    return min(d for d in deadlines if d > now)
-
-
-def _next_search(watch: _SessionWatch, now: float) -> float:
-    """When the throttled search for a missing status file or transcript is next due."""
-    due = [float("inf")]
-    if watch.status_path is None:
-        due.append(watch.status_scanned_at + STATUS_RESCAN)
-    if watch.transcript_missing:
-        due.append(watch.transcript_searched_at + TRANSCRIPT_RESCAN)
-    return max(min(due), now)
 
 
 def _is_ours(entry: Any) -> bool:

@@ -1,24 +1,19 @@
-"""Screenshots of the cockpit from a fixed state: ``python -m ao_tui.screenshots [DIR]``.
+"""A fixed cockpit state for the tui tests, the benchmarks and the screenshots.
 
 The state is built without tmux or git: a :class:`CannedRuntime` answers with canned pane
 screens, sessions are inserted straight into a throwaway store, and the engine clock is
-frozen, so every run draws the same pixels. The cockpit's snapshot tests use the same
-state (:func:`sample_engine`).
+frozen, so every run draws the same pixels (:func:`sample_engine`). Test support only: the
+product does not ship it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import sys
-import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-from textual.pilot import Pilot
 
 from core.config import Config, ProjectConfig
 from core.engine import Engine
@@ -534,87 +529,3 @@ def with_canned_review(engine: Engine, log_dir: Path) -> Engine:
     setattr(engine, "ci", ci)  # noqa: B010
     setattr(engine, "diff", diff)  # noqa: B010
     return engine
-
-
-async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
-    """Wait until the cockpit has read the sessions and painted the selected pane."""
-    app: Any = pilot.app
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        await pilot.pause(0.05)
-        if app.sessions and (app.selected_session() is None or app._last_capture):
-            break
-    await pilot.pause(0.1)
-
-
-Step = Callable[[Pilot[Any]], Awaitable[None]]
-
-
-async def _press(pilot: Pilot[Any], *keys: str) -> None:
-    await pilot.press(*keys)
-    await pilot.pause(0.3)
-
-
-async def on_session(pilot: Pilot[Any], session_id: str, *keys: str) -> None:
-    """Put the board cursor on ``session_id``, then press ``keys``."""
-    app: Any = pilot.app
-    app.board.focus_session(session_id)
-    await pilot.pause(0.1)
-    await _press(pilot, *keys)
-
-
-SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
-    ("board-80x24.svg", (80, 24), None),
-    ("board-160x45.svg", (160, 45), None),
-    ("preview-permission.svg", (120, 36), None),
-    ("detail.svg", (100, 30), lambda p: _press(p, "i")),
-    (
-        "send.svg",
-        (80, 24),
-        lambda p: _press(p, "s", *"Yes, go ahead.", "enter", *"Then run make test."),
-    ),
-    ("help.svg", (80, 24), lambda p: _press(p, "question_mark")),
-    ("ci.svg", (100, 30), lambda p: on_session(p, "app-5", "c")),
-    ("merge.svg", (100, 30), lambda p: on_session(p, "app-5", "m")),
-    ("review-threads.svg", (100, 30), lambda p: on_session(p, "app-6", "i", "right", "right")),
-]
-"""File name, terminal size, and what to do after the board settles."""
-
-
-async def write_screenshots(out_dir: Path) -> list[Path]:
-    """Draw every screenshot of :data:`SHOTS` into ``out_dir``."""
-    from ao_tui.app import CockpitApp
-    from ao_tui.watching import THIS_COCKPIT
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    with tempfile.TemporaryDirectory(prefix="ao-tui-shots-") as tmp:
-        engine = with_canned_review(sample_engine(Path(tmp)), Path(tmp) / "ci")
-        for name, size, step in SHOTS:
-            app = CockpitApp(
-                engine,
-                reconcile=False,
-                notify_bell=False,
-                cursor_blink=False,
-                watching=THIS_COCKPIT,
-            )
-            async with app.run_test(size=size) as pilot:
-                await settle(pilot)
-                if step is not None:
-                    await step(pilot)
-                written.append(Path(app.save_screenshot(name, str(out_dir))))
-    return written
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Write the screenshots (default: ``screenshots/`` in the current directory)."""
-    args = sys.argv[1:] if argv is None else argv
-    out_dir = Path(args[0]) if args else Path("screenshots")
-    for path in asyncio.run(write_screenshots(out_dir)):
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

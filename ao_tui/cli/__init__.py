@@ -1,0 +1,52 @@
+"""The ``ao-tui`` command line: every headless verb, stable exit codes, errors on stderr.
+
+Imports are deferred into each verb so ``--help``, ``status --json`` and other headless
+calls never load Textual or Rich (tests/unit/test_import_hygiene.py checks it).
+
+One module per verb group: :mod:`.common` (exit codes, the error handler, loading the
+engine), :mod:`.cockpit` (the group, the cockpit and the demo), :mod:`.sessions`,
+:mod:`.watch` (events, daemon), :mod:`.review` (ci, approve, merge, diff) and
+:mod:`.housekeeping` (init, inspect, config, doctor, recover). Importing the package
+registers every verb on :func:`main`, the console script's entry point.
+"""
+
+from ao_tui.cli import housekeeping, review, sessions, watch
+from ao_tui.cli.cockpit import main
+from ao_tui.cli.common import (
+    EXIT_CI_FAILING,
+    EXIT_CI_RUNNING,
+    EXIT_CONFIG,
+    EXIT_DUPLICATE,
+    EXIT_ERROR,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_SEND_FAILED,
+    EXIT_STATE,
+    EXIT_USAGE,
+    fail,
+    read_text_file,
+    session_json,
+    unexpected_error,
+)
+
+__all__ = [
+    "EXIT_CI_FAILING",
+    "EXIT_CI_RUNNING",
+    "EXIT_CONFIG",
+    "EXIT_DUPLICATE",
+    "EXIT_ERROR",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_SEND_FAILED",
+    "EXIT_STATE",
+    "EXIT_USAGE",
+    "fail",
+    "housekeeping",
+    "main",
+    "read_text_file",
+    "review",
+    "session_json",
+    "sessions",
+    "unexpected_error",
+    "watch",
+]

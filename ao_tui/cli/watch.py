@@ -1,0 +1,246 @@
+"""Verbs that watch the sessions over time: ``events`` (``--follow``) and ``daemon``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from core.engine import Engine
+
+from ao_tui.cli.cockpit import main
+from ao_tui.cli.common import (
+    EXIT_NOT_FOUND,
+    EXIT_USAGE,
+    _emit,
+    _errors,
+    _load_engine,
+    fail,
+)
+
+
+@main.command()
+@click.argument("session_id", required=False)
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new events as they happen.")
+@click.option(
+    "--since",
+    type=int,
+    default=None,
+    help="Start after this sequence number (default: all, or now with --follow).",
+)
+@click.option(
+    "--session",
+    "session_option",
+    default=None,
+    metavar="SESSION_ID",
+    help="Only this session's events (the same as giving SESSION_ID).",
+)
+@click.option("--json", "as_json", is_flag=True, help="NDJSON: one event object per line.")
+@click.pass_context
+def events(
+    ctx: click.Context,
+    session_id: str | None,
+    follow: bool,
+    since: int | None,
+    session_option: str | None,
+    as_json: bool,
+) -> None:
+    """The event log (of SESSION_ID only, when given); with --follow, a live stream of every
+    state change.
+
+    While no cockpit or daemon watches the sessions, --follow watches them itself (and
+    takes over the moment the one that does stops), so the stream never goes quiet.
+    """
+    import asyncio
+
+    from core.inert import inert
+    from core.models import Event
+
+    if session_id is not None and session_option is not None and session_id != session_option:
+        fail(
+            f"two sessions given ({session_id!r} and --session {session_option!r}); give one",
+            EXIT_USAGE,
+        )
+    session_filter = session_id if session_id is not None else session_option
+
+    def show(event: Event) -> None:
+        if session_filter and event.session_id != session_filter:
+            return
+        if as_json:
+            _emit(event.to_json())
+        else:
+            stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+            # JSON escapes C0 controls but not DEL, C1 or bidi overrides.
+            data = inert(json.dumps(event.data, ensure_ascii=False), one_line=True)
+            click.echo(f"{event.seq:>6} {stamp} {event.session_id:<12} {event.kind:<10} {data}")
+        sys.stdout.flush()
+
+    with _errors():
+        engine = _load_engine(ctx)
+        if session_filter is not None and engine.store.get_session(session_filter) is None:
+            fail(f"no session {session_filter!r}; list them with `ao-tui status`", EXIT_NOT_FOUND)
+        if not follow:
+            for event in engine.store.events_after(since or 0, limit=1_000_000):
+                show(event)
+            return
+        try:
+            asyncio.run(_follow(engine, since, show))
+        except KeyboardInterrupt:
+            pass
+
+
+async def _follow(engine: Engine, since: int | None, show: Callable[[Any], None]) -> None:
+    """Stream events; reconcile too whenever no daemon or cockpit holds the engine lease
+    (now, or later: the stream takes over the moment the holder goes away)."""
+    import asyncio
+
+    from core.lease import EngineLease
+
+    stop = asyncio.Event()
+    lease = EngineLease(engine.locations.engine_lock, kind="events")
+    watcher = asyncio.create_task(_watch_when_free(engine, lease, stop))
+    try:
+        async for event in engine.events(after=since):
+            show(event)
+    finally:
+        stop.set()
+        with contextlib.suppress(Exception):
+            await watcher
+        lease.close()
+
+
+async def _watch_when_free(
+    engine: Engine,
+    lease: Any,
+    stop: Any,
+    *,
+    interval: float = 1.0,
+    on_events: Callable[[Any], None] | None = None,
+    on_holder: Callable[[Any], None] | None = None,
+    on_taken: Callable[[], None] | None = None,
+) -> None:
+    """Take the engine lease as soon as it is free, then reconcile until ``stop``.
+
+    A failing tick is said once on stderr (per distinct error) and the loop carries on;
+    the lease is given back when the loop ends, so another process can watch.
+    """
+    from core.daemon import reconcile_loop
+    from core.lease import wait_for_lease
+
+    said: list[str] = []
+
+    def tick_failed(exc: Exception) -> None:
+        text = f"ao-tui: reconcile failed: {exc}"
+        if not said or said[-1] != text:
+            said.append(text)
+            click.echo(text, err=True)
+
+    following = None
+    try:
+        if await wait_for_lease(lease, stop, on_holder=on_holder):
+            if on_taken is not None:
+                on_taken()
+            # The watcher starts CI runs at new heads, which must run the file's command
+            # of now: it follows the config while it watches.
+            following = _follow_config(engine, stop)
+            await reconcile_loop(
+                engine, stop, interval=interval, on_events=on_events, on_error=tick_failed
+            )
+    finally:
+        if following is not None:
+            stop.set()
+            with contextlib.suppress(Exception):
+                await following
+        lease.release()
+
+
+def _follow_config(engine: Engine, stop: Any) -> Any:
+    """Reload the config file into ``engine`` whenever it changes, until ``stop``; each
+    reload is one stderr line (a long-running reconciler starts CI runs and must run the
+    file's command of now). The task, or None when the config came from no file."""
+    import asyncio
+
+    from ao_tui.keymap import DEFAULT_KEYMAP
+    from core.config_reload import ConfigFollower, Reload
+    from core.inert import inert
+
+    path = click.get_current_context().obj.get("config_file")
+    if path is None:
+        return None
+
+    def say(found: Reload) -> None:
+        if found.error:
+            kept = "not reloaded, the previous config stays in use"
+            click.echo(f"ao-tui: {path.name} {kept}: {inert(found.error)}", err=True)
+        elif found.changed:
+            click.echo(f"ao-tui: {path.name} reloaded: {inert(found.summary)}", err=True)
+
+    follower = ConfigFollower(engine, path, known_keys=DEFAULT_KEYMAP)
+    return asyncio.create_task(follower.follow(stop, say))
+
+
+@main.command()
+@click.option("--interval", default=1.0, show_default=True, help="Seconds between timer ticks.")
+@click.option("--json", "as_json", is_flag=True, help="Print each recorded event as NDJSON.")
+@click.pass_context
+def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
+    """Run the engine headless: reconcile on every agent signal until interrupted.
+
+    Keeps the sessions watched (prompts noticed, CI finished, exits seen) with no cockpit
+    open. Only one process watches at a time: while a cockpit (or another daemon) does,
+    this one waits, and takes over within a fraction of a second when it stops.
+    """
+    import asyncio
+
+    from core.lease import EngineLease, LeaseHolder
+    from core.models import Event
+
+    with _errors():
+        engine = _load_engine(ctx)
+    lease = EngineLease(engine.locations.engine_lock, kind="daemon")
+
+    def show(batch: list[Event]) -> None:
+        for event in batch:
+            if as_json:
+                _emit({"session": event.session_id, "kind": event.kind, "data": event.data})
+            else:
+                click.echo(f"{event.session_id} {event.kind} {event.data.get('state', '')}")
+        sys.stdout.flush()
+
+    def waiting(holder: LeaseHolder | None) -> None:
+        if holder is not None:
+            click.echo(
+                f"ao-tui daemon: {holder.describe()} is watching the sessions; this daemon "
+                "takes over when it stops (Ctrl-C quits)",
+                err=True,
+            )
+
+    def taken() -> None:
+        count = len(engine.list())
+        click.echo(f"ao-tui daemon: watching {count} sessions; Ctrl-C stops it", err=True)
+
+    async def run() -> None:
+        await _watch_when_free(
+            engine,
+            lease,
+            asyncio.Event(),
+            interval=interval,
+            on_events=show,
+            on_holder=waiting,
+            on_taken=taken,
+        )
+
+    try:
+        with _errors():
+            try:
+                asyncio.run(run())
+            except KeyboardInterrupt:
+                pass
+    finally:
+        lease.close()

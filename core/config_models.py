@@ -1,0 +1,514 @@
+"""The models of ``ao.config.yaml``: every section and setting, their checks, and the
+JSON Schema they make.
+
+Checks that touch the outside world (agent names, paths on disk) run only while a file
+is loaded (:mod:`core.config` passes its context); models built in Python skip them."""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import functools
+import inspect
+import itertools
+import os
+import re
+import textwrap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+MINIMAL_CONFIG = "projects: {app: {path: ~/code/app}}"
+"""The smallest valid config, quoted in errors about empty or shapeless files."""
+
+
+PermissionMode = Literal["default", "acceptEdits", "plan", "bypassPermissions"]
+PERMISSION_MODES: tuple[PermissionMode, ...] = (
+    "default",
+    "acceptEdits",
+    "plan",
+    "bypassPermissions",
+)
+"""The permission modes a project may ask for, which every agent plugin maps to its own."""
+
+# AO spells permission modes its own way; "skip" is its documented alias of permissionless.
+_AO_PERMISSION_ALIASES: dict[str, PermissionMode] = {
+    "skip": "bypassPermissions",
+    "permissionless": "bypassPermissions",
+    "auto-edit": "acceptEdits",
+    "suggest": "default",
+}
+
+_PROJECT_ID = re.compile(r"[A-Za-z0-9_-]+")
+_SESSION_PREFIX = re.compile(r"[a-z0-9][a-z0-9-]{0,19}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+_CONTEXT_KEY = "ao_tui_load"
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class _LoadContext:
+    """What validators need from the loader; absent when models are built in Python."""
+
+    known_agents: frozenset[str]
+    base_dir: Path
+    environ: Mapping[str, str]
+    known_keys: frozenset[str] | None = None
+    """The cockpit's binding ids (None: not checked, the cockpit is not in this process)."""
+
+
+def _load_context(info: ValidationInfo) -> _LoadContext | None:
+    context = info.context
+    if isinstance(context, dict):
+        found = context.get(_CONTEXT_KEY)
+        if isinstance(found, _LoadContext):
+            return found
+    return None
+
+
+def _require_known_agent(agent: str, info: ValidationInfo) -> str:
+    context = _load_context(info)
+    if context is None or agent in context.known_agents:
+        return agent
+    known = ", ".join(sorted(context.known_agents)) or "none are installed"
+    raise PydanticCustomError(
+        "unknown_agent",
+        "unknown agent {agent} (known: {known})",
+        {"agent": repr(agent), "known": known},
+    )
+
+
+def default_session_prefix(project_id: str) -> str:
+    """The session prefix a project gets when it sets none: its id folded to ``[a-z0-9-]``."""
+    folded = re.sub(r"[^a-z0-9]+", "-", project_id.lower()).strip("-")
+    return folded[:20].rstrip("-") or "ao"
+
+
+def _check_project_id(project_id: str) -> str:
+    if not _PROJECT_ID.fullmatch(project_id):
+        raise PydanticCustomError(
+            "project_id",
+            "project id {id} may only contain letters, digits, '_' and '-'",
+            {"id": repr(project_id)},
+        )
+    return project_id
+
+
+def _check_env_name(name: str) -> str:
+    if not _ENV_NAME.fullmatch(name):
+        raise PydanticCustomError(
+            "env_name",
+            "{name} is not a valid environment variable name "
+            "(letters, digits and '_', not starting with a digit)",
+            {"name": repr(name)},
+        )
+    return name
+
+
+def _check_env_value(value: str) -> str:
+    if "\x00" in value:
+        raise PydanticCustomError(
+            "env_nul",
+            "the value contains a NUL character, which no environment variable can hold; remove it",
+        )
+    return value
+
+
+def _check_binding_id(binding: str, info: ValidationInfo) -> str:
+    context = _load_context(info)
+    if context is None or context.known_keys is None or binding in context.known_keys:
+        return binding
+    close = difflib.get_close_matches(binding, sorted(context.known_keys), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    raise PydanticCustomError(
+        "binding_id",
+        "unknown key binding id {binding}; {hint}known: {known}",
+        {"binding": repr(binding), "hint": hint, "known": ", ".join(sorted(context.known_keys))},
+    )
+
+
+def _check_binding_keys(keys: str) -> str:
+    if not keys.strip() or not all(part.strip() for part in keys.split(",")):
+        raise PydanticCustomError(
+            "binding_keys", "no key given; write one or more keys, e.g. 'K' or 'j,down'"
+        )
+    return keys
+
+
+ProjectId = Annotated[str, AfterValidator(_check_project_id)]
+EnvName = Annotated[str, AfterValidator(_check_env_name)]
+EnvValue = Annotated[str, AfterValidator(_check_env_value)]
+BindingId = Annotated[str, AfterValidator(_check_binding_id)]
+BindingKeys = Annotated[str, AfterValidator(_check_binding_keys)]
+
+
+class _Model(BaseModel):
+    """Shared settings: camelCase keys in YAML, snake_case attributes, no unknown keys."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=True,
+        # The attribute docstrings describe the fields in the JSON Schema; pydantic reading
+        # them at import costs every headless verb ~15 ms, so config_schema() reads them.
+    )
+
+
+class AgentConfig(_Model):
+    """How a project's agent is started."""
+
+    command: str | None = None
+    """The agent binary to run instead of the default one; for the ``shell`` agent, the
+    command line to run (split like a shell would, but never run through a shell)."""
+    permissions: PermissionMode = "default"
+    """Permission mode: default, acceptEdits, plan or bypassPermissions (AO's ``skip`` is
+    accepted as bypassPermissions)."""
+    model: str | None = None
+    """Model name passed to the agent (e.g. ``sonnet``); None keeps the agent's default."""
+
+    @field_validator("permissions", mode="before")
+    @classmethod
+    def _permission_mode(cls, value: Any) -> Any:
+        if not isinstance(value, str) or value in PERMISSION_MODES:
+            return value
+        if value in _AO_PERMISSION_ALIASES:
+            return _AO_PERMISSION_ALIASES[value]
+        raise PydanticCustomError(
+            "permission_mode",
+            "unknown permission mode {mode} (allowed: {allowed}; AO's 'skip' means "
+            "bypassPermissions)",
+            {"mode": repr(value), "allowed": ", ".join(PERMISSION_MODES)},
+        )
+
+
+class CiConfig(_Model):
+    """A project's CI: one command run in the session worktree at each new head commit."""
+
+    command: str
+    """A shell line, as in a CI system's ``run:`` step: run with ``sh -c`` in the session
+    worktree (``PYTHONPATH=src python -m pytest``, ``&&`` and pipes work), with the
+    project's ``env:``; exit status 0 means passing."""
+    timeout: int = Field(default=600, gt=0)
+    """Seconds before a run is killed and reported as failed."""
+
+    @field_validator("command")
+    @classmethod
+    def _not_empty(cls, value: str) -> str:
+        # Whether the shell can parse it is asked of sh itself, by `config check` and
+        # `doctor` (core.ci_command): a Python guess at shell syntax would refuse valid lines.
+        if not value.strip():
+            raise PydanticCustomError(
+                "ci_command", "the CI command is empty; give the line that runs the tests"
+            )
+        return value
+
+
+class GitHubConfig(_Model):
+    """Where a project's PRs and issues live on GitHub (``scm: github`` / ``tracker: github``)."""
+
+    repo: str | None = Field(
+        default=None, json_schema_extra={"pattern": r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"}
+    )
+    """``owner/name``; None reads it from the repository's ``origin`` remote."""
+    api_url: str = "https://api.github.com"
+    """REST API root (GitHub Enterprise: ``https://HOST/api/v3``)."""
+    poll_interval: float = Field(default=15.0, ge=2.0)
+    """Seconds between change checks of the repository; an unchanged one costs no rate
+    limit (a conditional request answered 304)."""
+
+    @field_validator("repo")
+    @classmethod
+    def _owner_and_name(cls, value: str | None) -> str | None:
+        if value is not None and not _GITHUB_REPO.fullmatch(value):
+            raise PydanticCustomError(
+                "github_repo",
+                "repo {repo} is not owner/name (e.g. octo-org/widgets)",
+                {"repo": repr(value)},
+            )
+        return value
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_root(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise PydanticCustomError(
+                "api_url",
+                "apiUrl {url} must start with https:// (or http:// for a local stand-in)",
+                {"url": repr(value)},
+            )
+        return value.rstrip("/")
+
+
+class TrackerConfig(_Model):
+    """Where tasks come from for ``spawn --issue``."""
+
+    plugin: Literal["local", "github"] = "local"
+    """``local``: a YAML or Markdown file in the repository; ``github``: the repository's
+    GitHub issues."""
+    path: str = "TASKS.md"
+    """For ``local``: the task file, relative to the repository root (``.md``, ``.yaml`` or
+    ``.yml``)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        # `tracker: github` is short for `tracker: {plugin: github}`.
+        return {"plugin": value} if isinstance(value, str) else value
+
+    @field_validator("path")
+    @classmethod
+    def _inside_the_repository(cls, value: str) -> str:
+        # The task text becomes an agent's prompt: it must come from the repository, never
+        # from wherever a path could point (~/.ssh, another checkout).
+        if PurePosixPath(value).is_absolute() or ".." in PurePosixPath(value).parts:
+            raise PydanticCustomError(
+                "tracker_path",
+                "path {path} leaves the repository; give a path relative to the repository "
+                "root, without '..' (e.g. TASKS.md or docs/tasks.yaml)",
+                {"path": repr(value)},
+            )
+        return value
+
+
+class MergeConfig(_Model):
+    """How a session branch lands on the base branch."""
+
+    method: Literal["merge", "squash", "rebase"] = "merge"
+    """merge (a merge commit), squash (one commit) or rebase (the branch's commits replayed
+    on the base)."""
+
+
+class Defaults(_Model):
+    """Plugins used by every project that does not choose its own."""
+
+    agent: str = "claude-code"
+    """Agent plugin for projects that set no ``agent``."""
+    runtime: str = "tmux"
+    """Runtime plugin: where agent processes live."""
+    workspace: str = "worktree"
+    """Workspace plugin: where each session's files live."""
+
+    @field_validator("agent")
+    @classmethod
+    def _known_agent(cls, value: str, info: ValidationInfo) -> str:
+        return _require_known_agent(value, info)
+
+
+class ProjectConfig(_Model):
+    """One repository that sessions are spawned in."""
+
+    path: Path
+    """The repository (its work tree root or a directory inside it). ``~`` and ``${VAR}``
+    are expanded; a relative path is relative to the config file's directory."""
+    default_branch: str | None = None
+    """Branch that session branches fork from and merge into; None means detect it."""
+    session_prefix: str = Field(
+        default="", json_schema_extra={"pattern": r"^([a-z0-9][a-z0-9-]{0,19})?$"}
+    )
+    """Prefix of session ids (``<prefix>-<n>``): 1-20 of a-z, 0-9 and '-'. Empty means
+    derived from the project id."""
+    agent: str | None = None
+    """Agent plugin for this project; None uses ``defaults.agent``."""
+    agent_config: AgentConfig = Field(default_factory=AgentConfig)
+    """How the agent is started."""
+    env: dict[EnvName, EnvValue] = Field(
+        default_factory=dict,
+        json_schema_extra={"propertyNames": {"pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"}},
+    )
+    """Extra environment variables for the agent process (numbers and booleans are kept as
+    written, as text)."""
+    scm: Literal["auto", "local", "github"] = "auto"
+    """Where PRs, CI and reviews live: ``local`` (the session branch against the base, CI
+    run on this machine, review by the operator), ``github`` (pull requests, checks and
+    reviews on GitHub), or ``auto``: github when the ``origin`` remote is on github.com or
+    a ``github`` block is given, else local."""
+    github: GitHubConfig | None = None
+    """GitHub settings for ``scm: github`` and ``tracker: github``."""
+    tracker: TrackerConfig | None = None
+    """Where ``spawn --issue`` reads tasks from; None means none configured."""
+    ci: CiConfig | None = None
+    """The CI command run at each new head of a session branch; None means no CI."""
+    merge: MergeConfig = Field(default_factory=MergeConfig)
+    """How ``merge`` lands a session branch on the base branch."""
+
+    def agent_name(self, defaults: Defaults) -> str:
+        """The agent plugin this project uses: its own, else the configured default."""
+        return self.agent if self.agent is not None else defaults.agent
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _repository_path(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, Path):
+            value = str(value)
+        if not isinstance(value, str):
+            return value  # pydantic reports the wrong type
+        if not value.strip():
+            raise PydanticCustomError(
+                "path_empty", "path is empty; give the repository's directory"
+            )
+        context = _load_context(info)
+        expanded = _expand_home(value, os.environ if context is None else context.environ)
+        if context is None:
+            return expanded
+        absolute = (context.base_dir / expanded).resolve()
+        shown = repr(value) if str(absolute) == value else f"{value!r} ({absolute})"
+        if not absolute.exists():
+            raise PydanticCustomError(
+                "path_missing",
+                "{path} does not exist; clone or create the repository there, or fix the path",
+                {"path": shown},
+            )
+        if not absolute.is_dir():
+            raise PydanticCustomError("path_not_dir", "{path} is not a directory", {"path": shown})
+        if not any((candidate / ".git").exists() for candidate in (absolute, *absolute.parents)):
+            raise PydanticCustomError(
+                "path_not_git",
+                "{path} is not inside a git repository; run `git init` there or point path "
+                "at a clone",
+                {"path": shown},
+            )
+        return absolute
+
+    @field_validator("session_prefix")
+    @classmethod
+    def _session_prefix(cls, value: str) -> str:
+        if value and not _SESSION_PREFIX.fullmatch(value):
+            raise PydanticCustomError(
+                "session_prefix",
+                "sessionPrefix {prefix} must be 1-20 characters of a-z, 0-9 and '-', starting "
+                "with a letter or digit (e.g. {example})",
+                {"prefix": repr(value), "example": repr(default_session_prefix(value))},
+            )
+        return value
+
+    @field_validator("agent")
+    @classmethod
+    def _known_agent(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return None if value is None else _require_known_agent(value, info)
+
+
+class CockpitConfig(_Model):
+    """How the cockpit behaves for this operator."""
+
+    keys: dict[BindingId, BindingKeys] = Field(default_factory=dict)
+    """Key overrides by binding id, e.g. ``session.kill: K`` (``?`` in the cockpit lists ids)."""
+    bell: bool = True
+    """Ring the terminal bell and send an OSC 9 notification when a session needs you."""
+
+
+class Config(_Model):
+    """The whole ``ao.config.yaml``."""
+
+    projects: dict[ProjectId, ProjectConfig] = Field(
+        json_schema_extra={"propertyNames": {"pattern": r"^[A-Za-z0-9_-]+$"}, "minProperties": 1}
+    )
+    """Repositories by project id (letters, digits, '_' and '-')."""
+    defaults: Defaults = Field(default_factory=Defaults)
+    """Plugins for projects that choose none."""
+    cockpit: CockpitConfig = Field(default_factory=CockpitConfig)
+    """Key remapping and notifications of the cockpit."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_session_prefixes(cls, data: Any) -> Any:
+        # Done before validation because the models are frozen and a project does not
+        # know its own id.
+        if not isinstance(data, dict) or not isinstance(data.get("projects"), dict):
+            return data
+        projects: dict[Any, Any] = {}
+        for project_id, project in data["projects"].items():
+            if isinstance(project, dict) and not (
+                project.get("sessionPrefix") or project.get("session_prefix")
+            ):
+                project = {k: v for k, v in project.items() if k != "session_prefix"}
+                project["sessionPrefix"] = default_session_prefix(str(project_id))
+            elif isinstance(project, ProjectConfig) and not project.session_prefix:
+                project = project.model_copy(
+                    update={"session_prefix": default_session_prefix(str(project_id))}
+                )
+            projects[project_id] = project
+        return {**data, "projects": projects}
+
+    @field_validator("projects")
+    @classmethod
+    def _some_projects(cls, value: dict[str, ProjectConfig]) -> dict[str, ProjectConfig]:
+        if not value:
+            raise PydanticCustomError(
+                "no_projects",
+                "no projects are defined; add one, e.g. `{example}`",
+                {"example": MINIMAL_CONFIG},
+            )
+        return value
+
+
+def _expand_home(value: str, environ: Mapping[str, str]) -> Path:
+    if value == "~" or value.startswith("~/"):
+        home = environ.get("HOME") or str(Path.home())
+        return Path(home + value[1:])
+    return Path(value).expanduser()
+
+
+def config_schema() -> dict[str, Any]:
+    """JSON Schema of ``ao.config.yaml`` (YAML key names), for editors and ``config schema``."""
+    _describe_fields()
+    schema = Config.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **schema,
+        "title": "ao.config.yaml",
+    }
+
+
+_SCHEMA_MODELS: tuple[type[_Model], ...] = (
+    AgentConfig,
+    CiConfig,
+    GitHubConfig,
+    TrackerConfig,
+    MergeConfig,
+    Defaults,
+    ProjectConfig,
+    CockpitConfig,
+    Config,
+)
+"""Every config model, each after the models it contains (a rebuild embeds their schemas)."""
+
+
+@functools.cache
+def _describe_fields() -> None:
+    """Give each model field its attribute docstring (the string under it) as description.
+
+    What pydantic's ``use_attribute_docstrings`` does at import, done only when a schema is
+    asked for. Descriptions play no part in validation, so setting them later is safe.
+    """
+    for model in _SCHEMA_MODELS:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(model)))
+        body = tree.body[0].body if isinstance(tree.body[0], ast.ClassDef) else []
+        for stmt, after in itertools.pairwise(body):
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                field = model.model_fields.get(stmt.target.id)
+                if field is not None and field.description is None:
+                    field.description = inspect.cleandoc(after.value.value)
+        model.model_rebuild(force=True)
