@@ -549,7 +549,7 @@ class Engine:
             )
         if not text.strip():
             raise EngineError("the message is empty")
-        session = self.reconcile_one(session_id)
+        session = self._observe(session_id)
         if session.activity.state is ActivityState.WAITING_INPUT:
             # Typed into a permission menu, the text would be read as key presses ("1"
             # approves): the prompt must be answered first.
@@ -642,7 +642,7 @@ class Engine:
         command``; see :class:`core.prompts.Prompt`): when the session asks something else
         now, :class:`core.prompts.PromptChangedError` is raised and no key is sent.
         """
-        session = self.reconcile_one(session_id)
+        session = self._observe(session_id)
         prompt = Prompt.of(session)
         if expect is not None and (prompt is None or not prompt.matches(expect)):
             raise PromptChangedError(session_id, expect, prompt, doing(session))
@@ -663,7 +663,7 @@ class Engine:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            session = self.reconcile_one(session_id)
+            session = self._observe(session_id)
             # Answered once the prompt is gone or another one is asked (agents often ask
             # for their next tool call at once).
             if Prompt.of(session) != prompt:
@@ -1084,6 +1084,15 @@ class Engine:
         self.get(session_id)
         with self._reconcile_lock:
             self._reconciler.tick(only=session_id)
+        return self.get(session_id)
+
+    def _observe(self, session_id: str) -> Session:
+        """Refresh one session's agent state (no PRs: see :meth:`Reconciler.observe`)."""
+        self.get(session_id)
+        with self._reconcile_lock:
+            events = self._reconciler.observe(session_id)
+        if events:
+            self._notify()
         return self.get(session_id)
 
     def active_sessions(self) -> builtins.list[Session]:

@@ -60,6 +60,35 @@ class Reconciler:
         timer loop passes :data:`PR_INTERVAL`; an explicit call wants it fresh).
         """
         engine = self.engine
+        events, sessions, now = self._observe(only)
+        # PR state costs git calls and changes on the scale of commits and CI runs, not
+        # hook events: a timer loop refreshes it every PR_INTERVAL seconds only.
+        if only is None and now - self._prs_at < pr_interval:
+            return events
+        self._prs_at = now if only is None else self._prs_at
+        if events:  # activity changed above, and the zone in a pr event depends on it
+            sessions = engine.store.list_sessions()
+        live = [
+            s
+            for s in sessions
+            if (only is None or s.id == only)
+            and (s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED)
+        ]
+        # A timer loop must not wait on a host's network; an explicit call wants it fresh.
+        events.extend(self.refresh_prs(live, wait=pr_interval <= 0))
+        return events
+
+    def observe(self, session_id: str) -> list[Event]:
+        """Reconcile the agent state (activity, lifecycle) of one session, nothing else.
+
+        What ``send`` and ``respond`` read before acting: no PR refresh, so no waiting on
+        a host and no CI run started on the operator's behalf.
+        """
+        return self._observe(session_id)[0]
+
+    def _observe(self, only: str | None) -> tuple[list[Event], list[Session], float]:
+        """The agent-state part of a tick: its events, the sessions read before it, its time."""
+        engine = self.engine
         panes = engine.runtime.list_panes()
         sessions = engine.store.list_sessions()
         known = {s.tmux for s in sessions}
@@ -77,22 +106,7 @@ class Reconciler:
             event = self._reconcile(session, panes.get(session.tmux), now)
             if event is not None:
                 events.append(event)
-        # PR state costs git calls and changes on the scale of commits and CI runs, not
-        # hook events: a timer loop refreshes it every PR_INTERVAL seconds only.
-        if only is None and now - self._prs_at < pr_interval:
-            return events
-        self._prs_at = now if only is None else self._prs_at
-        if events:  # activity changed above, and the zone in a pr event depends on it
-            sessions = engine.store.list_sessions()
-        live = [
-            s
-            for s in sessions
-            if (only is None or s.id == only)
-            and (s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED)
-        ]
-        # A timer loop must not wait on a host's network; an explicit call wants it fresh.
-        events.extend(self.refresh_prs(live, wait=pr_interval <= 0))
-        return events
+        return events, sessions, now
 
     def refresh_prs(self, sessions: list[Session], *, wait: bool) -> list[Event]:
         """Refresh the ``pr`` of ``sessions``; one ``heads`` call per repository.
