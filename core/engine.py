@@ -33,7 +33,7 @@ from core.file_lock import hold
 from core.inert import refusal
 from core.inventory import ids_in_use
 from core.launcher import PlanError, hand_over, make_pipe, sweep_plans
-from core.lifecycle import Reconciler
+from core.lifecycle import Reconciler, ReconcilerDeps
 from core.locations import Locations
 from core.manifest import (
     Manifest,
@@ -130,7 +130,19 @@ class Engine:
         self.registry = registry or Registry()
         self.store = store or Store(self.locations.database)
         self.clock = clock
-        self._reconciler = Reconciler(self)
+        self._reconciler = Reconciler(
+            ReconcilerDeps(
+                store=self.store,
+                locations=self.locations,
+                clock=clock,
+                config=lambda: self.config,
+                runtime=lambda: self.runtime,
+                agent=self.agent,
+                context=self.context,
+                scm=self.scm,
+                scm_target=self.scm_target,
+            )
+        )
         self._reconcile_lock = threading.Lock()
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
         # What `scm: auto` and the GitHub repo resolve to costs a git call; it is asked
