@@ -47,13 +47,7 @@ from ao_tui.keymap import (
     keys_for,
     resolve_keymap,
 )
-from ao_tui.messages import (
-    ActionDone,
-    EngineEvents,
-    PaneCaptured,
-    PaneUnavailable,
-    SessionsLoaded,
-)
+from ao_tui.messages import ActionDone, PaneCaptured, PaneUnavailable, SessionsLoaded
 from ao_tui.refusals import pressed_action, why_not
 from ao_tui.screens.ci import CiScreen
 from ao_tui.screens.confirm_kill import ConfirmKillScreen, KillChoice
@@ -75,7 +69,6 @@ from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.watch_alarm import WatchAlarm
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
-from core.activity.watch import watch_dirs
 from core.attention import needs_you_reason as attention_reason
 from core.attention import restored_and_waiting
 from core.closed import is_closed
@@ -83,6 +76,7 @@ from core.config_reload import ConfigFollower, Reload
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
+from core.feed import Batch
 from core.humanize import age
 from core.inert import inert_session
 from core.inventory import take_inventory
@@ -90,7 +84,6 @@ from core.lease import LEASE_POLL, EngineLease, LeaseHolder, read_holder, wait_f
 from core.models import ActivityState, Event, Lifecycle, Session, Zone
 from core.prompts import Prompt, PromptChangedError, not_waiting
 from core.slots import SlotError
-from core.store import Store
 from core.zones import zone_of
 
 REASON_MAX = 72
@@ -148,11 +141,9 @@ def with_moot_keys(keymap: Mapping[str, str]) -> dict[str, str]:
 _ORDERED_ACTIONS = tuple(sorted(_SESSION_ACTIONS))
 
 
-def _read_changes(store: Store, seq: int) -> tuple[list[Event], dict[str, Session | None]]:
-    """The events after ``seq`` and the current row of every session they name (as shown)."""
-    events = store.events_after(seq)
-    ids = dict.fromkeys(event.session_id for event in events)
-    return events, {session_id: _shown(store.get_session(session_id)) for session_id in ids}
+def _shown_rows(batch: Batch) -> dict[str, Session | None]:
+    """The rows a batch of changes names, as shown."""
+    return {session_id: _shown(row) for session_id, row in batch.rows.items()}
 
 
 def _shown(session: Session | None) -> Session | None:
@@ -288,8 +279,6 @@ class CockpitApp(App[None]):
         self._binding_state: tuple[Any, ...] = ()
         self._select_after_load: str | None = None
         self._suspended = False
-        self._store_changed = asyncio.Event()
-        self._tickets = 0
         self._reload_ticket = 0
         self._row_read: dict[str, int] = {}
         """Per session, the ticket of the read its shown row came from."""
@@ -495,54 +484,21 @@ class CockpitApp(App[None]):
 
     def _post_events(self, events: list[Event]) -> None:
         self._tick_error = ""
-        self.post_message(EngineEvents(events))
 
     async def _follow_store(self) -> None:
         """Apply each change to the store, by whichever process, to the sessions it names.
 
-        A watch on the database files wakes this the moment another process commits;
-        this process's reconciler wakes it directly. It reads the new events and only the
-        sessions they name (one thread hop for both), and updates those rows: a reload of
-        every session per change would cost as much again as the change itself.
+        The engine's change feed (:mod:`core.feed`) brings the new events and only the
+        sessions they name, and those rows are updated: a reload of every session per
+        change would cost as much again as the change itself.
         """
-        store = self.engine.store
-        wake = self._store_changed
-        stop = self._stop
-        assert stop is not None
+        feed = self.engine.feed
         try:
-            seq = await asyncio.to_thread(store.last_event_seq)
+            seq = await asyncio.to_thread(feed.last_seq)
         finally:
             self.request_reload()
-        names = {store.path.name, store.path.name + "-wal"}
-        watcher = asyncio.create_task(
-            watch_dirs(
-                lambda: [store.path.parent],
-                wake.set,
-                stop,
-                recursive=False,
-                accept=names.__contains__,
-            )
-        )
-        try:
-            while not stop.is_set():
-                # Cleared before reading: a commit landing during the read wakes us again.
-                wake.clear()
-                ticket = self._next_ticket()
-                events, changed = await asyncio.to_thread(_read_changes, store, seq)
-                if events:
-                    seq = events[-1].seq
-                    self._apply_changes(changed, ticket)
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), STORE_RESYNC)
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-
-    def on_engine_events(self, message: EngineEvents) -> None:
-        """This process's reconciler wrote: have the follower read it now."""
-        self._store_changed.set()
+        async for batch in feed.batches(seq, stop=self._stop):
+            self._apply_changes(_shown_rows(batch), batch.order)
 
     def _apply_changes(self, changed: Mapping[str, Session | None], ticket: int) -> None:
         """Put freshly read sessions in place and show them; older reads never win."""
@@ -568,10 +524,9 @@ class CockpitApp(App[None]):
 
         A full reload and a per-row read run in different threads and may land in either
         order; per row, what the read that began last saw is what is shown. Taken on the
-        event loop, so the order is that of the reads, whatever the clocks say.
+        event loop, from the feed's counter that also numbers its own reads.
         """
-        self._tickets += 1
-        return self._tickets
+        return self.engine.feed.next_read()
 
     def request_reload(self) -> None:
         """Read every session in a thread; requests during a read coalesce into one more."""

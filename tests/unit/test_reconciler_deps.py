@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-NO_ENGINE = ("core/lifecycle.py",)
+NO_ENGINE = ("core/lifecycle.py", "core/feed.py")
 """Modules the engine uses that must not know it."""
 
 
@@ -46,7 +46,7 @@ def test_the_check_sees_an_import_under_type_checking(tmp_path: Path) -> None:
 
 
 def test_importing_the_reconciler_loads_no_engine() -> None:
-    probe = "import sys, core.lifecycle; print('core.engine' in sys.modules)"
+    probe = "import sys, core.lifecycle, core.feed; print('core.engine' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
