@@ -37,6 +37,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from ao_tui.capture import CAPTURE_INTERVAL, CaptureThrottle
 from ao_tui.commands import CockpitCommands
 from ao_tui.keymap import (
     ALL_COMMANDS,
@@ -47,13 +48,8 @@ from ao_tui.keymap import (
     keys_for,
     resolve_keymap,
 )
-from ao_tui.messages import (
-    ActionDone,
-    EngineEvents,
-    PaneCaptured,
-    PaneUnavailable,
-    SessionsLoaded,
-)
+from ao_tui.messages import ActionDone, PaneCaptured, PaneUnavailable, SessionsLoaded
+from ao_tui.news import NeedsYouNews
 from ao_tui.refusals import pressed_action, why_not
 from ao_tui.screens.ci import CiScreen
 from ao_tui.screens.confirm_kill import ConfirmKillScreen, KillChoice
@@ -75,37 +71,22 @@ from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.watch_alarm import WatchAlarm
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
-from core.activity.watch import watch_dirs
-from core.attention import needs_you_reason as attention_reason
-from core.attention import restored_and_waiting
 from core.closed import is_closed
 from core.config_reload import ConfigFollower, Reload
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.errors import EngineError
+from core.feed import Batch
 from core.humanize import age
 from core.inert import inert_session
 from core.inventory import take_inventory
 from core.lease import LEASE_POLL, EngineLease, LeaseHolder, read_holder, wait_for_lease
-from core.models import ActivityState, Event, Lifecycle, Session, Zone
+from core.models import ActivityState, Event, Lifecycle, Session
 from core.prompts import Prompt, PromptChangedError, not_waiting
-from core.slots import NamedServer, QuietPanes, SlotError
-from core.store import Store
-from core.zones import zone_of
+from core.slots import NamedServer, SlotError
 
-REASON_MAX = 72
-"""Longest "why it needs you" text in a toast or notification."""
-CAPTURE_INTERVAL = 0.25
-"""Seconds between pane captures of the selected session (at most ~4 a second)."""
 SAFETY_RELOADS = 10
 """Every this many refresh intervals the sessions are re-read even without an event."""
-MAX_CAPTURE_SKIP = 7
-"""At most this many capture ticks skipped in a row: an idle pane is still read every 2 s."""
-NEWS_GATHER = 0.25
-"""Seconds without another arrival in Needs you before the arrivals so far are announced
-(together: one reconcile tick moving many sessions is one piece of news)."""
-NEWS_MAX_WAIT = 1.0
-"""Longest an arrival waits for its announcement while more keep coming."""
 STORE_RESYNC = 2.0
 """Seconds after which the event log is read even without a wake-up (a missed watch)."""
 ORPHAN_INTERVAL = 15.0
@@ -113,8 +94,6 @@ ORPHAN_INTERVAL = 15.0
 NOBODY_GRACE = 0.5
 """Seconds nobody must hold the lease before the header says so: a holder's exit and its
 successor's takeover (within LEASE_POLL) are not worth an alarm."""
-NEWS_TIMEOUT = 8.0
-"""Seconds the "needs you" line stays (less when every session on it is answered)."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _SESSION_ACTIONS = frozenset(
@@ -148,11 +127,9 @@ def with_moot_keys(keymap: Mapping[str, str]) -> dict[str, str]:
 _ORDERED_ACTIONS = tuple(sorted(_SESSION_ACTIONS))
 
 
-def _read_changes(store: Store, seq: int) -> tuple[list[Event], dict[str, Session | None]]:
-    """The events after ``seq`` and the current row of every session they name (as shown)."""
-    events = store.events_after(seq)
-    ids = dict.fromkeys(event.session_id for event in events)
-    return events, {session_id: _shown(store.get_session(session_id)) for session_id in ids}
+def _shown_rows(batch: Batch) -> dict[str, Session | None]:
+    """The rows a batch of changes names, as shown."""
+    return {session_id: _shown(row) for session_id, row in batch.rows.items()}
 
 
 def _shown(session: Session | None) -> Session | None:
@@ -207,14 +184,6 @@ def matches(session: Session, needle: str) -> bool:
     """Whether the filter text occurs in the session's id, title or branch."""
     needle = needle.lower()
     return any(needle in field.lower() for field in (session.id, session.title, session.branch))
-
-
-def needs_you_reason(session: Session, limit: int = REASON_MAX) -> str:
-    """One short line saying why a session landed in Needs you (toasts must stay small
-    at 80x24; the preview shows the whole story)."""
-    reason = attention_reason(session)
-    first = " ".join(reason.strip().splitlines()[0].split()) if reason.strip() else ""
-    return first if len(first) <= limit else first[: limit - 1] + "…"
 
 
 class CockpitApp(App[None]):
@@ -273,38 +242,23 @@ class CockpitApp(App[None]):
         self.lease: EngineLease | None = None
         self.detail: DetailScreen | None = None
         self._stop: asyncio.Event | None = None
-        self._needs_you: set[str] | None = None
         self._reload_running = False
         self._reload_again = False
-        self._capture_running = False
         self._ages_shown: tuple[str, ...] = ()
-        self._capture_skip = 0
-        """Capture ticks still to skip: a screen that stopped changing is read less often."""
-        self._capture_backoff = 0
-        self._last_capture: tuple[str, str] | None = None
-        self._capture_started: tuple[str, float] | None = None
-        self._captured: tuple[str, float] | None = None
-        """The session whose screen was last captured, and when that capture began."""
+        self.capture = CaptureThrottle(engine)
         self._binding_state: tuple[Any, ...] = ()
         self._select_after_load: str | None = None
         self._suspended = False
-        self._store_changed = asyncio.Event()
-        self._tickets = 0
         self._reload_ticket = 0
         self._row_read: dict[str, int] = {}
         """Per session, the ticket of the read its shown row came from."""
-        self._news: list[str] = []
-        """Sessions that came to need the operator, not yet announced."""
-        self._news_timer: Timer | None = None
-        self._news_since = 0.0
+        self.news = NeedsYouNews(self)
         self._heap_frozen = False
         self._tick_error = ""
         """The last reconcile failure shown (a loop failing every second toasts once)."""
         self._lease_error = ""
         """The last failure of the lease worker shown (it is retried, and told once)."""
         self.toasts = FactToasts(self._post_notification, self._drop_notification)
-        self._news_line: list[str] = []
-        """Sessions named on the "needs you" toast now shown, in order of arrival."""
         self._answering: set[str] = set()
         """Sessions an answer is on its way to (a second y must not answer the next prompt)."""
         self._loaded = False
@@ -499,54 +453,21 @@ class CockpitApp(App[None]):
 
     def _post_events(self, events: list[Event]) -> None:
         self._tick_error = ""
-        self.post_message(EngineEvents(events))
 
     async def _follow_store(self) -> None:
         """Apply each change to the store, by whichever process, to the sessions it names.
 
-        A watch on the database files wakes this the moment another process commits;
-        this process's reconciler wakes it directly. It reads the new events and only the
-        sessions they name (one thread hop for both), and updates those rows: a reload of
-        every session per change would cost as much again as the change itself.
+        The engine's change feed (:mod:`core.feed`) brings the new events and only the
+        sessions they name, and those rows are updated: a reload of every session per
+        change would cost as much again as the change itself.
         """
-        store = self.engine.store
-        wake = self._store_changed
-        stop = self._stop
-        assert stop is not None
+        feed = self.engine.feed
         try:
-            seq = await asyncio.to_thread(store.last_event_seq)
+            seq = await asyncio.to_thread(feed.last_seq)
         finally:
             self.request_reload()
-        names = {store.path.name, store.path.name + "-wal"}
-        watcher = asyncio.create_task(
-            watch_dirs(
-                lambda: [store.path.parent],
-                wake.set,
-                stop,
-                recursive=False,
-                accept=names.__contains__,
-            )
-        )
-        try:
-            while not stop.is_set():
-                # Cleared before reading: a commit landing during the read wakes us again.
-                wake.clear()
-                ticket = self._next_ticket()
-                events, changed = await asyncio.to_thread(_read_changes, store, seq)
-                if events:
-                    seq = events[-1].seq
-                    self._apply_changes(changed, ticket)
-                    continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), STORE_RESYNC)
-        finally:
-            watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watcher
-
-    def on_engine_events(self, message: EngineEvents) -> None:
-        """This process's reconciler wrote: have the follower read it now."""
-        self._store_changed.set()
+        async for batch in feed.batches(seq, stop=self._stop):
+            self._apply_changes(_shown_rows(batch), batch.order)
 
     def _apply_changes(self, changed: Mapping[str, Session | None], ticket: int) -> None:
         """Put freshly read sessions in place and show them; older reads never win."""
@@ -561,7 +482,7 @@ class CockpitApp(App[None]):
             else:
                 self.sessions[session_id] = session
         self.now = self.clock()
-        self._announce_needs_you(list(self.sessions.values()))
+        self.news.observe(list(self.sessions.values()))
         self.refresh_view()
         shown = self.sessions.get(self.detail.session.id) if self.detail is not None else None
         if self.detail is not None and shown is not None and shown.id in changed:
@@ -572,10 +493,9 @@ class CockpitApp(App[None]):
 
         A full reload and a per-row read run in different threads and may land in either
         order; per row, what the read that began last saw is what is shown. Taken on the
-        event loop, so the order is that of the reads, whatever the clocks say.
+        event loop, from the feed's counter that also numbers its own reads.
         """
-        self._tickets += 1
-        return self._tickets
+        return self.engine.feed.next_read()
 
     def request_reload(self) -> None:
         """Read every session in a thread; requests during a read coalesce into one more."""
@@ -628,7 +548,7 @@ class CockpitApp(App[None]):
         if not self._heap_frozen:
             self._heap_frozen = True
             self.call_after_refresh(_freeze_heap)
-        self._announce_needs_you(list(self.sessions.values()))
+        self.news.observe(list(self.sessions.values()))
         if not unchanged:
             self.refresh_view()
         if self._select_after_load and self.board.focus_session(self._select_after_load):
@@ -685,79 +605,6 @@ class CockpitApp(App[None]):
         yes = self.describe_keys(by_id["session.approve"])
         no = self.describe_keys(by_id["session.deny"])
         return f"{yes} approves · {no} denies"
-
-    def _announce_needs_you(self, sessions: list[Session]) -> None:
-        current = {s.id for s in sessions if zone_of(s) is Zone.NEEDS_YOU}
-        previous, self._needs_you = self._needs_you, current
-        # Whatever the toasts say must still be true of the sessions just read.
-        self.toasts.prune()
-        self._show_news_line()
-        if previous is None:
-            return  # the first read is the state we start from, not news
-        # A restored agent back at its prompt is what the operator just asked for: shown in
-        # Needs you, not announced.
-        arrived = [
-            s.id for s in sessions if s.id in current - previous and not restored_and_waiting(s)
-        ]
-        if not arrived:
-            return
-        # Changes are applied as each commit lands, so one reconcile tick moving many
-        # sessions arrives in several pieces: gather them and tell them as one piece of news.
-        self._news.extend(i for i in arrived if i not in self._news)
-        now = time.monotonic()
-        if self._news_timer is None:
-            self._news_since = now
-            self._news_timer = self.set_timer(NEWS_GATHER, self._tell_news, name="news")
-        elif now - self._news_since < NEWS_MAX_WAIT:
-            self._news_timer.reset()  # more is arriving: wait for the burst to end
-
-    def _tell_news(self) -> None:
-        """Toast, bell and OSC 9 for the sessions that came to need the operator."""
-        if self._news_timer is not None:
-            self._news_timer.stop()
-        self._news_timer = None
-        ids, self._news = self._news, []
-        waiting = self._needs_you or set()
-        # One that left Needs you meanwhile no longer needs telling.
-        arrived = [self.sessions[i] for i in ids if i in waiting and i in self.sessions]
-        if not arrived:
-            return
-        # One line for all of it: the sessions still on the line shown, then the new ones.
-        shown = self._news_line if self.toasts.text("needs-you") is not None else []
-        self._news_line = [*shown, *(s.id for s in arrived if s.id not in shown)]
-        self._show_news_line(fresh=True)
-        if self.notify_bell:
-            first = arrived[0]
-            self.ring(f"ao-tui: {first.id} needs you: {needs_you_reason(first)}")
-
-    def _show_news_line(self, *, fresh: bool = False) -> None:
-        """The "needs you" toast for the sessions on it that still need the operator.
-
-        Redrawn on every change: a session answered meanwhile leaves the line, and the
-        line goes when none is left. Only ``fresh`` news starts its time again.
-        """
-        waiting = self._needs_you or set()
-        self._news_line = [i for i in self._news_line if i in waiting and i in self.sessions]
-        if not self._news_line:
-            self.toasts.withdraw("needs-you")
-            return
-        if not fresh and self.toasts.text("needs-you") is None:
-            return  # timed out: nothing to keep true
-        sessions = [self.sessions[i] for i in self._news_line]
-        if len(sessions) == 1:
-            title, message = f"{sessions[0].id} needs you", needs_you_reason(sessions[0])
-        else:
-            title = f"{len(sessions)} sessions need you"
-            message = ", ".join(s.id for s in sessions)
-        self.notify(
-            message,
-            title=title,
-            severity="warning",
-            timeout=NEWS_TIMEOUT,
-            markup=False,  # the agent's command, not markup: "[x]" must show as written
-            fact="needs-you",
-            keep_age=not fresh,
-        )
 
     def ring(self, text: str) -> None:
         """Bell plus an OSC 9 notification that reaches the operator's terminal over SSH."""
@@ -832,8 +679,7 @@ class CockpitApp(App[None]):
 
     def _selection_changed(self, _session_id: str | None) -> None:
         """The board's selection listener: preview and bindings follow the cursor."""
-        self._last_capture = None
-        self._capture_skip = self._capture_backoff = 0
+        self.capture.restart()
         self._show_selected()
         self._capture_tick()
 
@@ -845,34 +691,14 @@ class CockpitApp(App[None]):
         return self.selected_session()
 
     def _capture_tick(self) -> None:
-        if self._capture_running:
-            return
-        if self._capture_skip > 0:
-            self._capture_skip -= 1
-            return
         session = self._capture_target()
-        if session is None or not session.pane_id or session.lifecycle in _CLOSED:
-            return
-        if self._pane_quiet(session):
-            return
-        self._capture_running = True
-        self._capture_started = (session.id, time.time())
-        self._capture(session.id, session.pane_id)
+        if self.capture.due(session, time.time()) and session is not None:
+            self._capture(session.id, session.pane_id)
 
-    def _pane_quiet(self, session: Session) -> bool:
-        """Whether the screen shown for ``session`` is still its pane's screen.
-
-        The runtime may know (tmux lists each window's last output on every reconcile
-        tick) that nothing was written since the last capture began; then capturing again,
-        a tmux fork each time, would only return the same screen.
-        """
-        shown, captured = self._last_capture, self._captured
-        if shown is None or shown[0] != session.id or captured is None:
-            return False
-        if captured[0] != session.id:
-            return False
-        runtime = self.engine.runtime
-        return isinstance(runtime, QuietPanes) and runtime.quiet_since(session.pane_id, captured[1])
+    @property
+    def _last_capture(self) -> tuple[str, str] | None:
+        """The session and screen last painted (tests wait on it for a first paint)."""
+        return self.capture.shown
 
     @work(thread=True, group="capture", exit_on_error=False)
     def _capture(self, session_id: str, pane_id: str) -> None:
@@ -885,28 +711,18 @@ class CockpitApp(App[None]):
 
     def on_pane_captured(self, message: PaneCaptured) -> None:
         """Repaint the pane only when its screen changed."""
-        self._capture_running = False
-        if self._capture_started is not None and self._capture_started[0] == message.session_id:
-            self._captured = self._capture_started
-        key = (message.session_id, message.text)
-        if key == self._last_capture:
-            # Unchanged: back off up to 2 s between reads (each costs a tmux fork); any
-            # change, or another selection, goes back to four reads a second.
-            self._capture_backoff = min(self._capture_backoff * 2 or 1, MAX_CAPTURE_SKIP)
-            self._capture_skip = self._capture_backoff
+        if not self.capture.landed(message.session_id, message.text):
             return
-        self._capture_skip = self._capture_backoff = 0
-        self._last_capture = key
         self.preview.show_capture(message.session_id, message.text)
         detail = self.detail
         if detail is not None and detail.session.id == message.session_id:
             shown = detail.show_capture(message.text)
-            self._last_capture = key if shown else None  # else the next capture paints it
+            if not shown:
+                self.capture.shown = None  # the next capture paints it
 
     def on_pane_unavailable(self, message: PaneUnavailable) -> None:
         """Say why there is no screen."""
-        self._capture_running = False
-        self._last_capture = None
+        self.capture.failed()
         self.preview.show_unavailable(message.session_id, message.reason)
         if self.detail is not None and self.detail.session.id == message.session_id:
             self.detail.show_unavailable(message.reason)
@@ -927,7 +743,7 @@ class CockpitApp(App[None]):
             self._reload_running = False
             self.notify(error, title="cannot read sessions", severity="error", markup=False)
         elif worker.group == "capture":
-            self._capture_running = False
+            self.capture.running = False
             session = self._capture_target()
             if session is not None:
                 self.preview.show_unavailable(session.id, f"capture failed: {error}")
@@ -1135,13 +951,13 @@ class CockpitApp(App[None]):
         if session is None:
             return
         self.detail = DetailScreen(self.engine, session, self.now)
-        self._last_capture = None
+        self.capture.shown = None
         self.push_screen(self.detail, callback=self._detail_closed)
         self._capture_tick()
 
     def _detail_closed(self, _: None) -> None:
         self.detail = None
-        self._last_capture = None
+        self.capture.shown = None
 
     def action_send(self) -> None:
         """Open the message editor for the selected session."""

@@ -13,7 +13,7 @@ from textual.message import Message
 
 from core.engine import Engine
 from core.errors import EngineError
-from core.models import DeliveryResult, Event, Session
+from core.models import DeliveryResult, Session
 
 
 @dataclass
@@ -23,17 +23,6 @@ class SessionsLoaded(Message):
     sessions: list[Session]
     now: float
     """The engine clock when they were read, for the "how long" column."""
-
-
-@dataclass
-class EngineEvents(Message):
-    """New events landed in the store (from this process or any other)."""
-
-    events: list[Event]
-
-    def can_replace(self, message: Message) -> bool:
-        """Bursts collapse: only "something changed" matters, the reload reads the rest."""
-        return isinstance(message, EngineEvents)
 
 
 @dataclass

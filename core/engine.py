@@ -1,9 +1,10 @@
-"""The facade every front end calls: spawn, send, respond, kill, restore, list, get, events.
+"""The facade every front end calls: spawn, send, respond, kill, restore, list, get, merge...
 
-Front ends (the CLI, the cockpit, the daemon) hold no session logic of their own. Every
-method here is blocking (tmux, git and SQLite calls); async front ends run them with
-``asyncio.to_thread``. State lives in the store, so any number of processes can call these
-at once; only the holder of the engine lease runs :meth:`Engine.reconcile` on a timer.
+Front ends (the CLI, the cockpit, the daemon) hold no session logic of their own; what
+changed reaches them through :attr:`Engine.feed` (:mod:`core.feed`). Every method here is
+blocking (tmux, git and SQLite calls); async front ends run them with ``asyncio.to_thread``.
+State lives in the store, so any number of processes can call these at once; only the
+holder of the engine lease runs :meth:`Engine.reconcile` on a timer.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncGenerator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 from core.activity.starts import SIGNALS_FROM
 from core.agent_env import agent_environment
@@ -31,10 +32,11 @@ from core.closed import closed_reason, closed_state, is_closed, restore_refusal
 from core.config import Config, ProjectConfig
 from core.errors import DuplicateTaskError, EngineError, NotFoundError
 from core.faults import fault_point
+from core.feed import ChangeFeed
 from core.file_lock import hold
 from core.inert import refusal
 from core.launcher import PlanError, hand_over, make_pipe, sweep_plans
-from core.lifecycle import Reconciler
+from core.lifecycle import Reconciler, ReconcilerDeps
 from core.locations import Locations
 from core.manifest import (
     Manifest,
@@ -92,10 +94,6 @@ from core.tracker import (
 )
 from core.wip import WIP_BLOCKER, wip_message
 
-if TYPE_CHECKING:
-    # asyncio costs ~30 ms to import; only the async event stream needs it.
-    import asyncio
-
 SESSION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}-[0-9]{1,9}$")
 MAX_PROMPT_BYTES = 100_000
 """Linux caps one argv element at 128 KiB; the task prompt is one argv element."""
@@ -132,9 +130,22 @@ class Engine:
         self.registry = registry or Registry()
         self.store = store or Store(self.locations.database)
         self.clock = clock
-        self._reconciler = Reconciler(self)
+        self._reconciler = Reconciler(
+            ReconcilerDeps(
+                store=self.store,
+                locations=self.locations,
+                clock=clock,
+                config=lambda: self.config,
+                runtime=lambda: self.runtime,
+                agent=self.agent,
+                context=self.context,
+                scm=self.scm,
+                scm_target=self.scm_target,
+            )
+        )
         self._reconcile_lock = threading.Lock()
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self.feed = ChangeFeed(self.store)
+        """Every change to the store, woken at once by this engine's own writes."""
         # What `scm: auto` and the GitHub repo resolve to costs a git call; it is asked
         # on every PR refresh, and a project's remote does not move under a running engine.
         self._scm_names: dict[str, str] = {}
@@ -549,7 +560,7 @@ class Engine:
             )
         if not text.strip():
             raise EngineError("the message is empty")
-        session = self.reconcile_one(session_id)
+        session = self._observe(session_id)
         if session.activity.state is ActivityState.WAITING_INPUT:
             # Typed into a permission menu, the text would be read as key presses ("1"
             # approves): the prompt must be answered first.
@@ -644,7 +655,7 @@ class Engine:
         command``; see :class:`core.prompts.Prompt`): when the session asks something else
         now, :class:`core.prompts.PromptChangedError` is raised and no key is sent.
         """
-        session = self.reconcile_one(session_id)
+        session = self._observe(session_id)
         prompt = Prompt.of(session)
         if expect is not None and (prompt is None or not prompt.matches(expect)):
             raise PromptChangedError(session_id, expect, prompt, doing(session))
@@ -665,7 +676,7 @@ class Engine:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            session = self.reconcile_one(session_id)
+            session = self._observe(session_id)
             # Answered once the prompt is gone or another one is asked (agents often ask
             # for their next tool call at once).
             if Prompt.of(session) != prompt:
@@ -1088,6 +1099,15 @@ class Engine:
             self._reconciler.tick(only=session_id)
         return self.get(session_id)
 
+    def _observe(self, session_id: str) -> Session:
+        """Refresh one session's agent state (no PRs: see :meth:`Reconciler.observe`)."""
+        self.get(session_id)
+        with self._reconcile_lock:
+            events = self._reconciler.observe(session_id)
+        if events:
+            self._notify()
+        return self.get(session_id)
+
     def active_sessions(self) -> builtins.list[Session]:
         """Sessions that own (or should own) a tmux session."""
         return [
@@ -1097,57 +1117,7 @@ class Engine:
         ]
 
     def _notify(self) -> None:
-        for loop, flag in list(self._waiters):
-            try:
-                loop.call_soon_threadsafe(flag.set)
-            except RuntimeError:  # that loop is closed
-                self._waiters.remove((loop, flag))
-
-    async def events(
-        self, *, after: int | None = None, resync: float = 2.0
-    ) -> AsyncGenerator[Event, None]:
-        """Every new event, as it lands in the store (from this or any other process).
-
-        Writes in this process wake the stream at once; writes by other processes wake it
-        through a file watch on the database (inotify: nothing runs while nothing changes).
-        ``resync`` bounds how long a change the watch missed could go unseen.
-        """
-        import asyncio
-
-        seq = self.store.last_event_seq() if after is None else after
-        flag = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        waiter = (loop, flag)
-        self._waiters.append(waiter)
-        stop = asyncio.Event()
-        watcher = loop.create_task(_watch_database(self.store.path, flag, stop))
-        try:
-            while True:
-                flag.clear()
-                batch = await asyncio.to_thread(self.store.events_after, seq)
-                for event in batch:
-                    seq = event.seq
-                    yield event
-                if batch:
-                    continue
-                try:
-                    await asyncio.wait_for(flag.wait(), resync)
-                except TimeoutError:
-                    pass
-        finally:
-            stop.set()
-            watcher.cancel()
-            self._waiters.remove(waiter)
-
-
-async def _watch_database(path: Path, wake: asyncio.Event, stop: asyncio.Event) -> None:
-    """Set ``wake`` whenever the database or its WAL changes (any process's commit)."""
-    from core.activity.watch import watch_dirs
-
-    names = {path.name, path.name + "-wal"}
-    await watch_dirs(
-        lambda: [path.parent], wake.set, stop, recursive=False, accept=names.__contains__
-    )
+        self.feed.wake()
 
 
 def _already_killed(session: Session) -> str:

@@ -11,13 +11,16 @@ commits (the plugin caches the rest), and CI started in the background for a new
 
 from __future__ import annotations
 
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 from core.activity.fusion import fuse
 from core.activity.starts import of_this_start
 from core.ci_events import KIND as CI_FAILED
 from core.ci_events import ci_failed_data
+from core.config import Config
+from core.locations import Locations
 from core.manifest import read_manifest
 from core.models import (
     ACTIVE_LIFECYCLES,
@@ -31,24 +34,43 @@ from core.models import (
 )
 from core.plugin_failures import PLUGIN_FAILURES
 from core.redact import redact
-from core.scm import Scm, ScmNotReadyError, ScmUnavailableError
-from core.slots import PaneInfo
+from core.scm import Scm, ScmNotReadyError, ScmTarget, ScmUnavailableError
+from core.slots import Agent, AgentContext, PaneInfo, Runtime
+from core.store import Store
 from core.zones import zone_of
-
-if TYPE_CHECKING:
-    from core.engine import Engine
-
 
 PR_INTERVAL = 3.0
 """Seconds between two refreshes of every session's PR state by the timer tick."""
 
 
-class Reconciler:
-    """Runs ticks for one engine; keeps nothing a crash would need (the store has it)."""
+@dataclass(frozen=True)
+class ReconcilerDeps:
+    """What a tick reads and writes through; the engine hands in its own.
 
-    def __init__(self, engine: Engine) -> None:
-        """Reconcile the sessions of ``engine``."""
-        self.engine = engine
+    Plugins and the config are asked for on each use: a config reload may change them
+    under a long-running reconciler.
+    """
+
+    store: Store
+    locations: Locations
+    clock: Callable[[], float]
+    config: Callable[[], Config]
+    runtime: Callable[[], Runtime]
+    agent: Callable[[str], Agent]
+    context: Callable[[Session], AgentContext]
+    """What an agent plugin needs to know about a session."""
+    scm: Callable[[str], Scm]
+    """The SCM plugin of a project, by project id."""
+    scm_target: Callable[[Session], ScmTarget]
+    """What the SCM plugin needs to know about a session's branch."""
+
+
+class Reconciler:
+    """Runs ticks over one store; keeps nothing a crash would need (the store has it)."""
+
+    def __init__(self, deps: ReconcilerDeps) -> None:
+        """Reconcile the sessions of ``deps.store`` with the plugins ``deps`` gives."""
+        self.deps = deps
         self.orphans: set[str] = set()
         """tmux sessions named like ours that no record owns (seen in the last tick)."""
         self._prs_at = float("-inf")
@@ -59,13 +81,42 @@ class Reconciler:
         PR state is refreshed too, unless it was less than ``pr_interval`` seconds ago (the
         timer loop passes :data:`PR_INTERVAL`; an explicit call wants it fresh).
         """
-        engine = self.engine
-        panes = engine.runtime.list_panes()
-        sessions = engine.store.list_sessions()
+        deps = self.deps
+        events, sessions, now = self._observe(only)
+        # PR state costs git calls and changes on the scale of commits and CI runs, not
+        # hook events: a timer loop refreshes it every PR_INTERVAL seconds only.
+        if only is None and now - self._prs_at < pr_interval:
+            return events
+        self._prs_at = now if only is None else self._prs_at
+        if events:  # activity changed above, and the zone in a pr event depends on it
+            sessions = deps.store.list_sessions()
+        live = [
+            s
+            for s in sessions
+            if (only is None or s.id == only)
+            and (s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED)
+        ]
+        # A timer loop must not wait on a host's network; an explicit call wants it fresh.
+        events.extend(self.refresh_prs(live, wait=pr_interval <= 0))
+        return events
+
+    def observe(self, session_id: str) -> list[Event]:
+        """Reconcile the agent state (activity, lifecycle) of one session, nothing else.
+
+        What ``send`` and ``respond`` read before acting: no PR refresh, so no waiting on
+        a host and no CI run started on the operator's behalf.
+        """
+        return self._observe(session_id)[0]
+
+    def _observe(self, only: str | None) -> tuple[list[Event], list[Session], float]:
+        """The agent-state part of a tick: its events, the sessions read before it, its time."""
+        deps = self.deps
+        panes = deps.runtime().list_panes()
+        sessions = deps.store.list_sessions()
         known = {s.tmux for s in sessions}
         self.orphans = {name for name in panes if name.startswith("ao-") and name not in known}
         events: list[Event] = []
-        now = engine.clock()
+        now = deps.clock()
         for session in sessions:
             if only is not None and session.id != only:
                 continue
@@ -77,43 +128,28 @@ class Reconciler:
             event = self._reconcile(session, panes.get(session.tmux), now)
             if event is not None:
                 events.append(event)
-        # PR state costs git calls and changes on the scale of commits and CI runs, not
-        # hook events: a timer loop refreshes it every PR_INTERVAL seconds only.
-        if only is None and now - self._prs_at < pr_interval:
-            return events
-        self._prs_at = now if only is None else self._prs_at
-        if events:  # activity changed above, and the zone in a pr event depends on it
-            sessions = engine.store.list_sessions()
-        live = [
-            s
-            for s in sessions
-            if (only is None or s.id == only)
-            and (s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED)
-        ]
-        # A timer loop must not wait on a host's network; an explicit call wants it fresh.
-        events.extend(self.refresh_prs(live, wait=pr_interval <= 0))
-        return events
+        return events, sessions, now
 
     def refresh_prs(self, sessions: list[Session], *, wait: bool) -> list[Event]:
         """Refresh the ``pr`` of ``sessions``; one ``heads`` call per repository.
 
         ``wait`` is passed to the plugin's ``prefetch``: False never blocks on a host.
         """
-        engine = self.engine
+        deps = self.deps
         by_project: dict[str, list[Session]] = {}
         for session in sessions:
             by_project.setdefault(session.project, []).append(session)
         events: list[Event] = []
         for project_id, group in by_project.items():
-            project = engine.config.projects.get(project_id)
+            project = deps.config().projects.get(project_id)
             if project is None:
                 continue
             try:
-                scm = engine.scm(project_id)
-                targets = [engine.scm_target(s) for s in group]
+                scm = deps.scm(project_id)
+                targets = [deps.scm_target(s) for s in group]
                 names = [t.branch for t in targets] + [t.base for t in targets]
                 heads = scm.heads(project.path, names)
-                scm.prefetch(targets, engine.store, wait=wait)
+                scm.prefetch(targets, deps.store, wait=wait)
             except PLUGIN_FAILURES:
                 continue  # a broken repo or plugin must not stop the agents' tick
             for session in group:
@@ -129,17 +165,17 @@ class Reconciler:
         return events
 
     def _refresh_pr(self, scm: Scm, session: Session, heads: dict[str, str]) -> list[Event]:
-        engine = self.engine
-        target = engine.scm_target(session)
+        deps = self.deps
+        target = deps.scm_target(session)
         head = heads.get(target.branch)
         base_head = heads.get(target.base)
         if not head or not base_head:
             return []
-        pr = scm.status(target, engine.store, head, base_head)
+        pr = scm.status(target, deps.store, head, base_head)
         # Once per head: the store refuses a second run of the same sha.
         new_head = pr is not None and pr.ci == "none" and target.ci is not None
-        if new_head and scm.start_ci(target, engine.store, head):
-            pr = scm.status(target, engine.store, head, base_head)
+        if new_head and scm.start_ci(target, deps.store, head):
+            pr = scm.status(target, deps.store, head, base_head)
         new = None if pr is None else pr.to_json()
         failed = ci_failed_data(session.pr, pr)
         return self._write_pr(session, new, head if pr is None else pr.head_sha, failed)
@@ -161,7 +197,7 @@ class Reconciler:
     ) -> list[Event]:
         """Store ``new`` as the session's PR and log a ``pr`` event, unless nothing changed;
         with ``ci_failed``, a ``ci-failed`` event too, in the same transaction."""
-        engine = self.engine
+        deps = self.deps
         if new == session.pr:
             return []
         after = replace(session, pr=new)
@@ -183,19 +219,19 @@ class Reconciler:
             # this change first, the PR is no longer the one read and nothing is written.
             expect["pr"] = session.pr
             more.append((CI_FAILED, ci_failed))
-        written = engine.store.update_session_if(
+        written = deps.store.update_session_if(
             session.id, expect, pr=new, event=("pr", data), more_events=more
         )
         if written is None:
             return []
-        now = engine.clock()
+        now = deps.clock()
         return [Event(0, now, session.id, kind, d) for kind, d in [("pr", data), *more]]
 
     def _reconcile(self, session: Session, pane: PaneInfo | None, now: float) -> Event | None:
-        engine = self.engine
+        deps = self.deps
         extra_updates: dict[str, Any] = {}
         if pane is None or pane.dead:
-            if _stopped_on_purpose(engine, session):
+            if _stopped_on_purpose(deps.locations, session):
                 return None  # a kill, merge or restore under way records what it did
             reason = _exit_reason(pane)
             lifecycle = Lifecycle.EXITED
@@ -207,10 +243,10 @@ class Reconciler:
             lifecycle = Lifecycle.RUNNING
             reason = "running"
             try:
-                agent = engine.agent(session.agent)
-                runtime = engine.runtime
+                agent = deps.agent(session.agent)
+                runtime = deps.runtime()
                 observation = agent.observe(
-                    engine.context(session), pane, lambda: runtime.capture(pane.pane_id)
+                    deps.context(session), pane, lambda: runtime.capture(pane.pane_id)
                 )
             except Exception as exc:
                 # One session's unreadable files (or a plugin bug they trigger) must not
@@ -232,7 +268,7 @@ class Reconciler:
             fields["pane_id"] = pane.pane_id
         if not (changed_activity or changed_lifecycle):
             if fields:
-                engine.store.update_session_if(session.id, _snapshot(session), **fields)
+                deps.store.update_session_if(session.id, _snapshot(session), **fields)
             return None
         before_zone = zone_of(session)
         after = replace(session, activity=activity, lifecycle=lifecycle)
@@ -250,19 +286,19 @@ class Reconciler:
         fields.update(activity=activity)
         if changed_lifecycle:
             fields.update(lifecycle=lifecycle, lifecycle_reason=reason)
-        written = engine.store.update_session_if(
+        written = deps.store.update_session_if(
             session.id, _snapshot(session), event=(kind, data), **fields
         )
         return None if written is None else Event(0, now, session.id, kind, data)
 
 
-def _stopped_on_purpose(engine: Engine, session: Session) -> bool:
+def _stopped_on_purpose(locations: Locations, session: Session) -> bool:
     """Whether an operation that stops the agent (kill, merge, restore) runs on it now.
 
     Its agent is gone because the operator asked for it: recording "exited" meanwhile would
     put the session in Needs you, with a toast and a bell, for the second it takes.
     """
-    manifest = read_manifest(engine.locations.session_dir(session.id))
+    manifest = read_manifest(locations.session_dir(session.id))
     return manifest is not None and manifest.in_progress and manifest.operation != "spawn"
 
 

@@ -106,8 +106,8 @@ async def _follow(engine: Engine, since: int | None, show: Callable[[Any], None]
     lease = EngineLease(engine.locations.engine_lock, kind="events")
     watcher = asyncio.create_task(_watch_when_free(engine, lease, stop))
     try:
-        async for event in engine.events(after=since):
-            show(event)
+        async for change in engine.feed.changes(since):
+            show(change.event)
     finally:
         stop.set()
         with contextlib.suppress(Exception):
@@ -121,7 +121,6 @@ async def _watch_when_free(
     stop: Any,
     *,
     interval: float = 1.0,
-    on_events: Callable[[Any], None] | None = None,
     on_holder: Callable[[Any], None] | None = None,
     on_taken: Callable[[], None] | None = None,
 ) -> None:
@@ -149,15 +148,19 @@ async def _watch_when_free(
             # The watcher starts CI runs at new heads, which must run the file's command
             # of now: it follows the config while it watches.
             following = _follow_config(engine, stop)
-            await reconcile_loop(
-                engine, stop, interval=interval, on_events=on_events, on_error=tick_failed
-            )
+            await reconcile_loop(engine, stop, interval=interval, on_error=tick_failed)
     finally:
         if following is not None:
             stop.set()
             with contextlib.suppress(Exception):
                 await following
         lease.release()
+
+
+async def _print_changes(engine: Engine, after: int, show: Callable[[Any], None]) -> None:
+    """``show`` every event of the engine's change feed after ``after``, until cancelled."""
+    async for change in engine.feed.changes(after):
+        show(change.event)
 
 
 def _follow_config(engine: Engine, stop: Any) -> Any:
@@ -205,12 +208,11 @@ def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
         engine = _load_engine(ctx)
     lease = EngineLease(engine.locations.engine_lock, kind="daemon")
 
-    def show(batch: list[Event]) -> None:
-        for event in batch:
-            if as_json:
-                _emit({"session": event.session_id, "kind": event.kind, "data": event.data})
-            else:
-                click.echo(f"{event.session_id} {event.kind} {event.data.get('state', '')}")
+    def show(event: Event) -> None:
+        if as_json:
+            _emit({"session": event.session_id, "kind": event.kind, "data": event.data})
+        else:
+            click.echo(f"{event.session_id} {event.kind} {event.data.get('state', '')}")
         sys.stdout.flush()
 
     def waiting(holder: LeaseHolder | None) -> None:
@@ -221,20 +223,22 @@ def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
                 err=True,
             )
 
+    printing: list[asyncio.Task[None]] = []
+
     def taken() -> None:
         count = len(engine.list())
         click.echo(f"ao-tui daemon: watching {count} sessions; Ctrl-C stops it", err=True)
+        # Every change from now on, whoever writes it (read before the first tick).
+        printing.append(asyncio.create_task(_print_changes(engine, engine.feed.last_seq(), show)))
 
     async def run() -> None:
-        await _watch_when_free(
-            engine,
-            lease,
-            asyncio.Event(),
-            interval=interval,
-            on_events=show,
-            on_holder=waiting,
-            on_taken=taken,
-        )
+        try:
+            await _watch_when_free(
+                engine, lease, asyncio.Event(), interval=interval, on_holder=waiting, on_taken=taken
+            )
+        finally:
+            for task in printing:
+                task.cancel()
 
     try:
         with _errors():

@@ -220,13 +220,13 @@ async def test_events_from_another_process_arrive_without_waiting_for_resync(
 
     from core.store import Store
 
-    stream = engine.events()
+    stream = engine.feed.changes()
     first = asyncio.ensure_future(stream.__anext__())
     await asyncio.sleep(0.3)  # the stream is idle, waiting
     other = Store(engine.locations.database)  # another writer, as a CLI process would be
     start = asyncio.get_running_loop().time()
     other.append_event("app-1", "message", {"result": "sent"})
-    event = await asyncio.wait_for(first, timeout=5)
+    event = (await asyncio.wait_for(first, timeout=5)).event
     waited = asyncio.get_running_loop().time() - start
     assert (event.session_id, event.kind) == ("app-1", "message")
     assert waited < 1.0  # well under the 2 s resync: the file stamp woke it

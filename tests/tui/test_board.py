@@ -248,7 +248,7 @@ async def test_sessions_changed_in_the_store_reach_the_board(
 def test_needs_you_reason_is_one_short_line() -> None:
     from dataclasses import replace
 
-    from ao_tui.app import REASON_MAX, needs_you_reason
+    from ao_tui.news import REASON_MAX, needs_you_reason
 
     base = sample_sessions()[0]
     long = "Committed the change.\n\nBut the tests now fail: " + "x" * 200

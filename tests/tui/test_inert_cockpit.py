@@ -302,10 +302,11 @@ async def test_new_session_shows_a_hostile_issue_title_inert_and_refuses_a_nul_t
 
 
 def test_needs_you_reason_and_cards_take_sessions_from_the_inert_door(engine: Engine) -> None:
-    from ao_tui.app import _read_changes
+    from ao_tui.app import _shown_rows
+    from core.feed import Batch
 
     engine.store.update_session("app-8", title="\x1b[2Jx", lifecycle_reason="\u009b")
-    _, changed = _read_changes(engine.store, 0)
+    changed = _shown_rows(Batch(engine.feed.read(0), order=0))
     shown = changed["app-8"]
     assert shown is not None
     assert (shown.title, shown.lifecycle_reason) == ("^[[2Jx", "<U+009B>")

@@ -291,3 +291,36 @@ async def test_a_quiet_pane_is_not_captured_again(
         assert since and all(s <= time.time() for s in since)
         quiet["now"] = False  # the pane wrote something
         await _until(pilot, lambda: captures() > before)
+
+
+async def test_the_follower_comes_back_after_a_failed_read_and_misses_nothing(
+    make_app: Callable[..., CockpitApp], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of the feed that fails (a stand-in for a database error: the real ones cannot
+    be made to strike one read) ends the follower; it comes back and changes still land."""
+    app = make_app(refresh_interval=60)  # no safety reload during the test
+    real = engine.feed.read
+    failures: list[int] = []
+
+    def failing_once(after: int, **kwargs: Any) -> Any:
+        if not failures:
+            failures.append(after)
+            raise OSError("disk I/O error")
+        return real(after, **kwargs)
+
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(engine.feed, "read", failing_once)
+        first = _waiting("first")
+        engine.store.update_session("app-10", event=_event(first), activity=first)
+        await _until(pilot, lambda: bool(failures))
+        # Written while no follower runs: the restarted one (or its resync) must show it.
+        second = _waiting("second")
+        engine.store.update_session("app-4", event=_event(second), activity=second)
+        await _until(pilot, lambda: app.sessions["app-4"].activity == second)
+        assert app.sessions["app-10"].activity == first
+        assert app.is_running
+        # And the follower is back: the next change arrives by itself.
+        third = _waiting("third")
+        engine.store.update_session("app-5", event=_event(third), activity=third)
+        await _until(pilot, lambda: app.sessions["app-5"].activity == third)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ao_tui.app import needs_you_reason as toast_reason
 from ao_tui.cli import session_json
+from ao_tui.news import needs_you_reason as toast_reason
 from ao_tui.widgets.card import CardPalette, card, glyph, line, state_word
 from ao_tui.widgets.preview import waiting_text
 from core.attention import needs_you_reason, restored_and_waiting, someone_is_fixing

@@ -50,7 +50,8 @@ def test_every_public_engine_method_converts_plugin_failures() -> None:
         for name, member in inspect.getmembers(Engine, inspect.isfunction)
         if not name.startswith("_")
     ]
-    assert {"spawn", "send", "respond", "kill", "restore", "ci", "merge", "events"} <= set(public)
+    # The event stream is the engine's feed (core.feed), which reads the store and no plugin.
+    assert {"spawn", "send", "respond", "kill", "restore", "ci", "merge"} <= set(public)
     assert [name for name in public if not getattr(getattr(Engine, name), MARKER, False)] == []
 
 
@@ -214,8 +215,8 @@ def test_describe_failure_masks_credentials() -> None:
 
 
 async def test_closing_the_event_stream_closes_it_at_once(engine: Engine) -> None:
-    stream = engine.events(after=0)
+    stream = engine.feed.changes(0)
     first = await stream.__anext__()
-    assert first.kind == "spawned"
+    assert first.event.kind == "spawned"
     await stream.aclose()
-    assert engine._waiters == []  # the stream's own cleanup ran, not left to the collector
+    assert engine.feed.readers == 0  # the stream's own cleanup ran, not left to the collector
