@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 
 class Lifecycle(enum.StrEnum):
@@ -122,6 +122,34 @@ class ActivitySignal:
     """When, by the source's own records, the state it reports began, if before ``at``:
     tool call after tool call of one turn, or a permission request and the notification
     repeating it, are one state that began with the first of them."""
+
+
+CiState = Literal["passing", "failing", "running", "none"]
+ReviewState = Literal["approved", "stale", "pending", "changes_requested"]
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    """One unresolved review thread on a PR: where it points, who started it, what it says."""
+
+    path: str
+    line: int | None
+    author: str
+    body: str
+    url: str | None = None
+    replies: int = 0
+    """Comments after the first one."""
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of the ``threads`` list of a session's ``pr``."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "author": self.author,
+            "body": self.body,
+            "url": self.url,
+            "replies": self.replies,
+        }
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from core.ci_excerpt import bound_excerpt
 from core.errors import EngineError
+from core.models import CiState, ReviewState, ReviewThread
 from core.redact import env_secrets, redact
 from core.slots import SlotError
 from core.wip import WIP_BLOCKER
@@ -21,8 +22,6 @@ from core.wip import WIP_BLOCKER
 if TYPE_CHECKING:
     from core.store import Store
 
-CiState = Literal["passing", "failing", "running", "none"]
-ReviewState = Literal["approved", "stale", "pending", "changes_requested"]
 MergeMethod = Literal["merge", "squash", "rebase"]
 MERGE_METHODS: tuple[MergeMethod, ...] = ("merge", "squash", "rebase")
 
@@ -97,30 +96,6 @@ class CheckRun:
             "log": self.log_path or None,
             "head_sha": self.head_sha,
             "command": None if self.command is None else redact(self.command, secrets),
-        }
-
-
-@dataclass(frozen=True)
-class ReviewThread:
-    """One unresolved review thread on a PR: where it points, who started it, what it says."""
-
-    path: str
-    line: int | None
-    author: str
-    body: str
-    url: str | None = None
-    replies: int = 0
-    """Comments after the first one."""
-
-    def to_json(self) -> dict[str, Any]:
-        """One entry of the ``threads`` list of a session's ``pr``."""
-        return {
-            "path": self.path,
-            "line": self.line,
-            "author": self.author,
-            "body": self.body,
-            "url": self.url,
-            "replies": self.replies,
         }
 
 

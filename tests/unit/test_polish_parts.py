@@ -10,7 +10,8 @@ from ao_tui.screens.detail import event_time, pr_rows
 from ao_tui.widgets.footer import fit_keys
 from core.ci_events import ci_failed_data
 from core.inert import inert
-from core.scm import CheckRun, CiState, PRInfo
+from core.models import CiState
+from core.scm import CheckRun, PRInfo
 from plugins.runtime.tmux import popup_argv, restore_size_commands, same_server
 
 
