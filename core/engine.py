@@ -1024,14 +1024,7 @@ class Engine:
         if wip:
             notes.append(f"uncommitted work was saved as {wip[:10]} on {session.branch}")
         now = self.clock()
-        merged_pr = {
-            **pr.to_json(),
-            "state": "merged",
-            "mergeable": False,
-            "blockers": [],
-            "notes": notes,
-            "merged_sha": result.sha,
-        }
+        merged_pr = pr.to_session_pr().as_merged(result.sha, notes)
         session = self.store.update_session(
             session_id,
             lifecycle=Lifecycle.MERGED,

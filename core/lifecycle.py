@@ -27,6 +27,7 @@ from core.models import (
     Event,
     Lifecycle,
     Session,
+    SessionPR,
     SignalSource,
 )
 from core.plugin_failures import PLUGIN_FAILURES
@@ -140,22 +141,22 @@ class Reconciler:
         new_head = pr is not None and pr.ci == "none" and target.ci is not None
         if new_head and scm.start_ci(target, engine.store, head):
             pr = scm.status(target, engine.store, head, base_head)
-        new = None if pr is None else pr.to_json()
+        new = None if pr is None else pr.to_session_pr()
         failed = ci_failed_data(session.pr, pr)
         return self._write_pr(session, new, head if pr is None else pr.head_sha, failed)
 
     def _pr_problem(self, session: Session, problem: str) -> list[Event]:
         """Record that the host could not be asked: the last known PR (if any) says why."""
-        known = session.pr or {"state": "unknown", "ci": "none", "review": "pending"}
-        new = {**known, "problem": problem, "mergeable": False}
-        if new["state"] == "unknown":
-            new["blockers"] = [f"SCM unavailable: {problem}"]
-        return self._write_pr(session, new, str(known.get("head_sha") or ""))
+        known = session.pr or SessionPR("unknown")
+        new = replace(known, problem=problem, mergeable=False)
+        if new.state == "unknown":
+            new = replace(new, blockers=(f"SCM unavailable: {problem}",))
+        return self._write_pr(session, new, known.head_sha)
 
     def _write_pr(
         self,
         session: Session,
-        new: dict[str, Any] | None,
+        new: SessionPR | None,
         head: str,
         ci_failed: dict[str, Any] | None = None,
     ) -> list[Event]:
@@ -166,12 +167,12 @@ class Reconciler:
             return []
         after = replace(session, pr=new)
         data = {
-            "state": "none" if new is None else new["state"],
-            "previous": (session.pr or {}).get("state", "none"),
-            "ci": None if new is None else new["ci"],
-            "review": None if new is None else new["review"],
-            "blockers": [] if new is None else new.get("blockers", []),
-            "problem": None if new is None else new.get("problem"),
+            "state": "none" if new is None else new.state,
+            "previous": "none" if session.pr is None else session.pr.state,
+            "ci": None if new is None else new.ci,
+            "review": None if new is None else new.review,
+            "blockers": [] if new is None else list(new.blockers),
+            "problem": None if new is None else new.problem or None,
             "head_sha": head,
             "zone": zone_of(after).value,
             "previous_zone": zone_of(session).value,

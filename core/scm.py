@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from core.ci_excerpt import bound_excerpt
 from core.errors import EngineError
-from core.models import CiState, ReviewState, ReviewThread
+from core.models import CiState, PRState, ReviewState, ReviewThread, SessionPR
 from core.redact import env_secrets, redact
 from core.slots import SlotError
 from core.wip import WIP_BLOCKER
@@ -127,7 +127,7 @@ class PRInfo:
     """The head is a WIP commit ao-tui saved at a kill (core.wip): never to be merged."""
 
     @property
-    def state(self) -> str:
+    def state(self) -> PRState:
         """The PR state the zones read (core.zones): open, ci_failed, mergeable, ..."""
         return pr_state(self)
 
@@ -145,29 +145,29 @@ class PRInfo:
             notes.insert(0, f"behind base by {self.behind} {plural}")
         return notes
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``pr`` object stored on a session and printed by ``status --json``."""
+    def to_session_pr(self) -> SessionPR:
+        """The record stored on the session and read by every front end."""
         blockers = self.blockers
-        return {
-            "state": self.state,
-            "number": self.number,
-            "url": self.url,
-            "ci": self.ci,
-            "review": self.review,
-            "mergeable": not blockers and not self.merged,
-            "blockers": blockers,
-            "notes": self.notes,
-            "head_sha": self.head_sha,
-            "base_sha": self.base_sha,
-            "ahead": self.ahead,
-            "behind": self.behind,
-            "conflicts": list(self.conflicts),
-            "threads": [thread.to_json() for thread in self.threads],
-            "problem": self.problem or None,
-        }
+        return SessionPR(
+            state=self.state,
+            number=self.number,
+            url=self.url,
+            ci=self.ci,
+            review=self.review,
+            mergeable=not blockers and not self.merged,
+            blockers=tuple(blockers),
+            notes=tuple(self.notes),
+            head_sha=self.head_sha,
+            base_sha=self.base_sha,
+            ahead=self.ahead,
+            behind=self.behind,
+            conflicts=self.conflicts,
+            threads=self.threads,
+            problem=self.problem,
+        )
 
 
-def pr_state(pr: PRInfo) -> str:
+def pr_state(pr: PRInfo) -> PRState:
     """One state from the facts, most urgent first.
 
     An approval only counts for the head it was given at: a push after review sends the

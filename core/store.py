@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from core.ci_excerpt import bound_excerpt
-from core.models import Activity, Event, Lifecycle, Session
+from core.models import Activity, Event, Lifecycle, Session, SessionPR
 from core.redact import redact, redact_value
 from core.store_health import (
     RECOVER_HINT,
@@ -43,6 +43,7 @@ from core.store_health import (
 from core.store_health import (
     StoreError as StoreError,
 )
+from core.stored_pr import SQL_FUNCTION, canonical_pr_text, pr_from_text, pr_text
 
 BUSY_TIMEOUT = 10.0
 """Seconds a write waits for another process's write before giving up (exit 7)."""
@@ -119,6 +120,9 @@ _SESSION_COLUMNS = (
     "lifecycle, lifecycle_reason, activity, attempt, agent_session_id, issue, pr, extra, "
     "created_at, updated_at"
 )
+
+_GUARDED = {"pr": f"{SQL_FUNCTION}(pr)"}
+"""Columns an expectation compares through a function rather than as stored text."""
 
 # Fields callers may change with update_session, mapped to how each is stored.
 _UPDATABLE = {
@@ -259,6 +263,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.create_function(SQL_FUNCTION, 1, canonical_pr_text, deterministic=True)
             self._migrate()
         except sqlite3.Error as exc:
             self._db.close()
@@ -414,7 +419,8 @@ class Store:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         now = time.time()
         # IS, not =: an expected NULL (no PR yet) must match a NULL column.
-        guard = "".join(f" AND {name} IS ?" for name in expect or {})
+        # A PR by meaning: a row an older version wrote with fewer keys still matches.
+        guard = "".join(f" AND {_GUARDED.get(name, name)} IS ?" for name in expect or {})
         guard_values = [_encode(name, value) for name, value in (expect or {}).items()]
         with self.transaction() as db:
             if fields or expect:
@@ -659,7 +665,10 @@ def _encode(name: str, value: Any) -> Any:
     if name == "activity":
         assert isinstance(value, Activity)
         return json.dumps(redact_value(value.to_json()))
-    if name in ("pr", "extra"):
+    if name == "pr":
+        assert value is None or isinstance(value, SessionPR)
+        return None if value is None else pr_text(value)
+    if name == "extra":
         return None if value is None else json.dumps(redact_value(value), sort_keys=True)
     if name == "title":
         return redact(value)
@@ -686,7 +695,7 @@ def _session_row(s: Session) -> tuple[Any, ...]:
         s.attempt,
         s.agent_session_id,
         s.issue,
-        None if s.pr is None else json.dumps(redact_value(s.pr), sort_keys=True),
+        None if s.pr is None else pr_text(s.pr),
         json.dumps(redact_value(s.extra), sort_keys=True),
         s.created_at,
         s.updated_at,
@@ -712,7 +721,7 @@ def _session_from_row(row: Sequence[Any]) -> Session:
         attempt=int(row[13]),
         agent_session_id=row[14],
         issue=row[15],
-        pr=None if row[16] is None else json.loads(row[16]),
+        pr=None if row[16] is None else pr_from_text(row[16]),
         extra=json.loads(row[17]),
         created_at=float(row[18]),
         updated_at=float(row[19]),

@@ -26,7 +26,7 @@ from ao_tui.screens.diff import DiffScreen, LineView
 from ao_tui.screens.merge import MergeScreen, pr_blockers
 from ao_tui.screenshots import SAMPLE_EXCERPT, sample_ci, settle
 from core.engine import Engine
-from core.models import DeliveryResult
+from core.models import DeliveryResult, SessionPR
 from core.scm import MergeConflictError
 from tests.tui.conftest import Recorder
 from tests.tui.test_actions import record_notifications, select, wait_until
@@ -389,13 +389,12 @@ async def test_merge_conflict_stays_in_the_dialog_with_the_files(
 # helpers ------------------------------------------------------------------------------
 
 
-def test_pr_blockers_prefer_the_list_and_fall_back_to_the_state() -> None:
-    assert pr_blockers({"state": "ci_failed", "blockers": ["CI failing", "draft"]}) == [
+def test_pr_blockers_are_the_pr_s_own_list() -> None:
+    assert pr_blockers(SessionPR("ci_failed", blockers=("CI failing", "draft"))) == [
         "CI failing",
         "draft",
     ]
-    assert pr_blockers({"state": "mergeable", "blockers": []}) == []
-    assert pr_blockers({"state": "changes_requested"}) == ["changes requested"]
+    assert pr_blockers(SessionPR("mergeable")) == []
     assert pr_blockers(None) != []
 
 
