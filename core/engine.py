@@ -73,6 +73,7 @@ from core.slots import (
     AgentContext,
     AgentSettings,
     LaunchPlan,
+    PaneInfo,
     Runtime,
     SlotError,
     Workspace,
@@ -470,7 +471,7 @@ class Engine:
                 f"projects.{project_id}.agentConfig.command in the config"
             )
 
-    def _start_process(self, session: Session, plan: LaunchPlan) -> Any:
+    def _start_process(self, session: Session, plan: LaunchPlan) -> PaneInfo:
         # The agent gets what it needs of the operator's environment, never all of it
         # (core.agent_env); tmux itself would hand it the environment of whichever process
         # started the tmux server. The plan goes through a FIFO, so no secret rests on disk.
@@ -863,7 +864,7 @@ class Engine:
             )
         return self.runtime.attach_argv(session.tmux, inside_tmux=bool(os.environ.get("TMUX")))
 
-    def _live_pane(self, session: Session) -> Any:
+    def _live_pane(self, session: Session) -> PaneInfo | None:
         pane = self.runtime.list_panes().get(session.tmux)
         if pane is None or pane.dead:
             return None

@@ -38,6 +38,7 @@ from core.zones import zone_of
 
 if TYPE_CHECKING:
     from core.engine import Engine
+    from core.store import SessionChanges
 
 
 PR_INTERVAL = 3.0
@@ -226,7 +227,7 @@ class Reconciler:
         activity = fuse(signals, session.activity, now)
         changed_activity = _visible(activity) != _visible(session.activity)
         changed_lifecycle = lifecycle is not session.lifecycle
-        fields: dict[str, Any] = {}
+        fields: SessionChanges = {}
         if extra_updates:
             fields["extra"] = {**session.extra, **extra_updates}
         if pane is not None and pane.pane_id != session.pane_id:
@@ -248,9 +249,9 @@ class Reconciler:
             "previous_zone": before_zone.value,
         }
         kind = "lifecycle" if changed_lifecycle else "activity"
-        fields.update(activity=activity)
+        fields["activity"] = activity
         if changed_lifecycle:
-            fields.update(lifecycle=lifecycle, lifecycle_reason=reason)
+            fields["lifecycle"], fields["lifecycle_reason"] = lifecycle, reason
         written = engine.store.update_session_if(
             session.id, _snapshot(session), event=(kind, data), **fields
         )
@@ -277,12 +278,12 @@ def _one_line(exc: BaseException) -> str:
     return redact(" ".join(str(exc).split()))[:200] or "(no message)"
 
 
-def _snapshot(session: Session) -> dict[str, Any]:
+def _snapshot(session: Session) -> SessionChanges:
     """What must still hold for a tick's decision about ``session`` to be written."""
     return {"lifecycle": session.lifecycle, "attempt": session.attempt}
 
 
-def _visible(activity: Activity) -> tuple[Any, ...]:
+def _visible(activity: Activity) -> tuple[ActivityState, str, str]:
     """What a user sees of an activity; ``since`` moving alone is not a change."""
     return (activity.state, activity.detail, repr(activity.waiting_for))
 

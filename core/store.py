@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from core.ci_excerpt import bound_excerpt
 from core.models import Activity, Event, Lifecycle, Session, SessionPR
@@ -124,24 +124,29 @@ _SESSION_COLUMNS = (
 _GUARDED = {"pr": f"{SQL_FUNCTION}(pr)"}
 """Columns an expectation compares through a function rather than as stored text."""
 
-# Fields callers may change with update_session, mapped to how each is stored.
-_UPDATABLE = {
-    "title",
-    "prompt",
-    "branch",
-    "base_branch",
-    "worktree",
-    "tmux",
-    "pane_id",
-    "lifecycle",
-    "lifecycle_reason",
-    "activity",
-    "attempt",
-    "agent_session_id",
-    "issue",
-    "pr",
-    "extra",
-}
+
+class SessionChanges(TypedDict, total=False):
+    """The fields :meth:`Store.update_session` may change, typed as on :class:`Session`
+    (and what an expectation of :meth:`Store.update_session_if` may name)."""
+
+    title: str
+    prompt: str
+    branch: str
+    base_branch: str
+    worktree: str
+    tmux: str
+    pane_id: str
+    lifecycle: Lifecycle
+    lifecycle_reason: str
+    activity: Activity
+    attempt: int
+    agent_session_id: str
+    issue: str
+    pr: SessionPR | None
+    extra: dict[str, Any]
+
+
+_UPDATABLE = SessionChanges.__optional_keys__
 
 
 @dataclass(frozen=True)
@@ -380,7 +385,7 @@ class Store:
         session_id: str,
         *,
         event: tuple[str, dict[str, Any]] | None = None,
-        **fields: Any,
+        **fields: Unpack[SessionChanges],
     ) -> Session:
         """Change ``fields`` of one session (and log ``event``) atomically; the new value."""
         updated = self._update(session_id, None, event, fields)
@@ -391,11 +396,11 @@ class Store:
     def update_session_if(
         self,
         session_id: str,
-        expect: dict[str, Any],
+        expect: SessionChanges,
         *,
         event: tuple[str, dict[str, Any]] | None = None,
         more_events: Sequence[tuple[str, dict[str, Any]]] = (),
-        **fields: Any,
+        **fields: Unpack[SessionChanges],
     ) -> Session | None:
         """Like :meth:`update_session`, but only while the row still has ``expect``'s values.
 
@@ -409,9 +414,9 @@ class Store:
     def _update(
         self,
         session_id: str,
-        expect: dict[str, Any] | None,
+        expect: SessionChanges | None,
         event: tuple[str, dict[str, Any]] | None,
-        fields: dict[str, Any],
+        fields: SessionChanges,
         more_events: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> Session | None:
         unknown = (set(fields) | set(expect or {})) - _UPDATABLE
