@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, TypeVar, Unpack
+from typing import Any, Concatenate, ParamSpec, TypedDict, TypeVar, Unpack
 
 from core.ci_excerpt import bound_excerpt
 from core.models import Activity, Event, Lifecycle, Session, SessionPR
@@ -194,15 +194,19 @@ def _sqlite_errors_named(cls: type[_T]) -> type[_T]:
     return cls
 
 
-def _named(method: Callable[..., Any]) -> Callable[..., Any]:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _named(method: Callable[Concatenate[Store, _P], _R]) -> Callable[Concatenate[Store, _P], _R]:
     @functools.wraps(method)
-    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+    def call(store: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
-            return method(self, *args, **kwargs)
+            return method(store, *args, **kwargs)
         except sqlite3.Error as exc:
-            raise sqlite_error(self.path, exc, busy_timeout=self.busy_timeout) from exc
+            raise sqlite_error(store.path, exc, busy_timeout=store.busy_timeout) from exc
         except DamagedRecordError as exc:
-            raise StoreError(f"{self.path}: {exc}; {RECOVER_HINT}") from exc
+            raise StoreError(f"{store.path}: {exc}; {RECOVER_HINT}") from exc
 
     return call
 
