@@ -820,7 +820,7 @@ class CockpitApp(App[None]):
         if action in ("merge", "approve_pr"):
             return (
                 session.pr is not None
-                and session.pr.get("state") != "merged"
+                and session.pr.state != "merged"
                 and session.lifecycle is not Lifecycle.MERGED
             )
         return True
@@ -1124,9 +1124,9 @@ class CockpitApp(App[None]):
 
         def call() -> str:
             approved = self.engine.approve(session.id)
-            pr = approved.pr or {}
-            blockers = "; ".join(pr.get("blockers") or []) or "none"
-            return f"approved; PR {pr.get('state')}; blockers: {blockers}"
+            pr = approved.pr
+            blockers = "; ".join(pr.blockers if pr else ()) or "none"
+            return f"approved; PR {pr.state if pr else None}; blockers: {blockers}"
 
         self.run_engine_action("approve", session.id, call)
 

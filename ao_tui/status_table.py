@@ -13,11 +13,10 @@ allows: that is what the operator must see before answering. Every text from els
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from core.humanize import age
 from core.inert import inert
-from core.models import ActivityState, Lifecycle, Session, Zone
+from core.models import ActivityState, Lifecycle, Session, SessionPR, Zone
 from core.zones import zone_of
 
 WIDTH = 80
@@ -44,7 +43,7 @@ ACTIVITY_WORDS = {ActivityState.WAITING_INPUT.value: "waiting"}
 """Activity states whose table word is shorter than their value (as on a cockpit card)."""
 
 
-def pr_column(pr: dict[str, Any] | None) -> str:
+def pr_column(pr: SessionPR | None) -> str:
     """The PR's review and merge side in one word: ``-`` (no PR), ``open``, ``approved``,
     ``stale`` (approved at an older head), ``changes``, ``conflicts``, ``draft``, ``merged``.
 
@@ -53,23 +52,23 @@ def pr_column(pr: dict[str, Any] | None) -> str:
     """
     if pr is None:
         return "-"
-    state = str(pr.get("state") or "")
+    state = pr.state
     if state in ("merged", "conflicts", "draft", "unknown"):
         return state
-    if state == "changes_requested" or pr.get("review") == "changes_requested":
+    if state == "changes_requested" or pr.review == "changes_requested":
         return "changes"
-    if state == "review_pending" or pr.get("review") == "stale":
+    if state == "review_pending" or pr.review == "stale":
         return "stale"
-    if pr.get("review") == "approved":
+    if pr.review == "approved":
         return "approved"
     return "open"
 
 
-def ci_column(pr: dict[str, Any] | None) -> str:
+def ci_column(pr: SessionPR | None) -> str:
     """The PR's CI: ``passing``, ``failing``, ``running``, or ``-`` (no PR, no run yet)."""
     if pr is None:
         return "-"
-    return _CI_WORDS.get(str(pr.get("ci") or ""), "-")
+    return _CI_WORDS.get(pr.ci, "-")
 
 
 def asks(session: Session) -> str:

@@ -45,7 +45,7 @@ def someone_is_fixing(session: Session) -> bool:
 
 def pr_trouble(session: Session) -> str | None:
     """``CI failed``, ``changes requested`` or ``conflicts with main``; None otherwise."""
-    state = str((session.pr or {}).get("state") or "")
+    state = "" if session.pr is None else session.pr.state
     words = PR_TROUBLE.get(state)
     return None if words is None else words.format(base=session.base_branch or "the base")
 
@@ -63,8 +63,10 @@ def needs_you_reason(session: Session, *, keys: bool = True) -> str:
     if session.lifecycle is Lifecycle.EXITED:
         return session.lifecycle_reason or "the agent exited"
     trouble = pr_trouble(session)
-    if trouble and activity.state is ActivityState.IDLE and not someone_is_fixing(session):
-        step, hint = _NEXT_STEP[str((session.pr or {}).get("state"))]
+    pr = session.pr
+    idle = activity.state is ActivityState.IDLE
+    if trouble and pr is not None and idle and not someone_is_fixing(session):
+        step, hint = _NEXT_STEP[pr.state]
         step = step.format(base=session.base_branch or "the base")
         return f"{trouble}; the agent is idle — {step}" + (f" ({hint})" if keys else "")
     if activity.state is ActivityState.IDLE and session.lifecycle_reason == "restored":

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.models import SessionPR
 from core.scm import PRInfo
 
 KIND = "ci-failed"
 
 
-def ci_failed_data(before: dict[str, Any] | None, pr: PRInfo | None) -> dict[str, Any] | None:
+def ci_failed_data(before: SessionPR | None, pr: PRInfo | None) -> dict[str, Any] | None:
     """The event data when ``pr`` shows a CI failure that ``before`` (the stored PR) did not.
 
     ``{"head_sha", "checks": [{"name", "excerpt_chars", "url"}]}``; None when there is
@@ -24,8 +25,7 @@ def ci_failed_data(before: dict[str, Any] | None, pr: PRInfo | None) -> dict[str
     """
     if pr is None or pr.ci != "failing":
         return None
-    known = before or {}
-    if known.get("ci") == "failing" and known.get("head_sha") == pr.head_sha:
+    if before is not None and before.ci == "failing" and before.head_sha == pr.head_sha:
         return None
     checks = []
     for check in pr.checks:

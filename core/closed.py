@@ -16,7 +16,8 @@ _CLOSED = frozenset({Lifecycle.MERGED, Lifecycle.DONE})
 
 def is_merged(session: Session) -> bool:
     """Whether the session's work has landed: merged by ao-tui or on the host."""
-    return session.lifecycle is Lifecycle.MERGED or (session.pr or {}).get("state") == "merged"
+    host_merged = session.pr is not None and session.pr.state == "merged"
+    return session.lifecycle is Lifecycle.MERGED or host_merged
 
 
 def is_closed(session: Session) -> bool:
@@ -29,7 +30,7 @@ def closed_reason(session: Session) -> str:
     if session.lifecycle in _CLOSED:
         return session.lifecycle_reason
     if is_merged(session):
-        number = (session.pr or {}).get("number")
+        number = None if session.pr is None else session.pr.number
         return f"PR #{number} merged on the host" if number else "its PR was merged"
     return ""
 

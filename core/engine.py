@@ -77,6 +77,7 @@ from core.slots import (
     AgentContext,
     AgentSettings,
     LaunchPlan,
+    PaneInfo,
     Runtime,
     SlotError,
     Workspace,
@@ -483,7 +484,7 @@ class Engine:
                 f"projects.{project_id}.agentConfig.command in the config"
             )
 
-    def _start_process(self, session: Session, plan: LaunchPlan) -> Any:
+    def _start_process(self, session: Session, plan: LaunchPlan) -> PaneInfo:
         # The agent gets what it needs of the operator's environment, never all of it
         # (core.agent_env); tmux itself would hand it the environment of whichever process
         # started the tmux server. The plan goes through a FIFO, so no secret rests on disk.
@@ -876,7 +877,7 @@ class Engine:
             )
         return self.runtime.attach_argv(session.tmux, inside_tmux=bool(os.environ.get("TMUX")))
 
-    def _live_pane(self, session: Session) -> Any:
+    def _live_pane(self, session: Session) -> PaneInfo | None:
         pane = self.runtime.list_panes().get(session.tmux)
         if pane is None or pane.dead:
             return None
@@ -1037,14 +1038,7 @@ class Engine:
         if wip:
             notes.append(f"uncommitted work was saved as {wip[:10]} on {session.branch}")
         now = self.clock()
-        merged_pr = {
-            **pr.to_json(),
-            "state": "merged",
-            "mergeable": False,
-            "blockers": [],
-            "notes": notes,
-            "merged_sha": result.sha,
-        }
+        merged_pr = pr.to_session_pr().as_merged(result.sha, notes)
         session = self.store.update_session(
             session_id,
             lifecycle=Lifecycle.MERGED,

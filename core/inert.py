@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from core.models import Session
+from core.models import Session, SessionPR
 
 T = TypeVar("T")
 
@@ -151,6 +151,14 @@ def inert_data(value: T) -> T:
     return value
 
 
+def inert_pr(pr: SessionPR) -> SessionPR:
+    """``pr`` with every text in it made :func:`inert` (the host's URL, problem and
+    blockers, reviewers' threads); the same object when nothing needed changing."""
+    data = pr.to_json()
+    shown = inert_data(data)
+    return pr if shown is data else SessionPR.from_json(shown)
+
+
 def inert_session(session: Session) -> Session:
     """``session`` as a front end shows it: title, reasons, details and PR facts inert.
 
@@ -165,7 +173,7 @@ def inert_session(session: Session) -> Session:
         activity = replace(activity, detail=detail, waiting_for=waiting_for)
     title = inert(session.title, one_line=True)
     reason = inert(session.lifecycle_reason)
-    pr = inert_data(session.pr)
+    pr = None if session.pr is None else inert_pr(session.pr)
     if (
         activity is session.activity
         and title is session.title

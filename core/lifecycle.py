@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.activity.fusion import fuse
 from core.activity.starts import of_this_start
@@ -30,6 +30,7 @@ from core.models import (
     Event,
     Lifecycle,
     Session,
+    SessionPR,
     SignalSource,
 )
 from core.plugin_failures import PLUGIN_FAILURES
@@ -38,6 +39,10 @@ from core.scm import Scm, ScmNotReadyError, ScmTarget, ScmUnavailableError
 from core.slots import Agent, AgentContext, PaneInfo, Runtime
 from core.store import Store
 from core.zones import zone_of
+
+if TYPE_CHECKING:
+    from core.store import SessionChanges
+
 
 PR_INTERVAL = 3.0
 """Seconds between two refreshes of every session's PR state by the timer tick."""
@@ -176,22 +181,22 @@ class Reconciler:
         new_head = pr is not None and pr.ci == "none" and target.ci is not None
         if new_head and scm.start_ci(target, deps.store, head):
             pr = scm.status(target, deps.store, head, base_head)
-        new = None if pr is None else pr.to_json()
+        new = None if pr is None else pr.to_session_pr()
         failed = ci_failed_data(session.pr, pr)
         return self._write_pr(session, new, head if pr is None else pr.head_sha, failed)
 
     def _pr_problem(self, session: Session, problem: str) -> list[Event]:
         """Record that the host could not be asked: the last known PR (if any) says why."""
-        known = session.pr or {"state": "unknown", "ci": "none", "review": "pending"}
-        new = {**known, "problem": problem, "mergeable": False}
-        if new["state"] == "unknown":
-            new["blockers"] = [f"SCM unavailable: {problem}"]
-        return self._write_pr(session, new, str(known.get("head_sha") or ""))
+        known = session.pr or SessionPR("unknown")
+        new = replace(known, problem=problem, mergeable=False)
+        if new.state == "unknown":
+            new = replace(new, blockers=(f"SCM unavailable: {problem}",))
+        return self._write_pr(session, new, known.head_sha)
 
     def _write_pr(
         self,
         session: Session,
-        new: dict[str, Any] | None,
+        new: SessionPR | None,
         head: str,
         ci_failed: dict[str, Any] | None = None,
     ) -> list[Event]:
@@ -202,12 +207,12 @@ class Reconciler:
             return []
         after = replace(session, pr=new)
         data = {
-            "state": "none" if new is None else new["state"],
-            "previous": (session.pr or {}).get("state", "none"),
-            "ci": None if new is None else new["ci"],
-            "review": None if new is None else new["review"],
-            "blockers": [] if new is None else new.get("blockers", []),
-            "problem": None if new is None else new.get("problem"),
+            "state": "none" if new is None else new.state,
+            "previous": "none" if session.pr is None else session.pr.state,
+            "ci": None if new is None else new.ci,
+            "review": None if new is None else new.review,
+            "blockers": [] if new is None else list(new.blockers),
+            "problem": None if new is None else new.problem or None,
             "head_sha": head,
             "zone": zone_of(after).value,
             "previous_zone": zone_of(session).value,
@@ -261,7 +266,7 @@ class Reconciler:
         activity = fuse(signals, session.activity, now)
         changed_activity = _visible(activity) != _visible(session.activity)
         changed_lifecycle = lifecycle is not session.lifecycle
-        fields: dict[str, Any] = {}
+        fields: SessionChanges = {}
         if extra_updates:
             fields["extra"] = {**session.extra, **extra_updates}
         if pane is not None and pane.pane_id != session.pane_id:
@@ -283,9 +288,9 @@ class Reconciler:
             "previous_zone": before_zone.value,
         }
         kind = "lifecycle" if changed_lifecycle else "activity"
-        fields.update(activity=activity)
+        fields["activity"] = activity
         if changed_lifecycle:
-            fields.update(lifecycle=lifecycle, lifecycle_reason=reason)
+            fields["lifecycle"], fields["lifecycle_reason"] = lifecycle, reason
         written = deps.store.update_session_if(
             session.id, _snapshot(session), event=(kind, data), **fields
         )
@@ -312,12 +317,12 @@ def _one_line(exc: BaseException) -> str:
     return redact(" ".join(str(exc).split()))[:200] or "(no message)"
 
 
-def _snapshot(session: Session) -> dict[str, Any]:
+def _snapshot(session: Session) -> SessionChanges:
     """What must still hold for a tick's decision about ``session`` to be written."""
     return {"lifecycle": session.lifecycle, "attempt": session.attempt}
 
 
-def _visible(activity: Activity) -> tuple[Any, ...]:
+def _visible(activity: Activity) -> tuple[ActivityState, str, str]:
     """What a user sees of an activity; ``since`` moving alone is not a change."""
     return (activity.state, activity.detail, repr(activity.waiting_for))
 

@@ -7,9 +7,10 @@ handed to any thread or front end without copying.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, get_args
 
 
 class Lifecycle(enum.StrEnum):
@@ -125,6 +126,232 @@ class ActivitySignal:
     repeating it, are one state that began with the first of them."""
 
 
+CiState = Literal["passing", "failing", "running", "none"]
+ReviewState = Literal["approved", "stale", "pending", "changes_requested"]
+PRState = Literal[
+    "open",
+    "draft",
+    "review_pending",
+    "mergeable",
+    "changes_requested",
+    "ci_running",
+    "ci_failed",
+    "conflicts",
+    "merged",
+    "unknown",
+]
+"""The one state of a PR the board reads (core.scm.pr_state); ``unknown`` while the host
+could not be asked and nothing was known before."""
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    """One unresolved review thread on a PR: where it points, who started it, what it says."""
+
+    path: str
+    line: int | None
+    author: str
+    body: str
+    url: str | None = None
+    replies: int = 0
+    """Comments after the first one."""
+
+    def to_json(self) -> dict[str, Any]:
+        """One entry of the ``threads`` list of a session's ``pr``."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "author": self.author,
+            "body": self.body,
+            "url": self.url,
+            "replies": self.replies,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> ReviewThread:
+        """A thread as :meth:`to_json` wrote it; ``ValueError`` naming the field if not."""
+        fields = _object(data, "thread")
+        return cls(
+            path=_text(fields, "path", "thread.path"),
+            line=_count(fields, "line", "thread.line"),
+            author=_text(fields, "author", "thread.author"),
+            body=_text(fields, "body", "thread.body"),
+            url=_text_or_none(fields, "url", "thread.url"),
+            replies=_count(fields, "replies", "thread.replies") or 0,
+        )
+
+
+@dataclass(frozen=True)
+class SessionPR:
+    """A session's PR as the store keeps it and every front end reads it.
+
+    The facts of the last refresh and what they mean (state, blockers, notes), fixed when
+    they were stored, so no reader recomputes them and an old row shows what it showed.
+    Built by :meth:`core.scm.PRInfo.to_session_pr`; the reconciler writes a bare
+    ``unknown`` one when the host could not be asked and nothing was known.
+    """
+
+    state: PRState
+    number: int | None = None
+    url: str | None = None
+    ci: CiState = "none"
+    review: ReviewState = "pending"
+    mergeable: bool = False
+    blockers: tuple[str, ...] = ()
+    """Why a merge must not happen now, in the order to fix them."""
+    notes: tuple[str, ...] = ()
+    """Facts beside the blockers that do not stop a merge (and, once merged, what the
+    merge did with the worktree)."""
+    head_sha: str = ""
+    base_sha: str = ""
+    ahead: int | None = None
+    """Commits ahead of the base; None when no refresh has counted them."""
+    behind: int | None = None
+    conflicts: tuple[str, ...] = ()
+    threads: tuple[ReviewThread, ...] = ()
+    """Unresolved review threads (hosts that have them)."""
+    problem: str = ""
+    """Why this may be out of date (the host failed on the last poll), or ""."""
+    merged_sha: str | None = None
+    """The base commit the merge made, once merged."""
+
+    def as_merged(self, sha: str | None, notes: Sequence[str]) -> SessionPR:
+        """This PR once landed as ``sha``: nothing blocks it any more, ``notes`` say what
+        happened to the worktree."""
+        return replace(
+            self,
+            state="merged",
+            mergeable=False,
+            blockers=(),
+            notes=tuple(notes),
+            merged_sha=sha,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``pr`` column of the store (the keys PRInfo has always written)."""
+        data: dict[str, Any] = {
+            "state": self.state,
+            "number": self.number,
+            "url": self.url,
+            "ci": self.ci,
+            "review": self.review,
+            "mergeable": self.mergeable,
+            "blockers": list(self.blockers),
+            "notes": list(self.notes),
+            "head_sha": self.head_sha,
+            "base_sha": self.base_sha,
+            "ahead": self.ahead,
+            "behind": self.behind,
+            "conflicts": list(self.conflicts),
+            "threads": [thread.to_json() for thread in self.threads],
+            "problem": self.problem or None,
+        }
+        if self.merged_sha is not None:
+            data["merged_sha"] = self.merged_sha
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> SessionPR:
+        """A stored ``pr``, from any version's row: keys it lacks take their defaults.
+
+        Raises ``ValueError`` naming the first field that is not what it must be (the
+        store reports the session as damaged, with the way to recover).
+        """
+        fields = _object(data, "pr")
+        threads = fields.get("threads")
+        if threads is None:
+            threads = []
+        if not isinstance(threads, list):
+            raise ValueError(f"pr.threads: expected a list, got {_kind(threads)}")
+        return cls(
+            state=_choice(fields, "state", _PR_STATES, "unknown"),
+            number=_count(fields, "number", "pr.number"),
+            url=_text_or_none(fields, "url", "pr.url"),
+            ci=_choice(fields, "ci", _CI_STATES, "none"),
+            review=_choice(fields, "review", _REVIEW_STATES, "pending"),
+            mergeable=_flag(fields, "mergeable"),
+            blockers=_texts(fields, "blockers"),
+            notes=_texts(fields, "notes"),
+            head_sha=_text(fields, "head_sha", "pr.head_sha"),
+            base_sha=_text(fields, "base_sha", "pr.base_sha"),
+            ahead=_count(fields, "ahead", "pr.ahead"),
+            behind=_count(fields, "behind", "pr.behind"),
+            conflicts=_texts(fields, "conflicts"),
+            threads=tuple(ReviewThread.from_json(thread) for thread in threads),
+            problem=_text(fields, "problem", "pr.problem"),
+            merged_sha=_text_or_none(fields, "merged_sha", "pr.merged_sha"),
+        )
+
+
+_PR_STATES: tuple[PRState, ...] = get_args(PRState)
+_CI_STATES: tuple[CiState, ...] = get_args(CiState)
+_REVIEW_STATES: tuple[ReviewState, ...] = get_args(ReviewState)
+_Choice = TypeVar("_Choice", bound=str)
+
+# Readers of stored JSON: a missing key (a row from an older version) takes the default, a
+# key of the wrong kind is a ValueError that names it. null reads as missing.
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _object(data: object, name: str) -> dict[str, object]:
+    if not isinstance(data, dict):
+        raise ValueError(f"{name}: expected an object, got {_kind(data)}")
+    return data
+
+
+def _text(fields: dict[str, object], key: str, name: str) -> str:
+    value = fields.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(f"{name}: expected text, got {_kind(value)}")
+    return value
+
+
+def _text_or_none(fields: dict[str, object], key: str, name: str) -> str | None:
+    return _text(fields, key, name) if fields.get(key) is not None else None
+
+
+def _count(fields: dict[str, object], key: str, name: str) -> int | None:
+    value = fields.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}: expected a whole number, got {_kind(value)}")
+    return value
+
+
+def _flag(fields: dict[str, object], key: str) -> bool:
+    value = fields.get(key, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"pr.{key}: expected true or false, got {_kind(value)}")
+    return value
+
+
+def _texts(fields: dict[str, object], key: str) -> tuple[str, ...]:
+    value = fields.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ValueError(f"pr.{key}: expected a list of text, got {_kind(value)}")
+    return tuple(value)
+
+
+def _choice(
+    fields: dict[str, object], key: str, allowed: tuple[_Choice, ...], default: _Choice
+) -> _Choice:
+    value = fields.get(key)
+    if value is None:
+        return default
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise ValueError(f"pr.{key}: {value!r} is not one of {', '.join(allowed)}")
+
+
 @dataclass(frozen=True)
 class Session:
     """One agent session: one task, one worktree, one branch, one tmux session."""
@@ -147,7 +374,7 @@ class Session:
     pane_id: str = ""
     issue: str = ""
     base_branch: str = ""
-    pr: dict[str, Any] | None = None
+    pr: SessionPR | None = None
     lifecycle_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     """Plugin-owned facts that must survive a restart (e.g. the transcript path found)."""

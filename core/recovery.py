@@ -40,7 +40,7 @@ from core.inventory import (
     work_in,
 )
 from core.manifest import Manifest, read_manifest, write_manifest
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
 from core.slots import ConversationLookup, SlotError, WorktreeBusyError
 from core.wip import wip_message
 
@@ -216,8 +216,7 @@ def finish_merge(engine: Engine, row: Session, item: Found) -> list[FixResult]:
         results.append(FixResult(sid, "removed", kept))
     if row.lifecycle is not Lifecycle.MERGED:
         now = engine.clock()
-        pr = {**(row.pr or {}), "state": "merged", "mergeable": False, "blockers": []}
-        pr.update(merged_sha=sha or None, notes=notes)
+        pr = (row.pr or SessionPR("merged")).as_merged(sha or None, notes)
         engine.store.update_session_if(
             sid,
             {"lifecycle": row.lifecycle, "attempt": row.attempt},

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from core.ci_excerpt import bound_excerpt
 from core.errors import EngineError
+from core.models import CiState, PRState, ReviewState, ReviewThread, SessionPR
 from core.redact import env_secrets, redact
 from core.slots import SlotError
 from core.wip import WIP_BLOCKER
@@ -21,8 +22,6 @@ from core.wip import WIP_BLOCKER
 if TYPE_CHECKING:
     from core.store import Store
 
-CiState = Literal["passing", "failing", "running", "none"]
-ReviewState = Literal["approved", "stale", "pending", "changes_requested"]
 MergeMethod = Literal["merge", "squash", "rebase"]
 MERGE_METHODS: tuple[MergeMethod, ...] = ("merge", "squash", "rebase")
 
@@ -101,30 +100,6 @@ class CheckRun:
 
 
 @dataclass(frozen=True)
-class ReviewThread:
-    """One unresolved review thread on a PR: where it points, who started it, what it says."""
-
-    path: str
-    line: int | None
-    author: str
-    body: str
-    url: str | None = None
-    replies: int = 0
-    """Comments after the first one."""
-
-    def to_json(self) -> dict[str, Any]:
-        """One entry of the ``threads`` list of a session's ``pr``."""
-        return {
-            "path": self.path,
-            "line": self.line,
-            "author": self.author,
-            "body": self.body,
-            "url": self.url,
-            "replies": self.replies,
-        }
-
-
-@dataclass(frozen=True)
 class PRInfo:
     """Everything known about one session's PR at one head commit."""
 
@@ -152,7 +127,7 @@ class PRInfo:
     """The head is a WIP commit ao-tui saved at a kill (core.wip): never to be merged."""
 
     @property
-    def state(self) -> str:
+    def state(self) -> PRState:
         """The PR state the zones read (core.zones): open, ci_failed, mergeable, ..."""
         return pr_state(self)
 
@@ -170,29 +145,29 @@ class PRInfo:
             notes.insert(0, f"behind base by {self.behind} {plural}")
         return notes
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``pr`` object stored on a session and printed by ``status --json``."""
+    def to_session_pr(self) -> SessionPR:
+        """The record stored on the session and read by every front end."""
         blockers = self.blockers
-        return {
-            "state": self.state,
-            "number": self.number,
-            "url": self.url,
-            "ci": self.ci,
-            "review": self.review,
-            "mergeable": not blockers and not self.merged,
-            "blockers": blockers,
-            "notes": self.notes,
-            "head_sha": self.head_sha,
-            "base_sha": self.base_sha,
-            "ahead": self.ahead,
-            "behind": self.behind,
-            "conflicts": list(self.conflicts),
-            "threads": [thread.to_json() for thread in self.threads],
-            "problem": self.problem or None,
-        }
+        return SessionPR(
+            state=self.state,
+            number=self.number,
+            url=self.url,
+            ci=self.ci,
+            review=self.review,
+            mergeable=not blockers and not self.merged,
+            blockers=tuple(blockers),
+            notes=tuple(self.notes),
+            head_sha=self.head_sha,
+            base_sha=self.base_sha,
+            ahead=self.ahead,
+            behind=self.behind,
+            conflicts=self.conflicts,
+            threads=self.threads,
+            problem=self.problem,
+        )
 
 
-def pr_state(pr: PRInfo) -> str:
+def pr_state(pr: PRInfo) -> PRState:
     """One state from the facts, most urgent first.
 
     An approval only counts for the head it was given at: a push after review sends the

@@ -27,10 +27,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from core.ci_excerpt import bound_excerpt
-from core.models import Activity, Event, Lifecycle, Session
+from core.models import Activity, Event, Lifecycle, Session, SessionPR
 from core.redact import redact, redact_value
 from core.store_health import (
     StoreError as StoreError,
@@ -53,6 +53,7 @@ from core.store_sqlite import (
     _sqlite_errors_named,
     _Tx,
 )
+from core.stored_pr import SQL_FUNCTION, canonical_pr_text, pr_from_text, pr_text
 
 BUSY_TIMEOUT = 10.0
 """Seconds a write waits for another process's write before giving up (exit 7)."""
@@ -64,24 +65,32 @@ _SESSION_COLUMNS = (
     "created_at, updated_at"
 )
 
-# Fields callers may change with update_session, mapped to how each is stored.
-_UPDATABLE = {
-    "title",
-    "prompt",
-    "branch",
-    "base_branch",
-    "worktree",
-    "tmux",
-    "pane_id",
-    "lifecycle",
-    "lifecycle_reason",
-    "activity",
-    "attempt",
-    "agent_session_id",
-    "issue",
-    "pr",
-    "extra",
-}
+_GUARDED = {"pr": f"{SQL_FUNCTION}(pr)"}
+"""Columns an expectation compares through a function rather than as stored text."""
+
+
+class SessionChanges(TypedDict, total=False):
+    """The fields :meth:`Store.update_session` may change, typed as on :class:`Session`
+    (and what an expectation of :meth:`Store.update_session_if` may name)."""
+
+    title: str
+    prompt: str
+    branch: str
+    base_branch: str
+    worktree: str
+    tmux: str
+    pane_id: str
+    lifecycle: Lifecycle
+    lifecycle_reason: str
+    activity: Activity
+    attempt: int
+    agent_session_id: str
+    issue: str
+    pr: SessionPR | None
+    extra: dict[str, Any]
+
+
+_UPDATABLE = SessionChanges.__optional_keys__
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
             self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.create_function(SQL_FUNCTION, 1, canonical_pr_text, deterministic=True)
             self._migrate()
         except sqlite3.Error as exc:
             self._db.close()
@@ -264,7 +274,7 @@ class Store:
         session_id: str,
         *,
         event: tuple[str, dict[str, Any]] | None = None,
-        **fields: Any,
+        **fields: Unpack[SessionChanges],
     ) -> Session:
         """Change ``fields`` of one session (and log ``event``) atomically; the new value."""
         updated = self._update(session_id, None, event, fields)
@@ -275,11 +285,11 @@ class Store:
     def update_session_if(
         self,
         session_id: str,
-        expect: dict[str, Any],
+        expect: SessionChanges,
         *,
         event: tuple[str, dict[str, Any]] | None = None,
         more_events: Sequence[tuple[str, dict[str, Any]]] = (),
-        **fields: Any,
+        **fields: Unpack[SessionChanges],
     ) -> Session | None:
         """Like :meth:`update_session`, but only while the row still has ``expect``'s values.
 
@@ -293,9 +303,9 @@ class Store:
     def _update(
         self,
         session_id: str,
-        expect: dict[str, Any] | None,
+        expect: SessionChanges | None,
         event: tuple[str, dict[str, Any]] | None,
-        fields: dict[str, Any],
+        fields: SessionChanges,
         more_events: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> Session | None:
         unknown = (set(fields) | set(expect or {})) - _UPDATABLE
@@ -303,7 +313,8 @@ class Store:
             raise ValueError(f"not updatable: {sorted(unknown)}")
         now = time.time()
         # IS, not =: an expected NULL (no PR yet) must match a NULL column.
-        guard = "".join(f" AND {name} IS ?" for name in expect or {})
+        # A PR by meaning: a row an older version wrote with fewer keys still matches.
+        guard = "".join(f" AND {_GUARDED.get(name, name)} IS ?" for name in expect or {})
         guard_values = [_encode(name, value) for name, value in (expect or {}).items()]
         with self.transaction() as db:
             if fields or expect:
@@ -523,7 +534,10 @@ def _encode(name: str, value: Any) -> Any:
     if name == "activity":
         assert isinstance(value, Activity)
         return json.dumps(redact_value(value.to_json()))
-    if name in ("pr", "extra"):
+    if name == "pr":
+        assert value is None or isinstance(value, SessionPR)
+        return None if value is None else pr_text(value)
+    if name == "extra":
         return None if value is None else json.dumps(redact_value(value), sort_keys=True)
     if name == "title":
         return redact(value)
@@ -550,7 +564,7 @@ def _session_row(s: Session) -> tuple[Any, ...]:
         s.attempt,
         s.agent_session_id,
         s.issue,
-        None if s.pr is None else json.dumps(redact_value(s.pr), sort_keys=True),
+        None if s.pr is None else pr_text(s.pr),
         json.dumps(redact_value(s.extra), sort_keys=True),
         s.created_at,
         s.updated_at,
@@ -576,7 +590,7 @@ def _session_from_row(row: Sequence[Any]) -> Session:
         attempt=int(row[13]),
         agent_session_id=row[14],
         issue=row[15],
-        pr=None if row[16] is None else json.loads(row[16]),
+        pr=None if row[16] is None else pr_from_text(row[16]),
         extra=json.loads(row[17]),
         created_at=float(row[18]),
         updated_at=float(row[19]),

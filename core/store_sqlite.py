@@ -9,7 +9,7 @@ import inspect
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from core.store_health import RECOVER_HINT, StoreError, sqlite_error
 
@@ -105,9 +105,13 @@ def _sqlite_errors_named(cls: type[_T]) -> type[_T]:
     return cls
 
 
-def _named(method: Callable[..., Any]) -> Callable[..., Any]:
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _named(method: Callable[Concatenate[Store, _P], _R]) -> Callable[Concatenate[Store, _P], _R]:
     @functools.wraps(method)
-    def call(self: Store, *args: Any, **kwargs: Any) -> Any:
+    def call(self: Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return method(self, *args, **kwargs)
         except sqlite3.Error as exc:

@@ -38,7 +38,7 @@ def zone_of(session: Session) -> Zone:
     """
     if session.lifecycle in _DONE_LIFECYCLES:
         return Zone.DONE
-    pr_state = (session.pr or {}).get("state", "none")
+    pr_state: str = "none" if session.pr is None else session.pr.state
     if pr_state == "unknown":  # the host could not be asked: judge by the agent alone
         pr_state = "none"
     if pr_state in ("merged", "closed"):

@@ -16,7 +16,7 @@ import click
 if TYPE_CHECKING:
     from core.config import Config
     from core.engine import Engine
-    from core.models import Session
+    from core.models import Session, SessionPR
     from core.registry import Registry
     from core.store import Store
 
@@ -217,11 +217,12 @@ def session_json(session: Session) -> dict[str, Any]:
 _PR_KEYS = ("state", "number", "url", "ci", "review", "mergeable", "blockers", "problem")
 
 
-def _pr_json(pr: dict[str, Any] | None) -> dict[str, Any] | None:
+def _pr_json(pr: SessionPR | None) -> dict[str, Any] | None:
     """The stable ``pr`` object of ``status --json`` (the store keeps more facts)."""
     if pr is None:
         return None
-    return {key: pr.get(key, [] if key == "blockers" else None) for key in _PR_KEYS}
+    stored = pr.to_json()
+    return {key: stored[key] for key in _PR_KEYS}
 
 
 def _emit(data: Any) -> None:

@@ -114,9 +114,10 @@ def approve(ctx: click.Context, session_id: str, as_json: bool) -> None:
     else:
         from core.inert import inert
 
-        pr = session.pr or {}
-        blockers = "; ".join(pr.get("blockers") or []) or "none"
-        click.echo(inert(f"{session.id} approved; PR {pr.get('state')}; blockers: {blockers}"))
+        pr = session.pr
+        blockers = "; ".join(pr.blockers if pr else ()) or "none"
+        state = pr.state if pr else None
+        click.echo(inert(f"{session.id} approved; PR {state}; blockers: {blockers}"))
 
 
 @main.command()
@@ -145,10 +146,9 @@ def merge(
     with _errors():
         engine = _load_engine(ctx)
         if not yes:
-            pr = engine.reconcile_one(session_id).pr or {}
-            blockers = pr.get("blockers") or []
-            click.echo(f"{session_id}: PR {pr.get('state', 'none')}", err=True)
-            for blocker in blockers:
+            pr = engine.reconcile_one(session_id).pr
+            click.echo(f"{session_id}: PR {pr.state if pr else 'none'}", err=True)
+            for blocker in pr.blockers if pr else ():
                 click.echo(f"  blocker: {inert(str(blocker), one_line=True)}", err=True)
             if not sys.stdin.isatty():
                 fail("not a terminal: pass --yes to merge without asking", EXIT_USAGE)
@@ -162,7 +162,7 @@ def merge(
                 click.echo(f"  - {inert(str(blocker), one_line=True)}", err=True)
             click.echo("fix them, or pass --force to merge anyway", err=True)
             raise SystemExit(exc.exit_code) from None
-    notes = list((session.pr or {}).get("notes") or [])
+    notes = list(session.pr.notes) if session.pr else []
     if as_json:
         _emit({**session_json(session), "sha": sha, "notes": notes})
         return

@@ -8,8 +8,9 @@ The Review tab shows the stored PR with its unresolved threads; ``f`` forwards t
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -32,7 +33,7 @@ from core.errors import AoError
 from core.event_summary import summary, waiting_text
 from core.humanize import age
 from core.inert import inert
-from core.models import Event, Session, Turn
+from core.models import Event, Session, SessionPR, Turn
 from core.slots import ConversationTurns
 from core.zones import zone_of
 
@@ -89,39 +90,35 @@ def info_table(session: Session, now: float) -> Table:
     return table
 
 
-def pr_rows(pr: dict[str, Any] | None) -> list[tuple[str, str]]:
+def pr_rows(pr: SessionPR | None) -> list[tuple[str, str]]:
     """The PR as named fields: where, state, CI, review, mergeable, blockers one per line."""
-    if not pr:
+    if pr is None:
         return [("pull request", "- (no commits ahead of the base yet)")]
-    number = pr.get("number")
-    where = f"#{number} {pr.get('url') or ''}".strip() if number else "local branch"
-    head = str(pr.get("head_sha") or "")[:10] or "?"
-    ahead, behind = pr.get("ahead"), pr.get("behind")
+    where = f"#{pr.number} {pr.url or ''}".strip() if pr.number else "local branch"
     rows = [
         ("pull request", where),
-        ("PR state", str(pr.get("state") or "unknown")),
-        ("CI", str(pr.get("ci") or "none")),
-        ("review", str(pr.get("review") or "pending")),
-        ("mergeable", "yes" if pr.get("mergeable") else "no"),
-        ("blockers", _bullets(pr.get("blockers")) or "none"),
+        ("PR state", pr.state),
+        ("CI", pr.ci),
+        ("review", pr.review),
+        ("mergeable", "yes" if pr.mergeable else "no"),
+        ("blockers", _bullets(pr.blockers) or "none"),
     ]
-    if pr.get("notes"):
-        rows.append(("notes", _bullets(pr["notes"])))
-    if pr.get("conflicts"):
-        rows.append(("conflicts", _bullets(pr["conflicts"])))
-    if ahead is not None or behind is not None:
-        rows.append(("head", f"{head} · {ahead or 0} ahead, {behind or 0} behind the base"))
-    if pr.get("threads"):
-        rows.append(("review threads", f"{len(pr['threads'])} unresolved (Review tab)"))
-    if pr.get("problem"):
-        rows.append(("host problem", str(pr["problem"])))
+    if pr.notes:
+        rows.append(("notes", _bullets(pr.notes)))
+    if pr.conflicts:
+        rows.append(("conflicts", _bullets(pr.conflicts)))
+    if pr.ahead is not None or pr.behind is not None:
+        head = pr.head_sha[:10] or "?"
+        rows.append(("head", f"{head} · {pr.ahead or 0} ahead, {pr.behind or 0} behind the base"))
+    if pr.threads:
+        rows.append(("review threads", f"{len(pr.threads)} unresolved (Review tab)"))
+    if pr.problem:
+        rows.append(("host problem", pr.problem))
     return rows
 
 
-def _bullets(items: Any) -> str:
+def _bullets(items: Sequence[str]) -> str:
     """A list as one ``• item`` line each."""
-    if not isinstance(items, list):
-        return str(items or "")
     return "\n".join(f"• {item}" for item in items)
 
 

@@ -8,7 +8,7 @@ never landed by a reflexive Enter. The merge runs in a thread; refusals and conf
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -22,31 +22,15 @@ from textual.worker import Worker
 from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.errors import EngineError
-from core.models import Session
+from core.models import Session, SessionPR
 from core.scm import MERGE_METHODS, MergeBlockedError, MergeConflictError
 
-_STATE_BLOCKERS = {
-    "ci_failed": "CI failing",
-    "ci_running": "CI running",
-    "changes_requested": "changes requested",
-    "conflicts": "conflicts with the base",
-    "draft": "draft",
-    "review_pending": "approval is for an older head",
-    "open": "not approved",
-    "merged": "already merged",
-}
-"""Blockers implied by a PR state, for a PR record that carries no blocker list."""
 
-
-def pr_blockers(pr: dict[str, Any] | None) -> list[str]:
-    """Every blocker of a session's PR: its own list, else what its state implies."""
-    if not pr:
+def pr_blockers(pr: SessionPR | None) -> list[str]:
+    """Every blocker of a session's PR (one saying there is none yet without a PR)."""
+    if pr is None:
         return ["no PR: the branch has no commits ahead of its base"]
-    listed = [str(blocker) for blocker in pr.get("blockers") or []]
-    if "blockers" in pr:
-        return listed
-    implied = _STATE_BLOCKERS.get(str(pr.get("state") or ""))
-    return [implied] if implied else []
+    return list(pr.blockers)
 
 
 class MergeScreen(WorkerScreen[str | None]):
@@ -114,16 +98,16 @@ class MergeScreen(WorkerScreen[str | None]):
                 yield Button(Text("Cancel [esc]"), id="merge-cancel")
 
     def _summary(self) -> Text:
-        pr = self.session.pr or {}
+        pr = self.session.pr
         colours = self.app.theme_variables
         error = colours.get("error", "red")
         text = Text()
-        number = pr.get("number")
+        number = pr.number if pr else None
         text.append(f"Merge {self.session.id}", style="bold")
         text.append(f" ({self.session.title})")
         text.append(f" #{number}" if number else "")
         text.append(f"\n{self.session.branch} → {self.session.base_branch or 'base'}")
-        text.append(f" · PR {pr.get('state', 'unknown')}\n\n")
+        text.append(f" · PR {pr.state if pr else 'unknown'}\n\n")
         if self.blockers:
             text.append("Not mergeable", style=f"bold {error}")
             text.append(f" — {len(self.blockers)} blocker(s):\n")
@@ -133,7 +117,7 @@ class MergeScreen(WorkerScreen[str | None]):
         else:
             text.append("Mergeable", style=f"bold {colours.get('success', 'green')}")
             text.append(" — nothing blocks it.\n")
-        for note in pr.get("notes") or []:
+        for note in pr.notes if pr else ():
             text.append(f"  · {note}\n", style="dim")
         text.rstrip()
         return text

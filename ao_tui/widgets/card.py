@@ -17,7 +17,7 @@ from textual.color import Color
 
 from core.activity.retries import retry_attempt
 from core.humanize import age
-from core.models import ActivityState, Lifecycle, Session
+from core.models import ActivityState, Lifecycle, Session, SessionPR
 
 _GLYPHS: dict[ActivityState, str] = {
     ActivityState.WORKING: "●",
@@ -109,17 +109,16 @@ def state_word(session: Session) -> str:
     return "waiting" if state is ActivityState.WAITING_INPUT else state.value
 
 
-def pr_badge(pr: dict[str, Any] | None, palette: CardPalette) -> Text:
+def pr_badge(pr: SessionPR | None, palette: CardPalette) -> Text:
     """``#12 ci ✗``; empty when the session has no pull request yet; `` !`` marks data the
     host could not refresh (the detail's Review tab says why)."""
     if not pr:
         return Text("")
-    state = str(pr.get("state", ""))
-    label, role = _PR_BADGES.get(state, (state, "muted"))
-    number = pr.get("number")
+    label, role = _PR_BADGES.get(pr.state, (pr.state, "muted"))
+    number = pr.number
     badge = Text(f"#{number} " if number else "PR ", style=palette.muted)
     badge.append(label, style=palette.style(role))
-    if pr.get("problem"):
+    if pr.problem:
         # The host could not be asked: what the badge says may be out of date.
         badge.append(" !", style=palette.style("error"))
     return badge

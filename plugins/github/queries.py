@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from core.errors import AoError
-from core.scm import CiState, ReviewThread
+from core.models import CiState, ReviewThread
 from plugins.github.client import parse_time
 
 BATCH = 25

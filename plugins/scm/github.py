@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote
 
+from core.models import ReviewState
 from core.scm import (
     CheckRun,
     MergeConflictError,
     MergeMethod,
     MergeResult,
     PRInfo,
-    ReviewState,
     ScmNotReadyError,
     ScmTarget,
     ScmUnavailableError,

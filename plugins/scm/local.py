@@ -21,15 +21,14 @@ from typing import TYPE_CHECKING
 from core.agent_env import ci_environment
 from core.ci_runner import RunSpec, launch
 from core.git import git_error, run_git
+from core.models import CiState, ReviewState
 from core.redact import redact
 from core.scm import (
     CheckRun,
-    CiState,
     MergeConflictError,
     MergeMethod,
     MergeResult,
     PRInfo,
-    ReviewState,
     ScmTarget,
 )
 from core.slots import SlotError

@@ -74,7 +74,7 @@ def test_a_second_process_deciding_from_what_it_read_before_tells_nothing_again(
     # The other process read the session while its CI was still running...
     other = make_engine(tmp_path / "ao.config.yaml")
     running = other.get(session.id)
-    assert running.pr is not None and running.pr["ci"] == "running"
+    assert running.pr is not None and running.pr.ci == "running"
     # ...this one stores the failure first...
     settle(engine, session.id)
     assert len(ci_failed(engine, session.id)) == 1

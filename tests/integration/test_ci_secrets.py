@@ -187,7 +187,9 @@ def test_ci_json_and_the_database_hold_no_secret_and_no_more_than_the_bound(
     assert "FAIL: test_deploy with token *** and ***" in plain.stdout
     assert NO_SHAPE not in plain.stdout and TOKEN not in plain.stdout
     engine.reconcile()
-    wait_for(lambda: (engine.get(session.id).pr or {}).get("ci") == "failing", timeout=30)
+    wait_for(
+        lambda: (pr := engine.get(session.id).pr) is not None and pr.ci == "failing", timeout=30
+    )
     engine.store.close()
     data = database_bytes(engine.locations.home)
     assert NO_SHAPE.encode() not in data and TOKEN.encode() not in data

@@ -68,7 +68,7 @@ def test_ci_command_is_a_shell_line_run_in_the_worktree(tmp_path: Path, git_repo
     head = commit(session, "x.txt", "x\n")
     done = settle(engine, session.id)
     report = engine.ci(session.id)
-    assert done.pr is not None and done.pr["ci"] == "passing", report
+    assert done.pr is not None and done.pr.ci == "passing", report
     log = Path(engine.store.ci_runs(session.id)[-1].log_path).read_text()
     assert "helper says 42" in log
     assert f"RAN IN {session.worktree.upper()}" in log  # run in the session worktree

@@ -18,7 +18,7 @@ import pytest
 
 from ao_tui.cli import EXIT_CI_FAILING, EXIT_CI_RUNNING
 from ao_tui.status_table import WIDTH, render_table
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
 from core.store import Store
 from tests.conftest import run_git
 from tests.integration.test_scm_local import AGENT, CHECK_SCRIPT, commit, settle
@@ -126,8 +126,8 @@ def recent(session_id: str, **kw: object) -> Session:
     return make_session(session_id, activity=activity, **kw)
 
 
-PR_FAILING = {"state": "ci_failed", "ci": "failing", "review": "pending"}
-PR_APPROVED = {"state": "mergeable", "ci": "passing", "review": "approved"}
+PR_FAILING = SessionPR("ci_failed", ci="failing", review="pending")
+PR_APPROVED = SessionPR("mergeable", ci="passing", review="approved")
 
 
 def test_plain_status_shows_what_a_waiting_session_asks_and_its_pr() -> None:

@@ -430,7 +430,7 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         wait_for(all_six, timeout=30, interval=0.2)
         quick = engine.get(_by_scenario(sandbox, "exit").id)
         assert quick.lifecycle is Lifecycle.MERGED
-        assert quick.pr is not None and quick.pr.get("merged_sha")
+        assert quick.pr is not None and quick.pr.merged_sha
         assert sandbox.operator is not None and sandbox.operator.errors == []
 
         asking = _by_scenario(sandbox, "permission").id

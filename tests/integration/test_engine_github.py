@@ -11,7 +11,6 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -96,9 +95,10 @@ def test_a_session_pr_on_github_drives_zone_ci_threads_and_merge(
         threads=[FakeThread("login.py", 3, "Keep the old redirect for API clients.", "mira")],
     )
     refresh(engine)
-    stored: dict[str, Any] = engine.get(session.id).pr or {}
-    assert (stored["number"], stored["state"], stored["ci"]) == (pr.number, "ci_failed", "failing")
-    assert stored["threads"][0]["body"] == "Keep the old redirect for API clients."
+    stored = engine.get(session.id).pr
+    assert stored is not None
+    assert (stored.number, stored.state, stored.ci) == (pr.number, "ci_failed", "failing")
+    assert stored.threads[0].body == "Keep the old redirect for API clients."
     assert zone_of(engine.get(session.id)) in (Zone.FIXING, Zone.NEEDS_YOU, Zone.WORKING)
 
     report = ao(config, "ci", session.id, "--json")
@@ -118,7 +118,8 @@ def test_a_session_pr_on_github_drives_zone_ci_threads_and_merge(
         threads=[],
     )
     refresh(engine)
-    assert (engine.get(session.id).pr or {})["state"] == "mergeable"
+    stored = engine.get(session.id).pr
+    assert stored is not None and stored.state == "mergeable"
     merged = ao(config, "merge", session.id, "--yes", "--json")
     assert merged.returncode == 0, merged.stderr
     assert github.merges[-1]["sha"] == head  # the reviewed head, so a late push is refused
@@ -133,7 +134,8 @@ def test_github_failures_show_as_the_pr_problem_and_keep_what_was_known(
     head = commit(Path(session.worktree), "login.py")
     github.add_pr(REPO, session.branch, head, checks=[FakeCheck("tests")])
     engine.reconcile()
-    assert (engine.get(session.id).pr or {})["state"] == "open"
+    stored = engine.get(session.id).pr
+    assert stored is not None and stored.state == "open"
     # A new process with a revoked token: the stored PR stays, with the reason beside it.
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "R" * 36)
     status = ao(config, "status", session.id, "--json")

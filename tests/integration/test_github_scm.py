@@ -265,7 +265,7 @@ def test_review_threads_are_paginated_and_resolved_ones_left_out(
     ]
     assert [t.replies for t in pr.threads] == [t.replies for t in expected]
     assert pr.threads[0].author == "reviewer"
-    assert pr.to_json()["threads"][0]["path"] == "src/f1.py"
+    assert pr.to_session_pr().to_json()["threads"][0]["path"] == "src/f1.py"
 
 
 # -- state mapping --------------------------------------------------------------------------

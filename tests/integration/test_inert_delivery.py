@@ -24,7 +24,7 @@ from ao_tui.screens.ci import send_text
 from core.engine import Engine
 from core.errors import EngineError
 from core.inert import clean, find_control, inert, refusal
-from core.models import DeliveryResult, Session
+from core.models import DeliveryResult, ReviewThread, Session, SessionPR
 from core.slots import SlotError
 from tests.support.engine import ao, make_engine, recorder_command, wait_for, write_config
 from tests.support.github_server import TOKEN, GitHubStandIn
@@ -188,8 +188,8 @@ def test_review_threads_are_forwarded_inert(
 ) -> None:
     session, recording = agent
     for name, text in MESSAGES:
-        thread = {"path": f"src/{name}\x1b[2J.py", "line": 3, "author": "rev\u202e", "body": text}
-        message = threads_message({"number": 7, "threads": [thread]})
+        thread = ReviewThread(f"src/{name}\x1b[2J.py", 3, "rev\u202e", text)
+        message = threads_message(SessionPR("open", number=7, threads=(thread,)))
         delivered = deliver(engine, session.id, message)
         assert delivered.result is DeliveryResult.SENT, (name, delivered.detail)
         assert_one_paste(recording.next_paste(message), message)

@@ -150,7 +150,7 @@ def test_ci_output_shows_the_log_escapes_instead_of_passing_them_on(
 
     def finished() -> bool:
         engine.reconcile()
-        return (engine.get(session.id).pr or {}).get("ci") == "failing"
+        return (pr := engine.get(session.id).pr) is not None and pr.ci == "failing"
 
     wait_for(finished, timeout=60, interval=0.2)
     result = ao(tmp_path, "--config", str(config), "ci", session.id)

@@ -186,7 +186,8 @@ def test_merge_removes_a_stale_lock_before_saving_the_last_work(
     engine.reconcile()
     engine.approve(session.id)
     done, _ = engine.merge(session.id)
-    notes = (done.pr or {})["notes"]
+    assert done.pr is not None
+    notes = done.pr.notes
     assert notes[0].startswith(f"removed the stale git lock {lock} (")
     assert notes[1].startswith("uncommitted work was saved as ")
     assert not worktree.exists()
@@ -342,7 +343,7 @@ def test_kill_on_a_merged_session_keeps_the_merge_record(
     assert proc.stderr.startswith(f"ao-tui: {session.id} is merged (merged into main as ")
     after = engine.get(session.id)
     assert after.lifecycle is Lifecycle.MERGED and after.pr == before.pr
-    assert after.pr is not None and after.pr["state"] == "merged"
+    assert after.pr is not None and after.pr.state == "merged"
 
 
 def test_kill_on_a_merged_session_with_a_leftover_worktree_tidies_it_and_stays_merged(

@@ -184,7 +184,7 @@ def test_a_merge_killed_midway_is_cleaned_up_by_the_next_merge(
     assert scratch_registrations(repo) == []
     assert run_git(repo, "worktree", "list", "--porcelain").count("worktree ") == 1
     assert not any(scratch_root.iterdir())
-    notes = (session.pr or {}).get("notes") or []
+    notes = session.pr.notes if session.pr else ()
     assert sum("left by a merge that was interrupted" in note for note in notes) == int(registered)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from core.engine import Engine
 from core.errors import EngineError
-from core.models import Lifecycle, Session
+from core.models import Lifecycle, Session, SessionPR
 from tests.conftest import run_git
 from tests.support.engine import ao, make_engine, write_config
 
@@ -57,7 +57,7 @@ def test_a_pr_merged_on_the_host_is_recorded_merged_by_kill_and_never_restored(
 ) -> None:
     session = with_commit(engine)
     # What a GitHub sync records when the PR is merged there (the agent still runs).
-    engine.store.update_session(session.id, pr={"number": 7, "state": "merged", "blockers": []})
+    engine.store.update_session(session.id, pr=SessionPR("merged", number=7))
     proc = ao(tmp_path, "kill", session.id)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith(f"{session.id} stays merged; branch {session.branch} kept")
@@ -77,7 +77,7 @@ def test_a_pr_merged_on_the_host_is_recorded_merged_by_kill_and_never_restored(
     # Killed before the host merged it: restore refuses as well.
     other = engine.spawn("app", "another change")
     engine.kill(other.id)
-    engine.store.update_session(other.id, pr={"number": 8, "state": "merged", "blockers": []})
+    engine.store.update_session(other.id, pr=SessionPR("merged", number=8))
     with pytest.raises(EngineError, match=r"is merged \(PR #8 merged on the host\); restoring"):
         engine.restore(other.id)
     assert engine.get(other.id).lifecycle is Lifecycle.KILLED

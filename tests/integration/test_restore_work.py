@@ -92,7 +92,7 @@ def test_restore_gives_back_exactly_the_uncommitted_work_the_kill_saved(
     assert events[-1].data["notes"] == restored.extra["restore"]["notes"]
     # The local SCM's PR is the agent's commit, never the WIP one.
     pr = engine.reconcile_one(session.id).pr
-    assert pr is not None and pr["head_sha"] == tip and WIP_BLOCKER not in pr["blockers"]
+    assert pr is not None and pr.head_sha == tip and WIP_BLOCKER not in pr.blockers
 
 
 def test_a_second_kill_and_restore_take_back_the_second_wip_commit_only(

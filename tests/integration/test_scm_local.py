@@ -74,7 +74,7 @@ def settle(engine: Engine, session_id: str) -> Session:
     def done() -> Session | None:
         engine.reconcile()
         session = engine.get(session_id)
-        return session if (session.pr or {}).get("ci") != "running" else None
+        return session if session.pr is None or session.pr.ci != "running" else None
 
     return wait_for(done, timeout=60, interval=0.2)
 
@@ -93,17 +93,17 @@ def test_ci_pass_then_fail_on_new_head_runs_once_per_head(tmp_path: Path, repo: 
     head = commit(session, "feature.py", "x = 1\n")
     engine.reconcile()
     running = engine.get(session.id)
-    assert running.pr is not None and running.pr["state"] == "ci_running"
+    assert running.pr is not None and running.pr.state == "ci_running"
     assert zone_of(running) is Zone.IN_REVIEW
     passed = settle(engine, session.id)
     assert passed.pr is not None
-    assert (passed.pr["state"], passed.pr["ci"], passed.pr["review"]) == (
+    assert (passed.pr.state, passed.pr.ci, passed.pr.review) == (
         "open",
         "passing",
         "pending",
     )
-    assert passed.pr["blockers"] == ["not approved"]
-    assert (passed.pr["number"], passed.pr["url"]) == (None, None)
+    assert passed.pr.blockers == ("not approved",)
+    assert (passed.pr.number, passed.pr.url) == (None, None)
     log = engine.locations.session_dir(session.id) / f"ci-{head[:12]}.log"
     assert "all tests passed" in log.read_text()
     for _ in range(3):
@@ -112,7 +112,7 @@ def test_ci_pass_then_fail_on_new_head_runs_once_per_head(tmp_path: Path, repo: 
 
     second = commit(session, "mode.txt", "fail\n")
     failed = settle(engine, session.id)
-    assert failed.pr is not None and failed.pr["state"] == "ci_failed"
+    assert failed.pr is not None and failed.pr.state == "ci_failed"
     assert zone_of(failed) is Zone.FIXING
     report = engine.ci(session.id)
     assert report["state"] == "failing"
@@ -141,7 +141,7 @@ def test_ci_timeout_kills_the_process_group(tmp_path: Path, repo: Path) -> None:
     session = engine.spawn("app", "slow tests")
     commit(session, "mode.txt", "sleep\n")
     failed = settle(engine, session.id)
-    assert failed.pr is not None and failed.pr["ci"] == "failing"
+    assert failed.pr is not None and failed.pr.ci == "failing"
     excerpt = engine.ci(session.id)["checks"][0]["excerpt"]
     assert excerpt.startswith("timed out after 1s")
     pid = int(pid_file.read_text())
@@ -158,14 +158,14 @@ def test_zones_follow_the_pr_through_review_to_done(tmp_path: Path, repo: Path) 
     reviewed = settle(engine, session.id)
     assert zone_of(reviewed) is Zone.IN_REVIEW
     approved = engine.approve(session.id)
-    assert approved.pr is not None and approved.pr["state"] == "mergeable"
-    assert approved.pr["mergeable"] is True and approved.pr["blockers"] == []
+    assert approved.pr is not None and approved.pr.state == "mergeable"
+    assert approved.pr.mergeable is True and approved.pr.blockers == ()
     assert zone_of(approved) is Zone.READY_TO_MERGE
 
     merged, sha = engine.merge(session.id)
     assert merged.lifecycle is Lifecycle.MERGED
     assert zone_of(merged) is Zone.DONE
-    assert merged.pr is not None and merged.pr["state"] == "merged"
+    assert merged.pr is not None and merged.pr.state == "merged"
     assert rev(repo, "main") == sha
     assert run_git(repo, "rev-parse", f"{sha}^2").strip() == head  # a real merge commit
     assert not Path(session.worktree).exists()
@@ -192,8 +192,8 @@ def test_merge_methods_land_on_an_advanced_base(tmp_path: Path, repo: Path, meth
     (repo / "notes.txt").write_text("the operator's untracked notes\n")
     engine.reconcile()
     pr = engine.get(session.id).pr
-    assert pr is not None and pr["notes"] == ["behind base by 1 commit"]
-    assert pr["blockers"] == ["not approved"]  # behind base is no blocker
+    assert pr is not None and pr.notes == ("behind base by 1 commit",)
+    assert pr.blockers == ("not approved",)  # behind base is no blocker
     engine.approve(session.id)
     _, sha = engine.merge(session.id, method=method)
     assert rev(repo, "main") == sha
@@ -224,9 +224,9 @@ def test_conflicting_merge_aborts_and_keeps_both_branches(tmp_path: Path, repo: 
     main_before, branch_before = rev(repo, "main"), rev(repo, session.branch)
     engine.reconcile()
     conflicted = engine.get(session.id)
-    assert conflicted.pr is not None and conflicted.pr["state"] == "conflicts"
+    assert conflicted.pr is not None and conflicted.pr.state == "conflicts"
     assert zone_of(conflicted) is Zone.FIXING
-    assert "conflicts in: README.md" in conflicted.pr["blockers"]
+    assert "conflicts in: README.md" in conflicted.pr.blockers
     with pytest.raises(MergeBlockedError):
         engine.merge(session.id)
     with pytest.raises(MergeConflictError, match=r"README\.md") as caught:
@@ -260,12 +260,12 @@ def test_a_push_after_approval_makes_the_approval_stale(tmp_path: Path, repo: Pa
     session = engine.spawn("app", "small change")
     commit(session, "a.txt", "a\n")
     approved = engine.approve(session.id)
-    assert approved.pr is not None and approved.pr["state"] == "mergeable"
+    assert approved.pr is not None and approved.pr.state == "mergeable"
     commit(session, "b.txt", "sneaky\n")
     engine.reconcile()
     stale = engine.get(session.id)
-    assert stale.pr is not None and stale.pr["state"] == "review_pending"
-    assert stale.pr["blockers"] == ["approval is for an older head"]
+    assert stale.pr is not None and stale.pr.state == "review_pending"
+    assert stale.pr.blockers == ("approval is for an older head",)
     assert zone_of(stale) is Zone.IN_REVIEW
     with pytest.raises(MergeBlockedError, match="older head"):
         engine.merge(session.id)
@@ -284,7 +284,7 @@ def test_dirty_operator_checkout_is_left_alone(tmp_path: Path, repo: Path) -> No
     assert not (repo / "feature.txt").exists()
     assert rev(repo, "HEAD") == old_main  # left at the old main, detached
     assert merged.pr is not None
-    assert any("uncommitted changes" in note for note in merged.pr["notes"])
+    assert any("uncommitted changes" in note for note in merged.pr.notes)
     run_git(repo, "stash")
     run_git(repo, "switch", "-q", "main")
     assert (repo / "feature.txt").read_text() == "feature\n"
@@ -300,7 +300,7 @@ def test_base_not_checked_out_anywhere_moves_by_ref_only(tmp_path: Path, repo: P
     assert rev(repo, "refs/heads/main") == sha
     assert run_git(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/operator-work"
     assert not (repo / "feature.txt").exists()
-    assert merged.pr is not None and merged.pr["notes"] == []
+    assert merged.pr is not None and merged.pr.notes == ()
 
 
 def test_diff_against_base(tmp_path: Path, repo: Path) -> None:

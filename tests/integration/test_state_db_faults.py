@@ -113,6 +113,14 @@ def _damaged_record(path: Path) -> None:
     db.close()
 
 
+def _damaged_pr(path: Path) -> None:
+    _with_sessions(path, 2)
+    db = sqlite3.connect(path)
+    db.execute("""UPDATE sessions SET pr='{"state": "open", "ahead": "three"}' WHERE id='app-2'""")
+    db.commit()
+    db.close()
+
+
 DAMAGE = {
     "zero-bytes": (_zero_bytes, "is empty (0 bytes)"),
     "garbage": (_garbage, "not an SQLite database"),
@@ -122,6 +130,7 @@ DAMAGE = {
     "garbage-pages": (_garbage_pages, "is damaged"),
     "missing-table": (_missing_table, "table events missing"),
     "damaged-record": (_damaged_record, "session 'app-2' is damaged"),
+    "damaged-pr": (_damaged_pr, "session 'app-2' is damaged (pr.ahead: expected a whole number"),
 }
 
 

@@ -18,7 +18,16 @@ from typing import Any
 from core.config import Config, ProjectConfig
 from core.engine import Engine
 from core.locations import Locations
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    ReviewThread,
+    Session,
+    SessionPR,
+    SignalSource,
+    Zone,
+)
 from core.registry import Registry
 from core.slots import PaneInfo, SlotError
 from core.store import _append_event as append_event_at
@@ -207,7 +216,7 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
             "Add CSV export to reports",
             ActivityState.IDLE,
             25,
-            pr={"number": 41, "state": "mergeable", "blockers": []},
+            pr=SessionPR("mergeable", number=41),
         ),
         _session(
             "app-5",
@@ -215,46 +224,43 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
             ActivityState.WORKING,
             6,
             detail="Bash: pytest",
-            pr={
-                "number": 43,
-                "state": "ci_failed",
-                "ci": "failing",
-                "review": "pending",
-                "blockers": ["CI failing", "not approved"],
-                "notes": ["behind base by 2 commits"],
-            },
+            pr=SessionPR(
+                "ci_failed",
+                number=43,
+                ci="failing",
+                review="pending",
+                blockers=("CI failing", "not approved"),
+                notes=("behind base by 2 commits",),
+            ),
         ),
         _session(
             "app-6",
             "Document the plugin API",
             ActivityState.IDLE,
             95,
-            pr={
-                "number": 39,
-                "url": "https://github.com/octo-org/app/pull/39",
-                "state": "review_pending",
-                "ci": "passing",
-                "review": "stale",
-                "blockers": ["approval is for an older head"],
-                "threads": [
-                    {
-                        "path": "docs/plugins.md",
-                        "line": 42,
-                        "author": "mira",
-                        "body": "Say which slot names are reserved before the example.",
-                        "url": None,
-                        "replies": 1,
-                    },
-                    {
-                        "path": "core/registry.py",
-                        "line": 17,
-                        "author": "jon",
-                        "body": "The docstring still says plugins load eagerly.",
-                        "url": None,
-                        "replies": 0,
-                    },
-                ],
-            },
+            pr=SessionPR(
+                "review_pending",
+                number=39,
+                url="https://github.com/octo-org/app/pull/39",
+                ci="passing",
+                review="stale",
+                blockers=("approval is for an older head",),
+                threads=(
+                    ReviewThread(
+                        path="docs/plugins.md",
+                        line=42,
+                        author="mira",
+                        body="Say which slot names are reserved before the example.",
+                        replies=1,
+                    ),
+                    ReviewThread(
+                        path="core/registry.py",
+                        line=17,
+                        author="jon",
+                        body="The docstring still says plugins load eagerly.",
+                    ),
+                ),
+            ),
         ),
         _session(
             "app-8",
@@ -273,7 +279,7 @@ def sample_sessions(transcript: Path | None = None) -> list[Session]:
             ActivityState.IDLE,
             300,
             lifecycle=Lifecycle.MERGED,
-            pr={"number": 12, "state": "merged"},
+            pr=SessionPR("merged", number=12),
         ),
         _session(
             "app-3",

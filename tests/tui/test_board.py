@@ -21,7 +21,7 @@ from ao_tui.widgets.preview import update_in_place
 from ao_tui.widgets.zone_column import ZoneTable
 from core.engine import Engine
 from core.humanize import age
-from core.models import Activity, ActivityState, SignalSource, Zone
+from core.models import Activity, ActivityState, SessionPR, SignalSource, Zone
 from tests.support.canned import NOW, sample_sessions
 from tests.support.screenshots import settle
 
@@ -49,9 +49,9 @@ def test_card_shows_every_fact_that_is_known() -> None:
     assert tokens({}) == ""
     assert pr_badge(None, palette).plain == ""
     # GitHub could not be asked: the last state with a mark, or "?" when nothing is known.
-    stale = {"number": 43, "state": "ci_failed", "problem": "GitHub rate limit reached"}
+    stale = SessionPR("ci_failed", number=43, problem="GitHub rate limit reached")
     assert pr_badge(stale, palette).plain == "#43 ci ✗ !"
-    assert pr_badge({"state": "unknown", "problem": "no GitHub token"}, palette).plain == "PR ? !"
+    assert pr_badge(SessionPR("unknown", problem="no GitHub token"), palette).plain == "PR ? !"
     assert age(59) == "<1m" and age(60) == "1m" and age(3600 + 300) == "1h05m"
     assert age(3 * 86400) == "3d"
     narrow = card(by_id["app-7"], NOW, 12, palette).plain.split("\n")

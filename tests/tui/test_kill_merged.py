@@ -14,7 +14,7 @@ import pytest
 
 from ao_tui.app import CockpitApp
 from core.engine import Engine
-from core.models import Lifecycle
+from core.models import Lifecycle, SessionPR
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
 from tests.tui.test_actions import MakeApp, record_notifications, select, wait_until
@@ -60,7 +60,7 @@ async def test_a_pr_merged_on_the_host_is_closed_too(
 ) -> None:
     # Killed, then its PR merged on GitHub: restore must not bring it back either.
     killed = engine.get("app-3")
-    merged_pr = {"number": 44, "state": "merged", "blockers": []}
+    merged_pr = SessionPR("merged", number=44)
     engine.store.update_session(killed.id, pr=merged_pr)
     app: CockpitApp = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

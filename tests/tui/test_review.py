@@ -25,7 +25,7 @@ from ao_tui.screens.ci import CiScreen, LogScreen, failing_line, format_duration
 from ao_tui.screens.diff import DiffScreen, LineView
 from ao_tui.screens.merge import MergeScreen, pr_blockers
 from core.engine import Engine
-from core.models import DeliveryResult
+from core.models import DeliveryResult, SessionPR
 from core.scm import MergeConflictError
 from tests.support.canned import SAMPLE_EXCERPT, sample_ci
 from tests.support.screenshots import settle
@@ -390,13 +390,12 @@ async def test_merge_conflict_stays_in_the_dialog_with_the_files(
 # helpers ------------------------------------------------------------------------------
 
 
-def test_pr_blockers_prefer_the_list_and_fall_back_to_the_state() -> None:
-    assert pr_blockers({"state": "ci_failed", "blockers": ["CI failing", "draft"]}) == [
+def test_pr_blockers_are_the_pr_s_own_list() -> None:
+    assert pr_blockers(SessionPR("ci_failed", blockers=("CI failing", "draft"))) == [
         "CI failing",
         "draft",
     ]
-    assert pr_blockers({"state": "mergeable", "blockers": []}) == []
-    assert pr_blockers({"state": "changes_requested"}) == ["changes requested"]
+    assert pr_blockers(SessionPR("mergeable")) == []
     assert pr_blockers(None) != []
 
 

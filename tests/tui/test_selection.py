@@ -32,7 +32,15 @@ from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.widgets.board import WIDE_AT
 from core.engine import Engine
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    Session,
+    SessionPR,
+    SignalSource,
+    Zone,
+)
 from core.zones import zone_of
 from tests.support.canned import NOW, with_canned_review
 from tests.support.screenshots import settle
@@ -146,7 +154,7 @@ async def restore(pilot: Pilot[Any], app: CockpitApp, engine: Engine, mp: Any) -
 
 
 async def merge(pilot: Pilot[Any], app: CockpitApp, engine: Engine, mp: Any) -> str:
-    merged = {"lifecycle": Lifecycle.MERGED, "pr": {"number": 41, "state": "merged"}}
+    merged = {"lifecycle": Lifecycle.MERGED, "pr": SessionPR("merged", number=41)}
     call = writes(engine, "app-4", **merged)
     mp.setattr(engine, "merge", lambda *a, **k: (call(), "0a1b2c3d4e5f"))
     await on(pilot, app, "app-4")
@@ -158,7 +166,7 @@ async def merge(pilot: Pilot[Any], app: CockpitApp, engine: Engine, mp: Any) -> 
 
 
 async def approve_pr(pilot: Pilot[Any], app: CockpitApp, engine: Engine, mp: Any) -> str:
-    mp.setattr(engine, "approve", writes(engine, "app-6", pr={"number": 39, "state": "mergeable"}))
+    mp.setattr(engine, "approve", writes(engine, "app-6", pr=SessionPR("mergeable", number=39)))
     await on(pilot, app, "app-6")
     await pilot.press("A")
     await until_zone(pilot, app, "app-6", Zone.READY_TO_MERGE)

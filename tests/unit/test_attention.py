@@ -17,7 +17,16 @@ from ao_tui.news import needs_you_reason as toast_reason
 from ao_tui.widgets.card import CardPalette, card, glyph, line, state_word
 from ao_tui.widgets.preview import waiting_text
 from core.attention import needs_you_reason, restored_and_waiting, someone_is_fixing
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    PRState,
+    Session,
+    SessionPR,
+    SignalSource,
+    Zone,
+)
 from core.zones import zone_of
 from tests.unit.test_store import make_session
 
@@ -27,7 +36,7 @@ NOW = 1_800_000_000.0
 
 def session(
     state: ActivityState,
-    pr: str | None = None,
+    pr: PRState | None = None,
     *,
     detail: str = "",
     lifecycle: Lifecycle = Lifecycle.RUNNING,
@@ -37,7 +46,7 @@ def session(
         "app-3",
         lifecycle=lifecycle,
         activity=Activity(state, SignalSource.HOOK, NOW - 90, detail),
-        pr=None if pr is None else {"state": pr, "number": 41, "blockers": []},
+        pr=None if pr is None else SessionPR(pr, number=41),
         base_branch="main",
         **kw,
     )
@@ -58,7 +67,7 @@ def session(
     ],
 )
 def test_a_pr_to_fix_is_fixing_only_while_the_agent_works(
-    pr: str, state: ActivityState, zone: Zone
+    pr: PRState, state: ActivityState, zone: Zone
 ) -> None:
     assert zone_of(session(state, pr)) is zone
 
@@ -84,7 +93,7 @@ def test_other_pr_states_keep_their_zones_for_an_idle_agent() -> None:
         ("conflicts", "conflicts with main; the agent is idle — ask it to merge main (s)"),
     ],
 )
-def test_the_reason_says_what_is_wrong_and_what_to_do_everywhere(pr: str, reason: str) -> None:
+def test_the_reason_says_what_is_wrong_and_what_to_do_everywhere(pr: PRState, reason: str) -> None:
     idle = session(ActivityState.IDLE, pr, detail="Done: the parser handles tabs now")
     assert needs_you_reason(idle) == reason
     assert toast_reason(idle) == reason  # one line, short enough for a toast at 80x24
@@ -102,7 +111,7 @@ def test_the_reason_says_what_is_wrong_and_what_to_do_everywhere(pr: str, reason
 def test_retrying_is_visible_on_card_line_preview_toast_and_status() -> None:
     retrying = session(ActivityState.RETRYING, detail="retrying after API error 7/10")
     assert zone_of(retrying) is Zone.NEEDS_YOU  # not progress
-    assert zone_of(replace(retrying, pr={"state": "open"})) is Zone.NEEDS_YOU
+    assert zone_of(replace(retrying, pr=SessionPR("open"))) is Zone.NEEDS_YOU
     assert glyph(retrying, PALETTE).plain == "↻"
     assert state_word(retrying) == "retrying 7/10"
     assert "↻ app-3 retrying 7/10 1m" in card(retrying, NOW, 60, PALETTE).plain

@@ -17,7 +17,7 @@ from core.inert import (
     inert_session,
     refusal,
 )
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
 from tests.support.hostile_inputs import hostile, hostile_params
 
 # Characters a terminal or an agent's input parser acts on: none may survive inert().
@@ -176,7 +176,7 @@ def test_inert_data_and_inert_session_return_the_same_object_when_nothing_change
         activity=Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, 1.0, "Bash: ls"),
         created_at=1.0,
         updated_at=1.0,
-        pr={"blockers": ["CI failing"]},
+        pr=SessionPR("ci_failed", blockers=("CI failing",)),
     )
     assert inert_session(session) is session
     hostile_session = Session(
@@ -191,7 +191,7 @@ def test_inert_data_and_inert_session_return_the_same_object_when_nothing_change
                 "Bash: echo \x1b]52;c;eA==\x07",
                 {"kind": "permission", "tool": "Bash", "command": "echo \x1b[201~"},
             ),
-            "pr": {"problem": "host said \x1b[31mno\x1b[0m\x07"},
+            "pr": SessionPR("unknown", problem="host said \x1b[31mno\x1b[0m\x07"),
         }
     )
     shown = inert_session(hostile_session)
@@ -203,7 +203,7 @@ def test_inert_data_and_inert_session_return_the_same_object_when_nothing_change
         "tool": "Bash",
         "command": "echo ^[[201~",
     }
-    assert shown.pr == {"problem": "host said no^G"}
+    assert shown.pr == SessionPR("unknown", problem="host said no^G")
     assert (shown.id, shown.prompt, shown.branch) == (session.id, "p", session.branch)
 
 

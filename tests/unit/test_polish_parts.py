@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from ao_tui.screens.detail import event_time, pr_rows
 from ao_tui.widgets.footer import fit_keys
 from core.ci_events import ci_failed_data
 from core.inert import inert
-from core.scm import CheckRun, CiState, PRInfo
+from core.models import CiState, ReviewThread, SessionPR
+from core.scm import CheckRun, PRInfo
 from plugins.runtime.tmux import popup_argv, restore_size_commands, same_server
 
 
@@ -60,25 +62,24 @@ def test_restore_size_commands_pin_nothing() -> None:
     ]  # fmt: skip
 
 
-def test_info_pr_rows_take_odd_shapes_without_json() -> None:
+def test_info_pr_rows_show_every_fact_and_leave_hostile_text_to_inert() -> None:
+    thread = ReviewThread(path="a.py", line=None, author="", body="")
     rows = dict(
         pr_rows(
-            {
-                "state": "ci_failed",
-                "number": "not-a-number",
-                "url": "https://x\x1b[2J",
-                "blockers": "one string, not a list",
-                "notes": [],
-                "conflicts": ["a.py", "b.py"],
-                "threads": [{}, {}],
-                "problem": "rate limited \u202e",
-                "ahead": 3,
-                "behind": None,
-            }
+            SessionPR(
+                "ci_failed",
+                number=7,
+                url="https://x\x1b[2J",
+                blockers=("CI failing",),
+                conflicts=("a.py", "b.py"),
+                threads=(thread, thread),
+                problem="rate limited \u202e",
+                ahead=3,
+            )
         )
     )
-    assert rows["pull request"] == "#not-a-number https://x\x1b[2J"  # made inert when shown
-    assert rows["blockers"] == "one string, not a list"
+    assert rows["pull request"] == "#7 https://x\x1b[2J"  # made inert when shown
+    assert rows["blockers"] == "• CI failing"
     assert rows["conflicts"] == "• a.py\n• b.py"
     assert rows["head"] == "? · 3 ahead, 0 behind the base"
     assert rows["review threads"] == "2 unresolved (Review tab)"
@@ -109,16 +110,18 @@ def test_ci_failed_is_new_only_for_a_new_failing_run() -> None:
     failing = CheckRun("pytest", "failing", "h1", excerpt="E  assert 1 == 2\n" * 3)
     passing = CheckRun("ruff", "passing", "h1")
     pr = _pr("failing", "h1", (failing, passing))
-    data = ci_failed_data({"ci": "running", "head_sha": "h1"}, pr)
+    data = ci_failed_data(SessionPR("ci_running", ci="running", head_sha="h1"), pr)
     assert data is not None
     assert data["head_sha"] == "h1"
     assert [c["name"] for c in data["checks"]] == ["pytest"]  # the passing one is not named
     assert data["checks"][0]["excerpt_chars"] > 0
     assert ci_failed_data(None, pr) is not None  # first sight of a PR already failing
-    assert ci_failed_data({"ci": "failing", "head_sha": "h0"}, pr) is not None  # new head
-    assert ci_failed_data({"ci": "failing", "head_sha": "h1"}, pr) is None  # told already
-    assert ci_failed_data({"ci": "running"}, _pr("passing", "h1")) is None
-    assert ci_failed_data({"ci": "running"}, None) is None
+    told = SessionPR("ci_failed", ci="failing", head_sha="h1")
+    assert ci_failed_data(replace(told, head_sha="h0"), pr) is not None  # new head
+    assert ci_failed_data(told, pr) is None  # told already
+    running = SessionPR("ci_running", ci="running")
+    assert ci_failed_data(running, _pr("passing", "h1")) is None
+    assert ci_failed_data(running, None) is None
 
 
 def test_ci_failed_masks_secrets_in_check_names(monkeypatch: pytest.MonkeyPatch) -> None:

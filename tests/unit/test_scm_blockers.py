@@ -7,7 +7,16 @@ from dataclasses import replace
 import pytest
 
 from core.ci_runner import excerpt
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    PRState,
+    Session,
+    SessionPR,
+    SignalSource,
+    Zone,
+)
 from core.scm import PRInfo, merge_blockers, pr_state
 from core.zones import zone_of
 
@@ -43,9 +52,10 @@ def test_state_and_blockers(changes: dict[str, object], state: str, blockers: li
     pr = replace(GREEN, **changes)  # type: ignore[arg-type]
     assert pr_state(pr) == state
     assert merge_blockers(pr) == blockers
-    data = pr.to_json()
-    assert data["mergeable"] is (not blockers)
-    assert (data["number"], data["url"]) == (None, None)
+    stored = pr.to_session_pr()
+    assert stored.mergeable is (not blockers)
+    assert (stored.state, list(stored.blockers)) == (state, blockers)
+    assert (stored.number, stored.url) == (None, None)
 
 
 def test_behind_base_is_a_note_not_a_blocker() -> None:
@@ -67,7 +77,7 @@ def test_behind_base_is_a_note_not_a_blocker() -> None:
         ("merged", Zone.DONE),
     ],
 )
-def test_every_state_lands_in_its_zone(state: str, zone: Zone) -> None:
+def test_every_state_lands_in_its_zone(state: PRState, zone: Zone) -> None:
     session = Session(
         id="app-1",
         project="app",
@@ -82,7 +92,7 @@ def test_every_state_lands_in_its_zone(state: str, zone: Zone) -> None:
         activity=Activity(ActivityState.IDLE, SignalSource.PANE, 0.0),
         created_at=0.0,
         updated_at=0.0,
-        pr={"state": state},
+        pr=SessionPR(state),
     )
     assert zone_of(session) is zone
 

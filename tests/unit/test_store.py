@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
 from core.store import Store, StoreError
 from core.store_sqlite import SCHEMA_VERSION
 
@@ -86,7 +86,7 @@ def test_two_processes_never_get_the_same_id(tmp_path: Path) -> None:
 
 def test_session_round_trip_and_update_logs_event(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
-    session = make_session("app-1", pr={"state": "open"}, extra={"k": [1, 2]})
+    session = make_session("app-1", pr=SessionPR("open"), extra={"k": [1, 2]})
     store.insert_session(session, event=("spawned", {"branch": session.branch}))
     assert store.get_session("app-1") == session
     waiting = Activity(

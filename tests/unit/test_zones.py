@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    PRState,
+    Session,
+    SessionPR,
+    SignalSource,
+    Zone,
+)
 from core.zones import by_zone, needs_you_rank, zone_of
 from tests.unit.test_store import make_session
 
@@ -22,21 +31,24 @@ def act(state: ActivityState) -> Activity:
         (Lifecycle.RUNNING, ActivityState.IDLE, None, Zone.NEEDS_YOU),
         (Lifecycle.RUNNING, ActivityState.WORKING, None, Zone.WORKING),
         (Lifecycle.RUNNING, ActivityState.UNKNOWN, None, Zone.WORKING),
-        (Lifecycle.RUNNING, ActivityState.IDLE, {"state": "approved"}, Zone.READY_TO_MERGE),
-        (Lifecycle.RUNNING, ActivityState.WORKING, {"state": "ci_failed"}, Zone.FIXING),
-        (Lifecycle.RUNNING, ActivityState.IDLE, {"state": "open"}, Zone.IN_REVIEW),
-        (Lifecycle.RUNNING, ActivityState.WORKING, {"state": "open"}, Zone.WORKING),
-        (Lifecycle.RUNNING, ActivityState.WORKING, {"state": "ci_running"}, Zone.WORKING),
-        (Lifecycle.EXITED, ActivityState.EXITED, {"state": "open"}, Zone.NEEDS_YOU),
-        (Lifecycle.RUNNING, ActivityState.WAITING_INPUT, {"state": "approved"}, Zone.NEEDS_YOU),
+        (Lifecycle.RUNNING, ActivityState.IDLE, "mergeable", Zone.READY_TO_MERGE),
+        (Lifecycle.RUNNING, ActivityState.WORKING, "ci_failed", Zone.FIXING),
+        (Lifecycle.RUNNING, ActivityState.IDLE, "open", Zone.IN_REVIEW),
+        (Lifecycle.RUNNING, ActivityState.WORKING, "open", Zone.WORKING),
+        (Lifecycle.RUNNING, ActivityState.WORKING, "ci_running", Zone.WORKING),
+        (Lifecycle.EXITED, ActivityState.EXITED, "open", Zone.NEEDS_YOU),
+        (Lifecycle.RUNNING, ActivityState.WAITING_INPUT, "mergeable", Zone.NEEDS_YOU),
         (Lifecycle.KILLED, ActivityState.EXITED, None, Zone.DONE),
-        (Lifecycle.RUNNING, ActivityState.IDLE, {"state": "merged"}, Zone.DONE),
+        (Lifecycle.RUNNING, ActivityState.IDLE, "merged", Zone.DONE),
     ],
 )
 def test_zone_priority(
-    lifecycle: Lifecycle, state: ActivityState, pr: dict[str, str] | None, zone: Zone
+    lifecycle: Lifecycle, state: ActivityState, pr: PRState | None, zone: Zone
 ) -> None:
-    assert zone_of(make_session("app-1", lifecycle=lifecycle, activity=act(state), pr=pr)) is zone
+    stored = None if pr is None else SessionPR(pr)
+    assert (
+        zone_of(make_session("app-1", lifecycle=lifecycle, activity=act(state), pr=stored)) is zone
+    )
 
 
 def test_zone_labels_are_exact() -> None:
