@@ -71,6 +71,7 @@ from ao_tui.widgets.preview import Preview
 from ao_tui.widgets.watch_alarm import WatchAlarm
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
+from core.artifacts import artifacts_stamp
 from core.closed import is_closed
 from core.config_reload import ConfigFollower, Reload
 from core.daemon import reconcile_loop
@@ -90,7 +91,11 @@ SAFETY_RELOADS = 10
 STORE_RESYNC = 2.0
 """Seconds after which the event log is read even without a wake-up (a missed watch)."""
 ORPHAN_INTERVAL = 15.0
-"""Seconds between two inventories of orphaned and half-done sessions (a few git calls)."""
+"""Seconds between two looks for orphaned and half-done sessions (a stat of where they
+appear; the inventory itself, a few git and tmux calls, only when that changed)."""
+ORPHAN_SAFETY = 300.0
+"""Seconds after which the inventory is taken even with nothing changed (a tmux session a
+killed spawn left with nothing else)."""
 NOBODY_GRACE = 0.5
 """Seconds nobody must hold the lease before the header says so: a holder's exit and its
 successor's takeover (within LEASE_POLL) are not worth an alarm."""
@@ -239,6 +244,9 @@ class CockpitApp(App[None]):
         self.fixed_watching = watching
         self.watching = watching or UNKNOWN
         self._nobody_timer: Timer | None = None
+        self._orphan_stamp: tuple[object, ...] | None = None
+        """Where artifacts appear, as it was at the last inventory (see _check_orphans)."""
+        self._orphan_due = 0.0
         self.lease: EngineLease | None = None
         self.detail: DetailScreen | None = None
         self._stop: asyncio.Event | None = None
@@ -337,8 +345,18 @@ class CockpitApp(App[None]):
 
     @work(thread=True, group="orphans", exclusive=True, exit_on_error=False)
     def _check_orphans(self) -> None:
-        """Count what no row owns or an interrupted operation left (shown under the counts)."""
+        """Count what no row owns or an interrupted operation left (shown under the counts).
+
+        The inventory lists tmux sessions, branches and worktrees (processes): it is taken
+        again only when a stat of where artifacts appear changed, or every
+        :data:`ORPHAN_SAFETY` seconds, so an idle cockpit starts no process for it.
+        """
+        stamp = artifacts_stamp(self.engine)
+        now = time.monotonic()
+        if stamp is not None and stamp == self._orphan_stamp and now < self._orphan_due:
+            return
         findings = take_inventory(self.engine, judge_work=False).findings
+        self._orphan_stamp, self._orphan_due = stamp, now + ORPHAN_SAFETY
         self.post_message(OrphanLine.Found(findings))
 
     def on_orphan_line_found(self, message: OrphanLine.Found) -> None:
@@ -443,10 +461,6 @@ class CockpitApp(App[None]):
             self.engine,
             self._stop,
             interval=self.refresh_interval,
-            # The preview skips captures of a quiet pane by the window activity each tick
-            # lists (runtime quiet_since): while the cockpit shows a pane, a listing a
-            # second costs less than the captures it saves.
-            safety_interval=self.refresh_interval,
             on_events=self._post_events,
             on_error=self._tick_failed,
         )

@@ -3,7 +3,8 @@
 The preview and the detail show the selected session's screen, read by a capture (a tmux
 fork) at most every :data:`CAPTURE_INTERVAL` seconds. A screen that stopped changing is
 read less and less often, down to every ~2 s; a pane the runtime knows to be quiet since
-the last capture began is not read at all. This module decides; the app's thread worker
+the last capture began is not read at all, nor, for up to :data:`SETTLED_RECHECK` seconds,
+the pane of a session that has settled (see :mod:`core.tick_policy`). This module decides; the app's thread worker
 captures and its handlers paint.
 """
 
@@ -12,11 +13,15 @@ from __future__ import annotations
 from core.engine import Engine
 from core.models import Lifecycle, Session
 from core.slots import QuietPanes
+from core.tick_policy import settled
 
 CAPTURE_INTERVAL = 0.25
 """Seconds between pane captures of the selected session (at most ~4 a second)."""
 MAX_CAPTURE_SKIP = 7
 """At most this many capture ticks skipped in a row: an idle pane is still read every 2 s."""
+
+SETTLED_RECHECK = 30.0
+"""Longest a settled session's shown screen goes without a capture (the loop's safety tick)."""
 
 _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 
@@ -52,13 +57,13 @@ class CaptureThrottle:
             return False
         if session is None or not session.pane_id or session.lifecycle in _CLOSED:
             return False
-        if self.pane_quiet(session):
+        if self.pane_quiet(session, now):
             return False
         self.running = True
         self.started = (session.id, now)
         return True
 
-    def pane_quiet(self, session: Session) -> bool:
+    def pane_quiet(self, session: Session, now: float) -> bool:
         """Whether the screen shown for ``session`` is still its pane's screen.
 
         The runtime may know (tmux lists each window's last output on every reconcile
@@ -70,6 +75,12 @@ class CaptureThrottle:
             return False
         if captured[0] != session.id:
             return False
+        if settled(session, self.engine.clock()) and now - captured[1] < SETTLED_RECHECK:
+            # A settled agent's screen changes with news it reports (a prompt, a new turn),
+            # which unsettles it; while everything is settled the loop lists no panes, so
+            # the runtime's answer below would be stale. Looked at again now and then, for
+            # what no agent reports (a background job printing under an idle prompt).
+            return True
         runtime = self.engine.runtime
         return isinstance(runtime, QuietPanes) and runtime.quiet_since(session.pane_id, captured[1])
 

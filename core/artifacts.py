@@ -5,15 +5,17 @@ it against the database."""
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.errors import AoError
 from core.locations import Locations
 from core.manifest import Manifest, is_manifest_file, read_manifest
-from core.slots import PaneInfo, SlotError
+from core.slots import PaneInfo, RefWatch, SlotError
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -217,3 +219,53 @@ def _dirs(path: Path) -> list[Path]:
         return sorted(child for child in path.iterdir() if child.is_dir())
     except OSError:
         return []
+
+
+def artifacts_stamp(engine: Engine) -> tuple[object, ...] | None:
+    """What would change if an artifact appeared or went, read with ``stat`` alone (no
+    process): the state and worktree folders, and each repository's branch refs and
+    worktree registrations. None when a project's SCM does not say where its refs live:
+    then only :func:`gather` can tell.
+
+    Equal stamps mean :func:`gather` would find what it found before, save a tmux session
+    started with nothing else (a spawn killed between its state folder and its record
+    leaves the folder first), which callers catch by gathering anyway now and then.
+    """
+    stamps: list[object] = [engine.store.last_event_seq()]
+    root = engine.locations.home / "worktrees"
+    for folder in (engine.locations.sessions_root, root, *_dirs(root)):
+        stamps.append(_mtime(folder))
+    for project_id, project in engine.config.projects.items():
+        try:
+            scm = engine.scm(project_id)
+        except AoError:
+            return None
+        if not isinstance(scm, RefWatch):
+            return None
+        for heads in scm.watch_paths(project.path):
+            git_dir = heads.parent.parent
+            stamps += [_mtime(git_dir / "packed-refs"), _mtime(git_dir / "worktrees")]
+            stamps += [(str(path), _mtime(path)) for path in _tree(heads)]
+    return tuple(stamps)
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _tree(path: Path, depth: int = 32) -> list[Path]:
+    """``path`` and every folder under it (branch names with a ``/`` are folders of refs);
+    symlinks are not followed and the depth is bounded, so no tree can loop."""
+    found = [path]
+    if depth <= 0:
+        return found
+    try:
+        children = [Path(e.path) for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return found
+    for child in sorted(children):
+        found += _tree(child, depth - 1)
+    return found

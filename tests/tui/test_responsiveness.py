@@ -24,6 +24,7 @@ from ao_tui.messages import SessionsLoaded
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from core.engine import Engine
 from core.models import Activity, ActivityState, Session, SignalSource
+from core.tick_policy import settled
 from tests.support.canned import NOW, CannedRuntime, many_sessions, sample_engine
 from tests.support.screenshots import settle
 
@@ -278,6 +279,10 @@ async def test_a_quiet_pane_is_not_captured_again(
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
+        await pilot.press("5")  # a working session: only the runtime can say it is quiet
+        await settle(pilot)
+        selected = app.selected_session()
+        assert selected is not None and not settled(selected, app.engine.clock())
 
         def captures() -> int:
             return sum(1 for call in runtime.calls if call[0] == "capture")
@@ -324,3 +329,26 @@ async def test_the_follower_comes_back_after_a_failed_read_and_misses_nothing(
         third = _waiting("third")
         engine.store.update_session("app-5", event=_event(third), activity=third)
         await _until(pilot, lambda: app.sessions["app-5"].activity == third)
+
+
+async def test_a_settled_session_is_not_captured_again_for_a_while(
+    make_app: Callable[..., CockpitApp], runtime: CannedRuntime
+) -> None:
+    """While every session is settled the loop lists no panes, so tmux cannot say whether a
+    pane wrote: a settled agent's screen changes with news it reports, so the shown screen
+    stands (for up to SETTLED_RECHECK seconds) and no capture is made."""
+    runtime.quiet_since = lambda pane_id, started: False  # type: ignore[attr-defined]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        selected = app.selected_session()
+        assert selected is not None and settled(selected, app.engine.clock())
+
+        def captures() -> int:
+            return sum(1 for call in runtime.calls if call[0] == "capture")
+
+        await _until(pilot, lambda: captures() > 0)
+        await pilot.pause(0.5)
+        before = captures()
+        await pilot.pause(2.5)  # ten capture ticks, past the longest back-off
+        assert captures() == before
