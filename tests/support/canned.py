@@ -18,7 +18,7 @@ from typing import Any
 from core.config import Config, ProjectConfig
 from core.engine import Engine
 from core.locations import Locations
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, WaitingFor, Zone
 from core.registry import Registry
 from core.slots import PaneInfo, SlotError
 from core.store import _append_event as append_event_at
@@ -164,11 +164,7 @@ def _session(sid: str, title: str, state: ActivityState, since_min: float, **kw:
 
 def sample_sessions(transcript: Path | None = None) -> list[Session]:
     """Ten sessions spread over every zone, the oldest waiting on a permission prompt."""
-    waiting = {
-        "kind": "permission",
-        "tool": "Bash",
-        "command": "rm -rf build/legacy && git rm -q Makefile.legacy",
-    }
+    waiting = WaitingFor("permission", "Bash", "rm -rf build/legacy && git rm -q Makefile.legacy")
     extra = {"transcript_path": str(transcript)} if transcript else {}
     return [
         _session(

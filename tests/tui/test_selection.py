@@ -32,7 +32,7 @@ from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.widgets.board import WIDE_AT
 from core.engine import Engine
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, Zone
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource, WaitingFor, Zone
 from core.zones import zone_of
 from tests.support.canned import NOW, with_canned_review
 from tests.support.screenshots import settle
@@ -221,7 +221,7 @@ async def next_prompt(pilot: Pilot[Any], app: CockpitApp, engine: Engine, mp: An
         SignalSource.HOOK,
         NOW,
         "Bash: make deploy",
-        {"kind": "permission", "tool": "Bash", "command": "make deploy"},
+        WaitingFor("permission", "Bash", "make deploy"),
     )
     engine.store.update_session("app-5", event=("stand-in", {}), activity=waiting)
     await wait_until(pilot, lambda: app.sessions["app-5"].activity is not None)
@@ -277,7 +277,7 @@ async def test_a_second_y_never_reaches_the_card_that_slid_under_the_cursor(
     make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report: y, then y again, approved a prompt the operator never saw."""
-    prompt = {"kind": "permission", "tool": "Bash", "command": "make deploy"}
+    prompt = WaitingFor("permission", "Bash", "make deploy")
     waiting = Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, NOW, "Bash", prompt)
     engine.store.update_session("app-9", event=("stand-in", {}), activity=waiting)
     answered: list[str] = []
