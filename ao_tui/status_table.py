@@ -87,7 +87,7 @@ def asks(session: Session) -> str:
         text = tool
     else:
         text = activity.detail or "input"
-    return inert(str(text), one_line=True)
+    return inert(text, one_line=True)
 
 
 def _cut(text: str, room: int) -> str:

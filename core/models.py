@@ -71,8 +71,8 @@ ZONE_ORDER: tuple[Zone, ...] = tuple(Zone)
 class WaitingFor:
     """What an agent that waits for input asks the operator, as its signals tell it.
 
-    Stored and printed as ``{"kind", "tool", "command"}``, in that order (``status --json``,
-    ``events --json`` and the store keep that shape).
+    Stored and printed as ``{"kind", "tool", "command"}``: in that order in a session's row
+    and ``status --json``, with sorted keys in the event log (``events --json``).
     """
 
     kind: str
