@@ -4,8 +4,8 @@ The preview and the detail show the selected session's screen, read by a capture
 fork) at most every :data:`CAPTURE_INTERVAL` seconds. A screen that stopped changing is
 read less and less often, down to every ~2 s; a pane the runtime knows to be quiet since
 the last capture began is not read at all, nor, for up to :data:`SETTLED_RECHECK` seconds,
-the pane of a session that has settled (see :mod:`core.tick_policy`). This module decides; the app's thread worker
-captures and its handlers paint.
+the pane of a session that has settled (see :mod:`core.tick_policy`). This module decides;
+the app's thread worker captures and its handlers paint.
 """
 
 from __future__ import annotations

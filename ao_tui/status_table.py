@@ -16,7 +16,14 @@ from collections.abc import Sequence
 
 from core.humanize import age
 from core.inert import inert
-from core.models import ActivityState, Lifecycle, Session, SessionPR, Zone
+from core.models import (
+    NOTHING_ASKED,
+    ActivityState,
+    Lifecycle,
+    Session,
+    SessionPR,
+    Zone,
+)
 from core.zones import zone_of
 
 WIDTH = 80
@@ -78,15 +85,15 @@ def asks(session: Session) -> str:
         return ""
     if activity.state is not ActivityState.WAITING_INPUT:
         return ""
-    waiting = activity.waiting_for or {}
-    tool, command = waiting.get("tool"), waiting.get("command")
+    waiting = activity.waiting_for or NOTHING_ASKED
+    tool, command = waiting.tool, waiting.command
     if tool and command:
         text = f"{tool}: {command}"
     elif tool:
-        text = str(tool)
+        text = tool
     else:
         text = activity.detail or "input"
-    return inert(str(text), one_line=True)
+    return inert(text, one_line=True)
 
 
 def _cut(text: str, room: int) -> str:

@@ -10,7 +10,7 @@ you, worded as such. :func:`someone_is_fixing` is the one place that decides it.
 
 from __future__ import annotations
 
-from core.models import ActivityState, Lifecycle, Session
+from core.models import NOTHING_ASKED, ActivityState, Lifecycle, Session
 
 PR_TROUBLE: dict[str, str] = {
     "ci_failed": "CI failed",
@@ -56,10 +56,10 @@ def needs_you_reason(session: Session, *, keys: bool = True) -> str:
     ``keys`` adds the cockpit keys that take the next step; scripts get the words alone.
     """
     activity = session.activity
-    waiting = activity.waiting_for or {}
-    if activity.state is ActivityState.WAITING_INPUT and waiting.get("tool"):
-        command = waiting.get("command")
-        return f"permission: {waiting['tool']}" + (f" {command}" if command else "")
+    waiting = activity.waiting_for or NOTHING_ASKED
+    if activity.state is ActivityState.WAITING_INPUT and waiting.tool:
+        command = waiting.command
+        return f"permission: {waiting.tool}" + (f" {command}" if command else "")
     if session.lifecycle is Lifecycle.EXITED:
         return session.lifecycle_reason or "the agent exited"
     trouble = pr_trouble(session)

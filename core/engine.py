@@ -667,12 +667,16 @@ class Engine:
             raise EngineError(
                 f"{session_id} has no live pane; restore it with `ao-tui restore {session_id}`"
             )
-        waiting = session.activity.waiting_for or {}
+        asked = session.activity.waiting_for
         self.runtime.send_keys(pane.pane_id, *self.agent(session.agent).answer_keys(yes))
         self.store.append_event(
             session_id,
             "responded",
-            {"answer": "yes" if yes else "no", "waiting_for": waiting, "expected": expect},
+            {
+                "answer": "yes" if yes else "no",
+                "waiting_for": {} if asked is None else asked.to_json(),
+                "expected": expect,
+            },
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

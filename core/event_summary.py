@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from core.models import NOTHING_ASKED, WaitingFor
+
 SHA_SHOWN = 10
 """Characters of a commit id shown."""
 
@@ -31,12 +33,13 @@ def _sha(value: Any) -> str:
     return str(value or "?")[:SHA_SHOWN]
 
 
-def waiting_text(waiting: Mapping[str, Any] | None) -> str:
+def waiting_text(waiting: WaitingFor | None) -> str:
     """``permission: Bash rm -rf build``; "" when nothing is waited for."""
-    if not waiting:
+    if waiting is None or waiting == NOTHING_ASKED:
+        # An answer to a prompt that named nothing is logged with an empty object.
         return ""
-    kind = str(waiting.get("kind") or "input")
-    what = " ".join(str(waiting.get(k) or "") for k in ("tool", "command")).strip()
+    kind = waiting.kind or "input"
+    what = f"{waiting.tool} {waiting.command}".strip()
     return f"{kind}: {_text(what)}" if what else kind
 
 
@@ -48,7 +51,7 @@ def _change(data: Mapping[str, Any]) -> str:
 
 def _state_change(data: Mapping[str, Any]) -> str:
     line = _change(data)
-    waiting = waiting_text(data.get("waiting_for"))
+    waiting = waiting_text(WaitingFor.from_json(data.get("waiting_for")))
     if waiting:
         line += f" ({waiting})"
     elif data.get("detail"):
@@ -99,7 +102,7 @@ def _message(data: Mapping[str, Any]) -> str:
 
 
 def _responded(data: Mapping[str, Any]) -> str:
-    waiting = waiting_text(data.get("waiting_for"))
+    waiting = waiting_text(WaitingFor.from_json(data.get("waiting_for")))
     return f"answered {data.get('answer') or '?'}" + (f" to {waiting}" if waiting else "")
 
 

@@ -41,7 +41,11 @@ import re
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from core.models import Session, SessionPR
+from core.models import (
+    Session,
+    SessionPR,
+    WaitingFor,
+)
 
 T = TypeVar("T")
 
@@ -159,6 +163,15 @@ def inert_pr(pr: SessionPR) -> SessionPR:
     return pr if shown is data else SessionPR.from_json(shown)
 
 
+def inert_waiting(waiting: WaitingFor | None) -> WaitingFor | None:
+    """``waiting`` with its kind, tool and command made :func:`inert`; the same object
+    when nothing needed changing."""
+    if waiting is None:
+        return None
+    shown = WaitingFor(inert(waiting.kind), inert(waiting.tool), inert(waiting.command))
+    return waiting if shown == waiting else shown
+
+
 def inert_session(session: Session) -> Session:
     """``session`` as a front end shows it: title, reasons, details and PR facts inert.
 
@@ -168,7 +181,7 @@ def inert_session(session: Session) -> Session:
     """
     activity = session.activity
     detail = inert(activity.detail)
-    waiting_for = inert_data(activity.waiting_for)
+    waiting_for = inert_waiting(activity.waiting_for)
     if detail is not activity.detail or waiting_for is not activity.waiting_for:
         activity = replace(activity, detail=detail, waiting_for=waiting_for)
     title = inert(session.title, one_line=True)

@@ -282,7 +282,7 @@ class Reconciler:
             "previous": session.activity.state.value,
             "source": activity.source.value,
             "detail": activity.detail,
-            "waiting_for": activity.waiting_for,
+            "waiting_for": None if activity.waiting_for is None else activity.waiting_for.to_json(),
             "lifecycle": lifecycle.value,
             "zone": zone_of(after).value,
             "previous_zone": before_zone.value,

@@ -69,6 +69,43 @@ ZONE_ORDER: tuple[Zone, ...] = tuple(Zone)
 
 
 @dataclass(frozen=True)
+class WaitingFor:
+    """What an agent that waits for input asks the operator, as its signals tell it.
+
+    Stored and printed as ``{"kind", "tool", "command"}``: in that order in a session's row
+    and ``status --json``, with sorted keys in the event log (``events --json``).
+    """
+
+    kind: str
+    """``permission`` (a tool call to approve), ``elicitation`` (an MCP server's question),
+    ``confirm`` (a yes/no line on a plain terminal), or what an agent's status file names."""
+    tool: str = ""
+    """The tool asking, e.g. ``Bash``; "" when the source does not say."""
+    command: str = ""
+    """What is approved or asked: a command line, a file, the question's text; or ""."""
+
+    def to_json(self) -> dict[str, str]:
+        """The ``waiting_for`` object of ``status --json``, events and the store."""
+        return {"kind": self.kind, "tool": self.tool, "command": self.command}
+
+    @classmethod
+    def from_json(cls, data: object) -> WaitingFor | None:
+        """Rebuild a value written by :meth:`to_json`, as best it can.
+
+        A stored row or event may hold anything (an older release, a hand-edited
+        database): a non-object is None, a field that is not a string is "".
+        """
+        if not isinstance(data, dict):
+            return None
+        kind, tool, command = (data.get(key) for key in ("kind", "tool", "command"))
+        return cls(*(value if isinstance(value, str) else "" for value in (kind, tool, command)))
+
+
+NOTHING_ASKED = WaitingFor("")
+"""Stands in for a missing ``waiting_for`` where only its fields are read: all of them ""."""
+
+
+@dataclass(frozen=True)
 class Activity:
     """One fused activity reading: the state, the signal it came from, and why."""
 
@@ -78,9 +115,9 @@ class Activity:
     """Epoch seconds when the session entered this state (not when it was last seen)."""
     detail: str = ""
     """Human-readable reason, e.g. ``Bash: rm -rf build`` for a pending permission prompt."""
-    waiting_for: dict[str, Any] | None = None
-    """For ``waiting_input``: what the agent waits for, e.g. ``{"kind": "permission",
-    "tool": "Bash", "command": "rm -rf build"}``."""
+    waiting_for: WaitingFor | None = None
+    """For ``waiting_input``: what the agent waits for, e.g. a permission for ``Bash``
+    to run ``rm -rf build``."""
 
     def to_json(self) -> dict[str, Any]:
         """The ``activity`` object of ``status --json``."""
@@ -89,7 +126,7 @@ class Activity:
             "source": self.source.value,
             "since": self.since,
             "detail": self.detail,
-            "waiting_for": self.waiting_for,
+            "waiting_for": None if self.waiting_for is None else self.waiting_for.to_json(),
         }
 
     @classmethod
@@ -100,7 +137,7 @@ class Activity:
             source=SignalSource(data.get("source", "none")),
             since=float(data.get("since", 0.0)),
             detail=str(data.get("detail", "")),
-            waiting_for=data.get("waiting_for"),
+            waiting_for=WaitingFor.from_json(data.get("waiting_for")),
         )
 
 
@@ -119,7 +156,7 @@ class ActivitySignal:
     source: SignalSource
     at: float
     detail: str = ""
-    waiting_for: dict[str, Any] | None = None
+    waiting_for: WaitingFor | None = None
     began: float | None = None
     """When, by the source's own records, the state it reports began, if before ``at``:
     tool call after tool call of one turn, or a permission request and the notification

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from core.errors import EngineError
 from core.inert import inert
-from core.models import ActivityState, Lifecycle, Session
+from core.models import NOTHING_ASKED, ActivityState, Lifecycle, Session
 
 QUOTE_MAX = 200
 """Longest prompt text quoted in a refusal (a command can be kilobytes long)."""
@@ -49,12 +49,11 @@ class Prompt:
         activity = session.activity
         if activity.state is not ActivityState.WAITING_INPUT:
             return None
-        waiting = activity.waiting_for or {}
-        command = str(waiting.get("command") or "")
+        waiting = activity.waiting_for or NOTHING_ASKED
         return cls(
-            kind=str(waiting.get("kind") or "input"),
-            tool=str(waiting.get("tool") or ""),
-            text=command or activity.detail,
+            kind=waiting.kind or "input",
+            tool=waiting.tool,
+            text=waiting.command or activity.detail,
         )
 
     @property

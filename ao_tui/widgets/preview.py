@@ -19,7 +19,7 @@ from ao_tui.widgets.card import CardPalette, glyph, pr_badge, state_word, tokens
 from ao_tui.widgets.pane_view import PaneView
 from core.attention import needs_you_reason, pr_trouble, restored_and_waiting, someone_is_fixing
 from core.humanize import age
-from core.models import ActivityState, Lifecycle, Session
+from core.models import NOTHING_ASKED, ActivityState, Lifecycle, Session
 
 _CLOSED = (Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE)
 
@@ -31,16 +31,16 @@ def waiting_text(session: Session, palette: CardPalette, answer_hint: str) -> Te
         reason = session.lifecycle_reason or activity.detail or "the agent exited"
         return Text(f"Exited: {reason}", style=f"bold {palette.error}")
     if activity.state is ActivityState.WAITING_INPUT:
-        waiting = activity.waiting_for or {}
-        kind = str(waiting.get("kind") or "input")
+        waiting = activity.waiting_for or NOTHING_ASKED
+        kind = waiting.kind or "input"
         text = Text(f"Waiting for {kind}", style=f"bold {palette.waiting}")
-        tool = waiting.get("tool")
-        command = waiting.get("command")
+        tool = waiting.tool
+        command = waiting.command
         if tool:
             text.append(f": {tool}", style="bold")
         if command:
             text.append("\n")
-            text.append(str(command), style="bold")
+            text.append(command, style="bold")
         elif activity.detail:
             text.append(f"\n{activity.detail}")
         if answer_hint:

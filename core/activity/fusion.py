@@ -44,8 +44,16 @@ fills in a tool or command that the winning hook/status signal lacked.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
-from core.models import Activity, ActivitySignal, ActivityState, SignalSource
+from core.models import (
+    NOTHING_ASKED,
+    Activity,
+    ActivitySignal,
+    ActivityState,
+    SignalSource,
+    WaitingFor,
+)
 
 TIE_WINDOW = 1.0
 """Seconds within which two signals count as simultaneous and source strength decides."""
@@ -116,17 +124,14 @@ def _pick(signals: Sequence[ActivitySignal]) -> ActivitySignal | None:
 
 def _with_pane_details(pane: ActivitySignal, candidate: ActivitySignal | None) -> ActivitySignal:
     """A pane permission prompt, enriched with the candidate's tool/command when it had one."""
-    if (
-        candidate is None
-        or candidate.state is not ActivityState.WAITING_INPUT
-        or not candidate.waiting_for
-        or not pane.waiting_for
-    ):
+    if candidate is None or candidate.state is not ActivityState.WAITING_INPUT:
         return pane
-    merged = dict(pane.waiting_for)
-    for key, value in candidate.waiting_for.items():
-        if value and not merged.get(key):
-            merged[key] = value
+    shown, asked = pane.waiting_for, candidate.waiting_for
+    if shown is None or asked is None:
+        return pane
+    merged = WaitingFor(
+        shown.kind or asked.kind, shown.tool or asked.tool, shown.command or asked.command
+    )
     return ActivitySignal(pane.state, pane.source, pane.at, pane.detail, merged)
 
 
@@ -151,7 +156,7 @@ def fuse(signals: Sequence[ActivitySignal], previous: Activity | None, now: floa
         source=winner.source,
         since=since,
         detail=_explained(winner, signals),
-        waiting_for=dict(waiting_for) if waiting_for is not None else None,
+        waiting_for=waiting_for,
     )
 
 
@@ -172,11 +177,11 @@ def _same_reading(signal: ActivitySignal, pane: ActivitySignal) -> bool:
     no other tool or command (a pane line may be cut, so a prefix agrees)."""
     if signal.state is not pane.state:
         return False
-    asked, shown = signal.waiting_for or {}, pane.waiting_for or {}
-    if asked.get("tool") and shown.get("tool") and asked["tool"] != shown["tool"]:
+    asked, shown = signal.waiting_for or NOTHING_ASKED, pane.waiting_for or NOTHING_ASKED
+    if asked.tool and shown.tool and asked.tool != shown.tool:
         return False
-    said = " ".join(str(asked.get("command") or "").split())
-    seen = " ".join(str(shown.get("command") or "").split())
+    said = " ".join(asked.command.split())
+    seen = " ".join(shown.command.split())
     return not (said and seen) or said.startswith(seen) or seen.startswith(said)
 
 
@@ -199,21 +204,20 @@ def _explained(winner: ActivitySignal, signals: Sequence[ActivitySignal]) -> str
     return winner.detail
 
 
-def _fill_from_pane(
-    waiting_for: dict[str, object], signals: Sequence[ActivitySignal]
-) -> dict[str, object]:
+def _fill_from_pane(waiting_for: WaitingFor, signals: Sequence[ActivitySignal]) -> WaitingFor:
     """Fill an empty tool/command of ``waiting_for`` from a pane permission prompt, if any."""
-    if all(waiting_for.get(key) for key in ("tool", "command")):
+    if waiting_for.tool and waiting_for.command:
         return waiting_for
     for signal in signals:
         if (
             signal.source is SignalSource.PANE
             and signal.state is ActivityState.WAITING_INPUT
-            and signal.waiting_for
+            and signal.waiting_for is not None
         ):
-            merged = dict(waiting_for)
-            for key in ("tool", "command"):
-                if not merged.get(key) and signal.waiting_for.get(key):
-                    merged[key] = signal.waiting_for[key]
-            return merged
+            shown = signal.waiting_for
+            return replace(
+                waiting_for,
+                tool=waiting_for.tool or shown.tool,
+                command=waiting_for.command or shown.command,
+            )
     return waiting_for

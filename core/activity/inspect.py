@@ -63,7 +63,7 @@ def _signal_json(signal: ActivitySignal | None) -> dict[str, Any] | None:
         "source": signal.source.value,
         "at": signal.at,
         "detail": signal.detail,
-        "waiting_for": signal.waiting_for,
+        "waiting_for": None if signal.waiting_for is None else signal.waiting_for.to_json(),
     }
 
 

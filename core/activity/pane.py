@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from core.models import ActivitySignal, ActivityState, SignalSource
+from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
 
 _BOX_EDGES = "│┃|╭╮╰╯"
 _YES_NO = re.compile(r"\(Y\)es/\(N\)o")
@@ -47,7 +47,7 @@ def generic_pane_signal(screen: str, at: float) -> ActivitySignal | None:
             source,
             at,
             line[:200],
-            {"kind": "confirm", "tool": "", "command": line[:200]},
+            WaitingFor("confirm", "", line[:200]),
         )
     if _SHELL_PROMPT.search(lines[-1]):
         return ActivitySignal(ActivityState.IDLE, source, at, "at a prompt")

@@ -10,7 +10,6 @@ record of that run, not from the last one, or a prompt waiting for minutes shows
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
 
 from core.models import ActivitySignal, ActivityState
 
@@ -18,8 +17,10 @@ from core.models import ActivitySignal, ActivityState
 def run_key(signal: ActivitySignal) -> tuple[ActivityState, str, str]:
     """What must stay the same for two readings to be one run: the state, and for a
     waiting agent the question it asks (a new command is a new prompt)."""
-    waiting: dict[str, Any] = signal.waiting_for or {}
-    return (signal.state, str(waiting.get("tool") or ""), str(waiting.get("command") or ""))
+    waiting = signal.waiting_for
+    if waiting is None:
+        return (signal.state, "", "")
+    return (signal.state, waiting.tool, waiting.command)
 
 
 class RunStart:

@@ -26,7 +26,7 @@ from ao_tui.widgets.grouped_list import is_header
 from core.config import Config, ProjectConfig
 from core.engine import Engine
 from core.locations import Locations
-from core.models import ZONE_ORDER, Activity, ActivityState, SignalSource, Zone
+from core.models import ZONE_ORDER, Activity, ActivityState, SignalSource, WaitingFor, Zone
 from core.registry import Registry
 from core.zones import zone_of
 from tests.bench.bench_foundation import HISTORY, Row, _ok, _pct
@@ -195,7 +195,7 @@ def _in_zone(app: CockpitApp, session_id: str, zone: Zone) -> bool:
 
 async def _move_latencies(engine: Engine, samples: int) -> list[float]:
     target = next(s for s in engine.list() if zone_of(s) is Zone.WORKING)
-    waiting = {"kind": "permission", "tool": "Bash", "command": "rm -rf build"}
+    waiting = WaitingFor("permission", "Bash", "rm -rf build")
     states = [
         (
             Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, NOW, "Bash", waiting),

@@ -105,14 +105,14 @@ def test_permission_prompt_respond_and_send(claude_engine: Engine) -> None:
     waiting = settle(engine, session.id, state_is(ActivityState.WAITING_INPUT))
     assert zone_of(waiting) is Zone.NEEDS_YOU
     assert waiting.activity.waiting_for is not None
-    assert waiting.activity.waiting_for.get("tool") == "Bash"
-    assert "touch e2e-proof.txt" in waiting.activity.waiting_for.get("command", "")
+    assert waiting.activity.waiting_for.tool == "Bash"
+    assert "touch e2e-proof.txt" in waiting.activity.waiting_for.command
     assert "touch e2e-proof.txt" in waiting.activity.detail
 
     # An answer bound to another command than the one asked sends nothing.
     with pytest.raises(PromptChangedError, match=r"touch e2e-proof\.txt"):
         engine.respond(session.id, yes=True, expect="Bash: touch other.txt")
-    command = waiting.activity.waiting_for["command"]
+    command = waiting.activity.waiting_for.command
     engine.respond(session.id, yes=True, expect=f"Bash: {command}")
     idle = settle(engine, session.id, state_is(ActivityState.IDLE))
     assert (Path(session.worktree) / "e2e-proof.txt").exists()

@@ -7,7 +7,6 @@ cockpit test counts inventories with a spy on the one function that takes them.
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -56,7 +55,7 @@ def test_a_looping_ref_tree_is_stamped_without_following_the_loop(
     heads = git_repo / ".git" / "refs" / "heads"
     (heads / "loop").symlink_to(heads, target_is_directory=True)
     assert artifacts_stamp(engine) is not None
-    os.unlink(heads / "loop")
+    (heads / "loop").unlink()
 
 
 async def test_an_idle_cockpit_takes_no_inventory_until_something_changes(

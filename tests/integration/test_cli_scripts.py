@@ -18,7 +18,15 @@ import pytest
 
 from ao_tui.cli import EXIT_CI_FAILING, EXIT_CI_RUNNING
 from ao_tui.status_table import WIDTH, render_table
-from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    Session,
+    SessionPR,
+    SignalSource,
+    WaitingFor,
+)
 from core.store import Store
 from tests.conftest import run_git
 from tests.integration.test_scm_local import AGENT, CHECK_SCRIPT, commit, settle
@@ -116,7 +124,7 @@ def waiting(session_id: str, tool: str, command: str, **kw: object) -> Session:
         SignalSource.HOOK,
         time.time() - 130,
         f"{tool}: {command}",
-        {"kind": "permission", "tool": tool, "command": command},
+        WaitingFor("permission", tool, command),
     )
     return make_session(session_id, activity=activity, **kw)
 

@@ -24,7 +24,15 @@ from click.testing import CliRunner
 
 import ao_tui.cli.cockpit as cli
 from ao_tui.demo import DEMO_TASKS, DemoSandbox, build_demo, write_sample_project
-from core.models import ActivitySignal, ActivityState, DeliveryResult, Lifecycle, Session, Zone
+from core.models import (
+    ActivitySignal,
+    ActivityState,
+    DeliveryResult,
+    Lifecycle,
+    Session,
+    WaitingFor,
+    Zone,
+)
 from core.slots import AgentContext
 from core.zones import zone_of
 from plugins.agent.claude_code.hooks import read_hook_log
@@ -96,7 +104,7 @@ def test_screen_stays_within_80_columns_and_the_terminal_height(
         assert any("Ran 5 tests" in line for line in lines)
 
 
-def _signal(screen: Screen) -> tuple[ActivityState, str, dict[str, str] | None]:
+def _signal(screen: Screen) -> tuple[ActivityState, str, WaitingFor | None]:
     signal = claude_pane_signal("\n".join(render(screen, 200, 50)), 1.0)
     assert signal is not None
     return signal.state, signal.detail, signal.waiting_for
@@ -113,7 +121,7 @@ def test_each_screen_reads_as_the_same_state_as_claude_code_to_the_pane_detector
     asking = dataclasses.replace(base, mode="permission", permission=RM_BUILD)
     state, _, waiting = _signal(asking)
     assert state is ActivityState.WAITING_INPUT
-    assert waiting == {"kind": "permission", "tool": "Bash", "command": "rm -rf build"}
+    assert waiting == WaitingFor("permission", "Bash", "rm -rf build")
 
     idle = dataclasses.replace(base, history=[*base.history, Entry("Worked for 2s", "✻ ")])
     assert _signal(idle)[0] is ActivityState.IDLE
@@ -203,11 +211,9 @@ def test_signals_parse_like_claude_codes_through_a_permission_prompt_and_a_turn_
     assert [p.text for p in hooks.prompts] == ["clean build/"]
     signal = hooks.signal()
     assert _state(signal) is ActivityState.WAITING_INPUT
-    assert signal is not None and signal.waiting_for == {
-        "kind": "permission",
-        "tool": "Bash",
-        "command": "rm -rf build",
-    }
+    assert signal is not None and signal.waiting_for == WaitingFor(
+        "permission", "Bash", "rm -rf build"
+    )
     assert find_transcript(config, writer.session_id, worktree) == writer.transcript
     transcript = read_transcript(writer.transcript.read_text().splitlines())
     assert transcript.malformed == 0 and transcript.unknown_count == 0
@@ -436,7 +442,7 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         asking = _by_scenario(sandbox, "permission").id
         wait_for(lambda: _state_of(sandbox, asking) is ActivityState.WAITING_INPUT)
         waiting_for = engine.get(asking).activity.waiting_for
-        assert waiting_for is not None and waiting_for["command"] == "rm -rf build"
+        assert waiting_for is not None and waiting_for.command == "rm -rf build"
         assert zone_of(engine.get(asking)) is Zone.NEEDS_YOU
         answered = engine.respond(asking, True)
         assert answered.activity.state is not ActivityState.WAITING_INPUT

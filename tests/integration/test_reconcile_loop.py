@@ -16,7 +16,7 @@ from typing import Any
 
 from core.daemon import reconcile_loop
 from core.engine import Engine
-from core.models import Activity, ActivityState, Event, Lifecycle, Session, SignalSource
+from core.models import Activity, ActivityState, Event, Lifecycle, Session, SignalSource, WaitingFor
 from tests.support.engine import make_engine, write_config
 
 TIMEOUT = 15.0
@@ -96,11 +96,7 @@ async def test_a_hook_line_after_idle_ticks_reaches_the_store(
             handle.write(_hook("PermissionRequest", tool_name="Bash", tool_input={"command": "ls"}))
         await _until_state(engine, session.id, ActivityState.WAITING_INPUT)
         stored = await asyncio.to_thread(engine.get, session.id)
-        assert stored.activity.waiting_for == {
-            "kind": "permission",
-            "tool": "Bash",
-            "command": "ls",
-        }
+        assert stored.activity.waiting_for == WaitingFor("permission", "Bash", "ls")
     finally:
         stop.set()
         await asyncio.wait_for(loop, TIMEOUT)

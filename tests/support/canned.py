@@ -26,6 +26,7 @@ from core.models import (
     Session,
     SessionPR,
     SignalSource,
+    WaitingFor,
     Zone,
 )
 from core.registry import Registry
@@ -173,11 +174,7 @@ def _session(sid: str, title: str, state: ActivityState, since_min: float, **kw:
 
 def sample_sessions(transcript: Path | None = None) -> list[Session]:
     """Ten sessions spread over every zone, the oldest waiting on a permission prompt."""
-    waiting = {
-        "kind": "permission",
-        "tool": "Bash",
-        "command": "rm -rf build/legacy && git rm -q Makefile.legacy",
-    }
+    waiting = WaitingFor("permission", "Bash", "rm -rf build/legacy && git rm -q Makefile.legacy")
     extra = {"transcript_path": str(transcript)} if transcript else {}
     return [
         _session(

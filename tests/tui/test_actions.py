@@ -26,7 +26,7 @@ from ao_tui.widgets.pane_view import PaneView
 from core.config import TrackerConfig
 from core.engine import Engine
 from core.errors import EngineError
-from core.models import Activity, ActivityState, DeliveryResult, Lifecycle, SignalSource
+from core.models import Activity, ActivityState, DeliveryResult, Lifecycle, SignalSource, WaitingFor
 from tests.support.canned import NOW, CannedRuntime
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
@@ -434,7 +434,7 @@ async def test_new_needs_you_session_raises_toast_bell_and_osc9(
         await settle(pilot)
         toasts = record_notifications(app, monkeypatch)
         assert written == []  # sessions already waiting at start are not news
-        waiting = {"kind": "permission", "tool": "Bash", "command": "make deploy"}
+        waiting = WaitingFor("permission", "Bash", "make deploy")
         engine.store.update_session(
             "app-8",
             activity=Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, NOW, "Bash", waiting),

@@ -32,7 +32,7 @@ from ao_tui.screens.send import SendScreen
 from core.config import TrackerConfig
 from core.engine import Engine
 from core.inert import inert
-from core.models import Activity, ActivityState, SignalSource
+from core.models import Activity, ActivityState, SignalSource, WaitingFor
 from tests.support.canned import NOW, CannedRuntime, sample_ci
 from tests.support.hostile_inputs import hostile
 from tests.support.screenshots import settle
@@ -139,7 +139,7 @@ async def test_a_toast_shows_a_hostile_command_inert_and_not_as_markup(
         await settle(pilot)
         toasts = record_notifications(app, monkeypatch)
         command = "echo \x1b]52;c;cm0gLXJmIH4K\x07 [/x] \u009b2J"
-        waiting = {"kind": "permission", "tool": "Bash", "command": command}
+        waiting = WaitingFor("permission", "Bash", command)
         engine.store.update_session(
             "app-8",
             title="\x1b[2Jdeploy",

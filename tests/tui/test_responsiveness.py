@@ -23,7 +23,13 @@ from ao_tui.app import CockpitApp
 from ao_tui.messages import SessionsLoaded
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from core.engine import Engine
-from core.models import Activity, ActivityState, Session, SignalSource
+from core.models import (
+    Activity,
+    ActivityState,
+    Session,
+    SignalSource,
+    WaitingFor,
+)
 from core.tick_policy import settled
 from tests.support.canned import NOW, CannedRuntime, many_sessions, sample_engine
 from tests.support.screenshots import settle
@@ -138,7 +144,7 @@ async def test_200_sessions_update_by_diff_quickly(tmp_path: Path, size: tuple[i
 
 
 def _waiting(command: str) -> Activity:
-    waiting = {"kind": "permission", "tool": "Bash", "command": command}
+    waiting = WaitingFor("permission", "Bash", command)
     return Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, NOW, "Bash", waiting)
 
 

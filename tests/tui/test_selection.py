@@ -39,6 +39,7 @@ from core.models import (
     Session,
     SessionPR,
     SignalSource,
+    WaitingFor,
     Zone,
 )
 from core.zones import zone_of
@@ -229,7 +230,7 @@ async def next_prompt(pilot: Pilot[Any], app: CockpitApp, engine: Engine, mp: An
         SignalSource.HOOK,
         NOW,
         "Bash: make deploy",
-        {"kind": "permission", "tool": "Bash", "command": "make deploy"},
+        WaitingFor("permission", "Bash", "make deploy"),
     )
     engine.store.update_session("app-5", event=("stand-in", {}), activity=waiting)
     await wait_until(pilot, lambda: app.sessions["app-5"].activity is not None)
@@ -285,7 +286,7 @@ async def test_a_second_y_never_reaches_the_card_that_slid_under_the_cursor(
     make_app: MakeApp, engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The report: y, then y again, approved a prompt the operator never saw."""
-    prompt = {"kind": "permission", "tool": "Bash", "command": "make deploy"}
+    prompt = WaitingFor("permission", "Bash", "make deploy")
     waiting = Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, NOW, "Bash", prompt)
     engine.store.update_session("app-9", event=("stand-in", {}), activity=waiting)
     answered: list[str] = []

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from ao_tui.app import CockpitApp
 from ao_tui.toasts import FactToasts, one_line, toast_margin
 from core.engine import Engine
-from core.models import Activity, ActivityState, SignalSource
+from core.models import Activity, ActivityState, SignalSource, WaitingFor
 from tests.support.canned import NOW
 from tests.support.screenshots import settle
 from tests.tui.test_actions import wait_until
@@ -39,7 +39,7 @@ def waiting(command: str) -> Activity:
         SignalSource.HOOK,
         NOW,
         f"Bash: {command}",
-        {"kind": "permission", "tool": "Bash", "command": command},
+        WaitingFor("permission", "Bash", command),
     )
 
 

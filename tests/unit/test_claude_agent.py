@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.models import ActivityState, Delivery, DeliveryMarker, SignalSource
+from core.models import ActivityState, Delivery, DeliveryMarker, SignalSource, WaitingFor
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, SlotError
 from plugins.agent.claude_code.hooks import hook_command
 from plugins.agent.claude_code.paths import transcript_path
@@ -191,11 +191,7 @@ def test_permission_prompt_from_real_hooks_and_transcript(tmp_path: Path) -> Non
     obs = agent.observe(ctx, ALIVE, screen)
     assert screen.calls == 1
     pane = [s for s in obs.signals if s.source is SignalSource.PANE]
-    assert pane and pane[0].waiting_for == {
-        "kind": "permission",
-        "tool": "Bash",
-        "command": "touch probe-file.txt",
-    }
+    assert pane and pane[0].waiting_for == WaitingFor("permission", "Bash", "touch probe-file.txt")
 
 
 def test_fresh_instance_reads_the_persisted_transcript_path(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.models import ActivityState, SignalSource
+from core.models import ActivityState, SignalSource, WaitingFor
 from plugins.agent.claude_code.hooks import (
     HOOK_EVENTS,
     HookState,
@@ -136,7 +136,7 @@ def test_permission_request_is_waiting_with_tool_and_command() -> None:
     assert signal.state is ActivityState.WAITING_INPUT
     assert signal.source is SignalSource.HOOK
     assert signal.at == pytest.approx(11.1)
-    assert signal.waiting_for == {"kind": "permission", "tool": "Bash", "command": "rm -rf build"}
+    assert signal.waiting_for == WaitingFor("permission", "Bash", "rm -rf build")
     assert state.transcript_path == "/t/s-1.jsonl"
     assert [(p.text, p.at) for p in state.prompts] == [("clean the build", 10.0)]
 
@@ -155,7 +155,7 @@ def test_permission_notification_uses_the_tool_from_pre_tool_use() -> None:
     )
     signal = state.signal()
     assert signal is not None and signal.state is ActivityState.WAITING_INPUT
-    assert signal.waiting_for == {"kind": "permission", "tool": "Bash", "command": "rm -rf build"}
+    assert signal.waiting_for == WaitingFor("permission", "Bash", "rm -rf build")
     assert state.notification_type == "permission_prompt"
 
 
@@ -257,11 +257,7 @@ def test_real_permission_request_state() -> None:
         hooks.fold(record)
     signal = hooks.signal()
     assert signal is not None and signal.state is ActivityState.WAITING_INPUT
-    assert signal.waiting_for == {
-        "kind": "permission",
-        "tool": "Bash",
-        "command": "touch probe-file.txt",
-    }
+    assert signal.waiting_for == WaitingFor("permission", "Bash", "touch probe-file.txt")
 
 
 def test_real_stop_failure_carries_the_error_type() -> None:

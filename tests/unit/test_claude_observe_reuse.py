@@ -16,7 +16,7 @@ import pytest
 
 import plugins.agent.claude_code.freshness as freshness
 from core.activity.tailer import FileTailer
-from core.models import ActivityState, SignalSource
+from core.models import ActivityState, SignalSource, WaitingFor
 from core.slots import AgentContext, PaneInfo
 from plugins.agent.claude_code.paths import transcript_path
 from plugins.agent.claude_code.plugin import ClaudeCodeAgent
@@ -101,7 +101,7 @@ def test_a_hook_line_appended_after_a_reused_tick_is_seen_at_once(tmp_path: Path
     after = agent.observe(ctx, ALIVE, Screen())
     hook = next(s for s in after.signals if s.source is SignalSource.HOOK)
     assert hook.state is ActivityState.WAITING_INPUT
-    assert hook.waiting_for == {"kind": "permission", "tool": "Bash", "command": "rm -rf build"}
+    assert hook.waiting_for == WaitingFor("permission", "Bash", "rm -rf build")
 
 
 def test_a_silence_reaching_its_threshold_brings_a_capture(tmp_path: Path) -> None:

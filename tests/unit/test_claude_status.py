@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.models import ActivityState, SignalSource
+from core.models import ActivityState, SignalSource, WaitingFor
 from plugins.agent.claude_code.status import (
     find_status,
     is_current,
@@ -50,7 +50,7 @@ def test_reads_fields_and_status_time(tmp_path: Path) -> None:
     assert signal is not None
     assert signal.state is ActivityState.WAITING_INPUT
     assert signal.source is SignalSource.STATUS_FILE
-    assert signal.waiting_for == {"kind": "permission", "tool": "", "command": ""}
+    assert signal.waiting_for == WaitingFor("permission", "", "")
     assert signal.detail == "permission prompt"
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.activity.fusion import fuse
-from core.models import Activity, ActivitySignal, ActivityState, SignalSource
+from core.models import Activity, ActivitySignal, ActivityState, SignalSource, WaitingFor
 
 S = ActivityState
 SRC = SignalSource
 NOW = 1000.0
-PERMISSION: dict[str, Any] = {"kind": "permission", "tool": "Bash", "command": "rm -rf build"}
+PERMISSION = WaitingFor("permission", "Bash", "rm -rf build")
 
 
 def sig(
@@ -18,7 +16,7 @@ def sig(
     source: SignalSource,
     at: float,
     detail: str = "",
-    waiting_for: dict[str, Any] | None = None,
+    waiting_for: WaitingFor | None = None,
 ) -> ActivitySignal:
     return ActivitySignal(state, source, at, detail, waiting_for)
 
@@ -112,7 +110,7 @@ def test_pane_older_than_the_candidate_is_ignored() -> None:
 
 def test_pane_fills_the_tool_of_a_status_file_wait() -> None:
     status = sig(S.WAITING_INPUT, SRC.STATUS_FILE, 990, "permission prompt",
-                 {"kind": "permission", "tool": "", "command": ""})  # fmt: skip
+                 WaitingFor("permission", "", ""))  # fmt: skip
     pane = sig(S.WAITING_INPUT, SRC.PANE, NOW, "permission: Bash", PERMISSION)
     fused = fuse([status, pane], None, NOW)
     assert fused.waiting_for == PERMISSION
@@ -171,6 +169,6 @@ def test_a_state_only_the_pane_shows_is_dated_from_its_sighting() -> None:
     pane = sig(S.WAITING_INPUT, SRC.PANE, NOW, "permission: Bash", PERMISSION)
     assert fuse([working, pane], previous, NOW).since == NOW
     # The hook logged another question: the one on screen is new.
-    other = {"kind": "permission", "tool": "Bash", "command": "git push --force"}
+    other = WaitingFor("permission", "Bash", "git push --force")
     asked = sig(S.WAITING_INPUT, SRC.HOOK, 910, "", other)
     assert fuse([asked, pane], previous, NOW).since == NOW

@@ -17,7 +17,15 @@ from core.inert import (
     inert_session,
     refusal,
 )
-from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    Session,
+    SessionPR,
+    SignalSource,
+    WaitingFor,
+)
 from tests.support.hostile_inputs import hostile, hostile_params
 
 # Characters a terminal or an agent's input parser acts on: none may survive inert().
@@ -189,7 +197,7 @@ def test_inert_data_and_inert_session_return_the_same_object_when_nothing_change
                 SignalSource.HOOK,
                 1.0,
                 "Bash: echo \x1b]52;c;eA==\x07",
-                {"kind": "permission", "tool": "Bash", "command": "echo \x1b[201~"},
+                WaitingFor("permission", "Bash", "echo \x1b[201~"),
             ),
             "pr": SessionPR("unknown", problem="host said \x1b[31mno\x1b[0m\x07"),
         }
@@ -198,11 +206,7 @@ def test_inert_data_and_inert_session_return_the_same_object_when_nothing_change
     assert shown.title == "^[[2JFix^Jlogin"
     assert shown.lifecycle_reason == "exited <U+009B>2J"
     assert shown.activity.detail == "Bash: echo ^[]52;c;eA==^G"
-    assert shown.activity.waiting_for == {
-        "kind": "permission",
-        "tool": "Bash",
-        "command": "echo ^[[201~",
-    }
+    assert shown.activity.waiting_for == WaitingFor("permission", "Bash", "echo ^[[201~")
     assert shown.pr == SessionPR("unknown", problem="host said no^G")
     assert (shown.id, shown.prompt, shown.branch) == (session.id, "p", session.branch)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.activity.pane import generic_pane_signal
-from core.models import ActivityState, SignalSource
+from core.models import ActivityState, SignalSource, WaitingFor
 from plugins.agent.claude_code.screen import claude_pane_signal, permission_prompt
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "claude" / "real-2.1.197"
@@ -52,14 +52,12 @@ def test_real_api_error_is_an_error() -> None:
 
 
 def test_permission_prompt_extracts_tool_and_command() -> None:
-    assert permission_prompt(_screen("pane-permission-bash.txt")) == {
-        "kind": "permission",
-        "tool": "Bash",
-        "command": "touch probe-file.txt",
-    }
+    assert permission_prompt(_screen("pane-permission-bash.txt")) == WaitingFor(
+        "permission", "Bash", "touch probe-file.txt"
+    )
     waiting = claude_pane_signal(_screen("pane-permission-write.txt"), NOW)
     assert waiting is not None
-    assert waiting.waiting_for == {"kind": "permission", "tool": "Write", "command": "new.txt"}
+    assert waiting.waiting_for == WaitingFor("permission", "Write", "new.txt")
 
 
 def test_no_permission_prompt_on_other_screens() -> None:
@@ -88,7 +86,7 @@ def test_aider_yes_no_question_is_waiting() -> None:
     signal = generic_pane_signal(screen, NOW)
     assert signal is not None
     assert signal.state is ActivityState.WAITING_INPUT
-    assert signal.waiting_for is not None and signal.waiting_for["kind"] == "confirm"
+    assert signal.waiting_for is not None and signal.waiting_for.kind == "confirm"
 
 
 @pytest.mark.parametrize("last", ["user@box:~/repo$ ", "root@box:/# ", "> ", "architect> ", "% "])
@@ -174,5 +172,5 @@ def test_recorded_permission_prompt_details() -> None:
         pytest.skip("recorded captures not present")
     waiting = permission_prompt(path.read_text(encoding="utf-8"))
     assert waiting is not None
-    assert waiting["tool"] == "Bash"
-    assert waiting["command"].startswith("sleep 3 && touch ")
+    assert waiting.tool == "Bash"
+    assert waiting.command.startswith("sleep 3 && touch ")

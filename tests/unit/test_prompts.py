@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from core.models import Activity, ActivityState, Lifecycle, SignalSource
+from core.models import Activity, ActivityState, Lifecycle, SignalSource, WaitingFor
 from core.prompts import Prompt, PromptChangedError, doing, not_waiting
 from tests.unit.test_store import make_session
 
 
-def waiting(waiting_for: dict[str, Any] | None, detail: str = "", **kw: Any) -> Any:
+def waiting(waiting_for: WaitingFor | None, detail: str = "", **kw: Any) -> Any:
     activity = Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, 1.0, detail, waiting_for)
     return make_session("app-1", activity=activity, **kw)
 
 
-BASH = {"kind": "permission", "tool": "Bash", "command": "rm -rf build"}
+BASH = WaitingFor("permission", "Bash", "rm -rf build")
 
 
 def test_prompt_names_tool_and_command_or_the_detail() -> None:
@@ -24,9 +25,7 @@ def test_prompt_names_tool_and_command_or_the_detail() -> None:
     assert prompt == Prompt("permission", "Bash", "rm -rf build")
     assert prompt.shown == "Bash: rm -rf build"
     # A status file only says a permission prompt waits: the detail is what was shown.
-    bare = Prompt.of(
-        waiting({"kind": "permission", "tool": "", "command": ""}, "permission prompt")
-    )
+    bare = Prompt.of(waiting(WaitingFor("permission", "", ""), "permission prompt"))
     assert bare == Prompt("permission", "", "permission prompt") and bare.shown == bare.text
     assert Prompt.of(waiting(None, "input needed")) == Prompt("input", "", "input needed")
     assert Prompt.of(make_session("app-2")) is None  # working
@@ -52,7 +51,7 @@ def test_matches_is_exact(expected: str, match: bool) -> None:
 
 def test_matches_compares_as_displayed() -> None:
     """The cockpit holds inert text: an ESC shown as ^[ is the command it stands for."""
-    raw = Prompt.of(waiting({**BASH, "command": "echo \x1b[2J hi"}))
+    raw = Prompt.of(waiting(replace(BASH, command="echo \x1b[2J hi")))
     assert raw is not None
     assert raw.matches("echo ^[[2J hi") and raw.matches("echo \x1b[2J hi")
     assert raw.shown == "Bash: echo ^[[2J hi"

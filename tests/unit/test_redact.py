@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Activity, ActivityState, SignalSource
+from core.models import Activity, ActivityState, SignalSource, WaitingFor
 from core.redact import MASK, env_secrets, is_secret_name, redact, redact_value
 from core.store import Store
 from tests.unit.test_store import make_session
@@ -51,7 +51,7 @@ def test_store_never_writes_a_token(tmp_path: Path) -> None:
         SignalSource.HOOK,
         1.0,
         f"permission: Bash: git push https://{token}@github.com/x/y",
-        {"kind": "permission", "tool": "Bash", "command": f"GH_TOKEN={token} gh pr create"},
+        WaitingFor("permission", "Bash", f"GH_TOKEN={token} gh pr create"),
     )
     store.insert_session(make_session("app-1", activity=waiting), event=("spawned", {"t": token}))
     store.update_session("app-1", activity=waiting, event=("activity", {"detail": token}))

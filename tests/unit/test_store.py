@@ -10,7 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    Session,
+    SessionPR,
+    SignalSource,
+    WaitingFor,
+)
 from core.store import Store, StoreError
 from core.store_sqlite import SCHEMA_VERSION
 
@@ -90,7 +98,11 @@ def test_session_round_trip_and_update_logs_event(tmp_path: Path) -> None:
     store.insert_session(session, event=("spawned", {"branch": session.branch}))
     assert store.get_session("app-1") == session
     waiting = Activity(
-        ActivityState.WAITING_INPUT, SignalSource.HOOK, 5.0, "Bash: ls", {"tool": "Bash"}
+        ActivityState.WAITING_INPUT,
+        SignalSource.HOOK,
+        5.0,
+        "Bash: ls",
+        WaitingFor("permission", "Bash"),
     )
     updated = store.update_session("app-1", activity=waiting, event=("activity", {"state": "w"}))
     assert updated.activity == waiting

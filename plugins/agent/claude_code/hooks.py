@@ -31,7 +31,7 @@ from core.activity.jsonl import MAX_NOTED
 from core.activity.received import UserPrompt
 from core.activity.run_start import RunStart
 from core.bounded_json import MAX_DEPTH, loads_line, nesting_exceeds, why_not
-from core.models import ActivitySignal, ActivityState, SignalSource
+from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
 from plugins.agent.claude_code.transcript import tool_argument
 
 HOOK_EVENTS: tuple[str, ...] = (
@@ -250,8 +250,8 @@ class HookState:
     """The newest event that decides the activity (some, like SubagentStop, do not)."""
     state_at: float | None = None
     detail: str = ""
-    pending_permission: dict[str, Any] | None = None
-    """``{"kind": "permission", "tool": ..., "command": ...}`` while a prompt waits."""
+    pending_permission: WaitingFor | None = None
+    """What the prompt on screen asks, while one waits."""
     current_tool: dict[str, str] | None = None
     notification_type: str = ""
     prompts: list[UserPrompt] = field(default_factory=list)
@@ -333,7 +333,7 @@ class HookState:
     def _on_PermissionRequest(self, record: HookRecord) -> None:
         """A permission prompt is on screen."""
         tool = self._tool(record.payload)
-        self.pending_permission = {"kind": "permission", **tool}
+        self.pending_permission = WaitingFor("permission", tool["tool"], tool["command"])
         what = f"{tool['tool']}: {tool['command']}" if tool["command"] else tool["tool"]
         self._decide(record, f"permission: {what}")
 
@@ -355,7 +355,7 @@ class HookState:
         if kind == "permission_prompt":
             if self.pending_permission is None:
                 tool = self.current_tool or {"tool": "", "command": ""}
-                self.pending_permission = {"kind": "permission", **tool}
+                self.pending_permission = WaitingFor("permission", tool["tool"], tool["command"])
             self._decide(record, message or "permission prompt")
         elif kind == "idle_prompt":
             self.pending_permission = None
@@ -364,7 +364,7 @@ class HookState:
                 # reminder a minute later must not turn it into a plain "waiting".
                 self._decide(record, message or "waiting for input")
         elif kind == "elicitation_dialog":
-            self.pending_permission = {"kind": "elicitation", "tool": "", "command": message}
+            self.pending_permission = WaitingFor("elicitation", "", message)
             self._decide(record, message or "question from an MCP server")
 
     def _on_Stop(self, record: HookRecord) -> None:
@@ -414,7 +414,7 @@ class HookState:
         if event == "StopFailure":
             return ActivitySignal(ActivityState.ERROR, source, at, self.detail)
         if self.pending_permission is not None and event in ("PermissionRequest", "Notification"):
-            waiting = dict(self.pending_permission)
+            waiting = self.pending_permission
             return ActivitySignal(ActivityState.WAITING_INPUT, source, at, self.detail, waiting)
         if event == "SessionStart" and self.start_source == "startup":
             # ao-tui launches Claude with the task as its first prompt, which Claude submits
@@ -435,7 +435,9 @@ class HookState:
             "last_at": self.last_at,
             "session_id": self.session_id,
             "transcript_path": self.transcript_path,
-            "pending_permission": self.pending_permission,
+            "pending_permission": (
+                None if self.pending_permission is None else self.pending_permission.to_json()
+            ),
             "notification_type": self.notification_type,
             "prompts": [{"text": p.text, "at": p.at} for p in self.prompts[-3:]],
             "session_end_reason": self.session_end_reason,

@@ -24,7 +24,7 @@ import re
 
 from core.activity.pane import screen_lines
 from core.activity.retries import retrying_detail
-from core.models import ActivitySignal, ActivityState, SignalSource
+from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
 
 BOTTOM_LINES = 25
 """Without an input box to anchor on, only this many last non-empty lines count for
@@ -71,8 +71,8 @@ _FILE_QUESTION = re.compile(
 )
 
 
-def permission_prompt(screen: str) -> dict[str, str] | None:
-    """``{"kind": "permission", "tool", "command"}`` if a permission prompt is on screen."""
+def permission_prompt(screen: str) -> WaitingFor | None:
+    """The permission asked for, if a permission prompt is on screen."""
     lines = screen_lines(screen)
     question_at = None
     for index in range(len(lines) - 1, -1, -1):
@@ -97,7 +97,7 @@ def permission_prompt(screen: str) -> dict[str, str] | None:
     file_match = _FILE_QUESTION.search(lines[question_at])
     if file_match and not command:
         command = file_match.group(1)
-    return {"kind": "permission", "tool": tool, "command": command}
+    return WaitingFor("permission", tool, command)
 
 
 def claude_pane_signal(screen: str, at: float) -> ActivitySignal | None:
@@ -105,9 +105,9 @@ def claude_pane_signal(screen: str, at: float) -> ActivitySignal | None:
     source = SignalSource.PANE
     waiting = permission_prompt(screen)
     if waiting is not None:
-        what = f"{waiting['tool']}: {waiting['command']}".strip(": ") or "permission prompt"
+        what = f"{waiting.tool}: {waiting.command}".strip(": ") or "permission prompt"
         return ActivitySignal(
-            ActivityState.WAITING_INPUT, source, at, f"permission: {what}", dict(waiting)
+            ActivityState.WAITING_INPUT, source, at, f"permission: {what}", waiting
         )
     lines = screen_lines(screen)
     text = "\n".join(lines)

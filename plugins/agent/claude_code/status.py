@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.bounded_json import loads
-from core.models import ActivitySignal, ActivityState, SignalSource
+from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
 from plugins.agent.claude_code.paths import status_dir
 
 
@@ -48,7 +48,7 @@ class ClaudeStatus:
         if self.status == "waiting":
             what = self.waiting_for or "input needed"
             kind = "permission" if "permission" in what else what.replace(" ", "_")
-            waiting = {"kind": kind, "tool": "", "command": ""}
+            waiting = WaitingFor(kind)
             return ActivitySignal(ActivityState.WAITING_INPUT, source, at, what, waiting)
         return None
 
