@@ -18,6 +18,7 @@ only its own sessions on close, never a server it did not start.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shlex
@@ -327,8 +328,20 @@ def quit_message(keep: bool) -> str:
 
 
 def _wait_for_exit(pids: list[int], timeout: float) -> None:
-    """Wait until none of ``pids`` runs any more (or ``timeout`` passes)."""
+    """Wait until none of ``pids`` runs any more; past ``timeout`` (a loaded machine, an
+    agent ignoring its hang-up) end what is left of their process groups, so no demo agent
+    writes into the sandbox after it is removed."""
     deadline = time.monotonic() + timeout
+    while pids and time.monotonic() < deadline:
+        pids = [pid for pid in pids if _alive(pid)]
+        if pids:
+            time.sleep(0.05)
+    for pid in pids:
+        # Each pane's first process leads its own process group (tmux makes it so): these
+        # are the sandbox's own agents, and only they are in those groups.
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
     while pids and time.monotonic() < deadline:
         pids = [pid for pid in pids if _alive(pid)]
         if pids:

@@ -542,7 +542,9 @@ def test_cli_demo_headless_prints_the_board_then_removes_the_sandbox(
     )
     assert result.exit_code == 0, result.output
     assert result.output.count("ID      ZONE") == 20
-    assert "[demo] Clamp discounts, clean build/" in result.output
+    # The title column is what the 80-column table cuts, by as much as the PR and CI
+    # columns need at that moment: only its start is sure to show.
+    assert "[demo] Clamp discounts" in result.output
     assert "demo sandbox removed" in result.output
     assert not list(tmp_path.glob("ao-tui-demo-*"))
 
