@@ -8,19 +8,11 @@ from typing import TYPE_CHECKING
 
 from core.errors import EngineError
 from core.inert import refusal
-from core.models import (
-    ActivityState,
-    Delivery,
-    DeliveryResult,
-    Session,
-)
+from core.models import ActivityState, Delivery, DeliveryResult, Session
 from core.plugin_failures import PLUGIN_FAILURES, describe_failure
 from core.prompts import Prompt, PromptChangedError, doing, not_waiting
 from core.redact import redact_here
-from core.slots import (
-    Agent,
-    AgentContext,
-)
+from core.slots import Agent, AgentContext
 
 if TYPE_CHECKING:
     from core.engine import Engine

@@ -13,21 +13,9 @@ from core.closed import closed_reason, closed_state, is_closed, restore_refusal
 from core.errors import EngineError
 from core.faults import fault_point
 from core.file_lock import hold
-from core.manifest import (
-    OperationMark,
-    operation_mark,
-)
-from core.models import (
-    Activity,
-    ActivityState,
-    Lifecycle,
-    Session,
-    SignalSource,
-)
-from core.slots import (
-    SlotError,
-    WorktreeBusyError,
-)
+from core.manifest import OperationMark, operation_mark
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.slots import SlotError, WorktreeBusyError
 from core.spawning import check_binary, start_process
 from core.wip import wip_message
 

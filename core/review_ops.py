@@ -8,27 +8,11 @@ from typing import TYPE_CHECKING, Any
 from core.errors import EngineError
 from core.faults import fault_point
 from core.kill_restore import operation
-from core.manifest import (
-    OperationMark,
-)
-from core.models import (
-    Activity,
-    ActivityState,
-    Lifecycle,
-    Session,
-    SignalSource,
-)
+from core.manifest import OperationMark
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.redact import redact_here
-from core.scm import (
-    MERGE_METHODS,
-    MergeBlockedError,
-    MergeMethod,
-    Scm,
-    ScmTarget,
-)
-from core.slots import (
-    SlotError,
-)
+from core.scm import MERGE_METHODS, MergeBlockedError, MergeMethod, Scm, ScmTarget
+from core.slots import SlotError
 from core.wip import WIP_BLOCKER, wip_message
 
 if TYPE_CHECKING:

@@ -19,31 +19,13 @@ from core.errors import DuplicateTaskError, EngineError
 from core.faults import fault_point
 from core.inert import refusal
 from core.launcher import PlanError, hand_over, make_pipe
-from core.manifest import (
-    Manifest,
-    abandon_operation,
-    write_manifest,
-)
-from core.models import (
-    Activity,
-    ActivityState,
-    Lifecycle,
-    Session,
-    SignalSource,
-)
+from core.manifest import Manifest, abandon_operation, write_manifest
+from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.naming import branch_name, title_from
 from core.project_checks import usable_base
 from core.redact import redact_here
-from core.slots import (
-    LaunchPlan,
-    SlotError,
-)
-from core.tracker import (
-    TrackerError,
-    normalize_key,
-    task_prompt,
-    task_title,
-)
+from core.slots import LaunchPlan, SlotError
+from core.tracker import TrackerError, normalize_key, task_prompt, task_title
 
 if TYPE_CHECKING:
     from core.engine import Engine
