@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from core.errors import EngineError
 from core.inert import refusal
 from core.models import ActivityState, Delivery, DeliveryResult, Session
+from core.plugin_access import live_pane
 from core.plugin_failures import PLUGIN_FAILURES, describe_failure
 from core.prompts import Prompt, PromptChangedError, doing, not_waiting
 from core.redact import redact_here
@@ -25,6 +27,7 @@ def send(
     *,
     confirm_timeout: float = 8.0,
     ready_timeout: float = 20.0,
+    observe: Callable[[str], Session],
 ) -> tuple[DeliveryResult, str]:
     """The work of :meth:`core.engine.Engine.send` (which documents it)."""
     session = engine.get(session_id)
@@ -34,14 +37,14 @@ def send(
     problem = refusal(text, "message", "pass --clean to send the cleaned text")
     if problem:
         raise EngineError(problem)
-    pane = engine._live_pane(session)
+    pane = live_pane(engine.runtime, session)
     if pane is None:
         return _record_send(
             engine, session, DeliveryResult.FAILED, "the agent is not running", text
         )
     if not text.strip():
         raise EngineError("the message is empty")
-    session = engine._observe(session_id)
+    session = observe(session_id)
     if session.activity.state is ActivityState.WAITING_INPUT:
         # Typed into a permission menu, the text would be read as key presses ("1"
         # approves): the prompt must be answered first.
@@ -136,21 +139,27 @@ def _record_send(
             "preview": redact_here(text)[:60],
         },
     )
-    engine._notify()
+    engine.feed.wake()
     return result, detail
 
 
 def respond(
-    engine: Engine, session_id: str, yes: bool, *, expect: str | None = None, timeout: float = 10.0
+    engine: Engine,
+    session_id: str,
+    yes: bool,
+    *,
+    expect: str | None = None,
+    timeout: float = 10.0,
+    observe: Callable[[str], Session],
 ) -> Session:
     """The work of :meth:`core.engine.Engine.respond` (which documents it)."""
-    session = engine._observe(session_id)
+    session = observe(session_id)
     prompt = Prompt.of(session)
     if expect is not None and (prompt is None or not prompt.matches(expect)):
         raise PromptChangedError(session_id, expect, prompt, doing(session))
     if prompt is None:
         raise EngineError(not_waiting(session))
-    pane = engine._live_pane(session)
+    pane = live_pane(engine.runtime, session)
     if pane is None:
         raise EngineError(
             f"{session_id} has no live pane; restore it with `ao-tui restore {session_id}`"
@@ -165,10 +174,10 @@ def respond(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.2)
-        session = engine._observe(session_id)
+        session = observe(session_id)
         # Answered once the prompt is gone or another one is asked (agents often ask
         # for their next tool call at once).
         if Prompt.of(session) != prompt:
             break
-    engine._notify()
+    engine.feed.wake()
     return session

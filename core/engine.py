@@ -1,7 +1,10 @@
 """The facade every front end calls: spawn, send, respond, kill, restore, list, get, merge...
 
 Front ends (the CLI, the cockpit, the daemon) hold no session logic of their own; what
-changed reaches them through :attr:`Engine.feed` (:mod:`core.feed`). Every method here is
+changed reaches them through :attr:`Engine.feed` (:mod:`core.feed`). This module holds the
+verbs and their contracts; their work is done by one module per verb group
+(:mod:`core.spawning`, :mod:`core.delivery`, :mod:`core.kill_restore`,
+:mod:`core.review_ops`), on plugins looked up by :mod:`core.plugin_access`. Every method is
 blocking (tmux, git and SQLite calls); async front ends run them with ``asyncio.to_thread``.
 State lives in the store, so any number of processes can call these at once; only the
 holder of the engine lease runs :meth:`Engine.reconcile` on a timer.
@@ -179,7 +182,12 @@ class Engine(PluginAccess):
         saying which and where); ``core.inert.clean`` gives the text that may be sent.
         """
         return delivery.send(
-            self, session_id, text, confirm_timeout=confirm_timeout, ready_timeout=ready_timeout
+            self,
+            session_id,
+            text,
+            confirm_timeout=confirm_timeout,
+            ready_timeout=ready_timeout,
+            observe=self._observe,
         )
 
     def respond(
@@ -191,7 +199,9 @@ class Engine(PluginAccess):
         command``; see :class:`core.prompts.Prompt`): when the session asks something else
         now, :class:`core.prompts.PromptChangedError` is raised and no key is sent.
         """
-        return delivery.respond(self, session_id, yes, expect=expect, timeout=timeout)
+        return delivery.respond(
+            self, session_id, yes, expect=expect, timeout=timeout, observe=self._observe
+        )
 
     # kill / restore ------------------------------------------------------------------
 
@@ -217,20 +227,7 @@ class Engine(PluginAccess):
             )
         return self.runtime.attach_argv(session.tmux, inside_tmux=bool(os.environ.get("TMUX")))
 
-    def _live_pane(self, session: Session) -> Any:
-        pane = self.runtime.list_panes().get(session.tmux)
-        if pane is None or pane.dead:
-            return None
-        return pane
-
     # review, CI and merge ------------------------------------------------------------
-
-    def _refresh_pr(self, session_id: str) -> Session:
-        with self._reconcile_lock:
-            events = self._reconciler.refresh_prs([self.get(session_id)], wait=True)
-        if events:
-            self._notify()
-        return self.get(session_id)
 
     def ci(self, session_id: str, *, run: bool = False) -> dict[str, Any]:
         """The CI of the session's head: ``{"state", "checks", "head_sha", "ci_command"}``.
@@ -238,14 +235,14 @@ class Engine(PluginAccess):
         CI starts once per head on its own (here or in a tick); ``run`` starts a new run of
         the current head even if one exists. Never waits for a run to finish.
         """
-        return review_ops.ci(self, session_id, run=run)
+        return review_ops.ci(self, session_id, run=run, refresh_pr=self._refresh_pr)
 
     def approve(self, session_id: str) -> Session:
         """Record the operator's approval of the session's current head commit.
 
         The approval holds for that exact commit: a later push needs a new approval.
         """
-        return review_ops.approve(self, session_id)
+        return review_ops.approve(self, session_id, refresh_pr=self._refresh_pr)
 
     def merge(
         self, session_id: str, *, method: str | None = None, force: bool = False
@@ -273,7 +270,7 @@ class Engine(PluginAccess):
         with self._reconcile_lock:
             events = self._reconciler.tick(pr_interval=pr_interval)
         if events:
-            self._notify()
+            self.feed.wake()
         # As masked as the stored log: the daemon prints these (an activity detail may
         # quote a command with a token).
         return [replace(event, data=redact_value(event.data)) for event in events]
@@ -291,7 +288,15 @@ class Engine(PluginAccess):
         with self._reconcile_lock:
             events = self._reconciler.observe(session_id)
         if events:
-            self._notify()
+            self.feed.wake()
+        return self.get(session_id)
+
+    def _refresh_pr(self, session_id: str) -> Session:
+        """Refresh one session's PR now, waiting for its host (the review verbs, after acting)."""
+        with self._reconcile_lock:
+            events = self._reconciler.refresh_prs([self.get(session_id)], wait=True)
+        if events:
+            self.feed.wake()
         return self.get(session_id)
 
     def active_sessions(self) -> builtins.list[Session]:
@@ -301,6 +306,3 @@ class Engine(PluginAccess):
             for s in self.store.list_sessions()
             if s.lifecycle in ACTIVE_LIFECYCLES or s.lifecycle is Lifecycle.EXITED
         ]
-
-    def _notify(self) -> None:
-        self.feed.wake()

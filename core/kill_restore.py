@@ -15,6 +15,7 @@ from core.faults import fault_point
 from core.file_lock import hold
 from core.manifest import OperationMark, operation_mark
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.plugin_access import live_pane
 from core.slots import SlotError, WorktreeBusyError
 from core.spawning import check_binary, start_process
 from core.wip import wip_message
@@ -38,14 +39,17 @@ def kill(engine: Engine, session_id: str, *, discard: bool = False) -> tuple[Ses
         )
 
     lock = engine.locations.session_dir(session_id) / "kill.lock"
-    with hold(lock, timeout=_KILL_WAIT, on_timeout=busy), operation(engine, session_id, "kill"):
+    with (
+        hold(lock, timeout=_KILL_WAIT, on_timeout=busy),
+        marked_operation(engine, session_id, "kill"),
+    ):
         result = _kill(engine, session_id, discard=discard)
         fault_point("kill.recorded")
     return result
 
 
 @contextlib.contextmanager
-def operation(engine: Engine, session_id: str, operation: str) -> Iterator[OperationMark]:
+def marked_operation(engine: Engine, session_id: str, operation: str) -> Iterator[OperationMark]:
     """Mark ``operation`` in the session's manifest while it runs (see core.manifest)."""
     session = engine.get(session_id)
     with operation_mark(engine.locations.session_dir(session_id), session, operation) as mark:
@@ -104,7 +108,7 @@ def _kill(engine: Engine, session_id: str, *, discard: bool) -> tuple[Session, s
             extra=extra,
             event=("killed", record),
         )
-    engine._notify()
+    engine.feed.wake()
     return session, wip
 
 
@@ -136,7 +140,7 @@ def _kill_failed(
 
 def restore(engine: Engine, session_id: str) -> Session:
     """The work of :meth:`core.engine.Engine.restore` (which documents it)."""
-    with operation(engine, session_id, "restore"):
+    with marked_operation(engine, session_id, "restore"):
         session = _restore(engine, session_id)
         fault_point("restore.recorded")
     return session
@@ -147,7 +151,7 @@ def _restore(engine: Engine, session_id: str) -> Session:
     refused = restore_refusal(session)
     if refused:
         raise EngineError(refused)
-    if engine._live_pane(session) is not None:
+    if live_pane(engine.runtime, session) is not None:
         raise EngineError(f"{session_id} is running; attach with `ao-tui attach {session_id}`")
     project = engine.project(session.project)
     worktree = Path(session.worktree)
@@ -159,7 +163,7 @@ def _restore(engine: Engine, session_id: str) -> Session:
     ctx = engine.context(session)
     engine.workspace.exclude(worktree, agent.prepare(ctx))
     plan = agent.resume(ctx)
-    check_binary(engine, plan, session.project)
+    check_binary(plan, session.project)
     engine.runtime.kill(session.tmux)  # a dead pane left by remain-on-exit
     # Taken before the start: the agent's first signals (its session-start hook) may
     # come before a loaded machine returns from starting it, and must count as after.
@@ -185,7 +189,7 @@ def _restore(engine: Engine, session_id: str) -> Session:
             {"attempt": session.attempt + 1, "argv0": plan.argv[0], "notes": notes},
         ),
     )
-    engine._notify()
+    engine.feed.wake()
     return session
 
 

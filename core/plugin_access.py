@@ -8,6 +8,7 @@ plugin is handed. Nothing here writes state.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from core.config import Config, ProjectConfig
 from core.errors import EngineError
@@ -19,6 +20,14 @@ from core.scm import CiSettings, HostSettings, Scm, ScmTarget
 from core.scm_host import host_settings, scm_name
 from core.slots import Agent, AgentContext, AgentSettings, Runtime, Workspace
 from core.tracker import Tracker, TrackerTarget
+
+
+def live_pane(runtime: Runtime, session: Session) -> Any:
+    """The session's pane while its process runs; None when it is gone or dead."""
+    pane = runtime.list_panes().get(session.tmux)
+    if pane is None or pane.dead:
+        return None
+    return pane
 
 
 @converts_plugin_failures

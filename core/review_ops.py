@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EngineError
 from core.faults import fault_point
-from core.kill_restore import operation
+from core.kill_restore import marked_operation
 from core.manifest import OperationMark
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.redact import redact_here
@@ -34,7 +35,9 @@ def _heads(engine: Engine, session: Session) -> tuple[Scm, ScmTarget, str, str]:
     return scm, target, head, base_head
 
 
-def ci(engine: Engine, session_id: str, *, run: bool = False) -> dict[str, Any]:
+def ci(
+    engine: Engine, session_id: str, *, run: bool = False, refresh_pr: Callable[[str], Session]
+) -> dict[str, Any]:
     """The work of :meth:`core.engine.Engine.ci` (which documents it)."""
     session = engine.get(session_id)
     scm, target, head, base_head = _heads(engine, session)
@@ -52,7 +55,7 @@ def ci(engine: Engine, session_id: str, *, run: bool = False) -> dict[str, Any]:
         elif pr is not None:
             scm.start_ci(target, engine.store, head)
         if session.lifecycle not in _CLOSED_LIFECYCLES:
-            engine._refresh_pr(session_id)
+            refresh_pr(session_id)
         checks = scm.checks(target, engine.store, head)
     except SlotError as exc:
         raise EngineError(f"CI of {session_id}: {exc}") from exc
@@ -67,7 +70,7 @@ def ci(engine: Engine, session_id: str, *, run: bool = False) -> dict[str, Any]:
     }
 
 
-def approve(engine: Engine, session_id: str) -> Session:
+def approve(engine: Engine, session_id: str, *, refresh_pr: Callable[[str], Session]) -> Session:
     """The work of :meth:`core.engine.Engine.approve` (which documents it)."""
     session = engine.get(session_id)
     if session.lifecycle in (Lifecycle.MERGED, Lifecycle.DONE):
@@ -85,15 +88,15 @@ def approve(engine: Engine, session_id: str) -> Session:
     except SlotError as exc:
         raise EngineError(f"approval of {session_id} failed: {exc}") from exc
     engine.store.append_event(session_id, "approved", {"head_sha": head})
-    engine._notify()
-    return engine._refresh_pr(session_id)
+    engine.feed.wake()
+    return refresh_pr(session_id)
 
 
 def merge(
     engine: Engine, session_id: str, *, method: str | None = None, force: bool = False
 ) -> tuple[Session, str]:
     """The work of :meth:`core.engine.Engine.merge` (which documents it)."""
-    with operation(engine, session_id, "merge") as mark:
+    with marked_operation(engine, session_id, "merge") as mark:
         merged = _merge(engine, session_id, method, force, mark)
         fault_point("merge.recorded")
     return merged
@@ -182,7 +185,7 @@ def _merge(
             },
         ),
     )
-    engine._notify()
+    engine.feed.wake()
     return session, result.sha
 
 

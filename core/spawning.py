@@ -22,6 +22,7 @@ from core.launcher import PlanError, hand_over, make_pipe
 from core.manifest import Manifest, abandon_operation, write_manifest
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.naming import branch_name, title_from
+from core.plugin_access import PluginAccess, live_pane
 from core.project_checks import usable_base
 from core.redact import redact_here
 from core.slots import LaunchPlan, SlotError
@@ -122,7 +123,7 @@ def spawn(
         excludes = agent.prepare(ctx)
         engine.workspace.exclude(worktree, excludes)
         plan = agent.launch(ctx)
-        check_binary(engine, plan, project_id)
+        check_binary(plan, project_id)
         pane = start_process(engine, session, plan)
         undo.append(lambda: engine.runtime.kill(session.tmux))
         fault_point("spawn.started")
@@ -152,7 +153,7 @@ def spawn(
         write_manifest(state_dir, Manifest.of(session))
     except OSError:
         pass  # the row is the record now; the mark alone does not mislead anyone
-    engine._notify()
+    engine.feed.wake()
     return session
 
 
@@ -197,7 +198,8 @@ def _refuse_duplicate(engine: Engine, project_id: str, prompt: str, title: str, 
             )
 
 
-def check_binary(engine: Engine, plan: LaunchPlan, project_id: str) -> None:
+def check_binary(plan: LaunchPlan, project_id: str) -> None:
+    """Refuse a plan whose program is not on the PATH it will run with."""
     binary = plan.argv[0]
     path_env = {**os.environ, **plan.env}.get("PATH")
     if shutil.which(binary, path=path_env) is None:
@@ -207,27 +209,28 @@ def check_binary(engine: Engine, plan: LaunchPlan, project_id: str) -> None:
         )
 
 
-def start_process(engine: Engine, session: Session, plan: LaunchPlan) -> Any:
+def start_process(plugins: PluginAccess, session: Session, plan: LaunchPlan) -> Any:
+    """Start the agent of ``plan`` in a new tmux session; its pane."""
     # The agent gets what it needs of the operator's environment, never all of it
     # (core.agent_env); tmux itself would hand it the environment of whichever process
     # started the tmux server. The plan goes through a FIFO, so no secret rests on disk.
     env = agent_environment(
         os.environ,
-        agent=engine.agent(session.agent),
-        project_env=engine.context(session).env,
+        agent=plugins.agent(session.agent),
+        project_env=plugins.context(session).env,
         plan_env=plan.env,
         session_id=session.id,
     )
     try:
-        pipe = make_pipe(engine.locations.session_dir(session.id))
+        pipe = make_pipe(plugins.locations.session_dir(session.id))
     except OSError as exc:
         raise EngineError(
             f"{session.id}: cannot make the launch pipe in "
-            f"{engine.locations.session_dir(session.id)}: {exc.strerror or exc}; "
+            f"{plugins.locations.session_dir(session.id)}: {exc.strerror or exc}; "
             "AO_TUI_HOME must be writable and on a local file system"
         ) from None
     try:
-        pane = engine.runtime.create(
+        pane = plugins.runtime.create(
             session.tmux,
             Path(session.worktree),
             [sys.executable, "-m", "core.launcher", str(pipe)],
@@ -238,10 +241,10 @@ def start_process(engine: Engine, session: Session, plan: LaunchPlan) -> Any:
                 plan.argv,
                 env,
                 Path(session.worktree),
-                launcher_gone=lambda: engine._live_pane(session) is None,
+                launcher_gone=lambda: live_pane(plugins.runtime, session) is None,
             )
         except BaseException as exc:
-            engine.runtime.kill(session.tmux)
+            plugins.runtime.kill(session.tmux)
             if isinstance(exc, PlanError):
                 raise EngineError(f"{session.id}: {exc}") from None
             raise
