@@ -10,7 +10,7 @@ from core.errors import EngineError
 from core.faults import fault_point
 from core.kill_restore import marked_operation
 from core.manifest import OperationMark
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import ENDED_LIFECYCLES, Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.redact import redact_here
 from core.scm import MERGE_METHODS, MergeBlockedError, MergeMethod, Scm, ScmTarget
 from core.slots import SlotError
@@ -18,8 +18,6 @@ from core.wip import WIP_BLOCKER, wip_message
 
 if TYPE_CHECKING:
     from core.engine import Engine
-
-_CLOSED_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 
 
 def _heads(engine: Engine, session: Session) -> tuple[Scm, ScmTarget, str, str]:
@@ -54,7 +52,7 @@ def ci(
             engine.store.append_event(session_id, "ci-rerun", {"head_sha": head})
         elif pr is not None:
             scm.start_ci(target, engine.store, head)
-        if session.lifecycle not in _CLOSED_LIFECYCLES:
+        if session.lifecycle not in ENDED_LIFECYCLES:
             refresh_pr(session_id)
         checks = scm.checks(target, engine.store, head)
     except SlotError as exc:

@@ -20,7 +20,7 @@ from core.faults import fault_point
 from core.inert import refusal
 from core.launcher import PlanError, hand_over, make_pipe
 from core.manifest import Manifest, abandon_operation, write_manifest
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import ENDED_LIFECYCLES, Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.naming import branch_name, title_from
 from core.plugin_access import PluginAccess, live_pane
 from core.project_checks import usable_base
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 MAX_PROMPT_BYTES = 100_000
 """Linux caps one argv element at 128 KiB; the task prompt is one argv element."""
-
-_CLOSED_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 
 
 def spawn(
@@ -181,7 +179,7 @@ def _issue_task(
 def _refuse_duplicate(engine: Engine, project_id: str, prompt: str, title: str, issue: str) -> None:
     wanted = _normalize(prompt)
     for other in engine.store.list_sessions():
-        if other.project != project_id or other.lifecycle in _CLOSED_LIFECYCLES:
+        if other.project != project_id or other.lifecycle in ENDED_LIFECYCLES:
             continue
         same_issue = bool(issue) and other.issue == issue
         same_task = _normalize(other.prompt) == wanted
