@@ -27,6 +27,9 @@ class Lifecycle(enum.StrEnum):
 
 ACTIVE_LIFECYCLES = frozenset({Lifecycle.SPAWNING, Lifecycle.RUNNING, Lifecycle.PAUSED})
 """Lifecycles in which a session still owns a live tmux session (or should)."""
+ENDED_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
+"""Lifecycles of a session whose task is over: no spawn counts it as a duplicate and no
+review verb refreshes its PR."""
 
 
 class ActivityState(enum.StrEnum):
