@@ -303,3 +303,42 @@ def test_a_state_with_a_field_the_checkpoint_does_not_know_is_never_resumed(
     (ctx.state_dir / CHECKPOINT_FILE).unlink()
     _hook_view(ctx, T0 + 60)
     assert not (ctx.state_dir / CHECKPOINT_FILE).exists()
+
+
+def test_a_state_too_big_to_save_is_not_encoded_tick_after_tick(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A prompt can be megabytes: its state is never saved, and a daemon folding a busy
+    # log must not pay for encoding it again every few ticks.
+    encoded: list[int] = []
+    original = checkpoint._encode
+
+    def encode(state: HookState) -> dict[str, Any]:
+        encoded.append(state.records)
+        return original(state)
+
+    monkeypatch.setattr(checkpoint, "_encode", encode)
+    ctx = _ctx(tmp_path)
+    _append(ctx, _busy_turn(T0, 3))
+    agent = ClaudeCodeAgent(clock=Clock(T0 + 60))
+    agent.observe(ctx, ALIVE, Screen())
+    assert len(encoded) == 1
+    saved = _resumed_offset(ctx)
+    huge = "x" * (checkpoint.MAX_CHECKPOINT_BYTES + 1)
+    _append(ctx, _hook("UserPromptSubmit", T0 + 61, prompt=huge) + _busy_turn(T0 + 62, 3))
+    assert _states_of(agent.observe(ctx, ALIVE, Screen())) is ActivityState.IDLE
+    for i in range(5):
+        _append(ctx, _busy_turn(T0 + 70 + i * 10, 20))
+        agent.observe(ctx, ALIVE, Screen())
+    assert len(encoded) == 1, "the state was never encoded again"
+    assert _resumed_offset(ctx) == saved, "the older checkpoint still stands"
+    # The log now passes HOOK_BACKSCAN: a process without a checkpoint folds only its end,
+    # one resuming folds from the older checkpoint on, so more history (record counts
+    # differ, as they do for a daemon up since before). The state is the same.
+    assert _hook_view(ctx, T0 + 200)[0] == _without_checkpoint(ctx, T0 + 200)[0]
+
+
+def _states_of(observed: Any) -> ActivityState:
+    states = [s.state for s in observed.signals if s.source is SignalSource.HOOK]
+    assert len(states) == 1
+    return ActivityState(states[0])

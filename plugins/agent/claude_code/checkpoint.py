@@ -212,27 +212,28 @@ def resume(log: Path, *, backscan: int) -> tuple[FileTailer, HookState, int] | N
     return tailer, state, offset
 
 
-def save_if_due(tailer: FileTailer, state: HookState, saved_at: int | None) -> int | None:
+def save_if_due(tailer: FileTailer, state: HookState, tried_at: int | None) -> int | None:
     """Write a checkpoint of ``state`` when :data:`SAVE_EVERY` bytes were folded past the
-    last one (at ``saved_at``); the offset of the checkpoint that now stands.
+    last try (at ``tried_at``); the offset of this try, or ``tried_at`` if none was due.
 
     Best effort: a checkpoint that cannot be written (disk full, a read-only state dir, a
-    state that does not encode) is simply not there, and the next process folds the log.
+    state too big or that does not encode) is simply not there, and the next process folds
+    the log; this one tries again only after another :data:`SAVE_EVERY` bytes.
     """
     point = tailer.resume_point()
     if point is None:
-        return saved_at
+        return tried_at
     offset, (device, inode) = point
-    if offset <= 0 or (saved_at is not None and offset - saved_at < SAVE_EVERY):
-        return saved_at
+    if offset <= 0 or (tried_at is not None and offset - tried_at < SAVE_EVERY):
+        return tried_at
     code = fold_code()
-    if code is None or not _fields_known():
-        return saved_at
+    if code is None or not _fields_known() or _too_big(state):
+        return offset
     try:
-        with tailer.path.open("rb") as handle:
+        with _open_regular(tailer.path) as handle:
             st = os.fstat(handle.fileno())
             if (st.st_dev, st.st_ino) != (device, inode) or st.st_size < offset:
-                return saved_at
+                return offset
             tail = _tail_hash(handle, offset)
         body = json.dumps(
             {
@@ -245,12 +246,18 @@ def save_if_due(tailer: FileTailer, state: HookState, saved_at: int | None) -> i
             },
             allow_nan=False,
         ).encode()
-        if len(body) > MAX_CHECKPOINT_BYTES:
-            return saved_at
-        _write_atomically(tailer.path.parent / CHECKPOINT_FILE, body)
+        if len(body) <= MAX_CHECKPOINT_BYTES:
+            _write_atomically(tailer.path.parent / CHECKPOINT_FILE, body)
     except (OSError, ValueError, TypeError):
-        return saved_at
+        pass
     return offset
+
+
+def _too_big(state: HookState) -> bool:
+    """Whether the state's long texts alone pass the limit (then it is not even encoded:
+    a prompt can be megabytes, and a busy log would otherwise encode it every few ticks)."""
+    texts = [p.text for p in state.prompts] + [state._parser._carry, state.detail]
+    return sum(len(text) for text in texts) > MAX_CHECKPOINT_BYTES
 
 
 def _write_atomically(path: Path, body: bytes) -> None:

@@ -85,7 +85,8 @@ class SessionWatch:
     """The first such moment other than a due search (searches are re-run on their own)."""
     transcript_missing: bool = True
     hook_checkpoint: int | None = None
-    """The hook log offset of the checkpoint that stands for it (saved or resumed from)."""
+    """The hook log offset of the last checkpoint resumed from or tried (see
+    :func:`plugins.agent.claude_code.checkpoint.save_if_due`)."""
 
 
 def stat_key(path: str | Path | None) -> tuple[int, int, int] | None:
