@@ -342,3 +342,36 @@ def _states_of(observed: Any) -> ActivityState:
     states = [s.state for s in observed.signals if s.source is SignalSource.HOOK]
     assert len(states) == 1
     return ActivityState(states[0])
+
+
+def test_writing_a_checkpoint_wakes_no_reconcile_tick(tmp_path: Path) -> None:
+    # The engine's watcher wakes a tick for every change in a session's state dir: were the
+    # checkpoint (or its temporary file) a signal, each save would cost a tick of tmux and
+    # git processes, and an idle fleet would not stay idle.
+    from core.daemon import is_signal
+
+    ctx = _ctx(tmp_path)
+    _append(ctx, _busy_turn(T0))
+    _hook_view(ctx, T0 + 60)
+    assert (ctx.state_dir / CHECKPOINT_FILE).is_file()
+    written: list[str] = []
+    real_replace = Path.replace
+
+    def replace(self: Path, target: Any) -> Any:
+        written.append(self.name)
+        return real_replace(self, target)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Path, "replace", replace)
+        checkpoint.save_if_due(*_watch_parts(ctx))
+    assert written, "a checkpoint was written through a temporary file"
+    assert not [name for name in [*written, CHECKPOINT_FILE] if is_signal(name)]
+    assert is_signal("hooks.jsonl")
+
+
+def _watch_parts(ctx: AgentContext) -> tuple[Any, HookState, None]:
+    """A fresh fold of the session's log, ready for :func:`checkpoint.save_if_due`."""
+    (ctx.state_dir / CHECKPOINT_FILE).unlink()
+    watch = checkpoint.session_watch(ctx.state_dir / "hooks.jsonl")
+    watch.hooks.fold_lines(watch.hook_tailer.read().lines)
+    return watch.hook_tailer, watch.hooks, None

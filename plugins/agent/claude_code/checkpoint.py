@@ -3,7 +3,7 @@
 A one-shot ``status`` (no daemon up) used to re-fold every session's whole hook log: for 50
 sessions some 4,000 JSON lines, most of its run time. Whichever process folds a log far
 enough past the last checkpoint now saves what it folded (:class:`HookState`, and where in
-the log it stopped) to ``hooks.fold.json`` in the session's private state dir; a fresh
+the log it stopped) to ``hooks.fold.cache`` in the session's private state dir; a fresh
 process resumes from there and reads only the bytes appended since.
 
 The checkpoint is only a cache, so any doubt means ignoring it and folding as before:
@@ -38,12 +38,14 @@ from core.activity import received, run_start
 from core.activity.received import UserPrompt
 from core.activity.tailer import FileTailer
 from core.models import ActivityState
+from core.slots import CACHE_SUFFIX
 from plugins.agent.claude_code import hooks, transcript
 from plugins.agent.claude_code.freshness import HOOK_BACKSCAN, SessionWatch
 from plugins.agent.claude_code.hooks import HookLogParser, HookState
 
-CHECKPOINT_FILE = "hooks.fold.json"
-"""The checkpoint's name inside the session's private state dir, beside the hook log."""
+CHECKPOINT_FILE = f"hooks.fold{CACHE_SUFFIX}"
+"""The checkpoint's name inside the session's private state dir, beside the hook log (a
+JSON document; the ending tells the engine's watcher that writing it is no agent's signal)."""
 SAVE_EVERY = 4 * 1024
 """Bytes of log folded past the last checkpoint before a new one is worth writing: a fresh
 process re-folds at most this much per session, and a busy log costs one small write per
@@ -262,7 +264,7 @@ def _too_big(state: HookState) -> bool:
 
 def _write_atomically(path: Path, body: bytes) -> None:
     """Replace ``path`` with ``body`` in one step: a reader sees the old file or the new."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=CACHE_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(body)
