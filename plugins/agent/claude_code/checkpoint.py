@@ -16,7 +16,9 @@ The checkpoint is only a cache, so any doubt means ignoring it and folding as be
   or unknown (a field this version does not have) drops the whole checkpoint.
 
 What a resumed state holds is what the process that wrote it had folded: the same as a
-long-running engine (the daemon, the cockpit) holds for that log.
+long-running engine (the daemon, the cockpit) holds for that log. For a log longer than
+:data:`HOOK_BACKSCAN` that is more history than a fresh fold of its end (a record count, a
+run's start found further back); the activity it implies is the same.
 """
 
 from __future__ import annotations
@@ -51,7 +53,8 @@ SAVE_EVERY = 4 * 1024
 process re-folds at most this much per session, and a busy log costs one small write per
 this many bytes."""
 MAX_CHECKPOINT_BYTES = 256 * 1024
-"""A bigger file is not one we wrote (prompts and details are bounded well below this)."""
+"""Largest checkpoint written or read: a state holding a bigger prompt is not saved (its
+log is folded again by the next process), and a bigger file is not one this code wrote."""
 HASHED_BYTES = 4096
 """How much of the log before the checkpoint's offset its hash covers: a few dozen
 records, each stamped to the nanosecond, so another log cannot match by chance."""
