@@ -17,8 +17,9 @@ The checkpoint is only a cache, so any doubt means ignoring it and folding as be
 
 What a resumed state holds is what the process that wrote it had folded: the same as a
 long-running engine (the daemon, the cockpit) holds for that log. For a log longer than
-:data:`HOOK_BACKSCAN` that is more history than a fresh fold of its end (a record count, a
-run's start found further back); the activity it implies is the same.
+:data:`HOOK_BACKSCAN` that is more history than a fresh fold of its end: the state and its
+detail are the same, while a record count, or when a long run began, may reach further
+back, as they would for a daemon that had been up all along.
 """
 
 from __future__ import annotations
