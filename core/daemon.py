@@ -22,7 +22,7 @@ from core.engine import Engine
 from core.errors import AoError
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
-from core.slots import RuntimeWatch
+from core.slots import CACHE_SUFFIX, RuntimeWatch
 from core.tick_policy import SAFETY_TICK, needs_timer, ref_roots
 
 MIN_GAP = 0.02
@@ -54,9 +54,12 @@ def is_signal(name: str) -> bool:
     A session's state dir also holds the logs of the CI runs ao-tui starts itself, which a
     test suite writes to continuously; waking a tick for each write would spin the loop.
     A run's spec (``ci-*.json``) is written when it starts and removed once its result is
-    in the store, which is the wake that shows the result.
+    in the store, which is the wake that shows the result. A plugin's own cache there
+    (:data:`core.slots.CACHE_SUFFIX`) is no agent's doing either.
     """
-    return not (name.startswith("ci-") and name.endswith(".log"))
+    return not (name.startswith("ci-") and name.endswith(".log")) and not name.endswith(
+        CACHE_SUFFIX
+    )
 
 
 async def reconcile_loop(

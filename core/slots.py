@@ -205,6 +205,11 @@ class Workspace(Protocol):
         ...
 
 
+CACHE_SUFFIX = ".cache"
+"""The name ending of a file a plugin writes for itself into a watched dir (such as a
+session's state dir): a change to it is ao-tui's own, not an agent's, and wakes no tick."""
+
+
 @dataclass(frozen=True)
 class AgentSettings:
     """The per-project ``agentConfig`` block, as the agent plugin sees it."""
@@ -222,7 +227,8 @@ class AgentContext:
     agent_session_id: str
     worktree: Path
     state_dir: Path
-    """A private per-session directory under AO_TUI_HOME (hook log, launch plan)."""
+    """A private per-session directory under AO_TUI_HOME (hook log, launch plan); a file
+    the plugin keeps there for itself ends in :data:`CACHE_SUFFIX`."""
     prompt: str
     settings: AgentSettings = AgentSettings()
     env: Mapping[str, str] = field(default_factory=dict)

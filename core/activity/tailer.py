@@ -76,6 +76,25 @@ class FileTailer:
         tailer._drop_fragment = offset > 0 and not _byte_before_is_newline(path, offset)
         return tailer
 
+    @classmethod
+    def resumed(
+        cls, path: Path, offset: int, inode: tuple[int, int], *, backscan: int
+    ) -> FileTailer:
+        """A tailer that goes on at ``offset``, a line start of the file ``inode`` (device,
+        inode) as an earlier reader left it; if ``path`` is another file by the first read,
+        it starts over (``restarted``) as a fresh tailer would."""
+        tailer = cls(path, backscan=backscan)
+        tailer.offset = offset
+        tailer._inode = inode
+        return tailer
+
+    def resume_point(self) -> tuple[int, tuple[int, int]] | None:
+        """Where a later reader could go on from: the offset of the first line not returned
+        yet and the file's (device, inode); None when in the middle of a cut line."""
+        if self.offset is None or self._inode is None or self._drop_fragment or self._overlong:
+            return None
+        return self.offset - len(self._pending), self._inode
+
     def read(self) -> TailRead:
         """Return the complete lines appended since the last call (none if the file is absent)."""
         try:

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.agent_env import ci_environment
-from core.ci_runner import RunSpec, launch
 from core.git import git_error, run_git
 from core.models import CiState, ReviewState
 from core.redact import redact
@@ -33,7 +32,6 @@ from core.scm import (
 )
 from core.slots import SlotError
 from core.wip import is_wip_subject
-from plugins.scratch_worktrees import scratch_worktree, sweep
 
 if TYPE_CHECKING:
     from core.store import CiRun, Store
@@ -231,6 +229,10 @@ class LocalScm:
                 run_id, passed=False, exit_code=None, excerpt="ci.command is empty; set one"
             )
             return True
+        # Imported here: a one-shot `status` loads this plugin but seldom starts a run
+        # (the runner brings ctypes and the reaper; tests/unit/test_import_hygiene.py).
+        from core.ci_runner import RunSpec, launch
+
         target.state_dir.mkdir(parents=True, exist_ok=True)
         launch(
             RunSpec(
@@ -262,6 +264,8 @@ class LocalScm:
         The work happens in a temporary detached worktree; the base ref moves only at the
         end, and only if it still points where it did when we started.
         """
+        from plugins.scratch_worktrees import scratch_worktree, sweep
+
         repo = target.repo
         # What an earlier merge killed midway left registered goes first (plugins.
         # scratch_worktrees: merges still running in other processes are left alone).

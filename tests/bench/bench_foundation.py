@@ -69,9 +69,10 @@ def _time_status(argv: list[str], runs: int) -> list[float]:
     return times
 
 
-def _import_seconds(argv: list[str], runs: int) -> float:
+def _import_seconds(argv: list[str], runs: int, only: str | None = None) -> float:
     """Median seconds ``argv`` spends importing modules: the top-level cumulative figures
-    of ``python -X importtime`` (each counts the imports under it) added up."""
+    of ``python -X importtime`` (each counts the imports under it) added up; with ``only``,
+    the cumulative figure of that module (what importing it brought in first)."""
     totals = []
     for _ in range(runs):
         proc = subprocess.run(
@@ -84,6 +85,10 @@ def _import_seconds(argv: list[str], runs: int) -> float:
         total = 0
         for line in proc.stderr.splitlines():
             fields = line.removeprefix("import time:").split("|")
+            if only is not None:
+                if len(fields) == 3 and fields[2].strip() == only:
+                    total = int(fields[1])
+                continue
             # Nested imports are indented under their importer: count the top level only.
             top = len(fields) == 3 and not fields[2].startswith("  ")
             if top and fields[1].strip().isdigit():
@@ -98,12 +103,15 @@ def _breakdown(base: list[str], total: float, runs: int) -> list[tuple[str, floa
     and the rest (reconcile or store read, JSON out, exit)."""
     bare = [base[0], "-c", "pass"]
     interpreter = statistics.median(_time_bare(bare, runs))
-    imports = _import_seconds([*base, "status", "--json"], runs) - _import_seconds(bare, runs)
-    return [
-        ("interpreter start", interpreter),
-        ("imports", imports),
-        ("reconcile/read, output", max(0.0, total - interpreter - imports)),
-    ]
+    status = [*base, "status", "--json"]
+    imports = _import_seconds(status, runs) - _import_seconds(bare, runs)
+    parts = [("interpreter start", interpreter), ("imports", imports)]
+    config = _import_seconds(status, runs, only="core.config")
+    if config:
+        # The config's models are pydantic's: importing it brings pydantic (and the
+        # importlib.metadata its plugin loader needs), yaml, and builds the model classes.
+        parts.append(("imports: the config (pydantic, yaml, models)", config))
+    return [*parts, ("reconcile/read, output", max(0.0, total - interpreter - imports))]
 
 
 def _time_bare(argv: list[str], runs: int) -> list[float]:

@@ -16,7 +16,8 @@ from pathlib import Path
 import core
 from core.lease import EngineLease
 from core.locations import Locations
-from tests.support.engine import write_config
+from tests.bench.sandbox import record_claude_sessions
+from tests.support.engine import make_engine, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,6 +100,19 @@ def test_status_json_alone_loads_no_event_loop_nor_http(git_repo: Path, tmp_path
     loaded = _status_json_modules(config)
     assert "core.engine" in loaded
     assert not {"asyncio", "httpx", "ssl", "textual", "rich"} & loaded
+
+
+def test_status_json_alone_loads_no_ci_runner_nor_merge_worktrees(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    # The local SCM plugin is loaded to refresh each session's branch state, but a run of
+    # CI (the runner, its reaper, ctypes) or a merge (scratch worktrees) is seldom due:
+    # they are imported when one is (issue 10 §8).
+    config = write_config(tmp_path, git_repo, agent="claude-code")
+    record_claude_sessions(make_engine(config), 2, [])
+    loaded = _status_json_modules(config)
+    assert {"plugins.scm.local", "plugins.agent.claude_code.plugin"} <= loaded
+    assert not {"core.ci_runner", "core.ci_reaper", "ctypes", "plugins.scratch_worktrees"} & loaded
 
 
 def test_the_product_ships_no_test_fakes() -> None:

@@ -84,6 +84,9 @@ class SessionWatch:
     rework_at: float = float("-inf")
     """The first such moment other than a due search (searches are re-run on their own)."""
     transcript_missing: bool = True
+    hook_checkpoint: int | None = None
+    """The hook log offset of the last checkpoint resumed from or tried (see
+    :func:`plugins.agent.claude_code.checkpoint.save_if_due`)."""
 
 
 def stat_key(path: str | Path | None) -> tuple[int, int, int] | None:

@@ -29,8 +29,8 @@ from core.models import (
     Turn,
 )
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
+from plugins.agent.claude_code.checkpoint import note_fold, session_watch
 from plugins.agent.claude_code.freshness import (
-    HOOK_BACKSCAN,
     HOOK_SILENCE,
     PANE_RECHECK,
     READY_AFTER,
@@ -215,7 +215,7 @@ class ClaudeCodeAgent:
         watch = self._watches.get(ctx.session_id)
         if watch is None or watch.state_dir != ctx.state_dir:
             log = ctx.state_dir / HOOK_LOG
-            watch = SessionWatch(hook_tailer=FileTailer(log, backscan=HOOK_BACKSCAN))
+            watch = session_watch(log)
             watch.state_dir = ctx.state_dir
             self._watches[ctx.session_id] = watch
         return watch
@@ -272,6 +272,7 @@ class ClaudeCodeAgent:
         if read.restarted:
             watch.hooks = HookState()
         watch.hooks.fold_lines(read.lines)
+        note_fold(watch)
 
         status = self._status(ctx, watch, config_dir, pane)
 
