@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from core.models import ActivityState, SignalSource
+from core.models import ActivityState, SignalSource, WaitingFor
 from core.slots import AgentContext, PaneInfo
 from plugins.agent.claude_code import checkpoint
 from plugins.agent.claude_code.checkpoint import CHECKPOINT_FILE, KNOWN_FIELDS, SAVE_EVERY
@@ -375,3 +375,16 @@ def _watch_parts(ctx: AgentContext) -> tuple[Any, HookState, None]:
     watch = checkpoint.session_watch(ctx.state_dir / "hooks.jsonl")
     watch.hooks.fold_lines(watch.hook_tailer.read().lines)
     return watch.hook_tailer, watch.hooks, None
+
+
+def test_a_checkpoint_taken_while_a_question_waits_keeps_the_question(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    _append(ctx, _hook("SessionStart", T0, source="startup") + _busy_turn(T0 + 1))
+    _append(ctx, _permission(T0 + 200))
+    first = _hook_view(ctx, T0 + 210)
+    assert first[0].state is ActivityState.WAITING_INPUT
+    size = (ctx.state_dir / "hooks.jsonl").stat().st_size
+    assert _resumed_offset(ctx) == size, "the checkpoint holds the pending question"
+    resumed = _hook_view(ctx, T0 + 220)
+    assert resumed[0].waiting_for == WaitingFor("permission", "Bash", "rm -rf build")
+    assert resumed == _without_checkpoint(ctx, T0 + 220)

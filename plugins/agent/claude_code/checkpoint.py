@@ -40,7 +40,7 @@ from core import bounded_json
 from core.activity import received, run_start
 from core.activity.received import UserPrompt
 from core.activity.tailer import FileTailer
-from core.models import ActivityState
+from core.models import ActivityState, WaitingFor
 from core.slots import CACHE_SUFFIX
 from plugins.agent.claude_code import hooks, transcript
 from plugins.agent.claude_code.freshness import HOOK_BACKSCAN, SessionWatch
@@ -127,7 +127,9 @@ def _encode(state: HookState) -> dict[str, Any]:
     return {
         **{name: getattr(state, name) for name in _SCALARS},
         "malformed_lines": list(state.malformed_lines),
-        "pending_permission": state.pending_permission,
+        "pending_permission": (
+            None if state.pending_permission is None else state.pending_permission.to_json()
+        ),
         "current_tool": state.current_tool,
         "prompts": [[p.text, p.at] for p in state.prompts],
         "parser": [
@@ -164,7 +166,10 @@ def _decode(data: dict[str, Any]) -> HookState:
     for name, types in _SCALARS.items():
         setattr(state, name, _want(data[name], *types))
     state.malformed_lines = _strings(data["malformed_lines"])
-    state.pending_permission = _string_map(data["pending_permission"])
+    asked = _string_map(data["pending_permission"])
+    state.pending_permission = (
+        None if asked is None else WaitingFor(asked["kind"], asked["tool"], asked["command"])
+    )
     state.current_tool = _string_map(data["current_tool"])
     prompts = _want(data["prompts"], list)
     if len(prompts) > hooks.MAX_PROMPTS:
