@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -232,9 +233,14 @@ def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
         printing.append(asyncio.create_task(_print_changes(engine, engine.feed.last_seq(), show)))
 
     async def run() -> None:
+        stop = asyncio.Event()
+        # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does: the loop ends and the
+        # lease is given back. Not SIGINT: a daemon started in the background by a shell
+        # inherits SIGINT ignored, as every background job does, and keeps it so.
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         try:
             await _watch_when_free(
-                engine, lease, asyncio.Event(), interval=interval, on_holder=waiting, on_taken=taken
+                engine, lease, stop, interval=interval, on_holder=waiting, on_taken=taken
             )
         finally:
             for task in printing:

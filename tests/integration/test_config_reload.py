@@ -145,8 +145,10 @@ def test_the_daemon_starts_ci_with_the_command_of_now(tmp_path: Path, git_repo: 
         wait_for(lambda: "not reloaded, the previous config stays in use" in log.read_text())
         assert daemon.poll() is None  # a broken file never stops the daemon
     finally:
-        os.killpg(daemon.pid, signal.SIGINT)
-        daemon.wait(timeout=30)
+        # SIGTERM, as a service manager stops it: a suite run in the background (as CI may
+        # run it) hands its children SIGINT ignored, so a daemon would never see Ctrl-C.
+        os.killpg(daemon.pid, signal.SIGTERM)
+        assert daemon.wait(timeout=30) == 0
     runs = engine.store.ci_runs(session.id)
     assert [(run.head_sha, run.command) for run in runs] == [(first, OLD), (second, NEW)]
     line = next(x for x in log.read_text().splitlines() if "not reloaded" in x)
