@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from core.errors import AoError
 from core.locations import Locations
 from core.manifest import Manifest, is_manifest_file, read_manifest
-from core.slots import PaneInfo, RefWatch, SlotError
+from core.slots import PaneInfo, RefWatch, SlotError, WorktreeInfo
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -181,10 +181,18 @@ def _gather_git(engine: Engine, found: dict[str, Found], problems: list[str]) ->
         prefixes = {prefix: pid for pid, prefix in owners}
         try:
             branches = engine.workspace.list_branches(repo, BRANCH_PREFIX)
-            registered = engine.workspace.list_worktrees(repo)
         except SlotError as exc:
             problems.append(f"cannot read {repo}: {exc}")
             continue
+        # Apart: a worktree git killed while adding it (a merge's scratch) can fail the whole
+        # worktree listing, and taking the branches down with it would make every session's
+        # branch look gone.
+        registered: list[WorktreeInfo] | None
+        try:
+            registered = engine.workspace.list_worktrees(repo)
+        except SlotError as exc:
+            problems.append(f"cannot read {repo}: {exc}")
+            registered = None
         for branch, sha in branches.items():
             sid = session_id_of_branch(branch, prefixes)
             if sid is None:
@@ -196,6 +204,8 @@ def _gather_git(engine: Engine, found: dict[str, Found], problems: list[str]) ->
                     (pid for prefix, pid in prefixes.items() if sid.startswith(prefix + "-")),
                     owners[0][0],
                 )
+        if registered is None:
+            continue  # unknown which worktrees are registered: none is called unregistered
         known = {_real(info.path) for info in registered if not info.prunable}
         mine = {pid for pid, _ in owners}
         for item in found.values():

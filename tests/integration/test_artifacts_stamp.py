@@ -14,7 +14,7 @@ import pytest
 
 import ao_tui.app as app_module
 from ao_tui.app import CockpitApp
-from core.artifacts import artifacts_stamp
+from core.artifacts import artifacts_stamp, gather
 from core.inventory import Inventory, take_inventory
 from tests.support.engine import make_engine, write_config
 from tests.tui.test_actions import wait_until
@@ -80,3 +80,18 @@ async def test_an_idle_cockpit_takes_no_inventory_until_something_changes(
         _git(git_repo, "branch", "ao/app-9-orphan")
         app._check_orphans()
         await wait_until(pilot, lambda: len(taken) == 2)
+
+
+def test_a_half_added_worktree_does_not_hide_the_branches(tmp_path: Path, git_repo: Path) -> None:
+    """git killed while adding a worktree (a merge's scratch) leaves an admin folder whose
+    ``commondir`` is empty: ``git worktree list`` then fails, and the branches must still
+    be seen, or every session's branch would look gone."""
+    engine = make_engine(write_config(tmp_path, git_repo, command="sleep 600"))
+    session = engine.spawn("app", "a task whose branch must stay seen")
+    _git(git_repo, "worktree", "add", "-q", "--detach", str(tmp_path / "scratch"))
+    (git_repo / ".git" / "worktrees" / "scratch" / "commondir").write_text("")
+    problems: list[str] = []
+    found = gather(engine, problems)
+    assert session.branch in found[session.id].branches
+    assert any("commondir" in p for p in problems), problems
+    assert not found[session.id].unregistered

@@ -273,10 +273,10 @@ def _sweep(w: World) -> None:
     _use_adopted(w)
     # git itself killed while it holds a worktree's index.lock...
     sid = _running_subject(w, name())
-    _write_work(w, sid, "group-kill", files=1500)
+    _write_work(w, sid, "group-kill", files=4000)  # enough for git to hold the lock a while
     locks = w.repo / ".git" / "worktrees" / sid
     _crash(w, "kill, git killed holding index.lock", ["kill", sid],
-           when=lambda: (locks / "index.lock").exists(), group=True)  # fmt: skip
+           when=_lasting(lambda: (locks / "index.lock").exists()), group=True)  # fmt: skip
     # ... and while a merge works in its scratch worktree.
     sid = _mergeable_subject(w, name())
     scratch = w.root / "tmp"
@@ -284,6 +284,23 @@ def _sweep(w: World) -> None:
     _crash(w, "merge, git killed in the scratch worktree", ["merge", sid, "--yes", "--force"],
            when=lambda: any(scratch.glob(in_scratch)), group=True)  # fmt: skip
     w.points.append(Point(f"took {time.monotonic() - started:.0f}s"))
+
+
+def _lasting(check: Callable[[], bool], seconds: float = 0.02) -> Callable[[], bool]:
+    """``check``, true only once it has held for ``seconds``: a ``git status`` takes the
+    index lock for a moment too, and a kill then would find it gone; ``git add`` of
+    thousands of files holds it for long."""
+    since: list[float] = []
+
+    def held() -> bool:
+        if not check():
+            since.clear()
+            return False
+        if not since:
+            since.append(time.monotonic())
+        return time.monotonic() - since[0] >= seconds
+
+    return held
 
 
 def _status(w: World) -> dict[str, dict[str, Any]]:
