@@ -16,13 +16,13 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from core.config_base import _Model
 from core.config_models import (
     _SESSION_PREFIX,
     AgentConfig,
     Config,
     Defaults,
     ProjectConfig,
-    _Model,
     default_session_prefix,
 )
 from core.errors import ConfigProblem
@@ -43,7 +43,6 @@ _AO_TOP_KEYS = frozenset(
         "terminalPort",
         "directTerminalPort",
         "readyThresholdMs",
-        "reactions",
         "notifiers",
         "notificationRouting",
         "plugins",
@@ -66,7 +65,6 @@ _AO_PROJECT_KEYS = frozenset(
         "opencodeIssueSessionStrategy",
         "orchestrator",
         "worker",
-        "reactions",
         "automation",
         "decomposer",
     }

@@ -21,15 +21,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationInfo,
     field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
+
+from core.config_base import _Model
+from core.config_reactions import ReactionRule, ReactionsConfig
 
 MINIMAL_CONFIG = "projects: {app: {path: ~/code/app}}"
 """The smallest valid config, quoted in errors about empty or shapeless files."""
@@ -155,20 +155,6 @@ EnvName = Annotated[str, AfterValidator(_check_env_name)]
 EnvValue = Annotated[str, AfterValidator(_check_env_value)]
 BindingId = Annotated[str, AfterValidator(_check_binding_id)]
 BindingKeys = Annotated[str, AfterValidator(_check_binding_keys)]
-
-
-class _Model(BaseModel):
-    """Shared settings: camelCase keys in YAML, snake_case attributes, no unknown keys."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=True,
-        # The attribute docstrings describe the fields in the JSON Schema; pydantic reading
-        # them at import costs every headless verb ~15 ms, so config_schema() reads them.
-    )
 
 
 class AgentConfig(_Model):
@@ -347,6 +333,8 @@ class ProjectConfig(_Model):
     """The CI command run at each new head of a session branch; None means no CI."""
     merge: MergeConfig = Field(default_factory=MergeConfig)
     """How ``merge`` lands a session branch on the base branch."""
+    reactions: ReactionsConfig | None = None
+    """This project's reactions, overriding the top level's setting by setting."""
 
     def agent_name(self, defaults: Defaults) -> str:
         """The agent plugin this project uses: its own, else the configured default."""
@@ -424,6 +412,8 @@ class Config(_Model):
     """Plugins for projects that choose none."""
     cockpit: CockpitConfig = Field(default_factory=CockpitConfig)
     """Key remapping and notifications of the cockpit."""
+    reactions: ReactionsConfig = Field(default_factory=ReactionsConfig)
+    """What ao-tui does on its own when a session needs something (see the README)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -483,6 +473,8 @@ _SCHEMA_MODELS: tuple[type[_Model], ...] = (
     TrackerConfig,
     MergeConfig,
     Defaults,
+    ReactionRule,
+    ReactionsConfig,
     ProjectConfig,
     CockpitConfig,
     Config,

@@ -392,6 +392,68 @@ def _choice(
     raise ValueError(f"pr.{key}: {value!r} is not one of {', '.join(allowed)}")
 
 
+ReactionStatus = Literal["acting", "escalated", "suggested"]
+
+
+@dataclass(frozen=True)
+class ReactionMark:
+    """What the reaction engine is doing about a session, as its card and zone show it.
+
+    The full history is in the reaction ledger and the event log; this is the one line
+    every front end reads from the session's row.
+    """
+
+    key: str
+    """The reaction key, e.g. ``ci-failed``."""
+    status: ReactionStatus
+    """``acting``: the agent was sent the facts and is on it; ``escalated``: the operator
+    must decide (``reason`` says why); ``suggested``: a message waits for the operator's
+    key (suggest mode)."""
+    attempts: int = 0
+    budget: int | None = None
+    """Attempts allowed before escalating; None: bounded by time, not by count."""
+    tier: int = 1
+    """1: the agent; 2: the orchestrator session; 3: the operator."""
+    reason: str = ""
+    """In words, e.g. ``CI still failing after 2 fixes: test_login_timeout``."""
+    since: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``reaction`` object of ``status --json`` and the store."""
+        return {
+            "key": self.key,
+            "status": self.status,
+            "attempts": self.attempts,
+            "budget": self.budget,
+            "tier": self.tier,
+            "reason": self.reason,
+            "since": self.since,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> ReactionMark | None:
+        """A stored mark; None for anything that is not one (never raises on a bad row)."""
+        if not isinstance(data, dict) or not isinstance(data.get("key"), str):
+            return None
+        status = data.get("status")
+        if status not in ("acting", "escalated", "suggested"):
+            return None
+        budget = data.get("budget")
+        return cls(
+            key=data["key"],
+            status=status,
+            attempts=_whole(data.get("attempts"), 0),
+            budget=budget if isinstance(budget, int) and not isinstance(budget, bool) else None,
+            tier=_whole(data.get("tier"), 1),
+            reason=str(data.get("reason") or ""),
+            since=float(data["since"]) if isinstance(data.get("since"), int | float) else 0.0,
+        )
+
+
+def _whole(value: object, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 @dataclass(frozen=True)
 class Session:
     """One agent session: one task, one worktree, one branch, one tmux session."""
@@ -418,6 +480,8 @@ class Session:
     lifecycle_reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
     """Plugin-owned facts that must survive a restart (e.g. the transcript path found)."""
+    reaction: ReactionMark | None = None
+    """The reaction at work on the session (or escalated to the operator), if any."""
 
 
 @dataclass(frozen=True)

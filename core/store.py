@@ -17,7 +17,6 @@ what to do (:mod:`core.store_health`).
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sqlite3
@@ -27,11 +26,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
 from core.ci_excerpt import bound_excerpt
-from core.models import Activity, Event, Lifecycle, Session, SessionPR
+from core.models import Event, Session
 from core.redact import redact, redact_value
+from core.session_rows import (
+    _GUARDED,
+    _SESSION_COLUMNS,
+    _UPDATABLE,
+    _encode,
+    _session_from_row,
+    _session_row,
+)
+from core.session_rows import (
+    SessionChanges as SessionChanges,
+)
 from core.store_health import (
     StoreError as StoreError,
 )
@@ -43,54 +53,19 @@ from core.store_health import (
     sqlite_error,
 )
 from core.store_sqlite import (
-    _T,
     MIGRATIONS,
     SCHEMA_VERSION,
-    DamagedRecordError,
+    _decoded,
     _initialise,
     _open_here,
     _opened_here,
     _sqlite_errors_named,
     _Tx,
 )
-from core.stored_pr import SQL_FUNCTION, canonical_pr_text, pr_from_text, pr_text
+from core.stored_pr import SQL_FUNCTION, canonical_pr_text
 
 BUSY_TIMEOUT = 10.0
 """Seconds a write waits for another process's write before giving up (exit 7)."""
-
-
-_SESSION_COLUMNS = (
-    "id, project, agent, title, prompt, branch, base_branch, worktree, tmux, pane_id, "
-    "lifecycle, lifecycle_reason, activity, attempt, agent_session_id, issue, pr, extra, "
-    "created_at, updated_at"
-)
-
-_GUARDED = {"pr": f"{SQL_FUNCTION}(pr)"}
-"""Columns an expectation compares through a function rather than as stored text."""
-
-
-class SessionChanges(TypedDict, total=False):
-    """The fields :meth:`Store.update_session` may change, typed as on :class:`Session`
-    (and what an expectation of :meth:`Store.update_session_if` may name)."""
-
-    title: str
-    prompt: str
-    branch: str
-    base_branch: str
-    worktree: str
-    tmux: str
-    pane_id: str
-    lifecycle: Lifecycle
-    lifecycle_reason: str
-    activity: Activity
-    attempt: int
-    agent_session_id: str
-    issue: str
-    pr: SessionPR | None
-    extra: dict[str, Any]
-
-
-_UPDATABLE = SessionChanges.__optional_keys__
 
 
 @dataclass(frozen=True)
@@ -264,7 +239,7 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 f"INSERT INTO sessions({_SESSION_COLUMNS}) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 _session_row(session),
             )
             _append_event(db, session.id, event[0], event[1], session.updated_at)
@@ -467,23 +442,6 @@ class Store:
         return (str(row[0]), float(row[1])) if row else None
 
 
-def _decoded(what: str) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
-    """A row decoder that reports a row it cannot decode as damaged, not as a bug."""
-
-    def wrap(decode: Callable[..., _T]) -> Callable[..., _T]:
-        @functools.wraps(decode)
-        def call(row: Sequence[Any]) -> _T:
-            try:
-                return decode(row)
-            except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
-                key = row[0] if len(row) else "?"
-                raise DamagedRecordError(f"{what} {key!r} is damaged ({exc})") from exc
-
-        return call
-
-    return wrap
-
-
 @_decoded("event")
 def _event_from_row(r: Sequence[Any]) -> Event:
     return Event(int(r[0]), float(r[1]), str(r[2]), str(r[3]), json.loads(r[4]))
@@ -528,70 +486,3 @@ def _append_event(db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts:
     )
     # The caller gets what readers of the log get: masked.
     return Event(int(cur.lastrowid or 0), ts, session_id, kind, masked)
-
-
-def _encode(name: str, value: Any) -> Any:
-    if name == "activity":
-        assert isinstance(value, Activity)
-        return json.dumps(redact_value(value.to_json()))
-    if name == "pr":
-        assert value is None or isinstance(value, SessionPR)
-        return None if value is None else pr_text(value)
-    if name == "extra":
-        return None if value is None else json.dumps(redact_value(value), sort_keys=True)
-    if name == "title":
-        return redact(value)
-    if name == "lifecycle":
-        return Lifecycle(value).value
-    return value
-
-
-def _session_row(s: Session) -> tuple[Any, ...]:
-    return (
-        s.id,
-        s.project,
-        s.agent,
-        redact(s.title),
-        s.prompt,  # kept verbatim: a fresh restart must hand the agent the task as given
-        s.branch,
-        s.base_branch,
-        s.worktree,
-        s.tmux,
-        s.pane_id,
-        s.lifecycle.value,
-        s.lifecycle_reason,
-        json.dumps(redact_value(s.activity.to_json())),
-        s.attempt,
-        s.agent_session_id,
-        s.issue,
-        None if s.pr is None else pr_text(s.pr),
-        json.dumps(redact_value(s.extra), sort_keys=True),
-        s.created_at,
-        s.updated_at,
-    )
-
-
-@_decoded("session")
-def _session_from_row(row: Sequence[Any]) -> Session:
-    return Session(
-        id=row[0],
-        project=row[1],
-        agent=row[2],
-        title=row[3],
-        prompt=row[4],
-        branch=row[5],
-        base_branch=row[6],
-        worktree=row[7],
-        tmux=row[8],
-        pane_id=row[9],
-        lifecycle=Lifecycle(row[10]),
-        lifecycle_reason=row[11],
-        activity=Activity.from_json(json.loads(row[12])),
-        attempt=int(row[13]),
-        agent_session_id=row[14],
-        issue=row[15],
-        pr=None if row[16] is None else pr_from_text(row[16]),
-        extra=json.loads(row[17]),
-        created_at=float(row[18]),
-        updated_at=float(row[19]),
-    )

@@ -79,6 +79,46 @@ MIGRATIONS: Sequence[str] = (
     """
     ALTER TABLE ci_runs ADD COLUMN command TEXT NOT NULL DEFAULT ''
     """,
+    # v4: reactions. Each session's current reaction (its card's mark); episodes, one per
+    # condition from its start until it clears, with attempts that survive restarts; each
+    # message a reaction sends, recorded before it is sent (at most one per attempt); and
+    # what the operator paused.
+    """
+    ALTER TABLE sessions ADD COLUMN reaction TEXT;
+    CREATE TABLE reaction_episodes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        opened_at REAL NOT NULL,
+        closed_at REAL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        tier INTEGER NOT NULL DEFAULT 1,
+        fact TEXT NOT NULL DEFAULT '',
+        seen TEXT NOT NULL DEFAULT '[]',
+        last_attempt_at REAL,
+        reason TEXT NOT NULL DEFAULT ''
+    );
+    CREATE UNIQUE INDEX reaction_open ON reaction_episodes(session_id, key)
+        WHERE closed_at IS NULL;
+    CREATE TABLE reaction_sends (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        episode_id INTEGER NOT NULL,
+        session_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        state TEXT NOT NULL
+            CHECK (state IN ('pending', 'suggested', 'sent', 'failed', 'dropped')),
+        created_at REAL NOT NULL,
+        done_at REAL,
+        detail TEXT NOT NULL DEFAULT '',
+        UNIQUE (episode_id, attempt)
+    );
+    CREATE TABLE reaction_pauses (
+        scope TEXT PRIMARY KEY,
+        at REAL NOT NULL,
+        reason TEXT NOT NULL DEFAULT ''
+    )
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -89,6 +129,23 @@ _T = TypeVar("_T")
 
 class DamagedRecordError(StoreError):
     """A row that does not decode (a damaged page that still reads); the store names it."""
+
+
+def _decoded(what: str) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
+    """A row decoder that reports a row it cannot decode as damaged, not as a bug."""
+
+    def wrap(decode: Callable[..., _T]) -> Callable[..., _T]:
+        @functools.wraps(decode)
+        def call(row: Sequence[Any]) -> _T:
+            try:
+                return decode(row)
+            except (ValueError, TypeError, IndexError, KeyError, AttributeError) as exc:
+                key = row[0] if len(row) else "?"
+                raise DamagedRecordError(f"{what} {key!r} is damaged ({exc})") from exc
+
+        return call
+
+    return wrap
 
 
 def _sqlite_errors_named(cls: type[_T]) -> type[_T]:

@@ -258,11 +258,11 @@ def test_unknown_top_level_and_nested_keys(tmp_path: Path) -> None:
 
 def test_ao_only_key_in_ao_config_yaml_is_an_error(tmp_path: Path) -> None:
     make_repo(tmp_path / "repo")
-    text = "projects:\n  app:\n    path: repo\nreactions:\n  ci-failed: {auto: true}\n"
+    text = "projects:\n  app:\n    path: repo\nnotifiers:\n  desktop: {plugin: desktop}\n"
     assert only_problem(text, tmp_path) == (
-        "ao.config.yaml:4:1: reactions: unknown key 'reactions'; it is an "
+        "ao.config.yaml:4:1: notifiers: unknown key 'notifiers'; it is an "
         "agent-orchestrator.yaml key that ao-tui does not support yet (allowed: cockpit, "
-        "defaults, projects)"
+        "defaults, projects, reactions)"
     )
 
 
@@ -597,8 +597,11 @@ def test_ao_self_hosting_config(tmp_path: Path) -> None:
     assert game_project.agent_config.model == "gpt-5.3-codex-spark"
     assert game_project.session_prefix == "tdg"
     ignored = [warning.split(": ", 1)[1] for warning in loaded.warnings]
-    for key in ("symlinks", "postCreate", "automation", "reactions"):
+    for key in ("symlinks", "postCreate", "automation"):
         assert f"key {key!r} is not supported yet and is ignored" in ignored
+    # Its reactions load; AO's tracker-progress keys are not reactions ao-tui has.
+    for key in ("issue-progress-pr-opened", "issue-completed"):
+        assert any(f"unknown key {key!r} is ignored" in warning for warning in ignored)
     # AO's `scm: {plugin: github}` and `repo: owner/name` are understood.
     assert ao.scm == "github"
     assert ao.github is not None and ao.github.repo == "ComposioHQ/agent-orchestrator"
@@ -786,6 +789,7 @@ def test_config_schema_is_json_with_yaml_keys() -> None:
         "tracker",
         "ci",
         "merge",
+        "reactions",
     }
     assert project["required"] == ["path"]
     assert project["additionalProperties"] is False

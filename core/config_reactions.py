@@ -1,0 +1,223 @@
+"""The ``reactions:`` section of the config: what ao-tui does on its own when a session's
+PR, CI or agent needs something, in the keys and shape of Composio's Agent Orchestrator.
+
+A ``reactions:`` block sits at the top level and, optionally, in a project; a project's
+block overrides the top level's setting by setting, key by key. What a key does when no
+block mentions it is :data:`DEFAULT_RULES`. :mod:`core.reactions.rules` resolves the
+effective value of every setting and says where each came from.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from core.config_base import _Model
+
+Action = Literal["send-to-agent", "notify", "auto-merge", "restore"]
+Priority = Literal["urgent", "action", "warning", "info"]
+Mode = Literal["auto", "suggest"]
+
+REACTION_KEYS: tuple[str, ...] = (
+    "ci-failed",
+    "changes-requested",
+    "bugbot-comments",
+    "merge-conflicts",
+    "approved-and-green",
+    "agent-stuck",
+    "agent-needs-input",
+    "agent-exited",
+    "pr-closed",
+    "all-complete",
+)
+"""Every reaction, in the order ``ao-tui reactions`` lists them."""
+
+ACTIONS_OF: dict[str, tuple[Action, ...]] = {
+    "ci-failed": ("send-to-agent", "notify"),
+    "changes-requested": ("send-to-agent", "notify"),
+    "bugbot-comments": ("send-to-agent", "notify"),
+    "merge-conflicts": ("send-to-agent", "notify"),
+    "approved-and-green": ("auto-merge", "notify"),
+    "agent-stuck": ("send-to-agent", "notify"),
+    "agent-needs-input": ("notify",),
+    "agent-exited": ("restore", "notify"),
+    "pr-closed": ("notify",),
+    "all-complete": ("notify",),
+}
+"""The actions that make sense for each key: an agent waiting on a prompt cannot be typed
+to, a dead agent cannot read, and only a green, approved PR can be merged."""
+
+DEFAULT_RULES: dict[str, dict[str, Any]] = {
+    "ci-failed": {
+        "auto": True,
+        "action": "send-to-agent",
+        "priority": "action",
+        "retries": 2,
+        "escalate_after": 2,
+    },
+    "changes-requested": {
+        "auto": True,
+        "action": "send-to-agent",
+        "priority": "action",
+        "escalate_after": "30m",
+    },
+    "bugbot-comments": {
+        "auto": True,
+        "action": "send-to-agent",
+        "priority": "action",
+        "escalate_after": "30m",
+    },
+    "merge-conflicts": {
+        "auto": True,
+        "action": "send-to-agent",
+        "priority": "action",
+        "escalate_after": "15m",
+    },
+    "approved-and-green": {"auto": False, "action": "notify", "priority": "action"},
+    "agent-stuck": {"auto": True, "action": "notify", "priority": "urgent", "threshold": "10m"},
+    "agent-needs-input": {"auto": True, "action": "notify", "priority": "urgent"},
+    # AO only notifies; an agent that died overnight is restored once first (its
+    # conversation resumed) and the operator is told only if that does not bring it back.
+    "agent-exited": {"auto": True, "action": "restore", "priority": "urgent", "retries": 1},
+    "pr-closed": {"auto": True, "action": "notify", "priority": "info"},
+    "all-complete": {"auto": True, "action": "notify", "priority": "info"},
+}
+"""What each key does when no config mentions it (AO's defaults, except agent-exited)."""
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_UNITS = (86400, 3600, 60, 1)
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in a duration such as ``30m``, ``1h30m``, ``90s`` or ``2d``; None if not one."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None or not any(match.groups()):
+        return None
+    return float(
+        sum(int(part or 0) * unit for part, unit in zip(match.groups(), _UNITS, strict=True))
+    )
+
+
+def _duration_error(key: str, value: object) -> PydanticCustomError:
+    return PydanticCustomError(
+        "duration",
+        "{key} {value} is not a duration; write e.g. '30m', '1h30m', '90s' or '2d'",
+        {"key": key, "value": repr(value)},
+    )
+
+
+class ReactionRule(_Model):
+    """One reaction's settings; any left out take the top level's, then the default's."""
+
+    auto: bool | None = None
+    """Act on its own; false only tells the operator (the card, the event log)."""
+    action: Action | None = None
+    """send-to-agent, notify, auto-merge (approved-and-green) or restore (agent-exited)."""
+    message: str | None = None
+    """The first line of what is sent to the agent; the facts (the failing excerpt, the
+    review threads, the conflicting files) always follow it."""
+    priority: Priority | None = None
+    """urgent, action, warning or info: how loudly the operator is told."""
+    retries: int | None = Field(default=None, ge=0, le=100)
+    """How many times the agent is sent the facts (or restored) in one episode."""
+    escalate_after: int | str | None = None
+    """Tell the operator after this many attempts (a count) or once the episode has lasted
+    this long (a duration such as ``30m``)."""
+    threshold: str | int | None = None
+    """agent-stuck: how long without output, or waiting on a prompt, counts as stuck (a
+    duration such as ``10m``, or seconds)."""
+    mode: Mode | None = None
+    """auto sends; suggest prepares the message and waits for the operator's key."""
+    include_summary: bool | None = None
+    """Accepted for AO configs (all-complete); the summary is always included."""
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _escalate_after(cls, value: int | str | None) -> int | str | None:
+        if isinstance(value, int) and value < 1:
+            raise PydanticCustomError(
+                "escalate_count", "escalateAfter must be 1 or more attempts, or a duration"
+            )
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        if isinstance(value, str) and parse_duration(value) is None:
+            raise _duration_error("escalateAfter", value)
+        return value
+
+    @field_validator("threshold")
+    @classmethod
+    def _threshold(cls, value: str | int | None) -> str | int | None:
+        if isinstance(value, int) and value < 1:
+            raise _duration_error("threshold", value)
+        if isinstance(value, str) and parse_duration(value) is None:
+            raise _duration_error("threshold", value)
+        return value
+
+    @field_validator("message")
+    @classmethod
+    def _message(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        bad = next((c for c in value if (ord(c) < 32 and c not in "\n\t") or c == "\x7f"), None)
+        if bad is not None:
+            raise PydanticCustomError(
+                "message_control",
+                "message holds the control character U+{code}; it would be typed into the "
+                "agent: remove it",
+                {"code": f"{ord(bad):04X}"},
+            )
+        return value
+
+
+def _rule_field(key: str) -> Any:
+    return Field(default=None, alias=key)
+
+
+class ReactionsConfig(_Model):
+    """The ``reactions:`` block: one entry per reaction key, plus switches for them all."""
+
+    enabled: bool | None = None
+    """false switches every reaction off (the cockpit's header says so)."""
+    mode: Mode | None = None
+    """The mode of every key that sets none: auto (the default) or suggest."""
+    ci_failed: ReactionRule | None = _rule_field("ci-failed")
+    """CI failed at the branch head: the agent gets the failing excerpt."""
+    changes_requested: ReactionRule | None = _rule_field("changes-requested")
+    """A human reviewer's unresolved threads: the agent gets the new ones."""
+    bugbot_comments: ReactionRule | None = _rule_field("bugbot-comments")
+    """A bot reviewer's unresolved threads: the agent gets the new ones."""
+    merge_conflicts: ReactionRule | None = _rule_field("merge-conflicts")
+    """The branch conflicts with its base: the agent gets the files and the base commit."""
+    approved_and_green: ReactionRule | None = _rule_field("approved-and-green")
+    """Approved with CI green: notify, or merge (``action: auto-merge``, ``auto: true``)."""
+    agent_stuck: ReactionRule | None = _rule_field("agent-stuck")
+    """Working with nothing new, or waiting on a prompt, for ``threshold``."""
+    agent_needs_input: ReactionRule | None = _rule_field("agent-needs-input")
+    """The agent asks a question or a permission."""
+    agent_exited: ReactionRule | None = _rule_field("agent-exited")
+    """The agent died unexpectedly: restored within ``retries``, then the operator."""
+    pr_closed: ReactionRule | None = _rule_field("pr-closed")
+    """The PR was closed without merging."""
+    all_complete: ReactionRule | None = _rule_field("all-complete")
+    """Every session of the project has ended."""
+
+    @field_validator(*(key.replace("-", "_") for key in REACTION_KEYS))
+    @classmethod
+    def _action_fits(cls, rule: ReactionRule | None, info: ValidationInfo) -> ReactionRule | None:
+        key = (info.field_name or "").replace("_", "-")
+        allowed = ACTIONS_OF.get(key, ())
+        if rule is not None and rule.action is not None and rule.action not in allowed:
+            raise PydanticCustomError(
+                "reaction_action",
+                "{key} cannot {action}; its actions are {allowed}",
+                {"key": key, "action": rule.action, "allowed": ", ".join(allowed)},
+            )
+        return rule
+
+    def rule(self, key: str) -> ReactionRule | None:
+        """The block's settings of one reaction key (None: the block does not mention it)."""
+        value = getattr(self, key.replace("-", "_"), None)
+        return value if isinstance(value, ReactionRule) else None
