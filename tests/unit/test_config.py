@@ -222,7 +222,7 @@ def test_unknown_key_suggests_close_match(tmp_path: Path) -> None:
     assert only_problem(text, tmp_path) == (
         "ao.config.yaml:4:5: projects.app.sesionPrefix: unknown key 'sesionPrefix'; did you "
         "mean 'sessionPrefix'? (allowed: agent, agentConfig, ci, defaultBranch, env, github, "
-        "merge, path, scm, sessionPrefix, tracker)"
+        "merge, path, reactions, scm, sessionPrefix, tracker)"
     )
 
 
