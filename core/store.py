@@ -328,6 +328,12 @@ class Store:
             ).fetchall()
         return [_session_from_row(row) for row in rows]
 
+    def read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one read-only query: for the modules that keep their own tables in
+        this database (the reaction ledger), which write through :meth:`transaction`."""
+        with self._lock:
+            return [tuple(row) for row in self._db.execute(sql, params).fetchall()]
+
     # events --------------------------------------------------------------------------
 
     def append_event(self, session_id: str, kind: str, data: dict[str, Any]) -> Event:

@@ -107,7 +107,7 @@ MIGRATIONS: Sequence[str] = (
         attempt INTEGER NOT NULL,
         text TEXT NOT NULL,
         state TEXT NOT NULL
-            CHECK (state IN ('pending', 'suggested', 'sent', 'failed', 'dropped')),
+            CHECK (state IN ('pending', 'typing', 'suggested', 'sent', 'failed', 'dropped')),
         created_at REAL NOT NULL,
         done_at REAL,
         detail TEXT NOT NULL DEFAULT '',

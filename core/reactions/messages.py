@@ -1,0 +1,89 @@
+"""What a reaction sends to an agent: a framing line (the key's ``message``, or ours), then
+the facts — the failing excerpt and where the full log is, the review threads with
+``path:line``, author and body, the conflicting files and the base commit.
+
+Everything someone else wrote (a CI log, a reviewer's comment, a file name) is made inert
+(:func:`core.inert.inert`) before it joins the message: an escape in it is shown as ``^[``
+and can neither end the paste nor press a key.
+"""
+
+from __future__ import annotations
+
+from core.inert import inert
+from core.models import ReviewThread, Session
+from core.reactions.facts import Fact
+from core.reactions.rules import Rule
+
+_EXCERPT_LINES = 80
+"""Most lines of one check's excerpt in a message; the log path says where the rest is."""
+
+
+def compose(key: str, session: Session, rule: Rule, fact: Fact, *, attempt: int) -> str:
+    """The message for one attempt of ``key``; "" for keys that send nothing."""
+    budget = rule.budget
+    of = f" (attempt {attempt} of {budget})" if budget else f" (attempt {attempt})"
+    if key == "ci-failed":
+        return _ci_failed(session, rule, fact, of)
+    if key in ("changes-requested", "bugbot-comments"):
+        return _threads(session, rule, fact, of)
+    if key == "merge-conflicts":
+        return _conflicts(session, rule, fact, of)
+    if key == "agent-stuck":
+        framing = rule.message or (
+            f"ao-tui sees {fact.summary}. If something blocks you, say what it is; "
+            "otherwise carry on."
+        )
+        return framing
+    return ""
+
+
+def _ci_failed(session: Session, rule: Rule, fact: Fact, of: str) -> str:
+    pr = session.pr
+    head = (pr.head_sha if pr else fact.token)[:10]
+    framing = rule.message or (
+        f"CI failed on {head}{of}. Fix the failure, run the tests, and commit the fix."
+    )
+    parts = [framing]
+    for check in fact.checks:
+        where = check.log_path or check.url or ""
+        name = inert(check.name, one_line=True)
+        line = f"Check {name!r} failed" + (f"; the full log is {inert(where, one_line=True)}" if where else "")
+        excerpt = inert(check.to_json()["excerpt"]).strip().splitlines()
+        if len(excerpt) > _EXCERPT_LINES:
+            excerpt = [*excerpt[:_EXCERPT_LINES], f"… ({len(excerpt) - _EXCERPT_LINES} more lines in the log)"]
+        parts += ["", line + ":", "", *excerpt]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _threads(session: Session, rule: Rule, fact: Fact, of: str) -> str:
+    pr = session.pr
+    number = f" #{pr.number}" if pr is not None and pr.number else ""
+    framing = rule.message or (
+        f"Review comments on PR{number} are unresolved{of}. Address each one, commit, "
+        "push, and say what you changed:"
+    )
+    lines = [framing]
+    for index, thread in enumerate(fact.threads, start=1):
+        lines += ["", f"{index}. {thread_heading(thread)}:", inert(thread.body).strip()]
+    return "\n".join(lines) + "\n"
+
+
+def thread_heading(thread: ReviewThread) -> str:
+    """``path:line (author)``, inert, for one thread in a message."""
+    where = inert(thread.path, one_line=True) or "(the PR)"
+    if thread.line is not None:
+        where += f":{thread.line}"
+    return f"{where} ({inert(thread.author, one_line=True) or 'someone'})"
+
+
+def _conflicts(session: Session, rule: Rule, fact: Fact, of: str) -> str:
+    pr = session.pr
+    base = inert(session.base_branch or "the base branch", one_line=True)
+    base_sha = (pr.base_sha if pr else "")[:10]
+    at = f" at {base_sha}" if base_sha else ""
+    framing = rule.message or (
+        f"Your branch conflicts with {base}{at}{of}. Merge {base} into your branch, "
+        "resolve the conflicts, run the tests, and commit."
+    )
+    files = [f"- {inert(name, one_line=True)}" for name in (pr.conflicts if pr else ())]
+    return "\n".join([framing, "", "Conflicting files:", *files] if files else [framing]) + "\n"
