@@ -1,7 +1,9 @@
-"""A session's review as the detail view shows it, and the message that forwards it.
+"""A session's review as the detail view shows it.
 
 Reads only the ``pr`` the reconciler stored (state, blockers, the host's problem, the
-unresolved review threads), so opening the Review tab costs no request.
+unresolved review threads), so opening the Review tab costs no request. The message that
+forwards the threads (``f``) is :func:`core.review_threads.threads_message`; each thread
+is shown here with the same inert parts it is forwarded with.
 """
 
 from __future__ import annotations
@@ -10,35 +12,14 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from core.inert import inert, inert_pr
+from core.inert import inert_pr
 from core.models import ReviewThread, SessionPR
-
-BODY_MAX = 2000
-"""Characters of one thread's comment shown and forwarded; the rest is cut with a marker."""
+from core.review_threads import thread_author, thread_body, thread_where
 
 
 def threads_of(pr: SessionPR | None) -> tuple[ReviewThread, ...]:
     """The unresolved review threads stored on a PR (none for local review)."""
     return () if pr is None else pr.threads
-
-
-# Every field of a thread is a reviewer's or the host's text: each is made inert
-# (core.inert) before it is shown or forwarded to the agent.
-
-
-def _where(thread: ReviewThread) -> str:
-    path = inert(thread.path or "(the PR)", one_line=True)
-    line = inert(str(thread.line or ""), one_line=True)
-    return f"{path}:{line}" if line else path
-
-
-def _author(thread: ReviewThread) -> str:
-    return inert(thread.author or "?", one_line=True)
-
-
-def _body(thread: ReviewThread) -> str:
-    body = inert(thread.body).strip()
-    return body if len(body) <= BODY_MAX else body[:BODY_MAX] + " […]"
 
 
 def review_view(pr: SessionPR | None) -> RenderableType:
@@ -64,22 +45,7 @@ def review_view(pr: SessionPR | None) -> RenderableType:
     for thread in threads:
         replies = thread.replies
         more = f" (+{replies} repl{'y' if replies == 1 else 'ies'})" if replies else ""
-        parts.append(Text.assemble(("\n" + _where(thread), "bold"), f" · {_author(thread)}{more}"))
-        parts.append(Text(_body(thread)))
+        where, author = thread_where(thread), thread_author(thread)
+        parts.append(Text.assemble(("\n" + where, "bold"), f" · {author}{more}"))
+        parts.append(Text(thread_body(thread)))
     return Group(*parts)
-
-
-def threads_message(pr: SessionPR | None) -> str:
-    """The message that hands the unresolved threads to the agent ("" when there are none)."""
-    if pr is None or not pr.threads:
-        return ""
-    number = pr.number
-    lines = [
-        f"Review comments on PR #{number} are unresolved. Address each one, push, and say "
-        "what you changed:"
-        if number
-        else "Review comments are unresolved. Address each one and say what you changed:"
-    ]
-    for index, thread in enumerate(pr.threads, start=1):
-        lines += ["", f"{index}. {_where(thread)} ({_author(thread)}):", _body(thread)]
-    return "\n".join(lines)

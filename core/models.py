@@ -7,6 +7,8 @@ handed to any thread or front end without copying.
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -195,6 +197,21 @@ class ReviewThread:
     url: str | None = None
     replies: int = 0
     """Comments after the first one."""
+    bot: bool = False
+    """The first comment is an app's or a bot account's, not a person's."""
+    id: str = ""
+    """The host's own id for the thread ("" when it gives none)."""
+
+    @property
+    def fingerprint(self) -> str:
+        """A short hash naming this thread across refreshes (what was forwarded already).
+
+        From the host's :attr:`id` when there is one: replies, edits and a push that moves
+        the line leave it as it is. Without one, from the path, line, author and first
+        comment: a reply leaves it, but editing that comment or moving the line changes it.
+        """
+        key = ["id", self.id] if self.id else [self.path, self.line, self.author, self.body]
+        return hashlib.sha256(json.dumps(key).encode()).hexdigest()[:16]
 
     def to_json(self) -> dict[str, Any]:
         """One entry of the ``threads`` list of a session's ``pr``."""
@@ -205,6 +222,8 @@ class ReviewThread:
             "body": self.body,
             "url": self.url,
             "replies": self.replies,
+            "bot": self.bot,
+            "id": self.id or None,
         }
 
     @classmethod
@@ -218,6 +237,8 @@ class ReviewThread:
             body=_text(fields, "body", "thread.body"),
             url=_text_or_none(fields, "url", "thread.url"),
             replies=_count(fields, "replies", "thread.replies") or 0,
+            bot=_flag(fields, "bot", "thread.bot"),
+            id=_text(fields, "id", "thread.id"),
         )
 
 
@@ -364,10 +385,10 @@ def _count(fields: dict[str, object], key: str, name: str) -> int | None:
     return value
 
 
-def _flag(fields: dict[str, object], key: str) -> bool:
+def _flag(fields: dict[str, object], key: str, name: str = "") -> bool:
     value = fields.get(key, False)
     if not isinstance(value, bool):
-        raise ValueError(f"pr.{key}: expected true or false, got {_kind(value)}")
+        raise ValueError(f"{name or 'pr.' + key}: expected true or false, got {_kind(value)}")
     return value
 
 

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane, T
 from textual.worker import Worker
 
 from ao_tui.messages import Delivered, deliver
-from ao_tui.review import review_view, threads_message
+from ao_tui.review import review_view
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.transcript import TranscriptView
@@ -34,6 +34,7 @@ from core.event_summary import summary, waiting_text
 from core.humanize import age
 from core.inert import inert
 from core.models import Event, Session, SessionPR, Turn
+from core.review_threads import threads_message
 from core.slots import ConversationTurns
 from core.zones import zone_of
 

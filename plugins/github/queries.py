@@ -53,8 +53,8 @@ def _threads(after: str | None = None) -> str:
     cursor = f", after: {json.dumps(after)}" if after else ""
     return (
         f"reviewThreads(first: {THREADS_PAGE}{cursor}) {{ totalCount "
-        "pageInfo { hasNextPage endCursor } nodes { isResolved path line "
-        "comments(first: 1) { totalCount nodes { author { login } body url } } } }"
+        "pageInfo { hasNextPage endCursor } nodes { id isResolved path line "
+        "comments(first: 1) { totalCount nodes { author { __typename login } body url } } } }"
     )
 
 
@@ -297,17 +297,35 @@ def parse_threads(conn: Any) -> tuple[tuple[ReviewThread, ...], str | None]:
         author = first.get("author") if isinstance(first, dict) else None
         body = str(first.get("body") or "") if isinstance(first, dict) else ""
         total = _opt_int(comments.get("totalCount")) or 0
+        login = str(author.get("login") or "ghost") if isinstance(author, dict) else "ghost"
+        host_id = node.get("id")
         threads.append(
             ReviewThread(
                 path=str(node.get("path") or ""),
                 line=_opt_int(node.get("line")),
-                author=str(author.get("login") or "ghost") if isinstance(author, dict) else "ghost",
+                author=login,
                 body=body if len(body) <= _BODY_MAX else body[: _BODY_MAX - 1] + "…",
                 url=first.get("url") if isinstance(first, dict) else None,
                 replies=max(0, total - 1),
+                bot=is_bot(author),
+                id=host_id if isinstance(host_id, str) else "",
             )
         )
     return tuple(threads), after
+
+
+def is_bot(author: Any) -> bool:
+    """A comment author that is an app or a bot account, not a person.
+
+    GraphQL names a GitHub App's author ``Bot`` and gives its login without the ``[bot]``
+    the web and REST show (``cursor``, not ``cursor[bot]``); a login that does end in
+    ``[bot]`` (an Enterprise proxy, a REST-shaped answer) counts too. A deleted account
+    (``author: null``, shown as ghost) is not a bot.
+    """
+    if not isinstance(author, dict):
+        return False
+    login = author.get("login")
+    return author.get("__typename") == "Bot" or (isinstance(login, str) and login.endswith("[bot]"))
 
 
 def parse_pr(node: Any, *, fetched_at: float, brief: bool = False) -> PRSnapshot:

@@ -10,12 +10,14 @@ import json
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from core.engine import Engine
 from core.models import Lifecycle, Zone
+from core.review_threads import NewThreads, forward_message, new_threads
 from core.zones import zone_of
 from tests.conftest import run_git
 from tests.support.engine import ao as run_ao
@@ -125,6 +127,56 @@ def test_a_session_pr_on_github_drives_zone_ci_threads_and_merge(
     assert github.merges[-1]["sha"] == head  # the reviewed head, so a late push is refused
     after = engine.get(session.id)
     assert after.lifecycle is Lifecycle.MERGED
+
+
+def test_a_bots_and_a_persons_threads_are_stored_apart_and_only_new_ones_are_new(
+    engine: Engine, github: GitHubStandIn
+) -> None:
+    session = engine.spawn("app", "fix the login redirect")
+    head = commit(Path(session.worktree), "login.py")
+    pr = github.add_pr(
+        REPO,
+        session.branch,
+        head,
+        threads=[
+            FakeThread("login.py", 3, "Possible open redirect via `next`.", "cursor", bot=True),
+            FakeThread("login.py", 7, "Keep the old redirect for API clients.", "mira"),
+        ],
+    )
+    refresh(engine)
+    stored = engine.get(session.id).pr
+    assert stored is not None
+    assert [(t.author, t.bot, t.id) for t in stored.threads] == [
+        ("cursor", True, pr.threads[0].id),
+        ("mira", False, pr.threads[1].id),
+    ]
+    first = new_threads(stored, set())
+    assert first == NewThreads(bots=stored.threads[:1], humans=stored.threads[1:])
+    message = forward_message(first.bots, stored.number)
+    assert "1. login.py:3 (cursor[bot]):\nPossible open redirect via `next`." in message
+    forwarded = {thread.fingerprint for thread in stored.threads}
+
+    # Replies on both threads and a new one from another reviewer (GitHub moves the PR's
+    # updatedAt, so the next poll refetches it): only the new thread is new.
+    bot_thread, person = pr.threads
+    github.update(
+        pr,
+        threads=[
+            replace(bot_thread, replies=1),
+            replace(person, replies=2),
+            FakeThread("login.py", 12, "Add a test for the redirect.", "jon"),
+        ],
+    )
+    refresh(engine)
+    later = engine.get(session.id).pr
+    assert later is not None
+    assert [(t.author, t.replies) for t in later.threads] == [
+        ("cursor", 1),
+        ("mira", 2),
+        ("jon", 0),
+    ]
+    assert [t.fingerprint for t in later.threads[:2]] == [t.fingerprint for t in stored.threads]
+    assert new_threads(later, forwarded) == NewThreads(humans=later.threads[2:])
 
 
 def test_github_failures_show_as_the_pr_problem_and_keep_what_was_known(

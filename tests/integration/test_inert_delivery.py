@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 
 from ao_tui.messages import deliver
-from ao_tui.review import threads_message
 from ao_tui.screens.ci import send_text
 from core.engine import Engine
 from core.errors import EngineError
 from core.inert import clean, find_control, inert, refusal
 from core.models import DeliveryResult, ReviewThread, Session, SessionPR
+from core.review_threads import threads_message
 from core.slots import SlotError
 from tests.support.engine import ao, make_engine, recorder_command, wait_for, write_config
 from tests.support.github_server import TOKEN, GitHubStandIn

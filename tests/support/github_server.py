@@ -84,8 +84,13 @@ class FakeThread:
     line: int | None
     body: str
     author: str = "reviewer"
+    """The first comment's login as GraphQL gives it: a bot's without ``[bot]``."""
     resolved: bool = False
     replies: int = 0
+    bot: bool = False
+    """The first comment is a GitHub App's (GraphQL type ``Bot``), e.g. ``cursor``."""
+    id: str = ""
+    """The thread's node id (``PRRT_…``), given when the PR is added or updated."""
 
 
 @dataclass
@@ -328,6 +333,7 @@ class GitHubStandIn:
             stamp = self._stamp()
             pr = FakePR(number, head_ref, head_sha, updated_at=stamp, created_at=stamp, **fields)
             self._number_checks(pr)
+            self._name_threads(pr)
             repo.prs[number] = pr
             return pr
 
@@ -342,12 +348,19 @@ class GitHubStandIn:
             if check.completed_at is None and check.status == "COMPLETED":
                 check.completed_at = check.started_at + 42
 
+    def _name_threads(self, pr: FakePR) -> None:
+        for thread in pr.threads:
+            if not thread.id:
+                thread.id = f"PRRT_kwDOstand{self.next_id()}"
+
     def update(self, pr: FakePR, *, touch: bool = True, **changes: Any) -> None:
-        """Change a PR; ``touch`` moves ``updated_at`` (pushes, reviews, state changes do)."""
+        """Change a PR; ``touch`` moves ``updated_at`` (pushes, reviews, new review comments
+        do)."""
         with self._lock:
             for key, value in changes.items():
                 setattr(pr, key, value)
             self._number_checks(pr)
+            self._name_threads(pr)
             if touch:
                 pr.updated_at = self._stamp()
 
@@ -581,14 +594,17 @@ _RESOLVERS: dict[tuple[str, str], gql.Resolver] = {
     ("StatusContext", "state"): lambda v, a: _status(v).state,
     ("StatusContext", "targetUrl"): lambda v, a: _status(v).target_url,
     ("StatusContext", "createdAt"): lambda v, a: iso(_status(v).created_at),
+    ("PullRequestReviewThread", "id"): lambda v, a: v[1].id,
     ("PullRequestReviewThread", "isResolved"): lambda v, a: v[1].resolved,
     ("PullRequestReviewThread", "path"): lambda v, a: v[1].path,
     ("PullRequestReviewThread", "line"): lambda v, a: v[1].line,
     ("PullRequestReviewThread", "comments"): lambda v, a: Page(
         [Obj("PullRequestReviewComment", (v, i)) for i in range(1 + v[1].replies)]
     ),
-    ("PullRequestReviewComment", "author"): lambda v, a: Obj(
-        "User", v[0][1].author if v[1] == 0 else "author"
+    ("PullRequestReviewComment", "author"): lambda v, a: (
+        Obj("Bot" if v[0][1].bot else "User", v[0][1].author)
+        if v[1] == 0
+        else Obj("User", "author")
     ),
     ("PullRequestReviewComment", "body"): lambda v, a: (
         v[0][1].body if v[1] == 0 else f"reply {v[1]}"
@@ -598,6 +614,7 @@ _RESOLVERS: dict[tuple[str, str], gql.Resolver] = {
         f"#discussion_r{id(v[0][1]) % 100000}"
     ),
     ("User", "login"): lambda v, a: v,
+    ("Bot", "login"): lambda v, a: v,
     ("RateLimit", "cost"): lambda s, a: s._query_cost,
     ("RateLimit", "remaining"): lambda s, a: s.graphql_remaining(),
     ("RateLimit", "limit"): lambda s, a: RATE_LIMIT,
@@ -617,7 +634,10 @@ _CONNECTIONS = {
 # -- REST -----------------------------------------------------------------------------------
 
 
-def _user(login: str) -> dict[str, Any]:
+def _user(login: str, *, bot: bool = False) -> dict[str, Any]:
+    # REST names an app's account with the [bot] GraphQL leaves out, and types it Bot.
+    if bot:
+        return {"login": f"{login}[bot]", "id": abs(hash(login)) % 100000, "type": "Bot"}
     return {"login": login, "id": abs(hash(login)) % 100000, "type": "User"}
 
 
@@ -881,7 +901,7 @@ def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                     "path": t.path,
                     "line": t.line,
                     "body": t.body,
-                    "user": _user(t.author),
+                    "user": _user(t.author, bot=t.bot),
                 }
                 for i, t in enumerate(pr.threads)
             ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ao_tui.review import BODY_MAX, threads_message, threads_of
+from ao_tui.review import threads_of
 from core.models import ReviewThread, SessionPR
+from core.review_threads import BODY_MAX, threads_message
 
 
 def test_no_pr_or_no_threads_forwards_nothing() -> None:

@@ -35,6 +35,15 @@ PRINFO = PRInfo(
     problem="GitHub rate limit reached",
 )
 
+THREAD_JSON = {
+    "path": "src/a.py",
+    "line": 3,
+    "author": "mira",
+    "body": "Keep the old redirect.",
+    "url": "https://x/1",
+    "replies": 2,
+}
+
 # What PRInfo.to_json wrote for PRINFO before the record existed (the keys of every
 # stored row since the first version, in the order that code built them).
 PRINFO_JSON = {
@@ -51,17 +60,15 @@ PRINFO_JSON = {
     "ahead": 2,
     "behind": 1,
     "conflicts": [],
-    "threads": [
-        {
-            "path": "src/a.py",
-            "line": 3,
-            "author": "mira",
-            "body": "Keep the old redirect.",
-            "url": "https://x/1",
-            "replies": 2,
-        }
-    ],
+    "threads": [THREAD_JSON],
     "problem": "GitHub rate limit reached",
+}
+
+# What is written today: each thread also says whether a bot started it and the host's id
+# for it (null when the host gave none).
+STORED_JSON = {
+    **PRINFO_JSON,
+    "threads": [{**THREAD_JSON, "bot": False, "id": None}],
 }
 
 # The two shorter shapes the dict-based reconciler and doctor --fix wrote.
@@ -113,13 +120,13 @@ def test_the_record_is_stored_as_the_json_written_before_and_reads_back_equal(
     pr = PRINFO.to_session_pr()
     store = _store_with_row(tmp_path, None)
     store.update_session("app-1", pr=pr)
-    assert json.loads(_column(store)) == PRINFO_JSON
-    assert _column(store) == json.dumps(PRINFO_JSON, sort_keys=True)
+    assert json.loads(_column(store)) == STORED_JSON
+    assert _column(store) == json.dumps(STORED_JSON, sort_keys=True)
     assert store.get_session("app-1").pr == pr  # type: ignore[union-attr]
     merged = pr.as_merged("m" * 40, ["worktree removed"])
     store.update_session("app-1", pr=merged)
     assert json.loads(_column(store)) == {
-        **PRINFO_JSON,
+        **STORED_JSON,
         "state": "merged",
         "blockers": [],
         "notes": ["worktree removed"],
@@ -182,6 +189,8 @@ def test_a_guarded_write_matches_a_row_an_older_version_wrote_with_fewer_keys(
         ('{"state": "open", "blockers": "CI failing"}', "pr.blockers: expected a list of text"),
         ('{"state": "open", "threads": [{"body": 7}]}', "thread.body: expected text, got int"),
         ('{"state": "open", "threads": {}}', "pr.threads: expected a list, got dict"),
+        ('{"state": "open", "threads": [{"bot": "yes"}]}', "thread.bot: expected true or false"),
+        ('{"state": "open", "threads": [{"id": 7}]}', "thread.id: expected text, got int"),
         ("[" * 100_000 + "]" * 100_000, "pr: nested too deeply"),
     ],
     ids=[
@@ -193,6 +202,8 @@ def test_a_guarded_write_matches_a_row_an_older_version_wrote_with_fewer_keys(
         "blockers",
         "thread",
         "threads",
+        "thread-bot",
+        "thread-id",
         "deep",
     ],
 )
