@@ -463,6 +463,7 @@ class CockpitApp(App[None]):
             interval=self.refresh_interval,
             on_events=self._post_events,
             on_error=self._tick_failed,
+            react=True,
         )
 
     def _post_events(self, events: list[Event]) -> None:

@@ -2,10 +2,12 @@
 
 Every front end (card, preview, toast, ``status``) shows the same reason, from here.
 
-"Fixing" means someone is on it. Until reactions forward a failure to the agent on their
-own, that someone is the session's agent, busy. An idle or exited agent whose PR has
-failing CI, requested changes or conflicts is waiting for the operator, so it is in Needs
-you, worded as such. :func:`someone_is_fixing` is the one place that decides it.
+"Fixing" means someone is on it: the session's agent, busy, or a reaction that sent it the
+facts (:mod:`core.reactions`). An idle or exited agent whose PR has failing CI, requested
+changes or conflicts, with no reaction at work, is waiting for the operator, so it is in
+Needs you, worded as such. :func:`someone_is_fixing` is the one place that decides it. A
+reaction escalated to the operator, or a message suggest mode prepared, is in Needs you
+with the reaction's own words.
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ restore was expected to bring back, not news."""
 def someone_is_fixing(session: Session) -> bool:
     """Whether anyone is working on what the session's PR needs.
 
-    Today only the session's own agent can be, and only while it is busy (or starting).
-    Reactions that forward a failure automatically will count here too.
+    The session's own agent is, while it is busy (or starting); so is a reaction that sent
+    it the facts and has not given up (the agent reads them when its turn ends).
     """
-    return session.lifecycle in (Lifecycle.RUNNING, Lifecycle.SPAWNING) and (
-        session.activity.state in _ON_IT
-    )
+    live = session.lifecycle in (Lifecycle.RUNNING, Lifecycle.SPAWNING)
+    mark = session.reaction
+    acting = mark is not None and mark.status == "acting"
+    return live and (session.activity.state in _ON_IT or acting)
 
 
 def pr_trouble(session: Session) -> str | None:
@@ -57,6 +60,12 @@ def needs_you_reason(session: Session, *, keys: bool = True) -> str:
     """
     activity = session.activity
     waiting = activity.waiting_for or NOTHING_ASKED
+    mark = session.reaction
+    if mark is not None and mark.status == "escalated" and mark.reason:
+        return mark.reason
+    if mark is not None and mark.status == "suggested":
+        words = f"a {mark.key} message is ready"
+        return f"{words} — send it or edit it" + (" (y sends, e edits)" if keys else "")
     if activity.state is ActivityState.WAITING_INPUT and waiting.tool:
         command = waiting.command
         return f"permission: {waiting.tool}" + (f" {command}" if command else "")

@@ -22,6 +22,7 @@ from core.engine import Engine
 from core.errors import AoError
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
+from core.reactions.rules import switched_off
 from core.slots import CACHE_SUFFIX, RuntimeWatch
 from core.tick_policy import SAFETY_TICK, needs_timer, ref_roots
 
@@ -70,6 +71,7 @@ async def reconcile_loop(
     safety_interval: float = SAFETY_TICK,
     on_events: Callable[[list[Event]], None] | None = None,
     on_error: Callable[[Exception], None] | None = None,
+    react: bool = False,
 ) -> None:
     """Tick on every watched change until ``stop``: every ``interval`` seconds while
     something can change unreported, else every ``safety_interval`` seconds.
@@ -77,6 +79,9 @@ async def reconcile_loop(
     A tick that fails (tmux gone, the database locked past its timeout) is handed to
     ``on_error`` (else raised) and the loop carries on: the next tick may well succeed, and
     a cockpit that stopped reconciling for good would show a frozen board.
+
+    ``react`` runs the reactions beside the ticks (:mod:`core.reactions.loop`): only the
+    process that holds the engine lease may, so each reaction fires once.
     """
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
@@ -89,6 +94,11 @@ async def reconcile_loop(
         if isinstance(runtime, RuntimeWatch)
         else None
     )
+    reactions = None
+    if react and switched_off(engine.config) is None:
+        from core.reactions.loop import reaction_loop
+
+        reactions = asyncio.create_task(reaction_loop(engine, stop, on_error=on_error))
     # A PR refresh is due PR_INTERVAL after a woken tick: the branch or CI run that woke it
     # may have moved within PR_INTERVAL of the last refresh, which the tick then skipped.
     pr_due: float | None = None
@@ -131,7 +141,7 @@ async def reconcile_loop(
             if rest > 0 and not stop.is_set():
                 await asyncio.sleep(rest)
     finally:
-        for task in (watcher, exits):
+        for task in (watcher, exits, reactions):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

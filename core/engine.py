@@ -245,16 +245,25 @@ class Engine(PluginAccess):
         return review_ops.approve(self, session_id, refresh_pr=self._refresh_pr)
 
     def merge(
-        self, session_id: str, *, method: str | None = None, force: bool = False
+        self,
+        session_id: str,
+        *,
+        method: str | None = None,
+        force: bool = False,
+        expect_head: str | None = None,
     ) -> tuple[Session, str]:
         """Land the session's branch on its base; the session and the merged commit sha.
 
         Refused with :class:`MergeBlockedError` while there are blockers, unless ``force``.
         The exact head that was checked is merged, so a push that lands meanwhile is never
         merged unseen. Afterwards the agent is stopped and the worktree removed (any
-        uncommitted work saved on the branch first); the branch stays.
+        uncommitted work saved on the branch first); the branch stays. ``expect_head``
+        refuses the merge unless the branch head is still that commit (what an automatic
+        merge saw green and approved).
         """
-        return review_ops.merge(self, session_id, method=method, force=force)
+        return review_ops.merge(
+            self, session_id, method=method, force=force, expect_head=expect_head
+        )
 
     def diff(self, session_id: str, *, stat: bool = False) -> str:
         """The session branch's changes against its base, as ``git diff base...branch``."""
@@ -298,6 +307,11 @@ class Engine(PluginAccess):
         if events:
             self.feed.wake()
         return self.get(session_id)
+
+    def last_signal(self, session_id: str) -> float | None:
+        """When the session's agent last wrote a record of its own, as this process's
+        ticks saw it (None: not since this process started watching)."""
+        return self._reconciler.last_signal.get(session_id)
 
     def active_sessions(self) -> builtins.list[Session]:
         """Sessions that own (or should own) a tmux session."""

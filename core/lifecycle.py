@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from core.store import SessionChanges
 
 
+_AGENT_RECORDS = frozenset({SignalSource.HOOK, SignalSource.STATUS_FILE, SignalSource.TRANSCRIPT})
+"""Signals the agent writes itself (a pane's capture time says nothing of its progress)."""
 PR_INTERVAL = 3.0
 """Seconds between two refreshes of every session's PR state by the timer tick."""
 
@@ -79,6 +81,9 @@ class Reconciler:
         self.orphans: set[str] = set()
         """tmux sessions named like ours that no record owns (seen in the last tick)."""
         self._prs_at = float("-inf")
+        self.last_signal: dict[str, float] = {}
+        """When each session's agent last wrote one of its own records (hook, status file,
+        transcript), as seen by this process: what tells a stuck agent from a busy one."""
 
     def tick(self, only: str | None = None, *, pr_interval: float = 0.0) -> list[Event]:
         """Reconcile every live-ish session (or just ``only``); the events it recorded.
@@ -260,6 +265,10 @@ class Reconciler:
             else:
                 # A restored session's files still hold what the killed process wrote.
                 signals = of_this_start(observation.signals, session.extra)
+                records = [s.at for s in signals if s.source in _AGENT_RECORDS]
+                if records:
+                    seen = self.last_signal.get(session.id, 0.0)
+                    self.last_signal[session.id] = max(seen, *records)
                 extra_updates = {
                     k: v for k, v in observation.extra.items() if session.extra.get(k) != v
                 }

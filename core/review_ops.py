@@ -91,17 +91,27 @@ def approve(engine: Engine, session_id: str, *, refresh_pr: Callable[[str], Sess
 
 
 def merge(
-    engine: Engine, session_id: str, *, method: str | None = None, force: bool = False
+    engine: Engine,
+    session_id: str,
+    *,
+    method: str | None = None,
+    force: bool = False,
+    expect_head: str | None = None,
 ) -> tuple[Session, str]:
     """The work of :meth:`core.engine.Engine.merge` (which documents it)."""
     with marked_operation(engine, session_id, "merge") as mark:
-        merged = _merge(engine, session_id, method, force, mark)
+        merged = _merge(engine, session_id, method, force, mark, expect_head)
         fault_point("merge.recorded")
     return merged
 
 
 def _merge(
-    engine: Engine, session_id: str, method: str | None, force: bool, mark: OperationMark
+    engine: Engine,
+    session_id: str,
+    method: str | None,
+    force: bool,
+    mark: OperationMark,
+    expect_head: str | None = None,
 ) -> tuple[Session, str]:
     session = engine.get(session_id)
     if session.lifecycle is Lifecycle.MERGED:
@@ -122,6 +132,11 @@ def _merge(
     # The head that was checked (and, on a host, reviewed) is the one merged: a host
     # refuses the merge if its PR moved since.
     head = pr.head_sha
+    if expect_head is not None and head != expect_head:
+        raise EngineError(
+            f"{session_id} was not merged: its head moved from {expect_head[:10]} to "
+            f"{head[:10]} since it was green and approved"
+        )
     blockers = pr.blockers
     if pr.wip_head and force:
         # Work a kill saved was never meant to land: not even --force merges it.

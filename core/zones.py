@@ -43,7 +43,10 @@ def zone_of(session: Session) -> Zone:
         pr_state = "none"
     if pr_state in ("merged", "closed"):
         return Zone.DONE
-    if session.lifecycle is Lifecycle.EXITED:
+    mark = session.reaction
+    if session.lifecycle is Lifecycle.EXITED or (
+        mark is not None and mark.status in ("escalated", "suggested")
+    ):
         return Zone.NEEDS_YOU
     state = session.activity.state
     if state in _NEEDS_YOU_ACTIVITY and not (state is ActivityState.IDLE and pr_state != "none"):

@@ -23,7 +23,9 @@ CLAUDE_CACHE_BINARY = (
 
 @pytest.fixture(autouse=True)
 def isolated_env(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Path]:
     """Point ao-tui at a private home and tmux socket; kill that tmux server afterwards."""
     home = tmp_path_factory.mktemp("ao-home")
@@ -44,6 +46,13 @@ def isolated_env(
     monkeypatch.delenv("TMUX", raising=False)
     monkeypatch.delenv("TMUX_PANE", raising=False)
     monkeypatch.delenv("AO_TUI_CONFIG", raising=False)
+    # Reactions act on their own (restore an exited agent, type a CI failure into it): the
+    # tests of everything else assert on what happens without them. Tests of reactions
+    # take the mark `reactions`, which leaves them on.
+    if request.node.get_closest_marker("reactions") is None:
+        monkeypatch.setenv("AO_TUI_REACTIONS", "off")
+    else:
+        monkeypatch.delenv("AO_TUI_REACTIONS", raising=False)
     monkeypatch.setenv("GIT_AUTHOR_NAME", "ao test")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "ao@test.invalid")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "ao test")

@@ -149,7 +149,7 @@ async def _watch_when_free(
             # The watcher starts CI runs at new heads, which must run the file's command
             # of now: it follows the config while it watches.
             following = _follow_config(engine, stop)
-            await reconcile_loop(engine, stop, interval=interval, on_error=tick_failed)
+            await reconcile_loop(engine, stop, interval=interval, on_error=tick_failed, react=True)
     finally:
         if following is not None:
             stop.set()

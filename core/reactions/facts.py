@@ -92,12 +92,14 @@ def _threads(bot: bool) -> Callable[[Session, Rule, Sources, float | None], Obse
             return CLEAR
         if pr.problem:
             return HOLD
-        threads = tuple(t for t in pr.threads if is_bot(t) is bot)
+        threads = tuple(t for t in pr.threads if t.bot is bot)
         if not threads:
             return CLEAR
-        prints = tuple(thread_fingerprint(t) for t in threads)
+        prints = tuple(t.fingerprint for t in threads)
         where = sorted({t.path for t in threads if t.path})
-        summary = f"{len(threads)} unresolved thread(s)" + (f" on {', '.join(where)}" if where else "")
+        summary = f"{len(threads)} unresolved thread(s)" + (
+            f" on {', '.join(where)}" if where else ""
+        )
         return Fact(_digest(sorted(prints)), summary, threads=threads, seen=prints)
 
     return read
@@ -126,7 +128,9 @@ def _approved_and_green(
     return Fact(pr.head_sha, f"green and approved at {pr.head_sha[:10]}")
 
 
-def _agent_stuck(session: Session, rule: Rule, sources: Sources, _last: float | None) -> Observation:
+def _agent_stuck(
+    session: Session, rule: Rule, sources: Sources, _last: float | None
+) -> Observation:
     threshold = rule.threshold_seconds or 600.0
     activity = session.activity
     if session.lifecycle is not Lifecycle.RUNNING:
@@ -154,12 +158,17 @@ def _agent_needs_input(
     session: Session, _rule: Rule, _sources: Sources, _last: float | None
 ) -> Observation:
     activity = session.activity
-    if session.lifecycle is not Lifecycle.RUNNING or activity.state is not ActivityState.WAITING_INPUT:
+    if (
+        session.lifecycle is not Lifecycle.RUNNING
+        or activity.state is not ActivityState.WAITING_INPUT
+    ):
         return CLEAR
     return Fact(f"waiting:{activity.since}", needs_you_reason(session, keys=False))
 
 
-def _agent_exited(session: Session, _rule: Rule, sources: Sources, last: float | None) -> Observation:
+def _agent_exited(
+    session: Session, _rule: Rule, sources: Sources, last: float | None
+) -> Observation:
     if session.lifecycle is Lifecycle.EXITED:
         reason = session.lifecycle_reason or "the agent exited"
         return Fact(f"exited:{session.activity.since}", reason)
@@ -185,7 +194,7 @@ _READERS: dict[str, Callable[[Session, Rule, Sources, float | None], Observation
 
 _PYTEST_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 _GO_FAILED = re.compile(r"^--- FAIL: (\S+)", re.MULTILINE)
-_JEST_FAILED = re.compile(r"^\s*[✕×] (.+?)(?: \(\d+ ?ms\))?$", re.MULTILINE)
+_JEST_FAILED = re.compile(r"^\s*[\u2715\u00d7] (.+?)(?: \(\d+ ?ms\))?$", re.MULTILINE)
 
 
 def failing_names(check: CheckRun) -> str:
@@ -215,19 +224,6 @@ def infrastructure_cause(check: CheckRun) -> str:
     if _TIMED_OUT.match(head):
         return f"CI check {check.name!r} {head}"
     return ""
-
-
-# --- review threads ------------------------------------------------------------------
-
-
-def is_bot(thread: ReviewThread) -> bool:
-    """Whether a bot started the thread (bugbot-comments rather than changes-requested)."""
-    return bool(getattr(thread, "bot", False)) or thread.author.endswith("[bot]")
-
-
-def thread_fingerprint(thread: ReviewThread) -> str:
-    """Names a thread across refreshes; its replies do not change it."""
-    return _digest([thread.path, str(thread.line), thread.author, thread.body[:2000]])
 
 
 def _digest(parts: list[str]) -> str:

@@ -10,9 +10,10 @@ and can neither end the paste nor press a key.
 from __future__ import annotations
 
 from core.inert import inert
-from core.models import ReviewThread, Session
+from core.models import Session
 from core.reactions.facts import Fact
 from core.reactions.rules import Rule
+from core.review_threads import forward_message
 
 _EXCERPT_LINES = 80
 """Most lines of one check's excerpt in a message; the log path says where the rest is."""
@@ -47,10 +48,15 @@ def _ci_failed(session: Session, rule: Rule, fact: Fact, of: str) -> str:
     for check in fact.checks:
         where = check.log_path or check.url or ""
         name = inert(check.name, one_line=True)
-        line = f"Check {name!r} failed" + (f"; the full log is {inert(where, one_line=True)}" if where else "")
+        line = f"Check {name!r} failed" + (
+            f"; the full log is {inert(where, one_line=True)}" if where else ""
+        )
         excerpt = inert(check.to_json()["excerpt"]).strip().splitlines()
         if len(excerpt) > _EXCERPT_LINES:
-            excerpt = [*excerpt[:_EXCERPT_LINES], f"… ({len(excerpt) - _EXCERPT_LINES} more lines in the log)"]
+            excerpt = [
+                *excerpt[:_EXCERPT_LINES],
+                f"… ({len(excerpt) - _EXCERPT_LINES} more lines in the log)",
+            ]
         parts += ["", line + ":", "", *excerpt]
     return "\n".join(parts).rstrip() + "\n"
 
@@ -58,22 +64,11 @@ def _ci_failed(session: Session, rule: Rule, fact: Fact, of: str) -> str:
 def _threads(session: Session, rule: Rule, fact: Fact, of: str) -> str:
     pr = session.pr
     number = f" #{pr.number}" if pr is not None and pr.number else ""
-    framing = rule.message or (
+    intro = rule.message or (
         f"Review comments on PR{number} are unresolved{of}. Address each one, commit, "
         "push, and say what you changed:"
     )
-    lines = [framing]
-    for index, thread in enumerate(fact.threads, start=1):
-        lines += ["", f"{index}. {thread_heading(thread)}:", inert(thread.body).strip()]
-    return "\n".join(lines) + "\n"
-
-
-def thread_heading(thread: ReviewThread) -> str:
-    """``path:line (author)``, inert, for one thread in a message."""
-    where = inert(thread.path, one_line=True) or "(the PR)"
-    if thread.line is not None:
-        where += f":{thread.line}"
-    return f"{where} ({inert(thread.author, one_line=True) or 'someone'})"
+    return forward_message(fact.threads, intro=intro) + "\n"
 
 
 def _conflicts(session: Session, rule: Rule, fact: Fact, of: str) -> str:

@@ -7,6 +7,7 @@ the result with those sources, so an operator can see why a reaction did what it
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,8 @@ from core.config_reactions import (
     parse_duration,
 )
 
+OFF_ENV = "AO_TUI_REACTIONS"
+"""``AO_TUI_REACTIONS=off`` switches every reaction off in the process it is set for."""
 DEFAULT = "default"
 """The source of a setting no config block sets."""
 
@@ -130,3 +133,12 @@ def _setting(key: str, setting: str, blocks: list[tuple[str, Any]]) -> tuple[Any
             if block is not None and block.mode is not None:
                 return block.mode, f"{name}.mode"
     return DEFAULT_RULES[key].get(setting), DEFAULT
+
+
+def switched_off(config: Config) -> str | None:
+    """Why no reaction runs at all (the header says it), or None when they may."""
+    if os.environ.get(OFF_ENV, "").strip().lower() in ("off", "0", "false", "no"):
+        return f"{OFF_ENV}=off"
+    if config.reactions.enabled is False:
+        return "reactions.enabled is false in the config"
+    return None
