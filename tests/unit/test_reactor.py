@@ -368,5 +368,5 @@ def test_third_party_text_in_a_message_is_inert(tmp_path: Path, hostile: str) ->
     world.add(pr=failing("a" * 40))
     world.react()
     text = world.sent[0][1]
-    assert not any(ord(c) < 32 and c not in "\n\t" or 0x7F <= ord(c) <= 0x9F for c in text)
+    assert not any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in text)
     assert "\u202e" not in text
