@@ -24,12 +24,13 @@ from core.models import (
     Session,
     SessionPR,
     SignalSource,
+    Zone,
 )
 from core.reactions.ledger import ALL
 from core.reactions.reactor import PERSIST_GRACE, Reactor, ReactorDeps
 from core.scm import CheckRun
 from core.store import Store
-from core.zones import Zone, zone_of
+from core.zones import zone_of
 
 PYTEST_FAIL = (
     "exit status 1\n"
@@ -350,9 +351,9 @@ def test_a_crash_mid_send_neither_loses_nor_doubles(tmp_path: Path) -> None:
     world.make_reactor().settle()
     assert world.sent == [("app-1", "fix it")]
     # Died while typing, and the agent's records show it arrived: not sent again.
-    episode = ledger.episode("app-1", "ci-failed")
-    assert episode is not None
-    made = ledger.begin_attempt(episode, fact="c" * 40, text="fix it again")
+    again = ledger.episode("app-1", "ci-failed")
+    assert again is not None
+    made = ledger.begin_attempt(again, fact="c" * 40, text="fix it again")
     assert made is not None
     ledger.set_send(made.id, "typing")
     world.receipts = True
