@@ -223,6 +223,11 @@ class Ledger:
                 (self.clock(), episode.id),
             )
 
+    def key_of(self, episode_id: int) -> str:
+        """The reaction key of an episode, by id ("?" if there is none)."""
+        rows = self.store.read("SELECT key FROM reaction_episodes WHERE id=?", (episode_id,))
+        return str(rows[0][0]) if rows else "?"
+
     # sends ---------------------------------------------------------------------------
 
     def set_send(self, send_id: int, state: SendState, detail: str = "") -> None:

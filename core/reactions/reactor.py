@@ -117,7 +117,7 @@ class Reactor:
                     self.ledger.set_send(send.id, "dropped", "interrupted while typing")
                     self._event(
                         session,
-                        _episode_key(self.ledger, send.episode_id),
+                        self.ledger.key_of(send.episode_id),
                         "failed",
                         attempt=send.attempt,
                         reason="ao-tui stopped while typing a message and this agent keeps "
@@ -460,11 +460,6 @@ def _same(a: ReactionMark | None, b: ReactionMark | None) -> bool:
     if a is None or b is None:
         return a is b
     return replace(a, since=0.0) == replace(b, since=0.0)
-
-
-def _episode_key(ledger: Ledger, episode_id: int) -> str:
-    rows = ledger.store.read("SELECT key FROM reaction_episodes WHERE id=?", (episode_id,))
-    return str(rows[0][0]) if rows else "?"
 
 
 def _label(key: str) -> str:
