@@ -340,5 +340,10 @@ def _exit_reason(pane: PaneInfo | None) -> str:
     if pane is None:
         return "tmux session gone"
     if pane.dead_status is not None:
-        return f"agent exited with status {pane.dead_status}"
+        return exit_reason_of(pane.dead_status)
     return "agent exited"
+
+
+def exit_reason_of(status: int) -> str:
+    """The recorded reason of an agent that exited with ``status``."""
+    return f"agent exited with status {status}"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.attention import needs_you_reason
+from core.lifecycle import exit_reason_of
 from core.models import ActivityState, Lifecycle, ReviewThread, Session
 from core.reactions.rules import Rule
 from core.scm import CheckRun
@@ -43,6 +44,8 @@ class Fact:
     """For review keys: the unresolved threads of that kind, new or not."""
     seen: tuple[str, ...] = field(default=())
     """For review keys: the fingerprints of ``threads``."""
+    clean: bool = False
+    """agent-exited: the agent ended its run itself (exit status 0)."""
 
 
 Observation = Fact | Literal["clear", "hold"]
@@ -171,7 +174,10 @@ def _agent_exited(
 ) -> Observation:
     if session.lifecycle is Lifecycle.EXITED:
         reason = session.lifecycle_reason or "the agent exited"
-        return Fact(f"exited:{session.activity.since}", reason)
+        # An agent that ended its own run (status 0: the operator's /exit, a one-shot
+        # agent done) did not die: it is told, not restored.
+        clean = reason == exit_reason_of(0)
+        return Fact(f"exited:{session.activity.since}", reason, clean=clean)
     if last is not None and sources.now - last < STABLE_AFTER_RESTORE:
         return HOLD  # restored a moment ago: dying again is the same failure
     return CLEAR

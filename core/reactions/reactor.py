@@ -195,7 +195,9 @@ class Reactor:
         if rule.action == "send-to-agent":
             self._send(session, rule, episode, fact, new, now)
         elif rule.action == "restore":
-            if new:
+            if new and fact.clean:
+                self._notify(session, rule, episode, fact)
+            elif new:
                 self._restore(session, rule, episode, fact)
         elif rule.action == "auto-merge" and new:
             self._merge(session, rule, episode, fact)

@@ -371,3 +371,15 @@ def test_third_party_text_in_a_message_is_inert(tmp_path: Path, hostile: str) ->
     text = world.sent[0][1]
     assert not any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F for c in text)
     assert "\u202e" not in text
+
+
+def test_an_agent_that_ended_its_own_run_is_not_restored(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    world.add(
+        lifecycle=Lifecycle.EXITED,
+        lifecycle_reason="agent exited with status 0",
+        activity=Activity(ActivityState.EXITED, SignalSource.RUNTIME, 900.0),
+    )
+    world.react()
+    assert world.restored == []
+    assert world.events("notified")
