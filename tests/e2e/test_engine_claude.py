@@ -315,8 +315,10 @@ def test_the_permission_policy_lets_allowed_commands_run_and_asks_for_the_rest(
     settle(engine, session.id, state_is(ActivityState.IDLE))
     result, detail = engine.send(session.id, "RUN_BASH pytest --version")
     assert result is DeliveryResult.DELIVERED, detail
+    # PreToolUse comes before Claude decides whether to ask; idle after it, with no
+    # PermissionRequest, means it ran unasked (pytest may or may not be on the agent's PATH).
     wait_for(
-        lambda: ("PostToolUse", "pytest --version") in _hook_events(engine, session.id),
+        lambda: ("PreToolUse", "pytest --version") in _hook_events(engine, session.id),
         timeout=60,
     )
     settle(engine, session.id, state_is(ActivityState.IDLE))
