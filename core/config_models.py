@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from core.allow_rules import MAX_RULE_LENGTH, MAX_RULES, list_problem, rule_problem
 from core.config_base import _Model
 from core.config_reactions import ReactionRule, ReactionsConfig
 
@@ -150,7 +151,15 @@ def _check_binding_keys(keys: str) -> str:
     return keys
 
 
+def _check_allow_rule(rule: str) -> str:
+    problem = rule_problem(rule)
+    if problem:
+        raise PydanticCustomError("allow_rule", "{problem}", {"problem": problem})
+    return rule
+
+
 ProjectId = Annotated[str, AfterValidator(_check_project_id)]
+AllowRule = Annotated[str, AfterValidator(_check_allow_rule)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
 EnvValue = Annotated[str, AfterValidator(_check_env_value)]
 BindingId = Annotated[str, AfterValidator(_check_binding_id)]
@@ -168,6 +177,27 @@ class AgentConfig(_Model):
     accepted as bypassPermissions)."""
     model: str | None = None
     """Model name passed to the agent (e.g. ``sonnet``); None keeps the agent's default."""
+    allow: tuple[AllowRule, ...] = Field(
+        default=(),
+        json_schema_extra={
+            "maxItems": MAX_RULES,
+            "items": {"type": "string", "minLength": 1, "maxLength": MAX_RULE_LENGTH},
+        },
+    )
+    """Tools the agent may use without asking, each a tool name with an optional specifier
+    (``Bash(pytest:*)``, ``Edit``); the agent plugin writes them into the agent's own
+    permission settings. Everything else still asks. An agent that cannot take them
+    refuses to start rather than ignore them."""
+
+    @field_validator("allow", mode="before")
+    @classmethod
+    def _allow_list(cls, value: Any) -> Any:
+        if value is None:
+            return ()  # `allow:` with nothing under it: no rules
+        problem = list_problem(value)
+        if problem:
+            raise PydanticCustomError("allow_list", "{problem}", {"problem": problem})
+        return value
 
     @field_validator("permissions", mode="before")
     @classmethod

@@ -153,6 +153,7 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
         checks += ci_checks(pid, project)
         agent = project.agent_name(loaded.config.defaults)
         plugin = registry.get("agent", agent)
+        checks += allow_checks(pid, agent, plugin, project.agent_config.allow)
         if not isinstance(plugin, AgentProgram) or not plugin.program:
             continue  # the command is the user's own (shell) or ships with ao-tui (demo)
         binary, install = plugin.program, plugin.install_hint
@@ -171,6 +172,21 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
                 )
             )
     return checks, loaded
+
+
+def allow_checks(pid: str, agent: str, plugin: object, rules: tuple[str, ...]) -> list[Check]:
+    """The project's permission policy: what its agent runs without asking, and where the
+    rules go; a failure when the agent cannot apply them (its sessions would be refused)."""
+    from core.permission_policy import describe, unsupported
+
+    if not rules:
+        return []
+    name = f"allow ({pid})"
+    problem = unsupported(plugin, agent, rules)
+    if problem:
+        what, _, fix = problem.partition("; ")
+        return [Check(name, "fail", what, f"{fix} (projects.{pid}.agentConfig.allow)")]
+    return [Check(name, "ok", f"{agent} {describe(plugin, rules)}")]
 
 
 def _repository_checks(pid: str, project: Any, registry: Any, workspace_name: str) -> list[Check]:

@@ -15,6 +15,7 @@ from core.faults import fault_point
 from core.file_lock import hold
 from core.manifest import OperationMark, operation_mark
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import live_pane
 from core.slots import SlotError, WorktreeBusyError
 from core.spawning import check_binary, start_process
@@ -154,14 +155,16 @@ def _restore(engine: Engine, session_id: str) -> Session:
     if live_pane(engine.runtime, session) is not None:
         raise EngineError(f"{session_id} is running; attach with `ao-tui attach {session_id}`")
     project = engine.project(session.project)
+    agent = engine.agent(session.agent)
+    # Refused before the worktree is touched: an agent that cannot honour the rules.
+    require_support(agent, session.agent, session.project, project.agent_config.allow)
     worktree = Path(session.worktree)
     if not worktree.exists():
         engine.workspace.reopen(project.path, worktree, session.branch)
         fault_point("restore.reopened")
     notes, extra = _take_back_work(engine, session, worktree)
-    agent = engine.agent(session.agent)
     ctx = engine.context(session)
-    engine.workspace.exclude(worktree, agent.prepare(ctx))
+    engine.workspace.exclude(worktree, prepare_agent(agent, ctx, session.project))
     plan = agent.resume(ctx)
     check_binary(plan, session.project)
     engine.runtime.kill(session.tmux)  # a dead pane left by remain-on-exit

@@ -138,6 +138,7 @@ class PluginAccess:
                 command=cfg.command if cfg else None,
                 permissions=cfg.permissions if cfg else None,
                 model=cfg.model if cfg else None,
+                allow=cfg.allow if cfg else (),
             ),
             env=dict(project.env) if project else {},
             extra=session.extra,

@@ -5,18 +5,21 @@ or the branch detected when it is not set) that is a local branch: a session bra
 merged back into its base, and ``HEAD``, a tag, a commit id or a remote-tracking branch
 cannot take a merge. ``config check``, ``spawn`` and ``doctor`` all ask here; the facts
 come from the workspace slot (core never runs git itself). ``config check`` also asks
-whether each ``ci.command`` can run (:mod:`core.ci_command`).
+whether each ``ci.command`` can run (:mod:`core.ci_command`), and whether each project's
+agent can apply its ``agentConfig.allow`` rules (:mod:`core.permission_policy`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.ci_command import shell_problem
 from core.config import ProjectConfig
 from core.errors import ConfigError, ConfigProblem
+from core.permission_policy import unsupported
 from core.slots import RepoFacts, Workspace
 from core.yaml_marks import MarkedDocument, YamlError, YamlPath, load_marked
 
@@ -60,14 +63,23 @@ def usable_base(project_id: str, project: ProjectConfig, workspace: Workspace) -
 
 
 def config_problems(
-    projects: dict[str, ProjectConfig], workspace: Workspace, source: Path | None
+    projects: dict[str, ProjectConfig],
+    workspace: Workspace,
+    source: Path | None,
+    agent_of: Callable[[ProjectConfig], tuple[str, object]] | None = None,
 ) -> list[ConfigProblem]:
-    """Every project's problems, located in the config file ``source`` when it is known."""
+    """Every project's problems, located in the config file ``source`` when it is known.
+
+    ``agent_of`` gives a project's agent name and plugin, to check its ``allow`` rules.
+    """
     document = _marks(source)
     found: list[ConfigProblem] = []
     for project_id, project in projects.items():
         problems = project_problems(project_id, project, workspace)
-        for problem in [*problems, *ci_problems(project_id, project)]:
+        problems += ci_problems(project_id, project)
+        if agent_of is not None:
+            problems += allow_problems(project_id, project, *agent_of(project))
+        for problem in problems:
             line = col = 0
             if document is not None:
                 mark = document.value_mark(_written(document, problem.key))
@@ -89,6 +101,17 @@ def ci_problems(project_id: str, project: ProjectConfig) -> list[ProjectProblem]
         "`sh -c COMMAND` in the session worktree"
     )
     return [ProjectProblem(("projects", project_id, "ci", "command"), problem, fix)]
+
+
+def allow_problems(
+    project_id: str, project: ProjectConfig, agent_name: str, agent: object
+) -> list[ProjectProblem]:
+    """Why the project's agent cannot apply its ``agentConfig.allow`` rules (empty if it can)."""
+    problem = unsupported(agent, agent_name, project.agent_config.allow)
+    if not problem:
+        return []
+    what, _, fix = problem.partition("; ")
+    return [ProjectProblem(("projects", project_id, "agentConfig", "allow"), what, fix)]
 
 
 def base_problem(base: str, facts: RepoFacts) -> str:

@@ -217,6 +217,9 @@ class AgentSettings:
     command: str | None = None
     permissions: str | None = None
     model: str | None = None
+    allow: tuple[str, ...] = ()
+    """Tools the agent may use without asking (``agentConfig.allow``), applied only through
+    :class:`PermissionRules`."""
 
 
 @dataclass(frozen=True)
@@ -400,6 +403,29 @@ class AgentProgram(Protocol):
 
 
 @runtime_checkable
+class PermissionRules(Protocol):
+    """Optional for an agent plugin: it lets its agent use the tools a project's
+    ``agentConfig.allow`` names without asking, through the agent's own permission settings
+    (never by answering prompts for it).
+
+    A plugin without it cannot: a session of a project with ``allow`` rules is refused
+    (:mod:`core.permission_policy`), never started with the rules silently dropped.
+    """
+
+    allow_target: str
+    """Where the rules go, in the agent's own terms (``config check`` and ``doctor`` show it)."""
+
+    def apply_allow(self, ctx: AgentContext) -> list[str]:
+        """Make ``ctx.settings.allow`` the rules ao-tui gives the agent in ``ctx.worktree``.
+
+        Rules an earlier call wrote that are no longer listed are withdrawn; rules anyone
+        else wrote are kept; calling it again with the same rules changes nothing. Returns
+        the worktree paths to keep out of git.
+        """
+        ...
+
+
+@runtime_checkable
 class NamedServer(Protocol):
     """Optional for a runtime: the name of the server its sessions live on, so the cockpit
     can tell whether it runs inside that same server."""
@@ -421,7 +447,7 @@ class QuietPanes(Protocol):
 CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
     "runtime": (NamedServer, QuietPanes, RuntimeWatch),
     "scm": (RefWatch,),
-    "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram),
+    "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram, PermissionRules),
 }
 """The optional interfaces of each slot. A plugin need not offer one, but one it offers in
 part (some members, not all) is refused when it loads (see :mod:`core.registry`)."""

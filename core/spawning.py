@@ -22,6 +22,7 @@ from core.launcher import PlanError, hand_over, make_pipe
 from core.manifest import Manifest, abandon_operation, write_manifest
 from core.models import ENDED_LIFECYCLES, Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.naming import branch_name, title_from
+from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import PluginAccess, live_pane
 from core.project_checks import usable_base
 from core.redact import redact_here
@@ -67,6 +68,7 @@ def spawn(
     title = redact_here((title or title_from(prompt)).strip())
     agent_name = agent_name or project.agent_name(engine.config.defaults)
     agent = engine.agent(agent_name)
+    require_support(agent, agent_name, project_id, project.agent_config.allow)
     if not force:
         _refuse_duplicate(engine, project_id, prompt, title, issue)
     repo = project.path
@@ -118,7 +120,7 @@ def spawn(
         undo.append(lambda: _undo_worktree(engine, repo, worktree, branch))
         fault_point("spawn.worktree")
         ctx = engine.context(session)
-        excludes = agent.prepare(ctx)
+        excludes = prepare_agent(agent, ctx, project_id)
         engine.workspace.exclude(worktree, excludes)
         plan = agent.launch(ctx)
         check_binary(plan, project_id)

@@ -121,15 +121,29 @@ def config_check(ctx: click.Context) -> None:
     """Load the config in scope and report every problem, in each project's repository too."""
     from core.config import find_config
     from core.errors import ConfigError
+    from core.permission_policy import describe
     from core.project_checks import config_problems
 
     with _errors():
         engine = _load_engine(ctx)
         source = find_config(Path.cwd(), ctx.obj.get("config"))
-        problems = config_problems(engine.config.projects, engine.workspace, source)
+
+        def agent_of(project: Any) -> tuple[str, object]:
+            name = project.agent_name(engine.config.defaults)
+            return name, engine.agent(name)
+
+        problems = config_problems(engine.config.projects, engine.workspace, source, agent_of)
         if problems:
             raise ConfigError(problems)
+        policies: list[str] = []
+        for project_id, project in engine.config.projects.items():
+            name, plugin = agent_of(project)
+            policy = describe(plugin, project.agent_config.allow)
+            if policy:  # the permission policy, for the operator to read over once
+                policies.append(f"  {project_id}: {name} {policy}")
     click.echo(f"ok: {len(engine.config.projects)} project(s)")
+    for line in policies:
+        click.echo(line)
 
 
 @main.command()

@@ -21,6 +21,7 @@ from core.engine import Engine
 from core.models import ActivityState, DeliveryResult, Lifecycle, Session, Zone
 from core.prompts import PromptChangedError
 from core.zones import zone_of
+from plugins.agent.claude_code.hooks import parse_hook_log
 from plugins.agent.claude_code.transcript import TranscriptState
 from tests.e2e.anthropic_standin import AnthropicStandin
 from tests.e2e.claude_harness import TEST_API_KEY, write_claude_config
@@ -44,6 +45,7 @@ def _claude_engine(
     claude_bin: Path,
     *,
     retries: int = 0,
+    allow: tuple[str, ...] = (),
 ) -> Engine:
     home = tmp_path / "claude-home"
     # Onboarding and the API key are answered here; trusting each new worktree is the
@@ -66,7 +68,7 @@ def _claude_engine(
                 "defaultBranch": "main",
                 "sessionPrefix": "app",
                 "agent": "claude-code",
-                "agentConfig": {"command": str(claude_bin)},
+                "agentConfig": {"command": str(claude_bin), "allow": list(allow)},
                 "env": env,
             }
         }
@@ -279,3 +281,65 @@ def test_api_retries_show_as_retrying_and_the_final_error_stays(
     # The history keeps both: the retries, then the error that ended them.
     assert states.index("retrying") < len(states) - 1 - states[::-1].index("error")
     assert kinds[-1][0] == "error" and kinds[-1][1].startswith("API Error: 500")
+
+
+def _hook_events(engine: Engine, session_id: str) -> list[tuple[str, str]]:
+    """Each hook record's event and, for a tool's, its Bash command (in log order)."""
+    log = engine.locations.session_dir(session_id) / "hooks.jsonl"
+    found = []
+    for record in parse_hook_log(log.read_text().splitlines()):
+        tool_input = record.payload.get("tool_input")
+        command = tool_input.get("command", "") if isinstance(tool_input, dict) else ""
+        found.append((record.event, str(command)))
+    return found
+
+
+def test_the_permission_policy_lets_allowed_commands_run_and_asks_for_the_rest(
+    tmp_path: Path, git_repo: Path, anthropic_standin: AnthropicStandin, claude_bin: Path
+) -> None:
+    # `touch` asks in Claude's default mode (test_permission_prompt_respond_and_send); the
+    # project's policy writes these rules into Claude's own permissions.allow, and nothing
+    # presses a key: Claude itself runs what they cover without asking.
+    engine = _claude_engine(
+        tmp_path, git_repo, anthropic_standin, claude_bin, allow=("Bash(touch:*)", "Bash(pytest:*)")
+    )
+    session = engine.spawn("app", "RUN_BASH touch allowed-proof.txt")
+    worktree = Path(session.worktree)
+    proof = worktree / "allowed-proof.txt"
+    first = settle(
+        engine,
+        session.id,
+        lambda s: proof.exists() or s.activity.state is ActivityState.WAITING_INPUT,
+    )
+    assert first.activity.state is not ActivityState.WAITING_INPUT, first.activity
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    result, detail = engine.send(session.id, "RUN_BASH pytest --version")
+    assert result is DeliveryResult.DELIVERED, detail
+    # PreToolUse comes before Claude decides whether to ask; idle after it, with no
+    # PermissionRequest, means it ran unasked (pytest may or may not be on the agent's PATH).
+    wait_for(
+        lambda: ("PreToolUse", "pytest --version") in _hook_events(engine, session.id),
+        timeout=60,
+    )
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    events = _hook_events(engine, session.id)
+    assert ("PostToolUse", "touch allowed-proof.txt") in events
+    assert [e for e in events if e[0] == "PermissionRequest"] == [], events
+    states = [
+        e.data.get("state")
+        for e in engine.store.events_after(0)
+        if e.session_id == session.id and e.kind == "activity"
+    ]
+    assert "waiting_input" not in states, states
+
+    # A command no rule covers still comes to the operator.
+    result, detail = engine.send(session.id, "RUN_BASH rm -f allowed-proof.txt")
+    assert result is DeliveryResult.DELIVERED, detail
+    waiting = settle(engine, session.id, state_is(ActivityState.WAITING_INPUT))
+    assert zone_of(waiting) is Zone.NEEDS_YOU
+    assert waiting.activity.waiting_for is not None
+    assert waiting.activity.waiting_for.tool == "Bash"
+    assert "rm -f allowed-proof.txt" in waiting.activity.waiting_for.command
+    engine.respond(session.id, yes=False)
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    assert proof.exists()

@@ -14,7 +14,8 @@ from core.models import ActivityState, Delivery, DeliveryMarker, SignalSource, W
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, SlotError
 from plugins.agent.claude_code.hooks import hook_command
 from plugins.agent.claude_code.paths import transcript_path
-from plugins.agent.claude_code.plugin import SETTINGS_FILE, ClaudeCodeAgent, prompt_matches
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent, prompt_matches
+from plugins.agent.claude_code.settings import SETTINGS_FILE
 from tests.support.fakes import Clock, Screen
 
 REAL = Path(__file__).resolve().parent.parent / "fixtures" / "claude" / "real-2.1.197"

@@ -45,6 +45,18 @@ EXPECTED = {
         "did you mean 'session.kill'?"
     ),
     "cockpit-empty-binding-keys.yaml": "cockpit.keys.session.kill: no key given",
+    "allow-rule-with-newline.yaml": (
+        r"projects.app.agentConfig.allow.0: 'Bash(pytest:*)\nrm -rf ~' contains a newline"
+    ),
+    "allow-rule-with-escapes.yaml": (
+        r"allow.0: 'Bash(echo \x1b[2J\x1b]52;c;cm0gLXJmIH4=\x07)' contains an escape"
+    ),
+    "allow-rule-bidi-override.yaml": r"'Bash(git log \u202e:* fr- mr)' contains the invisible",
+    "allow-rule-with-nul.yaml": "projects.app.agentConfig.allow.0: contains a NUL character",
+    "allow-rule-not-a-string.yaml": "allow.0: expected a string, got a mapping",
+    "allow-not-a-list.yaml": "allow: expected a list of rules, got the text 'Bash(pytest:*)'",
+    "allow-huge-list.yaml": "projects.app.agentConfig.allow: 1,000 rules (at most 256)",
+    "allow-rule-too-long.yaml": "allow.0: the rule is 5,006 characters long (at most 512)",
 }
 LOCATED = re.compile(r"^ao-tui: \S*ao\.config\.yaml:\d+:\d+: ")
 

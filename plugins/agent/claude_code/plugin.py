@@ -46,7 +46,7 @@ from plugins.agent.claude_code.freshness import (
     rework_at,
     stat_key,
 )
-from plugins.agent.claude_code.hooks import HookState, hooks_settings, parse_hook_log
+from plugins.agent.claude_code.hooks import HookState, parse_hook_log
 from plugins.agent.claude_code.paths import (
     claude_config_dir,
     find_transcript,
@@ -54,18 +54,17 @@ from plugins.agent.claude_code.paths import (
     status_dir,
 )
 from plugins.agent.claude_code.screen import claude_pane_signal, shows_queued_message
+from plugins.agent.claude_code.settings import (
+    ALLOW_TARGET,
+    SETTINGS_FILE,
+    apply_allow,
+    install_hooks,
+)
 from plugins.agent.claude_code.status import ClaudeStatus, find_status, is_current, read_status_file
 from plugins.agent.claude_code.transcript import TranscriptState
-from plugins.agent.claude_code.trust import (
-    claude_json_path,
-    read_json_object,
-    trust_folder,
-    write_json,
-)
+from plugins.agent.claude_code.trust import claude_json_path, trust_folder
 from plugins.agent.claude_code.turns import read_turns
 
-SETTINGS_FILE = ".claude/settings.local.json"
-"""Claude's per-worktree, never-committed settings file; our hooks go there."""
 HOOK_LOG = "hooks.jsonl"
 """The hook log's name inside the session's private state dir."""
 
@@ -129,6 +128,7 @@ class ClaudeCodeAgent:
     program = "claude"
     install_hint = "npm install -g @anthropic-ai/claude-code"
     confirms_delivery = True
+    allow_target = ALLOW_TARGET
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         """``clock`` is injectable so tests can age signals without sleeping."""
@@ -145,17 +145,14 @@ class ClaudeCodeAgent:
         replaced, so re-preparing a worktree never duplicates hooks.
         """
         ctx.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path = ctx.worktree / SETTINGS_FILE
-        settings = read_json_object(path, doing="add ao-tui hooks", fix="fix or remove it")
-        hooks = settings.get("hooks")
-        hooks = dict(hooks) if isinstance(hooks, dict) else {}
-        for event, entries in hooks_settings(ctx.state_dir / HOOK_LOG).items():
-            current = hooks.get(event)
-            kept = [e for e in current if not _is_ours(e)] if isinstance(current, list) else []
-            hooks[event] = kept + entries
-        settings["hooks"] = hooks
-        write_json(path, settings)
+        install_hooks(ctx.worktree, ctx.state_dir / HOOK_LOG)
         trust_folder(claude_json_path(ctx.env), ctx.worktree)
+        return [SETTINGS_FILE]
+
+    def apply_allow(self, ctx: AgentContext) -> list[str]:
+        """``agentConfig.allow`` into Claude's own ``permissions.allow`` in the worktree's
+        local settings (see :mod:`.settings`); nothing is answered on Claude's behalf."""
+        apply_allow(ctx.worktree, ctx.state_dir, ctx.settings.allow)
         return [SETTINGS_FILE]
 
     def inherited_env(self, environ: Mapping[str, str]) -> dict[str, str]:
@@ -568,19 +565,6 @@ def _of_this_start(hooks: HookState, ctx: AgentContext) -> ActivitySignal | None
         return signal
     start = hooks.start_at
     return signal if start is not None and at_or_after(start, started) else None
-
-
-def _is_ours(entry: Any) -> bool:
-    """Whether a settings hook entry is one we installed (its command stamps ``ao_ts``)."""
-    if not isinstance(entry, dict):
-        return False
-    hooks = entry.get("hooks")
-    if not isinstance(hooks, list):
-        return False
-    return any(
-        isinstance(h, dict) and isinstance(h.get("command"), str) and '{"ao_ts":' in h["command"]
-        for h in hooks
-    )
 
 
 def _size(path: Path) -> int:

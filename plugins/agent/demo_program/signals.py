@@ -15,7 +15,7 @@ from typing import Any
 
 from core import bounded_json
 from plugins.agent.claude_code.paths import status_dir, transcript_path
-from plugins.agent.claude_code.plugin import SETTINGS_FILE
+from plugins.agent.claude_code.settings import SETTINGS_FILE
 from plugins.agent.claude_code.status import process_start
 from plugins.agent.demo_program.scenario import HOOK_TIMEOUT, MODEL, VERSION
 from plugins.agent.demo_program.screen import Entry, prompt_entry
