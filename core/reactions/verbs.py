@@ -97,6 +97,7 @@ def send_suggestion(
     engine: Engine, session_id: str, text: str | None = None
 ) -> tuple[DeliveryResult, str]:
     """Send the message suggest mode prepared (``text``: the operator's edit of it)."""
+    engine.get(session_id)  # an unknown id is refused as such, not as "no message"
     ledger = Ledger(engine.store, clock=engine.clock)
     suggestion = ledger.suggestion(session_id)
     if suggestion is None:
@@ -125,6 +126,7 @@ def send_suggestion(
 
 def drop_suggestion(engine: Engine, session_id: str) -> None:
     """Discard the message suggest mode prepared; the operator deals with it."""
+    engine.get(session_id)
     ledger = Ledger(engine.store, clock=engine.clock)
     suggestion = ledger.suggestion(session_id)
     if suggestion is None:
