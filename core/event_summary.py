@@ -152,6 +152,8 @@ def _attempt(data: Mapping[str, Any]) -> str:
 
 def _reaction(data: Mapping[str, Any]) -> str:
     """``ci-failed: sent the failure (attempt 1/2)``, ``ci-failed: escalated — why``."""
+    if not data.get("outcome"):
+        raise ValueError("not a reaction's shape")  # said as key: value pairs instead
     outcome, key = _text(data.get("outcome")), _text(data.get("key"))
     if key == "*":
         scope = data.get("scope")
