@@ -298,6 +298,8 @@ def test_send_a_suggestion_as_is_then_an_edit(config: Path, engine: Engine, tmp_
     wait_for(lambda: recording.read_bytes().endswith(b"\r"))
     assert recording.read_bytes() == SUGGESTED.encode() + b"\r"
     assert Ledger(engine.store).suggestion(session.id) is None
+    # No daemon runs here: the verb itself moves the mark on from "a message waits".
+    assert as_json(config, "status", session.id)["reaction"]["status"] == "acting"
     again = run(config, "reactions", "send", session.id)
     assert again.returncode == 1, "the suggestion was sent twice"
 
@@ -330,6 +332,7 @@ def test_drop_a_suggestion_sends_nothing(config: Path, engine: Engine, tmp_path:
     again = run(config, "reactions", "drop", session.id)
     assert again.returncode == 1 and "no suggested message to drop" in again.stderr
     [send] = Ledger(engine.store).sends(session.id)
+    assert as_json(config, "status", session.id)["reaction"]["status"] != "suggested"
     assert (send.state, send.detail) == ("dropped", "dropped by the operator")
     # Nothing reached the agent (a send would have arrived well within this time).
     engine.send(session.id, "marker")
