@@ -5,9 +5,11 @@ merge side) and its CI, then the title, which is what gets cut when the row woul
 columns. Zones and activities use the cockpit's short words (``Ready``, ``waiting``) to
 leave the title room; ``--json`` keeps the full values. A session waiting on the operator
 gets a second line saying what it asks (``asks: Bash: rm -rf build``), as wide as the line
-allows: that is what the operator must see before answering. Every text from elsewhere
-(titles, commands the agent wants to run) is inert (:mod:`core.inert`). No Rich:
-``status`` must stay light.
+allows: that is what the operator must see before answering. A reaction at work shows before
+the title (``↻ ci 1/2``); one handed to the operator gets a line of its own with the reason
+(``⚠ escalated: CI still failing after 2 fixes``), as does a message waiting to be sent.
+Every text from elsewhere (titles, commands the agent wants to run) is inert
+(:mod:`core.inert`). No Rich: ``status`` must stay light.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from core.models import (
     NOTHING_ASKED,
     ActivityState,
     Lifecycle,
+    ReactionMark,
     Session,
     SessionPR,
     Zone,
@@ -96,6 +99,45 @@ def asks(session: Session) -> str:
     return inert(text, one_line=True)
 
 
+REACTION_WORDS = {
+    "ci-failed": "ci",
+    "changes-requested": "review",
+    "bugbot-comments": "bot review",
+    "merge-conflicts": "conflict",
+    "approved-and-green": "merge",
+    "agent-stuck": "stuck",
+    "agent-needs-input": "input",
+    "agent-exited": "exited",
+    "pr-closed": "pr closed",
+    "all-complete": "complete",
+}
+"""The short word of each reaction key on a row (``↻ ci 1/2``)."""
+
+
+def reaction_badge(mark: ReactionMark | None) -> str:
+    """The mark in a few characters: ``↻ ci 1/2`` (acting), ``✎ ci`` (a message waits for
+    the operator), ``⚠ ci`` (escalated); "" without one."""
+    if mark is None:
+        return ""
+    word = REACTION_WORDS.get(mark.key, mark.key)
+    if mark.status == "escalated":
+        return f"⚠ {word}"
+    if mark.status == "suggested":
+        return f"✎ {word}"
+    count = f"{mark.attempts}/{mark.budget}" if mark.budget else str(mark.attempts)
+    return f"↻ {word} {count}"
+
+
+def reaction_line(session: Session) -> str:
+    """The second line of a session whose reaction is with the operator, or ""."""
+    mark = session.reaction
+    if mark is None or mark.status == "acting":
+        return ""
+    if mark.status == "escalated":
+        return inert(f"⚠ escalated: {mark.reason or mark.key}", one_line=True)
+    return f"✎ {mark.key} message ready: ao-tui reactions send|drop {session.id}"
+
+
 def _cut(text: str, room: int) -> str:
     return text if len(text) <= room else text[: max(0, room - 1)] + "…"
 
@@ -105,11 +147,15 @@ def render_table(sessions: Sequence[Session], now: float) -> str:
     (unless the id alone is wider)."""
     rows: list[tuple[str, ...]] = [_HEADER]
     questions: list[str] = [""]
+    notes: list[str] = [""]
     for s in sessions:
         state = s.activity.state.value if s.lifecycle is Lifecycle.RUNNING else s.lifecycle.value
         state = ACTIVITY_WORDS.get(state, state)
         # A title may come from an issue, or from a database older than inert titles.
         title = inert(s.title, one_line=True)
+        badge = reaction_badge(s.reaction)
+        if badge:
+            title = f"{badge} {title}"
         rows.append(
             (
                 s.id,
@@ -122,13 +168,16 @@ def render_table(sessions: Sequence[Session], now: float) -> str:
             )
         )
         questions.append(asks(s))
+        notes.append(reaction_line(s))
     fixed = len(_HEADER) - 1
     widths = [max(len(row[i]) for row in rows) for i in range(fixed)]
     lines = []
-    for row, question in zip(rows, questions, strict=True):
+    for row, question, note in zip(rows, questions, notes, strict=True):
         head = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:fixed]))
         room = max(TITLE_MIN, WIDTH - len(head) - 2)
         lines.append(f"{head}  {_cut(row[fixed], room)}".rstrip())
         if question:
             lines.append(_cut(" " * ASKS_INDENT + f"asks: {question}", WIDTH))
+        if note:
+            lines.append(_cut(" " * ASKS_INDENT + note, WIDTH))
     return "\n".join(lines)

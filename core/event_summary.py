@@ -132,6 +132,64 @@ def _merged(data: Mapping[str, Any]) -> str:
     return line + (f" · {_text(notes)}" if notes else "")
 
 
+_SENT_WHAT = {
+    "ci-failed": "the failure",
+    "changes-requested": "the review comments",
+    "bugbot-comments": "the bot's review comments",
+    "merge-conflicts": "the conflicting files",
+    "agent-stuck": "a nudge",
+}
+"""What a reaction key's message to the agent carries, as the log says it."""
+
+
+def _attempt(data: Mapping[str, Any]) -> str:
+    """``attempt 1/2`` (``attempt 1`` when bounded by time); "" before any attempt."""
+    attempt, budget = data.get("attempt"), data.get("budget")
+    if not attempt:
+        return ""
+    return f"attempt {attempt}/{budget}" if budget else f"attempt {attempt}"
+
+
+def _reaction(data: Mapping[str, Any]) -> str:
+    """``ci-failed: sent the failure (attempt 1/2)``, ``ci-failed: escalated — why``."""
+    if not data.get("outcome"):
+        raise ValueError("not a reaction's shape")  # said as key: value pairs instead
+    outcome, key = _text(data.get("outcome")), _text(data.get("key"))
+    if key == "*":
+        scope = data.get("scope")
+        return f"reactions {outcome}" + (" for every session" if scope == "*" else "")
+    attempt = _attempt(data)
+    counted = f" ({attempt})" if attempt else ""
+    reason = _text(data.get("reason")) if data.get("reason") else ""
+    why = f": {reason}" if reason else ""
+    by = " by the operator" if data.get("by") == "operator" else ""
+    what = _SENT_WHAT.get(key, "the message")
+    if outcome in ("sent", "delivered", "queued"):
+        line = f"{outcome} {what}{by}{counted}"
+    elif outcome == "failed":
+        sending = data.get("action") == "send-to-agent" or data.get("by") == "operator"
+        line = f"could not send {what}" if sending else "could not act"
+        line += f"{by}{counted}{why}"
+    elif outcome == "suggested":
+        line = f"suggests sending {what}; waiting for the operator{counted}"
+    elif outcome == "escalated":
+        line = f"escalated — {reason or 'the operator decides'}"
+    elif outcome == "notified":
+        line = f"told the operator — {reason or key}"
+    elif outcome == "restored":
+        line = f"restored the agent{counted}{why}"
+    elif outcome == "merged":
+        line = f"merged{counted}{why}"
+    elif outcome == "cleared":
+        count = data.get("attempt") or 0
+        line = f"cleared after {count} attempt{'' if count == 1 else 's'}"
+    elif outcome == "dropped":
+        line = f"the suggested message was dropped{by}{why}"
+    else:
+        line = f"{outcome}{counted}{why}"
+    return f"{key}: {line}"
+
+
 _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "spawned": lambda d: " ".join(
         ["spawned", *([_text(d["agent"])] if d.get("agent") else []), "on", _text(d.get("branch"))]
@@ -155,6 +213,7 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f"adopted by {_text(d.get('by'))} as {_text(d.get('lifecycle'))}"
         f" (from {_text(d.get('from'))})"
     ),
+    "reaction": _reaction,
 }
 """Per event kind, its sentence."""
 

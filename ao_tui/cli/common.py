@@ -207,6 +207,7 @@ def session_json(session: Session) -> dict[str, Any]:
         "needs_you": needs_you_reason(session, keys=False) if zone is Zone.NEEDS_YOU else None,
         "activity": session.activity.to_json(),
         "pr": _pr_json(session.pr),
+        "reaction": session.reaction.to_json() if session.reaction is not None else None,
         "attempt": session.attempt,
         "issue": session.issue or None,
         "agent_session_id": session.agent_session_id,

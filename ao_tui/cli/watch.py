@@ -60,6 +60,7 @@ def events(
     """
     import asyncio
 
+    from core.event_summary import summary
     from core.inert import inert
     from core.models import Event
 
@@ -79,6 +80,8 @@ def events(
             stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
             # JSON escapes C0 controls but not DEL, C1 or bidi overrides.
             data = inert(json.dumps(event.data, ensure_ascii=False), one_line=True)
+            if event.kind == "reaction":  # a decision reads as a sentence; --json has it all
+                data = inert(summary(event.kind, event.data), one_line=True)
             click.echo(f"{event.seq:>6} {stamp} {event.session_id:<12} {event.kind:<10} {data}")
         sys.stdout.flush()
 

@@ -97,6 +97,7 @@ def send_suggestion(
     engine: Engine, session_id: str, text: str | None = None
 ) -> tuple[DeliveryResult, str]:
     """Send the message suggest mode prepared (``text``: the operator's edit of it)."""
+    engine.get(session_id)  # an unknown id is refused as such, not as "no message"
     ledger = Ledger(engine.store, clock=engine.clock)
     suggestion = ledger.suggestion(session_id)
     if suggestion is None:
@@ -119,12 +120,14 @@ def send_suggestion(
             "text": body,
         },
     )
+    _refresh_mark(engine, session_id)
     engine.feed.wake()
     return result, detail
 
 
 def drop_suggestion(engine: Engine, session_id: str) -> None:
     """Discard the message suggest mode prepared; the operator deals with it."""
+    engine.get(session_id)
     ledger = Ledger(engine.store, clock=engine.clock)
     suggestion = ledger.suggestion(session_id)
     if suggestion is None:
@@ -135,4 +138,18 @@ def drop_suggestion(engine: Engine, session_id: str) -> None:
         "reaction",
         {"key": ledger.key_of(suggestion.episode_id), "outcome": "dropped", "by": "operator"},
     )
+    _refresh_mark(engine, session_id)
     engine.feed.wake()
+
+
+def _refresh_mark(engine: Engine, session_id: str) -> None:
+    """Write the session's mark as the reactor would now: the CLI may run with no daemon,
+    and ``status`` must not keep saying a message waits once it was sent or dropped."""
+    from core.reactions.loop import build_reactor
+
+    session = engine.store.get_session(session_id)
+    if session is None:
+        return
+    mark = build_reactor(engine).mark(session)
+    if mark != session.reaction:
+        engine.store.update_session(session_id, reaction=mark)
