@@ -126,13 +126,21 @@ def send_suggestion(
 
 
 def drop_suggestion(engine: Engine, session_id: str) -> None:
-    """Discard the message suggest mode prepared; the operator deals with it."""
+    """Discard the message suggest mode prepared; the operator deals with it.
+
+    The episode stays with the operator (tier 3) until its condition clears: nothing more
+    is suggested for it, and the session stays in Needs you, saying so.
+    """
     engine.get(session_id)
     ledger = Ledger(engine.store, clock=engine.clock)
     suggestion = ledger.suggestion(session_id)
     if suggestion is None:
         raise EngineError(f"{session_id} has no suggested message to drop")
     ledger.set_send(suggestion.id, "dropped", "dropped by the operator")
+    key = ledger.key_of(suggestion.episode_id)
+    episode = ledger.episode(session_id, key)
+    if episode is not None:
+        ledger.escalate(episode, tier=3, reason=f"you dropped the suggested {key} message")
     engine.store.append_event(
         session_id,
         "reaction",

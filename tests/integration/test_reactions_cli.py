@@ -332,7 +332,12 @@ def test_drop_a_suggestion_sends_nothing(config: Path, engine: Engine, tmp_path:
     again = run(config, "reactions", "drop", session.id)
     assert again.returncode == 1 and "no suggested message to drop" in again.stderr
     [send] = Ledger(engine.store).sends(session.id)
-    assert as_json(config, "status", session.id)["reaction"]["status"] != "suggested"
+    mark = as_json(config, "status", session.id)["reaction"]
+    # The operator took it over: it stays theirs (Needs you, saying so) until CI clears.
+    assert (mark["status"], mark["reason"]) == (
+        "escalated",
+        "you dropped the suggested ci-failed message",
+    )
     assert (send.state, send.detail) == ("dropped", "dropped by the operator")
     # Nothing reached the agent (a send would have arrived well within this time).
     engine.send(session.id, "marker")
