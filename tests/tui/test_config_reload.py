@@ -16,7 +16,8 @@ from ao_tui.screens.ci import CiScreen
 from tests.integration.test_config_reload import NEW, OLD, ci_config, replace_in
 from tests.integration.test_scm_local import commit, settle
 from tests.support.engine import make_engine
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.support.pilot_waits import wait_until
+from tests.tui.test_actions import record_notifications, select
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs a real tmux")
 

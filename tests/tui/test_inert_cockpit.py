@@ -35,9 +35,10 @@ from core.inert import inert
 from core.models import Activity, ActivityState, SignalSource, WaitingFor
 from tests.support.canned import NOW, CannedRuntime, sample_ci
 from tests.support.hostile_inputs import hostile
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.tui.test_actions import record_notifications, select
 
 MakeApp = Callable[..., CockpitApp]
 TITLES = hostile("titles")

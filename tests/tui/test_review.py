@@ -28,9 +28,10 @@ from core.engine import Engine
 from core.models import DeliveryResult, SessionPR
 from core.scm import MergeConflictError
 from tests.support.canned import SAMPLE_EXCERPT, sample_ci
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.tui.test_actions import record_notifications, select
 
 MakeApp = Callable[..., CockpitApp]
 
