@@ -71,7 +71,7 @@ class DemoOperator(threading.Thread):
             return True
         if step == "forward":
             return self._forward(session_id, session.activity.state)
-        if self.engine.ci(session_id)["state"] != "passing":
+        if self.engine.ci(session_id).state != "passing":
             return False
         if step == "merge":
             if session.lifecycle is not Lifecycle.EXITED:
@@ -87,7 +87,7 @@ class DemoOperator(threading.Thread):
     def _forward(self, session_id: str, state: ActivityState) -> bool:
         """Send the failing check to the agent once it has waited idle on it long enough."""
         ci = self.engine.ci(session_id)
-        if ci["state"] != "failing" or state is not ActivityState.IDLE:
+        if ci.state != "failing" or state is not ActivityState.IDLE:
             self._failing_since.pop(session_id, None)
             return False
         since = self._failing_since.setdefault(session_id, time.monotonic())
@@ -96,6 +96,6 @@ class DemoOperator(threading.Thread):
         # Imported here: the headless demo never loads the cockpit's screens otherwise.
         from ao_tui.screens.ci import send_text
 
-        failing = next(c for c in ci["checks"] if c["state"] == "failing")
-        self.engine.send(session_id, send_text(failing, ci["head_sha"]))
+        failing = next(c for c in ci.checks if c.state == "failing")
+        self.engine.send(session_id, send_text(failing.to_json(), ci.head_sha))
         return True

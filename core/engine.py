@@ -20,9 +20,9 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from core import delivery, kill_restore, review_ops, spawning
+from core.ci_report import CiReport
 from core.config import Config
 from core.errors import EngineError, NotFoundError
 from core.feed import ChangeFeed
@@ -229,8 +229,8 @@ class Engine(PluginAccess):
 
     # review, CI and merge ------------------------------------------------------------
 
-    def ci(self, session_id: str, *, run: bool = False) -> dict[str, Any]:
-        """The CI of the session's head: ``{"state", "checks", "head_sha", "ci_command"}``.
+    def ci(self, session_id: str, *, run: bool = False) -> CiReport:
+        """The CI of the session's head: its checks, failing first (:class:`CiReport`).
 
         CI starts once per head on its own (here or in a tick); ``run`` starts a new run of
         the current head even if one exists. Never waits for a run to finish.

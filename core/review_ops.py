@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from core.ci_report import CiReport
 from core.errors import EngineError
 from core.faults import fault_point
 from core.kill_restore import marked_operation
@@ -35,12 +36,12 @@ def _heads(engine: Engine, session: Session) -> tuple[Scm, ScmTarget, str, str]:
 
 def ci(
     engine: Engine, session_id: str, *, run: bool = False, refresh_pr: Callable[[str], Session]
-) -> dict[str, Any]:
+) -> CiReport:
     """The work of :meth:`core.engine.Engine.ci` (which documents it)."""
     session = engine.get(session_id)
     scm, target, head, base_head = _heads(engine, session)
     if target.ci is None and target.host is None:
-        return {"state": "none", "checks": [], "head_sha": head, "ci_command": None}
+        return CiReport.of([], head, None)
     try:
         scm.prefetch([target], engine.store, wait=True)
         pr = scm.status(target, engine.store, head, base_head)
@@ -57,15 +58,9 @@ def ci(
         checks = scm.checks(target, engine.store, head)
     except SlotError as exc:
         raise EngineError(f"CI of {session_id}: {exc}") from exc
-    order = {"failing": 0, "running": 1, "passing": 2, "none": 3}
-    checks.sort(key=lambda check: order[check.state])
-    return {
-        "state": checks[0].state if checks else "none",
-        "checks": [check.to_json() for check in checks],
-        "head_sha": head,
-        # What a new run would run now (the config may have changed since a check ran).
-        "ci_command": None if target.ci is None else redact_here(target.ci.command),
-    }
+    # What a new run would run now (the config may have changed since a check ran).
+    command = None if target.ci is None else redact_here(target.ci.command)
+    return CiReport.of(checks, head, command)
 
 
 def approve(engine: Engine, session_id: str, *, refresh_pr: Callable[[str], Session]) -> Session:

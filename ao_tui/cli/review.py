@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
-    pass
+    from core.ci_report import CiReport
 
 from ao_tui.cli.cockpit import main
 from ao_tui.cli.common import (
@@ -62,29 +62,30 @@ def ci(
         engine = _load_engine(ctx)
         report = engine.ci(session_id, run=rerun)
         deadline = None if timeout is None else time.monotonic() + timeout
-        while wait and report["state"] == "running":
+        while wait and report.state == "running":
             if deadline is not None and time.monotonic() >= deadline:
                 break
             time.sleep(0.5)
             report = engine.ci(session_id)
     if as_json:
-        _emit(report)
+        _emit(report.to_json())
     else:
         _print_ci(session_id, report)
-    if wait and report["state"] == "failing":
+    if wait and report.state == "failing":
         raise SystemExit(EXIT_CI_FAILING)
-    if wait and report["state"] == "running":
+    if wait and report.state == "running":
         if not as_json:
             click.echo(f"ao-tui: CI of {session_id} still running after {timeout:g}s", err=True)
         raise SystemExit(EXIT_CI_RUNNING)
 
 
-def _print_ci(session_id: str, report: dict[str, Any]) -> None:
+def _print_ci(session_id: str, report: CiReport) -> None:
     """The plain ``ci`` report: one line per check (its command), the failing excerpt."""
     from core.inert import inert
 
-    click.echo(f"{session_id} at {report['head_sha'][:10]}: CI {report['state']}")
-    for check in report["checks"]:
+    click.echo(f"{session_id} at {report.head_sha[:10]}: CI {report.state}")
+    # Each check as --json shows it: its name and excerpt masked, the excerpt bounded.
+    for check in (run.to_json() for run in report.checks):
         took = "" if check["duration"] is None else f" ({check['duration']:.1f}s)"
         click.echo(f"  {check['state']:<8} {inert(str(check['name']), one_line=True)}{took}")
         if check["state"] == "failing" and check["excerpt"]:
@@ -92,10 +93,9 @@ def _print_ci(session_id: str, report: dict[str, Any]) -> None:
                 click.echo(f"    {line}")
         if check.get("log"):
             click.echo(f"    log: {check['log']}")
-    configured = report.get("ci_command")
-    ran = [check.get("command") for check in report["checks"] if check.get("command")]
-    if configured and ran and configured not in ran:
-        now = inert(str(configured), one_line=True)
+    configured = report.command_changed()
+    if configured:
+        now = inert(configured, one_line=True)
         click.echo(
             f"note: ci.command is now {now!r}; `ao-tui ci {session_id} --run` runs it", err=True
         )

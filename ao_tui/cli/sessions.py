@@ -23,18 +23,14 @@ from ao_tui.cli.common import (
     _store,
     _table,
     fail,
-    read_text_file,
     session_json,
 )
+from ao_tui.cli.text_input import clean_option, given_text, text_file_option
 
 
 @main.command()
 @click.option("-p", "--prompt", help="The task for the agent.")
-@click.option(
-    "--prompt-file",
-    type=click.File("rb"),
-    help="Read the task from a file ('-' for stdin), as UTF-8, byte for byte.",
-)
+@text_file_option("--prompt-file", "prompt_file", "the task")
 @click.option("--project", help="Project id from the config (default: the one containing the cwd).")
 @click.option("--title", help="Short title shown on the board (default: the prompt's first line).")
 @click.option("--agent", "agent_name", help="Agent to run (default: the project's).")
@@ -45,12 +41,9 @@ from ao_tui.cli.common import (
     "become the task and --prompt is added as a note.",
 )
 @click.option("--force", is_flag=True, help="Spawn even if an active session has the same task.")
-@click.option(
-    "--clean",
-    "clean_text",
-    is_flag=True,
-    help="Remove escape sequences and control characters (other than newline and tab) from "
-    "the prompt and title instead of refusing them.",
+@clean_option(
+    "Remove escape sequences and control characters (other than newline and tab) from "
+    "the prompt and title instead of refusing them."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the new session as JSON.")
 @click.pass_context
@@ -68,13 +61,9 @@ def spawn(
 ) -> None:
     """Start an agent on a task: worktree, branch, tmux session, agent."""
     from core.config import resolve_project
-    from core.inert import clean
 
-    if prompt_file is not None:
-        prompt = read_text_file(prompt_file, "--prompt-file")
-    if clean_text:
-        prompt = clean(prompt) if prompt is not None else None
-        title = clean(title) if title is not None else None
+    prompt = given_text(prompt, prompt_file, "--prompt-file", clean_text=clean_text)
+    title = given_text(title, None, "--title", clean_text=clean_text)
     if not prompt and not issue:
         fail("give the task with --prompt TEXT, --prompt-file FILE or --issue ID", EXIT_USAGE)
     with _errors():
@@ -202,19 +191,11 @@ def ls_(ctx: click.Context, as_json: bool) -> None:
 @main.command()
 @click.argument("session_id")
 @click.argument("text", required=False)
-@click.option(
-    "--file",
-    "text_file",
-    type=click.File("rb"),
-    help="Read the message from a file ('-' for stdin), as UTF-8, byte for byte.",
-)
+@text_file_option("--file", "text_file", "the message")
 @click.option("--timeout", default=8.0, show_default=True, help="Seconds to wait for a receipt.")
-@click.option(
-    "--clean",
-    "clean_text",
-    is_flag=True,
-    help="Send the message without escape sequences and control characters (other than "
-    "newline and tab; CRLF becomes LF) instead of refusing it.",
+@clean_option(
+    "Send the message without escape sequences and control characters (other than "
+    "newline and tab; CRLF becomes LF) instead of refusing it."
 )
 @click.option("--json", "as_json", is_flag=True, help='Print {"result": ..., "detail": ...}.')
 @click.pass_context
@@ -232,15 +213,11 @@ def send(
     A message holding a control character other than newline and tab is refused (exit 1,
     naming the character, its line, column and byte offset) unless --clean is given.
     """
-    from core.inert import clean
     from core.models import DeliveryResult
 
-    if text_file is not None:
-        text = read_text_file(text_file, "--file")
+    text = given_text(text, text_file, "--file", clean_text=clean_text)
     if text is None:
         fail("give the message as an argument or with --file FILE", EXIT_USAGE)
-    if clean_text:
-        text = clean(text)
     with _errors():
         engine = _load_engine(ctx)
         result, detail = engine.send(session_id, text, confirm_timeout=timeout)

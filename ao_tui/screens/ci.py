@@ -26,6 +26,7 @@ from textual.worker import Worker
 from ao_tui.messages import Delivered, deliver
 from ao_tui.screens.diff import REVIEW_CSS, LineStyler, LineView, measure
 from ao_tui.workers import WorkerScreen
+from core.ci_report import CI_STATE_ORDER, CiReport
 from core.engine import Engine
 from core.errors import EngineError
 from core.inert import inert
@@ -45,9 +46,6 @@ _FAILING_LINE = re.compile(
     r"\b(FAIL(ED|URE|S)?|ERROR|[Ee]rror|Traceback|[Aa]ssert(ion)?|[Ee]xception|panic)\b"
     r"|^E\s|^\s*[✗✘]"
 )
-
-
-_STATE_ORDER = {"failing": 0, "running": 1, "passing": 2, "none": 3}
 
 
 def failing_line(line: str) -> bool:
@@ -89,13 +87,11 @@ def send_text(check: dict[str, Any], head_sha: str) -> str:
     return f"{framing}\n\n{inert(str(check.get('excerpt') or '')).strip()}\n"
 
 
-def command_changed(result: dict[str, Any]) -> str:
-    """The config's CI command when no check shown ran it (it changed since), else ""."""
-    configured = result.get("ci_command")
-    ran = [check.get("command") for check in result.get("checks") or [] if check.get("command")]
-    if not configured or not ran or configured in ran:
-        return ""
-    return inert(str(configured), one_line=True)
+def shown_checks(report: CiReport) -> list[dict[str, Any]]:
+    """The report's checks as the view shows them: failing first, then running, passing
+    (stable within each), each masked and its excerpt bounded (``CheckRun.to_json``)."""
+    ordered = sorted(report.checks, key=lambda check: CI_STATE_ORDER[check.state])
+    return [check.to_json() for check in ordered]
 
 
 def read_log_tail(path: Path, limit: int) -> tuple[list[str], int]:
@@ -156,10 +152,18 @@ class CiScreen(WorkerScreen[None]):
     class Loaded(Message):
         """The engine's answer to ``ci`` (or why there is none)."""
 
-        def __init__(self, result: dict[str, Any] | None, error: str = "", verb: str = "") -> None:
-            """``verb`` says what produced it ("rerun" or "")."""
+        def __init__(
+            self,
+            report: CiReport | None,
+            error: str = "",
+            verb: str = "",
+            checks: list[dict[str, Any]] | None = None,
+        ) -> None:
+            """``verb`` says what produced it ("rerun" or ""); ``checks`` are the report's
+            as shown (:func:`shown_checks`, worked out in the worker's thread)."""
             super().__init__()
-            self.result = result
+            self.report = report
+            self.checks = checks or []
             self.error = error
             self.verb = verb
 
@@ -168,7 +172,10 @@ class CiScreen(WorkerScreen[None]):
         super().__init__(classes="review-screen")
         self.engine = engine
         self.session = session
-        self.result: dict[str, Any] = {"state": "none", "checks": [], "head_sha": ""}
+        self.report = CiReport.of([], "", None)
+        """The engine's last answer (none yet: no checks, no head)."""
+        self.checks: list[dict[str, Any]] = []
+        """The report's checks as shown (:func:`shown_checks`)."""
         self.loading = False
         self.sending = False
 
@@ -187,7 +194,7 @@ class CiScreen(WorkerScreen[None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def _title(self) -> Text:
-        head = self.result.get("head_sha") or ""
+        head = self.report.head_sha
         return Text.assemble(
             ("CI ", "bold"),
             (self.session.id, "bold"),
@@ -202,7 +209,7 @@ class CiScreen(WorkerScreen[None]):
         self.set_interval(RUNNING_REFRESH, self._refresh_running, name="ci-refresh")
 
     def _refresh_running(self) -> None:
-        if self.result.get("state") == "running" and not self.loading:
+        if self.report.state == "running" and not self.loading:
             self._load(run=False)
 
     def _load(self, *, run: bool) -> None:
@@ -213,19 +220,21 @@ class CiScreen(WorkerScreen[None]):
     def _fetch(self, run: bool) -> None:
         verb = "rerun" if run else ""
         try:
-            result = self.engine.ci(self.session.id, run=run)
+            report = self.engine.ci(self.session.id, run=run)
         except EngineError as exc:
             self.post_message(self.Loaded(None, str(exc), verb))
             return
-        self.post_message(self.Loaded(result, verb=verb))
+        # Masking and bounding the excerpts is string work: here, off the event loop.
+        self.post_message(self.Loaded(report, verb=verb, checks=shown_checks(report)))
 
     def on_ci_screen_loaded(self, message: Loaded) -> None:
         """Fill the table (failing first, as the engine sorts them) and the excerpt."""
         self.loading = False
-        if message.result is None:
+        if message.report is None:
             self._status(f"cannot read CI: {message.error}", error=True)
             return
-        self.result = message.result
+        self.report = message.report
+        self.checks = message.checks
         self.query_one("#ci-title", Static).update(self._title())
         table: DataTable[Text | str] = self.query_one(DataTable)
         row = table.cursor_row
@@ -246,21 +255,15 @@ class CiScreen(WorkerScreen[None]):
         if self.checks:
             table.move_cursor(row=min(row, len(self.checks) - 1))
         self._show_excerpt()
-        summary = f"CI {self.result.get('state', 'none')}"
+        summary = f"CI {self.report.state}"
         if not self.checks:
             summary += " · no checks for this head (is a CI command configured?)"
-        changed = command_changed(self.result)
+        changed = self.report.command_changed()
         if changed:
-            summary += f" · ci.command changed since (r runs it): {changed!r}"
+            summary += f" · ci.command changed since (r runs it): {inert(changed, one_line=True)!r}"
         if message.verb == "rerun":
             summary = f"rerun started · {summary}"
         self._status(summary)
-
-    @property
-    def checks(self) -> list[dict[str, Any]]:
-        """The checks, failing first, then running, passing (stable within each)."""
-        checks = list(self.result.get("checks") or [])
-        return sorted(checks, key=lambda check: _STATE_ORDER.get(str(check.get("state")), 4))
 
     def selected_check(self) -> dict[str, Any] | None:
         """The check under the table's cursor."""
@@ -311,7 +314,7 @@ class CiScreen(WorkerScreen[None]):
         self.sending = True
         name = inert(str(check.get("name")), one_line=True)
         self._status(f"sending the excerpt of {name} to {self.session.id}…")
-        self._send(send_text(check, str(self.result.get("head_sha") or "")))
+        self._send(send_text(check, self.report.head_sha))
 
     @work(thread=True, group="ci-send", name="CI excerpt", exit_on_error=False)
     def _send(self, text: str) -> None:

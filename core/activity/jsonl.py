@@ -6,6 +6,10 @@ the part every format shares (skip blanks, count lines, decode, require an objec
 hands each decoded object to :meth:`JsonlFold.fold_entry`. Lines are parsed with a bound on
 nesting and length (:mod:`core.bounded_json`); the first few unusable lines are noted with
 their line number and why, for ``inspect transcript`` and the detail view.
+
+:class:`ConversationFold` adds what every agent's conversation log reports besides its
+own entries: who wrote it (session id, working folder, tool version) and the newest
+meaningful event with its time, which is what the readers turn into a signal.
 """
 
 from __future__ import annotations
@@ -62,6 +66,56 @@ class JsonlFold:
         if len(self.malformed_lines) < MAX_NOTED:
             self.malformed_lines.append(f"line {self.line_no}: {reason}")
 
+    def count_unknown(self, kind: str) -> None:
+        """Count a line of a ``type`` this reader does not know (a newer tool's shape)."""
+        self.unknown_types[kind] = self.unknown_types.get(kind, 0) + 1
+
     def fold_entry(self, entry: dict[str, Any]) -> None:
         """Fold one decoded object (the subclass's format)."""
         raise NotImplementedError
+
+
+TRIMMED_PREFIX = "[trimmed"
+"""How a value elided from a log starts (``[trimmed 1234 chars]``): it names no real value."""
+
+
+@dataclass
+class ConversationFold(JsonlFold):
+    """A JSONL fold of an agent's conversation log: its identity and its newest event."""
+
+    session_id: str = ""
+    """The agent's own id for the conversation, as the log reports it."""
+    cwd: str = ""
+    """The folder the agent ran in, as the log reports it."""
+    version: str = ""
+    """The agent tool's version, as the log reports it."""
+    last_event: str = ""
+    """The name of the newest meaningful event (each reader has its own names)."""
+    last_event_at: float | None = None
+    """When that event happened; kept from an earlier event when the newest has no time."""
+
+    def note_identity(
+        self, record: dict[str, Any], *, session_id_key: str, cwd_key: str, version_key: str
+    ) -> None:
+        """Keep the session id, cwd and version ``record`` reports under the keys named.
+
+        A key that is absent, empty, not a string or a trimmed placeholder leaves the value
+        already known: most lines of a log repeat these, and a few lines lack them.
+        """
+        self.session_id = _reported(record, session_id_key) or self.session_id
+        self.cwd = _reported(record, cwd_key) or self.cwd
+        self.version = _reported(record, version_key) or self.version
+
+    def note_event(self, name: str, at: float | None) -> None:
+        """Record ``name`` as the newest meaningful event, at ``at`` when it has a time."""
+        self.last_event = name
+        if at is not None:
+            self.last_event_at = at
+
+
+def _reported(record: dict[str, Any], key: str) -> str:
+    """The string ``record`` holds under ``key``, or "" when there is no usable one."""
+    value = record.get(key)
+    if isinstance(value, str) and not value.startswith(TRIMMED_PREFIX):
+        return value
+    return ""

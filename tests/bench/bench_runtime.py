@@ -17,18 +17,17 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
 from collections import Counter
 from collections.abc import Awaitable
-from pathlib import Path
 
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.models import Lifecycle
 from tests.bench.sandbox import Sandbox, record_claude_sessions, sandbox
+from tests.support.exec_count import COUNTED, exec_wrappers
 
 Row = tuple[str, str, str, str]
 
@@ -116,28 +115,12 @@ def _respawn(box: Sandbox, tmux_name: str) -> None:
     )  # fmt: skip
 
 
-def _wrappers(root: Path) -> Path:
-    """Wrapper scripts for tmux, git and ps that log each start; returns the log."""
-    log = root / "execs.log"
-    log.touch()
-    bindir = root / "exec-wrappers"
-    bindir.mkdir()
-    for name in ("tmux", "git", "ps"):
-        real = shutil.which(name)
-        if real is None:
-            continue
-        wrapper = bindir / name
-        wrapper.write_text(f'#!/bin/sh\necho {name} >> "{log}"\nexec "{real}" "$@"\n')
-        wrapper.chmod(0o755)
-    os.environ["PATH"] = f"{bindir}{os.pathsep}{os.environ['PATH']}"
-    return log
-
-
 def _idle_minute(count: int, *, cockpit: bool = False) -> Counter[str]:
     """What the daemon's loop (or a whole cockpit: its loop, preview and orphan line)
     starts in :data:`IDLE_WINDOW` seconds once ``count`` idle sessions have settled."""
     with sandbox() as box:
-        log = _wrappers(box.root)
+        execs = exec_wrappers(box.root)
+        os.environ["PATH"] = execs.search_path(os.environ["PATH"])  # the sandbox restores it
         engine = box.engine(agent="claude-code")
         record_claude_sessions(engine, count, _old_stop_hooks(120))
         counted: Counter[str] = Counter()
@@ -145,9 +128,9 @@ def _idle_minute(count: int, *, cockpit: bool = False) -> Counter[str]:
         def count_window() -> Awaitable[None]:
             async def window() -> None:
                 await asyncio.sleep(SETTLE_WAIT)
-                before = len(log.read_text().splitlines())
+                before = len(execs.starts())
                 await asyncio.sleep(IDLE_WINDOW)
-                counted.update(log.read_text().splitlines()[before:])
+                counted.update(execs.starts()[before:])
 
             return window()
 
@@ -175,14 +158,14 @@ def bench_idle_processes() -> list[Row]:
     for count in (10, 50):
         counted = _idle_minute(count)
         total = sum(counted.values())
-        shown = " + ".join(f"{counted[n]} {n}" for n in ("tmux", "git", "ps")) or "none"
+        shown = " + ".join(f"{counted[n]} {n}" for n in COUNTED) or "none"
         anchor = "AO: 75 tmux + 2 ps; before: 58 tmux + 19 git" if count == 10 else ""
         rows.append(
             (f"processes per idle minute ({count} sessions)", shown, "0 + safety tick (<= 4)",
              f"{_ok(total <= 2 * (1 + 1))} {anchor}".rstrip())
         )  # fmt: skip
     counted = _idle_minute(10, cockpit=True)
-    shown = " + ".join(f"{counted[n]} {n}" for n in ("tmux", "git", "ps")) or "none"
+    shown = " + ".join(f"{counted[n]} {n}" for n in COUNTED) or "none"
     rows.append(
         ("processes per idle minute, cockpit open (10 sessions)", shown,
          "safety tick + preview recheck (<= 6)", _ok(sum(counted.values()) <= 6))

@@ -17,7 +17,7 @@ from ao_tui.app import CockpitApp
 from core.artifacts import artifacts_stamp, gather
 from core.inventory import Inventory, take_inventory
 from tests.support.engine import make_engine, write_config
-from tests.tui.test_actions import wait_until
+from tests.support.pilot_waits import wait_until
 
 
 def _git(repo: Path, *args: str) -> None:

@@ -42,7 +42,7 @@ def test_a_failing_run_is_told_once_with_its_head_checks_and_excerpt(
     [event] = ci_failed(engine, session.id)
     assert event.data["head_sha"] == head
     [check] = event.data["checks"]
-    shown = engine.ci(session.id)["checks"][0]
+    shown = engine.ci(session.id).to_json()["checks"][0]
     # The local check is named after the command that ran.
     assert check == {"name": shown["name"], "excerpt_chars": len(shown["excerpt"]), "url": None}
     assert shown["name"].endswith("check.py") and len(shown["excerpt"]) > 0

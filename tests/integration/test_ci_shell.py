@@ -81,7 +81,7 @@ def test_a_failing_shell_line_fails_with_its_exit_status(tmp_path: Path, git_rep
     session = engine.spawn("app", "lint")
     commit(session, "x.txt", "x\n")
     settle(engine, session.id)
-    (check,) = engine.ci(session.id)["checks"]
+    (check,) = engine.ci(session.id).to_json()["checks"]
     assert check["state"] == "failing"
     assert check["excerpt"].startswith("exit status 3")
     assert "Error: lint found 3 problems" in check["excerpt"]
@@ -189,7 +189,7 @@ def test_every_check_is_labelled_with_the_command_that_ran(tmp_path: Path, git_r
     config.write_text(config.read_text().replace(old_command, new_command), encoding="utf-8")
     result = cli(config, "ci", session.id, "--run", "--wait", "--json", env=dict(os.environ))
     assert result.returncode == 0, result.stderr
-    here = before.ci(session.id)
+    here = before.ci(session.id).to_json()  # the same shape as the CLI's --json
     assert here["checks"][0]["name"] == new_command  # the latest run ran the new command
     runs = before.store.ci_runs(session.id)
     assert [run.command for run in runs] == [old_command, new_command]

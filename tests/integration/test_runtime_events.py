@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -27,6 +26,7 @@ from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from tests.support.engine import make_engine, write_config
+from tests.support.exec_count import ExecLog, exec_wrappers
 
 SLOW = 60.0
 """The loop's timer in these tests: nothing below may wait for it."""
@@ -152,29 +152,15 @@ async def test_a_commit_in_the_worktree_moves_the_pr_without_the_timer(
 
 
 @pytest.fixture
-def exec_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A log with one line per tmux, git or ps started by anything in this test.
-
-    Wrapper scripts first on PATH log their name and exec the real program: the engine
-    runs each by name, so every start is seen (counted this way, not by polling /proc).
-    """
-    log = tmp_path / "execs.log"
-    log.touch()
-    bindir = tmp_path / "wrappers"
-    bindir.mkdir()
-    for name in ("tmux", "git", "ps"):
-        real = shutil.which(name)
-        if real is None:
-            continue
-        wrapper = bindir / name
-        wrapper.write_text(f'#!/bin/sh\necho {name} >> "{log}"\nexec "{real}" "$@"\n')
-        wrapper.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{bindir}{os.pathsep}{os.environ['PATH']}")
-    return log
+def exec_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ExecLog:
+    """One line per tmux, git or ps started by anything in this test (wrappers on PATH)."""
+    execs = exec_wrappers(tmp_path)
+    monkeypatch.setenv("PATH", execs.search_path(os.environ["PATH"]))
+    return execs
 
 
 async def test_an_idle_fleet_starts_no_process(
-    tmp_path: Path, git_repo: Path, exec_log: Path
+    tmp_path: Path, git_repo: Path, exec_log: ExecLog
 ) -> None:
     engine = make_engine(write_config(tmp_path, git_repo, agent="claude-code"))
     sessions = [_session(engine, git_repo, settled=True) for _ in range(3)]
@@ -183,8 +169,8 @@ async def test_an_idle_fleet_starts_no_process(
         for session in sessions:
             await _listed(engine, session.id)
         await asyncio.sleep(0.5)
-        before = exec_log.read_text().splitlines()
+        before = exec_log.starts()
         await asyncio.sleep(3.0)
-        during = exec_log.read_text().splitlines()[len(before) :]
+        during = exec_log.starts()[len(before) :]
     assert before, "the wrappers saw no process at all: they are not on the engine's PATH"
     assert during == []

@@ -115,8 +115,8 @@ def test_ci_pass_then_fail_on_new_head_runs_once_per_head(tmp_path: Path, repo: 
     assert failed.pr is not None and failed.pr.state == "ci_failed"
     assert zone_of(failed) is Zone.FIXING
     report = engine.ci(session.id)
-    assert report["state"] == "failing"
-    check = report["checks"][0]
+    assert report.state == "failing"
+    check = report.to_json()["checks"][0]  # as shown: masked, the excerpt bounded
     assert "FAIL: test_login" in check["excerpt"]
     assert "AssertionError: expected 200, got 500" in check["excerpt"]
     assert "test_3 ok" not in check["excerpt"]  # the excerpt is the failure, not the log
@@ -124,7 +124,7 @@ def test_ci_pass_then_fail_on_new_head_runs_once_per_head(tmp_path: Path, repo: 
     assert [run.head_sha for run in engine.store.ci_runs(session.id)] == [head, second]
 
     rerun = engine.ci(session.id, run=True)
-    assert rerun["state"] == "running"
+    assert rerun.state == "running"
     settle(engine, session.id)
     runs = engine.store.ci_runs(session.id)
     assert [run.head_sha for run in runs] == [head, second, second]
@@ -142,7 +142,7 @@ def test_ci_timeout_kills_the_process_group(tmp_path: Path, repo: Path) -> None:
     commit(session, "mode.txt", "sleep\n")
     failed = settle(engine, session.id)
     assert failed.pr is not None and failed.pr.ci == "failing"
-    excerpt = engine.ci(session.id)["checks"][0]["excerpt"]
+    excerpt = engine.ci(session.id).to_json()["checks"][0]["excerpt"]
     assert excerpt.startswith("timed out after 1s")
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from core.ci_report import CiReport
 from core.config import Config, ProjectConfig
 from core.engine import Engine
 from core.locations import Locations
@@ -30,6 +31,7 @@ from core.models import (
     Zone,
 )
 from core.registry import Registry
+from core.scm import CheckRun
 from core.slots import PaneInfo, SlotError
 from core.store import _append_event as append_event_at
 from core.zones import zone_of
@@ -489,40 +491,26 @@ SAMPLE_STAT = """\
 """
 
 
-def sample_ci(log_dir: Path) -> dict[str, Any]:
+def sample_ci(log_dir: Path) -> CiReport:
     """The sample CI answer: one failing check (its log written under ``log_dir``), two green."""
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / "ci-pytest.log"
     log.write_text("collecting ...\n" + SAMPLE_EXCERPT + "\n", encoding="utf-8")
     head = "5f1c2e9a7b3d4c6e8f0a1b2c3d4e5f6a7b8c9d0e"
 
-    def check(name: str, state: str, duration: float, excerpt: str = "", path: str = "") -> Any:
-        return {
-            "name": name,
-            "state": state,
-            "duration": duration,
-            "excerpt": excerpt,
-            "url": None,
-            "log": path or None,
-            "head_sha": head,
-        }
-
-    return {
-        "state": "failing",
-        "checks": [
-            check("pytest", "failing", 74.2, SAMPLE_EXCERPT, str(log)),
-            check("ruff", "passing", 3.1),
-            check("mypy --strict", "passing", 21.7),
-        ],
-        "head_sha": head,
-    }
+    checks = [
+        CheckRun("pytest", "failing", head, 74.2, SAMPLE_EXCERPT, log_path=str(log)),
+        CheckRun("ruff", "passing", head, 3.1),
+        CheckRun("mypy --strict", "passing", head, 21.7),
+    ]
+    return CiReport.of(checks, head, None)
 
 
 def with_canned_review(engine: Engine, log_dir: Path) -> Engine:
     """Give ``engine`` canned ``ci`` and ``diff`` answers, since the sample has no git repo."""
     answer = sample_ci(log_dir)
 
-    def ci(session_id: str, *, run: bool = False) -> dict[str, Any]:
+    def ci(session_id: str, *, run: bool = False) -> CiReport:
         return answer
 
     def diff(session_id: str, *, stat: bool = False) -> str:

@@ -16,17 +16,17 @@ from typing import Any
 from textual.pilot import Pilot
 
 from tests.support.canned import sample_engine, with_canned_review
+from tests.support.pilot_waits import pause_until
 
 
 async def settle(pilot: Pilot[Any], timeout: float = 5.0) -> None:
     """Wait until the cockpit has read the sessions and painted the selected pane."""
     app: Any = pilot.app
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        await pilot.pause(0.05)
-        if app.sessions and (app.selected_session() is None or app._last_capture):
-            break
+
+    def painted() -> bool:
+        return bool(app.sessions) and (app.selected_session() is None or app._last_capture)
+
+    await pause_until(pilot, painted, timeout=timeout)
     await pilot.pause(0.1)
 
 

@@ -28,19 +28,11 @@ from core.engine import Engine
 from core.errors import EngineError
 from core.models import Activity, ActivityState, DeliveryResult, Lifecycle, SignalSource, WaitingFor
 from tests.support.canned import NOW, CannedRuntime
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
 
 MakeApp = Callable[..., CockpitApp]
-
-
-async def wait_until(pilot: Any, check: Callable[[], Any], timeout: float = 15.0) -> None:
-    """Let the app run until ``check()`` holds (workers run in threads)."""
-    for _ in range(int(timeout / 0.05)):
-        if check():
-            return
-        await pilot.pause(0.05)
-    assert check(), "condition not met in time"
 
 
 def record_notifications(app: CockpitApp, monkeypatch: pytest.MonkeyPatch) -> list[str]:

@@ -22,8 +22,9 @@ from ao_tui.app import CockpitApp
 from core.engine import Engine
 from core.prompts import Prompt
 from tests.support.engine import make_engine, wait_for, write_config
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
-from tests.tui.test_actions import record_notifications, wait_until
+from tests.tui.test_actions import record_notifications
 
 pytestmark = [
     pytest.mark.tmux,

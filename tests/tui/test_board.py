@@ -23,6 +23,7 @@ from core.engine import Engine
 from core.humanize import age
 from core.models import Activity, ActivityState, SessionPR, SignalSource, Zone
 from tests.support.canned import NOW, sample_sessions
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 
 MakeApp = Callable[..., CockpitApp]
@@ -235,13 +236,12 @@ async def test_sessions_changed_in_the_store_reach_the_board(
         engine.store.update_session(
             "app-10", activity=Activity(ActivityState.ERROR, SignalSource.HOOK, NOW, "boom")
         )
-        for _ in range(40):
-            await pilot.pause(0.05)
+
+        def moved_under_needs_you() -> bool:
             keys = app.board.query_one(GroupedList).row_keys()
-            if keys.index("app-10") < keys.index("zone:1"):
-                break
-        keys = app.board.query_one(GroupedList).row_keys()
-        assert keys.index("app-10") < keys.index("zone:1")  # moved under Needs you
+            return keys.index("app-10") < keys.index("zone:1")
+
+        await wait_until(pilot, moved_under_needs_you, timeout=2.0)
         assert "Needs you 4" in str(app.counts.content)
 
 

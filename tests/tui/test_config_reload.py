@@ -16,7 +16,8 @@ from ao_tui.screens.ci import CiScreen
 from tests.integration.test_config_reload import NEW, OLD, ci_config, replace_in
 from tests.integration.test_scm_local import commit, settle
 from tests.support.engine import make_engine
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.support.pilot_waits import wait_until
+from tests.tui.test_actions import record_notifications, select
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="needs a real tmux")
 
@@ -43,15 +44,15 @@ async def test_the_cockpit_reloads_its_config_and_keeps_it_when_broken(
         await wait_until(pilot, lambda: isinstance(app.screen, CiScreen))
         ci_view = app.screen
         assert isinstance(ci_view, CiScreen)
-        await wait_until(pilot, lambda: ci_view.result.get("checks"))
+        await wait_until(pilot, lambda: ci_view.checks)
         # The check that ran is labelled with what it ran; the view says the file changed.
-        assert ci_view.result["checks"][0]["name"] == OLD
+        assert ci_view.checks[0]["name"] == OLD
         status = str(ci_view.query_one("#ci-status").render())
         assert f"ci.command changed since (r runs it): {NEW!r}" in status
         await pilot.press("r")
         await wait_until(pilot, lambda: len(engine.store.ci_runs(session.id)) == 2)
         assert [run.command for run in engine.store.ci_runs(session.id)] == [OLD, NEW]
-        await wait_until(pilot, lambda: ci_view.result["checks"][0]["name"] == NEW)
+        await wait_until(pilot, lambda: ci_view.checks[0]["name"] == NEW)
         await pilot.press("escape")
 
         config.write_text(config.read_text() + "    agent: claud\n", encoding="utf-8")

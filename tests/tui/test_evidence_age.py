@@ -19,7 +19,7 @@ from core.engine import Engine
 from core.humanize import age
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from tests.support.engine import make_engine, write_config
-from tests.tui.test_actions import wait_until
+from tests.support.pilot_waits import wait_until
 
 DIALOG = """\
 ● Bash(rm -rf build)

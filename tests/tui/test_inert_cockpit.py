@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,10 @@ from core.inert import inert
 from core.models import Activity, ActivityState, SignalSource, WaitingFor
 from tests.support.canned import NOW, CannedRuntime, sample_ci
 from tests.support.hostile_inputs import hostile
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.tui.test_actions import record_notifications, select
 
 MakeApp = Callable[..., CockpitApp]
 TITLES = hostile("titles")
@@ -167,12 +169,14 @@ async def test_ci_excerpt_and_full_log_show_escapes_instead_of_hiding_them(
         b"collecting\n\x1b[31mFAILED\x1b[0m test_login\x1b[201~\rtouch PWNED\n"
         b"\x1b]52;c;cm0gLXJmIH4K\x07 \xc2\x9b2J done\n"
     )
-    failing = answer["checks"][0]
-    failing.update(
+    failing, *passing = answer.checks
+    failing = replace(
+        failing,
         name="pytest\x1b[2J",
         excerpt="\x1b[31mFAILED\x1b[0m test_login\x1b[201~\rtouch PWNED",
-        log=str(log),
+        log_path=str(log),
     )
+    answer = replace(answer, checks=(failing, *passing))
     monkeypatch.setattr(engine, "ci", Recorder(result=answer))
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:

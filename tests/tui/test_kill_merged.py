@@ -15,9 +15,10 @@ import pytest
 from ao_tui.app import CockpitApp
 from core.engine import Engine
 from core.models import Lifecycle, SessionPR
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
-from tests.tui.test_actions import MakeApp, record_notifications, select, wait_until
+from tests.tui.test_actions import MakeApp, record_notifications, select
 
 
 async def test_x_and_r_are_not_offered_on_a_merged_session_and_say_why(

@@ -16,7 +16,7 @@ from core.inventory import take_inventory
 from core.recovery import fix_findings
 from tests.support.engine import make_engine, write_config
 from tests.support.orphans import forget_row, mark_cut_short
-from tests.tui.test_actions import wait_until
+from tests.support.pilot_waits import wait_until
 
 
 async def test_orphans_show_under_the_counts_and_go_once_fixed(

@@ -28,8 +28,9 @@ from core.locations import Locations
 from core.models import ZONE_ORDER
 from core.registry import Registry
 from tests.support.canned import NOW, CannedRuntime, sample_engine
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.tui.test_actions import record_notifications, select
 
 MakeApp = Callable[..., CockpitApp]
 

@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from core.models import (
 )
 from core.tick_policy import settled
 from tests.support.canned import NOW, CannedRuntime, many_sessions, sample_engine
+from tests.support.pilot_waits import pause_until, wait_until
 from tests.support.screenshots import settle
 
 MakeApp = Callable[..., CockpitApp]
@@ -56,10 +58,7 @@ async def test_keys_answer_while_a_slow_refresh_runs(
         monkeypatch.setattr(runtime, name, slowed(getattr(runtime, name)))
     app = make_app(refresh_interval=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(60):
-            await pilot.pause(0.05)
-            if app.sessions:
-                break
+        await pause_until(pilot, lambda: app.sessions, timeout=3.0)
         assert app.board.selected_id == "app-7"
         app.request_reload()  # a one-second read of the store starts in a thread
         await pilot.pause(0.05)
@@ -152,12 +151,8 @@ def _event(activity: Activity) -> tuple[str, dict[str, Any]]:
     return ("activity", {"state": activity.state.value, "zone": "needs_you"})
 
 
-async def _until(pilot: Any, check: Callable[[], bool], timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.02)):
-        if check():
-            return
-        await pilot.pause(0.02)
-    assert check(), "condition not met in time"
+_until = partial(wait_until, timeout=10.0, interval=0.02)
+"""Waits on the follower, whose changes land fast: checked more often than the default."""
 
 
 async def test_a_change_committed_elsewhere_reloads_only_its_session(

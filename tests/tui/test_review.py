@@ -11,6 +11,7 @@ responsive.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +25,15 @@ from ao_tui.commands import CockpitCommands
 from ao_tui.screens.ci import CiScreen, LogScreen, failing_line, format_duration, send_text
 from ao_tui.screens.diff import DiffScreen, LineView
 from ao_tui.screens.merge import MergeScreen, pr_blockers
+from core.ci_report import CiReport
 from core.engine import Engine
 from core.models import DeliveryResult, SessionPR
 from core.scm import MergeConflictError
 from tests.support.canned import SAMPLE_EXCERPT, sample_ci
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.tui.test_actions import record_notifications, select
 
 MakeApp = Callable[..., CockpitApp]
 
@@ -97,11 +100,10 @@ async def test_approve_key_approves_the_pr(
 # CI view ------------------------------------------------------------------------------
 
 
-def unsorted_ci(tmp_path: Path) -> dict[str, Any]:
+def unsorted_ci(tmp_path: Path) -> CiReport:
     """The sample CI answer with the failing check last, to see the view put it first."""
     answer = sample_ci(tmp_path / "ci")
-    answer["checks"] = answer["checks"][1:] + answer["checks"][:1]
-    return answer
+    return replace(answer, checks=answer.checks[1:] + answer.checks[:1])
 
 
 async def open_ci(pilot: Any, app: CockpitApp, session_id: str = "app-5") -> CiScreen:
@@ -199,7 +201,8 @@ async def test_full_log_of_20_mb_shows_its_end_first_and_stays_responsive(
         handle.write(line * count)
         handle.write("FAILED tests/unit/test_client.py::test_the_last_line - boom\n")
     answer = sample_ci(tmp_path / "ci")
-    answer["checks"][0]["log"] = str(log)
+    first, *rest = answer.checks
+    answer = replace(answer, checks=(replace(first, log_path=str(log)), *rest))
     monkeypatch.setattr(engine, "ci", Recorder(result=answer))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

@@ -44,8 +44,9 @@ from core.models import (
 )
 from core.zones import zone_of
 from tests.support.canned import NOW, with_canned_review
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
-from tests.tui.test_actions import record_notifications, wait_until
+from tests.tui.test_actions import record_notifications
 
 MakeApp = Callable[..., CockpitApp]
 NARROW, WIDE = (80, 24), (160, 45)

@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 
 from ao_tui.app import CockpitApp
 from ao_tui.watching import THIS_COCKPIT
+from tests.support.pilot_waits import pause_until
 from tests.tui.test_polish import empty_engine
 from tests.tui.test_snapshots import on_session, then
 
@@ -37,10 +38,7 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def first_run(pilot: Pilot[Any]) -> None:
     """Wait for the first read of the (empty) store."""
     app: Any = pilot.app
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if app.first_run.display:
-            break
+    await pause_until(pilot, lambda: app.first_run.display, timeout=5.0)
     await pilot.pause(0.2)
 
 

@@ -15,8 +15,9 @@ from core.engine import Engine
 from core.models import Activity, ActivityState, Lifecycle, SignalSource, Zone
 from core.zones import zone_of
 from tests.support.canned import NOW
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
-from tests.tui.test_actions import MakeApp, record_notifications, select, wait_until
+from tests.tui.test_actions import MakeApp, record_notifications, select
 
 
 async def test_an_idle_agent_with_failing_ci_leaves_fixing_for_needs_you(

@@ -25,7 +25,8 @@ from core.lease import read_holder
 from core.models import Zone
 from core.zones import zone_of
 from tests.support.engine import make_engine, wait_for, write_config
-from tests.tui.test_actions import record_notifications, wait_until
+from tests.support.pilot_waits import wait_until
+from tests.tui.test_actions import record_notifications
 from tests.tui.test_tmux_roundtrip import ROOT, screen, tmux
 
 pytestmark = [

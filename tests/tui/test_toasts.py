@@ -18,8 +18,8 @@ from ao_tui.toasts import FactToasts, one_line, toast_margin
 from core.engine import Engine
 from core.models import Activity, ActivityState, SignalSource, WaitingFor
 from tests.support.canned import NOW
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
-from tests.tui.test_actions import wait_until
 
 MakeApp = Callable[..., CockpitApp]
 

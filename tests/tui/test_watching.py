@@ -15,8 +15,9 @@ from ao_tui.app import NOBODY_GRACE, STORE_RESYNC, CockpitApp
 from ao_tui.watching import NOBODY_LINE
 from core.engine import Engine
 from core.lease import EngineLease
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
-from tests.tui.test_actions import record_notifications, wait_until
+from tests.tui.test_actions import record_notifications
 
 MakeApp = Callable[..., CockpitApp]
 

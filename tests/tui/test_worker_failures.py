@@ -36,9 +36,10 @@ from core.engine import Engine
 from core.slots import SlotError
 from tests.support.canned import sample_ci, sample_engine
 from tests.support.failing import FailingPlugin, FailingRuntime
+from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 from tests.tui.conftest import Recorder
-from tests.tui.test_actions import record_notifications, select, wait_until
+from tests.tui.test_actions import record_notifications, select
 
 MakeApp = Callable[..., CockpitApp]
 

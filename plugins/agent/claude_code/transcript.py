@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.activity.jsonl import JsonlFold
+from core.activity.jsonl import ConversationFold
 from core.activity.received import UserPrompt, parse_timestamp
 from core.activity.retries import retrying_detail
 from core.activity.run_start import RunStart
@@ -161,19 +161,17 @@ def prompt_text(raw: str) -> str | None:
 
 
 @dataclass
-class TranscriptState(JsonlFold):
-    """Everything the main (non-sidechain) conversation says about the agent, folded so far."""
+class TranscriptState(ConversationFold):
+    """Everything the main (non-sidechain) conversation says about the agent, folded so far.
+
+    ``last_event`` names what the newest meaningful line was: prompt, assistant_text,
+    thinking, tool_use, tool_result, interrupt, api_retry, api_error, turn_end,
+    local_command.
+    """
 
     sidechain: int = 0
-    session_id: str = ""
-    cwd: str = ""
-    version: str = ""
     last_entry_at: float | None = None
     """Timestamp of the newest main-chain line with one."""
-    last_event: str = ""
-    """What the newest meaningful line was: prompt, assistant_text, thinking, tool_use,
-    tool_result, interrupt, api_retry, api_error, turn_end, local_command."""
-    last_event_at: float | None = None
     last_assistant_text: str = ""
     last_assistant_at: float | None = None
     last_stop_reason: str | None = None
@@ -211,16 +209,16 @@ class TranscriptState(JsonlFold):
         """Dispatch one decoded record by its ``type``."""
         kind = entry.get("type")
         if not isinstance(kind, str):
-            self._count_unknown("<none>")
+            self.count_unknown("<none>")
             return
         if kind not in KNOWN_TYPES:
-            self._count_unknown(kind)
+            self.count_unknown(kind)
             return
         if entry.get("isSidechain") is True:
             self.sidechain += 1
             return
         at = parse_timestamp(entry.get("timestamp"))
-        self._note_identity(entry)
+        self.note_identity(entry, session_id_key="sessionId", cwd_key="cwd", version_key="version")
         if at is not None and (self.last_entry_at is None or at >= self.last_entry_at):
             self.last_entry_at = at
         if kind == "user":
@@ -231,23 +229,6 @@ class TranscriptState(JsonlFold):
             self._fold_system(entry, at)
         elif kind == "queue-operation":
             self._fold_queue(entry, at)
-
-    def _count_unknown(self, kind: str) -> None:
-        """Remember an unknown record type so ``inspect`` can report new shapes."""
-        self.unknown_types[kind] = self.unknown_types.get(kind, 0) + 1
-
-    def _note_identity(self, entry: dict[str, Any]) -> None:
-        """Keep the session id, cwd and Claude version the lines report."""
-        for attr, key in (("session_id", "sessionId"), ("cwd", "cwd"), ("version", "version")):
-            value = entry.get(key)
-            if isinstance(value, str) and value and not value.startswith("[trimmed"):
-                setattr(self, attr, value)
-
-    def _event(self, name: str, at: float | None) -> None:
-        """Record the newest meaningful event."""
-        self.last_event = name
-        if at is not None:
-            self.last_event_at = at
 
     def _fold_user(self, entry: dict[str, Any], at: float | None) -> None:
         """Tool results, interrupts and prompts all arrive as ``user`` lines."""
@@ -264,21 +245,21 @@ class TranscriptState(JsonlFold):
                         self.pending_tools.pop(tool_id, None)
                     answered = True
             if answered:
-                self._event("tool_result", at)
+                self.note_event("tool_result", at)
                 return
         texts = _text_blocks(content)
         if any(text.lstrip().startswith(INTERRUPT_PREFIX) for text in texts):
             # The interrupted tool calls will never get a result.
             self.pending_tools.clear()
             self.interrupted_at = at
-            self._event("interrupt", at)
+            self.note_event("interrupt", at)
             return
         if entry.get("isMeta") is True or entry.get("isCompactSummary") is True:
             return
         joined = "\n".join(texts)
         if joined.lstrip().startswith(LOCAL_COMMAND_OUTPUT):
             # A slash command (``/compact``, ``/mcp``) finished; Claude waits for input again.
-            self._event("local_command", at)
+            self.note_event("local_command", at)
             return
         text = prompt_text(joined) if joined else None
         if text is None or not text.strip():
@@ -288,7 +269,7 @@ class TranscriptState(JsonlFold):
         self.pending_tools.clear()
         self.api_error = None
         self.interrupted_at = None
-        self._event("prompt", at)
+        self.note_event("prompt", at)
 
     def _fold_assistant(self, entry: dict[str, Any], at: float | None) -> None:
         """Assistant lines: one content block each (text, tool_use, thinking)."""
@@ -304,7 +285,7 @@ class TranscriptState(JsonlFold):
                 message=_shorten(" ".join(texts).strip(), 300), at=at, final=True
             )
             self.pending_tools.clear()
-            self._event("api_error", at)
+            self.note_event("api_error", at)
             return
         if model == "<synthetic>":
             # e.g. "No response requested." after an interrupt: not the model speaking.
@@ -335,15 +316,15 @@ class TranscriptState(JsonlFold):
                 )
                 self.pending_tools[tool_id] = call
                 self.last_tool = call
-                self._event("tool_use", at)
+                self.note_event("tool_use", at)
             elif block_type == "text" and isinstance(block.get("text"), str):
                 text = block["text"]
                 if text.strip():
                     self.last_assistant_text = _shorten(text.strip(), MAX_TEXT)
                     self.last_assistant_at = at
-                    self._event("assistant_text", at)
+                    self.note_event("assistant_text", at)
             elif block_type in ("thinking", "redacted_thinking"):
-                self._event("thinking", at)
+                self.note_event("thinking", at)
 
     def _count_usage(self, message: dict[str, Any]) -> None:
         """Add a message's usage once, even though each of its blocks repeats it."""
@@ -379,7 +360,7 @@ class TranscriptState(JsonlFold):
         if subtype in TURN_END_SUBTYPES:
             self.turn_ended_at = at
             self.pending_tools.clear()
-            self._event("turn_end", at)
+            self.note_event("turn_end", at)
         elif subtype in API_ERROR_SUBTYPES:
             error = entry.get("error")
             self.api_error = ApiError(
@@ -389,11 +370,11 @@ class TranscriptState(JsonlFold):
                 retry_attempt=_int_or_none(entry.get("retryAttempt")),
                 max_retries=_int_or_none(entry.get("maxRetries")),
             )
-            self._event("api_retry", at)
+            self.note_event("api_retry", at)
         elif subtype == "local_command":
             content = entry.get("content")
             if isinstance(content, str) and content.lstrip().startswith(LOCAL_COMMAND_OUTPUT):
-                self._event("local_command", at)
+                self.note_event("local_command", at)
         elif subtype == "api_refusal":
             explanation = entry.get("apiRefusalExplanation")
             self.api_error = ApiError(
@@ -401,7 +382,7 @@ class TranscriptState(JsonlFold):
                 at=at,
                 final=True,
             )
-            self._event("api_error", at)
+            self.note_event("api_error", at)
 
     def _fold_queue(self, entry: dict[str, Any], at: float | None) -> None:
         """Messages typed while busy are queued before they become prompts."""

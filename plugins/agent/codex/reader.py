@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.activity.jsonl import JsonlFold
+from core.activity.jsonl import ConversationFold
 from core.activity.received import UserPrompt, parse_timestamp
 from core.models import ActivitySignal, ActivityState, SignalSource
 
@@ -24,17 +24,15 @@ KNOWN_TYPES = CODEX_LINE_TYPES | {"compacted"}
 
 
 @dataclass
-class CodexState(JsonlFold):
-    """What a rollout says so far."""
+class CodexState(ConversationFold):
+    """What a rollout says so far.
 
-    session_id: str = ""
-    cwd: str = ""
-    version: str = ""
+    ``last_event`` names the newest turn-level event: task_started, task_complete,
+    turn_aborted, error, user_message, agent_message.
+    """
+
     last_entry_at: float | None = None
     turn_open: bool = False
-    last_event: str = ""
-    """task_started, task_complete, turn_aborted, error, user_message, agent_message…"""
-    last_event_at: float | None = None
     error: str = ""
     abort_reason: str = ""
     last_agent_message: str = ""
@@ -49,7 +47,7 @@ class CodexState(JsonlFold):
             return
         kind = entry["type"]
         if kind not in KNOWN_TYPES:
-            self.unknown_types[kind] = self.unknown_types.get(kind, 0) + 1
+            self.count_unknown(kind)
             return
         at = parse_timestamp(entry.get("timestamp"))
         if at is not None:
@@ -58,22 +56,11 @@ class CodexState(JsonlFold):
         if not isinstance(payload, dict):
             return
         if kind == "session_meta":
-            self._meta(payload)
+            self.note_identity(
+                payload, session_id_key="id", cwd_key="cwd", version_key="cli_version"
+            )
         elif kind == "event_msg":
             self._event_msg(payload, at)
-
-    def _meta(self, payload: dict[str, Any]) -> None:
-        """Session id, cwd and CLI version."""
-        for attr, key in (("session_id", "id"), ("cwd", "cwd"), ("version", "cli_version")):
-            value = payload.get(key)
-            if isinstance(value, str) and value and not value.startswith("[trimmed"):
-                setattr(self, attr, value)
-
-    def _mark(self, name: str, at: float | None) -> None:
-        """Record the newest turn-level event."""
-        self.last_event = name
-        if at is not None:
-            self.last_event_at = at
 
     def _event_msg(self, payload: dict[str, Any], at: float | None) -> None:
         """Turn structure, errors, prompts and usage."""
@@ -82,7 +69,7 @@ class CodexState(JsonlFold):
             self.turn_open = True
             self.error = ""
             self.abort_reason = ""
-            self._mark("task_started", at)
+            self.note_event("task_started", at)
         elif event == "task_complete":
             self.turn_open = False
             message = payload.get("last_agent_message")
@@ -91,30 +78,30 @@ class CodexState(JsonlFold):
             error = payload.get("error")
             if isinstance(error, dict) and error:
                 self.error = str(error.get("message") or "turn failed")
-                self._mark("error", at)
+                self.note_event("error", at)
             else:
-                self._mark("task_complete", at)
+                self.note_event("task_complete", at)
         elif event == "turn_aborted":
             self.turn_open = False
             reason = payload.get("reason")
             self.abort_reason = reason if isinstance(reason, str) else "aborted"
-            self._mark("turn_aborted", at)
+            self.note_event("turn_aborted", at)
         elif event in ("error", "stream_error"):
             message = payload.get("message")
             self.error = message if isinstance(message, str) else "error"
-            self._mark("error", at)
+            self.note_event("error", at)
         elif event == "user_message":
             message = payload.get("message")
             if isinstance(message, str):
                 self.prompts.append(UserPrompt(text=message, at=at))
                 del self.prompts[:-20]
-            self._mark("user_message", at)
+            self.note_event("user_message", at)
         elif event == "agent_message":
             message = payload.get("message")
             if isinstance(message, str):
                 self.last_agent_message = message
             if self.turn_open:
-                self._mark("agent_message", at)
+                self.note_event("agent_message", at)
         elif event == "token_count":
             self._tokens(payload.get("info"))
 

@@ -92,6 +92,35 @@ def changelog_entry(line: str) -> Rewrite:
     return rewrite
 
 
+def new_test_module(
+    path: str, docstring: str, *, imports: str, case: str, methods: str
+) -> FileEdit:
+    """A new unittest module at ``path``: its docstring, one import line, one TestCase.
+
+    ``methods`` is the class body, indented. The sample project runs its tests with
+    ``python -m unittest``, so this is the only shape a test file takes.
+    """
+    text = (
+        f'"""{docstring}"""\n\n'
+        "import unittest\n\n"
+        f"{imports}\n\n\n"
+        f"class {case}(unittest.TestCase):\n"
+        f"{methods}"
+    )
+    return FileEdit(path, create_file(text))
+
+
+def change_with_test(
+    *, intent: str, message: str, edit: FileEdit, test: FileEdit, changelog: str
+) -> Change:
+    """A change of the code (``edit``) that adds a test for it and a changelog line."""
+    return Change(
+        intent=intent,
+        message=message,
+        edits=(edit, test, FileEdit("CHANGELOG.md", changelog_entry(changelog))),
+    )
+
+
 GOOD_TOTAL = "        return sum(line.unit_cents * line.quantity for line in self.lines)\n"
 FAST_TOTAL = (
     "        # Faster: skip the multiplication (quantities are almost always 1).\n"
@@ -99,91 +128,79 @@ FAST_TOTAL = (
 )
 DISCOUNT_LINE = "    return cents - cents * percent // 100\n"
 
-FORMAT_PRICE = Change(
+FORMAT_PRICE = change_with_test(
     intent="I'll add a format_price() helper to shop/pricing.py, with a test.",
     message="Add format_price() for showing prices",
-    edits=(
-        FileEdit(
-            "shop/pricing.py",
-            append_once(
-                "def format_price",
-                "\n\ndef format_price(cents: int) -> str:\n"
-                '    """``1234`` as ``"$12.34"``."""\n'
-                '    return f"${cents // 100}.{cents % 100:02d}"\n',
-            ),
+    edit=FileEdit(
+        "shop/pricing.py",
+        append_once(
+            "def format_price",
+            "\n\ndef format_price(cents: int) -> str:\n"
+            '    """``1234`` as ``"$12.34"``."""\n'
+            '    return f"${cents // 100}.{cents % 100:02d}"\n',
         ),
-        FileEdit(
-            "tests/test_format_price.py",
-            create_file(
-                '"""format_price() shows cents as dollars."""\n\n'
-                "import unittest\n\n"
-                "from shop.pricing import format_price\n\n\n"
-                "class FormatPriceTest(unittest.TestCase):\n"
-                "    def test_dollars_and_cents(self) -> None:\n"
-                '        self.assertEqual(format_price(1234), "$12.34")\n\n'
-                "    def test_pads_cents(self) -> None:\n"
-                '        self.assertEqual(format_price(905), "$9.05")\n'
-            ),
-        ),
-        FileEdit("CHANGELOG.md", changelog_entry("Add `format_price()`.")),
     ),
+    test=new_test_module(
+        "tests/test_format_price.py",
+        "format_price() shows cents as dollars.",
+        imports="from shop.pricing import format_price",
+        case="FormatPriceTest",
+        methods=(
+            "    def test_dollars_and_cents(self) -> None:\n"
+            '        self.assertEqual(format_price(1234), "$12.34")\n\n'
+            "    def test_pads_cents(self) -> None:\n"
+            '        self.assertEqual(format_price(905), "$9.05")\n'
+        ),
+    ),
+    changelog="Add `format_price()`.",
 )
-CLAMP_DISCOUNT = Change(
+CLAMP_DISCOUNT = change_with_test(
     intent="apply_discount() goes negative above 100 %; I'll clamp it and test the bounds.",
     message="Clamp discounts to 0-100 %",
-    edits=(
-        FileEdit(
-            "shop/pricing.py",
-            replace_once(
-                DISCOUNT_LINE,
-                "    percent = max(0, min(percent, 100))\n" + DISCOUNT_LINE,
-            ),
-        ),
-        FileEdit(
-            "tests/test_discount_bounds.py",
-            create_file(
-                '"""Discounts stay between nothing off and everything off."""\n\n'
-                "import unittest\n\n"
-                "from shop.pricing import apply_discount\n\n\n"
-                "class DiscountBoundsTest(unittest.TestCase):\n"
-                "    def test_more_than_everything_off_is_free(self) -> None:\n"
-                "        self.assertEqual(apply_discount(1000, 150), 0)\n\n"
-                "    def test_negative_discount_changes_nothing(self) -> None:\n"
-                "        self.assertEqual(apply_discount(1000, -5), 1000)\n"
-            ),
-        ),
-        FileEdit("CHANGELOG.md", changelog_entry("Discounts are clamped to 0-100 %.")),
+    edit=FileEdit(
+        "shop/pricing.py",
+        replace_once(DISCOUNT_LINE, "    percent = max(0, min(percent, 100))\n" + DISCOUNT_LINE),
     ),
+    test=new_test_module(
+        "tests/test_discount_bounds.py",
+        "Discounts stay between nothing off and everything off.",
+        imports="from shop.pricing import apply_discount",
+        case="DiscountBoundsTest",
+        methods=(
+            "    def test_more_than_everything_off_is_free(self) -> None:\n"
+            "        self.assertEqual(apply_discount(1000, 150), 0)\n\n"
+            "    def test_negative_discount_changes_nothing(self) -> None:\n"
+            "        self.assertEqual(apply_discount(1000, -5), 1000)\n"
+        ),
+    ),
+    changelog="Discounts are clamped to 0-100 %.",
 )
-ITEM_COUNT = Change(
+ITEM_COUNT = change_with_test(
     intent="I'll add item_count() so the header can show how many items are in the cart.",
     message="Add item_count() for the cart badge",
-    edits=(
-        FileEdit(
-            "shop/cart.py",
-            append_once(
-                "def item_count",
-                "\n\ndef item_count(cart: Cart) -> int:\n"
-                '    """How many items the cart holds, quantities included."""\n'
-                "    return sum(line.quantity for line in cart.lines)\n",
-            ),
+    edit=FileEdit(
+        "shop/cart.py",
+        append_once(
+            "def item_count",
+            "\n\ndef item_count(cart: Cart) -> int:\n"
+            '    """How many items the cart holds, quantities included."""\n'
+            "    return sum(line.quantity for line in cart.lines)\n",
         ),
-        FileEdit(
-            "tests/test_item_count.py",
-            create_file(
-                '"""item_count() counts quantities, not lines."""\n\n'
-                "import unittest\n\n"
-                "from shop.cart import Cart, item_count\n\n\n"
-                "class ItemCountTest(unittest.TestCase):\n"
-                "    def test_counts_quantities(self) -> None:\n"
-                "        cart = Cart()\n"
-                '        cart.add("apple", 50, quantity=3)\n'
-                '        cart.add("pear", 80)\n'
-                "        self.assertEqual(item_count(cart), 4)\n"
-            ),
-        ),
-        FileEdit("CHANGELOG.md", changelog_entry("Add `item_count()`.")),
     ),
+    test=new_test_module(
+        "tests/test_item_count.py",
+        "item_count() counts quantities, not lines.",
+        imports="from shop.cart import Cart, item_count",
+        case="ItemCountTest",
+        methods=(
+            "    def test_counts_quantities(self) -> None:\n"
+            "        cart = Cart()\n"
+            '        cart.add("apple", 50, quantity=3)\n'
+            '        cart.add("pear", 80)\n'
+            "        self.assertEqual(item_count(cart), 4)\n"
+        ),
+    ),
+    changelog="Add `item_count()`.",
 )
 README_USAGE = Change(
     intent="I'll document how to use the package in the README.",
