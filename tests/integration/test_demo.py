@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 import ao_tui.cli.cockpit as cli
 from ao_tui.demo import DEMO_TASKS, DemoSandbox, build_demo, write_sample_project
+from core.engine import Engine
 from core.models import (
     ActivitySignal,
     ActivityState,
@@ -370,7 +371,8 @@ def test_untagged_sessions_get_a_stable_scenario_that_never_quits() -> None:
 
 
 def _refresh(sandbox: DemoSandbox) -> list[Session]:
-    sandbox.engine.reconcile()
+    if sandbox.watcher is None:  # nothing watches: tick here
+        sandbox.engine.reconcile()
     return sandbox.engine.list()
 
 
@@ -401,11 +403,21 @@ def _state_of(sandbox: DemoSandbox, session_id: str) -> ActivityState:
     return sandbox.engine.reconcile_one(session_id).activity.state
 
 
+def _reactions(engine: Engine, session_id: str) -> list[tuple[str, str]]:
+    """(key, outcome) of each reaction event of one session, oldest first."""
+    return [
+        (e.data["key"], e.data["outcome"])
+        for e in engine.store.events_after(0)
+        if e.session_id == session_id and e.kind == "reaction"
+    ]
+
+
 def _commits(repo: Path, branch: str) -> list[str]:
     return run_git(repo, "log", "--format=%s", f"main..{branch}").splitlines()
 
 
 @pytest.mark.tmux
+@pytest.mark.reactions
 def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
     tmp_path: Path, isolated_env: Path
 ) -> None:
@@ -413,13 +425,15 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
     socket = os.environ["AO_TUI_TMUX_SOCKET"]
     sandbox = build_demo(root, sessions=6, speed=SPEED)
     try:
+        # What the cockpit runs: the engine loop with the reactions, holding the lease.
+        watcher = sandbox.watch()
         engine = sandbox.engine
         assert os.environ["AO_TUI_HOME"] == str(sandbox.home)
         assert all(s.agent == "demo" and s.title.startswith("[demo]") for s in engine.list())
         # Within ten seconds the board spreads over at least four zones, and over time it
-        # passes through all six: the scripted operator merges the quick session (Done),
-        # approves a green one (Ready to merge), and sends the failing CI to the agent that
-        # broke the tests, which waited idle in Needs you and then fixes it (Fixing).
+        # passes through all six: the scripted operator merges the quick session (Done) and
+        # approves a green one (Ready to merge); the ci-failed reaction sends the failing CI
+        # to the agent that broke the tests, which fixes it on its own (Fixing).
         seen: set[Zone] = set()
 
         def spread() -> bool:
@@ -462,13 +476,17 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         repo = root / "shop"
         fixed = ["Count quantities in Cart.total_cents() again", "Speed up Cart.total_cents()"]
         wait_for(lambda: _commits(repo, failing.branch) == fixed)
-        forwarded = [
-            e.data
-            for e in engine.store.events_after(0)
-            if e.session_id == failing.id and e.kind == "message"
-        ]
-        assert [m["result"] for m in forwarded] == ["delivered"]
-        assert forwarded[0]["preview"].startswith("CI check ")
+        # Nobody but the reactions typed into it: one ci-failed send, with the excerpt.
+        events = [e for e in engine.store.events_after(0) if e.session_id == failing.id]
+        sent = [e.data for e in events if e.kind == "reaction" and e.data["key"] == "ci-failed"]
+        assert [(r["outcome"], r["attempt"]) for r in sent[:1]] == [("delivered", 1)]
+        assert sent[0]["text"].startswith("CI failed on ")
+        assert "FAIL: test_total_counts_quantities" in sent[0]["text"]
+        assert [e.data["result"] for e in events if e.kind == "message"] == ["delivered"]
+        wait_for(lambda: _reactions(engine, failing.id)[-1:] == [("ci-failed", "cleared")])
+        # The quick agent exits on purpose: the demo's config has that told, not restored.
+        assert ("agent-exited", "notified") in _reactions(engine, quick.id)
+        assert not any(outcome == "restored" for _, outcome in _reactions(engine, quick.id))
         assert len(_commits(repo, engine.get(idle).branch)) >= 2
         # After the answer the command ran and the script went on to commit some more.
         wait_for(lambda: len(_commits(repo, engine.get(asking).branch)) >= 2)
@@ -482,6 +500,7 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         )
         result, _ = engine.send(failing.id, "fix the test you broke")
         assert result is DeliveryResult.DELIVERED
+        assert watcher.watching.is_set() and watcher.errors == []
     finally:
         message = sandbox.close()
     assert "removed" in message
