@@ -35,6 +35,7 @@ from core.models import (
     Zone,
 )
 from core.slots import AgentContext
+from core.store import Store
 from core.zones import zone_of
 from plugins.agent.claude_code.hooks import read_hook_log
 from plugins.agent.claude_code.paths import find_transcript
@@ -566,6 +567,35 @@ def test_cli_demo_headless_prints_the_board_then_removes_the_sandbox(
     assert "[demo] Clamp discounts" in result.output
     assert "demo sandbox removed" in result.output
     assert not list(tmp_path.glob("ao-tui-demo-*"))
+
+
+@pytest.mark.tmux
+@pytest.mark.reactions
+def test_the_headless_demo_reacts_to_the_failing_ci_as_the_cockpit_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No cockpit runs: the headless demo must watch the sandbox itself, or the failing CI
+    # would sit there. Its boards are paced at 0.5 s (10 s in all) and the sandbox is kept,
+    # so its event log can be read after.
+    fast = types.SimpleNamespace(
+        sleep=lambda seconds: time.sleep(0.5), strftime=time.strftime, time=time.time
+    )
+    monkeypatch.setattr(cli, "time", fast)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    argv = ["demo", "--headless", "--keep", "--sessions", "5", "--speed", str(SPEED)]
+    result = CliRunner().invoke(cli.main, argv)
+    assert result.exit_code == 0, result.output
+    (root,) = tmp_path.glob("ao-tui-demo-*")
+    store = Store(root / "home" / "state.db")
+    try:
+        reactions = [
+            (e.session_id, e.data["key"], e.data["outcome"])
+            for e in store.events_after(0)
+            if e.kind == "reaction"
+        ]
+    finally:
+        store.close()
+    assert ("demo-5", "ci-failed", "delivered") in reactions
 
 
 @pytest.mark.tmux
