@@ -445,7 +445,9 @@ def build_demo(root: Path | None = None, *, sessions: int = 6, speed: float = 1.
 
     The first session does a quick change and exits; a scripted operator then merges it
     (Done) and approves another once its CI is green (Ready to merge), so every zone fills
-    within seconds. Anything that fails halfway is undone before the error propagates.
+    within seconds. The session whose change breaks the tests is left to the reactions: a
+    cockpit (or :meth:`DemoSandbox.watch`) sends its agent the failing CI, and it fixes it.
+    Anything that fails halfway is undone before the error propagates.
     """
     if sessions < 1:
         raise DemoError("a demo needs at least one session")
