@@ -36,6 +36,7 @@ from pathlib import Path
 from types import FrameType
 
 from ao_tui.demo_operator import DemoOperator
+from ao_tui.demo_watch import DemoWatcher
 from core.config import load_config
 from core.engine import Engine
 from core.errors import EngineError
@@ -218,6 +219,13 @@ def config_text(repo: Path, claude_dir: Path, speed: float) -> str:
         "    env:\n"
         f"      CLAUDE_CONFIG_DIR: {json.dumps(str(claude_dir))}\n"
         f"      {SPEED_ENV}: {json.dumps(repr(float(speed)))}\n"
+        "# Reactions: ao-tui acts on its own. A failing CI is sent back to the agent that\n"
+        "# broke it, which fixes it and commits (ci-failed: the default, written out here).\n"
+        "# The quick demo agent exits on purpose once its work is done: say so, do not\n"
+        "# restore it as if it had died (agent-exited restores by default).\n"
+        "reactions:\n"
+        "  ci-failed: {auto: true, action: send-to-agent, retries: 2, escalateAfter: 2}\n"
+        "  agent-exited: {action: notify}\n"
     )
 
 
@@ -243,11 +251,21 @@ class DemoSandbox:
     closed: bool = False
     operator: DemoOperator | None = None
     """The scripted operator thread (approves and merges), once sessions are spawned."""
+    watcher: DemoWatcher | None = None
+    """The engine loop with the reactions, when no cockpit runs it (see :meth:`watch`)."""
 
     @property
     def home(self) -> Path:
         """The sandbox's ``AO_TUI_HOME``."""
         return self.engine.locations.home
+
+    def watch(self) -> DemoWatcher:
+        """Reconcile and react on the sandbox in a background thread, as the cockpit does
+        when it runs: for a demo with no cockpit. :meth:`close` stops it."""
+        if self.watcher is None:
+            self.watcher = DemoWatcher(self.engine)
+            self.watcher.start()
+        return self.watcher
 
     def reuse_command(self, verb: str | None = "status") -> str:
         """The shell line that runs ``ao-tui VERB`` (None: the cockpit) on the sandbox's
@@ -265,6 +283,8 @@ class DemoSandbox:
         if self.closed:
             return "demo sandbox already closed"
         self.closed = True
+        if self.watcher is not None:
+            self.watcher.stop()
         if self.operator is not None:
             self.operator.stop()
         if keep:
@@ -425,7 +445,9 @@ def build_demo(root: Path | None = None, *, sessions: int = 6, speed: float = 1.
 
     The first session does a quick change and exits; a scripted operator then merges it
     (Done) and approves another once its CI is green (Ready to merge), so every zone fills
-    within seconds. Anything that fails halfway is undone before the error propagates.
+    within seconds. The session whose change breaks the tests is left to the reactions: a
+    cockpit (or :meth:`DemoSandbox.watch`) sends its agent the failing CI, and it fixes it.
+    Anything that fails halfway is undone before the error propagates.
     """
     if sessions < 1:
         raise DemoError("a demo needs at least one session")
@@ -516,8 +538,6 @@ def _spawn_sessions(sandbox: DemoSandbox, count: int, speed: float) -> None:
         engine,
         merge_id=firsts.get("exit"),
         approve_id=firsts.get("commit-and-idle"),
-        forward_id=firsts.get("failing-test"),
-        forward_after=8.0 / speed,
         timeout=max(60.0, 120.0 / speed),
     )
     sandbox.operator.start()

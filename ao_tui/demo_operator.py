@@ -1,10 +1,10 @@
-"""The demo's scripted operator: approves, merges and forwards failures as a person would.
+"""The demo's scripted operator: approves and merges as a person would.
 
 Without it a fresh demo could never show "Ready to merge" or a merged session in "Done":
-those zones need a human decision. Nor "Fixing": that means an agent works on a failing
-PR, and the demo's agent whose tests fail waits, in "Needs you", until someone sends it
-the failure; the operator does so after a while (c, then s in the cockpit). It acts only
-through the engine facade, in its own thread, and only on the sessions the sandbox hands it.
+those zones need a human decision. It does not forward the failing CI to the agent that
+broke the tests: the reactions do that on their own (``ci-failed``), which is what the demo
+shows. It acts only through the engine facade, in its own thread, and only on the sessions
+the sandbox hands it.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from core.slots import SlotError
 
 class DemoOperator(threading.Thread):
     """Merges ``merge_id`` once its agent has exited with green CI; approves ``approve_id``
-    once its CI is green and its agent idle; sends ``forward_id`` its failing CI once it has
-    waited idle on it for ``forward_after`` seconds. Stops at :meth:`stop` or after
-    ``timeout``."""
+    once its CI is green and its agent idle. Stops at :meth:`stop` or after ``timeout``."""
 
     def __init__(
         self,
@@ -30,17 +28,13 @@ class DemoOperator(threading.Thread):
         *,
         merge_id: str | None,
         approve_id: str | None,
-        forward_id: str | None = None,
-        forward_after: float = 8.0,
         timeout: float = 120.0,
     ) -> None:
         """Prepare (not start) the operator for those sessions."""
         super().__init__(name="ao-tui-demo-operator", daemon=True)
         self.engine = engine
-        steps = (("merge", merge_id), ("approve", approve_id), ("forward", forward_id))
+        steps = (("merge", merge_id), ("approve", approve_id))
         self.todo: dict[str, str] = {sid: step for step, sid in steps if sid}
-        self.forward_after = forward_after
-        self._failing_since: dict[str, float] = {}
         self.timeout = timeout
         self._stopped = threading.Event()
         self.errors: list[str] = []
@@ -69,8 +63,6 @@ class DemoOperator(threading.Thread):
         session = self.engine.reconcile_one(session_id)
         if session.lifecycle in (Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE):
             return True
-        if step == "forward":
-            return self._forward(session_id, session.activity.state)
         if self.engine.ci(session_id).state != "passing":
             return False
         if step == "merge":
@@ -82,20 +74,4 @@ class DemoOperator(threading.Thread):
         if session.activity.state is not ActivityState.IDLE:
             return False
         self.engine.approve(session_id)
-        return True
-
-    def _forward(self, session_id: str, state: ActivityState) -> bool:
-        """Send the failing check to the agent once it has waited idle on it long enough."""
-        ci = self.engine.ci(session_id)
-        if ci.state != "failing" or state is not ActivityState.IDLE:
-            self._failing_since.pop(session_id, None)
-            return False
-        since = self._failing_since.setdefault(session_id, time.monotonic())
-        if time.monotonic() - since < self.forward_after:
-            return False
-        # Imported here: the headless demo never loads the cockpit's screens otherwise.
-        from ao_tui.screens.ci import send_text
-
-        failing = next(c for c in ci.checks if c.state == "failing")
-        self.engine.send(session_id, send_text(failing.to_json(), ci.head_sha))
         return True

@@ -82,9 +82,11 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
         try:
             if headless:
                 click.echo(f"demo sandbox in {sandbox.root}; the board every second for 20 s")
+                # No cockpit watches: the sandbox does, reactions included, so a failing CI
+                # goes back to its agent here too.
+                sandbox.watch()
                 try:
                     for _ in range(20):
-                        sandbox.engine.reconcile()
                         click.echo(time.strftime("-- %H:%M:%S"))
                         click.echo(_table(sandbox.engine.list()))
                         sys.stdout.flush()

@@ -201,12 +201,13 @@ _READERS: dict[str, Callable[[Session, Rule, Sources, float | None], Observation
 _PYTEST_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 _GO_FAILED = re.compile(r"^--- FAIL: (\S+)", re.MULTILINE)
 _JEST_FAILED = re.compile(r"^\s*[\u2715\u00d7] (.+?)(?: \(\d+ ?ms\))?$", re.MULTILINE)
+_UNITTEST_FAILED = re.compile(r"^(?:FAIL|ERROR): (\S+) \(", re.MULTILINE)
 
 
 def failing_names(check: CheckRun) -> str:
     """The failing tests a check's excerpt names (``test_login_timeout``), or ""."""
     names: list[str] = []
-    for pattern in (_PYTEST_FAILED, _GO_FAILED, _JEST_FAILED):
+    for pattern in (_PYTEST_FAILED, _GO_FAILED, _JEST_FAILED, _UNITTEST_FAILED):
         for match in pattern.finditer(check.excerpt):
             name = match.group(1).split("::")[-1].strip()
             if name and name not in names:

@@ -246,6 +246,9 @@ class Reactor:
         made = self.ledger.begin_attempt(episode, fact=fact.token, text=text, seen=seen)
         if made is None:
             return  # another process acted on this episode first
+        # The card shows the reaction at work before the (slow) send: an idle agent on red
+        # CI must not sit in Needs you meanwhile, and be announced, while it is being told.
+        self._show(session)
         self.ledger.set_send(made.id, "typing")
         try:
             result, detail = self.deps.send(session.id, text)

@@ -24,6 +24,7 @@ from click.testing import CliRunner
 
 import ao_tui.cli.cockpit as cli
 from ao_tui.demo import DEMO_TASKS, DemoSandbox, build_demo, write_sample_project
+from core.engine import Engine
 from core.models import (
     ActivitySignal,
     ActivityState,
@@ -34,6 +35,7 @@ from core.models import (
     Zone,
 )
 from core.slots import AgentContext
+from core.store import Store
 from core.zones import zone_of
 from plugins.agent.claude_code.hooks import read_hook_log
 from plugins.agent.claude_code.paths import find_transcript
@@ -370,7 +372,8 @@ def test_untagged_sessions_get_a_stable_scenario_that_never_quits() -> None:
 
 
 def _refresh(sandbox: DemoSandbox) -> list[Session]:
-    sandbox.engine.reconcile()
+    if sandbox.watcher is None:  # nothing watches: tick here
+        sandbox.engine.reconcile()
     return sandbox.engine.list()
 
 
@@ -401,11 +404,21 @@ def _state_of(sandbox: DemoSandbox, session_id: str) -> ActivityState:
     return sandbox.engine.reconcile_one(session_id).activity.state
 
 
+def _reactions(engine: Engine, session_id: str) -> list[tuple[str, str]]:
+    """(key, outcome) of each reaction event of one session, oldest first."""
+    return [
+        (e.data["key"], e.data["outcome"])
+        for e in engine.store.events_after(0)
+        if e.session_id == session_id and e.kind == "reaction"
+    ]
+
+
 def _commits(repo: Path, branch: str) -> list[str]:
     return run_git(repo, "log", "--format=%s", f"main..{branch}").splitlines()
 
 
 @pytest.mark.tmux
+@pytest.mark.reactions
 def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
     tmp_path: Path, isolated_env: Path
 ) -> None:
@@ -413,13 +426,15 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
     socket = os.environ["AO_TUI_TMUX_SOCKET"]
     sandbox = build_demo(root, sessions=6, speed=SPEED)
     try:
+        # What the cockpit runs: the engine loop with the reactions, holding the lease.
+        watcher = sandbox.watch()
         engine = sandbox.engine
         assert os.environ["AO_TUI_HOME"] == str(sandbox.home)
         assert all(s.agent == "demo" and s.title.startswith("[demo]") for s in engine.list())
         # Within ten seconds the board spreads over at least four zones, and over time it
-        # passes through all six: the scripted operator merges the quick session (Done),
-        # approves a green one (Ready to merge), and sends the failing CI to the agent that
-        # broke the tests, which waited idle in Needs you and then fixes it (Fixing).
+        # passes through all six: the scripted operator merges the quick session (Done) and
+        # approves a green one (Ready to merge); the ci-failed reaction sends the failing CI
+        # to the agent that broke the tests, which fixes it on its own (Fixing).
         seen: set[Zone] = set()
 
         def spread() -> bool:
@@ -462,13 +477,17 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         repo = root / "shop"
         fixed = ["Count quantities in Cart.total_cents() again", "Speed up Cart.total_cents()"]
         wait_for(lambda: _commits(repo, failing.branch) == fixed)
-        forwarded = [
-            e.data
-            for e in engine.store.events_after(0)
-            if e.session_id == failing.id and e.kind == "message"
-        ]
-        assert [m["result"] for m in forwarded] == ["delivered"]
-        assert forwarded[0]["preview"].startswith("CI check ")
+        # Nobody but the reactions typed into it: one ci-failed send, with the excerpt.
+        events = [e for e in engine.store.events_after(0) if e.session_id == failing.id]
+        sent = [e.data for e in events if e.kind == "reaction" and e.data["key"] == "ci-failed"]
+        assert [(r["outcome"], r["attempt"]) for r in sent[:1]] == [("delivered", 1)]
+        assert sent[0]["text"].startswith("CI failed on ")
+        assert "FAIL: test_total_counts_quantities" in sent[0]["text"]
+        assert [e.data["result"] for e in events if e.kind == "message"] == ["delivered"]
+        wait_for(lambda: _reactions(engine, failing.id)[-1:] == [("ci-failed", "cleared")])
+        # The quick agent exits on purpose: the demo's config has that told, not restored.
+        assert ("agent-exited", "notified") in _reactions(engine, quick.id)
+        assert not any(outcome == "restored" for _, outcome in _reactions(engine, quick.id))
         assert len(_commits(repo, engine.get(idle).branch)) >= 2
         # After the answer the command ran and the script went on to commit some more.
         wait_for(lambda: len(_commits(repo, engine.get(asking).branch)) >= 2)
@@ -482,6 +501,7 @@ def test_the_demo_sandbox_runs_every_zone_answers_and_cleans_up(
         )
         result, _ = engine.send(failing.id, "fix the test you broke")
         assert result is DeliveryResult.DELIVERED
+        assert watcher.watching.is_set() and watcher.errors == []
     finally:
         message = sandbox.close()
     assert "removed" in message
@@ -547,6 +567,35 @@ def test_cli_demo_headless_prints_the_board_then_removes_the_sandbox(
     assert "[demo] Clamp discounts" in result.output
     assert "demo sandbox removed" in result.output
     assert not list(tmp_path.glob("ao-tui-demo-*"))
+
+
+@pytest.mark.tmux
+@pytest.mark.reactions
+def test_the_headless_demo_reacts_to_the_failing_ci_as_the_cockpit_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No cockpit runs: the headless demo must watch the sandbox itself, or the failing CI
+    # would sit there. Its boards are paced at 0.5 s (10 s in all) and the sandbox is kept,
+    # so its event log can be read after.
+    fast = types.SimpleNamespace(
+        sleep=lambda seconds: time.sleep(0.5), strftime=time.strftime, time=time.time
+    )
+    monkeypatch.setattr(cli, "time", fast)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    argv = ["demo", "--headless", "--keep", "--sessions", "5", "--speed", str(SPEED)]
+    result = CliRunner().invoke(cli.main, argv)
+    assert result.exit_code == 0, result.output
+    (root,) = tmp_path.glob("ao-tui-demo-*")
+    store = Store(root / "home" / "state.db")
+    try:
+        reactions = [
+            (e.session_id, e.data["key"], e.data["outcome"])
+            for e in store.events_after(0)
+            if e.kind == "reaction"
+        ]
+    finally:
+        store.close()
+    assert ("demo-5", "ci-failed", "delivered") in reactions
 
 
 @pytest.mark.tmux

@@ -26,6 +26,7 @@ from core.models import (
     SignalSource,
     Zone,
 )
+from core.reactions.facts import failing_names
 from core.reactions.ledger import ALL
 from core.reactions.reactor import PERSIST_GRACE, Reactor, ReactorDeps
 from core.scm import CheckRun
@@ -383,3 +384,38 @@ def test_an_agent_that_ended_its_own_run_is_not_restored(tmp_path: Path) -> None
     world.react()
     assert world.restored == []
     assert world.events("notified")
+
+
+def test_the_card_shows_the_reaction_at_work_while_its_message_is_typed(tmp_path: Path) -> None:
+    # An idle agent on red CI is in Needs you until someone acts. A send takes a while
+    # (typed, then confirmed in the agent's records): were the mark written only after
+    # it, the cockpit would announce "needs you" for a failure already being handled.
+    world = World(tmp_path)
+    world.add(
+        pr=failing("a" * 40), activity=Activity(ActivityState.IDLE, SignalSource.HOOK, world.now)
+    )
+    zones: list[Zone] = []
+
+    def send(session_id: str, text: str) -> tuple[DeliveryResult, str]:
+        typed_into = world.store.get_session(session_id)
+        assert typed_into is not None
+        zones.append(zone_of(typed_into))
+        return DeliveryResult.DELIVERED, "seen in the transcript"
+
+    world.reactor = Reactor(replace(world.reactor.deps, send=send))
+    world.react()
+    assert zones == [Zone.FIXING]
+
+
+def test_unittest_failures_are_named_like_pytest_ones() -> None:
+    # The demo's sample project, and many others, run `python -m unittest`: an escalation
+    # should say "test_total_counts_quantities", not the CI command.
+    excerpt = (
+        "======================================================================\n"
+        "FAIL: test_total_counts_quantities (tests.test_cart.CartTest)\n"
+        "----------------------------------------------------------------------\n"
+        "AssertionError: 130 != 230\n"
+        "ERROR: test_empty (tests.test_cart.CartTest.test_empty)\n"
+    )
+    check = CheckRun("python -m unittest -q", "failing", "a" * 40, excerpt=excerpt)
+    assert failing_names(check) == "test_total_counts_quantities, test_empty"

@@ -207,8 +207,18 @@ class ScriptedAgent:
                 "(test_total_counts_quantities). Tell me how to proceed."
             )
             return
-        self.open_turn(prompt, first, "On it.")
-        self.cycle(*self.pick(FIX_TOTAL))
+        change, planned = self.pick(FIX_TOTAL)
+        if change is FIX_TOTAL:
+            # Any message while its breaking change is still there gets it fixed, whatever
+            # the words: ao-tui's ci-failed reaction (the failing excerpt), or a person's.
+            self.think(
+                STEP_SECONDS["think"],
+                "Thinking",
+                "My change still breaks test_total_counts_quantities: fixing that first.",
+            )
+        else:
+            self.open_turn(prompt, first, "On it.")
+        self.cycle(change, planned)
         self.finish(f"{self.commits_summary()} Tests pass again.")
 
     def play_error(self, prompt: str, first: bool) -> None:

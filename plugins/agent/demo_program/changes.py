@@ -229,7 +229,7 @@ BREAK_TOTAL = Change(
     test_after_commit=True,
 )
 FIX_TOTAL = Change(
-    intent="You're right: the 'optimisation' ignored quantities. Reverting it.",
+    intent="The 'optimisation' ignored quantities; I'll revert it and run the tests.",
     message="Count quantities in Cart.total_cents() again",
     edits=(FileEdit("shop/cart.py", replace_once(FAST_TOTAL, GOOD_TOTAL)),),
 )
