@@ -309,6 +309,11 @@ class MergeConfig(_Model):
     method: Literal["merge", "squash", "rebase"] = "merge"
     """merge (a merge commit), squash (one commit) or rebase (the branch's commits replayed
     on the base)."""
+    require_approval: bool = True
+    """False: a green head needs no approval to be mergeable (the local SCM; on GitHub the
+    repository's branch protection decides). A stale approval or requested changes still
+    block. With ``reactions: {approved-and-green: {auto: true, action: auto-merge}}`` this
+    lets a session merge itself once its CI is green."""
 
 
 class Defaults(_Model):

@@ -28,6 +28,9 @@ from core.tick_policy import SAFETY_TICK, needs_timer, ref_roots
 
 MIN_GAP = 0.02
 """Shortest time between the starts of two ticks, so a burst of writes is read at once."""
+PR_NOW = 1e-6
+"""The ``pr_interval`` of a tick that must refresh PR state at once without waiting on a
+host (0 would make it wait: an explicit call's meaning)."""
 
 
 def watch_roots(engine: Engine) -> list[Path]:
@@ -63,6 +66,12 @@ def is_signal(name: str) -> bool:
     )
 
 
+def is_ci_result(name: str) -> bool:
+    """Whether a change to ``name`` is a local CI run's spec coming or going: its result is
+    in the store once the spec is removed (:mod:`core.ci_runner`)."""
+    return name.startswith("ci-") and name.endswith(".json")
+
+
 async def reconcile_loop(
     engine: Engine,
     stop: asyncio.Event,
@@ -85,8 +94,19 @@ async def reconcile_loop(
     """
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
+    # A CI result is a fact reactions act on (ci-failed, approved-and-green): the PR state
+    # is refreshed in the tick it wakes, not up to PR_INTERVAL later. Runs are few, so
+    # this costs little; hook bursts still wait for PR_INTERVAL.
+    ci_landed = False
+
+    def accept(name: str) -> bool:
+        nonlocal ci_landed
+        if is_ci_result(name):
+            ci_landed = True
+        return is_signal(name)
+
     watcher = asyncio.create_task(
-        watch_dirs(lambda: watch_roots(engine), wake.set, stop, recursive=True, accept=is_signal)
+        watch_dirs(lambda: watch_roots(engine), wake.set, stop, recursive=True, accept=accept)
     )
     runtime = engine.runtime
     exits = (
@@ -108,9 +128,11 @@ async def reconcile_loop(
             # come after its file was read, and must bring the next tick at once.
             woken = wake.is_set()
             wake.clear()
+            pr_interval = PR_NOW if ci_landed else PR_INTERVAL
+            ci_landed = False
             started = loop.time()
             try:
-                events = await asyncio.to_thread(engine.reconcile, pr_interval=PR_INTERVAL)
+                events = await asyncio.to_thread(engine.reconcile, pr_interval=pr_interval)
             except Exception as exc:
                 if on_error is None:
                     raise

@@ -95,6 +95,7 @@ class PluginAccess:
             if ci is None
             else CiSettings(command=ci.command, timeout=ci.timeout, project_env=dict(project.env)),
             host=self._host(session.project) if self.scm(session.project).name != "local" else None,
+            review_required=project.merge.require_approval,
         )
 
     def _host(self, project_id: str) -> HostSettings | None:

@@ -112,6 +112,9 @@ class PRInfo:
     ci_required: bool = False
     """True when a CI command is configured, so "none" means "not run yet", not "no CI"."""
     review: ReviewState = "pending"
+    review_required: bool = True
+    """False when the project's ``merge.requireApproval`` is off: a green head with no
+    review is mergeable (a stale approval or requested changes still block)."""
     draft: bool = False
     merged: bool = False
     number: int | None = None
@@ -184,7 +187,8 @@ def pr_state(pr: PRInfo) -> PRState:
     if pr.review == "changes_requested":
         return "changes_requested"
     green = pr.ci == "passing" or (pr.ci == "none" and not pr.ci_required)
-    if pr.review == "approved" and green:
+    unreviewed_ok = pr.review == "pending" and not pr.review_required and not pr.draft
+    if green and (pr.review == "approved" or unreviewed_ok):
         return "mergeable"
     if pr.review == "stale":
         return "review_pending"
@@ -214,7 +218,7 @@ def merge_blockers(pr: PRInfo) -> list[str]:
         blockers.append(f"conflicts in: {', '.join(pr.conflicts)}")
     if pr.draft:
         blockers.append("draft")
-    if pr.review == "pending":
+    if pr.review == "pending" and pr.review_required:
         blockers.append("not approved")
     elif pr.review == "stale":
         blockers.append("approval is for an older head")
@@ -263,6 +267,9 @@ class ScmTarget:
     ci: CiSettings | None = None
     host: HostSettings | None = None
     """Set for host plugins (GitHub); None for ``local``."""
+    review_required: bool = True
+    """The project's ``merge.requireApproval``: False lets a green head merge unreviewed
+    (the local SCM; a host's own branch protection decides there)."""
 
 
 @dataclass(frozen=True)

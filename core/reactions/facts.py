@@ -128,7 +128,9 @@ def _approved_and_green(
     pr = session.pr
     if pr is None or pr.state != "mergeable" or not pr.mergeable or pr.blockers:
         return CLEAR if pr is None or not pr.problem else HOLD
-    return Fact(pr.head_sha, f"green and approved at {pr.head_sha[:10]}")
+    # With merge.requireApproval off a green head is mergeable unreviewed: say which it was.
+    how = "green and approved" if pr.review == "approved" else "green, no approval required"
+    return Fact(pr.head_sha, f"{how} at {pr.head_sha[:10]}")
 
 
 def _agent_stuck(

@@ -308,7 +308,7 @@ class Reactor:
             "merged",
             attempt=counted.attempts,
             rule=rule,
-            reason=f"merged at {fact.token[:10]}, green and approved",
+            reason=f"merged: {fact.summary}",
         )
 
     def _notify(self, session: Session, rule: Rule, episode: Episode, fact: Fact) -> None:

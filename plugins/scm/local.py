@@ -144,6 +144,7 @@ class LocalScm:
             ci=ci,
             ci_required=target.ci is not None,
             review=review,
+            review_required=target.review_required,
             checks=checks,
             wip_head=facts.wip_head,
         )

@@ -21,6 +21,11 @@ anything else
 
 A last user message carrying a ``tool_result`` is answered ``done`` (end_turn). Requests
 without ``tools`` are the CLI's side calls (session titles, ...) and get a short text.
+
+A test can also :meth:`~AnthropicStandin.script` a multi-step turn: a prompt containing a
+trigger is answered with the script's tool calls one after the other (each next one once
+the previous tool's result is in), then ``done``; a step whose tool failed ends the turn
+with a text naming the error, so a broken script shows in the transcript.
 Every request is recorded (path, parsed body, time) for assertions; all state is guarded by
 one lock because the server answers on many threads.
 """
@@ -32,7 +37,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -70,6 +75,11 @@ class RecordedRequest:
     def has_tools(self) -> bool:
         """True for the agent's main-loop calls, False for side calls (titles, quota)."""
         return isinstance(self.body, dict) and bool(self.body.get("tools"))
+
+
+ToolStep = Callable[[], tuple[str, dict[str, Any]]]
+"""One scripted tool call: (tool name, tool input), built when the call is made (so it may
+name a path only known once the session exists)."""
 
 
 @dataclass
@@ -143,6 +153,33 @@ def _has_tool_result(message: dict[str, Any]) -> bool:
     )
 
 
+def _tool_error(message: dict[str, Any]) -> str:
+    """The text of a failed tool_result in ``message`` ("" when every tool succeeded)."""
+    for block in message.get("content") or []:
+        if isinstance(block, dict) and block.get("type") == "tool_result" and block.get("is_error"):
+            content = block.get("content")
+            return message_text(content) if not isinstance(content, str) else content
+    return ""
+
+
+def scripted_turn(body: Any) -> tuple[str, int, dict[str, Any] | None]:
+    """The prompt of the turn under way, how many tool results came back since it, and the
+    message carrying the last of them (None when none has yet)."""
+    messages = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(messages, list):
+        return "", 0, None
+    results = 0
+    last: dict[str, Any] | None = None
+    for message in reversed(messages):
+        if not (isinstance(message, dict) and message.get("role") == "user"):
+            continue
+        if not _has_tool_result(message):
+            return strip_reminders(message_text(message.get("content"))), results, last
+        results += 1
+        last = last or message
+    return "", results, last
+
+
 class AnthropicStandin:
     """The scripted server; use as a context manager, read ``base_url`` and ``requests``.
 
@@ -161,6 +198,7 @@ class AnthropicStandin:
         self._requests: list[RecordedRequest] = []
         self._failures: dict[str, int] = {}
         self._deltas_sent = 0
+        self._scripts: list[tuple[str, tuple[ToolStep, ...]]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -254,10 +292,37 @@ class AnthropicStandin:
 
     # -- the script ------------------------------------------------------------------
 
+    def script(self, trigger: str, steps: Sequence[ToolStep]) -> None:
+        """Answer a prompt containing ``trigger`` with ``steps``' tool calls, in order.
+
+        Scripts are tried in the order they were added, before the keywords above.
+        """
+        with self._lock:
+            self._scripts.append((trigger, tuple(steps)))
+
+    def _scripted(self, body: Any) -> _Reply | None:
+        prompt, done, last = scripted_turn(body)
+        with self._lock:
+            scripts = list(self._scripts)
+        for trigger, steps in scripts:
+            if trigger not in prompt:
+                continue
+            error = _tool_error(last) if last is not None else ""
+            if error:
+                return _Reply(text=f"scripted step {done} failed: {error}")
+            if done >= len(steps):
+                return _Reply(text=TOOL_DONE_TEXT)
+            name, tool_input = steps[done]()
+            return _Reply(tool_name=name, tool_input=tool_input)
+        return None
+
     def decide(self, body: Any) -> _Reply:
         """Pick the reply for one /v1/messages body from its last user message."""
         if not (isinstance(body, dict) and body.get("tools")):
             return _Reply(text=side_call_text(body))
+        scripted = self._scripted(body)
+        if scripted is not None:
+            return scripted
         message = last_user_message(body)
         if message is None:
             return _Reply(text=DEFAULT_TEXT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.models import Activity, ActivityState, Event, Lifecycle, Session, SignalSource, WaitingFor
+from tests.conftest import run_git
 from tests.support.engine import make_engine, write_config
 
 TIMEOUT = 15.0
@@ -129,6 +131,42 @@ async def test_a_change_during_a_tick_brings_the_next_tick_at_once(
         while len(started) < 3:
             assert time.monotonic() < deadline, f"ticks at {started}"
             await asyncio.sleep(0.02)
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, TIMEOUT)
+
+
+async def test_a_local_ci_result_reaches_the_stored_pr_at_once(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    # The CI result is the fact ci-failed and approved-and-green react to: waiting for the
+    # next PR refresh (PR_INTERVAL, 3 s) after it would spend the reactions' latency budget.
+    ci = f"    ci:\n      command: '{sys.executable} -c \"import time; time.sleep(0.8)\"'\n"
+    agent = f"{sys.executable} -c 'import time; time.sleep(600)'"
+    engine = make_engine(write_config(tmp_path, git_repo, command=agent, extra_project_yaml=ci))
+    session = engine.spawn("app", "a task")
+    stop = asyncio.Event()
+    loop = asyncio.create_task(reconcile_loop(engine, stop, interval=0.2))
+    try:
+        worktree = Path(session.worktree)
+        (worktree / "a.txt").write_text("a\n")
+        run_git(worktree, "add", "a.txt")
+        run_git(worktree, "commit", "-q", "-m", "work")
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            stored = await asyncio.to_thread(engine.get, session.id)
+            if stored.pr is not None and stored.pr.ci == "passing":
+                break
+            assert time.monotonic() < deadline, f"CI never showed as passing: {stored.pr}"
+            await asyncio.sleep(0.02)
+        run = engine.store.latest_ci_run(session.id, stored.pr.head_sha)
+        assert run is not None and run.finished_at is not None
+        shown = [
+            e.ts
+            for e in engine.store.events_after(0)
+            if e.kind == "pr" and e.session_id == session.id and e.data.get("ci") == "passing"
+        ]
+        assert shown[0] - run.finished_at < 1.0, shown[0] - run.finished_at
     finally:
         stop.set()
         await asyncio.wait_for(loop, TIMEOUT)

@@ -179,6 +179,31 @@ def test_zones_follow_the_pr_through_review_to_done(tmp_path: Path, repo: Path) 
     assert zones[0] == "In review" and "Fixing" in zones and zones[-1] == "Ready to merge"
 
 
+def test_with_no_approval_required_a_green_head_is_ready_to_merge(
+    tmp_path: Path, repo: Path
+) -> None:
+    # merge.requireApproval: false reaches the local SCM from the project config.
+    cfg = write_config(
+        tmp_path,
+        repo,
+        command=AGENT,
+        extra_project_yaml=f"    ci:\n      command: '{sys.executable} check.py'\n"
+        "    merge:\n      requireApproval: false\n",
+    )
+    engine = make_engine(cfg)
+    session = engine.spawn("app", "fix the login bug")
+    commit(session, "mode.txt", "fail\n")
+    failing = settle(engine, session.id)
+    assert failing.pr is not None and failing.pr.blockers == ("CI failing",)
+    head = commit(session, "mode.txt", "pass\n", "fix the tests")
+    green = settle(engine, session.id)
+    assert green.pr is not None and green.pr.state == "mergeable"
+    assert green.pr.review == "pending" and green.pr.blockers == ()
+    assert zone_of(green) is Zone.READY_TO_MERGE
+    merged, sha = engine.merge(session.id, expect_head=head)
+    assert merged.lifecycle is Lifecycle.MERGED and rev(repo, "main") == sha
+
+
 @pytest.mark.parametrize("method", ["merge", "squash", "rebase"])
 def test_merge_methods_land_on_an_advanced_base(tmp_path: Path, repo: Path, method: str) -> None:
     engine = engine_for(tmp_path, repo, ci=False)

@@ -18,6 +18,7 @@ from core.models import (
     Zone,
 )
 from core.scm import PRInfo, merge_blockers, pr_state
+from core.wip import WIP_BLOCKER
 from core.zones import zone_of
 
 GREEN = PRInfo(head_sha="h2", base_sha="b1", ahead=2, behind=0, ci="passing", ci_required=True)
@@ -56,6 +57,35 @@ def test_state_and_blockers(changes: dict[str, object], state: str, blockers: li
     assert stored.mergeable is (not blockers)
     assert (stored.state, list(stored.blockers)) == (state, blockers)
     assert (stored.number, stored.url) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("changes", "state", "blockers"),
+    [
+        # merge.requireApproval: false — green is enough, with no review at all
+        ({}, "mergeable", []),
+        ({"ci": "none", "ci_required": False}, "mergeable", []),
+        ({"ci": "none"}, "open", ["CI has not run on this head"]),
+        ({"ci": "running"}, "ci_running", ["CI running"]),
+        ({"ci": "failing"}, "ci_failed", ["CI failing"]),
+        ({"conflicts": ("a.py",)}, "conflicts", ["conflicts in: a.py"]),
+        ({"draft": True}, "draft", ["draft"]),
+        ({"wip_head": True}, "mergeable", [WIP_BLOCKER]),
+        # a review that was given still counts: a stale one or requested changes block
+        ({"review": "stale"}, "review_pending", ["approval is for an older head"]),
+        ({"review": "changes_requested"}, "changes_requested", ["changes requested"]),
+        ({"review": "approved"}, "mergeable", []),
+    ],
+)
+def test_no_approval_required_makes_green_enough(
+    changes: dict[str, object], state: str, blockers: list[str]
+) -> None:
+    pr = replace(GREEN, review_required=False, **changes)  # type: ignore[arg-type]
+    assert pr_state(pr) == state
+    assert merge_blockers(pr) == blockers
+    stored = pr.to_session_pr()
+    assert stored.mergeable is (not blockers)
+    assert (stored.state, list(stored.blockers)) == (state, blockers)
 
 
 def test_behind_base_is_a_note_not_a_blocker() -> None:
