@@ -48,8 +48,13 @@ def watch_roots(engine: Engine) -> list[Path]:
             continue  # a plugin that cannot load runs no session to watch
         for project in engine.config.projects.values():
             dirs.update(agent.signal_dirs(project.env))
-    candidates = [engine.locations.sessions_root, *sorted(dirs), *ref_roots(engine)]
+    candidates = [engine.locations.sessions_root, *sorted(dirs)]
     return [p for p in candidates if p.is_dir()]
+
+
+def watched_refs(engine: Engine) -> list[Path]:
+    """The SCMs' ref directories that exist (see :func:`core.tick_policy.ref_roots`)."""
+    return [p for p in ref_roots(engine) if p.is_dir()]
 
 
 def is_signal(name: str) -> bool:
@@ -105,8 +110,20 @@ async def reconcile_loop(
             ci_landed = True
         return is_signal(name)
 
+    # A branch that moved (an agent's commit) is a fact too: its CI starts, and the
+    # reactions waiting on a new head see it, in the tick it wakes.
+    refs_moved = False
+
+    def on_refs() -> None:
+        nonlocal refs_moved
+        refs_moved = True
+        wake.set()
+
     watcher = asyncio.create_task(
         watch_dirs(lambda: watch_roots(engine), wake.set, stop, recursive=True, accept=accept)
+    )
+    refs = asyncio.create_task(
+        watch_dirs(lambda: watched_refs(engine), on_refs, stop, recursive=True)
     )
     runtime = engine.runtime
     exits = (
@@ -128,8 +145,8 @@ async def reconcile_loop(
             # come after its file was read, and must bring the next tick at once.
             woken = wake.is_set()
             wake.clear()
-            pr_interval = PR_NOW if ci_landed else PR_INTERVAL
-            ci_landed = False
+            pr_interval = PR_NOW if ci_landed or refs_moved else PR_INTERVAL
+            ci_landed = refs_moved = False
             started = loop.time()
             try:
                 events = await asyncio.to_thread(engine.reconcile, pr_interval=pr_interval)
@@ -163,7 +180,7 @@ async def reconcile_loop(
             if rest > 0 and not stop.is_set():
                 await asyncio.sleep(rest)
     finally:
-        for task in (watcher, exits, reactions):
+        for task in (watcher, refs, exits, reactions):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

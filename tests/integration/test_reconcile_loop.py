@@ -17,6 +17,7 @@ from typing import Any
 
 from core.daemon import reconcile_loop
 from core.engine import Engine
+from core.lifecycle import PR_INTERVAL
 from core.models import Activity, ActivityState, Event, Lifecycle, Session, SignalSource, WaitingFor
 from tests.conftest import run_git
 from tests.support.engine import make_engine, write_config
@@ -167,6 +168,36 @@ async def test_a_local_ci_result_reaches_the_stored_pr_at_once(
             if e.kind == "pr" and e.session_id == session.id and e.data.get("ci") == "passing"
         ]
         assert shown[0] - run.finished_at < 1.0, shown[0] - run.finished_at
+    finally:
+        stop.set()
+        await asyncio.wait_for(loop, TIMEOUT)
+
+
+async def test_a_commit_reaches_the_stored_pr_at_once(tmp_path: Path, git_repo: Path) -> None:
+    # An agent's commit is what a reaction waits on (a fix pushed): its new head, and the
+    # CI run started for it, must not wait for the next PR refresh (PR_INTERVAL, 3 s).
+    agent = f"{sys.executable} -c 'import time; time.sleep(600)'"
+    engine = make_engine(write_config(tmp_path, git_repo, command=agent))
+    session = engine.spawn("app", "a task")
+    stop = asyncio.Event()
+    loop = asyncio.create_task(reconcile_loop(engine, stop, interval=0.2))
+    try:
+        worktree = Path(session.worktree)
+        for attempt in range(3):
+            await asyncio.sleep(PR_INTERVAL)  # the last refresh is long past, as when idle
+            (worktree / "a.txt").write_text(f"{attempt}\n")
+            run_git(worktree, "add", "a.txt")
+            run_git(worktree, "commit", "-q", "-m", f"work {attempt}")
+            committed = time.time()
+            head = run_git(worktree, "rev-parse", "HEAD").strip()
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                stored = await asyncio.to_thread(engine.get, session.id)
+                if stored.pr is not None and stored.pr.head_sha == head:
+                    break
+                assert time.monotonic() < deadline, f"the commit never showed: {stored.pr}"
+                await asyncio.sleep(0.02)
+            assert time.time() - committed < 1.0
     finally:
         stop.set()
         await asyncio.wait_for(loop, TIMEOUT)
