@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,8 @@ pytestmark = pytest.mark.reactions
 
 REPO = "octo/app"
 TIMEOUT = 30.0
+POLL = 2
+"""The repository's ``pollInterval`` (the smallest the config allows)."""
 FAILING_LOG = (
     "2024-05-01T10:00:00.0000000Z ##[group]Run pytest\n"
     "2024-05-01T10:00:01.0000000Z FAILED tests/test_login.py::test_redirect - assert 302 == 200\n"
@@ -92,7 +94,8 @@ def engine(
         git_repo,
         command=recorder_command(recorded),
         extra_project_yaml=(
-            f"    github:\n      repo: {REPO}\n      apiUrl: {github.url}\n      pollInterval: 2\n"
+            f"    github:\n      repo: {REPO}\n      apiUrl: {github.url}\n"
+            f"      pollInterval: {POLL}\n"
         ),
     )
     engine = make_engine(config)
@@ -201,7 +204,9 @@ def test_only_new_threads_are_forwarded_and_replies_forward_nothing(
         wait_for(lambda: _stored_replies(engine, sid) == [1], timeout=TIMEOUT)
         time.sleep(1.5)  # a few more ticks and passes of the reactor
         assert len(sends(engine, sid)) == 1
-        # A later thread from another reviewer: sent alone.
+        # A later thread from another reviewer: sent alone, within about a poll interval
+        # of reaching GitHub (the issue's latency target for GitHub).
+        pushed = time.time()
         github.update(
             pr,
             threads=[
@@ -210,6 +215,9 @@ def test_only_new_threads_are_forwarded_and_replies_forward_nothing(
             ],
         )
         wait_for(lambda: len(sends(engine, sid)) == 2, timeout=TIMEOUT)
+        latency = [e for e in reactions(engine, sid) if "text" in e.data][-1].ts - pushed
+        print(f"GitHub thread to the agent: {latency:.2f}s (pollInterval {POLL}s)")
+        assert latency < 3 * POLL, latency  # generous: two cores shared with other tests
         time.sleep(1.5)
         assert len(sends(engine, sid)) == 2
         got = received(recorded, [first["text"], sends(engine, sid)[1]["text"]])
@@ -288,9 +296,18 @@ def test_a_failing_check_sends_the_excerpt_of_its_fetched_log_and_its_url(
     assert got == (text + "\r").encode()
 
 
-@pytest.mark.parametrize("status", [429, 403])
+LIMITS: dict[str, Callable[[float], Fault]] = {
+    "primary-429": lambda reset: Fault.primary_limit(reset, status=429),
+    "primary-403": lambda reset: Fault.primary_limit(reset, status=403),
+    "secondary-403": lambda reset: Fault.secondary_limit(round(reset - time.time()), status=403),
+}
+"""GitHub's ways of saying "not now": the hourly budget spent (``x-ratelimit-remaining: 0``
+and its reset time), or the secondary limit with ``Retry-After``."""
+
+
+@pytest.mark.parametrize("limit", list(LIMITS))
 def test_a_rate_limited_github_delays_reactions_without_losing_or_repeating_them(
-    engine: Engine, github: GitHubStandIn, recorded: Path, status: int
+    engine: Engine, github: GitHubStandIn, recorded: Path, limit: str
 ) -> None:
     sid, branch, head = spawn(engine, recorded)
     pr = github.add_pr(
@@ -301,8 +318,8 @@ def test_a_rate_limited_github_delays_reactions_without_losing_or_repeating_them
         # GitHub's hourly budget runs out for a few seconds; meanwhile a bot comments and
         # CI fails. Nothing may be sent while ao-tui cannot see GitHub.
         reset = time.time() + 6
-        github.fault("pulls", Fault.primary_limit(reset, status=status))
-        github.fault("graphql", Fault.primary_limit(reset, status=status))
+        github.fault("pulls", LIMITS[limit](reset))
+        github.fault("graphql", LIMITS[limit](reset))
         github.update(
             pr,
             threads=[
@@ -332,3 +349,46 @@ def test_a_rate_limited_github_delays_reactions_without_losing_or_repeating_them
 def _problem(engine: Engine, sid: str) -> str:
     pr = engine.get(sid).pr
     return "" if pr is None else pr.problem
+
+
+def test_a_log_held_back_by_a_rate_limit_is_waited_for_not_sent_empty(
+    engine: Engine, github: GitHubStandIn, recorded: Path
+) -> None:
+    # GitHub answers the PR but not yet its job's log (a secondary limit on that call): the
+    # agent must get the excerpt once the log comes, not a placeholder that spends a fix.
+    sid, branch, head = spawn(engine, recorded)
+    github.fault("logs", Fault.secondary_limit(4, status=403))
+    github.add_pr(
+        REPO, branch, head, checks=[FakeCheck("tests", conclusion="FAILURE", log=FAILING_LOG)]
+    )
+    with Daemon(engine) as daemon:
+        refused = wait_for(lambda: github.log("logs"), timeout=TIMEOUT)[0]
+        wait_for(lambda: sends(engine, sid), timeout=TIMEOUT)
+        time.sleep(1.5)
+        (sent,) = sends(engine, sid)
+        got = received(recorded, [sent["text"]])
+    assert daemon.errors == []
+    assert refused.status == 403
+    sent_at = next(e for e in reactions(engine, sid) if "text" in e.data).ts
+    assert sent_at >= refused.at + 3.5, "nothing was sent while the log was held back"
+    assert "FAILED tests/test_login.py::test_redirect - assert 302 == 200" in sent["text"]
+    assert "log not fetched" not in sent["text"]
+    assert got == (sent["text"] + "\r").encode()
+
+
+def test_a_log_that_is_gone_is_not_waited_for(
+    engine: Engine, github: GitHubStandIn, recorded: Path
+) -> None:
+    # A 404 (GitHub keeps logs 90 days) will not pass: the agent is told at once, with
+    # the check's page, rather than never.
+    sid, branch, head = spawn(engine, recorded)
+    github.fault("logs", Fault.not_found(), times=100)
+    github.add_pr(
+        REPO, branch, head, checks=[FakeCheck("tests", conclusion="FAILURE", log=FAILING_LOG)]
+    )
+    with Daemon(engine) as daemon:
+        wait_for(lambda: sends(engine, sid), timeout=TIMEOUT)
+        (sent,) = sends(engine, sid)
+    assert daemon.errors == []
+    assert "(log unavailable: " in sent["text"]
+    assert "/actions/runs/" in sent["text"]
