@@ -87,8 +87,23 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
 }
 """What each key does when no config mentions it (AO's defaults, except agent-exited)."""
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+# At most 12 digits a part: a longer number is not a duration anyone means, and it would
+# overflow the float (or Python's int-from-text limit) before the range check could say so.
+_DURATION = re.compile(r"(?:(\d{1,12})d)?(?:(\d{1,12})h)?(?:(\d{1,12})m)?(?:(\d{1,12})s)?")
 _UNITS = (86400, 3600, 60, 1)
+_COUNT = re.compile(r"[+-]?\d+")
+MAX_DURATION = 365 * 86400
+"""The longest ``escalateAfter`` or ``threshold``: a year (longer reads as a typo)."""
+MAX_ATTEMPTS = 100
+"""The most attempts ``retries`` or ``escalateAfter`` may allow in one episode."""
+
+
+def _whole(text: str) -> int:
+    """The whole number ``text`` writes; past 12 digits, 10**12 (far beyond any allowed
+    value), so a thousand-digit number is refused as too large rather than crashing."""
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    return sign * (int(digits) if len(digits) <= 12 else 10**12)
 
 
 def parse_duration(text: str) -> float | None:
@@ -109,6 +124,22 @@ def _duration_error(key: str, value: object) -> PydanticCustomError:
     )
 
 
+def _duration_in_range(key: str, value: str, seconds: float) -> None:
+    """Refuse a duration of nothing (it would fire at once) or of more than a year."""
+    if seconds <= 0:
+        raise PydanticCustomError(
+            "duration_zero",
+            "{key} {value} is no time at all; write a duration such as '30m'",
+            {"key": key, "value": repr(value)},
+        )
+    if seconds > MAX_DURATION:
+        raise PydanticCustomError(
+            "duration_long",
+            "{key} {value} is longer than a year; write at most '365d'",
+            {"key": key, "value": repr(value)},
+        )
+
+
 class ReactionRule(_Model):
     """One reaction's settings; any left out take the top level's, then the default's."""
 
@@ -121,7 +152,7 @@ class ReactionRule(_Model):
     review threads, the conflicting files) always follow it."""
     priority: Priority | None = None
     """urgent, action, warning or info: how loudly the operator is told."""
-    retries: int | None = Field(default=None, ge=0, le=100)
+    retries: int | None = Field(default=None, ge=0, le=MAX_ATTEMPTS)
     """How many times the agent is sent the facts (or restored) in one episode."""
     escalate_after: int | str | None = None
     """Tell the operator after this many attempts (a count) or once the episode has lasted
@@ -134,27 +165,43 @@ class ReactionRule(_Model):
     include_summary: bool | None = None
     """Accepted for AO configs (all-complete); the summary is always included."""
 
-    @field_validator("escalate_after")
+    @field_validator("escalate_after", mode="before")
     @classmethod
-    def _escalate_after(cls, value: int | str | None) -> int | str | None:
-        if isinstance(value, int) and value < 1:
-            raise PydanticCustomError(
-                "escalate_count", "escalateAfter must be 1 or more attempts, or a duration"
-            )
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        if isinstance(value, str) and parse_duration(value) is None:
-            raise _duration_error("escalateAfter", value)
-        return value
+    def _escalate_after(cls, value: object) -> object:
+        # YAML hands every scalar over as text: "2" is a count, "30m" a duration.
+        text = str(value).strip() if isinstance(value, int | str) else None
+        if text is None or isinstance(value, bool):
+            return value  # left to the type check, which names what was given
+        if _COUNT.fullmatch(text):
+            count = _whole(text)
+            if not 1 <= count <= MAX_ATTEMPTS:
+                raise PydanticCustomError(
+                    "escalate_count",
+                    "escalateAfter {value} is not 1 to {most} attempts; write a count such "
+                    "as 2 or a duration such as '30m'",
+                    {"value": text, "most": MAX_ATTEMPTS},
+                )
+            return count
+        seconds = parse_duration(text)
+        if seconds is None:
+            raise _duration_error("escalateAfter", text)
+        _duration_in_range("escalateAfter", text, seconds)
+        return text
 
-    @field_validator("threshold")
+    @field_validator("threshold", mode="before")
     @classmethod
-    def _threshold(cls, value: str | int | None) -> str | int | None:
-        if isinstance(value, int) and value < 1:
-            raise _duration_error("threshold", value)
-        if isinstance(value, str) and parse_duration(value) is None:
-            raise _duration_error("threshold", value)
-        return value
+    def _threshold(cls, value: object) -> object:
+        text = str(value).strip() if isinstance(value, int | str) else None
+        if text is None or isinstance(value, bool):
+            return value
+        if _COUNT.fullmatch(text):
+            _duration_in_range("threshold", text, float(_whole(text)))
+            return _whole(text)  # seconds, as the setting's description says
+        seconds = parse_duration(text)
+        if seconds is None:
+            raise _duration_error("threshold", text)
+        _duration_in_range("threshold", text, seconds)
+        return text
 
     @field_validator("message")
     @classmethod

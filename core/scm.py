@@ -79,6 +79,9 @@ class CheckRun:
     command: str | None = None
     """The command line this run ran (local CI), as recorded when it started; None for a
     host's check."""
+    log_pending: bool = False
+    """The log could not be fetched for a passing reason (the host is rate-limited or
+    failing): the excerpt is a placeholder, and a later call brings the real one."""
 
     def to_json(self) -> dict[str, Any]:
         """One entry of ``ci --json``'s ``checks``: masked, the excerpt bounded.

@@ -203,7 +203,16 @@ class _Builder:
 
     def _build(self, node: Node, path: YamlPath, key: Mark | None) -> Any:
         if isinstance(node, ScalarNode):
-            value = self.loader.construct_object(node, deep=True)
+            try:
+                value = self.loader.construct_object(node, deep=True)
+            except ValueError:
+                # Python refuses an int of more than 4,300 digits (a DoS guard); no setting
+                # takes one, so it is refused here rather than as a traceback.
+                where = _mark(node.start_mark)
+                self.problems.append(
+                    YamlProblem(where.line, where.column, path, "this number is far too long")
+                )
+                return None
             source = None
             if value is not None and not isinstance(value, str):
                 source = node.value

@@ -81,6 +81,8 @@ def _ci_failed(session: Session, _rule: Rule, sources: Sources, _last: float | N
     if pr.ci != "failing":
         return CLEAR
     checks = tuple(sources.failing_checks(session))
+    if any(check.log_pending for check in checks):
+        return HOLD  # the host holds the log back for now: send the excerpt, not a placeholder
     names = [failing_names(check) for check in checks]
     summary = ", ".join(name for name in names if name) or ", ".join(c.name for c in checks)
     causes = [infrastructure_cause(check) for check in checks]

@@ -1,6 +1,7 @@
 """What a reaction sends to an agent: a framing line (the key's ``message``, or ours), then
-the facts — the failing excerpt and where the full log is, the review threads with
-``path:line``, author and body, the conflicting files and the base commit.
+the facts — the failing excerpt, where the full log is and the check's page on the host,
+the review threads with ``path:line``, author and body, the conflicting files and the base
+commit.
 
 Everything someone else wrote (a CI log, a reviewer's comment, a file name) is made inert
 (:func:`core.inert.inert`) before it joins the message: an escape in it is shown as ``^[``
@@ -46,11 +47,14 @@ def _ci_failed(session: Session, rule: Rule, fact: Fact, of: str) -> str:
     )
     parts = [framing]
     for check in fact.checks:
-        where = check.log_path or check.url or ""
         name = inert(check.name, one_line=True)
-        line = f"Check {name!r} failed" + (
-            f"; the full log is {inert(where, one_line=True)}" if where else ""
-        )
+        line = f"Check {name!r} failed"
+        # Both: the saved log is what the agent can read; the host's page is where the
+        # run (its other jobs, a rerun) is, and what a human would open.
+        if check.log_path:
+            line += f"; the full log is {inert(check.log_path, one_line=True)}"
+        if check.url:
+            line += f"; the check is {inert(check.url, one_line=True)}"
         excerpt = inert(check.to_json()["excerpt"]).strip().splitlines()
         if len(excerpt) > _EXCERPT_LINES:
             excerpt = [

@@ -66,6 +66,8 @@ WATCH_TTL = 600.0
 """A branch no caller has asked about for this many seconds is no longer polled."""
 _EXCERPT_CACHE = 512
 _CHECK_ORDER = {"failing": 0, "running": 1, "none": 2, "passing": 3}
+_PENDING = "(log not fetched yet: "
+"""How a job log's placeholder begins when fetching it failed for a passing reason."""
 
 
 class GitHubScm:
@@ -319,7 +321,10 @@ class GitHubScm:
     ) -> list[CheckRun]:
         now = self._clock()
         excerpts = {**self._excerpts, **(unavailable or {})}
-        runs = [_check_run(c, snap.head_sha, now, excerpts, self._logs) for c in snap.contexts]
+        pending = {job for job, why in (unavailable or {}).items() if why.startswith(_PENDING)}
+        runs = [
+            _check_run(c, snap.head_sha, now, excerpts, self._logs, pending) for c in snap.contexts
+        ]
         return sorted(runs, key=lambda run: _CHECK_ORDER[run.state])
 
     def checks(self, target: ScmTarget, store: Store, head: str) -> list[CheckRun]:
@@ -352,8 +357,11 @@ class GitHubScm:
             try:
                 text = await client.download(path, max_bytes=LOG_MAX_BYTES)
             except GitHubError as err:
-                # Not cached: the next call tries again.
-                unavailable[context.job_id] = f"(log unavailable: {err.line()})"
+                # Not cached: the next call tries again. A pause (rate limit), a host error
+                # or no answer passes; a 404 (the log expired) does not.
+                passing = err.retry_at is not None or err.status is None or err.status >= 500
+                prefix = _PENDING if passing else "(log unavailable: "
+                unavailable[context.job_id] = f"{prefix}{err.line()})"
                 continue
             if len(self._excerpts) >= _EXCERPT_CACHE:
                 self._excerpts.clear()
@@ -481,6 +489,7 @@ def _check_run(
     now: float,
     excerpts: dict[int, str],
     logs: dict[int, str],
+    pending: set[int],
 ) -> CheckRun:
     duration = None
     if context.started_at is not None:
@@ -495,6 +504,7 @@ def _check_run(
         excerpt=excerpts.get(job, "") if job is not None else "",
         url=context.url,
         log_path=logs.get(job, "") if job is not None else "",
+        log_pending=job in pending,
     )
 
 

@@ -57,6 +57,26 @@ EXPECTED = {
     "allow-not-a-list.yaml": "allow: expected a list of rules, got the text 'Bash(pytest:*)'",
     "allow-huge-list.yaml": "projects.app.agentConfig.allow: 1,000 rules (at most 256)",
     "allow-rule-too-long.yaml": "allow.0: the rule is 5,006 characters long (at most 512)",
+    "reactions-message-control-chars.yaml": (
+        "reactions.ci-failed.message: message holds the control character U+001B"
+    ),
+    "reactions-huge-retries.yaml": "reactions.ci-failed.retries: Input should be less than",
+    "reactions-negative-escalate-after.yaml": (
+        "reactions.merge-conflicts.escalateAfter: escalateAfter -2 is not 1 to 100 attempts"
+    ),
+    "reactions-duration-in-words.yaml": "escalateAfter '10 minutes' is not a duration",
+    "reactions-threshold-in-words.yaml": "threshold '10 minutes' is not a duration",
+    "reactions-zero-threshold.yaml": "threshold '0m' is no time at all",
+    "reactions-unknown-action.yaml": "reactions.ci-failed.action: Input should be 'send-to",
+    "reactions-action-not-for-its-key.yaml": (
+        "projects.app.reactions.ci-failed: ci-failed cannot auto-merge; its actions are "
+        "send-to-agent, notify"
+    ),
+    "reactions-unknown-key.yaml": (
+        "projects.app.reactions.ci-failure: unknown key 'ci-failure'; did you mean 'ci-failed'?"
+    ),
+    "reactions-duration-overflows.yaml": "reactions.bugbot-comments.escalateAfter: escalateAf",
+    "reactions-retries-5000-digits.yaml": "reactions.ci-failed.retries: this number is far too",
 }
 LOCATED = re.compile(r"^ao-tui: \S*ao\.config\.yaml:\d+:\d+: ")
 
@@ -72,7 +92,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_the_corpus_is_there() -> None:
-    assert len(CONFIGS) >= 25
+    assert len(CONFIGS) >= 35
     assert set(EXPECTED) <= {p.name for p in CONFIGS}
 
 
