@@ -20,6 +20,7 @@ from core.feed import Batch
 from core.models import DeliveryResult, Lifecycle, Session
 from core.reactions import verbs
 from core.reactions.ledger import ALL, Ledger
+from core.reactions.rules import switched_off
 
 if TYPE_CHECKING:
     from ao_tui.app import CockpitApp
@@ -30,8 +31,10 @@ SESSION_ACTIONS = frozenset({"pause_reactions", "send_suggestion", "edit_suggest
 
 def read_reactions(engine: Engine) -> ReactionsView:
     """Whether reactions run, and which sessions are paused (blocking: reads the store)."""
-    paused = Ledger(engine.store).paused()
-    return ReactionsView(verbs.state(engine), frozenset(paused - {ALL}))
+    paused = Ledger(engine.store).paused()  # one read: verbs.state would make a second
+    off = switched_off(engine.config)
+    state = f"off ({off})" if off is not None else "paused" if ALL in paused else "on"
+    return ReactionsView(state, frozenset(paused - {ALL}))
 
 
 def pauses_in(batch: Batch) -> bool:

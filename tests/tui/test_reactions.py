@@ -132,8 +132,12 @@ async def test_p_pauses_and_resumes_the_selected_session(make_app: MakeApp, engi
         assert "reactions" not in str(app.counts.content)
         await pilot.press("P")
         await wait_until(pilot, lambda: "app-9" not in ledger.paused())
-    kinds = [(e.kind, e.data.get("outcome")) for e in engine.store.events_after(0, limit=500)]
-    assert ("reaction", "paused") in kinds and ("reaction", "resumed") in kinds
+
+        def said() -> list[object]:
+            events = engine.store.events_after(0, limit=500)
+            return [e.data.get("outcome") for e in events if e.kind == "reaction"]
+
+        await wait_until(pilot, lambda: said() == ["paused", "resumed"])
 
 
 @pytest.mark.reactions
@@ -185,11 +189,17 @@ async def test_s_sends_the_suggested_message_as_it_is(
         assert "✉ ci" in str(app.preview.waiting.content)
         await pilot.press("S")
         await wait_until(pilot, lambda: ("paste", "%10", SUGGESTED_TEXT) in runtime.calls)
-        await wait_until(pilot, lambda: Ledger(engine.store).suggestion("app-10") is None)
-    sends = Ledger(engine.store).sends("app-10")
-    assert [s.state for s in sends] != ["suggested"] and sends[-1].text == SUGGESTED_TEXT
-    last = [e for e in engine.store.events_after(0, limit=500) if e.kind == "reaction"][-1]
-    assert last.data["by"] == "operator" and last.data["text"] == SUGGESTED_TEXT
+        # The send is recorded once it is over: the ledger row, then the reaction event.
+        await wait_until(pilot, lambda: _operator_sends(engine))
+    (event,) = _operator_sends(engine)
+    assert event.data["text"] == SUGGESTED_TEXT and event.data["outcome"] != "failed"
+    send = Ledger(engine.store).sends("app-10")[-1]
+    assert send.state == "sent" and send.text == SUGGESTED_TEXT
+
+
+def _operator_sends(engine: Engine) -> list[Any]:
+    events = engine.store.events_after(0, limit=500)
+    return [e for e in events if e.kind == "reaction" and e.data.get("by") == "operator"]
 
 
 async def test_e_opens_the_send_dialog_prefilled_and_sends_the_edit(
@@ -209,6 +219,7 @@ async def test_e_opens_the_send_dialog_prefilled_and_sends_the_edit(
         edited = SUGGESTED_TEXT + " Run make test first."
         await wait_until(pilot, lambda: ("paste", "%10", edited) in runtime.calls)
         await wait_until(pilot, lambda: not isinstance(app.screen, SendScreen))
+        await wait_until(pilot, lambda: _operator_sends(engine))
     send = Ledger(engine.store).sends("app-10")[-1]
     assert send.state != "suggested" and "(edited)" in send.detail
 
