@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from textual.widgets import Static, TextArea
+from textual.widgets import DataTable, Static, TextArea
 
 from ao_tui.app import CockpitApp
 from ao_tui.screens.detail import DetailScreen, info_table
@@ -241,3 +241,20 @@ async def test_suggest_keys_are_offered_only_for_a_suggestion(
 def test_needs_you_reason_names_the_keys(engine: Engine) -> None:
     seed_suggestion(engine, "app-10")
     assert needs_you_reason(engine.get("app-10")).endswith("(S sends, e edits)")
+
+
+async def test_events_tab_lists_reaction_events(make_app: MakeApp, engine: Engine) -> None:
+    # The sentence for the `reaction` kind is core/event_summary.py's (its fields until
+    # that module has one); the tab shows it like any other event, made inert.
+    data = {"key": "ci-failed", "outcome": "delivered", "attempt": 1, "budget": 2}
+    engine.store.append_event("app-9", "reaction", data)
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "app-9")
+        await pilot.press("i")
+        await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen))
+        table = app.screen.query_one("#detail-events", DataTable)
+        await wait_until(pilot, lambda: table.row_count > 0)
+        rows = [" ".join(map(str, table.get_row_at(i))) for i in range(table.row_count)]
+        assert any("reaction" in row and "ci-failed" in row for row in rows), rows
