@@ -37,6 +37,7 @@ from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import Worker, WorkerState
 
+from ao_tui import reaction_actions
 from ao_tui.capture import CAPTURE_INTERVAL, CaptureThrottle
 from ao_tui.commands import CockpitCommands
 from ao_tui.keymap import (
@@ -68,6 +69,7 @@ from ao_tui.widgets.first_run import FirstRun
 from ao_tui.widgets.footer import CockpitFooter
 from ao_tui.widgets.orphan_line import OrphanLine
 from ao_tui.widgets.preview import Preview
+from ao_tui.widgets.reaction_mark import ReactionsView
 from ao_tui.widgets.watch_alarm import WatchAlarm
 from ao_tui.widgets.zone_counts import ZoneCounts, count_zones
 from ao_tui.workers import WorkerScreen, error_text
@@ -105,6 +107,7 @@ _SESSION_ACTIONS = frozenset(
     {
         *("attach", "detail", "send", "answer", "answer_moot", "kill", "restore"),
         *("ci", "diff", "merge", "approve_pr"),
+        *reaction_actions.SESSION_ACTIONS,
     }
 )
 _ANSWERS = {"session.approve": True, "session.deny": False}
@@ -271,6 +274,8 @@ class CockpitApp(App[None]):
         """Sessions an answer is on its way to (a second y must not answer the next prompt)."""
         self._loaded = False
         """Whether the sessions were read once (before that, no board is not a first run)."""
+        self.reactions = ReactionsView()
+        """Whether reactions run, read with the sessions (the header, preview and Info say)."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -483,6 +488,8 @@ class CockpitApp(App[None]):
             self.request_reload()
         async for batch in feed.batches(seq, stop=self._stop):
             self._apply_changes(_shown_rows(batch), batch.order)
+            if reaction_actions.pauses_in(batch):
+                self.request_reload()  # the header and preview say whether reactions run
 
     def _apply_changes(self, changed: Mapping[str, Session | None], ticket: int) -> None:
         """Put freshly read sessions in place and show them; older reads never win."""
@@ -537,7 +544,8 @@ class CockpitApp(App[None]):
     @work(thread=True, group="reload", exit_on_error=False)
     def _reload(self) -> None:
         sessions = [inert_session(session) for session in self.engine.list()]
-        self.post_message(SessionsLoaded(sessions, self.clock()))
+        reactions = reaction_actions.read_reactions(self.engine)
+        self.post_message(SessionsLoaded(sessions, self.clock(), reactions))
 
     def on_sessions_loaded(self, message: SessionsLoaded) -> None:
         """Diff the fresh sessions into the board; announce new Needs-you sessions."""
@@ -557,9 +565,11 @@ class CockpitApp(App[None]):
         unchanged = (
             self._heap_frozen  # not the first read
             and self.sessions == previous
+            and message.reactions == self.reactions
             and _ages(previous.values(), self.now) == _ages(previous.values(), message.now)
         )
         self.now = message.now
+        self.reactions = message.reactions
         if not self._heap_frozen:
             self._heap_frozen = True
             self.call_after_refresh(_freeze_heap)
@@ -569,7 +579,8 @@ class CockpitApp(App[None]):
         if self._select_after_load and self.board.focus_session(self._select_after_load):
             self._select_after_load = None
         if self.detail is not None and self.detail.session.id in self.sessions:
-            self.detail.update_session(self.sessions[self.detail.session.id], self.now)
+            shown = self.sessions[self.detail.session.id]
+            self.detail.update_session(shown, self.now, self.reactions.of(shown.id))
         if self._reload_again:
             self._reload_again = False
             self.request_reload()
@@ -594,6 +605,7 @@ class CockpitApp(App[None]):
             watching=self.watching,
             filter_text=self.filter_text,
             shown=shown,
+            reactions=self.reactions.header(),
         )
 
     def _show_first_run(self, first_run: bool) -> None:
@@ -606,7 +618,8 @@ class CockpitApp(App[None]):
 
     def _show_selected(self) -> None:
         session = self.selected_session()
-        self.preview.show_session(session, self.now, self.palette, self._answer_hint())
+        reactions = self.reactions.of(session.id) if session is not None else "on"
+        self.preview.show_session(session, self.now, self.palette, self._answer_hint(), reactions)
         # Which session keys apply, not which session is selected: a refresh of the
         # bindings recomposes the footer and relayouts the screen, far too slow for
         # every cursor move.
@@ -832,6 +845,8 @@ class CockpitApp(App[None]):
             )
         if action in ("ci", "diff"):
             return session.pr is not None
+        if action in reaction_actions.SESSION_ACTIONS:
+            return reaction_actions.applies(action, session)
         if action in ("merge", "approve_pr"):
             return (
                 session.pr is not None
@@ -965,7 +980,7 @@ class CockpitApp(App[None]):
         session = self.selected_session()
         if session is None:
             return
-        self.detail = DetailScreen(self.engine, session, self.now)
+        self.detail = DetailScreen(self.engine, session, self.now, self.reactions.of(session.id))
         self.capture.shown = None
         self.push_screen(self.detail, callback=self._detail_closed)
         self._capture_tick()
@@ -1094,6 +1109,22 @@ class CockpitApp(App[None]):
             return "; ".join([f"restored (attempt {restored.attempt})", *map(str, notes)])
 
         self.run_engine_action("restore", session.id, call)
+
+    def action_pause_reactions(self) -> None:
+        """Pause reactions for the selected session, or resume them."""
+        reaction_actions.toggle_session(self)
+
+    def action_pause_all_reactions(self) -> None:
+        """Pause reactions for every session, or resume them."""
+        reaction_actions.toggle_all(self)
+
+    def action_send_suggestion(self) -> None:
+        """Send the selected session's suggested message as it is."""
+        reaction_actions.send_suggestion(self)
+
+    def action_edit_suggestion(self) -> None:
+        """Edit the selected session's suggested message in the send dialog."""
+        reaction_actions.edit_suggestion(self)
 
     # review actions -------------------------------------------------------------------
 

@@ -130,6 +130,32 @@ APP_COMMANDS: tuple[Command, ...] = (
         "session.approve_pr", "A", "approve_pr", "approve", "approve; the PR at its current head"
     ),
     Command(
+        "reactions.send", "S", "send_suggestion", "send ✉", "send the suggested message as it is"
+    ),
+    Command(
+        "reactions.edit",
+        "e",
+        "edit_suggestion",
+        "edit ✉",
+        "edit the suggested message; Ctrl+S sends it",
+    ),
+    Command(
+        "reactions.pause",
+        "P",
+        "pause_reactions",
+        "pause reactions",
+        "pause or resume reactions for this session",
+        show=False,
+    ),
+    Command(
+        "reactions.pause_all",
+        "ctrl+r",
+        "pause_all_reactions",
+        "pause all reactions",
+        "pause or resume reactions for every session",
+        show=False,
+    ),
+    Command(
         "view.filter", "slash", "filter", "filter", "filter by id, title or branch", key_display="/"
     ),
     Command("view.clear_filter", "escape", "clear_filter", "clear", "clear the filter", show=False),

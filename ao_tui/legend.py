@@ -50,6 +50,13 @@ PR_PREFIX_MEANINGS: tuple[tuple[str, str], ...] = (
 )
 """What stands around a badge."""
 
+REACTION_MEANINGS: dict[str, str] = {
+    "acting": "a reaction sent the agent the facts; attempt 1 of 2",
+    "escalated": "a reaction gave up: it is yours (the preview says why)",
+    "suggested": "a message is ready for the agent: S sends it, e edits it",
+}
+"""Each reaction mark's status, explained (the examples are for CI)."""
+
 ZONE_MEANINGS: dict[Zone, str] = {
     Zone.NEEDS_YOU: "a prompt, a question, an error or an idle agent waits on you",
     Zone.READY_TO_MERGE: "CI passed and nothing blocks a merge: m merges",

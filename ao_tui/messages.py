@@ -7,13 +7,15 @@ their widget (e.g. ``Board.SelectionChanged``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from ao_tui.widgets.reaction_mark import ReactionsView
 from core.engine import Engine
 from core.errors import EngineError
 from core.models import DeliveryResult, Session
+from core.reactions.verbs import send_suggestion
 
 
 @dataclass
@@ -23,6 +25,8 @@ class SessionsLoaded(Message):
     sessions: list[Session]
     now: float
     """The engine clock when they were read, for the "how long" column."""
+    reactions: ReactionsView = field(default_factory=ReactionsView)
+    """Whether reactions ran when they were read."""
 
 
 @dataclass
@@ -67,6 +71,16 @@ def deliver(engine: Engine, session_id: str, text: str) -> Delivered:
     """Send ``text`` to the session's agent (blocking: call it in a thread worker)."""
     try:
         result, detail = engine.send(session_id, text)
+    except EngineError as exc:
+        return Delivered(None, str(exc))
+    return Delivered(result, detail)
+
+
+def deliver_suggestion(engine: Engine, session_id: str, text: str | None = None) -> Delivered:
+    """Send the message suggest mode prepared, or ``text``, the operator's edit of it
+    (blocking: call it in a thread worker); recorded as the reaction's send."""
+    try:
+        result, detail = send_suggestion(engine, session_id, text)
     except EngineError as exc:
         return Delivered(None, str(exc))
     return Delivered(result, detail)

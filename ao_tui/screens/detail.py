@@ -26,6 +26,7 @@ from ao_tui.messages import Delivered, deliver
 from ao_tui.review import review_view
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
+from ao_tui.widgets.reaction_mark import info_rows
 from ao_tui.widgets.transcript import TranscriptView
 from ao_tui.workers import WorkerScreen
 from core.engine import Engine
@@ -56,8 +57,9 @@ def session_events(engine: Engine, session_id: str) -> list[Event]:
     return found
 
 
-def info_table(session: Session, now: float) -> Table:
-    """Every fact about a session, including the signals behind its current state."""
+def info_table(session: Session, now: float, reactions: str = "on") -> Table:
+    """Every fact about a session, including the signals behind its current state and the
+    reaction at work (``reactions``: whether they run for it, :meth:`ReactionsView.of`)."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True)
     table.add_column()
@@ -82,6 +84,7 @@ def info_table(session: Session, now: float) -> Table:
         ("agent session", session.agent_session_id or "-"),
         ("issue", session.issue or "-"),
         *pr_rows(session.pr),
+        *info_rows(session.reaction, reactions, now),  # what is being done about the PR
         ("transcript", str(session.extra.get("transcript_path") or "-")),
         ("created", f"{age(now - session.created_at)} ago"),
     ]
@@ -166,12 +169,14 @@ class DetailScreen(WorkerScreen[None]):
             self.error = error
             self.problems = problems or []
 
-    def __init__(self, engine: Engine, session: Session, now: float) -> None:
-        """Detail of ``session``; ``now`` is the engine clock for ages."""
+    def __init__(self, engine: Engine, session: Session, now: float, reactions: str = "on") -> None:
+        """Detail of ``session``; ``now`` is the engine clock for ages; ``reactions`` whether
+        they run for it."""
         super().__init__(classes="detail")
         self.engine = engine
         self.session = session
         self.now = now
+        self.reactions = reactions
         self.forwarding = False
 
     def compose(self) -> ComposeResult:
@@ -191,7 +196,9 @@ class DetailScreen(WorkerScreen[None]):
                     yield DataTable(id="detail-events", cursor_type="row")
                 with TabPane("Info", id="tab-info"), VerticalScroll(id="info-scroll"):
                     # Longer than 80x24 allows once a PR has blockers: it scrolls.
-                    yield Static(info_table(self.session, self.now), id="detail-info")
+                    yield Static(
+                        info_table(self.session, self.now, self.reactions), id="detail-info"
+                    )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -264,10 +271,11 @@ class DetailScreen(WorkerScreen[None]):
         for view in self.query(PaneView):
             view.show_placeholder(reason)
 
-    def update_session(self, session: Session, now: float) -> None:
-        """Keep the Info tab current as the session changes."""
+    def update_session(self, session: Session, now: float, reactions: str | None = None) -> None:
+        """Keep the Info tab current as the session (or whether reactions run) changes."""
         self.session, self.now = session, now
-        self.query_one("#detail-info", Static).update(info_table(session, now))
+        self.reactions = self.reactions if reactions is None else reactions
+        self.query_one("#detail-info", Static).update(info_table(session, now, self.reactions))
         self.query_one("#detail-review", Static).update(review_view(session.pr))
 
     def action_forward_threads(self) -> None:

@@ -1,5 +1,5 @@
 """Every key of the cockpit, as currently mapped (user overrides applied), and what the
-board's glyphs, badges and zones mean.
+board's glyphs, badges, reaction marks and zones mean.
 
 At 80x24 it does not fit on one screen: the body scrolls (arrows, j/k, PgUp/PgDn, Home/End,
 the mouse wheel) under a title and a hint line that always show.
@@ -24,9 +24,11 @@ from ao_tui.legend import (
     LIFECYCLE_MEANINGS,
     PR_MEANINGS,
     PR_PREFIX_MEANINGS,
+    REACTION_MEANINGS,
     ZONE_MEANINGS,
 )
 from ao_tui.widgets.card import CardPalette, legend_badges, legend_marks
+from ao_tui.widgets.reaction_mark import legend_marks as reaction_marks
 from core.models import ZONE_ORDER, ActivityState
 
 _PAIRS = {
@@ -109,6 +111,10 @@ def legend_table(palette: CardPalette) -> Table:
         table.add_row(Text(prefix, style=palette.muted), meaning)
     for badge, state in legend_badges(palette):
         table.add_row(badge, PR_MEANINGS[state])
+    table.add_row("", "")
+    table.add_row(Text("Reactions", style="bold"), "before the title, e.g. ↻ ci 1/2")
+    for mark, status in reaction_marks(palette.style):
+        table.add_row(mark, REACTION_MEANINGS[status])
     table.add_row("", "")
     table.add_row(Text("Zones", style="bold"), "sessions sort by what they need from you")
     for index, zone in enumerate(ZONE_ORDER, start=1):

@@ -5,7 +5,8 @@ receipt (up to several seconds), so the send runs in a thread and the dialog say
 "sending…" meanwhile. A failed send keeps the dialog and its text open for another try.
 Text holding control characters (other than newline and tab), e.g. pasted terminal
 output, is refused with the one-line reason; Ctrl+L cleans it in the editor, so what is
-sent is what shows.
+sent is what shows. Opened on a message a reaction prepared (suggest mode), it starts with
+that text and sends it as the reaction's send, edited or not.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from textual.notifications import SeverityLevel
 from textual.widgets import Static, TextArea
 from textual.worker import Worker
 
-from ao_tui.messages import Delivered, deliver
+from ao_tui.messages import Delivered, deliver, deliver_suggestion
 from ao_tui.workers import WorkerScreen
 from core.engine import Engine
 from core.inert import clean, find_control, refusal
@@ -53,12 +54,21 @@ class SendScreen(WorkerScreen[DeliveryResult | None]):
         ),
     ]
 
-    def __init__(self, engine: Engine, session: Session, *, cursor_blink: bool = True) -> None:
-        """A dialog sending to ``session``."""
+    def __init__(
+        self,
+        engine: Engine,
+        session: Session,
+        *,
+        cursor_blink: bool = True,
+        suggestion: str | None = None,
+    ) -> None:
+        """A dialog sending to ``session``; ``suggestion``: the message a reaction prepared
+        (suggest mode), in the editor to start with and sent as that reaction's send."""
         super().__init__(classes="dialog")
         self.engine = engine
         self.session = session
         self.cursor_blink = cursor_blink
+        self.suggestion = suggestion
         self.sending = False
 
     def compose(self) -> ComposeResult:
@@ -66,18 +76,25 @@ class SendScreen(WorkerScreen[DeliveryResult | None]):
         with Vertical(id="send-dialog", classes="dialog-box"):
             yield Static(
                 Text.assemble(
-                    ("Message to ", ""), (self.session.id, "bold"), f"  {self.session.title}"
+                    ("Suggested message to " if self.suggestion is not None else "Message to ", ""),
+                    (self.session.id, "bold"),
+                    f"  {self.session.title}",
                 ),
                 classes="dialog-title",
             )
-            area = TextArea(id="send-text", soft_wrap=True, show_line_numbers=False)
+            area = TextArea(
+                self.suggestion or "", id="send-text", soft_wrap=True, show_line_numbers=False
+            )
             area.cursor_blink = self.cursor_blink
             yield area
             yield Static("Ctrl+S sends · Esc cancels · Enter is a new line", id="send-status")
 
     def on_mount(self) -> None:
-        """Type straight away."""
-        self.query_one(TextArea).focus()
+        """Type straight away (at the end of a prepared message)."""
+        area = self.query_one(TextArea)
+        area.focus()
+        if self.suggestion:
+            area.move_cursor(area.document.end)
 
     @property
     def text(self) -> str:
@@ -101,6 +118,10 @@ class SendScreen(WorkerScreen[DeliveryResult | None]):
 
     @work(thread=True, exclusive=True, group="send", name="send", exit_on_error=False)
     def _send(self, text: str) -> None:
+        if self.suggestion is not None:
+            # The reaction's own send: its ledger row records what went out (and the edit).
+            self.post_message(deliver_suggestion(self.engine, self.session.id, text))
+            return
         self.post_message(deliver(self.engine, self.session.id, text))
 
     def on_delivered(self, message: Delivered) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 from textual.color import Color
 
+from ao_tui.widgets.reaction_mark import mark_text
 from core.activity.retries import retry_attempt
 from core.humanize import age
 from core.models import ActivityState, Lifecycle, Session, SessionPR
@@ -142,7 +143,8 @@ def card(session: Session, now: float, width: int, palette: CardPalette) -> Text
     """The three-line card of the wide board, each line cut to ``width``.
 
     Line one: glyph, id, state and age, PR badge at the right (the state word goes first
-    when room is short); line two: title; line three: tokens, agent and branch.
+    when room is short); line two: title; line three: the reaction at work (``↻ ci 1/2``),
+    tokens, agent and branch.
     """
     width = max(1, width)
     head = glyph(session, palette)
@@ -159,7 +161,11 @@ def card(session: Session, now: float, width: int, palette: CardPalette) -> Text
         head.append_text(badge)
     title = Text(session.title)
     usage = tokens(session.extra)
-    foot = Text(
+    # The reaction at work leads the third line: what ao-tui is doing about the session.
+    foot = mark_text(session.reaction, palette.style)
+    if foot.plain:
+        foot.append(" · ", style=palette.muted)
+    foot.append(
         " · ".join(p for p in (usage, session.agent, session.branch) if p), style=palette.muted
     )
     lines = [head, title, foot]
@@ -201,8 +207,13 @@ def _cell(text: Text, width: int) -> Text:
 
 
 def line(session: Session, now: float, layout: LineLayout, palette: CardPalette) -> Text:
-    """One row of the grouped list: glyph, id, title (+ tokens), agent, age, branch, PR."""
-    title = Text(session.title)
+    """One row of the grouped list: glyph, id, (reaction,) title (+ tokens), agent, age,
+    branch, PR."""
+    # The reaction mark goes before the title, so a narrow row cuts the title, not it.
+    title = mark_text(session.reaction, palette.style)
+    if title.plain:
+        title.append(" ")
+    title.append(session.title)
     usage = tokens(session.extra)
     if usage and title.cell_len + 2 + len(usage) <= layout.title:
         title.append(f"  {usage}", style=palette.muted)

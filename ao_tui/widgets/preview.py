@@ -1,4 +1,5 @@
-"""The live preview: the selected session's pane, and what it waits for when it waits.
+"""The live preview: the selected session's pane, what it waits for when it waits, and the
+reaction at work on it.
 
 For a permission prompt the tool and the exact command come from
 ``activity.waiting_for``, shown in full (wrapped), since that command is what the
@@ -17,6 +18,7 @@ from textual.widgets import Static
 
 from ao_tui.widgets.card import CardPalette, glyph, pr_badge, state_word, tokens
 from ao_tui.widgets.pane_view import PaneView
+from ao_tui.widgets.reaction_mark import preview_text
 from core.attention import needs_you_reason, pr_trouble, restored_and_waiting, someone_is_fixing
 from core.humanize import age
 from core.models import NOTHING_ASKED, ActivityState, Lifecycle, Session
@@ -104,10 +106,18 @@ class Preview(Vertical):
         yield self.pane
 
     def show_session(
-        self, session: Session | None, now: float, palette: CardPalette, answer_hint: str = ""
+        self,
+        session: Session | None,
+        now: float,
+        palette: CardPalette,
+        answer_hint: str = "",
+        reactions: str = "on",
     ) -> None:
-        """Describe ``session`` (None: nothing selected); the pane follows by capture."""
-        self._replay = partial(self.show_session, session, now, palette, answer_hint)
+        """Describe ``session`` (None: nothing selected); the pane follows by capture.
+
+        ``reactions`` says whether they run for it (:meth:`ReactionsView.of`).
+        """
+        self._replay = partial(self.show_session, session, now, palette, answer_hint, reactions)
         title, waiting = self.heading, self.waiting
         if session is None:
             self.session_id = None
@@ -134,6 +144,10 @@ class Preview(Vertical):
         # One line high whatever it says: a repaint, not a relayout of the whole screen.
         title.update(head, layout=False)
         needs = waiting_text(session, palette, answer_hint)
+        reaction = preview_text(session.reaction, reactions, palette.style)
+        if reaction is not None:
+            # Under what the session waits on: the reaction says who is on it, and why.
+            needs = reaction if needs is None else Text("\n").join([needs, reaction])
         waiting.display = needs is not None
         if needs is not None:
             update_in_place(waiting, needs)

@@ -1,8 +1,9 @@
-"""The header line: how many sessions sit in each zone, the filter, and who watches them."""
+"""The header line: how many sessions sit in each zone, the filter, who watches them, and
+whether reactions run (said only when they do not)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 
 from rich.text import Text
@@ -37,6 +38,22 @@ _LAYOUTS: tuple[tuple[str, str], ...] = (("ao-tui ", " · "), ("", " · "), ("",
 before who is watching does."""
 
 
+_JOIN = " · "
+
+
+def right_texts(reactions: Sequence[str], watching: Sequence[str]) -> list[list[str]]:
+    """The header's right part: whether reactions run, then who watches; each list longest
+    first, the second tried only where nothing of the first fits.
+
+    Every way to write both first; then the reactions alone: at 80 columns the watcher
+    (which has its own alarm line when nobody watches) gives way before the reactions do.
+    """
+    if not reactions:
+        return [list(watching)]
+    both = [f"{said}{_JOIN}{who}" for said in reactions for who in watching]
+    return [sorted(both, key=len, reverse=True), [reactions[-1]]]
+
+
 class ZoneCounts(Static):
     """``ao-tui  Needs you 2 · Ready 1 · …   watching: this cockpit`` (and the filter)."""
 
@@ -55,21 +72,34 @@ class ZoneCounts(Static):
         watching: Watching,
         filter_text: str = "",
         shown: int = 0,
+        reactions: Sequence[str] = (),
     ) -> None:
         """Render the counts and, at the right, who watches the sessions (see
-        :mod:`ao_tui.watching`); loud in the error colour when nobody does."""
+        :mod:`ao_tui.watching`); loud in the error colour when nobody does.
+
+        ``reactions``: ways to say that reactions do not run, longest first
+        (:meth:`ReactionsView.header`); empty, as it is while they run, says nothing.
+        """
         self._replay = partial(
-            self.show, counts, palette, watching=watching, filter_text=filter_text, shown=shown
+            self.show,
+            counts,
+            palette,
+            watching=watching,
+            filter_text=filter_text,
+            shown=shown,
+            reactions=reactions,
         )
         width = self.size.width
-        texts = watching.texts()
         style = f"bold {palette.error}" if watching.nobody else palette.muted
         line = right = None
-        # The roomiest way to write the counts next to which who-watches still fits: a
-        # longer text only where the counts need not shrink for it.
-        for brand, separator in _LAYOUTS:
-            line = self._counts(counts, palette, brand, separator, filter_text, shown)
-            right = next((t for t in texts if line.cell_len + 2 + len(t) <= width), None)
+        for texts in right_texts(reactions, watching.texts()):
+            # The roomiest way to write the counts next to which who-watches still fits: a
+            # longer text only where the counts need not shrink for it.
+            for brand, separator in _LAYOUTS:
+                line = self._counts(counts, palette, brand, separator, filter_text, shown)
+                right = next((t for t in texts if line.cell_len + 2 + len(t) <= width), None)
+                if right is not None or not texts:
+                    break
             if right is not None or not texts:
                 break
         assert line is not None
@@ -82,7 +112,10 @@ class ZoneCounts(Static):
                     break
         if right is not None:
             line.append(" " * (width - line.cell_len - len(right)))
-            line.append(right, style=style)
+            said, sep, rest = right.partition(_JOIN) if reactions else ("", "", right)
+            line.append(said, style=f"bold {palette.waiting}")
+            line.append(sep, style=palette.muted)
+            line.append(rest, style=style)
         self.update(line)
 
     def _counts(

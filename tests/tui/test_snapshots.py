@@ -22,6 +22,10 @@ from tests.support.screenshots import settle
 MakeApp = Callable[..., CockpitApp]
 SnapCompare = Callable[..., bool]
 
+# The cockpit as it is while reactions run (its header then says nothing of them); these
+# cockpits do not reconcile, so no reactor runs.
+pytestmark = pytest.mark.reactions
+
 
 def then(*keys: str) -> Callable[[Pilot[Any]], Any]:
     """Settle on the sample board, then press ``keys``."""

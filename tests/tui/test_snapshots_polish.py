@@ -24,6 +24,10 @@ from tests.tui.test_snapshots import on_session, then
 MakeApp = Callable[..., CockpitApp]
 SnapCompare = Callable[..., bool]
 
+# The cockpit as it is while reactions run (its header then says nothing of them); these
+# cockpits do not reconcile, so no reactor runs.
+pytestmark = pytest.mark.reactions
+
 
 @pytest.fixture(autouse=True)
 def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

@@ -30,6 +30,9 @@ from tests.tui.test_actions import record_notifications
 from tests.tui.test_tmux_roundtrip import ROOT, screen, tmux
 
 pytestmark = [
+    # The header names the watcher as it does while reactions run (test_reactions.py has
+    # the header of a cockpit whose reactions are off).
+    pytest.mark.reactions,
     pytest.mark.tmux,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs a real tmux"),
 ]

@@ -21,6 +21,10 @@ from tests.tui.test_actions import record_notifications
 
 MakeApp = Callable[..., CockpitApp]
 
+# Who watches, as the header says it while reactions run (when they do not, the header
+# says so first and, at 80 columns, in place of the watcher: tests/tui/test_reactions.py).
+pytestmark = pytest.mark.reactions
+
 
 def header(app: CockpitApp) -> str:
     return str(app.counts.content)
