@@ -26,6 +26,7 @@ from core.engine import Engine
 from core.models import ReactionMark
 from core.reactions.ledger import ALL, Ledger
 from tests.support.canned import NOW, CannedRuntime
+from tests.support.pilot_waits import wait_until
 from tests.support.reaction_marks import (
     SUGGESTED_TEXT,
     acting,
@@ -34,7 +35,7 @@ from tests.support.reaction_marks import (
     seed_suggestion,
 )
 from tests.support.screenshots import settle
-from tests.tui.test_actions import select, wait_until
+from tests.tui.test_actions import select
 
 MakeApp = Callable[..., CockpitApp]
 PALETTE = CardPalette()
