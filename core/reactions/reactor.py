@@ -19,6 +19,7 @@ Rules that keep an unattended fleet trustworthy:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -43,6 +44,10 @@ from core.store import Store
 PERSIST_GRACE = 10.0
 """Seconds an agent must have been idle, after the last attempt, before a condition that
 persists counts as another attempt: long enough for its push to show as a new head."""
+HOST_KEY = "scm-unreachable"
+"""The ledger key of a session whose SCM host does not answer (not a configurable key)."""
+HOST_PATIENCE = 300.0
+"""Seconds a host may fail to answer before the operator is told."""
 INFRA = "not the agent's to fix: "
 """How the reason of an escalation that spent no budget begins."""
 
@@ -141,6 +146,8 @@ class Reactor:
         paused = self.ledger.paused()
         off = ALL in paused or session.id in paused
         sources = Sources(now, self.deps.failing_checks, self.deps.last_signal)
+        if not off and rules["ci-failed"].enabled:
+            self._host_notice(session, now)
         for key in _ROW_KEYS:
             rule = rules[key]
             episode = self.ledger.episode(session.id, key)
@@ -317,6 +324,29 @@ class Reactor:
             self._escalate(session, rule, episode, f"{_label(rule.key)}: {fact.summary}", fact)
             return
         self._event(session, rule.key, "notified", rule=rule, reason=fact.summary)
+
+    def _host_notice(self, session: Session, now: float) -> None:
+        """Tell the operator, once, that the SCM host has not answered for a while.
+
+        The PR reactions hold meanwhile (nothing is lost or repeated; they act when it
+        answers), and it is not the agent's to fix, so nothing is sent to it. A glitch
+        shorter than :data:`HOST_PATIENCE` wakes nobody.
+        """
+        problem = "" if session.pr is None else session.pr.problem
+        episode = self.ledger.episode(session.id, HOST_KEY)
+        if not problem:
+            if episode is not None:
+                self.ledger.close(episode)
+            return
+        if episode is None:
+            episode = self.ledger.open_episode(session.id, HOST_KEY)
+        token = re.sub(r"\d+", "#", problem)[:200]
+        if now - episode.opened_at < HOST_PATIENCE or episode.fact == token:
+            return
+        self.ledger.note(episode, fact=token)
+        lasted = _duration(now - episode.opened_at)
+        reason = f"{INFRA}the host has not answered for {lasted}: {problem}; reactions wait"
+        self._event(session, HOST_KEY, "notified", reason=reason, tier=3)
 
     # escalation ----------------------------------------------------------------------
 

@@ -419,3 +419,26 @@ def test_unittest_failures_are_named_like_pytest_ones() -> None:
     )
     check = CheckRun("python -m unittest -q", "failing", "a" * 40, excerpt=excerpt)
     assert failing_names(check) == "test_total_counts_quantities, test_empty"
+
+
+def test_a_host_that_does_not_answer_is_told_once_after_a_while_and_holds(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path)
+    down = replace(failing("a" * 40), problem="GitHub rate limit: retry in 41s")
+    world.add(pr=down)
+    world.react()
+    assert world.sent == [] and world.events() == []  # a glitch wakes nobody
+    world.now += 301
+    world.set(pr=replace(down, problem="GitHub rate limit: retry in 12s"))
+    world.react()
+    world.now += 60
+    world.react()
+    [told] = world.events("notified")
+    assert told["key"] == "scm-unreachable" and told["reason"].startswith("not the agent's")
+    assert world.sent == []
+    # It answers again: the failure held all along is acted on, once.
+    world.set(pr=failing("a" * 40))
+    world.react()
+    world.react()
+    assert len(world.sent) == 1
