@@ -1122,6 +1122,10 @@ class CockpitApp(App[None]):
         """Send the selected session's suggested message as it is."""
         reaction_actions.send_suggestion(self)
 
+    def action_drop_suggestion(self) -> None:
+        """Drop the selected session's suggested message; it stays the operator's."""
+        reaction_actions.drop_suggestion(self)
+
     def action_edit_suggestion(self) -> None:
         """Edit the selected session's suggested message in the send dialog."""
         reaction_actions.edit_suggestion(self)

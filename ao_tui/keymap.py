@@ -140,6 +140,13 @@ APP_COMMANDS: tuple[Command, ...] = (
         "edit the suggested message; Ctrl+S sends it",
     ),
     Command(
+        "reactions.drop",
+        "D",
+        "drop_suggestion",
+        "drop ✉",
+        "drop the suggested message; the session stays yours to handle",
+    ),
+    Command(
         "reactions.pause",
         "P",
         "pause_reactions",

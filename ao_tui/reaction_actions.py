@@ -1,5 +1,6 @@
 """The cockpit's reaction keys: pause or resume them for the selected session or for all,
-and send the message suggest mode prepared, as it is or edited in the send dialog.
+and send the message suggest mode prepared, as it is or edited in the send dialog, or
+drop it.
 
 The app's actions are one-line calls into here; every engine call runs in a thread
 worker, as the app's other actions do, and the app reads whether reactions run
@@ -25,7 +26,9 @@ from core.reactions.rules import switched_off
 if TYPE_CHECKING:
     from ao_tui.app import CockpitApp
 
-SESSION_ACTIONS = frozenset({"pause_reactions", "send_suggestion", "edit_suggestion"})
+SESSION_ACTIONS = frozenset(
+    {"pause_reactions", "send_suggestion", "edit_suggestion", "drop_suggestion"}
+)
 """The reaction actions that act on the selected session (the footer hides them when moot)."""
 
 
@@ -107,6 +110,20 @@ def send_suggestion(app: CockpitApp) -> None:
     app.run_worker(
         run, name=f"send suggestion {session_id}", group="action", thread=True, exit_on_error=False
     )
+
+
+def drop_suggestion(app: CockpitApp) -> None:
+    """Drop the selected session's suggested message: the operator handles it instead."""
+    session = app.selected_session()
+    if session is None:
+        return
+    engine, session_id = app.engine, session.id
+
+    def call() -> str:
+        verbs.drop_suggestion(engine, session_id)
+        return "suggested message dropped: the session is yours to handle"
+
+    app.run_engine_action("drop", session_id, call)
 
 
 def edit_suggestion(app: CockpitApp) -> None:

@@ -65,7 +65,7 @@ def needs_you_reason(session: Session, *, keys: bool = True) -> str:
         return mark.reason
     if mark is not None and mark.status == "suggested":
         words = f"a {mark.key} message is ready"
-        return f"{words} — send it or edit it" + (" (S sends, e edits)" if keys else "")
+        return f"{words} — send, edit or drop it" + (" (S, e, D)" if keys else "")
     if activity.state is ActivityState.WAITING_INPUT and waiting.tool:
         command = waiting.command
         return f"permission: {waiting.tool}" + (f" {command}" if command else "")

@@ -225,6 +225,23 @@ async def test_e_opens_the_send_dialog_prefilled_and_sends_the_edit(
     assert send.state != "suggested" and "(edited)" in send.detail
 
 
+async def test_d_drops_the_suggestion_and_leaves_the_session_to_the_operator(
+    make_app: MakeApp, engine: Engine, runtime: CannedRuntime
+) -> None:
+    seed_suggestion(engine, "app-10")
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "app-10")
+        await pilot.press("D")
+        await wait_until(pilot, lambda: Ledger(engine.store).suggestion("app-10") is None)
+        await wait_until(pilot, lambda: "⚠" in str(app.preview.waiting.content))
+    assert not any(call[0] == "paste" for call in runtime.calls)
+    mark = engine.get("app-10").reaction
+    assert mark is not None and mark.status == "escalated"
+    assert mark.reason == "you dropped the suggested ci-failed message"
+
+
 async def test_suggest_keys_are_offered_only_for_a_suggestion(
     make_app: MakeApp, engine: Engine, runtime: CannedRuntime
 ) -> None:
@@ -233,7 +250,8 @@ async def test_suggest_keys_are_offered_only_for_a_suggestion(
         await settle(pilot)
         await select(pilot, app, "app-10")
         assert not app.applies("send_suggestion") and not app.applies("edit_suggestion")
-        await pilot.press("S", "e")
+        assert not app.applies("drop_suggestion")
+        await pilot.press("S", "e", "D")
         await pilot.pause(0.3)
         assert not isinstance(app.screen, SendScreen)
         assert not any(call[0] == "paste" for call in runtime.calls)
@@ -241,7 +259,7 @@ async def test_suggest_keys_are_offered_only_for_a_suggestion(
 
 def test_needs_you_reason_names_the_keys(engine: Engine) -> None:
     seed_suggestion(engine, "app-10")
-    assert needs_you_reason(engine.get("app-10")).endswith("(S sends, e edits)")
+    assert needs_you_reason(engine.get("app-10")).endswith("send, edit or drop it (S, e, D)")
 
 
 async def test_events_tab_lists_reaction_events(make_app: MakeApp, engine: Engine) -> None:
