@@ -144,7 +144,7 @@ APP_COMMANDS: tuple[Command, ...] = (
         "D",
         "drop_suggestion",
         "drop ✉",
-        "drop the suggested message; the session stays yours to handle",
+        "drop the suggested message; you handle it",
     ),
     Command(
         "reactions.pause",

@@ -136,6 +136,8 @@ def preview_text(
         text.append(f"  {mark_summary(mark)}")
         if mark.reason:
             text.append(f" — {mark.reason}")
+        if mark.status == "suggested":
+            text.append(" · S sends it, e edits it, D drops it", style=colour("muted"))
     if paused:
         if text.plain:
             text.append("\n")

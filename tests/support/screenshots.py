@@ -15,6 +15,7 @@ from typing import Any
 
 from textual.pilot import Pilot
 
+from core.engine import Engine
 from tests.support.canned import sample_engine, with_canned_review
 from tests.support.pilot_waits import pause_until
 
@@ -60,8 +61,27 @@ SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
     ("ci.svg", (100, 30), lambda p: on_session(p, "app-5", "c")),
     ("merge.svg", (100, 30), lambda p: on_session(p, "app-5", "m")),
     ("review-threads.svg", (100, 30), lambda p: on_session(p, "app-6", "i", "right", "right")),
+    ("reactions-80x24.svg", (80, 24), lambda p: on_session(p, "app-6")),
 ]
 """File name, terminal size, and what to do after the board settles."""
+
+
+def with_reactions(engine: Engine) -> Engine:
+    """The sample with reactions at work: app-5's CI failure sent to its agent (attempt 1
+    of 2), a message prepared for app-6's review threads (suggest mode), and app-11's
+    restore given up on."""
+    from core.models import ReactionMark
+    from tests.support.reaction_marks import acting, seed_mark, seed_suggestion
+
+    seed_mark(engine, "app-5", acting())
+    seed_suggestion(engine, "app-6", key="changes-requested")
+    reason = "the agent exited again after 1 restore: agent exited with status 1"
+    seed_mark(engine, "app-11", ReactionMark("agent-exited", "escalated", 1, 1, 3, reason))
+    return engine
+
+
+_PREPARE: dict[str, Callable[[Engine], Engine]] = {"reactions-80x24.svg": with_reactions}
+"""Shots drawn from the sample with more state than the others share."""
 
 
 async def write_screenshots(out_dir: Path) -> list[Path]:
@@ -72,8 +92,12 @@ async def write_screenshots(out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     with tempfile.TemporaryDirectory(prefix="ao-tui-shots-") as tmp:
-        engine = with_canned_review(sample_engine(Path(tmp)), Path(tmp) / "ci")
+        shared = with_canned_review(sample_engine(Path(tmp)), Path(tmp) / "ci")
         for name, size, step in SHOTS:
+            engine = shared
+            if name in _PREPARE:
+                own = Path(tmp) / name
+                engine = _PREPARE[name](with_canned_review(sample_engine(own), own / "ci"))
             app = CockpitApp(
                 engine,
                 reconcile=False,
