@@ -23,7 +23,7 @@ from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.models import Event, Session
 from tests.conftest import run_git
-from tests.support.engine import make_engine, write_config
+from tests.support.engine import make_engine, wait_for, write_config
 
 T = TypeVar("T")
 
@@ -69,8 +69,14 @@ class World:
         return self.tmp_path / "records" / f"{Path(session.worktree).name}.bin"
 
     def spawn(self, task: str = "make the login faster") -> Session:
-        """A session whose agent records into its own file."""
-        return self.engine.spawn("app", task)
+        """A session whose agent records into its own file, once the agent reads messages.
+
+        The shell agent cannot tell when its command is ready; text typed before the
+        agent turned on raw mode and bracketed paste would reach it as cooked lines.
+        """
+        session = self.engine.spawn("app", task)
+        wait_for(lambda: self.record(session).exists(), timeout=20)
+        return session
 
     def reactions(self, session_id: str) -> list[dict[str, Any]]:
         """The data of the session's ``reaction`` events, oldest first."""
