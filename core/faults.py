@@ -1,6 +1,7 @@
 """Named crash points for the fault-injection tests; inert outside a pytest run.
 
-The engine calls :func:`fault_point` between the steps of spawn, kill, restore and merge.
+The engine calls :func:`fault_point` between the steps of spawn, kill, restore and merge,
+and the reactor between recording a send, typing it and recording its outcome.
 It does nothing unless BOTH ``AO_TUI_FAULT_POINT`` names that exact point AND the process
 runs under pytest (``PYTEST_CURRENT_TEST``, which pytest sets and its subprocesses inherit).
 Then the process SIGKILLs itself, exactly as a crash or ``kill -9`` would stop it there, so

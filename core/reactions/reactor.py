@@ -26,6 +26,7 @@ from typing import Any
 
 from core.config import Config
 from core.errors import AoError
+from core.faults import fault_point
 from core.models import (
     ENDED_LIFECYCLES,
     ActivityState,
@@ -113,26 +114,44 @@ class Reactor:
             if session is None or session.lifecycle in ENDED_LIFECYCLES:
                 self.ledger.set_send(send.id, "dropped", "the session ended")
                 continue
+            key = self.ledger.key_of(send.episode_id)
+            rule = effective_rules(self.deps.config(), session.project).get(key)
             if send.state == "typing":
                 arrived = self.deps.received(session, send.text, send.created_at)
                 if arrived:
-                    self.ledger.set_send(send.id, "sent", "found in the agent's records")
+                    why = "found in the agent's records after a restart"
+                    self.ledger.set_send(send.id, "sent", why)
+                    self._event(session, key, "sent", attempt=send.attempt, rule=rule, reason=why)
                     continue
                 if arrived is None:
                     self.ledger.set_send(send.id, "dropped", "interrupted while typing")
                     self._event(
                         session,
-                        self.ledger.key_of(send.episode_id),
+                        key,
                         "failed",
                         attempt=send.attempt,
+                        rule=rule,
                         reason="ao-tui stopped while typing a message and this agent keeps "
                         "no record to check it arrived: look at the session",
                     )
                     continue
             self.ledger.set_send(send.id, "typing")
-            result, detail = self.deps.send(session.id, send.text)
+            try:
+                result, detail = self.deps.send(session.id, send.text)
+            except AoError as exc:
+                result, detail = DeliveryResult.FAILED, str(exc)
             ok = result is not DeliveryResult.FAILED
             self.ledger.set_send(send.id, "sent" if ok else "failed", f"resent: {detail}")
+            # Logged like any send: the event log is where the operator reads what was typed.
+            self._event(
+                session,
+                key,
+                result.value,
+                attempt=send.attempt,
+                rule=rule,
+                text=send.text,
+                reason=f"sent after a restart: {detail}",
+            )
 
     # one session ---------------------------------------------------------------------
 
@@ -253,6 +272,7 @@ class Reactor:
         made = self.ledger.begin_attempt(episode, fact=fact.token, text=text, seen=seen)
         if made is None:
             return  # another process acted on this episode first
+        fault_point("reaction.recorded")  # the intent is stored, nothing typed yet
         # The card shows the reaction at work before the (slow) send: an idle agent on red
         # CI must not sit in Needs you meanwhile, and be announced, while it is being told.
         self._show(session)
@@ -261,6 +281,7 @@ class Reactor:
             result, detail = self.deps.send(session.id, text)
         except AoError as exc:
             result, detail = DeliveryResult.FAILED, str(exc)
+        fault_point("reaction.typed")  # typed, the outcome not yet stored
         ok = result is not DeliveryResult.FAILED
         self.ledger.set_send(made.id, "sent" if ok else "failed", detail)
         self._event(

@@ -9,6 +9,7 @@ from tests.bench import (
     bench_cockpit,
     bench_foundation,
     bench_github,
+    bench_reactions,
     bench_review,
     bench_runtime,
 )
@@ -19,6 +20,7 @@ BENCHMARKS = [
     *bench_review.BENCHMARKS,
     *bench_github.BENCHMARKS,
     *bench_runtime.BENCHMARKS,
+    *bench_reactions.BENCHMARKS,
 ]
 
 only = sys.argv[1] if len(sys.argv) > 1 else None

@@ -361,6 +361,9 @@ def test_a_crash_mid_send_neither_loses_nor_doubles(tmp_path: Path) -> None:
     world.make_reactor().settle()
     assert world.sent == [("app-1", "fix it")]
     assert [s.state for s in ledger.sends("app-1")] == ["sent", "sent"]
+    # Both settled sends are in the event log, where the operator reads what was typed.
+    settled = [(e["attempt"], e["outcome"], e.get("text")) for e in world.events()]
+    assert settled == [(1, "delivered", "fix it"), (2, "sent", None)]
 
 
 @pytest.mark.parametrize("hostile", ["\x1b[201~rm -rf /\r", "\u202eevil", "\x9b31m"])
