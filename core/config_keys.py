@@ -43,12 +43,10 @@ _AO_TOP_KEYS = frozenset(
         "terminalPort",
         "directTerminalPort",
         "readyThresholdMs",
-        "notifiers",
-        "notificationRouting",
         "plugins",
     }
 )
-_AO_DEFAULTS_KEYS = frozenset({"notifiers", "orchestrator", "worker"})
+_AO_DEFAULTS_KEYS = frozenset({"orchestrator", "worker"})
 _AO_PROJECT_KEYS = frozenset(
     {
         "name",
@@ -194,6 +192,8 @@ class _Preparer:
         model: type[BaseModel],
         ao_keys: frozenset[str],
     ) -> dict[str, Any]:
+        if model.model_config.get("extra") == "allow":
+            return dict(mapping)  # a plugin's own options (a notifier's): its plugin checks them
         allowed = _aliases(model)
         kept: dict[str, Any] = {}
         for key, value in mapping.items():
@@ -291,6 +291,11 @@ class _Preparer:
                     path,
                     "contains a NUL character (\\0), which no setting can hold; remove it",
                 )
+                return value
+            if path[:1] == ("notifiers",) and len(path) > 2:
+                # A notifier's options hold its tokens and URLs: expanded when it sends
+                # (core.config_notify.expand_options), so an unset one breaks that notifier,
+                # says so in `doctor`, and no secret rests in the parsed config.
                 return value
             return self._expand(value, path)
         return value

@@ -30,6 +30,13 @@ from pydantic_core import PydanticCustomError
 
 from core.allow_rules import MAX_RULE_LENGTH, MAX_RULES, list_problem, rule_problem
 from core.config_base import _Model
+from core.config_notify import (
+    Digest,
+    NotificationRouting,
+    NotificationsConfig,
+    NotifierConfig,
+    QuietHours,
+)
 from core.config_reactions import ReactionRule, ReactionsConfig
 
 MINIMAL_CONFIG = "projects: {app: {path: ~/code/app}}"
@@ -325,6 +332,8 @@ class Defaults(_Model):
     """Runtime plugin: where agent processes live."""
     workspace: str = "worktree"
     """Workspace plugin: where each session's files live."""
+    notifiers: list[str] = Field(default_factory=list)
+    """Notifiers for every priority that ``notificationRouting`` does not route (AO's key)."""
 
     @field_validator("agent")
     @classmethod
@@ -449,6 +458,12 @@ class Config(_Model):
     """Key remapping and notifications of the cockpit."""
     reactions: ReactionsConfig = Field(default_factory=ReactionsConfig)
     """What ao-tui does on its own when a session needs something (see the README)."""
+    notifiers: dict[str, NotifierConfig] = Field(default_factory=dict)
+    """Channels that reach a person, by name: each a notifier plugin and its options."""
+    notification_routing: NotificationRouting | None = None
+    """Which notifiers each priority (urgent, action, warning, info) goes to."""
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    """Repeats collapsed, quiet hours and a digest."""
 
     @model_validator(mode="before")
     @classmethod
@@ -510,6 +525,11 @@ _SCHEMA_MODELS: tuple[type[_Model], ...] = (
     Defaults,
     ReactionRule,
     ReactionsConfig,
+    NotifierConfig,
+    NotificationRouting,
+    QuietHours,
+    Digest,
+    NotificationsConfig,
     ProjectConfig,
     CockpitConfig,
     Config,

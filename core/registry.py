@@ -18,7 +18,7 @@ from typing import Any
 from core.errors import AoError
 
 ENTRY_POINT_GROUP = "ao_tui.plugins"
-SLOTS = ("runtime", "workspace", "agent", "scm", "tracker", "inspector")
+SLOTS = ("runtime", "workspace", "agent", "scm", "tracker", "inspector", "notifier")
 
 
 class UnknownPluginError(AoError, LookupError):
@@ -43,7 +43,7 @@ def interface_members(interface: type[Any]) -> tuple[str, ...]:
 def _slot_interfaces() -> dict[str, type[Any]]:
     """The interface each slot's plugins must have (imported when a plugin first loads)."""
     from core.scm import Scm
-    from core.slots import Agent, Runtime, TranscriptInspector, Workspace
+    from core.slots import Agent, Notifier, Runtime, TranscriptInspector, Workspace
     from core.tracker import Tracker
 
     return {
@@ -53,6 +53,7 @@ def _slot_interfaces() -> dict[str, type[Any]]:
         "scm": Scm,
         "tracker": Tracker,
         "inspector": TranscriptInspector,
+        "notifier": Notifier,
     }
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.errors import AoError
 from core.models import ActivitySignal, Delivery, DeliveryMarker, Turn
+from core.notify.model import Notification
 
 if TYPE_CHECKING:
     import asyncio  # annotations only: status --json must not pay for loading it
@@ -421,6 +422,30 @@ class PermissionRules(Protocol):
         Rules an earlier call wrote that are no longer listed are withdrawn; rules anyone
         else wrote are kept; calling it again with the same rules changes nothing. Returns
         the worktree paths to keep out of git.
+        """
+        ...
+
+
+class Notifier(Protocol):
+    """A channel that reaches a person: the ``notifier`` slot.
+
+    One plugin instance serves every configured notifier of its kind: ``options`` are that
+    notifier's entry of ``notifiers:`` (``${VAR}`` expanded; tokens and URLs in it are
+    secrets, never to be logged or put in an error).
+    """
+
+    def check(self, options: Mapping[str, Any]) -> list[str]:
+        """What is wrong with ``options`` (for ``doctor`` and before sending), in words that
+        name the option and the fix and never its secret value; [] when nothing is."""
+        ...
+
+    def send(self, notification: Notification, options: Mapping[str, Any], *, key: str) -> None:
+        """Deliver ``notification`` (blocking; bounded by the plugin's own timeout).
+
+        ``key`` is the idempotency key of this notification on this notifier: sent where the
+        receiver can read it (a header, the payload), so a resend after a crash is seen by
+        the receiver as the same message. Raises
+        :class:`core.notify.model.NotifierError` when it could not deliver.
         """
         ...
 

@@ -258,11 +258,11 @@ def test_unknown_top_level_and_nested_keys(tmp_path: Path) -> None:
 
 def test_ao_only_key_in_ao_config_yaml_is_an_error(tmp_path: Path) -> None:
     make_repo(tmp_path / "repo")
-    text = "projects:\n  app:\n    path: repo\nnotifiers:\n  desktop: {plugin: desktop}\n"
+    text = "projects:\n  app:\n    path: repo\ndataDir: ~/.ao\n"
     assert only_problem(text, tmp_path) == (
-        "ao.config.yaml:4:1: notifiers: unknown key 'notifiers'; it is an "
+        "ao.config.yaml:4:1: dataDir: unknown key 'dataDir'; it is an "
         "agent-orchestrator.yaml key that ao-tui does not support yet (allowed: cockpit, "
-        "defaults, projects, reactions)"
+        "defaults, notificationRouting, notifications, notifiers, projects, reactions)"
     )
 
 
@@ -564,14 +564,11 @@ def test_ao_multi_project_example_loads_with_warnings(tmp_path: Path) -> None:
     assert loaded.warnings == [
         f"{name}:4:1: key 'dataDir' is not supported yet and is ignored",
         f"{name}:5:1: key 'worktreeDir' is not supported yet and is ignored",
-        f"{name}:11:3: key 'notifiers' is not supported yet and is ignored",
         f"{name}:15:5: key 'name' is not supported yet and is ignored",
         f"{name}:24:5: key 'agentRules' is not supported yet and is ignored",
         f"{name}:30:5: key 'name' is not supported yet and is ignored",
         f"{name}:36:5: tracker plugin 'linear' is not supported yet and is ignored",
         f"{name}:40:5: key 'agentRules' is not supported yet and is ignored",
-        f"{name}:46:1: key 'notifiers' is not supported yet and is ignored",
-        f"{name}:53:1: key 'notificationRouting' is not supported yet and is ignored",
     ]
 
 
@@ -974,8 +971,10 @@ def _sections(model: type[BaseModel], path: tuple[str, ...]) -> Iterator[Section
         annotation = info.annotation
         if typing.get_origin(annotation) is dict:
             value = typing.get_args(annotation)[1]
-            if isinstance(value, type) and issubclass(value, BaseModel):
-                yield from _sections(value, (*path, key, "app"))
+            # A notifier's options are its plugin's to check: any key is accepted there.
+            entry = value if isinstance(value, type) and issubclass(value, BaseModel) else None
+            if entry is not None and entry.model_config.get("extra") != "allow":
+                yield from _sections(entry, (*path, key, "app"))
             continue
         for arg in (annotation, *typing.get_args(annotation)):  # X, or X | None
             if isinstance(arg, type) and issubclass(arg, BaseModel):

@@ -78,11 +78,9 @@ def test_an_ao_config_with_reactions_loads_and_warns_only_of_what_ao_tui_lacks(
     assert warnings == [
         f"{name}:5:1: key 'dataDir' is not supported yet and is ignored",
         f"{name}:8:1: key 'port' is not supported yet and is ignored",
-        f"{name}:15:3: key 'notifiers' is not supported yet and is ignored",
         f"{name}:20:5: key 'name' is not supported yet and is ignored",
         # AO's tracker-progress reaction is not one ao-tui has: warned, with its line.
         f"{name}:34:7: unknown key 'issue-completed' is ignored; did you mean 'all-complete'?",
-        f"{name}:46:1: key 'notificationRouting' is not supported yet and is ignored",
         f"{name}:85:1: unknown key 'cleanup' is ignored",
     ]
     assert switched_off(config) is None
