@@ -43,6 +43,16 @@ class Locations:
         return self.home / "sessions" / session_id
 
     @property
+    def config_snapshots(self) -> Path:
+        """Validated configs kept as plain data, one per config file (core.config_snapshot)."""
+        return self.home / "config-snapshots"
+
+    @property
+    def plugin_index(self) -> Path:
+        """The installed plugins' entry points, remembered (core.plugin_index)."""
+        return self.home / "plugin-index.json"
+
+    @property
     def sessions_root(self) -> Path:
         """The parent of every session dir: one watcher root covers every hook log."""
         return self.home / "sessions"
