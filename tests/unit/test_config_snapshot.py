@@ -307,7 +307,7 @@ def _tamper_settings(data: dict[str, Any]) -> None:
 
 def _deep(data: dict[str, Any]) -> None:
     node: Any = "x"
-    for _ in range(150):  # past the depth any config reaches, within what JSON parses
+    for _ in range(400):  # past the depth any config reaches, within what JSON parses
         node = {"$tuple": [node]}
     data["settings"] = node
 
@@ -385,6 +385,11 @@ def test_a_forged_snapshot_naming_a_variable_the_load_never_read_is_refused() ->
             decoder.text({"$text": [forged]}, 0)
     with pytest.raises(SnapshotError, match="field name"):
         decoder.value({"$model": "Config", "fields": {"__class__": 1}}, 0)
+    deep: Any = "x"
+    for _ in range(5000):  # deeper than Python's stack: refused, not a RecursionError
+        deep = {"$tuple": [deep]}
+    with pytest.raises(SnapshotError, match="too deep"):
+        decoder.value(deep, 0)
 
 
 # -- generic over the models -----------------------------------------------------------------
