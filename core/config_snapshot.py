@@ -173,7 +173,7 @@ def load_settings(
         raw = None  # the full load below reports it, in its words
     if raw is not None:
         try:
-            return read_snapshot(where, raw, inputs, env)
+            return _read_snapshot(where, raw, inputs, env)
         except SnapshotError:
             pass
     from core.config import load_config, load_config_bytes
@@ -188,7 +188,7 @@ def load_settings(
             raw, path, known_agents=known_agents, environ=recording, known_keys=known_keys
         )
         try:
-            write_snapshot(where, raw, inputs, loaded, recording)
+            _write_snapshot(where, raw, inputs, loaded, recording)
         except (SnapshotError, OSError):
             pass
     return Settings(loaded.config, loaded.path, loaded.warnings, from_snapshot=False)
@@ -214,7 +214,7 @@ class _Inputs:
         }
 
 
-def write_snapshot(
+def _write_snapshot(
     where: Path, raw: bytes, inputs: _Inputs, loaded: LoadedConfig, environ: RecordingEnviron
 ) -> None:
     """Write the snapshot of ``loaded``, validated from ``raw`` with ``environ``.
@@ -242,7 +242,9 @@ def write_snapshot(
     write_private(where, data)
 
 
-def read_snapshot(where: Path, raw: bytes, inputs: _Inputs, environ: Mapping[str, str]) -> Settings:
+def _read_snapshot(
+    where: Path, raw: bytes, inputs: _Inputs, environ: Mapping[str, str]
+) -> Settings:
     """The config the snapshot at ``where`` holds, if it is ours and still current.
 
     ``raw`` is the config file's bytes as just read. Raises :class:`SnapshotError` saying
