@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -115,6 +114,8 @@ def write_manifest(state_dir: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically; the folder is created (0700) if missing."""
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = json.dumps(manifest.to_json(), ensure_ascii=False, sort_keys=True).encode()
+    import tempfile  # only when writing: it loads shutil and random (~5 ms)
+
     fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:  # mkstemp makes it 0600
