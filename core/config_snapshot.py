@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from core.config_files import read_config_bytes
 from core.config_inputs import PathFact, RecordingEnviron, look_at
+from core.errors import AoError
 from core.private_files import NotPrivateError, read_private, write_private
 
 if TYPE_CHECKING:
@@ -76,8 +77,9 @@ _HEADER = (
 )
 
 
-class SnapshotError(Exception):
-    """A snapshot cannot be made or used; the caller validates the file in full."""
+class SnapshotError(AoError):
+    """A snapshot cannot be made or used; the caller validates the file in full (it never
+    reaches the operator)."""
 
 
 class SettingsRecord:
@@ -174,8 +176,8 @@ def load_settings(
     if raw is not None:
         try:
             return _read_snapshot(where, raw, inputs, env)
-        except SnapshotError:
-            pass
+        except (SnapshotError, ValueError, TypeError, KeyError, RecursionError):
+            pass  # each check says why; a shape none foresaw is no reason to fail either
     from core.config import load_config, load_config_bytes
 
     recording = RecordingEnviron(env)

@@ -49,7 +49,7 @@ def installed_entries(group: str, index: Path) -> list[Entry]:
     places = _places()
     try:
         return _read(index, group, places)
-    except (NotPrivateError, ValueError, RecursionError):
+    except (NotPrivateError, ValueError, TypeError, KeyError, RecursionError):
         pass
     from importlib.metadata import entry_points
 

@@ -11,9 +11,12 @@ import os
 import stat
 from pathlib import Path
 
+from core.errors import AoError
 
-class NotPrivateError(Exception):
-    """The file is missing, too big, or not a private regular file of this user."""
+
+class NotPrivateError(AoError):
+    """The file is missing, too big, or not a private regular file of this user (the caller
+    does without it: it never reaches the operator)."""
 
 
 def read_private(path: Path, max_bytes: int) -> bytes:

@@ -22,11 +22,13 @@ from pydantic import BaseModel
 from core.config import ConfigError, load_config
 from core.config_models import Config
 from core.config_snapshot import (
+    _HEADER,
     Settings,
     SettingsRecord,
     SnapshotError,
     _Cutter,
     _Decoder,
+    _digest,
     _encode,
     load_settings,
     snapshot_file,
@@ -375,6 +377,54 @@ def test_a_damaged_or_foreign_snapshot_is_ignored_and_rewritten(
     assert _settings_of(after.config) == truth
     assert not where.is_symlink() and stat.S_IMODE(where.stat().st_mode) == 0o600
     assert _load(cfg, env).from_snapshot
+
+
+def _nodes(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path of every value in ``data``, containers included."""
+    found = [path]
+    if isinstance(data, dict):
+        for key, item in data.items():
+            found += _nodes(item, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found += _nodes(item, (*path, index))
+    return found
+
+
+def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    copy = dict(data) if isinstance(data, dict) else list(data)
+    copy[path[0]] = _replaced(data[path[0]], path[1:], value)
+    return copy
+
+
+def test_no_value_of_a_snapshot_changed_to_another_is_believed_or_fails_the_load(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    cfg = tmp_path / "ao.config.yaml"
+    cfg.write_text(f"projects:\n  app:\n    path: {git_repo}\n    env: {{A: '${{A}}'}}\n")
+    env = {"A": "secret-value"}
+    truth = _settings_of(_load(cfg, env).config)
+    where = snapshot_file(Locations.from_env(), cfg)
+    good = json.loads(where.read_text())
+    paths = [p for p in _nodes(good) if p[:1] != ("code",) or len(p) <= 2]
+    values: tuple[Any, ...] = (None, 0, 1.5, "x", [], {}, {"$env": "A"}, [[]])
+    for path in paths:
+        for value in values:
+            forged = _replaced(good, path, value)
+            where.write_text(json.dumps(forged))
+            after = _load(cfg, env)  # never raises
+            assert _settings_of(after.config) == truth, (path, value)
+            # Even signed as this user would sign it, a shape no load makes fails nothing.
+            names: Any = forged.get("env") if isinstance(forged, dict) else None
+            signable = isinstance(names, list) and all(isinstance(n, str) for n in names)
+            if signable and set(forged) >= set(_HEADER):
+                read = {name: env.get(name) for name in names}
+                forged["digest"] = _digest(forged, read, cfg.read_bytes())
+                where.write_text(json.dumps(forged))
+                _load(cfg, env)
+            where.write_text(json.dumps(good))
 
 
 def test_a_forged_snapshot_naming_a_variable_the_load_never_read_is_refused() -> None:
