@@ -23,10 +23,11 @@ expanded value of the environment: each string is stored with the values of the 
 the load read cut out and named, and they are put back from the environment on reading
 (whose values the digest has just matched). The config file itself is on disk anyway.
 
-What comes back is not the pydantic model but :class:`SettingsRecord` objects with the
-same attributes, each section's field values (pydantic's own methods, and the models'
-methods such as ``agent_name``, are not there): fit for a verb that reads settings.
-Nothing here names a config field, so a section added to the models is kept like the rest.
+What comes back is not the pydantic model but :class:`~core.settings_codec.SettingsRecord`
+objects with the same attributes, each section's field values (pydantic's own methods, and
+the models' methods such as ``agent_name``, are not there): fit for a verb that reads
+settings. Nothing here or in :mod:`core.settings_codec` names a config field, so a section
+added to the models is kept like the rest.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import sys
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -45,6 +45,13 @@ from core.config_files import read_config_bytes
 from core.config_inputs import PathFact, RecordingEnviron, look_at
 from core.errors import AoError
 from core.private_files import NotPrivateError, read_private, write_private
+from core.settings_codec import (
+    EnvCutter,
+    SettingsCodecError,
+    SettingsDecoder,
+    SettingsRecord,
+    encode_settings,
+)
 
 if TYPE_CHECKING:
     from core.config import Config, LoadedConfig
@@ -54,13 +61,9 @@ FORMAT = 1
 """Bumped when the layout of a snapshot file changes: older ones are then ignored."""
 MAX_SNAPSHOT_BYTES = 16_000_000
 """Far above any snapshot of a config of at most 1 MB; a bigger file is not one of ours."""
-MAX_DEPTH = 100
-"""Deeper than any config can nest (the loader refuses past 64)."""
 _THIRD_PARTY = ("yaml", "pydantic", "pydantic_core")
 """Packages whose version decides what validation yields; their ``__init__`` is checked."""
 _OUR_PACKAGES = ("core", "plugins", "ao_tui")
-_PATH = type(Path())
-"""The concrete path class a model's ``Path`` field holds on this system."""
 _HEADER = (
     "format",
     "python",
@@ -80,56 +83,6 @@ _HEADER = (
 class SnapshotError(AoError):
     """A snapshot cannot be made or used; the caller validates the file in full (it never
     reaches the operator)."""
-
-
-class SettingsRecord:
-    """One section of a config rebuilt from a snapshot: its settings, read-only.
-
-    Stands in for the pydantic model of that section: the same attribute names and values,
-    equal to another record with the same section and values.
-    """
-
-    __slots__ = ("_section", "_values")
-
-    _section: str
-    _values: dict[str, Any]
-
-    def __init__(self, section: str, values: dict[str, Any]) -> None:
-        """A record of section ``section`` (the model's class name) holding ``values``."""
-        object.__setattr__(self, "_section", section)
-        object.__setattr__(self, "_values", values)
-
-    def __getattr__(self, name: str) -> Any:
-        """The setting ``name``."""
-        try:
-            return self._values[name]
-        except KeyError:
-            raise AttributeError(
-                f"{self._section} (rebuilt from a config snapshot) has no setting {name!r}"
-            ) from None
-
-    def __setattr__(self, name: str, value: object) -> None:
-        """Refused: a config is read-only, as its models are frozen."""
-        raise AttributeError(f"{self._section} is read-only")
-
-    def __delattr__(self, name: str) -> None:
-        """Refused: a config is read-only, as its models are frozen."""
-        raise AttributeError(f"{self._section} is read-only")
-
-    def __eq__(self, other: object) -> bool:
-        """The same section with the same settings."""
-        if not isinstance(other, SettingsRecord):
-            return NotImplemented
-        return (self._section, self._values) == (other._section, other._values)
-
-    def __hash__(self) -> int:
-        """As a frozen model's: by its values (which must be hashable for it to work)."""
-        return hash((self._section, tuple(self._values.items())))
-
-    def __repr__(self) -> str:
-        """``Section(name=value, ...)``, as a model's repr."""
-        inner = ", ".join(f"{name}={value!r}" for name, value in self._values.items())
-        return f"{self._section}({inner})"
 
 
 @dataclass(frozen=True)
@@ -176,7 +129,7 @@ def load_settings(
     if raw is not None:
         try:
             return _read_snapshot(where, raw, inputs, env)
-        except (SnapshotError, ValueError, TypeError, KeyError, RecursionError):
+        except (SnapshotError, SettingsCodecError, ValueError, TypeError, KeyError, RecursionError):
             pass  # each check says why; a shape none foresaw is no reason to fail either
     from core.config import load_config, load_config_bytes
 
@@ -191,7 +144,7 @@ def load_settings(
         )
         try:
             _write_snapshot(where, raw, inputs, loaded, recording)
-        except (SnapshotError, OSError):
+        except (SnapshotError, SettingsCodecError, OSError):
             pass
     return Settings(loaded.config, loaded.path, loaded.warnings, from_snapshot=False)
 
@@ -226,14 +179,14 @@ def _write_snapshot(
     """
     if environ.listed:
         raise SnapshotError("the load listed the whole environment")
-    cutter = _Cutter({name: value for name, value in environ.read.items() if value})
+    cutter = EnvCutter({name: value for name, value in environ.read.items() if value})
     header = {
         **inputs.header(),
         "env": sorted(environ.read),
         "looks": [[cutter.cut(f.path), cutter.cut(f.resolved), f.kind] for f in loaded.looks],
         "code": _code_files(),
         "warnings": [cutter.cut(warning) for warning in loaded.warnings],
-        "settings": _encode(loaded.config, cutter, 0),
+        "settings": encode_settings(loaded.config, cutter, 0),
         "salt": os.urandom(16).hex(),
     }
     header["digest"] = _digest(header, environ.read, raw)
@@ -265,7 +218,7 @@ def _read_snapshot(
         raise SnapshotError("the file, the environment or the snapshot changed")
     if not _code_is(header["code"]):
         raise SnapshotError("ao-tui or a library changed")
-    decoder = _Decoder({name: value for name, value in values.items() if value})
+    decoder = SettingsDecoder({name: value for name, value in values.items() if value})
     if not isinstance(header["looks"], list):
         raise SnapshotError("damaged: looks")
     for look in header["looks"]:
@@ -341,141 +294,3 @@ def _code_is(files: Any) -> bool:
         if [info.st_size, info.st_mtime_ns] != entry[1:]:
             return False
     return True
-
-
-class _Cutter:
-    """Cuts the values of environment variables out of text, naming them instead."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._names = {value: name for name, value in sorted(values.items())}
-        # Longest first: where two values start at one place, the longer one is cut.
-        ordered = sorted(self._names, key=len, reverse=True)
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-
-    def cut(self, text: str) -> Any:
-        """``text`` itself, or ``{"$text": [piece, {"$env": NAME}, ...]}`` when it holds one."""
-        if self._pattern is None:
-            return text
-        pieces: list[Any] = []
-        start = 0
-        for match in self._pattern.finditer(text):
-            if match.start() > start:
-                pieces.append(text[start : match.start()])
-            pieces.append({"$env": self._names[match.group()]})
-            start = match.end()
-        if not pieces:
-            return text
-        if start < len(text):
-            pieces.append(text[start:])
-        return {"$text": pieces}
-
-
-def _encode(value: Any, cutter: _Cutter, depth: int) -> Any:
-    """``value`` as tagged JSON data; :class:`SnapshotError` for a type it cannot hold."""
-    from pydantic import BaseModel
-
-    if depth > MAX_DEPTH:
-        raise SnapshotError("nested too deep")
-    kind = type(value)
-    if value is None or kind in (bool, int):
-        return value
-    if kind is float:
-        if value != value or value in (float("inf"), float("-inf")):
-            raise SnapshotError("a float JSON cannot hold")
-        return value
-    if kind is str:
-        return cutter.cut(value)
-    if kind is _PATH:
-        return {"$path": cutter.cut(str(value))}
-    if kind in (list, tuple):
-        items = [_encode(item, cutter, depth + 1) for item in value]
-        return items if kind is list else {"$tuple": items}
-    if kind is dict:
-        return {
-            "$dict": [
-                [_encode(key, cutter, depth + 1), _encode(item, cutter, depth + 1)]
-                for key, item in value.items()
-            ]
-        }
-    if isinstance(value, BaseModel):
-        fields = type(value).model_fields
-        return {
-            "$model": kind.__name__,
-            "fields": {name: _encode(getattr(value, name), cutter, depth + 1) for name in fields},
-        }
-    raise SnapshotError(f"a {kind.__name__} value cannot be kept in a snapshot")
-
-
-class _Decoder:
-    """Turns tagged JSON data back into values, each checked for its shape."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = values
-
-    def text(self, node: Any, depth: int) -> str:
-        """A string, with the values of the variables it names put back."""
-        if isinstance(node, str):
-            return node
-        if not (isinstance(node, dict) and set(node) == {"$text"}):
-            raise SnapshotError("damaged: expected text")
-        pieces = node["$text"]
-        if not isinstance(pieces, list):
-            raise SnapshotError("damaged: text")
-        out = []
-        for piece in pieces:
-            if isinstance(piece, str):
-                out.append(piece)
-            elif isinstance(piece, dict) and set(piece) == {"$env"}:
-                name = piece["$env"]
-                value = self._values.get(name) if isinstance(name, str) else None
-                if value is None:
-                    raise SnapshotError("damaged: names a variable the load did not read")
-                out.append(value)
-            else:
-                raise SnapshotError("damaged: text piece")
-        return "".join(out)
-
-    def value(self, node: Any, depth: int) -> Any:
-        """The value ``node`` encodes."""
-        if depth > MAX_DEPTH:
-            raise SnapshotError("damaged: nested too deep")
-        if node is None or type(node) in (bool, int, float, str):
-            return node
-        if type(node) is list:
-            return [self.value(item, depth + 1) for item in node]
-        if type(node) is not dict or len(node) not in (1, 2):
-            raise SnapshotError("damaged: unknown value")
-        if set(node) == {"$text"}:
-            return self.text(node, depth)
-        if set(node) == {"$path"}:
-            return Path(self.text(node["$path"], depth))
-        if set(node) == {"$tuple"} and type(node["$tuple"]) is list:
-            return tuple(self.value(item, depth + 1) for item in node["$tuple"])
-        if set(node) == {"$dict"} and type(node["$dict"]) is list:
-            return dict(self._pair(pair, depth + 1) for pair in node["$dict"])
-        if set(node) == {"$model", "fields"}:
-            return self._record(node["$model"], node["fields"], depth + 1)
-        raise SnapshotError("damaged: unknown tag")
-
-    def _pair(self, pair: Any, depth: int) -> tuple[Any, Any]:
-        if not (type(pair) is list and len(pair) == 2):
-            raise SnapshotError("damaged: mapping entry")
-        key = self.value(pair[0], depth)
-        try:
-            hash(key)
-        except TypeError:
-            raise SnapshotError("damaged: mapping key") from None
-        return key, self.value(pair[1], depth)
-
-    def _record(self, section: Any, fields: Any, depth: int) -> SettingsRecord:
-        if not (isinstance(section, str) and section.isidentifier()):
-            raise SnapshotError("damaged: section name")
-        if type(fields) is not dict:
-            raise SnapshotError("damaged: section fields")
-        for name in fields:
-            # Field names only: a record must not shadow its own machinery.
-            if not name.isidentifier() or name.startswith("_"):
-                raise SnapshotError(f"damaged: field name {name!r}")
-        return SettingsRecord(
-            section, {name: self.value(item, depth) for name, item in fields.items()}
-        )

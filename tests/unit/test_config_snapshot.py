@@ -21,19 +21,15 @@ from pydantic import BaseModel
 
 from core.config import ConfigError, load_config
 from core.config_models import Config
-from core.config_snapshot import (
-    _HEADER,
-    Settings,
-    SettingsRecord,
-    SnapshotError,
-    _Cutter,
-    _Decoder,
-    _digest,
-    _encode,
-    load_settings,
-    snapshot_file,
-)
+from core.config_snapshot import _HEADER, Settings, _digest, load_settings, snapshot_file
 from core.locations import Locations
+from core.settings_codec import (
+    EnvCutter,
+    SettingsCodecError,
+    SettingsDecoder,
+    SettingsRecord,
+    encode_settings,
+)
 from tests.conftest import run_git
 
 AGENTS = ("claude-code", "demo", "shell")
@@ -428,17 +424,17 @@ def test_no_value_of_a_snapshot_changed_to_another_is_believed_or_fails_the_load
 
 
 def test_a_forged_snapshot_naming_a_variable_the_load_never_read_is_refused() -> None:
-    decoder = _Decoder({"TOKEN": "t"})
+    decoder = SettingsDecoder({"TOKEN": "t"})
     assert decoder.text({"$text": ["a", {"$env": "TOKEN"}]}, 0) == "at"
     for forged in ({"$env": "PATH"}, {"$env": ["TOKEN"]}, {"$other": "x"}):
-        with pytest.raises(SnapshotError):
+        with pytest.raises(SettingsCodecError):
             decoder.text({"$text": [forged]}, 0)
-    with pytest.raises(SnapshotError, match="field name"):
+    with pytest.raises(SettingsCodecError, match="field name"):
         decoder.value({"$model": "Config", "fields": {"__class__": 1}}, 0)
     deep: Any = "x"
     for _ in range(5000):  # deeper than Python's stack: refused, not a RecursionError
         deep = {"$tuple": [deep]}
-    with pytest.raises(SnapshotError, match="too deep"):
+    with pytest.raises(SettingsCodecError, match="too deep"):
         decoder.value(deep, 0)
 
 
@@ -466,20 +462,20 @@ def test_a_section_added_to_the_models_is_kept_without_an_edit_here() -> None:
         rules={"ci-failed": _Rule(when="ci", paths=(Path("/x"), Path("/y")))},
         order=["ci-failed"],
     )
-    encoded = json.loads(json.dumps(_encode(section, _Cutter({}), 0)))
-    record = _Decoder({}).value(encoded, 0)
+    encoded = json.loads(json.dumps(encode_settings(section, EnvCutter({}), 0)))
+    record = SettingsDecoder({}).value(encoded, 0)
     assert _settings_of(record) == _settings_of(section)
     assert isinstance(record.rules["ci-failed"].paths, tuple)
 
 
 def test_a_value_no_snapshot_can_hold_makes_none(world: tuple[Path, dict[str, str]]) -> None:
-    with pytest.raises(SnapshotError):
-        _encode({1, 2}, _Cutter({}), 0)
-    with pytest.raises(SnapshotError):
-        _encode(float("nan"), _Cutter({}), 0)
+    with pytest.raises(SettingsCodecError):
+        encode_settings({1, 2}, EnvCutter({}), 0)
+    with pytest.raises(SettingsCodecError):
+        encode_settings(float("nan"), EnvCutter({}), 0)
     # The models built in Python hold what a snapshot can: a full config always encodes.
     config = Config.model_validate({"projects": {"app": {"path": "/r", "agentConfig": {}}}})
-    assert _encode(config, _Cutter({}), 0)["$model"] == "Config"
+    assert encode_settings(config, EnvCutter({}), 0)["$model"] == "Config"
 
 
 def test_a_record_is_read_only() -> None:
