@@ -1,5 +1,5 @@
 """``python -m ao_tui`` runs the CLI."""
 
-from ao_tui.cli import main
+from ao_tui.cli import run
 
-main()
+run()

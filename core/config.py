@@ -18,16 +18,23 @@ loading a file; models built directly in Python skip it. The models live in
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from core.config_files import (
+    AO_CONFIG_FILENAMES,
+    CONFIG_ENV_VAR,
+    CONFIG_FILENAMES,
+    MAX_CONFIG_BYTES,
+    find_config,
+    read_config_bytes,
+)
+from core.config_inputs import PathFact
 from core.config_keys import _describe, _dotted, _Preparer
 from core.config_models import (
     _CONTEXT_KEY,
@@ -42,7 +49,6 @@ from core.config_models import (
     PermissionMode,
     ProjectConfig,
     TrackerConfig,
-    _expand_home,
     _LoadContext,
     config_schema,
     default_session_prefix,
@@ -54,6 +60,7 @@ __all__ = [
     "AO_CONFIG_FILENAMES",
     "CONFIG_ENV_VAR",
     "CONFIG_FILENAMES",
+    "MAX_CONFIG_BYTES",
     "MINIMAL_CONFIG",
     "PERMISSION_MODES",
     "AgentConfig",
@@ -72,17 +79,10 @@ __all__ = [
     "default_session_prefix",
     "find_config",
     "load_config",
+    "load_config_bytes",
     "load_config_text",
     "resolve_project",
 ]
-
-
-CONFIG_FILENAMES = ("ao.config.yaml", "ao.config.yml")
-"""ao-tui's own config file names, looked for in this order."""
-AO_CONFIG_FILENAMES = ("agent-orchestrator.yaml", "agent-orchestrator.yml")
-"""Agent Orchestrator's config file names, read in compatibility mode."""
-CONFIG_ENV_VAR = "AO_TUI_CONFIG"
-"""Environment variable naming the config file when ``--config`` is not given."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ class LoadedConfig:
     config: Config
     path: Path
     warnings: list[str]
+    looks: list[PathFact] = field(default_factory=list)
+    """What the checks found on disk (:mod:`core.config_inputs`), in order."""
 
 
 def _validation_problems(
@@ -169,7 +171,7 @@ def _prefix_collisions(
 
 
 def _tracker_escapes(
-    config: Config, document: MarkedDocument, filename: str
+    config: Config, document: MarkedDocument, filename: str, context: _LoadContext
 ) -> list[ConfigProblem]:
     """A local tracker file that resolves outside its repository (through a symlink)."""
     problems: list[ConfigProblem] = []
@@ -177,8 +179,8 @@ def _tracker_escapes(
         tracker = project.tracker
         if tracker is None or tracker.plugin != "local":
             continue
-        repo = project.path.resolve()
-        target = (repo / tracker.path).resolve()
+        repo = Path(context.look(project.path).resolved)
+        target = Path(context.look(repo / tracker.path).resolved)
         if target.is_relative_to(repo):
             continue
         written = ("projects", project_id, "tracker", "path")
@@ -256,11 +258,12 @@ def load_config_text(
         problems.extend(_validation_problems(error, document, filename, preparer.poisoned))
     if config is not None:
         problems.extend(_prefix_collisions(config, document, filename))
-        problems.extend(_tracker_escapes(config, document, filename))
+        problems.extend(_tracker_escapes(config, document, filename, context))
     if problems or config is None:
         raise ConfigError(sorted(set(problems)))
     warnings = [message for _, message in sorted(preparer.warnings, key=lambda item: item[0])]
-    return LoadedConfig(config, base_dir.absolute() / Path(filename).name, warnings)
+    path = base_dir.absolute() / Path(filename).name
+    return LoadedConfig(config, path, warnings, context.looks)
 
 
 def load_config(
@@ -275,13 +278,31 @@ def load_config(
     A file named ``agent-orchestrator.yaml``/``.yml`` is read in AO compatibility mode.
     Raises :class:`ConfigError` naming ``path`` as given.
     """
-    filename = str(path)
     try:
-        raw = _read_config_bytes(path)
+        raw = read_config_bytes(path)
     except FileNotFoundError:
-        raise ConfigError.single("config file not found", file=filename) from None
+        raise ConfigError.single("config file not found", file=str(path)) from None
     except OSError as error:
-        raise ConfigError.single(f"cannot read: {error.strerror}", file=filename) from None
+        raise ConfigError.single(f"cannot read: {error.strerror}", file=str(path)) from None
+    return load_config_bytes(
+        raw, path, known_agents=known_agents, environ=environ, known_keys=known_keys
+    )
+
+
+def load_config_bytes(
+    raw: bytes,
+    path: Path,
+    *,
+    known_agents: Collection[str],
+    environ: Mapping[str, str] | None = None,
+    known_keys: Collection[str] | None = None,
+) -> LoadedConfig:
+    """Validate ``raw``, the bytes just read from the config file at ``path``.
+
+    What :func:`load_config` does after reading; a caller that keys something on the bytes
+    (:mod:`core.config_snapshot`) reads them once and validates exactly those.
+    """
+    filename = str(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -299,82 +320,6 @@ def load_config(
         ao_compat=path.name in AO_CONFIG_FILENAMES,
         known_keys=known_keys,
     )
-
-
-MAX_CONFIG_BYTES = 1_000_000
-"""A config is a few KB; anything this big is not one (and would be slow to check)."""
-
-
-def _read_config_bytes(path: Path) -> bytes:
-    """The file's bytes; refuses a FIFO or device (the read would block or never end)."""
-    # O_NONBLOCK: opening a FIFO must not wait for a writer before we can look at it.
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise IsADirectoryError(errno.EISDIR, "it is a directory, not a config file")
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, "not a regular file (a FIFO or a device?)")
-        chunks = []
-        size = 0
-        while size <= MAX_CONFIG_BYTES:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-    finally:
-        os.close(fd)
-    if size > MAX_CONFIG_BYTES:
-        raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES:,} bytes; not a config")
-    return b"".join(chunks)
-
-
-def _named_config(given: str, source: str, cwd: Path, environ: Mapping[str, str]) -> Path:
-    candidate = cwd / _expand_home(given, environ)
-    if candidate.is_dir():
-        for name in CONFIG_FILENAMES + AO_CONFIG_FILENAMES:
-            if (candidate / name).is_file():
-                return candidate / name
-        names = ", ".join(CONFIG_FILENAMES + AO_CONFIG_FILENAMES)
-        raise ConfigError.single(
-            f"no config file in this directory (given by {source}; looked for {names})",
-            file=given,
-        )
-    if candidate.exists() and not candidate.is_file():
-        raise ConfigError.single(
-            f"not a regular file (given by {source}; a FIFO or a device?); give the config file",
-            file=given,
-        )
-    if not candidate.is_file():
-        raise ConfigError.single(f"config file not found (given by {source})", file=given)
-    return candidate
-
-
-def find_config(
-    cwd: Path, explicit: str | None = None, environ: Mapping[str, str] | None = None
-) -> Path | None:
-    """Which config file to use, or None when there is none.
-
-    Order: ``explicit`` (``--config``), then ``$AO_TUI_CONFIG``, then each directory from
-    ``cwd`` up to the root, where ``ao.config.yaml``, ``ao.config.yml``,
-    ``agent-orchestrator.yaml`` and ``agent-orchestrator.yml`` are tried in that order (the
-    nearest directory wins). A file named explicitly or by the variable must exist, else
-    :class:`ConfigError` names it; it may also be a directory holding one of those files.
-    """
-    env: Mapping[str, str] = os.environ if environ is None else environ
-    if explicit:
-        return _named_config(explicit, "--config", cwd, env)
-    from_env = env.get(CONFIG_ENV_VAR)
-    if from_env:
-        return _named_config(from_env, f"${CONFIG_ENV_VAR}", cwd, env)
-    start = cwd.absolute()
-    for directory in (start, *start.parents):
-        for name in CONFIG_FILENAMES + AO_CONFIG_FILENAMES:
-            candidate = directory / name
-            if candidate.is_file():
-                return candidate
-    return None
 
 
 def resolve_project(cfg: Config, name: str | None, cwd: Path) -> tuple[str, ProjectConfig]:

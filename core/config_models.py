@@ -15,7 +15,7 @@ import os
 import re
 import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Annotated, Any, Literal
 
@@ -30,6 +30,8 @@ from pydantic_core import PydanticCustomError
 
 from core.allow_rules import MAX_RULE_LENGTH, MAX_RULES, list_problem, rule_problem
 from core.config_base import _Model
+from core.config_files import expand_home as _expand_home
+from core.config_inputs import PathFact, look_at
 from core.config_notify import (
     Digest,
     NotificationRouting,
@@ -71,13 +73,25 @@ _GITHUB_REPO = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 @dataclass(frozen=True)
 class _LoadContext:
-    """What validators need from the loader; absent when models are built in Python."""
+    """What validators need from the loader; absent when models are built in Python.
+
+    A check reads the environment through ``environ`` and the disk through :meth:`look`,
+    so that a snapshot of the result knows what it depends on (:mod:`core.config_inputs`).
+    """
 
     known_agents: frozenset[str]
     base_dir: Path
     environ: Mapping[str, str]
     known_keys: frozenset[str] | None = None
     """The cockpit's binding ids (None: not checked, the cockpit is not in this process)."""
+    looks: list[PathFact] = field(default_factory=list)
+    """Every look at the disk the checks made, in order."""
+
+    def look(self, path: Path) -> PathFact:
+        """What is at ``path`` now (resolved), remembered for the snapshot."""
+        fact = look_at(path)
+        self.looks.append(fact)
+        return fact
 
 
 def _load_context(info: ValidationInfo) -> _LoadContext | None:
@@ -399,17 +413,19 @@ class ProjectConfig(_Model):
         expanded = _expand_home(value, os.environ if context is None else context.environ)
         if context is None:
             return expanded
-        absolute = (context.base_dir / expanded).resolve()
+        found = context.look(context.base_dir / expanded)
+        absolute = Path(found.resolved)
         shown = repr(value) if str(absolute) == value else f"{value!r} ({absolute})"
-        if not absolute.exists():
+        if not found.exists:
             raise PydanticCustomError(
                 "path_missing",
                 "{path} does not exist; clone or create the repository there, or fix the path",
                 {"path": shown},
             )
-        if not absolute.is_dir():
+        if not found.is_dir:
             raise PydanticCustomError("path_not_dir", "{path} is not a directory", {"path": shown})
-        if not any((candidate / ".git").exists() for candidate in (absolute, *absolute.parents)):
+        candidates = (absolute, *absolute.parents)
+        if not any(context.look(candidate / ".git").exists for candidate in candidates):
             raise PydanticCustomError(
                 "path_not_git",
                 "{path} is not inside a git repository; run `git init` there or point path "
@@ -496,13 +512,6 @@ class Config(_Model):
                 {"example": MINIMAL_CONFIG},
             )
         return value
-
-
-def _expand_home(value: str, environ: Mapping[str, str]) -> Path:
-    if value == "~" or value.startswith("~/"):
-        home = environ.get("HOME") or str(Path.home())
-        return Path(home + value[1:])
-    return Path(value).expanduser()
 
 
 def config_schema() -> dict[str, Any]:

@@ -20,10 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core import delivery, kill_restore, review_ops, spawning
-from core.ci_report import CiReport
-from core.config import Config
 from core.errors import EngineError, NotFoundError
 from core.feed import ChangeFeed
 from core.launcher import sweep_plans
@@ -38,6 +36,13 @@ from core.registry import Registry
 from core.slots import SlotError
 from core.store import Store
 from core.tracker import Issue, TrackerError, normalize_key
+
+if TYPE_CHECKING:
+    from core.ci_report import CiReport
+    from core.config import Config
+
+# The verb modules (core.spawning, core.delivery, core.kill_restore, core.review_ops) are
+# imported by the verb that uses them: a one-shot `status` loads none of them (issue 10 §8).
 
 SESSION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}-[0-9]{1,9}$")
 
@@ -160,6 +165,8 @@ class Engine(PluginAccess):
         A ``prompt`` or ``title`` holding a control character other than newline and tab
         is refused; the issue's own text is made inert (``core.inert``).
         """
+        from core import spawning
+
         return spawning.spawn(
             self, project_id, prompt, title=title, agent_name=agent_name, issue=issue, force=force
         )
@@ -181,6 +188,8 @@ class Engine(PluginAccess):
         control character other than newline and tab is refused (:class:`EngineError`,
         saying which and where); ``core.inert.clean`` gives the text that may be sent.
         """
+        from core import delivery
+
         return delivery.send(
             self,
             session_id,
@@ -199,6 +208,8 @@ class Engine(PluginAccess):
         command``; see :class:`core.prompts.Prompt`): when the session asks something else
         now, :class:`core.prompts.PromptChangedError` is raised and no key is sent.
         """
+        from core import delivery
+
         return delivery.respond(
             self, session_id, yes, expect=expect, timeout=timeout, observe=self._observe
         )
@@ -212,10 +223,14 @@ class Engine(PluginAccess):
         what the first did instead of failing on its half-done work. A merged or done
         session keeps its state and merge record: only a leftover agent or worktree goes.
         """
+        from core import kill_restore
+
         return kill_restore.kill(self, session_id, discard=discard)
 
     def restore(self, session_id: str) -> Session:
         """Bring an exited or killed session back in place: same id, branch and worktree."""
+        from core import kill_restore
+
         return kill_restore.restore(self, session_id)
 
     def attach_argv(self, session_id: str) -> builtins.list[str]:
@@ -235,6 +250,8 @@ class Engine(PluginAccess):
         CI starts once per head on its own (here or in a tick); ``run`` starts a new run of
         the current head even if one exists. Never waits for a run to finish.
         """
+        from core import review_ops
+
         return review_ops.ci(self, session_id, run=run, refresh_pr=self._refresh_pr)
 
     def approve(self, session_id: str) -> Session:
@@ -242,6 +259,8 @@ class Engine(PluginAccess):
 
         The approval holds for that exact commit: a later push needs a new approval.
         """
+        from core import review_ops
+
         return review_ops.approve(self, session_id, refresh_pr=self._refresh_pr)
 
     def merge(
@@ -261,12 +280,16 @@ class Engine(PluginAccess):
         refuses the merge unless the branch head is still that commit (what an automatic
         merge saw green and approved).
         """
+        from core import review_ops
+
         return review_ops.merge(
             self, session_id, method=method, force=force, expect_head=expect_head
         )
 
     def diff(self, session_id: str, *, stat: bool = False) -> str:
         """The session branch's changes against its base, as ``git diff base...branch``."""
+        from core import review_ops
+
         return review_ops.diff(self, session_id, stat=stat)
 
     # reconcile and events ------------------------------------------------------------

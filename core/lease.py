@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from core.bounded_json import loads
 from core.file_lock import is_held
-from core.manifest import Owner
+from core.owner import Owner
 from core.store_health import StoreError, os_error
 
 if TYPE_CHECKING:

@@ -19,7 +19,6 @@ from core.activity.fusion import fuse
 from core.activity.starts import of_this_start
 from core.ci_events import KIND as CI_FAILED
 from core.ci_events import ci_failed_data
-from core.config import Config
 from core.locations import Locations
 from core.manifest import read_manifest
 from core.models import (
@@ -41,6 +40,7 @@ from core.store import Store
 from core.zones import zone_of
 
 if TYPE_CHECKING:
+    from core.config import Config
     from core.store import SessionChanges
 
 

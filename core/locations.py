@@ -7,8 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 
 @dataclass(frozen=True)
 class Locations:
@@ -21,8 +19,12 @@ class Locations:
         """``AO_TUI_HOME`` if set, else the platform state dir (e.g. ~/.local/state/ao-tui)."""
         env = os.environ if environ is None else environ
         raw = env.get("AO_TUI_HOME")
-        home = Path(raw).expanduser() if raw else Path(platformdirs.user_state_dir("ao-tui"))
-        return cls(home=home.absolute())
+        if raw:
+            return cls(home=Path(raw).expanduser().absolute())
+        # Imported only when asked: platformdirs brings tempfile (~5 ms of every CLI call).
+        import platformdirs
+
+        return cls(home=Path(platformdirs.user_state_dir("ao-tui")).absolute())
 
     @property
     def database(self) -> Path:
@@ -41,6 +43,16 @@ class Locations:
     def session_dir(self, session_id: str) -> Path:
         """A private directory for one session's hook log and launch plan."""
         return self.home / "sessions" / session_id
+
+    @property
+    def config_snapshots(self) -> Path:
+        """Validated configs kept as plain data, one per config file (core.config_snapshot)."""
+        return self.home / "config-snapshots"
+
+    @property
+    def plugin_index(self) -> Path:
+        """The installed plugins' entry points, remembered (core.plugin_index)."""
+        return self.home / "plugin-index.json"
 
     @property
     def sessions_root(self) -> Path:

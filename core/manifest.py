@@ -16,13 +16,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from core.models import Session
+from core.owner import Owner as Owner  # re-exported: the manifest names its operation's owner
 from core.redact import redact
 
 MANIFEST_NAME = "session.json"
@@ -31,55 +31,6 @@ MAX_MANIFEST_BYTES = 1_000_000
 """A manifest holds one prompt (at most 100 KB); anything far bigger is not ours."""
 
 OPERATIONS = ("spawn", "kill", "restore", "merge")
-
-
-@dataclass(frozen=True)
-class Owner:
-    """The process running an operation: its pid and its start time (pids are reused)."""
-
-    pid: int
-    started: str = ""
-    """The kernel's start time of the process (``/proc/<pid>/stat`` field 22), if known."""
-
-    @classmethod
-    def current(cls) -> Owner:
-        """This process."""
-        pid = os.getpid()
-        return cls(pid, _start_time(pid))
-
-    def alive(self) -> bool:
-        """Whether that very process still runs (a zombie or a reused pid is not it)."""
-        if self.pid <= 0:
-            return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            pass  # exists, owned by someone else
-        stat = _proc_stat(self.pid)
-        if stat is None:
-            return True  # no /proc to ask: trust the signal check
-        state, started = stat
-        return state not in ("Z", "X") and (not self.started or started == self.started)
-
-
-def _proc_stat(pid: int) -> tuple[str, str] | None:
-    """The state letter and start time of ``pid`` from ``/proc``, or None."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return None
-    # The command name may hold spaces and parentheses: the fields follow the last ')'.
-    fields = raw.rpartition(")")[2].split()
-    if len(fields) < 20:
-        return None
-    return fields[0], fields[19]
-
-
-def _start_time(pid: int) -> str:
-    stat = _proc_stat(pid)
-    return "" if stat is None else stat[1]
 
 
 @dataclass(frozen=True)
@@ -163,6 +114,8 @@ def write_manifest(state_dir: Path, manifest: Manifest) -> None:
     """Replace the manifest atomically; the folder is created (0700) if missing."""
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = json.dumps(manifest.to_json(), ensure_ascii=False, sort_keys=True).encode()
+    import tempfile  # only when writing: it loads shutil and random (~5 ms)
+
     fd, tmp = tempfile.mkstemp(dir=state_dir, prefix=f".{MANIFEST_NAME}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:  # mkstemp makes it 0600

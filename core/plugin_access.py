@@ -8,8 +8,8 @@ plugin is handed. Nothing here writes state.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from core.config import Config, ProjectConfig
 from core.errors import EngineError
 from core.locations import Locations
 from core.models import Session
@@ -19,6 +19,11 @@ from core.scm import CiSettings, HostSettings, Scm, ScmTarget
 from core.scm_host import host_settings, scm_name
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, Runtime, Workspace
 from core.tracker import Tracker, TrackerTarget
+
+if TYPE_CHECKING:
+    # Read by attribute only: a verb may pass a config rebuilt from its snapshot
+    # (core.config_snapshot), which needs neither pydantic nor YAML imported.
+    from core.config import Config, ProjectConfig
 
 
 def live_pane(runtime: Runtime, session: Session) -> PaneInfo | None:

@@ -12,7 +12,8 @@ slot and the member, instead of failing later in the middle of a verb.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from core.errors import AoError
@@ -85,11 +86,24 @@ def check_plugin(slot: str, name: str, plugin: object) -> None:
 class Registry:
     """Maps ``(slot, name)`` to a factory; instances are created once and cached."""
 
-    def __init__(self, *, discover: bool = True) -> None:
-        """Create a registry, loading the installed entry points unless ``discover`` is off."""
+    def __init__(
+        self, *, discover: bool = True, entries: Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        """Create a registry, loading the installed entry points unless ``discover`` is off.
+
+        ``entries`` are those entry points as ``(name, target)`` pairs already listed (by
+        :func:`core.plugin_index.installed_entries`): they are used instead.
+        """
         self._factories: dict[tuple[str, str], Callable[[], Any]] = {}
         self._instances: dict[tuple[str, str], Any] = {}
-        if discover:
+        if discover and entries is not None:
+            from core.plugin_index import load_target
+
+            for name, target in entries:
+                slot, _, plugin = name.partition(":")
+                if slot in SLOTS and plugin:
+                    self._factories[(slot, plugin)] = _lazy(functools.partial(load_target, target))
+        elif discover:
             # importlib.metadata costs ~20 ms to import: only pay it when plugins are needed.
             from importlib.metadata import entry_points
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-from core.config import ProjectConfig
 from core.git import GitError, run_git
 from core.scm import HostSettings
+
+if TYPE_CHECKING:
+    from core.config import ProjectConfig
 
 _GIT_TIMEOUT = 5.0
 _PUBLIC_API = "https://api.github.com"

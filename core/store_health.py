@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import shutil
 import sqlite3
 import stat
 import uuid
@@ -134,6 +133,9 @@ def holders(path: Path) -> list[str]:
 
 
 def _free_space(directory: Path) -> str:
+    # Imported here: shutil loads its archive codecs (~2 ms), and only a failure asks this.
+    import shutil
+
     try:
         usage = shutil.disk_usage(directory)
     except OSError:
@@ -216,6 +218,8 @@ def _read_only_mount(directory: Path) -> bool:
 
 
 def _no_space(path: Path) -> bool:
+    import shutil  # see _free_space
+
     try:
         return shutil.disk_usage(path.parent).free < 64 * 1024
     except OSError:

@@ -3,6 +3,7 @@ printing sessions."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -125,18 +126,29 @@ def read_text_file(handle: Any, option: str) -> str:
         )
 
 
-def _load_engine(ctx: click.Context) -> Engine:
-    """The engine for the config in scope (``--config``, ``AO_TUI_CONFIG``, or found upward)."""
+def _load_engine(ctx: click.Context, *, snapshot: bool = False) -> Engine:
+    """The engine for the config in scope (``--config``, ``AO_TUI_CONFIG``, or found upward).
+
+    ``snapshot``: the verb only reads settings (``status``), so the config may be rebuilt
+    from its snapshot (:mod:`core.config_snapshot`) rather than validated again.
+    """
     from core.engine import Engine
-    from core.registry import Registry
+    from core.registry import ENTRY_POINT_GROUP, Registry
 
-    registry = Registry()
-    return Engine(_load_config(ctx, registry), registry=registry)
+    if snapshot:
+        from core.locations import Locations
+        from core.plugin_index import installed_entries
+
+        index = Locations.from_env().plugin_index
+        registry = Registry(entries=installed_entries(ENTRY_POINT_GROUP, index))
+    else:
+        registry = Registry()
+    return Engine(_load_config(ctx, registry, snapshot=snapshot), registry=registry)
 
 
-def _load_config(ctx: click.Context, registry: Registry) -> Config:
+def _load_config(ctx: click.Context, registry: Registry, *, snapshot: bool = False) -> Config:
     """The config in scope, its warnings on stderr; exit 5 when there is none."""
-    from core.config import find_config, load_config
+    from core.config_files import find_config
 
     path = find_config(Path.cwd(), ctx.obj.get("config"))
     if path is None:
@@ -147,11 +159,25 @@ def _load_config(ctx: click.Context, registry: Registry) -> Config:
         )
     from ao_tui.keymap import DEFAULT_KEYMAP
 
-    loaded = load_config(path, known_agents=registry.names("agent"), known_keys=DEFAULT_KEYMAP)
+    agents = registry.names("agent")
+    if snapshot:
+        from core.config_snapshot import load_settings
+        from core.locations import Locations
+
+        locations = Locations.from_env()
+        loaded = load_settings(
+            path, known_agents=agents, known_keys=DEFAULT_KEYMAP, locations=locations
+        )
+        config, warnings = loaded.config, loaded.warnings
+    else:
+        from core.config import load_config
+
+        full = load_config(path, known_agents=agents, known_keys=DEFAULT_KEYMAP)
+        config, warnings = full.config, full.warnings
     ctx.obj["config_file"] = path  # long-running verbs follow it (core.config_reload)
-    for warning in loaded.warnings:
+    for warning in warnings:
         click.echo(f"ao-tui: warning: {warning}", err=True)
-    return loaded.config
+    return config
 
 
 def _fresh_sessions(ctx: click.Context) -> list[Session]:
@@ -168,11 +194,29 @@ def _fresh_sessions(ctx: click.Context) -> list[Session]:
     if not lease.acquire():
         return _store().list_sessions()
     try:
-        engine = _load_engine(ctx)
-        engine.reconcile()
-        return engine.list()
+        with _collector_paused():
+            engine = _load_engine(ctx, snapshot=True)
+            engine.reconcile()
+            return engine.list()
     finally:
         lease.release()
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cycle collector off for one bounded piece of work, then as it was.
+
+    Importing the engine and its plugins allocates enough to set off a dozen collections,
+    each walking every object made so far (~7 ms of a one-shot ``status``; issue 10 §8);
+    the few cycles one reconcile leaves are collected once it is back on.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _store() -> Store:

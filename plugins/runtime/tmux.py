@@ -28,7 +28,6 @@ import os
 import re
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -447,6 +446,8 @@ class TmuxRuntime:
             # which is harmless.
             self._run("send-keys", "-X", "-t", _arg(target), "cancel", check=False)
         buffer = f"ao-tui-{uuid.uuid4().hex}"
+        import tempfile  # only when writing: it loads shutil and random (~5 ms)
+
         fd, name = tempfile.mkstemp(prefix="ao-tui-paste-")  # mode 0600
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -11,11 +11,13 @@ import os
 import pkgutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import core
 from core.lease import EngineLease
 from core.locations import Locations
+from core.plugin_index import SETTLE_SECONDS
 from tests.bench.sandbox import record_claude_sessions
 from tests.support.engine import make_engine, write_config
 
@@ -100,6 +102,25 @@ def test_status_json_alone_loads_no_event_loop_nor_http(git_repo: Path, tmp_path
     loaded = _status_json_modules(config)
     assert "core.engine" in loaded
     assert not {"asyncio", "httpx", "ssl", "textual", "rich"} & loaded
+
+
+def test_status_json_alone_from_its_snapshots_loads_no_validator(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    # The first call validates the config and lists the plugins, and keeps both; the next
+    # ones rebuild them without pydantic, PyYAML or importlib.metadata (issue 10 §8).
+    config = write_config(tmp_path, git_repo, agent="claude-code")
+    record_claude_sessions(make_engine(config), 2, [])
+    first = _status_json_modules(config)
+    assert {"pydantic", "yaml", "importlib.metadata"} <= first
+    if not Locations.from_env().plugin_index.exists():
+        # A place on sys.path changed just now: the index waits until it has settled.
+        time.sleep(SETTLE_SECONDS + 0.1)
+        _status_json_modules(config)
+    loaded = _status_json_modules(config)
+    assert {"core.engine", "plugins.agent.claude_code.plugin"} <= loaded
+    heavy = ("pydantic", "pydantic_core", "yaml", "importlib.metadata", "core.config")
+    assert [m for m in loaded if any(m == h or m.startswith(h + ".") for h in heavy)] == []
 
 
 def test_status_json_alone_loads_no_ci_runner_nor_merge_worktrees(

@@ -31,7 +31,6 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
 from dataclasses import fields
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -273,6 +272,8 @@ def _too_big(state: HookState) -> bool:
 
 def _write_atomically(path: Path, body: bytes) -> None:
     """Replace ``path`` with ``body`` in one step: a reader sees the old file or the new."""
+    import tempfile  # only when writing: it loads shutil and random (~5 ms)
+
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=CACHE_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as handle:
