@@ -163,6 +163,11 @@ class Reconciler:
             except PLUGIN_FAILURES:
                 continue  # a broken repo or plugin must not stop the agents' tick
             for session in group:
+                if _stopped_on_purpose(deps.locations, session):
+                    # A merge, kill or restore owns the session until it records what it
+                    # did: a head it makes on the way (a merge's WIP save) is not news, and
+                    # a CI run started on it would find its worktree gone.
+                    continue
                 try:
                     written = self._refresh_pr(scm, session, heads)
                 except ScmNotReadyError:

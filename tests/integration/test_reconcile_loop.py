@@ -201,3 +201,24 @@ async def test_a_commit_reaches_the_stored_pr_at_once(tmp_path: Path, git_repo: 
     finally:
         stop.set()
         await asyncio.wait_for(loop, TIMEOUT)
+
+
+def test_a_head_made_during_a_merge_starts_no_ci(tmp_path: Path, git_repo: Path) -> None:
+    # A merge saves uncommitted work as a WIP commit and then removes the worktree: a tick
+    # in between (the ref watch wakes one at once) must not start CI on that head, which
+    # would fail with the worktree gone.
+    from core.kill_restore import marked_operation
+
+    ci = f"    ci:\n      command: '{sys.executable} -c \"pass\"'\n"
+    agent = f"{sys.executable} -c 'import time; time.sleep(600)'"
+    engine = make_engine(write_config(tmp_path, git_repo, command=agent, extra_project_yaml=ci))
+    session = engine.spawn("app", "a task")
+    worktree = Path(session.worktree)
+    with marked_operation(engine, session.id, "merge"):
+        (worktree / "wip.txt").write_text("wip\n")
+        run_git(worktree, "add", "wip.txt")
+        run_git(worktree, "commit", "-q", "-m", "WIP")
+        engine.reconcile()
+        assert engine.store.ci_runs(session.id) == []
+    engine.reconcile()
+    assert len(engine.store.ci_runs(session.id)) == 1
