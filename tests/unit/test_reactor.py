@@ -52,6 +52,7 @@ class World:
         self.merged: list[tuple[str, str]] = []
         self.excerpt = PYTEST_FAIL
         self.receipts: bool | None = False
+        self.last_signal: float | None = None
         self.config = Config.model_validate(
             {"projects": {"app": {"path": str(tmp_path)}}, "reactions": reactions or {}}
         )
@@ -75,7 +76,7 @@ class World:
                         log_path="/state/app-1/ci-1.log",
                     )
                 ],
-                last_signal=lambda s: None,
+                last_signal=lambda s: self.last_signal,
                 received=lambda s, text, since: self.receipts,
                 wake=lambda: None,
             )
@@ -445,3 +446,59 @@ def test_a_host_that_does_not_answer_is_told_once_after_a_while_and_holds(
     world.react()
     world.react()
     assert len(world.sent) == 1
+
+
+def test_a_working_agent_with_nothing_new_for_the_threshold_is_stuck(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    started = world.now
+    world.add(activity=Activity(ActivityState.WORKING, SignalSource.HOOK, started, "Bash: pytest"))
+    world.last_signal = started + 60
+    world.now = started + 60 + 9 * 60
+    session = world.react()
+    assert session.reaction is None  # 9 minutes of quiet: not yet
+    world.now = started + 60 + 11 * 60
+    session = world.react()
+    assert session.reaction is not None and session.reaction.status == "escalated"
+    assert session.reaction.reason == "agent stuck: no new output for 11m while Bash: pytest"
+    assert zone_of(session) is Zone.NEEDS_YOU
+    # It writes again: the episode ends.
+    world.last_signal = world.now
+    session = world.react()
+    assert session.reaction is None
+
+
+def test_a_prompt_waiting_past_the_threshold_is_stuck_and_needs_input_is_told(
+    tmp_path: Path,
+) -> None:
+    world = World(tmp_path, {"agent-stuck": {"threshold": "5m"}})
+    waiting = Activity(ActivityState.WAITING_INPUT, SignalSource.HOOK, world.now, "Bash: rm -rf x")
+    world.add(activity=waiting)
+    world.react()
+    [asked] = world.events("notified")
+    assert asked["key"] == "agent-needs-input" and asked["priority"] == "urgent"
+    world.now += 6 * 60
+    session = world.react()
+    assert session.reaction is not None
+    assert session.reaction.reason.startswith("agent stuck: waiting 6m on: ")
+    assert len(world.events("notified")) == 1  # told once, not on every look
+
+
+def test_a_closed_pr_and_a_finished_project_are_told_once(tmp_path: Path) -> None:
+    from core.feed import Change
+    from core.models import Event
+    from core.reactions.events import on_changes
+
+    world = World(tmp_path)
+    session = world.add(pr=SessionPR("review_pending", number=7, head_sha="a" * 40))
+    closed = Event(5, world.now, "app-1", "pr", {"previous": "review_pending", "state": "none"})
+    for _ in range(2):
+        on_changes(world.reactor, session, [Change(closed, session)], world.store.list_sessions)
+    [told] = world.events("notified")
+    assert told["key"] == "pr-closed" and "closed without merging" in told["reason"]
+    merged = world.set(lifecycle=Lifecycle.MERGED)
+    done = Event(6, world.now, "app-1", "merged", {})
+    for _ in range(2):
+        on_changes(world.reactor, merged, [Change(done, merged)], world.store.list_sessions)
+    complete = [e for e in world.events("notified") if e["key"] == "all-complete"]
+    assert len(complete) == 1
+    assert complete[0]["reason"] == "every session of app is complete: 1 of 1 merged"
