@@ -41,7 +41,9 @@ def on_changes(
                 merged = sum(1 for s in project if s.lifecycle.value == "merged")
                 token = ",".join(sorted(s.id for s in project))
                 count = len(project)
-                reason = f"every session of {session.project} is complete: {merged} of {count} merged"
+                reason = (
+                    f"every session of {session.project} is complete: {merged} of {count} merged"
+                )
                 reactor.tell(session, "all-complete", token, reason, scope=f"*{session.project}")
 
 
