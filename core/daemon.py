@@ -3,7 +3,9 @@
 A file watch over a few roots (the hook logs under AO_TUI_HOME, the agent transcript
 and status dirs, and the branch refs of SCMs that declare them; see
 :mod:`core.activity.watch`) wakes a tick within milliseconds of a hook line or a commit
-and costs nothing while the agents are quiet. The runtime's watch (when it has one, see
+and costs nothing while the agents are quiet. An SCM that polls a host (see
+:class:`~core.slots.HostNews`) wakes a tick when a poll brought news, never on one that
+brought nothing. The runtime's watch (when it has one, see
 :class:`~core.slots.RuntimeWatch`) wakes a tick the moment an agent exits or the tmux
 server goes away. A timer tick every ``interval`` runs only while something can change
 unreported (:mod:`core.tick_policy`); otherwise the loop sleeps until the safety tick, and
@@ -24,7 +26,7 @@ from core.lifecycle import PR_INTERVAL
 from core.models import Event
 from core.reactions.rules import switched_off
 from core.slots import CACHE_SUFFIX, RuntimeWatch
-from core.tick_policy import SAFETY_TICK, needs_timer, ref_roots
+from core.tick_policy import SAFETY_TICK, needs_timer, news_sources, ref_roots
 
 MIN_GAP = 0.02
 """Shortest time between the starts of two ticks, so a burst of writes is read at once."""
@@ -119,6 +121,16 @@ async def reconcile_loop(
         refs_moved = True
         wake.set()
 
+    # News from a host (a PR's checks, review or threads changed) is a fact as well: the
+    # tick it wakes reads the poll's answer, instead of up to PR_INTERVAL later.
+    host_news = False
+
+    def on_news() -> None:
+        nonlocal host_news
+        host_news = True
+        wake.set()
+
+    news = [asyncio.create_task(scm.watch_news(on_news, stop)) for scm in news_sources(engine)]
     watcher = asyncio.create_task(
         watch_dirs(lambda: watch_roots(engine), wake.set, stop, recursive=True, accept=accept)
     )
@@ -145,8 +157,8 @@ async def reconcile_loop(
             # come after its file was read, and must bring the next tick at once.
             woken = wake.is_set()
             wake.clear()
-            pr_interval = PR_NOW if ci_landed or refs_moved else PR_INTERVAL
-            ci_landed = refs_moved = False
+            pr_interval = PR_NOW if ci_landed or refs_moved or host_news else PR_INTERVAL
+            ci_landed = refs_moved = host_news = False
             started = loop.time()
             try:
                 events = await asyncio.to_thread(engine.reconcile, pr_interval=pr_interval)
@@ -180,7 +192,7 @@ async def reconcile_loop(
             if rest > 0 and not stop.is_set():
                 await asyncio.sleep(rest)
     finally:
-        for task in (watcher, refs, exits, reactions):
+        for task in (watcher, refs, exits, reactions, *news):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

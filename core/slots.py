@@ -135,6 +135,24 @@ class RefWatch(Protocol):
 
 
 @runtime_checkable
+class HostNews(Protocol):
+    """Optional for an SCM: it polls a host by itself and says when a poll brought news.
+
+    An SCM whose answers come from a host's API (GitHub) learns of a change only by
+    asking. While :meth:`watch_news` runs, it asks every poll interval on its own, and
+    wakes the reconcile loop the moment an answer differs from the last one (a PR's state,
+    head, checks, review or threads; a PR found or gone; a problem begun or over), so the
+    PR state is refreshed then, not at the loop's next timed refresh. A poll that brings
+    nothing wakes nothing.
+    """
+
+    async def watch_news(self, wake: Callable[[], None], stop: asyncio.Event) -> None:
+        """Keep polling the repositories asked about lately and call ``wake()`` (on the
+        caller's event loop) after each poll that brought news, until ``stop`` is set."""
+        ...
+
+
+@runtime_checkable
 class Workspace(Protocol):
     """Where an agent's files live (a git worktree on its own branch)."""
 
@@ -471,7 +489,7 @@ class QuietPanes(Protocol):
 
 CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
     "runtime": (NamedServer, QuietPanes, RuntimeWatch),
-    "scm": (RefWatch,),
+    "scm": (RefWatch, HostNews),
     "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram, PermissionRules),
 }
 """The optional interfaces of each slot. A plugin need not offer one, but one it offers in

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from core.errors import AoError
 from core.models import ACTIVE_LIFECYCLES, ActivityState, Lifecycle, Session, SignalSource
 from core.plugin_failures import PLUGIN_FAILURES
-from core.slots import RefWatch
+from core.slots import HostNews, RefWatch
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -95,3 +95,16 @@ def ref_roots(engine: Engine) -> list[Path]:
         if isinstance(scm, RefWatch):
             roots += scm.watch_paths(project.path)
     return roots
+
+
+def news_sources(engine: Engine) -> list[HostNews]:
+    """The projects' SCMs that say when a poll of their host brought news, each once."""
+    found: dict[int, HostNews] = {}
+    for project_id in engine.config.projects:
+        try:
+            scm = engine.scm(project_id)
+        except _UNKNOWN:
+            continue
+        if isinstance(scm, HostNews):
+            found.setdefault(id(scm), scm)
+    return list(found.values())

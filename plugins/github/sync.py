@@ -79,6 +79,26 @@ class RepoView:
         return None if number is None else self.snapshots.get(number)
 
 
+def brought_news(old: RepoView, new: RepoView) -> bool:
+    """Whether the view ``new`` tells its readers something ``old`` did not.
+
+    News is the first answer, a PR found, gone or changed in anything but when it was
+    fetched (state, head, checks, review, threads, mergeability), or a problem begun, over
+    or changed. A poll that only confirmed what was known (a 304; a GraphQL refetch of a
+    PR whose CI runs, with the same answer) brings none.
+    """
+    if old.synced_at is None and new.synced_at is not None:
+        return True
+    if new.problem != old.problem or new.branches != old.branches:
+        return True
+    if new.snapshots.keys() != old.snapshots.keys():
+        return True
+    return any(
+        replace(snap, fetched_at=0.0) != replace(old.snapshots[number], fetched_at=0.0)
+        for number, snap in new.snapshots.items()
+    )
+
+
 def split_repo(repo: str) -> tuple[str, str]:
     """``owner/name`` as its two parts; ValueError for anything else."""
     owner, _, name = repo.strip().partition("/")
@@ -123,6 +143,13 @@ class RepoSync:
             if self._forced or self._last_attempt is None:
                 return True
             return self._clock() - self._last_attempt >= self.host.poll_interval
+
+    def due_in(self) -> float:
+        """Seconds until a poll is due (0: due now, see :meth:`due`)."""
+        with self._lock:
+            if self._forced or self._last_attempt is None:
+                return 0.0
+            return max(0.0, self.host.poll_interval - (self._clock() - self._last_attempt))
 
     def mark_stale(self, number: int | None = None, *, branch: str | None = None) -> None:
         """Make the next poll due at once, refreshing PR ``number`` and looking ``branch`` up."""

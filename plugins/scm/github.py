@@ -6,7 +6,10 @@ reconciler: the plugin owns one asyncio loop on a daemon thread (:mod:`plugins.g
 where an ``httpx.AsyncClient`` per API root runs. :meth:`GitHubScm.prefetch` starts a poll of
 each repository there (at most one at a time, at most one per ``poll_interval``) and returns
 at once, or waits for it with ``wait=True``; :meth:`GitHubScm.status` only reads the last
-published snapshot.
+published snapshot. While a reconcile loop runs :meth:`GitHubScm.watch_news`, the plugin
+also polls every ``poll_interval`` by itself and wakes that loop after each poll that
+brought news (:mod:`plugins.github.news`), so a change reaches the reactions within about
+one poll interval of reaching GitHub.
 
 A poll is one conditional request for the repository's open-PR list; a 304 (no PR opened,
 closed, pushed or edited) costs no rate limit and usually ends the poll. That ETag misses
@@ -50,9 +53,10 @@ from core.scm import (
 from core.slots import SlotError
 from plugins.github.client import Backoff, Clock, GitHubClient, GitHubError
 from plugins.github.logs import LOG_MAX_BYTES, job_excerpt, save_log
+from plugins.github.news import Listeners, watch
 from plugins.github.pool import ClientPool
 from plugins.github.queries import CheckContext, PRSnapshot, rollup_state
-from plugins.github.sync import FULL_REFRESH_EVERY, RepoSync, RepoView
+from plugins.github.sync import FULL_REFRESH_EVERY, RepoSync, RepoView, brought_news
 from plugins.scm.local import LocalScm
 
 if TYPE_CHECKING:
@@ -98,12 +102,14 @@ class GitHubScm:
         self._syncs: dict[RepoKey, RepoSync] = {}
         self._watched: dict[RepoKey, dict[str, float]] = {}
         """Per repository: session branch → when a caller last asked about it."""
-        self._polls: dict[RepoKey, concurrent.futures.Future[None]] = {}
+        self._polls: dict[RepoKey, concurrent.futures.Future[bool]] = {}
         self._excerpts: dict[int, str] = {}
         """Check run id → excerpt of its job log (a finished job's log never changes)."""
         self._logs: dict[int, str] = {}
         """Check run id → the job log saved in the session's dir (the CI view's full log)."""
         self._conflicts: dict[tuple[RepoKey, str], tuple[str, ...]] = {}
+        self._listeners = Listeners()
+        """The reconcile loops told when a poll ends (:meth:`watch_news`)."""
 
     def close(self) -> None:
         """Stop the loop thread and close the HTTP clients."""
@@ -128,17 +134,52 @@ class GitHubScm:
                 self._syncs[key] = sync
         return sync, key
 
-    async def _poll(self, sync: RepoSync, key: RepoKey) -> None:
+    async def _poll(self, sync: RepoSync, key: RepoKey) -> bool:
+        """Poll ``key``'s repository; whether its view brought news (:func:`brought_news`)."""
+        before = sync.view
         try:
             client = await self._pool.client(sync.host.api_url)
         except ScmUnavailableError as exc:
             sync.fail(GitHubError(str(exc)))
-            return
-        with self._lock:
-            branches = list(self._watched.get(key, {}))
-        await sync.poll(client, branches)
+        else:
+            with self._lock:
+                branches = list(self._watched.get(key, {}))
+            await sync.poll(client, branches)
+        return brought_news(before, sync.view)
 
-    def _start_poll(self, sync: RepoSync, key: RepoKey) -> concurrent.futures.Future[None] | None:
+    def _polled(self, future: concurrent.futures.Future[bool]) -> None:
+        """Tell the listeners a poll ended: once its future is done, so one of them that
+        looks at once sees no poll running, and after the new view is published, so one
+        woken by the news reads it."""
+        news = not future.cancelled() and future.exception() is None and future.result()
+        self._listeners.tell(news)
+
+    async def watch_news(self, wake: Callable[[], None], stop: asyncio.Event) -> None:
+        """Poll each repository asked about lately every ``poll_interval`` by itself, and
+        call ``wake()`` after each poll that brought news, until ``stop``
+        (:class:`core.slots.HostNews`)."""
+        await watch(self._listeners, self._start_due_polls, wake, stop)
+
+    def _start_due_polls(self) -> float | None:
+        """Start each due poll of a repository asked about within :data:`WATCH_TTL`;
+        seconds until the next is due (None: only a running poll's end can tell)."""
+        now = self._clock()
+        with self._lock:
+            keys = [
+                key
+                for key, seen in self._watched.items()
+                if any(now - at <= WATCH_TTL for at in seen.values())
+            ]
+            syncs = [(self._syncs[key], key) for key in keys if key in self._syncs]
+        pause: float | None = None
+        for sync, key in syncs:
+            if self._start_poll(sync, key) is not None:
+                continue  # running: its end brings the next look
+            wait = sync.due_in()
+            pause = wait if pause is None else min(pause, wait)
+        return pause
+
+    def _start_poll(self, sync: RepoSync, key: RepoKey) -> concurrent.futures.Future[bool] | None:
         """The running poll of ``key``, or a new one when due; None when not due."""
         with self._lock:
             running = self._polls.get(key)
@@ -148,7 +189,8 @@ class GitHubScm:
                 return None
             future = self._pool.submit(self._poll(sync, key))
             self._polls[key] = future
-            return future
+        future.add_done_callback(self._polled)
+        return future
 
     def _watch(self, sync: RepoSync, key: RepoKey, branches: Sequence[str]) -> None:
         """Keep polling ``branches``; a branch new to ``key`` makes a poll due at once.

@@ -7,7 +7,7 @@ from typing import Protocol, runtime_checkable
 import pytest
 
 from core.registry import PluginInterfaceError, Registry, interface_members
-from core.slots import CAPABILITIES, Agent, QuietPanes, Runtime
+from core.slots import CAPABILITIES, Agent, HostNews, QuietPanes, Runtime
 from plugins.agent.shell import ShellAgent
 
 
@@ -63,3 +63,11 @@ def test_a_capability_offered_in_part_is_refused(monkeypatch: pytest.MonkeyPatch
 def test_interface_members_lists_attributes_and_methods() -> None:
     assert {"name", "confirms_delivery", "delivery", "signal_dirs"} <= set(interface_members(Agent))
     assert "socket_name" not in interface_members(Runtime)
+
+
+def test_the_github_scm_says_when_a_poll_brought_news_and_the_local_one_needs_not() -> None:
+    """The reconcile loop finds the SCMs to listen to with ``isinstance``: GitHub's polls a
+    host; the local SCM's branch refs report themselves (RefWatch)."""
+    registry = Registry()
+    assert isinstance(registry.get("scm", "github"), HostNews)
+    assert not isinstance(registry.get("scm", "local"), HostNews)
