@@ -60,6 +60,7 @@ from ao_tui.screens.help import HelpScreen
 from ao_tui.screens.merge import MergeScreen
 from ao_tui.screens.new_session import NewSessionScreen
 from ao_tui.screens.send import SendScreen
+from ao_tui.terminal_sink import CockpitTerminal
 from ao_tui.toasts import FactToasts, one_line, toast_margin
 from ao_tui.watching import THIS_COCKPIT, UNKNOWN, Watching
 from ao_tui.widgets.board import Board
@@ -85,6 +86,8 @@ from core.inert import inert_session
 from core.inventory import take_inventory
 from core.lease import LEASE_POLL, EngineLease, LeaseHolder, read_holder, wait_for_lease
 from core.models import ActivityState, Event, Lifecycle, Session
+from core.notify.terminal import attach as attach_terminal
+from core.notify.terminal import osc9
 from core.prompts import Prompt, PromptChangedError, not_waiting
 from core.slots import NamedServer, SlotError
 
@@ -165,20 +168,6 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-def osc9(text: str, *, inside_tmux: bool) -> str:
-    """The OSC 9 desktop notification for ``text``, wrapped for tmux passthrough if needed.
-
-    Control characters are dropped so a session title can never end the sequence early or
-    smuggle another escape into the operator's terminal.
-    """
-    clean = "".join(ch for ch in text if ch.isprintable())[:200]
-    sequence = f"\x1b]9;{clean}\x07"
-    if inside_tmux:
-        # tmux swallows OSC 9 unless it arrives in a DCS passthrough (allow-passthrough on).
-        sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
-    return sequence
-
-
 def same_tmux_server(runtime: Any, tmux_env: str | None) -> bool:
     """Whether this process runs inside the tmux server that holds the agent sessions."""
     if not tmux_env:
@@ -251,6 +240,7 @@ class CockpitApp(App[None]):
         """Where artifacts appear, as it was at the last inventory (see _check_orphans)."""
         self._orphan_due = 0.0
         self.lease: EngineLease | None = None
+        self._detach_terminal: Callable[[], None] | None = None
         self.detail: DetailScreen | None = None
         self._stop: asyncio.Event | None = None
         self._reload_running = False
@@ -319,6 +309,8 @@ class CockpitApp(App[None]):
             self.palette,
         )
         self._stop = asyncio.Event()
+        # The terminal notifier rings through this cockpit (when the outbox runs here).
+        self._detach_terminal = attach_terminal(CockpitTerminal(self))
         if self.reconcile or self.fixed_watching is None:
             self._start_watch()
         else:
@@ -398,6 +390,8 @@ class CockpitApp(App[None]):
         """Stop reconciling and give the lease back; sessions are not touched."""
         if self._heap_frozen:
             gc.unfreeze()
+        if self._detach_terminal is not None:
+            self._detach_terminal()
         if self._stop is not None:
             self._stop.set()
         if self.lease is not None:

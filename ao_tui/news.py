@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 
+from ao_tui.terminal_sink import rings_through_notifier
 from core.attention import needs_you_reason as attention_reason
 from core.attention import restored_and_waiting
 from core.models import Session, Zone
@@ -98,7 +99,9 @@ class NeedsYouNews:
         shown = self._news_line if app.toasts.text("needs-you") is not None else []
         self._news_line = [*shown, *(s.id for s in arrived if s.id not in shown)]
         self._show_news_line(fresh=True)
-        if app.notify_bell:
+        # When the terminal notifier is routed and delivers here, it rings for the news that
+        # needs a person (following notificationRouting); ringing here too would ring twice.
+        if app.notify_bell and not rings_through_notifier(app):
             first = arrived[0]
             app.ring(f"ao-tui: {first.id} needs you: {needs_you_reason(first)}")
 

@@ -14,7 +14,7 @@ import pytest
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Collapsible, DataTable, Input, Static, TabbedContent, TextArea
 
-from ao_tui.app import CockpitApp, osc9, same_tmux_server
+from ao_tui.app import CockpitApp, same_tmux_server
 from ao_tui.commands import CockpitCommands
 from ao_tui.keymap import KeymapError, resolve_keymap
 from ao_tui.screens.confirm_kill import ConfirmKillScreen
@@ -27,6 +27,7 @@ from core.config import TrackerConfig
 from core.engine import Engine
 from core.errors import EngineError
 from core.models import Activity, ActivityState, DeliveryResult, Lifecycle, SignalSource, WaitingFor
+from core.notify.terminal import osc9
 from tests.support.canned import NOW, CannedRuntime
 from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
