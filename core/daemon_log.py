@@ -12,11 +12,12 @@ values of the daemon's environment, cut to :data:`MAX_LINE` characters, and made
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
 from pathlib import Path
-from typing import IO, Any
+from typing import cast
 
 from core.inert import inert
 from core.redact import env_secrets, redact
@@ -35,13 +36,15 @@ class _OwnerOnlyRotatingHandler(logging.handlers.RotatingFileHandler):
     """A :class:`RotatingFileHandler` whose every file (the first, and each one opened
     after a rollover) is created 0600, whatever the umask."""
 
-    def _open(self) -> IO[Any]:
+    def _open(self) -> io.TextIOWrapper:
         fd = os.open(
             self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600
         )
         # A file left by an older version (or made by hand) may be wider: narrow it.
         os.fchmod(fd, 0o600)
-        return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        return cast(
+            io.TextIOWrapper, os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
+        )
 
 
 class _Masked(logging.Formatter):

@@ -191,7 +191,7 @@ def _follow_config(engine: Engine, stop: Any, say: Callable[[str], None] = _to_s
     if path is None:
         return None
 
-    def say(found: Reload) -> None:
+    def report(found: Reload) -> None:
         if found.error:
             kept = "not reloaded, the previous config stays in use"
             say(f"ao-tui: {path.name} {kept}: {inert(found.error)}")
@@ -199,7 +199,7 @@ def _follow_config(engine: Engine, stop: Any, say: Callable[[str], None] = _to_s
             say(f"ao-tui: {path.name} reloaded: {inert(found.summary)}")
 
     follower = ConfigFollower(engine, path, known_keys=DEFAULT_KEYMAP)
-    return asyncio.create_task(follower.follow(stop, say))
+    return asyncio.create_task(follower.follow(stop, report))
 
 
 @main.group(invoke_without_command=True)

@@ -69,6 +69,8 @@ async def test_a_cockpit_opened_while_the_daemon_runs_names_it(
         assert daemon.wait(timeout=15) == 0
         await wait_until(pilot, lambda: app.watching.this, timeout=5)
         await settle(pilot)
-        assert str(app.counts.content).rstrip().endswith(
-            "watching: this cockpit" if wide else "watch: this"
+        assert (
+            str(app.counts.content)
+            .rstrip()
+            .endswith("watching: this cockpit" if wide else "watch: this")
         )

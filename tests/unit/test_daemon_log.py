@@ -61,5 +61,5 @@ def test_a_log_that_cannot_be_opened_names_the_file(tmp_path: Path) -> None:
     from core.store_health import StoreError
 
     (tmp_path / "daemon.log").mkdir()
-    with pytest.raises(StoreError, match="daemon.log"):
+    with pytest.raises(StoreError, match=r"daemon\.log"):
         DaemonLog(tmp_path)
