@@ -126,13 +126,16 @@ def check_lease(locations: Locations) -> Check:
     )
 
 
-def check_config(explicit: str | None) -> tuple[list[Check], Any]:
-    """The config is found and valid; each project's path is a git repo with its agent."""
+def check_config(explicit: str | None, registry: Any = None) -> tuple[list[Check], Any]:
+    """The config is found and valid; each project's path is a git repo with its agent;
+    each notifier can send (:mod:`core.notify.checks`). ``registry``: the installed plugins
+    unless given."""
     from core.config import find_config, load_config
     from core.errors import ConfigError
+    from core.notify.checks import notifier_checks
     from core.registry import Registry
 
-    registry = Registry()
+    registry = registry or Registry()
     try:
         path = find_config(Path.cwd(), explicit)
     except ConfigError as exc:
@@ -171,6 +174,7 @@ def check_config(explicit: str | None) -> tuple[list[Check], Any]:
                     f"{install} or set projects.{pid}.agentConfig.command",
                 )
             )
+    checks += notifier_checks(loaded.config, registry, os.environ)
     return checks, loaded
 
 

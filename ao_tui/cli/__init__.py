@@ -5,7 +5,8 @@ calls never load Textual or Rich (tests/unit/test_import_hygiene.py checks it).
 
 One module per verb group: :mod:`.common` (exit codes, the error handler, loading the
 engine), :mod:`.cockpit` (the group, the cockpit and the demo), :mod:`.sessions`,
-:mod:`.watch` (events, daemon), :mod:`.review` (ci, approve, merge, diff),
+:mod:`.watch` (events, daemon), :mod:`.daemon_unit` (daemon unit),
+:mod:`.review` (ci, approve, merge, diff),
 :mod:`.reactions` (the ``reactions`` group) and
 :mod:`.housekeeping` (init, inspect, config, doctor, recover). Importing the package
 registers every verb on :func:`main`; :func:`run` is the console script's entry point.
@@ -13,7 +14,7 @@ registers every verb on :func:`main`; :func:`run` is the console script's entry 
 
 import gc
 
-from ao_tui.cli import housekeeping, reactions, review, sessions, watch
+from ao_tui.cli import daemon_unit, housekeeping, reactions, review, sessions, watch
 from ao_tui.cli.cockpit import main
 from ao_tui.cli.common import (
     EXIT_CI_FAILING,
@@ -43,6 +44,7 @@ __all__ = [
     "EXIT_SEND_FAILED",
     "EXIT_STATE",
     "EXIT_USAGE",
+    "daemon_unit",
     "fail",
     "housekeeping",
     "main",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -127,22 +128,26 @@ async def _watch_when_free(
     interval: float = 1.0,
     on_holder: Callable[[Any], None] | None = None,
     on_taken: Callable[[], None] | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> None:
     """Take the engine lease as soon as it is free, then reconcile until ``stop``.
 
-    A failing tick is said once on stderr (per distinct error) and the loop carries on;
-    the lease is given back when the loop ends, so another process can watch.
+    A failing tick is said once (per distinct error) through ``say`` (default: stderr)
+    and the loop carries on; the lease is given back when the loop ends, so another
+    process can watch.
     """
     from core.daemon import reconcile_loop
     from core.lease import wait_for_lease
 
-    said: list[str] = []
+    tell = say or _to_stderr
+    last: list[str] = []
 
     def tick_failed(exc: Exception) -> None:
         text = f"ao-tui: reconcile failed: {exc}"
-        if not said or said[-1] != text:
-            said.append(text)
-            click.echo(text, err=True)
+        if not last or last[-1] != text:
+            # Only the latest is kept: a daemon that runs for days must not grow a list.
+            last[:] = [text]
+            tell(text)
 
     following = None
     try:
@@ -151,7 +156,7 @@ async def _watch_when_free(
                 on_taken()
             # The watcher starts CI runs at new heads, which must run the file's command
             # of now: it follows the config while it watches.
-            following = _follow_config(engine, stop)
+            following = _follow_config(engine, stop, tell)
             await reconcile_loop(engine, stop, interval=interval, on_error=tick_failed, react=True)
     finally:
         if following is not None:
@@ -167,10 +172,15 @@ async def _print_changes(engine: Engine, after: int, show: Callable[[Any], None]
         show(change.event)
 
 
-def _follow_config(engine: Engine, stop: Any) -> Any:
+def _to_stderr(text: str) -> None:
+    """One line on stderr."""
+    click.echo(text, err=True)
+
+
+def _follow_config(engine: Engine, stop: Any, say: Callable[[str], None] = _to_stderr) -> Any:
     """Reload the config file into ``engine`` whenever it changes, until ``stop``; each
-    reload is one stderr line (a long-running reconciler starts CI runs and must run the
-    file's command of now). The task, or None when the config came from no file."""
+    reload is one line through ``say`` (a long-running reconciler starts CI runs and must
+    run the file's command of now). The task, or None when the config came from no file."""
     import asyncio
 
     from ao_tui.keymap import DEFAULT_KEYMAP
@@ -181,36 +191,66 @@ def _follow_config(engine: Engine, stop: Any) -> Any:
     if path is None:
         return None
 
-    def say(found: Reload) -> None:
+    def report(found: Reload) -> None:
         if found.error:
             kept = "not reloaded, the previous config stays in use"
-            click.echo(f"ao-tui: {path.name} {kept}: {inert(found.error)}", err=True)
+            say(f"ao-tui: {path.name} {kept}: {inert(found.error)}")
         elif found.changed:
-            click.echo(f"ao-tui: {path.name} reloaded: {inert(found.summary)}", err=True)
+            say(f"ao-tui: {path.name} reloaded: {inert(found.summary)}")
 
     follower = ConfigFollower(engine, path, known_keys=DEFAULT_KEYMAP)
-    return asyncio.create_task(follower.follow(stop, say))
+    return asyncio.create_task(follower.follow(stop, report))
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option("--interval", default=1.0, show_default=True, help="Seconds between timer ticks.")
 @click.option("--json", "as_json", is_flag=True, help="Print each recorded event as NDJSON.")
+@click.option(
+    "--log-max-bytes",
+    type=click.IntRange(min=1000),
+    default=5_000_000,
+    show_default=True,
+    help="Size at which $AO_TUI_HOME/daemon.log rotates.",
+)
+@click.option(
+    "--log-backups",
+    type=click.IntRange(1, 100),
+    default=3,
+    show_default=True,
+    help="Rotated logs kept (daemon.log.1 ...); the oldest is dropped.",
+)
 @click.pass_context
-def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
+def daemon(
+    ctx: click.Context, interval: float, as_json: bool, log_max_bytes: int, log_backups: int
+) -> None:
     """Run the engine headless: reconcile on every agent signal until interrupted.
 
     Keeps the sessions watched (prompts noticed, CI finished, exits seen) with no cockpit
     open. Only one process watches at a time: while a cockpit (or another daemon) does,
     this one waits, and takes over within a fraction of a second when it stops.
+
+    What it says goes to stderr and to $AO_TUI_HOME/daemon.log (owner-only, rotated by
+    size, secrets masked), with every event it sees. SIGTERM stops it cleanly.
+    `ao-tui daemon unit` prints a service unit that runs it at login.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     import asyncio
 
+    from core.daemon_log import DaemonLog
+    from core.event_summary import summary
     from core.lease import EngineLease, LeaseHolder
     from core.models import Event
 
     with _errors():
         engine = _load_engine(ctx)
+        log = DaemonLog(engine.locations.home, max_bytes=log_max_bytes, backups=log_backups)
     lease = EngineLease(engine.locations.engine_lock, kind="daemon")
+    log.info(f"ao-tui daemon started (pid {os.getpid()}, state {engine.locations.home})")
+
+    def say(text: str) -> None:
+        click.echo(text, err=True)
+        log.info(text)
 
     def show(event: Event) -> None:
         if as_json:
@@ -218,32 +258,41 @@ def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
         else:
             click.echo(f"{event.session_id} {event.kind} {event.data.get('state', '')}")
         sys.stdout.flush()
+        log.info(
+            f"event {event.seq} {event.session_id} {event.kind}: {summary(event.kind, event.data)}"
+        )
 
     def waiting(holder: LeaseHolder | None) -> None:
         if holder is not None:
-            click.echo(
+            say(
                 f"ao-tui daemon: {holder.describe()} is watching the sessions; this daemon "
-                "takes over when it stops (Ctrl-C quits)",
-                err=True,
+                "takes over when it stops (Ctrl-C quits)"
             )
 
     printing: list[asyncio.Task[None]] = []
 
     def taken() -> None:
         count = len(engine.list())
-        click.echo(f"ao-tui daemon: watching {count} sessions; Ctrl-C stops it", err=True)
+        say(f"ao-tui daemon: watching {count} sessions; Ctrl-C stops it")
         # Every change from now on, whoever writes it (read before the first tick).
         printing.append(asyncio.create_task(_print_changes(engine, engine.feed.last_seq(), show)))
 
+    why = ["interrupted"]
+
     async def run() -> None:
         stop = asyncio.Event()
+
+        def terminate() -> None:
+            why[0] = "SIGTERM"
+            stop.set()
+
         # SIGTERM (a service manager, `kill`) stops it as Ctrl-C does: the loop ends and the
         # lease is given back. Not SIGINT: a daemon started in the background by a shell
         # inherits SIGINT ignored, as every background job does, and keeps it so.
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, terminate)
         try:
             await _watch_when_free(
-                engine, lease, stop, interval=interval, on_holder=waiting, on_taken=taken
+                engine, lease, stop, interval=interval, on_holder=waiting, on_taken=taken, say=say
             )
         finally:
             for task in printing:
@@ -257,3 +306,5 @@ def daemon(ctx: click.Context, interval: float, as_json: bool) -> None:
                 pass
     finally:
         lease.close()
+        log.info(f"ao-tui daemon stopped ({why[0]}); the lease is given back")
+        log.close()

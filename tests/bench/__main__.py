@@ -12,6 +12,7 @@ from tests.bench import (
     bench_reactions,
     bench_review,
     bench_runtime,
+    bench_soak,
 )
 
 BENCHMARKS = [
@@ -21,6 +22,7 @@ BENCHMARKS = [
     *bench_github.BENCHMARKS,
     *bench_runtime.BENCHMARKS,
     *bench_reactions.BENCHMARKS,
+    *bench_soak.BENCHMARKS,
 ]
 
 only = sys.argv[1] if len(sys.argv) > 1 else None
