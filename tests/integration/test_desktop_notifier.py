@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from core.notify.model import Notification, NotifierError
-from plugins.desktop_notify import DesktopNotifier
+from plugins.notifier.desktop import DesktopNotifier
 from tests.support.dbus_session import NotificationDaemon, notification_daemon, session_bus
 
 ESCALATED = Notification(

@@ -17,7 +17,7 @@ from core.engine import Engine
 from core.models import Activity, ActivityState, SignalSource, WaitingFor
 from core.notify.model import Notification, NotifierError
 from core.notify.terminal import attached, osc9
-from plugins.terminal_notify import TerminalNotifier
+from plugins.notifier.terminal import TerminalNotifier
 from tests.support.canned import NOW
 from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle

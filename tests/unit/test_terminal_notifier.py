@@ -17,7 +17,7 @@ from core.config_notify import NotificationRouting, NotifierConfig
 from core.notify.model import Notification, NotifierError
 from core.notify.terminal import attach, attached, osc9, osc777, terminal_routed
 from core.registry import Registry
-from plugins.terminal_notify import TerminalNotifier
+from plugins.notifier.terminal import TerminalNotifier
 
 ROOT = Path(__file__).resolve().parents[2]
 ESCALATED = Notification(
@@ -135,8 +135,8 @@ def test_terminal_routed_by_name_by_plugin_or_by_default() -> None:
 def test_entry_points_name_both_notifiers_and_they_fit_the_slot() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     points = pyproject["project"]["entry-points"]["ao_tui.plugins"]
-    assert points["notifier:terminal"] == "plugins.terminal_notify:TerminalNotifier"
-    assert points["notifier:desktop"] == "plugins.desktop_notify:DesktopNotifier"
+    assert points["notifier:terminal"] == "plugins.notifier.terminal:TerminalNotifier"
+    assert points["notifier:desktop"] == "plugins.notifier.desktop:DesktopNotifier"
     registry = Registry(discover=False)
     registry.register("notifier", "terminal", TerminalNotifier)
     assert isinstance(registry.get("notifier", "terminal"), TerminalNotifier)

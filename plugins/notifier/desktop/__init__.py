@@ -1,6 +1,6 @@
 """The ``desktop`` notifier: a notification on the operator's desktop. Linux over D-Bus
-(:mod:`plugins.desktop_notify.dbus`), macOS through its notification centre
-(:mod:`plugins.desktop_notify.macos`).
+(:mod:`plugins.notifier.desktop.dbus`), macOS through its notification centre
+(:mod:`plugins.notifier.desktop.macos`).
 
 Priority is urgency: ``urgent`` is critical (and plays a sound where the platform has one,
 unless ``sound: false``), ``action`` and ``warning`` are normal, ``info`` is low.
@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.notify.model import Notification, NotifierError, Priority
-from plugins.desktop_notify.dbus import DbusNotifications, DesktopMessage
-from plugins.desktop_notify.macos import MacNotifications
+from plugins.notifier.desktop.dbus import DbusNotifications, DesktopMessage
+from plugins.notifier.desktop.macos import MacNotifications
 
 URGENCY_OF: dict[Priority, str] = {
     "urgent": "critical",

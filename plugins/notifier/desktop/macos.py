@@ -4,7 +4,7 @@ through the desktop-notifier library (its rubicon-objc bridge), not ``osascript`
 desktop-notifier logs a failed send instead of raising, so delivery is known from its
 ``on_dispatched`` callback, which it calls only once the centre took the notification.
 Not exercised by the tests on Linux (there is no notification centre to stand in for); the
-Linux path is (:mod:`plugins.desktop_notify.dbus`).
+Linux path is (:mod:`plugins.notifier.desktop.dbus`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import Any
 
 from core.notify.model import NotifierError
-from plugins.desktop_notify.dbus import DesktopMessage
+from plugins.notifier.desktop.dbus import DesktopMessage
 
 
 class MacNotifications:
