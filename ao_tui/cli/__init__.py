@@ -6,12 +6,12 @@ calls never load Textual or Rich (tests/unit/test_import_hygiene.py checks it).
 One module per verb group: :mod:`.common` (exit codes, the error handler, loading the
 engine), :mod:`.cockpit` (the group, the cockpit and the demo), :mod:`.sessions`,
 :mod:`.watch` (events, daemon), :mod:`.review` (ci, approve, merge, diff),
-:mod:`.reactions` (the ``reactions`` group) and
+:mod:`.reactions` (the ``reactions`` group), :mod:`.notify` (the ``notify`` group) and
 :mod:`.housekeeping` (init, inspect, config, doctor, recover). Importing the package
 registers every verb on :func:`main`, the console script's entry point.
 """
 
-from ao_tui.cli import housekeeping, reactions, review, sessions, watch
+from ao_tui.cli import housekeeping, notify, reactions, review, sessions, watch
 from ao_tui.cli.cockpit import main
 from ao_tui.cli.common import (
     EXIT_CI_FAILING,
@@ -44,6 +44,7 @@ __all__ = [
     "fail",
     "housekeeping",
     "main",
+    "notify",
     "reactions",
     "read_text_file",
     "review",
