@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -330,8 +331,12 @@ class Outbox:
         return sorted((_row(row) for row in [*waiting, *done]), key=lambda row: row.id)
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
+"""A URL in a reason: a webhook's URL is its secret, so no URL is ever kept."""
+
+
 def _reason(error: str) -> str:
-    text = " ".join(redact(error).split())
+    text = " ".join(redact(_URL.sub("<url>", error)).split())
     return text if len(text) <= ERROR_LIMIT else text[: ERROR_LIMIT - 1] + "…"
 
 

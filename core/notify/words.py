@@ -81,8 +81,9 @@ def fact_of(notification: Notification) -> str:
     reaction key and the title with its numbers blurred (``stuck for 10m`` and ``stuck for
     12m`` are one fact; another session's or another key's are not)."""
     key = str(notification.data.get("key", ""))
-    blurred = re.sub(r"\d+", "#", notification.title)
-    return f"{notification.type}|{key}|{blurred}"[:400]
+    said = notification.title.removeprefix(notification.session_id)
+    blurred = re.sub(r"\d+", "#", said)
+    return f"{notification.session_id}|{notification.type}|{key}|{blurred}"[:400]
 
 
 def trial_notification(name: str, now: float) -> Notification:
