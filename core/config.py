@@ -53,8 +53,9 @@ from core.config_models import (
     config_schema,
     default_session_prefix,
 )
+from core.config_notify import unknown_routes
 from core.errors import ConfigError, ConfigProblem
-from core.yaml_marks import MarkedDocument, YamlError, YamlPath, load_marked
+from core.yaml_marks import Mark, MarkedDocument, YamlError, YamlPath, load_marked
 
 __all__ = [
     "AO_CONFIG_FILENAMES",
@@ -198,6 +199,21 @@ def _tracker_escapes(
     return problems
 
 
+def _unknown_notifiers(
+    config: Config, document: MarkedDocument, filename: str
+) -> list[ConfigProblem]:
+    """A routing entry (``notificationRouting``, ``defaults.notifiers``) naming a notifier
+    that is neither defined under ``notifiers:`` nor built in."""
+    problems: list[ConfigProblem] = []
+    for path, message in unknown_routes(config):
+        written = path
+        if path[0] == "notificationRouting" and ("notificationRouting",) not in document.marks:
+            written = ("notification_routing", *path[1:])
+        mark = document.value_mark(written)
+        problems.append(ConfigProblem(filename, mark.line, mark.column, _dotted(path), message))
+    return problems
+
+
 def load_config_text(
     text: str,
     *,
@@ -259,6 +275,13 @@ def load_config_text(
     if config is not None:
         problems.extend(_prefix_collisions(config, document, filename))
         problems.extend(_tracker_escapes(config, document, filename, context))
+        routed = _unknown_notifiers(config, document, filename)
+        if ao_compat:  # AO skips a name it cannot resolve; its configs load unchanged
+            for found in routed:
+                mark = Mark(found.line, found.col)
+                preparer.warn(mark, f"{found.field}: {found.message}; it is skipped")
+        else:
+            problems.extend(routed)
     if problems or config is None:
         raise ConfigError(sorted(set(problems)))
     warnings = [message for _, message in sorted(preparer.warnings, key=lambda item: item[0])]

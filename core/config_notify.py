@@ -157,3 +157,45 @@ def expand_options(
         return _REFERENCE.sub(swap, value)
 
     return {key: one(key, value) for key, value in options.items()}, problems
+
+
+BUILT_IN_NOTIFIERS = ("desktop", "terminal")
+"""Notifier names that may be routed to without a ``notifiers:`` entry (their plugin has
+the same name and needs no options)."""
+
+
+def routes(config: Any, priority: str) -> list[NotifierName]:
+    """The notifiers a notification of ``priority`` goes to: its ``notificationRouting``
+    entry when there is one (``[]`` silences it), else ``defaults.notifiers``; each once."""
+    routing = config.notification_routing
+    chosen = getattr(routing, priority, None) if routing is not None else None
+    names = config.defaults.notifiers if chosen is None else chosen
+    return list(dict.fromkeys(names))
+
+
+def unknown_routes(config: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """Each routing entry naming a notifier that neither ``notifiers:`` defines nor is
+    built in: its path in the file (YAML keys) and the message saying how to fix it."""
+    known = set(config.notifiers) | set(BUILT_IN_NOTIFIERS)
+    found: list[tuple[tuple[str | int, ...], str]] = []
+    entries: list[tuple[tuple[str, ...], list[str]]] = [
+        (("defaults", "notifiers"), list(config.defaults.notifiers))
+    ]
+    routing = config.notification_routing
+    if routing is not None:
+        for priority in ("urgent", "action", "warning", "info"):
+            names = getattr(routing, priority)
+            if names is not None:
+                entries.append((("notificationRouting", priority), list(names)))
+    defined = ", ".join(sorted(known))
+    for path, names in entries:
+        for index, name in enumerate(names):
+            if name not in known:
+                found.append(
+                    (
+                        (*path, index),
+                        f"no notifier named {name!r} (known: {defined}); define it under "
+                        f"`notifiers:` with its `plugin:`, or remove it from the list",
+                    )
+                )
+    return found

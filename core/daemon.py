@@ -24,6 +24,7 @@ from core.engine import Engine
 from core.errors import AoError
 from core.lifecycle import PR_INTERVAL
 from core.models import Event
+from core.notify.worker import wanted
 from core.reactions.rules import switched_off
 from core.slots import CACHE_SUFFIX, RuntimeWatch
 from core.tick_policy import SAFETY_TICK, needs_timer, news_sources, ref_roots
@@ -96,8 +97,9 @@ async def reconcile_loop(
     ``on_error`` (else raised) and the loop carries on: the next tick may well succeed, and
     a cockpit that stopped reconciling for good would show a frozen board.
 
-    ``react`` runs the reactions beside the ticks (:mod:`core.reactions.loop`): only the
-    process that holds the engine lease may, so each reaction fires once.
+    ``react`` runs the reactions beside the ticks (:mod:`core.reactions.loop`), and the
+    notification outbox (:mod:`core.notify.worker`) when the config routes any: only the
+    process that holds the engine lease may, so each fires once.
     """
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
@@ -148,6 +150,11 @@ async def reconcile_loop(
         from core.reactions.loop import reaction_loop
 
         reactions = asyncio.create_task(reaction_loop(engine, stop, on_error=on_error))
+    outbox = None
+    if react and wanted(engine.config):  # the notifications reactions raise, delivered
+        from core.notify.worker import outbox_loop
+
+        outbox = asyncio.create_task(outbox_loop(engine, stop, on_error=on_error))
     # A PR refresh is due PR_INTERVAL after a woken tick: the branch or CI run that woke it
     # may have moved within PR_INTERVAL of the last refresh, which the tick then skipped.
     pr_due: float | None = None
@@ -192,7 +199,7 @@ async def reconcile_loop(
             if rest > 0 and not stop.is_set():
                 await asyncio.sleep(rest)
     finally:
-        for task in (watcher, refs, exits, reactions, *news):
+        for task in (watcher, refs, exits, reactions, outbox, *news):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

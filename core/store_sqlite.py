@@ -119,6 +119,35 @@ MIGRATIONS: Sequence[str] = (
         reason TEXT NOT NULL DEFAULT ''
     )
     """,
+    # v5: notifications. The outbox: one row per notification and notifier, keyed by the
+    # idempotency key the receiver sees; and how far into the event log it has read (the
+    # log as it stands when this migration runs is history, not news).
+    """
+    CREATE TABLE notify_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL UNIQUE,
+        notifier TEXT NOT NULL,
+        session_id TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        fact TEXT NOT NULL DEFAULT '',
+        payload TEXT NOT NULL,
+        state TEXT NOT NULL
+            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'held', 'batched')),
+        hold TEXT NOT NULL DEFAULT '',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        repeats INTEGER NOT NULL DEFAULT 0,
+        next_at REAL NOT NULL,
+        last_error TEXT NOT NULL DEFAULT '',
+        digest_id INTEGER,
+        created_at REAL NOT NULL,
+        sent_at REAL
+    );
+    CREATE INDEX notify_lane ON notify_outbox(notifier, session_id, state, id);
+    CREATE INDEX notify_state ON notify_outbox(state, next_at);
+    CREATE INDEX notify_fact ON notify_outbox(session_id, fact, created_at);
+    CREATE TABLE notify_cursor (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+    INSERT INTO notify_cursor(name, seq) SELECT 'outbox', COALESCE(MAX(seq), 0) FROM events
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -26,7 +26,7 @@ PASS_INTERVAL = 5.0
 """Seconds between two passes over every live session (time-based conditions)."""
 MAX_PARALLEL = 8
 """Sessions looked at at once; more wait for a free slot."""
-_OWN_KINDS = frozenset({"reaction", "message"})
+_OWN_KINDS = frozenset({"reaction", "message", "notification"})
 """Events the reactor's own work writes: no reason to look at the session again."""
 
 

@@ -59,7 +59,7 @@ notifiers:
   unset: {{plugin: hook, url: "${{HOOK_URL}}"}}
   missing: {{plugin: carrier-pigeon}}
 notificationRouting:
-  urgent: [good, phon, desktop]
+  urgent: [good, desktop]
 defaults:
   notifiers: [unset]
 """
@@ -78,8 +78,8 @@ def test_each_notifier_gets_one_line(tmp_path: Path) -> None:
     assert unset.status == "fail" and "'HOOK_URL' is not set" in unset.detail
     missing = by_name["notifier missing"]
     assert "'carrier-pigeon' is not installed" in missing.detail
-    typo = by_name["notifier phon"]
-    assert "notificationRouting.urgent names 'phon'" in typo.detail
+    # A route naming no notifier is refused when the config loads (with its line), so
+    # doctor never sees one in an ao.config.yaml.
     # desktop is a built-in name: routable with no entry, but its plugin must be there.
     if "desktop" not in plugins.names("notifier"):  # until the desktop plugin is merged
         assert "'desktop' is not installed" in by_name["notifier desktop"].detail
@@ -93,7 +93,6 @@ def test_doctor_runs_them_with_the_config(tmp_path: Path, monkeypatch: Any) -> N
     checks, _ = check_config(None, registry())
     assert checks[0].status == "ok", checks[0]
     assert [c.name for c in checks if c.name.startswith("notifier ")] == [
-        "notifier phon",
         "notifier good",
         "notifier plain",
         "notifier unset",
