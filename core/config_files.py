@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from core.errors import ConfigError
+from core.private_files import read_at_most
 
 CONFIG_FILENAMES = ("ao.config.yaml", "ao.config.yml")
 """ao-tui's own config file names, looked for in this order."""
@@ -47,19 +48,12 @@ def read_config_bytes(path: Path) -> bytes:
             raise IsADirectoryError(errno.EISDIR, "it is a directory, not a config file")
         if not stat.S_ISREG(mode):
             raise OSError(errno.EINVAL, "not a regular file (a FIFO or a device?)")
-        chunks = []
-        size = 0
-        while size <= MAX_CONFIG_BYTES:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        data = read_at_most(fd, MAX_CONFIG_BYTES)
     finally:
         os.close(fd)
-    if size > MAX_CONFIG_BYTES:
+    if data is None:
         raise OSError(errno.EFBIG, f"larger than {MAX_CONFIG_BYTES:,} bytes; not a config")
-    return b"".join(chunks)
+    return data
 
 
 def _named_config(given: str, source: str, cwd: Path, environ: Mapping[str, str]) -> Path:

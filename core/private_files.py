@@ -38,19 +38,26 @@ def read_private(path: Path, max_bytes: int) -> bytes:
             raise NotPrivateError("not private to this user")
         if info.st_size > max_bytes:
             raise NotPrivateError("too large")
-        chunks = []
-        size = 0
-        while size <= max_bytes:
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
+        data = read_at_most(fd, max_bytes)
     finally:
         os.close(fd)
-    if size > max_bytes:
+    if data is None:
         raise NotPrivateError("too large")
-    return b"".join(chunks)
+    return data
+
+
+def read_at_most(fd: int, limit: int) -> bytes | None:
+    """What the open file ``fd`` holds, or None when it holds more than ``limit`` bytes
+    (read no further than one chunk past it: a file that grows forever cannot hang us)."""
+    chunks = []
+    size = 0
+    while size <= limit:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > limit else b"".join(chunks)
 
 
 def write_private(path: Path, data: bytes) -> None:

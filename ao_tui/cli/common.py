@@ -17,7 +17,7 @@ import click
 if TYPE_CHECKING:
     from core.config import Config
     from core.engine import Engine
-    from core.models import Session, SessionPR
+    from core.models import DeliveryResult, Session, SessionPR
     from core.registry import Registry
     from core.store import Store
 
@@ -275,6 +275,18 @@ def _emit(data: Any) -> None:
 
     # The same data, but no raw DEL, C1 control or bidi override reaches a terminal.
     click.echo(inert_json(json.dumps(data, ensure_ascii=False)))
+
+
+def report_delivery(result: DeliveryResult, detail: str, *, as_json: bool) -> None:
+    """Print what became of a message (``send``, ``reactions send``); exit 6 if it failed."""
+    from core.models import DeliveryResult
+
+    if as_json:
+        _emit({"result": result.value, "detail": detail})
+    else:
+        click.echo(f"{result.value}: {detail}", err=result is DeliveryResult.FAILED)
+    if result is DeliveryResult.FAILED:
+        raise SystemExit(EXIT_SEND_FAILED)
 
 
 def _table(sessions: list[Session]) -> str:

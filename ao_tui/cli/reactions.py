@@ -22,13 +22,13 @@ if TYPE_CHECKING:
 
 from ao_tui.cli.cockpit import main
 from ao_tui.cli.common import (
-    EXIT_SEND_FAILED,
     EXIT_USAGE,
     _emit,
     _errors,
     _load_engine,
     fail,
     read_text_file,
+    report_delivery,
 )
 
 
@@ -220,7 +220,6 @@ def send_suggested(
 ) -> None:
     """Send the message suggest mode prepared for SESSION_ID (as is, or your edit of it);
     exit 6 if it could not be delivered."""
-    from core.models import DeliveryResult
     from core.reactions.verbs import send_suggestion
 
     if edit is not None and text_file is not None:
@@ -228,12 +227,7 @@ def send_suggested(
     text = read_text_file(text_file, "--file") if text_file is not None else edit
     with _errors():
         result, detail = send_suggestion(_load_engine(ctx), session_id, text)
-    if as_json:
-        _emit({"result": result.value, "detail": detail})
-    else:
-        click.echo(f"{result.value}: {detail}", err=result is DeliveryResult.FAILED)
-    if result is DeliveryResult.FAILED:
-        raise SystemExit(EXIT_SEND_FAILED)
+    report_delivery(result, detail, as_json=as_json)
 
 
 @reactions.command()

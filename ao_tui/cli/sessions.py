@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 from ao_tui.cli.cockpit import main
 from ao_tui.cli.common import (
     EXIT_NOT_FOUND,
-    EXIT_SEND_FAILED,
     EXIT_USAGE,
     _emit,
     _errors,
@@ -23,6 +22,7 @@ from ao_tui.cli.common import (
     _store,
     _table,
     fail,
+    report_delivery,
     session_json,
 )
 from ao_tui.cli.text_input import clean_option, given_text, text_file_option
@@ -213,20 +213,13 @@ def send(
     A message holding a control character other than newline and tab is refused (exit 1,
     naming the character, its line, column and byte offset) unless --clean is given.
     """
-    from core.models import DeliveryResult
-
     text = given_text(text, text_file, "--file", clean_text=clean_text)
     if text is None:
         fail("give the message as an argument or with --file FILE", EXIT_USAGE)
     with _errors():
         engine = _load_engine(ctx)
         result, detail = engine.send(session_id, text, confirm_timeout=timeout)
-    if as_json:
-        _emit({"result": result.value, "detail": detail})
-    else:
-        click.echo(f"{result.value}: {detail}", err=result is DeliveryResult.FAILED)
-    if result is DeliveryResult.FAILED:
-        raise SystemExit(EXIT_SEND_FAILED)
+    report_delivery(result, detail, as_json=as_json)
 
 
 @main.command()

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from core.feed import Change
     from core.reactions.reactor import Reactor
 
+EVENT_KEYS = frozenset({"pr-closed", "all-complete"})
+"""The reaction keys read here, from events; every other key is read from a session's row."""
 _OPEN_STATES = frozenset({"none", "merged", "unknown"})
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from core.config import Config
+from core.config_reactions import REACTION_KEYS
 from core.errors import AoError
 from core.faults import fault_point
 from core.models import (
@@ -35,6 +36,7 @@ from core.models import (
     ReactionMark,
     Session,
 )
+from core.reactions.events import EVENT_KEYS
 from core.reactions.facts import CLEAR, HOLD, Fact, Sources, observe
 from core.reactions.ledger import ALL, Episode, Ledger
 from core.reactions.messages import compose
@@ -52,16 +54,8 @@ HOST_PATIENCE = 300.0
 INFRA = "not the agent's to fix: "
 """How the reason of an escalation that spent no budget begins."""
 
-_ROW_KEYS = (
-    "ci-failed",
-    "changes-requested",
-    "bugbot-comments",
-    "merge-conflicts",
-    "approved-and-green",
-    "agent-stuck",
-    "agent-needs-input",
-    "agent-exited",
-)
+_ROW_KEYS = tuple(key for key in REACTION_KEYS if key not in EVENT_KEYS)
+"""The keys read from a session's row (the others are read from events)."""
 _PERSISTS = frozenset({"ci-failed", "merge-conflicts"})
 """Keys whose condition, still there after the agent's turn, is another attempt. Review
 threads are not: an agent cannot resolve them, so only new ones are news."""
