@@ -547,9 +547,16 @@ def test_ao_multi_project_example_loads_with_warnings(tmp_path: Path) -> None:
     config_dir.mkdir()
     target = config_dir / "agent-orchestrator.yaml"
     shutil.copyfile(FIXTURES / "ao__examples__multi-project.yaml", target)
-    # SLACK_WEBHOOK_URL is deliberately unset: it sits in an ignored section.
+    # SLACK_WEBHOOK_URL is deliberately unset: a notifier's options are expanded only when
+    # it sends, so the config loads and only that notifier is broken (doctor says so).
     loaded = load_config(target, known_agents=KNOWN_AGENTS, environ={"HOME": str(home)})
     config = loaded.config
+    slack = config.notifiers["slack"]
+    assert slack.plugin == "slack"
+    assert slack.options() == {"webhookUrl": "${SLACK_WEBHOOK_URL}", "channel": "#agent-updates"}
+    assert config.notification_routing is not None
+    assert config.notification_routing.urgent == ["desktop", "slack"]
+    assert config.defaults.notifiers == ["desktop", "slack"]
     assert set(config.projects) == {"frontend", "backend"}
     assert config.projects["frontend"].path == (home / "frontend").resolve()
     assert config.projects["frontend"].session_prefix == "fe"
