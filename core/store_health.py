@@ -36,6 +36,15 @@ REQUIRED_TABLES: dict[int, frozenset[str]] = {
     1: frozenset({"counters", "sessions", "events"}),
     2: frozenset({"counters", "sessions", "events", "ci_runs", "approvals"}),
     3: frozenset({"counters", "sessions", "events", "ci_runs", "approvals"}),
+    4: frozenset(
+        {"counters", "sessions", "events", "ci_runs", "approvals"}
+        | {"reaction_episodes", "reaction_sends", "reaction_pauses"}
+    ),
+    5: frozenset(
+        {"counters", "sessions", "events", "ci_runs", "approvals"}
+        | {"reaction_episodes", "reaction_sends", "reaction_pauses"}
+        | {"notify_outbox", "notify_cursor"}
+    ),
 }
 """The tables each schema version must have."""
 

@@ -185,3 +185,18 @@ db = sqlite3.connect(sys.argv[1])
 print(db.execute("SELECT count(*) FROM events").fetchone()[0])
 db.close()
 """
+
+
+def test_every_schema_version_names_the_tables_a_new_database_has(tmp_path: Path) -> None:
+    # A version with no entry would let a database missing a table pass as healthy.
+    import sqlite3
+
+    from core.store_health import REQUIRED_TABLES
+
+    assert set(REQUIRED_TABLES) == set(range(1, SCHEMA_VERSION + 1))
+    Store(tmp_path / "s.db").close()
+    db = sqlite3.connect(tmp_path / "s.db")
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    db.close()
+    tables = {name for (name,) in rows} - {"sqlite_sequence"}
+    assert tables == REQUIRED_TABLES[SCHEMA_VERSION]
