@@ -29,6 +29,8 @@ from core.models import Session
 from tests.support.engine import make_engine, wait_for, write_config
 
 pytestmark = [
+    # The header is read as an operator sees it: with reactions on, it names the watcher.
+    pytest.mark.reactions,
     pytest.mark.tmux,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="needs a real tmux"),
 ]
