@@ -93,16 +93,20 @@ def bus_connection(address: str) -> Iterator[Any]:
 
 
 @contextmanager
-def notification_daemon(address: str) -> Iterator[NotificationDaemon]:
-    """python-dbusmock's notification daemon on the bus at ``address``."""
+def notification_daemon(
+    address: str, *, logfile: Path | None = None
+) -> Iterator[NotificationDaemon]:
+    """python-dbusmock's notification daemon on the bus at ``address``; ``logfile`` gets
+    one line per call, stamped with the wall clock to the millisecond."""
     probe = subprocess.run(
         [SYSTEM_PYTHON, "-c", "import dbus, dbusmock"], capture_output=True, check=False
     )
     if probe.returncode != 0:
         require("python3-dbusmock")
     env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
+    log = ["--logfile", str(logfile)] if logfile is not None else []
     process = subprocess.Popen(
-        [SYSTEM_PYTHON, "-m", "dbusmock", "--template", "notification_daemon"],
+        [SYSTEM_PYTHON, "-m", "dbusmock", "--template", "notification_daemon", *log],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
