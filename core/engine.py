@@ -39,6 +39,7 @@ from core.tracker import Issue, TrackerError, normalize_key
 
 if TYPE_CHECKING:
     from core.ci_report import CiReport
+    from core.commit_log import CommitEntry
     from core.config import Config
 
 # The verb modules (core.spawning, core.delivery, core.kill_restore, core.review_ops) are
@@ -291,6 +292,12 @@ class Engine(PluginAccess):
         from core import review_ops
 
         return review_ops.diff(self, session_id, stat=stat)
+
+    def log(self, session_id: str | None = None, *, limit: int = 200) -> builtins.list[CommitEntry]:
+        """Commits carrying ao-tui's trailers (``session_id``'s only when given), newest first."""
+        from core.commit_log import commit_log
+
+        return commit_log(self, session_id, limit=limit)
 
     # reconcile and events ------------------------------------------------------------
 

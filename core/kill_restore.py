@@ -17,6 +17,7 @@ from core.manifest import OperationMark, operation_mark
 from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
 from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import live_pane
+from core.provenance import stamp_worktree
 from core.slots import SlotError, WorktreeBusyError
 from core.spawning import check_binary, start_process
 from core.wip import wip_message
@@ -163,6 +164,7 @@ def _restore(engine: Engine, session_id: str) -> Session:
         engine.workspace.reopen(project.path, worktree, session.branch)
         fault_point("restore.reopened")
     notes, extra = _take_back_work(engine, session, worktree)
+    stamp_worktree(engine, session)  # a reopened worktree is a new one: hooks again
     ctx = engine.context(session)
     engine.workspace.exclude(worktree, prepare_agent(agent, ctx, session.project))
     plan = agent.resume(ctx)

@@ -14,6 +14,7 @@ from core.errors import EngineError
 from core.locations import Locations
 from core.models import Session
 from core.plugin_failures import converts_plugin_failures
+from core.provenance import session_trailers
 from core.registry import Registry
 from core.scm import CiSettings, HostSettings, Scm, ScmTarget
 from core.scm_host import host_settings, scm_name
@@ -101,6 +102,7 @@ class PluginAccess:
             else CiSettings(command=ci.command, timeout=ci.timeout, project_env=dict(project.env)),
             host=self._host(session.project) if self.scm(session.project).name != "local" else None,
             review_required=project.merge.require_approval,
+            trailers=session_trailers(self, session),
         )
 
     def _host(self, project_id: str) -> HostSettings | None:

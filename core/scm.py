@@ -273,6 +273,8 @@ class ScmTarget:
     review_required: bool = True
     """The project's ``merge.requireApproval``: False lets a green head merge unreviewed
     (the local SCM; a host's own branch protection decides there)."""
+    trailers: tuple[tuple[str, str], ...] = ()
+    """What a merge or squash commit ao-tui makes ends with (:mod:`core.provenance`)."""
 
 
 @dataclass(frozen=True)

@@ -487,9 +487,24 @@ class QuietPanes(Protocol):
         ...
 
 
+@runtime_checkable
+class CommitStamps(Protocol):
+    """Optional for a workspace: every commit made in a session's worktree carries trailers
+    (:mod:`core.provenance`), through a hook installed for that worktree only."""
+
+    def stamp_commits(self, path: Path, trailers: Sequence[tuple[str, str]]) -> None:
+        """Make each commit in worktree ``path`` end with ``trailers`` (exactly once each).
+
+        Never touches the repository's own hooks, which keep running, nor its main
+        checkout; calling it again replaces what an earlier call installed.
+        """
+        ...
+
+
 CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
     "runtime": (NamedServer, QuietPanes, RuntimeWatch),
     "scm": (RefWatch, HostNews),
+    "workspace": (CommitStamps,),
     "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram, PermissionRules),
 }
 """The optional interfaces of each slot. A plugin need not offer one, but one it offers in

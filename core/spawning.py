@@ -25,6 +25,7 @@ from core.naming import branch_name, title_from
 from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import PluginAccess, live_pane
 from core.project_checks import usable_base
+from core.provenance import stamp_worktree
 from core.redact import redact_here
 from core.slots import LaunchPlan, PaneInfo, SlotError
 from core.tracker import TrackerError, normalize_key, task_prompt, task_title
@@ -119,6 +120,7 @@ def spawn(
         engine.workspace.create(repo, worktree, branch, base)
         undo.append(lambda: _undo_worktree(engine, repo, worktree, branch))
         fault_point("spawn.worktree")
+        stamp_worktree(engine, session)  # its commits name the session (core.provenance)
         ctx = engine.context(session)
         excludes = prepare_agent(agent, ctx, project_id)
         engine.workspace.exclude(worktree, excludes)

@@ -1,4 +1,4 @@
-"""Verbs that review and land a session's work: ci, approve, merge, diff."""
+"""Verbs that review and land a session's work: ci, approve, merge, diff, log."""
 
 from __future__ import annotations
 
@@ -189,3 +189,39 @@ def diff(ctx: click.Context, session_id: str, stat: bool) -> None:
         text = inert(text)
     # color=True: piped, click would strip what looks like colour codes from the files.
     click.echo(text, nl=False, color=True)
+
+
+@main.command(name="log")
+@click.option("--session", "session_id", default=None, help="Only this session's commits.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=200,
+    show_default=True,
+    help="List at most this many commits, newest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print {commits: [...]} as JSON.")
+@click.pass_context
+def log_(ctx: click.Context, session_id: str | None, limit: int, as_json: bool) -> None:
+    """Commits the sessions made, by session and agent (their Ao-Session/Ao-Agent trailers).
+
+    Every local branch of each project's repository is read, so merged work is listed too,
+    with the merge commits ao-tui made.
+    """
+    with _errors():
+        entries = _load_engine(ctx).log(session_id, limit=limit)
+    if as_json:
+        _emit({"commits": [entry.to_json() for entry in entries]})
+        return
+    if not entries:
+        click.echo(f"no commits of {session_id} found" if session_id else "no commits found")
+        return
+    from core.inert import inert
+
+    current = None
+    for entry in sorted(entries, key=lambda e: (e.session, -e.time)):
+        if entry.session != current:
+            current = entry.session
+            click.echo(inert(f"{entry.session}  {entry.agent}  ({entry.project})", one_line=True))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.time))
+        click.echo("  " + inert(f"{entry.sha[:10]}  {when}  {entry.subject}", one_line=True))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from core.agent_env import ci_environment
 from core.git import git_error, run_git
 from core.models import CiState, ReviewState
+from core.provenance import with_trailers
 from core.redact import redact
 from core.scm import (
     CheckRun,
@@ -293,6 +294,7 @@ class LocalScm:
         where = f"{target.branch} into {target.base}"
         if method == "merge":
             message = f"Merge {target.branch} ({target.session_id}): {target.title}"
+            message = with_trailers(message, target.trailers)
             proc = run_git(
                 ["merge", "--no-ff", "--no-verify", "--no-edit", "-m", message, head],
                 cwd=tmp,
@@ -308,6 +310,7 @@ class LocalScm:
             if not run_git(["status", "--porcelain"], cwd=tmp).stdout.strip():
                 raise SlotError(f"{target.branch} adds nothing to {target.base}; nothing to squash")
             message = f"{target.title} ({target.session_id})\n\nSquashed from {target.branch}."
+            message = with_trailers(message, target.trailers)
             run_git(["commit", "--quiet", "--no-verify", "-m", message], cwd=tmp, config=identity)
         else:
             proc = run_git(["rebase", "--no-verify", old], cwd=tmp, check=False, config=identity)

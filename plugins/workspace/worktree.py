@@ -27,6 +27,7 @@ from core.wip import INDEX_TRAILER, is_wip_subject, staged_tree
 from plugins import git_locks
 from plugins.repo_lock import worktrees_locked
 from plugins.scratch_worktrees import sweep
+from plugins.workspace import commit_hooks
 
 # The identity WIP commits get only when the repository has none of its own.
 _FALLBACK_IDENTITY = ("-c", "user.name=ao-tui", "-c", "user.email=ao-tui@localhost")
@@ -158,6 +159,10 @@ class WorktreeWorkspace:
         prefix = "" if not existing or existing.endswith("\n") else "\n"
         with exclude_file.open("a", encoding="utf-8") as fh:
             fh.write(prefix + "".join(f"{p}\n" for p in missing))
+
+    def stamp_commits(self, path: Path, trailers: Sequence[tuple[str, str]]) -> None:
+        """Make each commit in worktree ``path`` end with ``trailers`` (``commit_hooks``)."""
+        commit_hooks.install(path, trailers)
 
     def save_work(self, path: Path, message: str) -> str | None:
         """Commit every change in ``path``, untracked files included; the sha, or None.
