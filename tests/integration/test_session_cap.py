@@ -78,6 +78,12 @@ def test_spawn_beyond_the_cap_is_refused_naming_the_holders(capped: Path) -> Non
     engine.kill(first.id)
     third = engine.spawn("app", "rename the config loader")
     assert third.lifecycle is Lifecycle.RUNNING
+    # Restoring the killed one would take a third slot: refused the same way.
+    with pytest.raises(SessionCapError, match=f"held by {second.id} .*, {third.id} "):
+        engine.restore(first.id)
+    assert engine.get(first.id).lifecycle is Lifecycle.KILLED
+    engine.kill(second.id)
+    assert engine.restore(first.id).lifecycle is Lifecycle.RUNNING
 
 
 def test_the_cli_exits_4_with_the_holders(capped: Path) -> None:
