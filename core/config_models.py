@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from core.allow_rules import MAX_RULE_LENGTH, MAX_RULES, list_problem, rule_problem
+from core.config_backlog import BacklogConfig
 from core.config_base import _Model
 from core.config_files import expand_home as _expand_home
 from core.config_inputs import PathFact, look_at
@@ -348,6 +349,9 @@ class Defaults(_Model):
     """Workspace plugin: where each session's files live."""
     notifiers: list[str] = Field(default_factory=list)
     """Notifiers for every priority that ``notificationRouting`` does not route (AO's key)."""
+    max_concurrent_sessions: int | None = Field(default=None, ge=1)
+    """Most sessions holding a slot at once in each project that sets no cap of its own;
+    None means no cap."""
 
     @field_validator("agent")
     @classmethod
@@ -393,6 +397,11 @@ class ProjectConfig(_Model):
     """How ``merge`` lands a session branch on the base branch."""
     reactions: ReactionsConfig | None = None
     """This project's reactions, overriding the top level's setting by setting."""
+    max_concurrent_sessions: int | None = Field(default=None, ge=1)
+    """Most sessions holding a slot at once (every one not killed, merged or done);
+    ``spawn`` refuses one more with exit 4. None uses ``defaults.maxConcurrentSessions``."""
+    backlog: BacklogConfig | None = None
+    """Tracker issues the lease holder picks up on its own (``{label: ao-ready}``)."""
 
     def agent_name(self, defaults: Defaults) -> str:
         """The agent plugin this project uses: its own, else the configured default."""
@@ -530,6 +539,7 @@ _SCHEMA_MODELS: tuple[type[_Model], ...] = (
     CiConfig,
     GitHubConfig,
     TrackerConfig,
+    BacklogConfig,
     MergeConfig,
     Defaults,
     ReactionRule,

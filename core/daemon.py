@@ -97,7 +97,8 @@ async def reconcile_loop(
     ``on_error`` (else raised) and the loop carries on: the next tick may well succeed, and
     a cockpit that stopped reconciling for good would show a frozen board.
 
-    ``react`` runs the reactions beside the ticks (:mod:`core.reactions.loop`), and the
+    ``react`` runs the reactions beside the ticks (:mod:`core.reactions.loop`), the
+    backlog's pick-ups (:mod:`core.backlog`), and the
     notification outbox (:mod:`core.notify.worker`) when the config routes any: only the
     process that holds the engine lease may, so each fires once.
     """
@@ -150,6 +151,12 @@ async def reconcile_loop(
         from core.reactions.loop import reaction_loop
 
         reactions = asyncio.create_task(reaction_loop(engine, stop, on_error=on_error))
+    # Tracker issues picked up on their own (core.backlog): the lease holder's work too.
+    backlog = None
+    if react:
+        from core.backlog import backlog_loop
+
+        backlog = asyncio.create_task(backlog_loop(engine, stop, on_error=on_error))
     outbox = None
     if react and wanted(engine.config):  # the notifications reactions raise, delivered
         from core.notify.worker import outbox_loop
@@ -199,7 +206,7 @@ async def reconcile_loop(
             if rest > 0 and not stop.is_set():
                 await asyncio.sleep(rest)
     finally:
-        for task in (watcher, refs, exits, reactions, outbox, *news):
+        for task in (watcher, refs, exits, reactions, backlog, outbox, *news):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -83,3 +83,11 @@ class DuplicateTaskError(EngineError):
     """An active session already works on the same task."""
 
     exit_code = EXIT_DUPLICATE
+
+
+class SessionCapError(EngineError):
+    """The project's ``maxConcurrentSessions`` slots are all held; the message names who
+    holds them. Exit 4, as the issue asks: like a duplicate, the answer is to finish or
+    kill a session first (or raise the cap)."""
+
+    exit_code = EXIT_DUPLICATE

@@ -195,6 +195,10 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         ["spawned", *([_text(d["agent"])] if d.get("agent") else []), "on", _text(d.get("branch"))]
     ),
     "spawn-failed": lambda d: f"spawn failed: {_text(d.get('error'))}",
+    "backlog": lambda d: (
+        f"picked up issue #{_text(d.get('issue'))} from the backlog (label {_text(d.get('label'))})"
+        + ("" if d.get("marked") else "; the tracker was not labelled")
+    ),
     "activity": _state_change,
     "lifecycle": _lifecycle,
     "pr": _pr,

@@ -14,10 +14,18 @@ from core.errors import EngineError
 from core.faults import fault_point
 from core.file_lock import hold
 from core.manifest import OperationMark, operation_mark
-from core.models import Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import (
+    ENDED_LIFECYCLES,
+    Activity,
+    ActivityState,
+    Lifecycle,
+    Session,
+    SignalSource,
+)
 from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import live_pane
 from core.provenance import stamp_worktree
+from core.session_cap import session_slot
 from core.slots import SlotError, WorktreeBusyError
 from core.spawning import check_binary, start_process
 from core.wip import wip_message
@@ -142,7 +150,15 @@ def _kill_failed(
 
 def restore(engine: Engine, session_id: str) -> Session:
     """The work of :meth:`core.engine.Engine.restore` (which documents it)."""
-    with marked_operation(engine, session_id, "restore"):
+    # A killed session gave its slot back: bringing it back takes one, under the cap's
+    # lock like a spawn. An exited or paused one still holds its own.
+    session = engine.get(session_id)
+    slot = (
+        session_slot(engine, session.project)
+        if session.lifecycle in ENDED_LIFECYCLES
+        else contextlib.nullcontext()
+    )
+    with slot, marked_operation(engine, session_id, "restore"):
         session = _restore(engine, session_id)
         fault_point("restore.recorded")
     return session

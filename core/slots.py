@@ -18,6 +18,8 @@ from core.notify.model import Notification
 if TYPE_CHECKING:
     import asyncio  # annotations only: status --json must not pay for loading it
 
+    from core.tracker import TrackerTarget
+
 
 class SlotError(AoError):
     """A plugin could not do what was asked; the message says what to do about it."""
@@ -131,6 +133,16 @@ class RefWatch(Protocol):
     def watch_paths(self, repo: Path) -> list[Path]:
         """Directories (each with everything below it) whose changes mean ``repo``'s
         answers may have changed."""
+        ...
+
+
+@runtime_checkable
+class IssueLabels(Protocol):
+    """Optional for a tracker: it can put a label on an issue (GitHub; not a task file,
+    which is the operator's to edit). The backlog marks an issue it picked up with it."""
+
+    def add_label(self, target: TrackerTarget, key: str, label: str) -> None:
+        """Add ``label`` to issue ``key``; :class:`core.tracker.TrackerError` when it cannot."""
         ...
 
 
@@ -505,6 +517,7 @@ CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
     "runtime": (NamedServer, QuietPanes, RuntimeWatch),
     "scm": (RefWatch, HostNews),
     "workspace": (CommitStamps,),
+    "tracker": (IssueLabels,),
     "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram, PermissionRules),
 }
 """The optional interfaces of each slot. A plugin need not offer one, but one it offers in

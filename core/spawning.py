@@ -27,6 +27,7 @@ from core.plugin_access import PluginAccess, live_pane
 from core.project_checks import usable_base
 from core.provenance import stamp_worktree
 from core.redact import redact_here
+from core.session_cap import session_slot
 from core.slots import LaunchPlan, PaneInfo, SlotError
 from core.tracker import TrackerError, normalize_key, task_prompt, task_title
 
@@ -70,8 +71,20 @@ def spawn(
     agent_name = agent_name or project.agent_name(engine.config.defaults)
     agent = engine.agent(agent_name)
     require_support(agent, agent_name, project_id, project.agent_config.allow)
-    if not force:
-        _refuse_duplicate(engine, project_id, prompt, title, issue)
+    # The cap is no duplicate check: --force does not lift it (the orchestrator must not
+    # talk its way past it). Under its lock, the duplicate check cannot race either.
+    with session_slot(engine, project_id):
+        if not force:
+            _refuse_duplicate(engine, project_id, prompt, title, issue)
+        return _start(engine, project_id, prompt, title, agent_name, issue)
+
+
+def _start(
+    engine: Engine, project_id: str, prompt: str, title: str, agent_name: str, issue: str
+) -> Session:
+    """Allocate, make the worktree, launch the agent and store the row (or undo it all)."""
+    project = engine.project(project_id)
+    agent = engine.agent(agent_name)
     repo = project.path
     base = usable_base(project_id, project, engine.workspace)
 

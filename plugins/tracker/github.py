@@ -89,6 +89,27 @@ class GitHubTracker:
             raise TrackerError(err.line("try again after")) from None
         return [_issue(item, repo) for item in items]
 
+    def add_label(self, target: TrackerTarget, key: str, label: str) -> None:
+        """Add ``label`` to issue ``key`` (``POST …/issues/{n}/labels``; GitHub creates a
+        label the repository lacks)."""
+        owner, name = self._repo(target)
+        if not key.isdigit():
+            raise TrackerError(f"GitHub issues are numbers; {key!r} is not one (e.g. 42)")
+        path = f"/repos/{quote(owner)}/{quote(name)}/issues/{key}/labels"
+
+        async def post(client: GitHubClient) -> None:
+            await client.request("POST", path, json_body={"labels": [label]})
+
+        try:
+            self._call(target, post)
+        except GitHubError as err:
+            if err.status in (403, 404):
+                raise TrackerError(
+                    f"cannot label issue #{key} in {owner}/{name} (HTTP {err.status}); the "
+                    "token needs write access to issues"
+                ) from None
+            raise TrackerError(err.line("try again after")) from None
+
     def _repo(self, target: TrackerTarget) -> tuple[str, str]:
         if target.host is None:
             raise TrackerError(

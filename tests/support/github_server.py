@@ -246,6 +246,7 @@ _ROUTES: list[tuple[str, str, re.Pattern[str]]] = [
     ("POST", "graphql", re.compile(r"^/graphql$")),
     ("GET", "issues", re.compile(r"^/repos/([^/]+)/([^/]+)/issues$")),
     ("GET", "issue", re.compile(r"^/repos/([^/]+)/([^/]+)/issues/(\d+)$")),
+    ("POST", "issue_labels", re.compile(r"^/repos/([^/]+)/([^/]+)/issues/(\d+)/labels$")),
 ]
 
 
@@ -856,6 +857,18 @@ def _handler_for(server: GitHubStandIn) -> type[BaseHTTPRequestHandler]:
                     if item["number"] == number:
                         return 200, item, {}
             return 404, {"message": "Not Found", "documentation_url": _DOCS}, {}
+
+        def _issue_labels(
+            self, repo: FakeRepo, match: re.Match[str], query: str, body: Any
+        ) -> tuple[int, Any, dict[str, str]]:
+            """``POST …/issues/{n}/labels {"labels": [...]}``: added, the issue's labels back."""
+            wanted = (body or {}).get("labels") if isinstance(body, dict) else None
+            if not isinstance(wanted, list) or not all(isinstance(x, str) for x in wanted):
+                return 422, {"message": "Invalid request: labels must be a list"}, {}
+            with server._lock:
+                issue = repo.issues[int(match.group(3))]
+                issue.labels += [name for name in wanted if name not in issue.labels]
+                return 200, [{"name": name, "color": "ededed"} for name in issue.labels], {}
 
         def _pr(self, repo: FakeRepo, match: re.Match[str]) -> FakePR:
             return repo.prs[int(match.group(3))]

@@ -221,8 +221,8 @@ def test_unknown_key_suggests_close_match(tmp_path: Path) -> None:
     text = "projects:\n  app:\n    path: repo\n    sesionPrefix: x\n"
     assert only_problem(text, tmp_path) == (
         "ao.config.yaml:4:5: projects.app.sesionPrefix: unknown key 'sesionPrefix'; did you "
-        "mean 'sessionPrefix'? (allowed: agent, agentConfig, ci, defaultBranch, env, github, "
-        "merge, path, reactions, scm, sessionPrefix, tracker)"
+        "mean 'sessionPrefix'? (allowed: agent, agentConfig, backlog, ci, defaultBranch, env, "
+        "github, maxConcurrentSessions, merge, path, reactions, scm, sessionPrefix, tracker)"
     )
 
 
@@ -794,6 +794,8 @@ def test_config_schema_is_json_with_yaml_keys() -> None:
         "ci",
         "merge",
         "reactions",
+        "maxConcurrentSessions",
+        "backlog",
     }
     assert project["required"] == ["path"]
     assert project["additionalProperties"] is False
