@@ -1,0 +1,65 @@
+"""The ``report:`` section of the config: how the morning report prices tokens.
+
+``report: {pricing: {MODEL: {input: 3.0, output: 15.0}}}`` gives US dollars per million
+tokens. A model is priced by its own entry, else by the longest entry whose name is part of
+the model's (``sonnet`` prices ``claude-sonnet-4-5``), else by ``default``. Entries given in
+the config are added to :data:`DEFAULT_PRICING` (one of the same name replaces it). Cache
+reads and cache writes cost a fixed share of the input price, as the providers bill them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from core.config_base import _Model
+
+CACHE_READ_SHARE = 0.1
+"""A cached input token read back costs a tenth of a fresh one."""
+CACHE_WRITE_SHARE = 1.25
+"""Writing a token to the cache costs a quarter more than a fresh one."""
+
+
+class Price(_Model):
+    """US dollars per million tokens of one model."""
+
+    input: float = Field(ge=0)
+    """Per million input tokens."""
+    output: float = Field(ge=0)
+    """Per million output tokens."""
+
+
+DEFAULT_PRICING: dict[str, Price] = {
+    "opus": Price(input=15.0, output=75.0),
+    "sonnet": Price(input=3.0, output=15.0),
+    "haiku": Price(input=0.8, output=4.0),
+    "gpt-5": Price(input=1.25, output=10.0),
+    "default": Price(input=3.0, output=15.0),
+}
+"""Public list prices at the time of writing; ``default`` prices a model none names."""
+
+
+class ReportConfig(_Model):
+    """The morning report's settings."""
+
+    pricing: dict[str, Price] = Field(default_factory=dict)
+    """Prices by model name (or part of one), added to the defaults."""
+
+    @field_validator("pricing", mode="before")
+    @classmethod
+    def _lower_names(cls, value: Any) -> Any:
+        # Model names are matched case-blind: "Sonnet" in a config prices "claude-sonnet-…".
+        if isinstance(value, dict):
+            return {str(k).lower(): v for k, v in value.items()}
+        return value
+
+    def price_of(self, model: str) -> Price:
+        """The price of ``model``: its own entry, the longest entry inside its name, else
+        ``default``."""
+        table = {**DEFAULT_PRICING, **self.pricing}
+        name = model.lower()
+        if name in table:
+            return table[name]
+        inside = [key for key in table if key != "default" and key in name]
+        return table[max(inside, key=len)] if inside else table["default"]
