@@ -2,7 +2,7 @@
 
 ``report: {pricing: {MODEL: {input: 3.0, output: 15.0}}}`` gives US dollars per million
 tokens. A model is priced by its own entry, else by the longest entry whose name is part of
-the model's (``sonnet`` prices ``claude-sonnet-4-5``), else by ``default``. Entries given in
+the model's (``sonnet`` prices ``x-sonnet-4-5``), else by ``default``. Entries given in
 the config are added to :data:`DEFAULT_PRICING` (one of the same name replaces it). Cache
 reads and cache writes cost a fixed share of the input price, as the providers bill them.
 """
@@ -49,7 +49,7 @@ class ReportConfig(_Model):
     @field_validator("pricing", mode="before")
     @classmethod
     def _lower_names(cls, value: Any) -> Any:
-        # Model names are matched case-blind: "Sonnet" in a config prices "claude-sonnet-…".
+        # Model names are matched case-blind: "Sonnet" in a config prices "x-sonnet-…".
         if isinstance(value, dict):
             return {str(k).lower(): v for k, v in value.items()}
         return value

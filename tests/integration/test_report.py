@@ -49,7 +49,9 @@ def _session(sid: str, hours_ago: float, **kw: Any) -> Session:
         "worktree": f"/nowhere/{sid}",
         "tmux": f"ao-{sid}",
         "lifecycle": Lifecycle.RUNNING,
-        "activity": Activity(ActivityState.WORKING, SignalSource.HOOK, created, kw.pop("detail", "")),
+        "activity": Activity(
+            ActivityState.WORKING, SignalSource.HOOK, created, kw.pop("detail", "")
+        ),
         "created_at": created,
         "updated_at": created,
     }
