@@ -1,4 +1,9 @@
-"""The ``report:`` section of the config: how the morning report prices tokens.
+"""The ``report:`` section of the config: how the morning report prices tokens, and when
+the lease holder sends it through the notifiers.
+
+``report: {every: 24h, at: "08:00"}`` sends the report at 08:00 (the daemon's local time)
+and every 24 hours from there, as an ``info`` notification (``notificationRouting`` says
+where). With no ``every`` nothing is sent on a schedule.
 
 ``report: {pricing: {MODEL: {input: 3.0, output: 15.0}}}`` gives US dollars per million
 tokens. A model is priced by its own entry, else by the longest entry whose name is part of
@@ -9,11 +14,18 @@ reads and cache writes cost a fixed share of the input price, as the providers b
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from core.config_base import _Model
+from core.config_reactions import MAX_DURATION, parse_duration
+
+_AT = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+MIN_EVERY = 60.0
+"""The shortest ``every``: a report a minute is already more than anyone reads."""
 
 CACHE_READ_SHARE = 0.1
 """A cached input token read back costs a tenth of a fresh one."""
@@ -45,6 +57,46 @@ class ReportConfig(_Model):
 
     pricing: dict[str, Price] = Field(default_factory=dict)
     """Prices by model name (or part of one), added to the defaults."""
+    every: str | None = None
+    """Send the report this often (``24h``, ``12h``); unset: never on a schedule."""
+    at: str = "00:00"
+    """The local time of day (``HH:MM``) the schedule starts from."""
+
+    @field_validator("every")
+    @classmethod
+    def _a_duration(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        seconds = parse_duration(value)
+        if seconds is None or not MIN_EVERY <= seconds <= MAX_DURATION:
+            raise PydanticCustomError(
+                "report_every",
+                "report.every {value} is not a duration between 1m and 365d; write e.g. '24h'",
+                {"value": repr(value)},
+            )
+        return value
+
+    @field_validator("at")
+    @classmethod
+    def _a_time_of_day(cls, value: str) -> str:
+        if not _AT.fullmatch(value.strip()):
+            raise PydanticCustomError(
+                "report_at",
+                "report.at {value} is not a time of day; write HH:MM, e.g. '08:00'",
+                {"value": repr(value)},
+            )
+        return value.strip()
+
+    @property
+    def every_seconds(self) -> float | None:
+        """``every`` in seconds (None: no schedule)."""
+        return None if self.every is None else parse_duration(self.every)
+
+    @property
+    def at_minutes(self) -> int:
+        """``at`` as minutes after midnight."""
+        hours, minutes = self.at.split(":")
+        return int(hours) * 60 + int(minutes)
 
     @field_validator("pricing", mode="before")
     @classmethod

@@ -46,7 +46,7 @@ def test_price_lookup_exact_then_longest_part_then_default() -> None:
 
 
 def test_a_negative_price_is_refused_naming_the_field() -> None:
-    with pytest.raises(ValueError, match="pricing.m.input"):
+    with pytest.raises(ValueError, match=r"pricing\.m\.input"):
         ReportConfig.model_validate({"pricing": {"m": {"input": -1, "output": 2}}})
 
 
