@@ -59,6 +59,7 @@ from ao_tui.screens.diff import DiffScreen
 from ao_tui.screens.help import HelpScreen
 from ao_tui.screens.merge import MergeScreen
 from ao_tui.screens.new_session import NewSessionScreen
+from ao_tui.screens.report import ReportScreen
 from ao_tui.screens.send import SendScreen
 from ao_tui.terminal_sink import CockpitTerminal
 from ao_tui.toasts import FactToasts, one_line, toast_margin
@@ -1216,6 +1217,10 @@ class CockpitApp(App[None]):
             for key in keys_for(command, self.keymap_overrides).split(","):
                 displays[key] = self.get_key_display(Binding(key, ""))
         self.push_screen(HelpScreen(self.keymap_overrides, displays, self.palette))
+
+    def action_report(self) -> None:
+        """The morning report of every session (as ``ao-tui report``)."""
+        self.push_screen(ReportScreen(self.engine))
 
     def action_help_quit(self) -> None:
         """Ctrl+C: on the board it quits as q does; while typing a filter it says how to quit.

@@ -169,6 +169,14 @@ APP_COMMANDS: tuple[Command, ...] = (
     Command(
         "view.preview", "p", "toggle_preview", "preview", "toggle the live preview", show=False
     ),
+    Command(
+        "app.report",
+        "R",
+        "report",
+        "report",
+        "morning report; each session's outcome, why, CI, reactions and cost",
+        show=False,
+    ),
     Command("app.help", "question_mark", "help", "help", "help; every key", key_display="?"),
     Command("app.quit", "q", "quit", "quit", "quit; sessions keep running"),
 )

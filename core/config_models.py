@@ -41,6 +41,7 @@ from core.config_notify import (
     QuietHours,
 )
 from core.config_reactions import ReactionRule, ReactionsConfig
+from core.config_report import ReportConfig
 
 MINIMAL_CONFIG = "projects: {app: {path: ~/code/app}}"
 """The smallest valid config, quoted in errors about empty or shapeless files."""
@@ -489,6 +490,8 @@ class Config(_Model):
     """Which notifiers each priority (urgent, action, warning, info) goes to."""
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     """Repeats collapsed, quiet hours and a digest."""
+    report: ReportConfig = Field(default_factory=ReportConfig)
+    """The morning report: token prices by model (``ao-tui report``)."""
 
     @model_validator(mode="before")
     @classmethod

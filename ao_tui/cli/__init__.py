@@ -7,14 +7,24 @@ One module per verb group: :mod:`.common` (exit codes, the error handler, loadin
 engine), :mod:`.cockpit` (the group, the cockpit and the demo), :mod:`.sessions`,
 :mod:`.watch` (events, daemon), :mod:`.daemon_unit` (daemon unit),
 :mod:`.review` (ci, approve, merge, diff),
-:mod:`.reactions` (the ``reactions`` group), :mod:`.notify` (the ``notify`` group) and
+:mod:`.reactions` (the ``reactions`` group), :mod:`.notify` (the ``notify`` group),
+:mod:`.report` (the morning report) and
 :mod:`.housekeeping` (init, inspect, config, doctor, recover). Importing the package
 registers every verb on :func:`main`; :func:`run` is the console script's entry point.
 """
 
 import gc
 
-from ao_tui.cli import daemon_unit, housekeeping, notify, reactions, review, sessions, watch
+from ao_tui.cli import (
+    daemon_unit,
+    housekeeping,
+    notify,
+    reactions,
+    report,
+    review,
+    sessions,
+    watch,
+)
 from ao_tui.cli.cockpit import main
 from ao_tui.cli.common import (
     EXIT_CI_FAILING,
@@ -51,6 +61,7 @@ __all__ = [
     "notify",
     "reactions",
     "read_text_file",
+    "report",
     "review",
     "run",
     "session_json",

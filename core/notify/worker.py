@@ -12,9 +12,10 @@ Two halves:
   only its own lane), and sleeps until the next row is due, a new row lands, or a send
   ends. Held rows are released when their quiet hours or digest period end.
 
-Each sent or failed row is logged as a ``notification`` event (no secret in it), so
-``events --follow`` and the cockpit see deliveries; ``notify retry`` logs one too, which
-is what wakes this worker in another process.
+The scheduled report (:mod:`core.report.schedule`) is enqueued by the dispatcher when its
+slot comes. Each sent or failed row is logged as a ``notification`` event (no secret in
+it), so ``events --follow`` and the cockpit see deliveries; ``notify retry`` logs one too,
+which is what wakes this worker in another process.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from core.notify.outbox import Outbox, Row
 from core.notify.pacing import Pacing
 from core.notify.sending import deliver
 from core.notify.words import notification_of
+from core.report.schedule import ReportClock
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -121,10 +123,14 @@ async def outbox_loop(
 
     async def dispatch() -> None:
         pruned = 0.0
+        report_clock = ReportClock(engine, outbox)
+        to_report: float | None = None
         while not stop.is_set():
             wake.clear()
             now = engine.clock()
             try:
+                # The scheduled report (``report.every``) joins the outbox like any row.
+                to_report = await asyncio.to_thread(report_clock.tick, now)
                 pacing = Pacing.of(engine.config)
                 await asyncio.to_thread(outbox.release, pacing)
                 if now - pruned > PRUNE_EVERY:
@@ -135,7 +141,7 @@ async def outbox_loop(
             except Exception as exc:
                 failed(exc)
                 heads, held = [], None
-            wait = SAFETY
+            wait = SAFETY if to_report is None else min(SAFETY, to_report + 0.01)
             for row in heads:
                 lane = (row.notifier, row.session_id)
                 if lane in busy:

@@ -262,7 +262,7 @@ def test_ao_only_key_in_ao_config_yaml_is_an_error(tmp_path: Path) -> None:
     assert only_problem(text, tmp_path) == (
         "ao.config.yaml:4:1: dataDir: unknown key 'dataDir'; it is an "
         "agent-orchestrator.yaml key that ao-tui does not support yet (allowed: cockpit, "
-        "defaults, notificationRouting, notifications, notifiers, projects, reactions)"
+        "defaults, notificationRouting, notifications, notifiers, projects, reactions, report)"
     )
 
 
