@@ -179,12 +179,7 @@ def test_crash_is_noticed_and_restore_resumes_the_same_conversation(
 ) -> None:
     engine = claude_engine
     session = engine.spawn("app", "remember the word pineapple")
-    # Idle can come from a hook line before a tick has found the transcript: wait for both.
-    settle(
-        engine,
-        session.id,
-        lambda s: s.activity.state is ActivityState.IDLE and "transcript_path" in s.extra,
-    )
+    settle(engine, session.id, state_is(ActivityState.IDLE))
     pane = engine.runtime.list_panes()[session.tmux]
     os.kill(pane.pane_pid, signal.SIGKILL)  # the agent process crashes
     crashed = settle(engine, session.id, lambda s: s.lifecycle is Lifecycle.EXITED)
