@@ -61,6 +61,22 @@ def test_waits_for_claudes_lock(tmp_path: Path) -> None:
     assert done_at >= released_at[0]
 
 
+def test_a_lock_a_killed_claude_left_is_taken_over_not_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A Claude killed mid-write (a crash, a kill before a restore) leaves its lock behind,
+    # touched a moment ago: waiting must outlast its going stale, not give up just before.
+    from plugins.agent.claude_code import trust
+
+    monkeypatch.setattr(trust, "STALE_LOCK", 0.5)
+    config = tmp_path / ".claude.json"
+    config.write_text("{}")
+    (tmp_path / ".claude.json.lock").mkdir()
+    started = time.monotonic()
+    assert trust_folder(config, tmp_path)
+    assert 0.5 <= time.monotonic() - started < 3.0
+
+
 def test_config_path_follows_claude_config_dir_then_home(tmp_path: Path) -> None:
     assert claude_json_path({"CLAUDE_CONFIG_DIR": str(tmp_path)}) == tmp_path / ".claude.json"
     assert claude_json_path({"HOME": str(tmp_path)}) == tmp_path / ".claude.json"

@@ -43,8 +43,16 @@ def claude_json_path(env: Mapping[str, str]) -> Path:
 
 
 @contextmanager
-def config_lock(config: Path, *, timeout: float = 10.0) -> Iterator[None]:
-    """Hold Claude's own lock on ``config`` (a ``<name>.lock`` directory)."""
+def config_lock(config: Path, *, timeout: float | None = None) -> Iterator[None]:
+    """Hold Claude's own lock on ``config`` (a ``<name>.lock`` directory).
+
+    A lock whose holder died (a Claude killed mid-write, as a crash or a kill before a
+    restore leaves it) goes stale :data:`STALE_LOCK` seconds after its last touch and is
+    taken over; ``timeout`` (default: that plus 5 s) outlasts it, so only a live holder that
+    keeps touching the lock makes this give up.
+    """
+    if timeout is None:
+        timeout = STALE_LOCK + 5.0
     lock = config.with_name(config.name + ".lock")
     deadline = time.monotonic() + timeout
     while True:
