@@ -193,7 +193,17 @@ def test_crash_is_noticed_and_restore_resumes_the_same_conversation(
     assert restored.attempt == 2
     # Wait for the resumed REPL itself (its SessionStart hook says idle): right after the
     # restart the screen is not drawn yet, and text pasted then is lost.
-    settle(engine, session.id, state_is(ActivityState.IDLE))
+    # A Claude resumed the instant after a SIGKILL now and then exits 1 at once (about 1 run
+    # in 6 on a loaded machine; the cause is not known yet). The agent-exited reaction
+    # restores it once more in that case, and so does this test: twice is a failure.
+    back = settle(
+        engine,
+        session.id,
+        lambda s: s.activity.state is ActivityState.IDLE or s.lifecycle is Lifecycle.EXITED,
+    )
+    if back.lifecycle is Lifecycle.EXITED:
+        engine.restore(session.id)
+        settle(engine, session.id, state_is(ActivityState.IDLE))
     result, detail = engine.send(session.id, "what was the word?")
     assert result is DeliveryResult.DELIVERED, detail
     # --resume continues the same conversation file (written just after the hook fires)
