@@ -7,9 +7,10 @@ reads, decides and writes as an event), with reactions on. Reported: the daemon'
 the start (once it watches), at the end, its maximum, and the slope of a least-squares
 line through the samples after the first minute (warm-up: imports, caches filling).
 
-``AO_TUI_SOAK_MINUTES`` (default 10) sets the length; ``AO_TUI_SOAK_RATE`` the hook lines
-per second (default 10); ``AO_TUI_SOAK_SAMPLES`` a file to
-write the RSS samples to (JSON ``[[seconds, kB], …]``).
+Knobs: ``AO_TUI_SOAK_MINUTES`` (default 10) the length; ``AO_TUI_SOAK_RATE`` the hook
+lines per second (default 10); ``AO_TUI_SOAK_SAMPLES`` a file to write the RSS samples to
+(JSON ``[[seconds, kB], …]``); ``AO_TUI_SOAK_TRACEMALLOC`` a directory: the daemon runs
+under tracemalloc and logs what grew (:mod:`tests.bench.traced_daemon`), to find a leak.
 
 Notifications (:mod:`tests.bench.soak_notify`): the stream walks each session through a
 permission prompt once a cycle, so the ``agent-needs-input`` reaction notifies steadily
@@ -43,6 +44,7 @@ from tests.bench.soak_notify import SECRET, drain, hook_event, notifier_yaml, ta
 from tests.support.engine import make_engine, write_config
 from tests.support.notify_receivers import NotifyReceiver
 
+ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = 50
 SAMPLE_EVERY = 5.0
 """Seconds between two RSS samples."""
@@ -92,6 +94,21 @@ def slope_error_per_hour(samples: list[tuple[float, int]]) -> float:
     return float((residual / var) ** 0.5 * 3600 / 1024)
 
 
+def _daemon_command() -> list[str]:
+    """``python -m ao_tui``, or under :mod:`tests.bench.traced_daemon` when
+    ``AO_TUI_SOAK_TRACEMALLOC`` names a directory for its snapshots."""
+    traced = os.environ.get("AO_TUI_SOAK_TRACEMALLOC")
+    if traced:
+        return [sys.executable, "-m", "tests.bench.traced_daemon", traced, "--"]
+    return [sys.executable, "-m", "ao_tui"]
+
+
+def _pythonpath() -> str:
+    """This checkout first, so the daemon runs the code under test."""
+    given = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (str(ROOT), given) if p)
+
+
 def _hook(event: str, **payload: object) -> str:
     body = {"hook_event_name": event, "session_id": "soak", **payload}
     return json.dumps({"ao_ts": f"{time.time():.6f}", "payload": body})
@@ -109,8 +126,9 @@ def soak(minutes: float, rate: float) -> dict[str, float]:
         engine.store.close()
         database = engine.locations.database
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "ao_tui", "--config", str(config), "daemon"],
+            [*_daemon_command(), "--config", str(config), "daemon"],
             cwd=box.repo,
+            env={**os.environ, "PYTHONPATH": _pythonpath()},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
