@@ -12,6 +12,7 @@ run's RSS figures are not the soak's figures.
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import runpy
 import sys
@@ -31,7 +32,8 @@ FRAMES = 8
 def _watch(out: Path, began: float) -> None:
     """Take a snapshot every :data:`EVERY` seconds and log its growth over the baseline."""
     baseline: tracemalloc.Snapshot | None = None
-    filters = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    # The tracer's own work (formatting tracebacks fills linecache) is not the daemon's.
+    filters = [tracemalloc.Filter(False, str(m.__file__)) for m in (tracemalloc, linecache)]
     with (out / "trace.jsonl").open("a", encoding="utf-8") as log:
         while True:
             time.sleep(EVERY)

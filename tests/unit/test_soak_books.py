@@ -16,7 +16,7 @@ from core.notify.pacing import Pacing
 from core.notify.words import notification_of
 from core.store import Store
 from plugins.notifier.webhook import WebhookNotifier
-from tests.bench.bench_soak import slope_error_per_hour, slope_per_hour
+from tests.bench.bench_soak import second_half_growth_mb, slope_error_per_hour, slope_per_hour
 from tests.bench.soak_notify import CYCLE, NOTIFIER, SECRET, hook_event, tally
 from tests.support.notify_receivers import NotifyReceiver
 
@@ -104,3 +104,10 @@ def test_slope_and_its_standard_error() -> None:
     noisy = [(t * 5.0, 40_000 + (512 if t % 2 else -512)) for t in range(120)]
     assert abs(slope_per_hour(noisy)) < 1.0
     assert slope_error_per_hour(noisy) > 0.1  # ±0.5 MB of noise over 10 min blurs it
+
+
+def test_second_half_growth_ignores_the_warm_up() -> None:
+    warm = [(t * 5.0, 40_000 + min(t, 12) * 2048) for t in range(121)]  # +24 MB, then flat
+    assert second_half_growth_mb(warm) == 0.0
+    leaking = [(t * 5.0, 40_000 + t * 100) for t in range(121)]  # 100 kB per sample
+    assert second_half_growth_mb(leaking) == pytest.approx(60 * 100 / 1024)
