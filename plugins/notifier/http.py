@@ -21,7 +21,9 @@ Every request carries the notification's idempotency key in ``Idempotency-Key`` 
 from __future__ import annotations
 
 import email.utils
+import functools
 import math
+import ssl
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +45,19 @@ KEY_HEADERS = ("Idempotency-Key", "X-Ao-Idempotency-Key")
 USER_AGENT = "ao-tui-notifier"
 _REASON_MAX = 160
 _RETRY_STATUSES = (429, 503)
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The one TLS context every request verifies with (the CA bundle, and
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set, as httpx reads them).
+
+    Built once: a client made with the default builds its own, parsing the whole CA
+    bundle each time; over a daemon's thousands of sends that churn left the soak's RSS
+    several MB higher (tests/bench/bench_soak.py). An ``SSLContext`` may be shared by
+    threads.
+    """
+    return httpx.create_ssl_context(trust_env=True)
 
 
 @dataclass(frozen=True)
@@ -162,7 +177,7 @@ def post(
     body = json_body if json_body is not None else (text_body or b"")
     try:
         # trust_env stays on: an operator behind a proxy needs HTTPS_PROXY honoured.
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=False, verify=tls_context()) as client:
             response = client.post(receiver.url, content=body, headers=sent, params=params)
     except httpx.TimeoutException as exc:
         raise _timed_out(receiver, timeout, exc) from None

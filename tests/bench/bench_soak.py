@@ -7,13 +7,25 @@ reads, decides and writes as an event), with reactions on. Reported: the daemon'
 the start (once it watches), at the end, its maximum, and the slope of a least-squares
 line through the samples after the first minute (warm-up: imports, caches filling).
 
-``AO_TUI_SOAK_MINUTES`` (default 10) sets the length; ``AO_TUI_SOAK_RATE`` the hook lines
-per second (default 10).
+Knobs: ``AO_TUI_SOAK_MINUTES`` (default 10) the length; ``AO_TUI_SOAK_RATE`` the hook
+lines per second (default 10); ``AO_TUI_SOAK_SAMPLES`` a file to write the RSS samples to
+(JSON ``[[seconds, kB], …]``); ``AO_TUI_SOAK_TRACEMALLOC`` a directory: the daemon runs
+under tracemalloc and logs what grew (:mod:`tests.bench.traced_daemon`), to find a leak.
 
-Target: bounded memory, a slope under 1 MB per hour (a daemon that runs for weeks).
-Notifications: :func:`notification_stream` is where the outbox's stream joins (the lead
-wires it once the outbox is merged); until then it adds nothing and the soak measures
-reconcile + reactions.
+Notifications (:mod:`tests.bench.soak_notify`): the stream walks each session through a
+permission prompt once a cycle, so the ``agent-needs-input`` reaction notifies steadily
+(about a third of the hook lines); the daemon's outbox delivers each to a real webhook
+receiver on 127.0.0.1. After the stream stops the outbox is given ``DRAIN`` seconds to
+empty, then the books are compared: produced = rows sent = received, no key twice.
+
+Targets: bounded memory (max under twice the start); a slope after warm-up under
+:data:`SLOPE_TARGET_MB_PER_HOUR` — the figure for a daemon that runs for weeks, which a
+10-minute run resolves only to within its confidence interval (reported beside it: RSS
+moves in steps of allocator arenas and SQLite pages, and 10 minutes of samples bound the
+slope to a few MB/h at best); every notification delivered exactly once.
+
+Default runtime: 10 minutes of stream plus start-up and drain (about 11 minutes);
+``AO_TUI_SOAK_MINUTES=1`` for a quick look. Run with ``python -m tests.bench soak``.
 """
 
 from __future__ import annotations
@@ -28,14 +40,23 @@ from pathlib import Path
 
 from tests.bench.bench_foundation import Row, _ok
 from tests.bench.sandbox import record_claude_sessions, sandbox
+from tests.bench.soak_notify import SECRET, drain, hook_event, notifier_yaml, tally
 from tests.support.engine import make_engine, write_config
+from tests.support.notify_receivers import NotifyReceiver
 
+ROOT = Path(__file__).resolve().parents[2]
 SESSIONS = 50
 SAMPLE_EVERY = 5.0
 """Seconds between two RSS samples."""
 WARMUP = 60.0
 """Seconds left out of the slope."""
 SLOPE_TARGET_MB_PER_HOUR = 1.0
+SECOND_HALF_TARGET_MB = 2.0
+"""What a run as short as 10 minutes can judge: past warm-up, the second half may add no
+more than an allocator arena's step and the SQLite page cache (2 MB) filling; a leak of
+a few hundred bytes per event (thousands of events a minute) shows as more."""
+DRAIN = 120.0
+"""Seconds the outbox is given to empty once the stream stops."""
 
 
 def rss_kb(pid: int) -> int:
@@ -60,28 +81,68 @@ def slope_per_hour(samples: list[tuple[float, int]]) -> float:
     return cov / var * 3600 / 1024
 
 
+def second_half_growth_mb(samples: list[tuple[float, int]]) -> float:
+    """RSS at the end less RSS at half time, in MB: what the second half added, when
+    warm-up (imports, caches, allocator arenas) is long over."""
+    if len(samples) < 2:
+        return 0.0
+    half = samples[-1][0] / 2
+    middle = min(samples, key=lambda s: abs(s[0] - half))
+    return (samples[-1][1] - middle[1]) / 1024
+
+
+def slope_error_per_hour(samples: list[tuple[float, int]]) -> float:
+    """The standard error of :func:`slope_per_hour`'s slope, in MB per hour: how far a
+    run this short can tell a slope from zero (about twice this is the 95 % interval)."""
+    n = len(samples)
+    if n < 3:
+        return float("inf")
+    mean_t = sum(t for t, _ in samples) / n
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    if var == 0:
+        return float("inf")
+    b = slope_per_hour(samples) * 1024 / 3600  # kB per second
+    mean_r = sum(r for _, r in samples) / n
+    a = mean_r - b * mean_t
+    residual = sum((r - (a + b * t)) ** 2 for t, r in samples) / (n - 2)
+    return float((residual / var) ** 0.5 * 3600 / 1024)
+
+
+def _daemon_command() -> list[str]:
+    """``python -m ao_tui``, or under :mod:`tests.bench.traced_daemon` when
+    ``AO_TUI_SOAK_TRACEMALLOC`` names a directory for its snapshots."""
+    traced = os.environ.get("AO_TUI_SOAK_TRACEMALLOC")
+    if traced:
+        return [sys.executable, "-m", "tests.bench.traced_daemon", traced, "--"]
+    return [sys.executable, "-m", "ao_tui"]
+
+
+def _pythonpath() -> str:
+    """This checkout first, so the daemon runs the code under test."""
+    given = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join(p for p in (str(ROOT), given) if p)
+
+
 def _hook(event: str, **payload: object) -> str:
     body = {"hook_event_name": event, "session_id": "soak", **payload}
     return json.dumps({"ao_ts": f"{time.time():.6f}", "payload": body})
 
 
-def notification_stream(home: Path, tick: int) -> None:
-    """The hook for the notification stream: once the outbox is on main, emit here the
-    events that become notifications (a reaction escalated, notified) and count their
-    deliveries at a local receiver, to assert each arrives exactly once. Adds nothing yet."""
-
-
 def soak(minutes: float, rate: float) -> dict[str, float]:
-    """Run the soak; the figures (kB, MB/h, counts)."""
-    with sandbox() as box:
+    """Run the soak; the figures (kB, MB/h, counts, seconds)."""
+    with sandbox() as box, NotifyReceiver("webhook", secret=SECRET) as receiver:
         os.environ.pop("AO_TUI_REACTIONS", None)  # as a real daemon runs: reactions on
-        config = write_config(box.root, box.repo, agent="claude-code")
+        config = write_config(
+            box.root, box.repo, agent="claude-code", extra=notifier_yaml(receiver.url)
+        )
         engine = make_engine(config)
         sessions = record_claude_sessions(engine, SESSIONS, [_hook("SessionStart")])
         engine.store.close()
+        database = engine.locations.database
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "ao_tui", "--config", str(config), "daemon"],
+            [*_daemon_command(), "--config", str(config), "daemon"],
             cwd=box.repo,
+            env={**os.environ, "PYTHONPATH": _pythonpath()},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -95,20 +156,14 @@ def soak(minutes: float, rate: float) -> dict[str, float]:
             samples: list[tuple[float, int]] = [(0.0, rss_kb(daemon.pid))]
             next_sample = started + SAMPLE_EVERY
             written = 0
-            tools = ("PreToolUse", "PostToolUse", "Stop")
             end = started + minutes * 60
             while time.monotonic() < end:
                 session = sessions[written % SESSIONS]
                 log = engine.locations.session_dir(session.id) / "hooks.jsonl"
-                kind = tools[(written // SESSIONS) % len(tools)]
+                kind = hook_event(written, SESSIONS)
+                command = {"command": f"pytest -k {written}"}
                 with log.open("a") as handle:
-                    handle.write(
-                        _hook(
-                            kind, tool_name="Bash", tool_input={"command": f"pytest -k {written}"}
-                        )
-                        + "\n"
-                    )
-                notification_stream(engine.locations.home, written)
+                    handle.write(_hook(kind, tool_name="Bash", tool_input=command) + "\n")
                 written += 1
                 now = time.monotonic()
                 if now >= next_sample:
@@ -116,50 +171,94 @@ def soak(minutes: float, rate: float) -> dict[str, float]:
                     next_sample += SAMPLE_EVERY
                 time.sleep(1.0 / rate)
             samples.append((time.monotonic() - started, rss_kb(daemon.pid)))
+            drained = drain(database, DRAIN)
         finally:
             daemon.send_signal(signal.SIGTERM)
             code = daemon.wait(timeout=30)
+        books = tally(database, receiver)
         from core.store import Store
 
-        store = Store(engine.locations.database)
+        store = Store(database)
         events = store.last_event_seq()
         store.close()
+    if os.environ.get("AO_TUI_SOAK_SAMPLES"):  # the RSS series, for a closer look
+        Path(os.environ["AO_TUI_SOAK_SAMPLES"]).write_text(json.dumps(samples))
     steady = [s for s in samples if s[0] >= WARMUP] or samples
+    latencies = sorted(books.latencies) or [float("nan")]
     return {
         "start": samples[0][1],
         "end": samples[-1][1],
         "max": max(r for _, r in samples),
         "slope": slope_per_hour(steady),
+        "slope_se": slope_error_per_hour(steady),
+        "second_half": second_half_growth_mb(samples),
         "lines": written,
         "events": float(events),
         "exit": float(code),
         "minutes": minutes,
+        "produced": len(books.produced),
+        "rows_sent": books.rows["sent"],
+        "rows_other": sum(books.rows.values()) - books.rows["sent"],
+        "received": len(books.received),
+        "duplicates": books.duplicates,
+        "lost": books.lost,
+        "refused": books.refused,
+        "exactly_once": float(books.exactly_once),
+        "drain": drained,
+        "p50": latencies[len(latencies) // 2],
+        "p95": latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))],
     }
 
 
 def bench_soak() -> list[Row]:
-    """The daemon's memory over a soak of AO_TUI_SOAK_MINUTES (default 10) minutes."""
+    """The daemon's memory and its notifications over a soak of AO_TUI_SOAK_MINUTES
+    (default 10) minutes."""
     minutes = float(os.environ.get("AO_TUI_SOAK_MINUTES", "10"))
     rate = float(os.environ.get("AO_TUI_SOAK_RATE", "10"))
     f = soak(minutes, rate)
     flat = f["slope"] < SLOPE_TARGET_MB_PER_HOUR
+    ao = "AO: no outbox, errors swallowed"
     return [
         (
             f"soak: daemon RSS, {SESSIONS} sessions, {f['minutes']:g} min, "
             f"{int(f['lines'])} hook lines, {int(f['events'])} events",
             f"start {f['start'] / 1024:.1f} MB, end {f['end'] / 1024:.1f} MB, "
             f"max {f['max'] / 1024:.1f} MB",
-            "bounded",
+            "bounded (max < 2x start)",
             _ok(f["max"] < f["start"] * 2),
         ),
         (
-            "soak: RSS slope after the first minute",
-            f"{f['slope']:+.2f} MB/h",
+            "soak: RSS slope after the first minute (± 2 s.e.)",
+            f"{f['slope']:+.2f} ± {2 * f['slope_se']:.2f} MB/h",
             f"< {SLOPE_TARGET_MB_PER_HOUR:g} MB/h",
             _ok(flat),
         ),
+        (
+            "soak: RSS added in the second half of the run",
+            f"{f['second_half']:+.1f} MB",
+            f"< {SECOND_HALF_TARGET_MB:g} MB",
+            _ok(f["second_half"] < SECOND_HALF_TARGET_MB),
+        ),
         ("soak: clean stop on SIGTERM", f"exit {int(f['exit'])}", "exit 0", _ok(f["exit"] == 0)),
-        ("soak: notifications delivered exactly once", "not wired yet (outbox)", "", "hook"),
+        (
+            "soak: notifications produced / rows sent / received",
+            f"{int(f['produced'])} / {int(f['rows_sent'])} / {int(f['received'])}"
+            f" ({int(f['rows_other'])} rows unsent, {int(f['refused'])} refused)",
+            f"all equal; {ao}",
+            _ok(f["produced"] == f["rows_sent"] == f["received"] and f["produced"] > 0),
+        ),
+        (
+            "soak: notifications lost / duplicated (by event id / key)",
+            f"{int(f['lost'])} / {int(f['duplicates'])}",
+            f"0 / 0; {ao}",
+            _ok(bool(f["exactly_once"])),
+        ),
+        (
+            "soak: event to receiver (outbox sent_at), p50 / p95",
+            f"{f['p50']:.2f} s / {f['p95']:.2f} s (drained {f['drain']:.1f} s after)",
+            "AO: up to its 30 s poll",
+            "",
+        ),
     ]
 
 
