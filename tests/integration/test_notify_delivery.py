@@ -148,7 +148,9 @@ def test_a_daemon_killed_mid_delivery_neither_loses_nor_doubles(
     if fault == "notify.claimed":
         assert received == set()
     else:
-        assert {r.key for r in cut_short} <= received and received
+        # At least the row whose send the kill followed was taken by the receiver; a row
+        # another lane had only marked may not have been sent yet.
+        assert received & {r.key for r in cut_short}
     before = len(receiver.requests)
     daemon = start_daemon(git_repo, plugins)
     try:
