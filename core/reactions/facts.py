@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core.attention import needs_you_reason
+from core.humanize import age
 from core.lifecycle import exit_reason_of
 from core.models import ActivityState, Lifecycle, ReviewThread, Session
 from core.reactions.rules import Rule
@@ -148,7 +149,7 @@ def _agent_stuck(
             return CLEAR
         return Fact(
             f"waiting:{activity.since}",
-            f"waiting {_minutes(waited)} on: {needs_you_reason(session, keys=False)}",
+            f"waiting {age(waited)} on: {needs_you_reason(session, keys=False)}",
         )
     if activity.state is not ActivityState.WORKING:
         return CLEAR
@@ -158,7 +159,7 @@ def _agent_stuck(
     if quiet < threshold:
         return CLEAR
     doing = activity.detail or "working"
-    return Fact(f"working:{quiet_since}", f"no new output for {_minutes(quiet)} while {doing}")
+    return Fact(f"working:{quiet_since}", f"no new output for {age(quiet)} while {doing}")
 
 
 def _agent_needs_input(
@@ -239,8 +240,3 @@ def infrastructure_cause(check: CheckRun) -> str:
 
 def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
-
-
-def _minutes(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    return f"{minutes}m" if minutes < 120 else f"{minutes // 60}h{minutes % 60:02d}m"

@@ -132,10 +132,12 @@ class Ledger:
         )
         return _episode(rows[0]) if rows else None
 
-    def open_episodes(self) -> list[Episode]:
-        """Every open episode, oldest first."""
+    def open_episodes(self, session_id: str) -> list[Episode]:
+        """The session's open episodes, oldest first."""
         rows = self.store.read(
-            f"SELECT {_EPISODE_COLUMNS} FROM reaction_episodes WHERE closed_at IS NULL ORDER BY id"
+            f"SELECT {_EPISODE_COLUMNS} FROM reaction_episodes "
+            "WHERE session_id=? AND closed_at IS NULL ORDER BY id",
+            (session_id,),
         )
         return [_episode(row) for row in rows]
 

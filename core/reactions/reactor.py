@@ -28,6 +28,7 @@ from core.config import Config
 from core.config_reactions import REACTION_KEYS
 from core.errors import AoError
 from core.faults import fault_point
+from core.humanize import age
 from core.models import (
     ENDED_LIFECYCLES,
     ActivityState,
@@ -359,7 +360,7 @@ class Reactor:
         if now - episode.opened_at < HOST_PATIENCE or episode.fact == token:
             return
         self.ledger.note(episode, fact=token)
-        lasted = _duration(now - episode.opened_at)
+        lasted = age(now - episode.opened_at)
         reason = f"{INFRA}the host has not answered for {lasted}: {problem}; reactions wait"
         self._event(session, HOST_KEY, "notified", reason=reason, tier=3)
 
@@ -391,7 +392,7 @@ class Reactor:
         limit = rule.escalate_seconds
         if limit is None or episode.tier >= 3 or now - episode.opened_at < limit:
             return False
-        lasted = _duration(now - episode.opened_at)
+        lasted = age(now - episode.opened_at)
         summary = f": {fact.summary}" if fact is not None else ""
         words = _WORDS.get(rule.key, _label(rule.key))
         self._escalate(session, rule, episode, f"{words} after {lasted}{summary}", fact)
@@ -424,9 +425,8 @@ class Reactor:
             self._event(session, episode.key, "cleared", attempt=episode.attempts)
 
     def _end_all(self, session: Session) -> None:
-        for episode in self.ledger.open_episodes():
-            if episode.session_id == session.id:
-                self.ledger.close(episode)
+        for episode in self.ledger.open_episodes(session.id):
+            self.ledger.close(episode)
         if session.reaction is not None:
             self.deps.store.update_session(session.id, reaction=None)
             self.deps.wake()
@@ -447,14 +447,13 @@ class Reactor:
         message, then the reaction at work."""
         rules = effective_rules(self.deps.config(), session.project)
         best: tuple[int, ReactionMark] | None = None
-        for episode in self.ledger.open_episodes():
-            if episode.session_id != session.id:
-                continue
+        suggested = self.ledger.suggestion(session.id) is not None
+        for episode in self.ledger.open_episodes(session.id):
             rule = rules.get(episode.key)
             budget = None if rule is None else rule.budget
             if episode.tier >= 3:
                 rank, status = 0, "escalated"
-            elif self.ledger.suggestion(session.id) is not None:
+            elif suggested:
                 rank, status = 1, "suggested"
             elif episode.attempts:
                 rank, status = 2, "acting"
@@ -522,10 +521,3 @@ def _what(key: str) -> str:
         "merge-conflicts": "conflict",
         "agent-stuck": "nudge",
     }.get(key, "review comments")
-
-
-def _duration(seconds: float) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return f"{int(seconds)}s"
-    return f"{minutes}m" if minutes < 120 else f"{minutes // 60}h{minutes % 60:02d}m"
