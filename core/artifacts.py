@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from core.errors import AoError
 from core.locations import Locations
 from core.manifest import Manifest, is_manifest_file, read_manifest
+from core.naming import ID_TAIL
 from core.slots import PaneInfo, RefWatch, SlotError, WorktreeInfo
 
 if TYPE_CHECKING:
@@ -23,8 +24,8 @@ if TYPE_CHECKING:
 
 BRANCH_PREFIX = "ao/"
 TMUX_PREFIX = "ao-"
-_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,30}-[0-9]{1,9}")
-_ANY_BRANCH = re.compile(r"ao/([a-z0-9][a-z0-9-]{0,30}?-[0-9]{1,9})(?:-[a-z0-9-]*)?")
+_ID = re.compile(rf"[a-z0-9][a-z0-9-]{{0,30}}-{ID_TAIL}")
+_ANY_BRANCH = re.compile(rf"ao/([a-z0-9][a-z0-9-]{{0,30}}?-{ID_TAIL})(?:-[a-z0-9-]*)?")
 
 
 REGENERABLE_PREFIXES = ("launch-",)
@@ -84,7 +85,7 @@ class Found:
 def session_id_of_branch(branch: str, prefixes: Iterable[str] = ()) -> str | None:
     """The session id in ``ao/<id>-<slug>``, preferring the configured prefixes."""
     for prefix in sorted(prefixes, key=len, reverse=True):
-        match = re.fullmatch(rf"ao/({re.escape(prefix)}-[0-9]{{1,9}})(?:-[a-z0-9-]*)?", branch)
+        match = re.fullmatch(rf"ao/({re.escape(prefix)}-{ID_TAIL})(?:-[a-z0-9-]*)?", branch)
         if match:
             return match[1]
     match = _ANY_BRANCH.fullmatch(branch)
@@ -114,7 +115,7 @@ def ids_in_use(engine: Engine, prefix: str) -> set[str]:
     Spawn skips these: reusing one would mix two sessions' files, and rolling back a
     failed spawn could then delete the other session's.
     """
-    pattern = re.compile(rf"{re.escape(prefix)}-[0-9]{{1,9}}")
+    pattern = re.compile(rf"{re.escape(prefix)}-{ID_TAIL}")
     used = {sid for sid in local_ids(engine.locations) if pattern.fullmatch(sid)}
     for name in engine.runtime.list_panes():
         sid = name.removeprefix(TMUX_PREFIX)

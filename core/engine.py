@@ -27,8 +27,15 @@ from core.feed import ChangeFeed
 from core.launcher import sweep_plans
 from core.lifecycle import Reconciler, ReconcilerDeps
 from core.locations import Locations
-from core.models import ACTIVE_LIFECYCLES, DeliveryResult, Event, Lifecycle, Session
-from core.naming import branch_name
+from core.models import (
+    ACTIVE_LIFECYCLES,
+    DeliveryResult,
+    Event,
+    Lifecycle,
+    Role,
+    Session,
+)
+from core.naming import ID_TAIL, branch_name
 from core.plugin_access import PluginAccess
 from core.plugin_failures import converts_plugin_failures
 from core.redact import redact_here, redact_value
@@ -45,7 +52,7 @@ if TYPE_CHECKING:
 # The verb modules (core.spawning, core.delivery, core.kill_restore, core.review_ops) are
 # imported by the verb that uses them: a one-shot `status` loads none of them (issue 10 §8).
 
-SESSION_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,30}-[0-9]{1,9}$")
+SESSION_ID_RE = re.compile(rf"^[a-z0-9][a-z0-9-]{{0,30}}-{ID_TAIL}$")
 
 
 @converts_plugin_failures
@@ -157,6 +164,9 @@ class Engine(PluginAccess):
         agent_name: str | None = None,
         issue: str = "",
         force: bool = False,
+        role: Role = Role.WORKER,
+        session_id: str = "",
+        base: str = "",
     ) -> Session:
         """Start a new session on ``prompt``; any failure undoes every step before it.
 
@@ -165,11 +175,25 @@ class Engine(PluginAccess):
         and the session is bound to the issue, so a second one on it needs ``force``.
         A ``prompt`` or ``title`` holding a control character other than newline and tab
         is refused; the issue's own text is made inert (``core.inert``).
+
+        ``role``: what the session is for (:class:`core.models.Role`); only a worker takes a
+        slot of the project's cap. ``session_id``: a fixed id (the orchestrator's) instead of
+        the next free one; refused while any artifact carries it. ``base``: the branch the
+        new one starts from instead of the project's base (a reviewer's: the author's).
         """
         from core import spawning
 
         return spawning.spawn(
-            self, project_id, prompt, title=title, agent_name=agent_name, issue=issue, force=force
+            self,
+            project_id,
+            prompt,
+            title=title,
+            agent_name=agent_name,
+            issue=issue,
+            force=force,
+            role=role,
+            session_id=session_id,
+            base=base,
         )
 
     # send / respond ------------------------------------------------------------------

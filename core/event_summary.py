@@ -223,7 +223,17 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
 
 
 def summary(kind: str, data: Mapping[str, Any]) -> str:
-    """One line saying what the event of ``kind`` with ``data`` means."""
+    """One line saying what the event of ``kind`` with ``data`` means; an event an agent
+    caused through the CLI (``by``: its session id, :mod:`core.provenance`) ends with
+    ``by <id>``."""
+    line = _sentence(kind, data)
+    by = data.get("by")
+    if isinstance(by, str) and by and by != "operator" and by not in line:
+        line += f" — by {_text(by)}"
+    return line
+
+
+def _sentence(kind: str, data: Mapping[str, Any]) -> str:
     describe = _SUMMARIES.get(kind)
     if describe is not None:
         try:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from core.locations import Locations
 from core.manifest import Manifest, read_manifest
 from core.models import Lifecycle, Session
+from core.naming import id_number
 from core.slots import SlotError
 
 if TYPE_CHECKING:
@@ -136,8 +137,7 @@ def _running(manifest: Manifest | None, has_row: bool) -> bool:
 
 
 def _id_order(sid: str) -> tuple[str, int]:
-    prefix, _, number = sid.rpartition("-")
-    return prefix, int(number) if number.isdigit() else 0
+    return sid.rpartition("-")[0], id_number(sid)
 
 
 def base_of(engine: Engine, item: Found, row: Session | None = None) -> str:

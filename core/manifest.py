@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from core.models import Session
+from core.models import Role, Session
 from core.owner import Owner as Owner  # re-exported: the manifest names its operation's owner
 from core.redact import redact
 
@@ -54,6 +54,8 @@ class Manifest:
     owner: Owner | None = None
     progress: dict[str, Any] = field(default_factory=dict)
     """Facts an operation learnt on the way (a merge's landed commit) that finishing it needs."""
+    role: str = Role.WORKER.value
+    """What the session is for (:class:`core.models.Role`)."""
 
     @classmethod
     def of(cls, session: Session) -> Manifest:
@@ -71,6 +73,7 @@ class Manifest:
             agent_session_id=session.agent_session_id,
             issue=session.issue,
             created_at=session.created_at,
+            role=session.role.value,
         )
 
     def running(self, operation: str) -> Manifest:
@@ -189,11 +192,15 @@ def _from_json(data: Any) -> Manifest | None:
         if isinstance(pid, int) and not isinstance(pid, bool) and isinstance(started, str):
             parsed_owner = Owner(pid, started)
     progress = data.get("progress")
+    role = data.get("role", Role.WORKER.value)
+    if role not in tuple(Role):
+        return None
     return Manifest(
         **values,
         created_at=float(created),
         owner=parsed_owner,
         progress=progress if isinstance(progress, dict) else {},
+        role=role,
     )
 
 

@@ -27,6 +27,17 @@ class Lifecycle(enum.StrEnum):
     DONE = "done"
 
 
+class Role(enum.StrEnum):
+    """What a session is for: a task (a worker), the fleet (the orchestrator), or a review."""
+
+    WORKER = "worker"
+    """Works on one task; the board places it in a zone; it holds a slot of the cap."""
+    ORCHESTRATOR = "orchestrator"
+    """The project's own agent that spawns and watches the workers; pinned above the board."""
+    REVIEWER = "reviewer"
+    """Reviews one worker's head with read-only tools, then ends."""
+
+
 ACTIVE_LIFECYCLES = frozenset({Lifecycle.SPAWNING, Lifecycle.RUNNING, Lifecycle.PAUSED})
 """Lifecycles in which a session still owns a live tmux session (or should)."""
 ENDED_LIFECYCLES = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
@@ -503,6 +514,8 @@ class Session:
     """Plugin-owned facts that must survive a restart (e.g. the transcript path found)."""
     reaction: ReactionMark | None = None
     """The reaction at work on the session (or escalated to the operator), if any."""
+    role: Role = Role.WORKER
+    """What the session is for (:class:`Role`)."""
 
 
 @dataclass(frozen=True)

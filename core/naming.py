@@ -1,4 +1,4 @@
-"""How sessions are named: titles from prompts, branch slugs, branch names.
+"""How sessions are named: ids, titles from prompts, branch slugs, branch names.
 
 A title is shown everywhere (board, ``status``, ``spawn --json``) and a branch name is
 pushed to hosts, so both are made from the prompt with its credentials masked first
@@ -15,6 +15,21 @@ from core.redact import redact_here
 TITLE_MAX = 60
 SLUG_MAX = 32
 """Longest branch slug: room for the id and the slug in a branch column."""
+
+ORCHESTRATOR_TAIL = "orchestrator"
+ID_TAIL = rf"(?:[0-9]{{1,9}}|{ORCHESTRATOR_TAIL})"
+"""What follows ``<prefix>-`` in a session id: a number, or the orchestrator's fixed tail."""
+
+
+def orchestrator_id(prefix: str) -> str:
+    """The id of the orchestrator session of the project whose session prefix is ``prefix``."""
+    return f"{prefix}-{ORCHESTRATOR_TAIL}"
+
+
+def id_number(session_id: str) -> int:
+    """The number ending a worker's or reviewer's id; 0 for the orchestrator's."""
+    number = session_id.rpartition("-")[2]
+    return int(number) if number.isdigit() else 0
 
 
 def title_from(prompt: str) -> str:

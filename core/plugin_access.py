@@ -151,4 +151,5 @@ class PluginAccess:
             env=dict(project.env) if project else {},
             extra=session.extra,
             started_at=float(session.extra.get("started_at", session.created_at)),
+            role=session.role.value,
         )

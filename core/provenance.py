@@ -5,11 +5,17 @@ Every commit made in a session's worktree ends with ``Ao-Session: <id>`` and
 (:class:`core.slots.CommitStamps`) installs a hook adding them in that worktree only;
 the merge or squash commits ao-tui makes carry them too (:attr:`core.scm.ScmTarget.trailers`).
 ``ao-tui log`` reads them back (:mod:`core.commit_log`).
+
+Commands have provenance too: ao-tui sets :data:`ACTOR_ENV` to the session's id in the
+environment of an agent it starts with a role (the orchestrator, a reviewer). Every event
+that agent's ``ao-tui`` calls log then carries ``by: <id>`` (:attr:`core.store.Store.actor`),
+and the event log reads "… — by app-orchestrator".
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,6 +33,18 @@ Trailers = tuple[tuple[str, str], ...]
 """``(key, value)`` pairs, in the order they are written."""
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+ACTOR_ENV = "AO_TUI_ACTOR"
+"""The session an ``ao-tui`` process acts for, set by ao-tui in that session's agent's
+environment; unset for the operator."""
+_ACTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def actor_from(env: Mapping[str, str]) -> str:
+    """The session id in ``env``'s :data:`ACTOR_ENV`; "" when unset or not an id's shape
+    (never a way to write arbitrary text into the log)."""
+    value = env.get(ACTOR_ENV, "")
+    return value if _ACTOR.fullmatch(value) else ""
 
 
 def one_line(value: str) -> str:

@@ -40,7 +40,16 @@ from core.inventory import (
     work_in,
 )
 from core.manifest import Manifest, read_manifest, write_manifest
-from core.models import Activity, ActivityState, Lifecycle, Session, SessionPR, SignalSource
+from core.models import (
+    Activity,
+    ActivityState,
+    Lifecycle,
+    Role,
+    Session,
+    SessionPR,
+    SignalSource,
+)
+from core.naming import id_number
 from core.slots import ConversationLookup, SlotError, WorktreeBusyError
 from core.wip import wip_message
 
@@ -306,8 +315,7 @@ def adopt(engine: Engine, item: Found, *, by: str) -> Session:
             },
         ),
     )
-    prefix, _, number = session.id.rpartition("-")
-    engine.store.raise_counter(prefix, int(number))
+    engine.store.raise_counter(session.id.rpartition("-")[0], id_number(session.id))
     if item.state_dir is not None or item.manifest is not None:
         # From now on the session has a manifest, whatever it had before.
         write_manifest(engine.locations.session_dir(session.id), Manifest.of(session))
@@ -394,6 +402,7 @@ def rebuild_session(engine: Engine, item: Found, *, by: str) -> Session:
         base_branch=facts["base_branch"],
         lifecycle_reason=f"recovered by ao-tui {by} from {source}",
         extra=extra,
+        role=Role(manifest.role) if manifest is not None else Role.WORKER,
     )
 
 

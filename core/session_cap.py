@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.errors import EngineError, SessionCapError
 from core.file_lock import hold
-from core.models import ENDED_LIFECYCLES, Session
+from core.models import ENDED_LIFECYCLES, Role, Session
 
 if TYPE_CHECKING:
     from core.config import Config
@@ -39,8 +39,13 @@ def session_cap(config: Config, project_id: str) -> int | None:
 
 
 def slot_holders(sessions: Iterable[Session], project_id: str) -> list[Session]:
-    """The project's sessions that hold a slot (every one not ended), oldest first."""
-    held = [s for s in sessions if s.project == project_id and s.lifecycle not in ENDED_LIFECYCLES]
+    """The project's workers that hold a slot (every one not ended), oldest first; the
+    orchestrator and reviewers take none (they do no task of the backlog)."""
+    held = [
+        s
+        for s in sessions
+        if s.project == project_id and s.role is Role.WORKER and s.lifecycle not in ENDED_LIFECYCLES
+    ]
     return sorted(held, key=lambda s: (s.created_at, s.id))
 
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from core.models import Activity, Lifecycle, ReactionMark, Session, SessionPR
+from core.models import Activity, Lifecycle, ReactionMark, Role, Session, SessionPR
 from core.redact import redact, redact_value
 from core.store_sqlite import _decoded
 from core.stored_pr import SQL_FUNCTION, pr_from_text, pr_text
@@ -16,7 +16,7 @@ from core.stored_pr import SQL_FUNCTION, pr_from_text, pr_text
 _SESSION_COLUMNS = (
     "id, project, agent, title, prompt, branch, base_branch, worktree, tmux, pane_id, "
     "lifecycle, lifecycle_reason, activity, attempt, agent_session_id, issue, pr, extra, "
-    "created_at, updated_at, reaction"
+    "created_at, updated_at, reaction, role"
 )
 
 _GUARDED = {"pr": f"{SQL_FUNCTION}(pr)"}
@@ -90,6 +90,7 @@ def _session_row(s: Session) -> tuple[Any, ...]:
         s.created_at,
         s.updated_at,
         None if s.reaction is None else json.dumps(redact_value(s.reaction.to_json())),
+        s.role.value,
     )
 
 
@@ -117,4 +118,5 @@ def _session_from_row(row: Sequence[Any]) -> Session:
         created_at=float(row[18]),
         updated_at=float(row[19]),
         reaction=None if row[20] is None else ReactionMark.from_json(json.loads(row[20])),
+        role=Role(row[21]),
     )

@@ -269,6 +269,8 @@ class AgentContext:
     extra: Mapping[str, Any] = field(default_factory=dict)
     started_at: float = 0.0
     """When the agent process of the current attempt was launched (0 if unknown)."""
+    role: str = "worker"
+    """What the session is for (:class:`core.models.Role`'s value)."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +20,15 @@ from core.faults import fault_point
 from core.inert import refusal
 from core.launcher import PlanError, hand_over, make_pipe
 from core.manifest import Manifest, abandon_operation, write_manifest
-from core.models import ENDED_LIFECYCLES, Activity, ActivityState, Lifecycle, Session, SignalSource
+from core.models import (
+    ENDED_LIFECYCLES,
+    Activity,
+    ActivityState,
+    Lifecycle,
+    Role,
+    Session,
+    SignalSource,
+)
 from core.naming import branch_name, title_from
 from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import PluginAccess, live_pane
@@ -47,6 +55,9 @@ def spawn(
     agent_name: str | None = None,
     issue: str = "",
     force: bool = False,
+    role: Role = Role.WORKER,
+    session_id: str = "",
+    base: str = "",
 ) -> Session:
     """The work of :meth:`core.engine.Engine.spawn` (which documents it)."""
     project = engine.project(project_id)
@@ -73,25 +84,46 @@ def spawn(
     require_support(agent, agent_name, project_id, project.agent_config.allow)
     # The cap is no duplicate check: --force does not lift it (the orchestrator must not
     # talk its way past it). Under its lock, the duplicate check cannot race either.
+    start = Start(prompt, title, agent_name, issue, role, session_id, base)
+    if role is not Role.WORKER:
+        # Only workers hold slots, and only a task can be a duplicate of another.
+        return _start(engine, project_id, start)
     with session_slot(engine, project_id):
         if not force:
             _refuse_duplicate(engine, project_id, prompt, title, issue)
-        return _start(engine, project_id, prompt, title, agent_name, issue)
+        return _start(engine, project_id, start)
 
 
-def _start(
-    engine: Engine, project_id: str, prompt: str, title: str, agent_name: str, issue: str
-) -> Session:
+@dataclass(frozen=True)
+class Start:
+    """What one spawn starts: the task, its agent, and what the session is for."""
+
+    prompt: str
+    title: str
+    agent_name: str
+    issue: str
+    role: Role
+    session_id: str
+    """A fixed id, or "" for the project's next free one."""
+    base: str
+    """The branch to start from, or "" for the project's base."""
+
+
+def _start(engine: Engine, project_id: str, start: Start) -> Session:
     """Allocate, make the worktree, launch the agent and store the row (or undo it all)."""
     project = engine.project(project_id)
+    prompt, title, agent_name, issue = start.prompt, start.title, start.agent_name, start.issue
     agent = engine.agent(agent_name)
     repo = project.path
-    base = usable_base(project_id, project, engine.workspace)
+    base = start.base or usable_base(project_id, project, engine.workspace)
 
     # An id already carried by a worktree, branch, tmux session or state folder (a
     # database reset or restored from a backup) is skipped, never shared.
     in_use = ids_in_use(engine, project.session_prefix)
-    session_id = engine.store.allocate_id(project.session_prefix, in_use=in_use.__contains__)
+    if start.session_id:
+        session_id = _fixed_id(engine, start.session_id, in_use)
+    else:
+        session_id = engine.store.allocate_id(project.session_prefix, in_use=in_use.__contains__)
     fault_point("spawn.allocated")
     branch = branch_name(session_id, title)
     worktree = engine.locations.worktree(project_id, session_id)
@@ -112,6 +144,7 @@ def _start(
         agent_session_id=str(uuid.uuid4()),
         issue=issue,
         base_branch=base,
+        role=start.role,
     )
     state_dir = engine.locations.session_dir(session_id)
     try:
@@ -170,6 +203,17 @@ def _start(
         pass  # the row is the record now; the mark alone does not mislead anyone
     engine.feed.wake()
     return session
+
+
+def _fixed_id(engine: Engine, session_id: str, in_use: set[str]) -> str:
+    """``session_id`` when nothing carries it yet; refused otherwise (never shared)."""
+    if engine.store.get_session(session_id) is not None or session_id in in_use:
+        raise EngineError(
+            f"spawn {session_id} refused: a session or what one left (worktree, branch, "
+            f"tmux session, state folder) already has that id; `ao-tui restore {session_id}` "
+            "brings a stopped one back, `ao-tui doctor` lists what is there"
+        )
+    return session_id
 
 
 def _issue_task(

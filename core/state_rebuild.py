@@ -17,6 +17,7 @@ from core.inventory import take_inventory
 from core.lease import EngineLease, read_holder
 from core.manifest import read_manifest
 from core.models import Session
+from core.naming import id_number
 from core.recovery import adopt
 
 if TYPE_CHECKING:
@@ -149,8 +150,8 @@ def recover(
             report.problems = inventory.problems
             highest: dict[str, int] = {}
             for sid in sorted(set(inventory.found) | set(inventory.rows)):
-                prefix, _, number = sid.rpartition("-")
-                highest[prefix] = max(highest.get(prefix, 0), int(number))
+                prefix = sid.rpartition("-")[0]
+                highest[prefix] = max(highest.get(prefix, 0), id_number(sid))
                 item = inventory.found.get(sid)
                 if sid in inventory.rows or item is None or item.empty:
                     continue

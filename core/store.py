@@ -103,6 +103,9 @@ class Store:
         """
         self.path = path
         self.busy_timeout = busy_timeout
+        self.actor = ""
+        """Who the verbs of this process act for (``by`` on every event it logs), when not
+        the operator: the session id of the agent running them (:mod:`core.provenance`)."""
         self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -239,10 +242,10 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 f"INSERT INTO sessions({_SESSION_COLUMNS}) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 _session_row(session),
             )
-            _append_event(db, session.id, event[0], event[1], session.updated_at)
+            _append_event(db, session.id, event[0], event[1], session.updated_at, self.actor)
 
     def update_session(
         self,
@@ -302,9 +305,9 @@ class Store:
                 if cur.rowcount == 0:
                     return None
             if event is not None:
-                _append_event(db, session_id, event[0], event[1], now)
+                _append_event(db, session_id, event[0], event[1], now, self.actor)
             for kind, data in more_events:
-                _append_event(db, session_id, kind, data, now)
+                _append_event(db, session_id, kind, data, now, self.actor)
             row = db.execute(
                 f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id=?", (session_id,)
             ).fetchone()
@@ -339,7 +342,7 @@ class Store:
     def append_event(self, session_id: str, kind: str, data: dict[str, Any]) -> Event:
         """Append one event to the log and return it with its sequence number."""
         with self.transaction() as db:
-            return _append_event(db, session_id, kind, data, time.time())
+            return _append_event(db, session_id, kind, data, time.time(), self.actor)
 
     def events_after(self, seq: int, *, limit: int = 1000) -> list[Event]:
         """Events with a sequence number above ``seq``, oldest first."""
@@ -484,7 +487,11 @@ def _next_free(
             return last
 
 
-def _append_event(db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts: float) -> Event:
+def _append_event(
+    db: _Tx, session_id: str, kind: str, data: dict[str, Any], ts: float, actor: str = ""
+) -> Event:
+    if actor and "by" not in data:
+        data = {**data, "by": actor}
     masked: dict[str, Any] = redact_value(data)
     cur = db.execute(
         "INSERT INTO events(ts, session_id, kind, data) VALUES(?,?,?,?)",

@@ -46,6 +46,7 @@ REQUIRED_TABLES: dict[int, frozenset[str]] = {
         | {"notify_outbox", "notify_cursor"}
     ),
 }
+REQUIRED_TABLES[6] = REQUIRED_TABLES[5]  # v6 adds a column (the session's role)
 """The tables each schema version must have."""
 
 

@@ -148,6 +148,11 @@ MIGRATIONS: Sequence[str] = (
     CREATE TABLE notify_cursor (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
     INSERT INTO notify_cursor(name, seq) SELECT 'outbox', COALESCE(MAX(seq), 0) FROM events
     """,
+    # v6: what each session is for (core.models.Role); every earlier session was a worker.
+    """
+    ALTER TABLE sessions ADD COLUMN role TEXT NOT NULL DEFAULT 'worker'
+        CHECK (role IN ('worker', 'orchestrator', 'reviewer'))
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -126,11 +126,14 @@ def read_text_file(handle: Any, option: str) -> str:
         )
 
 
-def _load_engine(ctx: click.Context, *, snapshot: bool = False) -> Engine:
+def _load_engine(ctx: click.Context, *, snapshot: bool = False, acting: bool = True) -> Engine:
     """The engine for the config in scope (``--config``, ``AO_TUI_CONFIG``, or found upward).
 
     ``snapshot``: the verb only reads settings (``status``), so the config may be rebuilt
     from its snapshot (:mod:`core.config_snapshot`) rather than validated again.
+    ``acting``: the verb acts for whoever runs it, so when an agent ao-tui started runs
+    it, the events it logs name that agent (:func:`core.provenance.actor_from`); False for
+    the verbs that watch (their events are the engine's own).
     """
     from core.engine import Engine
     from core.registry import ENTRY_POINT_GROUP, Registry
@@ -143,7 +146,12 @@ def _load_engine(ctx: click.Context, *, snapshot: bool = False) -> Engine:
         registry = Registry(entries=installed_entries(ENTRY_POINT_GROUP, index))
     else:
         registry = Registry()
-    return Engine(_load_config(ctx, registry, snapshot=snapshot), registry=registry)
+    engine = Engine(_load_config(ctx, registry, snapshot=snapshot), registry=registry)
+    if acting:
+        from core.provenance import actor_from
+
+        engine.store.actor = actor_from(os.environ)
+    return engine
 
 
 def _load_config(ctx: click.Context, registry: Registry, *, snapshot: bool = False) -> Config:
@@ -239,6 +247,7 @@ def session_json(session: Session) -> dict[str, Any]:
     return {
         "id": session.id,
         "project": session.project,
+        "role": session.role.value,
         "agent": session.agent,
         "title": session.title,
         "branch": session.branch,

@@ -87,7 +87,7 @@ def events(
         sys.stdout.flush()
 
     with _errors():
-        engine = _load_engine(ctx)
+        engine = _load_engine(ctx, acting=False)
         if session_filter is not None and engine.store.get_session(session_filter) is None:
             fail(f"no session {session_filter!r}; list them with `ao-tui status`", EXIT_NOT_FOUND)
         if not follow:
@@ -243,7 +243,7 @@ def daemon(
     from core.models import Event
 
     with _errors():
-        engine = _load_engine(ctx)
+        engine = _load_engine(ctx, acting=False)
         log = DaemonLog(engine.locations.home, max_bytes=log_max_bytes, backups=log_backups)
     lease = EngineLease(engine.locations.engine_lock, kind="daemon")
     log.info(f"ao-tui daemon started (pid {os.getpid()}, state {engine.locations.home})")
