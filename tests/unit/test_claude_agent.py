@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +187,13 @@ def test_permission_prompt_from_real_hooks_and_transcript(tmp_path: Path) -> Non
     by_source = {s.source: s for s in obs.signals}
     assert by_source[SignalSource.HOOK].state is ActivityState.WAITING_INPUT
     assert by_source[SignalSource.TRANSCRIPT].detail == "Bash: touch probe-file.txt"
-    assert obs.extra == {"transcript_path": str(path)}
+    # The usage the morning report prices: the first answer's tokens (counted once though
+    # each of its content blocks repeats them) and its model.
+    assert obs.extra == {
+        "transcript_path": str(path),
+        "tokens": {"input": 22726, "output": 20, "cache_read": 0, "cache_creation": 0},
+        "model": "claude-opus-4-8",
+    }
     assert screen.calls == 0, "a fresh PermissionRequest hook needs no capture"
     clock.now += 10  # no status file confirms the wait: check the screen
     obs = agent.observe(ctx, ALIVE, screen)
@@ -195,13 +202,24 @@ def test_permission_prompt_from_real_hooks_and_transcript(tmp_path: Path) -> Non
     assert pane and pane[0].waiting_for == WaitingFor("permission", "Bash", "touch probe-file.txt")
 
 
+def test_usage_already_kept_on_the_session_is_not_written_again(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    ctx.state_dir.mkdir(parents=True)
+    path = _install_transcript(ctx, _until(_real_lines("session-a-transcript.jsonl"), '"tool_use"'))
+    first = ClaudeCodeAgent(clock=Clock(1_795_302_219.5)).observe(ctx, ALIVE, Screen())
+    kept = replace(ctx, extra=dict(first.extra))
+    again = ClaudeCodeAgent(clock=Clock(1_795_302_219.5)).observe(kept, ALIVE, Screen())
+    assert again.extra == {}
+    assert first.extra["transcript_path"] == str(path)
+
+
 def test_fresh_instance_reads_the_persisted_transcript_path(tmp_path: Path) -> None:
     elsewhere = tmp_path / "moved" / f"{UUID}.jsonl"
     elsewhere.parent.mkdir()
     elsewhere.write_text((REAL / "session-c-transcript.jsonl").read_text())
     ctx = _ctx(tmp_path, extra={"transcript_path": str(elsewhere)})
     obs = ClaudeCodeAgent(clock=Clock(1_795_302_380.0)).observe(ctx, ALIVE, Screen())
-    assert obs.extra == {}  # already persisted
+    assert "transcript_path" not in obs.extra  # already persisted
     transcript = [s for s in obs.signals if s.source is SignalSource.TRANSCRIPT]
     assert transcript[0].detail == "interrupted by user"
 

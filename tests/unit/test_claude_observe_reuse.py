@@ -186,7 +186,7 @@ def test_a_transcript_appearing_is_read_at_the_next_due_search(tmp_path: Path) -
     path.write_text((REAL / "session-c-transcript.jsonl").read_text())
     clock.now += freshness.TRANSCRIPT_RESCAN + 0.1
     obs = agent.observe(ctx, ALIVE, Screen())
-    assert obs.extra == {"transcript_path": str(path)}
+    assert obs.extra["transcript_path"] == str(path)
     transcript = next(s for s in obs.signals if s.source is SignalSource.TRANSCRIPT)
     assert transcript.detail == "interrupted by user"
 

@@ -285,6 +285,10 @@ class ClaudeCodeAgent:
             if tread.restarted:
                 watch.transcript = TranscriptState()
             watch.transcript.fold_lines(tread.lines)
+        # Tokens and model, kept on the session for the morning report's cost.
+        for key, value in watch.transcript.usage_facts().items():
+            if ctx.extra.get(key) != value:
+                extra[key] = value
 
         signals = [
             s

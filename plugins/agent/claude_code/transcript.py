@@ -189,6 +189,8 @@ class TranscriptState(ConversationFold):
     output_tokens: int = 0
     cache_read_tokens: int = 0
     cache_creation_tokens: int = 0
+    model: str = ""
+    """The model of the newest real assistant line ("" before one)."""
     _message_id: str = ""
     _message_usage: tuple[int, int, int, int] = (0, 0, 0, 0)
     _synthetic_ids: int = 0
@@ -291,6 +293,8 @@ class TranscriptState(ConversationFold):
             # e.g. "No response requested." after an interrupt: not the model speaking.
             return
         self._count_usage(message)
+        if isinstance(model, str) and model:
+            self.model = model
         self.api_error = None
         stop_reason = message.get("stop_reason")
         self.last_stop_reason = stop_reason if isinstance(stop_reason, str) else None
@@ -461,6 +465,23 @@ class TranscriptState(ConversationFold):
         text = " ".join(self.last_assistant_text.split())
         return _shorten(text, 160) if text else "turn finished"
 
+    def tokens(self) -> dict[str, int]:
+        """The tokens the conversation used so far, by kind."""
+        return {
+            "input": self.input_tokens,
+            "output": self.output_tokens,
+            "cache_read": self.cache_read_tokens,
+            "cache_creation": self.cache_creation_tokens,
+        }
+
+    def usage_facts(self) -> dict[str, Any]:
+        """What the session keeps of its usage (``Session.extra``: ``tokens``, ``model``),
+        read by the morning report (:mod:`core.report.cost`) to price it; {} before the
+        first answer (a session with no answer yet has no usage to show)."""
+        if not self.model:
+            return {}
+        return {"tokens": self.tokens(), "model": self.model}
+
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary for ``inspect`` and the detail view."""
         last = self.last_prompt
@@ -492,12 +513,8 @@ class TranscriptState(ConversationFold):
             "last_prompt": {"text": last.text, "at": last.at} if last else None,
             "prompts": len(self.prompts),
             "queued": len(self.queued),
-            "tokens": {
-                "input": self.input_tokens,
-                "output": self.output_tokens,
-                "cache_read": self.cache_read_tokens,
-                "cache_creation": self.cache_creation_tokens,
-            },
+            "tokens": self.tokens(),
+            "model": self.model or None,
         }
 
 
