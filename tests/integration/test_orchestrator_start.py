@@ -3,7 +3,7 @@
 - ``start`` starts a detached daemon when none runs (never a second one), spawns the
   orchestrator (role orchestrator, fixed id), and leaves both alone when run again.
 - ``stop`` kills the orchestrator only; ``start`` then restores it in place.
-- ``--no-orchestrator`` starts none.
+- ``--no-orchestrator`` starts none; an agent that cannot run a role is refused.
 - Inside the orchestrator's own environment, ``ao-tui`` is this ao-tui: it sees the same
   sessions, and what it does is marked "by app-orchestrator". A worker it spawns gets
   nothing of that environment.
@@ -31,6 +31,7 @@ from core.locations import Locations
 from core.models import Lifecycle, Role
 from core.plugin_access import live_pane
 from core.provenance import ACTOR_ENV
+from tests.conftest import run_git
 from tests.support.engine import ao, make_engine, wait_for, write_config
 
 pytestmark = pytest.mark.tmux
@@ -38,7 +39,10 @@ pytestmark = pytest.mark.tmux
 
 @pytest.fixture
 def config(git_repo: Path) -> Path:
-    path = write_config(git_repo, git_repo, agent="demo", extra_project_yaml="")
+    # A cap of 1: the worker a test spawns fills it, and the orchestrator takes no slot.
+    path = write_config(
+        git_repo, git_repo, agent="demo", extra_project_yaml="    maxConcurrentSessions: 1\n"
+    )
     (git_repo / ".git" / "info" / "exclude").write_text("ao.config.yaml\n")
     return path
 
@@ -193,3 +197,38 @@ def test_the_orchestrators_ao_tui_is_this_one(config: Path, git_repo: Path, daem
     worker_env = pane_environ(worker_pane.pane_pid)
     assert ACTOR_ENV not in worker_env and ROLE_BIN_ENV not in worker_env
     assert str(launcher.parent) not in worker_env["PATH"].split(":")
+
+
+def test_an_agent_without_roles_is_refused_before_anything_is_made(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    config = write_config(git_repo, git_repo, command="sh -c 'sleep 600'")
+    (git_repo / ".git" / "info" / "exclude").write_text("ao.config.yaml\n")
+    result = ao(git_repo, "start", "--no-cockpit", "--json", timeout=120)
+    home = Locations.from_env().home
+    try:
+        assert result.returncode == 1
+        assert result.stderr.startswith(
+            "ao-tui: the shell agent cannot run the orchestrator: its plugin cannot give it "
+            "standing instructions and tool rules it enforces itself"
+        )
+        assert "use one of: claude-code, demo (--agent NAME" in result.stderr
+        assert result.stderr.count("\n") == 1
+        engine = make_engine(config)
+        assert engine.store.list_sessions() == []
+        assert not (home / "sessions" / "app-orchestrator").exists()
+        assert not engine.locations.worktree("app", "app-orchestrator").exists()
+        assert "ao/app-orchestrator" not in run_git(git_repo, "branch", "--list", "ao/*")
+        # --agent picks one that can.
+        started = start(git_repo, "--agent", "demo")
+        assert started["orchestrator"] == {
+            "id": "app-orchestrator",
+            "action": "started",
+            "lifecycle": "running",
+        }
+        assert make_engine(config).get("app-orchestrator").agent == "demo"
+    finally:
+        pid = daemon_pid(home) if daemon_running(home) else None
+        if pid is not None:
+            os.kill(pid, signal.SIGTERM)
+            wait_for(lambda: not daemon_running(home), timeout=20)
