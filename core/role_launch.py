@@ -87,8 +87,13 @@ def role_plan(
     instructions = role_instructions(engine, session)
     plan = agent.role_plan(ctx, plan, instructions)
     bin_dir = write_launcher(ctx.state_dir, engine.config_file)
-    # Never the launcher folder of the session whose `ao-tui` runs this start.
-    path = plan.env.get("PATH") or without_role(dict(os.environ)).get("PATH", "")
+    # The PATH the agent would get (core.agent_env: the plan's, the project's, the
+    # operator's), never with the launcher folder of a session whose `ao-tui` runs this.
+    path = (
+        plan.env.get("PATH")
+        or ctx.env.get("PATH")
+        or without_role(dict(os.environ)).get("PATH", "")
+    )
     env = {
         **plan.env,
         "PATH": f"{bin_dir}:{path}" if path else str(bin_dir),
