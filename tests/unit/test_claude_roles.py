@@ -107,9 +107,18 @@ def test_the_users_deny_rules_are_kept(tmp_path: Path) -> None:
     assert deny[0] == "WebFetch" and "Bash(tmux:*)" in deny
 
 
-def test_an_unknown_role_is_refused(tmp_path: Path) -> None:
+def test_a_reviewer_reads_and_reviews_only(tmp_path: Path) -> None:
     ctx = _ctx(tmp_path, "app-7", "reviewer")
-    with pytest.raises(SlotError, match="no rules for role 'reviewer'"):
+    prepare_agent(ClaudeCodeAgent(), ctx, "app", role=Role.REVIEWER)
+    permissions = _permissions(ctx)
+    assert "Bash(ao-tui review:*)" in permissions["allow"]
+    assert "Bash(ao-tui:*)" not in permissions["allow"]
+    assert {"Edit", "Write", "Bash(git push:*)", "Bash(claude:*)"} <= set(permissions["deny"])
+
+
+def test_an_unknown_role_is_refused(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path, "app-7", "auditor")
+    with pytest.raises(SlotError, match="no rules for role 'auditor'"):
         ClaudeCodeAgent().apply_role(ctx)
 
 

@@ -4,8 +4,8 @@ A session with a role drives ao-tui and must not be able to go around it. Its ru
 Claude Code's own permission rules, in the worktree's ``.claude/settings.local.json``
 (:mod:`.settings`), which the model cannot change by asking:
 
-- ``permissions.allow``: ``ao-tui`` commands and read-only tools (Read, Grep, Glob, LS and
-  read-only git) run without a prompt;
+- ``permissions.allow``: ``ao-tui`` commands (a reviewer's: its review verbs and what it
+  reads) and read-only tools (Read, Grep, Glob, LS and read-only git) run without a prompt;
 - ``permissions.deny``: starting an agent (``claude``, ``codex``, ``aider``), a tmux
   session, a git worktree, pushing or committing, and editing files. A deny rule beats
   every allow rule and every permission mode, ``bypassPermissions`` included;
@@ -38,27 +38,37 @@ READ_ONLY_TOOLS: tuple[str, ...] = (
 )
 """Tools that only read (Claude lets Read rules cover Grep, Glob and LS too)."""
 
+REVIEWER = "reviewer"
+
+NEVER: tuple[str, ...] = (
+    "Bash(claude:*)",
+    "Bash(codex:*)",
+    "Bash(aider:*)",
+    "Bash(tmux:*)",
+    "Bash(git worktree:*)",
+    "Bash(git push:*)",
+    "Bash(git commit:*)",
+    "Edit",
+    "Write",
+    "NotebookEdit",
+)
+"""What no session with a role runs: agents start only through ``ao-tui spawn`` (an agent
+started by hand is never tracked), and the user's checkout is never changed."""
+
 ROLE_ALLOW: dict[str, tuple[str, ...]] = {
     ORCHESTRATOR: ("Bash(ao-tui:*)", *READ_ONLY_TOOLS),
-}
-"""Per role, what runs without a prompt."""
-
-ROLE_DENY: dict[str, tuple[str, ...]] = {
-    ORCHESTRATOR: (
-        "Bash(claude:*)",
-        "Bash(codex:*)",
-        "Bash(aider:*)",
-        "Bash(tmux:*)",
-        "Bash(git worktree:*)",
-        "Bash(git push:*)",
-        "Bash(git commit:*)",
-        "Edit",
-        "Write",
-        "NotebookEdit",
+    REVIEWER: (
+        "Bash(ao-tui review:*)",
+        "Bash(ao-tui diff:*)",
+        "Bash(ao-tui status:*)",
+        "Bash(ao-tui ci:*)",
+        *READ_ONLY_TOOLS,
     ),
 }
-"""Per role, what never runs: the orchestrator starts agents only through ``ao-tui spawn``
-(an agent started by hand is never tracked) and never changes the user's checkout."""
+"""Per role, what runs without a prompt (a reviewer reads and records its review only)."""
+
+ROLE_DENY: dict[str, tuple[str, ...]] = {ORCHESTRATOR: NEVER, REVIEWER: NEVER}
+"""Per role, what never runs, whatever the mode or another rule says."""
 
 ROLE_MODE = "dontAsk"
 """The permission mode of a session with a role: what no rule allows is refused."""
