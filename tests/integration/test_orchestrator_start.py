@@ -19,6 +19,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -232,3 +233,16 @@ def test_an_agent_without_roles_is_refused_before_anything_is_made(
         if pid is not None:
             os.kill(pid, signal.SIGTERM)
             wait_for(lambda: not daemon_running(home), timeout=20)
+
+
+def test_two_starts_at_once_start_one_daemon(config: Path, git_repo: Path, daemons: None) -> None:
+    argv = [sys.executable, "-m", "ao_tui", "start", "--no-orchestrator", "--json"]
+    runs = [
+        subprocess.Popen(argv, cwd=git_repo, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    daemons_seen = [json.loads(out)["daemon"] for out, _ in outputs]
+    assert sorted(d["action"] for d in daemons_seen) == ["running", "started"]
+    assert daemons_seen[0]["pid"] == daemons_seen[1]["pid"]
