@@ -13,6 +13,10 @@ runs arbitrary commands and should get only what its work needs. It gets, in thi
    (``GITHUB_TOKEN: ${GITHUB_TOKEN}``);
 4. the launch plan's own additions, and ``AO_TUI_SESSION``.
 
+What a session with a role gave the process that starts this agent (its actor, its
+``ao-tui`` launcher folder on PATH, :mod:`core.role_launch`) is dropped before step 4: a
+worker the orchestrator spawns is a worker, and only its own plan can give it a role's.
+
 A CI run gets the same construction without the agent plugin's part
 (:func:`ci_environment`): whichever process notices a new head first starts its CI, and
 what the run sees must not depend on which terminal that process was started from.
@@ -23,7 +27,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable, Mapping
 
+from core.provenance import ACTOR_ENV
 from core.slots import EnvNeeds
+
+ROLE_BIN_ENV = "AO_TUI_ROLE_BIN"
+"""The private folder whose ``ao-tui`` launcher a session with a role has first on PATH
+(:mod:`core.role_launch`)."""
 
 OPERATOR_VARIABLES: tuple[str, ...] = (
     # who and where
@@ -127,9 +136,20 @@ def agent_environment(
     env.update(plugin_needs(agent, environ))
     for key in _DROPPED:
         env.pop(key, None)
+    without_role(env)
     env.update(project_env)
     env.update(plan_env)
     env["AO_TUI_SESSION"] = session_id
+    return env
+
+
+def without_role(env: dict[str, str]) -> dict[str, str]:
+    """``env`` (changed in place) without what a session with a role was given: its actor,
+    its launcher folder and that folder's entry in ``PATH``."""
+    env.pop(ACTOR_ENV, None)
+    folder = env.pop(ROLE_BIN_ENV, None)
+    if folder and "PATH" in env:
+        env["PATH"] = ":".join(entry for entry in env["PATH"].split(":") if entry != folder)
     return env
 
 

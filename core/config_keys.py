@@ -56,7 +56,6 @@ _AO_PROJECT_KEYS = frozenset(
         "postCreate",
         "agentRules",
         "agentRulesFile",
-        "orchestratorRules",
         "orchestratorModel",
         "orchestratorAgentConfig",
         "orchestratorSessionStrategy",

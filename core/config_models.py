@@ -403,6 +403,9 @@ class ProjectConfig(_Model):
     ``spawn`` refuses one more with exit 4. None uses ``defaults.maxConcurrentSessions``."""
     backlog: BacklogConfig | None = None
     """Tracker issues the lease holder picks up on its own (``{label: ao-ready}``)."""
+    orchestrator_rules: str | None = None
+    """The operator's own rules for the project's orchestrator session, added to its
+    standing instructions (AO's ``orchestratorRules``)."""
 
     def agent_name(self, defaults: Defaults) -> str:
         """The agent plugin this project uses: its own, else the configured default."""

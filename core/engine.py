@@ -79,6 +79,9 @@ class Engine(PluginAccess):
         sweep_plans(self.locations.sessions_root)
         self.store = store or Store(self.locations.database)
         self.clock = clock
+        self.config_file: Path | None = None
+        """The file the config was read from (set by the CLI): the ``ao-tui`` an agent with
+        a role runs is pinned to it (:mod:`core.role_launch`)."""
         self._reconciler = Reconciler(
             ReconcilerDeps(
                 store=self.store,

@@ -19,12 +19,14 @@ from core.models import (
     Activity,
     ActivityState,
     Lifecycle,
+    Role,
     Session,
     SignalSource,
 )
 from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import live_pane
 from core.provenance import stamp_worktree
+from core.role_launch import require_role_support, role_plan
 from core.session_cap import session_slot
 from core.slots import SlotError, WorktreeBusyError
 from core.spawning import check_binary, start_process
@@ -155,7 +157,7 @@ def restore(engine: Engine, session_id: str) -> Session:
     session = engine.get(session_id)
     slot = (
         session_slot(engine, session.project)
-        if session.lifecycle in ENDED_LIFECYCLES
+        if session.lifecycle in ENDED_LIFECYCLES and session.role is Role.WORKER
         else contextlib.nullcontext()
     )
     with slot, marked_operation(engine, session_id, "restore"):
@@ -175,6 +177,7 @@ def _restore(engine: Engine, session_id: str) -> Session:
     agent = engine.agent(session.agent)
     # Refused before the worktree is touched: an agent that cannot honour the rules.
     require_support(agent, session.agent, session.project, project.agent_config.allow)
+    require_role_support(engine.registry, agent, session.agent, session.role)
     worktree = Path(session.worktree)
     if not worktree.exists():
         engine.workspace.reopen(project.path, worktree, session.branch)
@@ -182,8 +185,10 @@ def _restore(engine: Engine, session_id: str) -> Session:
     notes, extra = _take_back_work(engine, session, worktree)
     stamp_worktree(engine, session)  # a reopened worktree is a new one: hooks again
     ctx = engine.context(session)
-    engine.workspace.exclude(worktree, prepare_agent(agent, ctx, session.project))
-    plan = agent.resume(ctx)
+    engine.workspace.exclude(
+        worktree, prepare_agent(agent, ctx, session.project, role=session.role)
+    )
+    plan = role_plan(engine, agent, ctx, session, agent.resume(ctx))
     check_binary(plan, session.project)
     engine.runtime.kill(session.tmux)  # a dead pane left by remain-on-exit
     # Taken before the start: the agent's first signals (its session-start hook) may

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from core.errors import ConfigError
+from core.models import Role
+from core.role_launch import prepare_role
 from core.slots import Agent, AgentContext, PermissionRules
 
 
@@ -44,12 +46,18 @@ def require_support(agent: object, agent_name: str, project_id: str, rules: Sequ
         raise ConfigError.single(problem, field=allow_field(project_id))
 
 
-def prepare_agent(agent: Agent, ctx: AgentContext, project_id: str) -> list[str]:
+def prepare_agent(
+    agent: Agent, ctx: AgentContext, project_id: str, *, role: Role = Role.WORKER
+) -> list[str]:
     """``agent.prepare`` plus the project's rules; the worktree paths to keep out of git.
 
     A capable plugin is asked even with no rules, so that rules dropped from the config
-    since the last start are withdrawn from the worktree.
+    since the last start are withdrawn from the worktree. A session with a ``role`` gets
+    that role's rules instead (:mod:`core.role_launch`): the project's are the workers'.
     """
+    if role is not Role.WORKER:
+        excludes = list(agent.prepare(ctx))
+        return excludes + [p for p in prepare_role(agent, ctx) if p not in excludes]
     require_support(agent, agent.name, project_id, ctx.settings.allow)
     excludes = list(agent.prepare(ctx))
     if isinstance(agent, PermissionRules):

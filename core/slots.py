@@ -458,6 +458,31 @@ class PermissionRules(Protocol):
         ...
 
 
+@runtime_checkable
+class RoleSupport(Protocol):
+    """Optional for an agent plugin: it can run a session with a role (the orchestrator,
+    a reviewer), which takes standing instructions at every start and tool rules the
+    agent itself enforces, so it cannot talk its way around them.
+
+    A session with a role on an agent without it is refused (:mod:`core.role_launch`),
+    never started without its rules. A worker's session is never asked.
+    """
+
+    roles: frozenset[str]
+    """The roles (:class:`core.models.Role` values other than ``worker``) it can run."""
+
+    def apply_role(self, ctx: AgentContext) -> list[str]:
+        """Make the tool rules of ``ctx.role`` the rules ao-tui gives the agent in
+        ``ctx.worktree`` (in place of the project's ``allow``, which is the workers');
+        the worktree paths to keep out of git."""
+        ...
+
+    def role_plan(self, ctx: AgentContext, plan: LaunchPlan, instructions: str) -> LaunchPlan:
+        """``plan`` (from ``launch`` or ``resume``) made to give the agent ``instructions``
+        as its standing instructions and to run with ``ctx.role``'s permissions."""
+        ...
+
+
 class Notifier(Protocol):
     """A channel that reaches a person: the ``notifier`` slot.
 
@@ -520,7 +545,14 @@ CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
     "scm": (RefWatch, HostNews),
     "workspace": (CommitStamps,),
     "tracker": (IssueLabels,),
-    "agent": (EnvNeeds, ConversationLookup, ConversationTurns, AgentProgram, PermissionRules),
+    "agent": (
+        EnvNeeds,
+        ConversationLookup,
+        ConversationTurns,
+        AgentProgram,
+        PermissionRules,
+        RoleSupport,
+    ),
 }
 """The optional interfaces of each slot. A plugin need not offer one, but one it offers in
 part (some members, not all) is refused when it loads (see :mod:`core.registry`)."""

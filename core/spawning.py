@@ -35,6 +35,7 @@ from core.plugin_access import PluginAccess, live_pane
 from core.project_checks import usable_base
 from core.provenance import stamp_worktree
 from core.redact import redact_here
+from core.role_launch import require_role_support, role_plan
 from core.session_cap import session_slot
 from core.slots import LaunchPlan, PaneInfo, SlotError
 from core.tracker import TrackerError, normalize_key, task_prompt, task_title
@@ -82,6 +83,7 @@ def spawn(
     agent_name = agent_name or project.agent_name(engine.config.defaults)
     agent = engine.agent(agent_name)
     require_support(agent, agent_name, project_id, project.agent_config.allow)
+    require_role_support(engine.registry, agent, agent_name, role)
     # The cap is no duplicate check: --force does not lift it (the orchestrator must not
     # talk its way past it). Under its lock, the duplicate check cannot race either.
     start = Start(prompt, title, agent_name, issue, role, session_id, base)
@@ -168,9 +170,9 @@ def _start(engine: Engine, project_id: str, start: Start) -> Session:
         fault_point("spawn.worktree")
         stamp_worktree(engine, session)  # its commits name the session (core.provenance)
         ctx = engine.context(session)
-        excludes = prepare_agent(agent, ctx, project_id)
+        excludes = prepare_agent(agent, ctx, project_id, role=start.role)
         engine.workspace.exclude(worktree, excludes)
-        plan = agent.launch(ctx)
+        plan = role_plan(engine, agent, ctx, session, agent.launch(ctx))
         check_binary(plan, project_id)
         pane = start_process(engine, session, plan)
         undo.append(lambda: engine.runtime.kill(session.tmux))

@@ -8,7 +8,7 @@ engine), :mod:`.cockpit` (the group, the cockpit and the demo), :mod:`.sessions`
 :mod:`.watch` (events, daemon), :mod:`.daemon_unit` (daemon unit),
 :mod:`.review` (ci, approve, merge, diff),
 :mod:`.reactions` (the ``reactions`` group), :mod:`.notify` (the ``notify`` group),
-:mod:`.report` (the morning report) and
+:mod:`.report` (the morning report), :mod:`.start` (start, stop) and
 :mod:`.housekeeping` (init, inspect, config, doctor, recover). Importing the package
 registers every verb on :func:`main`; :func:`run` is the console script's entry point.
 """
@@ -23,6 +23,7 @@ from ao_tui.cli import (
     report,
     review,
     sessions,
+    start,
     watch,
 )
 from ao_tui.cli.cockpit import main
@@ -66,6 +67,7 @@ __all__ = [
     "run",
     "session_json",
     "sessions",
+    "start",
     "unexpected_error",
     "watch",
 ]

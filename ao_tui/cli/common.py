@@ -147,6 +147,7 @@ def _load_engine(ctx: click.Context, *, snapshot: bool = False, acting: bool = T
     else:
         registry = Registry()
     engine = Engine(_load_config(ctx, registry, snapshot=snapshot), registry=registry)
+    engine.config_file = ctx.obj.get("config_file")
     if acting:
         from core.provenance import actor_from
 

@@ -238,6 +238,7 @@ def daemon(
     import asyncio
 
     from core.daemon_log import DaemonLog
+    from core.daemon_presence import mark_daemon
     from core.event_summary import summary
     from core.lease import EngineLease, LeaseHolder
     from core.models import Event
@@ -246,6 +247,8 @@ def daemon(
         engine = _load_engine(ctx, acting=False)
         log = DaemonLog(engine.locations.home, max_bytes=log_max_bytes, backups=log_backups)
     lease = EngineLease(engine.locations.engine_lock, kind="daemon")
+    # Held while it runs, waiting or watching: `ao-tui start` then starts no second one.
+    presence = mark_daemon(engine.locations.home)
     log.info(f"ao-tui daemon started (pid {os.getpid()}, state {engine.locations.home})")
 
     def say(text: str) -> None:
@@ -306,5 +309,7 @@ def daemon(
                 pass
     finally:
         lease.close()
+        if presence is not None:
+            os.close(presence)
         log.info(f"ao-tui daemon stopped ({why[0]}); the lease is given back")
         log.close()

@@ -75,3 +75,8 @@ class DemoAgent(ClaudeCodeAgent):
         if not ctx.agent_session_id:
             raise SlotError("the demo agent cannot resume without the session's uuid")
         return self._plan([*self._program_argv(ctx), "--resume", ctx.agent_session_id])
+
+    def role_plan(self, ctx: AgentContext, plan: LaunchPlan, instructions: str) -> LaunchPlan:
+        """The plan as it is: the scripted program plays its scenario and reads no
+        instructions (its tool rules are written all the same, by ``apply_role``)."""
+        return plan

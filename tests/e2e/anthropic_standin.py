@@ -198,7 +198,7 @@ class AnthropicStandin:
         self._requests: list[RecordedRequest] = []
         self._failures: dict[str, int] = {}
         self._deltas_sent = 0
-        self._scripts: list[tuple[str, tuple[ToolStep, ...]]] = []
+        self._scripts: list[tuple[str, tuple[ToolStep, ...], bool]] = []
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -292,23 +292,25 @@ class AnthropicStandin:
 
     # -- the script ------------------------------------------------------------------
 
-    def script(self, trigger: str, steps: Sequence[ToolStep]) -> None:
+    def script(self, trigger: str, steps: Sequence[ToolStep], *, past_errors: bool = False) -> None:
         """Answer a prompt containing ``trigger`` with ``steps``' tool calls, in order.
 
         Scripts are tried in the order they were added, before the keywords above.
+        ``past_errors``: a failed step does not end the turn (a script that expects some
+        calls to be refused goes on to the next one).
         """
         with self._lock:
-            self._scripts.append((trigger, tuple(steps)))
+            self._scripts.append((trigger, tuple(steps), past_errors))
 
     def _scripted(self, body: Any) -> _Reply | None:
         prompt, done, last = scripted_turn(body)
         with self._lock:
             scripts = list(self._scripts)
-        for trigger, steps in scripts:
+        for trigger, steps, past_errors in scripts:
             if trigger not in prompt:
                 continue
             error = _tool_error(last) if last is not None else ""
-            if error:
+            if error and not past_errors:
                 return _Reply(text=f"scripted step {done} failed: {error}")
             if done >= len(steps):
                 return _Reply(text=TOOL_DONE_TEXT)

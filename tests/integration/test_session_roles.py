@@ -49,14 +49,18 @@ def test_roles_are_stored_and_only_workers_take_a_slot(config: Path) -> None:
     worker = engine.spawn("app", "fix the login test")
     assert worker.role is Role.WORKER
     # The cap of 1 is taken, yet the orchestrator and a reviewer still start.
+    # Roles run on an agent that can take their rules (the demo's are Claude Code's).
     boss = engine.spawn(
         "app",
         "you run the fleet",
+        agent_name="demo",
         role=Role.ORCHESTRATOR,
         session_id=orchestrator_id("app"),
     )
     assert boss.id == "app-orchestrator"
-    reviewer = engine.spawn("app", "review app-1", role=Role.REVIEWER, base=worker.branch)
+    reviewer = engine.spawn(
+        "app", "review app-1", agent_name="demo", role=Role.REVIEWER, base=worker.branch
+    )
     assert reviewer.base_branch == worker.branch
     stored = {s.id: s.role for s in engine.store.list_sessions()}
     assert stored == {
@@ -67,7 +71,13 @@ def test_roles_are_stored_and_only_workers_take_a_slot(config: Path) -> None:
     manifest = read_manifest(engine.locations.session_dir(boss.id))
     assert manifest is not None and manifest.role == "orchestrator"
     with pytest.raises(EngineError) as info:
-        engine.spawn("app", "again", role=Role.ORCHESTRATOR, session_id=orchestrator_id("app"))
+        engine.spawn(
+            "app",
+            "again",
+            agent_name="demo",
+            role=Role.ORCHESTRATOR,
+            session_id=orchestrator_id("app"),
+        )
     assert "already has that id" in str(info.value)
     assert "ao-tui restore app-orchestrator" in str(info.value)
     # The orchestrator's id is a session id every verb takes.

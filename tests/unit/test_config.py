@@ -222,7 +222,8 @@ def test_unknown_key_suggests_close_match(tmp_path: Path) -> None:
     assert only_problem(text, tmp_path) == (
         "ao.config.yaml:4:5: projects.app.sesionPrefix: unknown key 'sesionPrefix'; did you "
         "mean 'sessionPrefix'? (allowed: agent, agentConfig, backlog, ci, defaultBranch, env, "
-        "github, maxConcurrentSessions, merge, path, reactions, scm, sessionPrefix, tracker)"
+        "github, maxConcurrentSessions, merge, orchestratorRules, path, reactions, scm, "
+        "sessionPrefix, tracker)"
     )
 
 
@@ -796,6 +797,7 @@ def test_config_schema_is_json_with_yaml_keys() -> None:
         "reactions",
         "maxConcurrentSessions",
         "backlog",
+        "orchestratorRules",
     }
     assert project["required"] == ["path"]
     assert project["additionalProperties"] is False

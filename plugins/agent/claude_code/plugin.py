@@ -53,6 +53,7 @@ from plugins.agent.claude_code.paths import (
     project_dir_name,
     status_dir,
 )
+from plugins.agent.claude_code.roles import RoleRules
 from plugins.agent.claude_code.screen import claude_pane_signal, shows_queued_message
 from plugins.agent.claude_code.settings import (
     ALLOW_TARGET,
@@ -119,8 +120,9 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 """A Claude session id, which names its transcript file."""
 
 
-class ClaudeCodeAgent:
-    """Claude Code (``claude``): hooks, status file, transcript and pane, fused by the engine."""
+class ClaudeCodeAgent(RoleRules):
+    """Claude Code (``claude``): hooks, status file, transcript and pane, fused by the engine;
+    with a role, its guardrails (:mod:`.roles`)."""
 
     name = "claude-code"
     summary = "Claude Code"

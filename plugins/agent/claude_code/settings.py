@@ -14,7 +14,10 @@ committed (``prepare`` returns it to be git-excluded). Two parts of it are ours:
   (:data:`ALLOW_RECORD`); a rule already there before us is the user's and stays, even
   when the config drops it.
 
-Everything else (the user's hooks and rules, ``deny``, ``defaultMode``, any other key) is
+- ``permissions.deny``: for a session with a role only (:mod:`.roles`), the commands it
+  must never run; kept the same way, in :data:`DENY_RECORD`.
+
+Everything else (the user's hooks and rules, ``defaultMode``, any other key) is
 kept as written. A file that is not a JSON object, or whose ``permissions``/``allow`` has
 the wrong shape, is left alone with an error naming it: it is the user's to mend.
 """
@@ -36,6 +39,8 @@ ALLOW_TARGET = f"Claude Code's permissions.allow in the worktree's {SETTINGS_FIL
 """Where ``agentConfig.allow`` goes, as ``config check`` and ``doctor`` say it."""
 ALLOW_RECORD = f"allow-rules{CACHE_SUFFIX}"
 """In the session's state dir: the rules ao-tui added to ``permissions.allow``."""
+DENY_RECORD = f"deny-rules{CACHE_SUFFIX}"
+"""In the session's state dir: the rules ao-tui added to ``permissions.deny`` (a role's)."""
 
 
 def install_hooks(worktree: Path, hook_log: Path) -> None:
@@ -61,21 +66,32 @@ def apply_allow(worktree: Path, state_dir: Path, rules: Sequence[str]) -> None:
     Rules we added before and ``rules`` no longer lists are withdrawn; every other entry
     stays in its place; new rules are appended. Nothing is written when nothing changes.
     """
+    _apply_rules(worktree, state_dir / ALLOW_RECORD, "allow", rules, "the project's allow rules")
+
+
+def apply_deny(worktree: Path, state_dir: Path, rules: Sequence[str], doing: str) -> None:
+    """Make ``rules`` the entries ao-tui keeps in the settings' ``permissions.deny``, as
+    :func:`apply_allow` does for ``allow`` (a deny rule beats every allow rule and mode)."""
+    _apply_rules(worktree, state_dir / DENY_RECORD, "deny", rules, doing)
+
+
+def _apply_rules(worktree: Path, record: Path, key: str, rules: Sequence[str], doing: str) -> None:
+    """Make ``rules`` the entries ao-tui keeps in ``permissions.<key>`` (``record`` says
+    which entries ao-tui added before)."""
     path = worktree / SETTINGS_FILE
-    settings = read_json_object(path, doing="add the project's allow rules", fix="fix or remove it")
+    settings = read_json_object(path, doing=f"add {doing}", fix="fix or remove it")
     permissions = settings.get("permissions", {})
     if not isinstance(permissions, dict):
         raise SlotError(
-            f"{path}: cannot add the project's allow rules, 'permissions' is not a JSON "
-            'object; make it one (e.g. "permissions": {"allow": []}) or remove it'
+            f"{path}: cannot add {doing}, 'permissions' is not a JSON "
+            f'object; make it one (e.g. "permissions": {{"{key}": []}}) or remove it'
         )
-    current = permissions.get("allow", [])
+    current = permissions.get(key, [])
     if not isinstance(current, list):
         raise SlotError(
-            f"{path}: cannot add the project's allow rules, 'permissions.allow' is not a "
+            f"{path}: cannot add {doing}, 'permissions.{key}' is not a "
             'list; make it a list of rules (e.g. ["Bash(npm test)"]) or remove it'
         )
-    record = state_dir / ALLOW_RECORD
     ours_before = _read_record(record)
     theirs = [entry for entry in current if entry not in ours_before]
     added = [rule for rule in dict.fromkeys(rules) if rule not in theirs]
@@ -87,7 +103,7 @@ def apply_allow(worktree: Path, state_dir: Path, rules: Sequence[str]) -> None:
         # between leaves a rule we wrote marked as ours (withdrawn later if dropped), never
         # one of ours passing for the user's (kept for good).
         _write_record(record, [*ours_before, *(r for r in added if r not in ours_before)])
-        write_json(path, {**settings, "permissions": {**permissions, "allow": wanted}})
+        write_json(path, {**settings, "permissions": {**permissions, key: wanted}})
     if added != ours_before:
         _write_record(record, added)
 
