@@ -262,10 +262,13 @@ class ReactionsConfig(_Model):
     @field_validator("orchestrator_timeout", mode="before")
     @classmethod
     def _orchestrator_timeout(cls, value: object) -> object:
-        # YAML reads a bare `off` (and `no`, `false`) as False: tier 2 switched off.
-        if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        # The loader hands scalars over as text; `off`, `false` and `no` switch tier 2 off.
+        if isinstance(value, bool):
+            return DEFAULT_ORCHESTRATOR_TIMEOUT if value else "off"
+        word = value.strip().lower() if isinstance(value, str) else ""
+        if word in ("off", "false", "no"):
             return "off"
-        if value is True:
+        if word in ("on", "true", "yes"):
             return DEFAULT_ORCHESTRATOR_TIMEOUT
         if isinstance(value, int):
             value = f"{value}s"  # a bare number is seconds, as ``threshold`` reads it
