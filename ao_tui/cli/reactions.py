@@ -72,6 +72,7 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
     from core.config import resolve_project
     from core.errors import ConfigError
     from core.reactions.ledger import Ledger
+    from core.reactions.rules import orchestrator_timeout
     from core.reactions.verbs import configured, state
 
     with _errors():
@@ -84,6 +85,7 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
             except ConfigError:  # several projects and the cwd in none: show them all
                 chosen = sorted(engine.config.projects)
         listed = {project_id: configured(engine, project_id) for project_id in chosen}
+        tier2 = {pid: orchestrator_timeout(engine.config, pid) for pid in chosen}
         now = state(engine)
         paused = sorted(Ledger(engine.store).paused())
     off = {project_id: why for project_id in listed if (why := _project_off(engine, project_id))}
@@ -96,6 +98,8 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
                     {
                         "project": project_id,
                         "enabled": project_id not in off,
+                        "orchestrator_timeout": tier2[project_id][0],
+                        "orchestrator_timeout_source": tier2[project_id][1],
                         "reactions": [rule.to_json() for rule in rules.values()],
                     }
                     for project_id, rules in listed.items()
@@ -105,7 +109,7 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
         return
     from ao_tui.reactions_text import listing_text
 
-    click.echo(listing_text(now, paused, listed, off))
+    click.echo(listing_text(now, paused, listed, off, tier2))
 
 
 def _project_off(engine: Engine, project_id: str) -> str:

@@ -58,11 +58,15 @@ reason=, tier=, **more)``."""
 class Handoff:
     """Hands episodes to the orchestrator and follows what it does with them."""
 
-    def __init__(self, deps: ReactorDeps, ledger: Ledger, log: Log) -> None:
-        """Act through the reactor's ``deps`` and ``ledger``; log through ``log``."""
+    def __init__(
+        self, deps: ReactorDeps, ledger: Ledger, log: Log, show: Callable[[Session], None]
+    ) -> None:
+        """Act through the reactor's ``deps`` and ``ledger``; log through ``log``; write a
+        session's mark through ``show``."""
         self.deps = deps
         self.ledger = ledger
         self.log = log
+        self.show = show
 
     def offer(
         self, session: Session, rule: Rule, episode: Episode, reason: str, fact: Fact | None
@@ -92,6 +96,7 @@ class Handoff:
             return None
         fault_point("reaction.handoff-recorded")  # the intent is stored, nothing typed yet
         self._logged(session, rule, episode, made, reason)
+        self.show(session)  # the card says who is on it before the (slow) send
         return self._type(made)
 
     def settle(self, send: Send, arrived: bool | None) -> None:

@@ -317,10 +317,13 @@ class Ledger:
         return _send(rows[0]) if rows else None
 
     def sends(self, session_id: str) -> list[Send]:
-        """Every send of the session, oldest first."""
+        """Every send of the session, oldest first, with the handoffs of its episodes to the
+        orchestrator (typed into the orchestrator, but about this session)."""
         rows = self.store.read(
-            f"SELECT {_SEND_COLUMNS} FROM reaction_sends WHERE session_id=? ORDER BY id",
-            (session_id,),
+            f"SELECT {_SEND_COLUMNS} FROM reaction_sends WHERE session_id=? OR (attempt < 0 "
+            "AND episode_id IN (SELECT id FROM reaction_episodes WHERE session_id=?)) "
+            "ORDER BY id",
+            (session_id, session_id),
         )
         return [_send(row) for row in rows]
 

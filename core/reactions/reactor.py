@@ -101,7 +101,7 @@ class Reactor:
         """React through ``deps``."""
         self.deps = deps
         self.ledger = Ledger(deps.store, clock=deps.clock)
-        self.handoff = Handoff(deps, self.ledger, self._event)
+        self.handoff = Handoff(deps, self.ledger, self._event, self._show)
 
     # settling a crash ----------------------------------------------------------------
 
@@ -388,7 +388,6 @@ class Reactor:
         if episode.tier < 2 and not reason.startswith(INFRA):
             why = self.handoff.offer(session, rule, episode, reason, fact)
             if why is None:
-                self._show(session)
                 return
             reason = f"{reason}; {why}" if why else reason
         self.ledger.escalate(episode, tier=3, reason=reason)
