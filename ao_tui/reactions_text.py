@@ -148,18 +148,27 @@ def listing_text(
         lines.append("")
         lines += project_text(project_id, rules, off.get(project_id))
         if tier2 is not None and project_id in tier2:
-            lines.append(_cut(tier2_text(*tier2[project_id])))
+            lines += tier2_text(*tier2[project_id])
     return "\n".join(lines)
 
 
-def tier2_text(seconds: float | None, source: str) -> str:
-    """The line saying what tier 2 (the orchestrator session) does in a project."""
+def tier2_text(seconds: float | None, source: str) -> list[str]:
+    """The lines saying what tier 2 (the orchestrator session) does in a project."""
     set_by = "" if source == DEFAULT else f" ({source})"
     if seconds is None:
-        return f"  escalations skip the orchestrator: orchestratorTimeout off{set_by}"
-    return (
-        f"  escalations go to a running orchestrator first; it has {seconds_text(seconds)} "
-        f"to act{set_by}"
+        said = f"escalations skip the orchestrator: orchestratorTimeout off{set_by}"
+    else:
+        said = (
+            f"escalations go to a running orchestrator first; it has {seconds_text(seconds)} "
+            f"to act{set_by}"
+        )
+    return textwrap.wrap(
+        said,
+        WIDTH,
+        initial_indent="  ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
     )
 
 

@@ -197,8 +197,8 @@ def _switch(ctx: click.Context, session_id: str | None, *, on: bool, as_json: bo
                 "scope": scope,
                 "paused": scope in scopes,
                 "changed": changed or taken,
-                "taken_back": taken,
                 "state": now,
+                **({"taken_back": True} if taken else {}),
             }
         )
         return
