@@ -280,3 +280,17 @@ def test_a_bad_timeout_is_refused_with_its_line(tmp_path: Path, value: str, prob
     said = refused(f"{TOP}reactions:\n  orchestratorTimeout: {value}\n", tmp_path)
     assert said.startswith("ao.config.yaml:5:")
     assert problem in said
+
+
+def test_a_handoff_is_no_human_intervention_in_the_report(tmp_path: Path) -> None:
+    from core.report.tally import tally_events
+
+    world = Tier2World(tmp_path)
+    world.add_chief()
+    world.spend_budget()
+    # What Engine.send logs on the orchestrator when the handoff is typed (a stand-in here).
+    world.store.append_event(CHIEF, "message", {"outcome": "delivered"})
+    tallies = tally_events(world.store)
+    assert tallies[CHIEF].interventions == 0
+    world.store.append_event(CHIEF, "message", {"outcome": "delivered"})  # the operator's
+    assert tally_events(world.store)[CHIEF].interventions == 1
