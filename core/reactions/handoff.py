@@ -141,8 +141,10 @@ class Handoff:
         if handed is None:
             return "it was handed to the orchestrator, but no record of it is left"
         chief = handed.session_id
-        if handed.state in ("failed", "dropped"):
+        if handed.state == "failed":
             return f"the message to the orchestrator {chief} did not arrive: {handed.detail}"
+        if handed.state == "dropped":
+            return f"the message to the orchestrator {chief} may not have arrived: {handed.detail}"
         if handed.state in ("pending", "typing"):
             return None  # being typed, or a restart settles it first
         since = _handoff_seq(self.deps.store, session.id, episode.key)

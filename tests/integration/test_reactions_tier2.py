@@ -9,8 +9,10 @@ subprocess with ``AO_TUI_ACTOR`` set.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,8 +25,10 @@ from core.naming import orchestrator_id
 from core.notify.outbox import Outbox
 from core.provenance import ACTOR_ENV
 from core.reactions.handoff import OUTCOME
+from core.reactions.ledger import Ledger
 from core.zones import zone_of
 from tests.conftest import run_git
+from tests.integration.test_reactions_local import start_daemon, stop_daemon
 from tests.support.notify_receivers import NotifyReceiver
 from tests.support.reactions_world import (
     CHECK_SCRIPT,
@@ -147,3 +151,54 @@ async def test_a_spent_budget_reaches_the_orchestrator_and_its_escalation_the_hu
     assert "the escalation made by hand is taken back" in back.stdout
     now = world.engine.get(session.id)
     assert now.reaction is not None and (now.reaction.key, now.reaction.tier) == ("ci-failed", 2)
+
+
+@pytest.mark.parametrize(
+    ("fault", "settled", "told"),
+    [
+        # Killed after the handoff was stored, before typing: the restart types it once,
+        # and the orchestrator has it (no operator yet).
+        ("reaction.handoff-recorded", "sent", ""),
+        # Killed after typing, before the outcome was stored: a shell agent keeps no record
+        # to check, so it is not typed again, and the operator is told so.
+        ("reaction.handoff-typed", "dropped", "may not have arrived: interrupted while typing"),
+    ],
+)
+async def test_a_daemon_killed_mid_handoff_neither_doubles_nor_forgets(
+    tmp_path: Path, git_repo: Path, fault: str, settled: str, told: str
+) -> None:
+    world = make_world(tmp_path, git_repo, "flail")
+    chief = world.engine.spawn("app", "run the fleet", role=Role.ORCHESTRATOR, session_id=CHIEF)
+    await until(lambda: world.record(chief).exists(), what="the orchestrator ready")
+    session = world.spawn()
+    commit(session, "mode.txt", "fail\n", "slow login")
+    crashed = start_daemon(world, fault)
+    try:
+        code = await asyncio.to_thread(crashed.wait, 120)
+    finally:
+        if crashed.poll() is None:
+            crashed.kill()
+    assert code == -signal.SIGKILL
+    [handoff] = [s for s in Ledger(world.engine.store).sends(session.id) if s.handoff]
+    assert handoff.state == ("pending" if fault == "reaction.handoff-recorded" else "typing")
+    daemon = start_daemon(world)
+    try:
+        if told:
+            await until(
+                lambda: [r for r in world.reactions(session.id) if r["outcome"] == "escalated"],
+                what="the operator told",
+            )
+        else:
+            await until(lambda: pastes(world.received(chief)), what="the handoff typed")
+            await asyncio.sleep(2)  # a few passes: nothing more may come
+    finally:
+        await asyncio.to_thread(stop_daemon, daemon)
+    assert len(pastes(world.received(chief))) == 1  # typed once, crash or not
+    [handoff] = [s for s in Ledger(world.engine.store).sends(session.id) if s.handoff]
+    assert handoff.state == settled
+    escalated = [r for r in world.reactions(session.id) if r["outcome"] == "escalated"]
+    if told:
+        assert len(escalated) == 1 and escalated[0]["reason"].endswith(told)
+    else:
+        assert escalated == []
+        assert [r["to"] for r in world.reactions(session.id) if r["outcome"] == OUTCOME] == [CHIEF]
