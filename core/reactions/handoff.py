@@ -101,18 +101,18 @@ class Handoff:
 
     def settle(self, send: Send, arrived: bool | None) -> None:
         """Finish a handoff a crash interrupted (``arrived``: whether the orchestrator's
-        records show it, for one cut short while typing). One that did not reach it is
-        marked failed: :meth:`follow` then tells the operator."""
+        records show it, for one cut short while typing; None: they cannot tell). One never
+        typed, or shown not to have arrived, is typed now; one that cannot be checked is
+        not typed twice but dropped, and :meth:`follow` then tells the operator."""
         owner = self.deps.store.get_session(self.ledger.owner_of(send.episode_id))
         chief = self.deps.store.get_session(send.session_id)
         if owner is None or chief is None or chief.lifecycle is not Lifecycle.RUNNING:
             self.ledger.set_send(send.id, "dropped", f"{send.session_id} is not running")
             return
-        if send.state == "typing" and arrived is not None:
-            why = "checked in its records after a restart"
-            self.ledger.set_send(send.id, "sent" if arrived else "failed", why)
+        if send.state == "typing" and arrived:
+            self.ledger.set_send(send.id, "sent", "found in its records after a restart")
             return
-        if send.state == "typing":
+        if send.state == "typing" and arrived is None:
             self.ledger.set_send(send.id, "dropped", "interrupted while typing")
             return
         key = self.ledger.key_of(send.episode_id)

@@ -294,3 +294,28 @@ def test_a_handoff_is_no_human_intervention_in_the_report(tmp_path: Path) -> Non
     assert tallies[CHIEF].interventions == 0
     world.store.append_event(CHIEF, "message", {"outcome": "delivered"})  # the operator's
     assert tally_events(world.store)[CHIEF].interventions == 1
+
+
+@pytest.mark.parametrize(
+    ("receipts", "typed", "state"),
+    [(True, [], "sent"), (False, ["the handoff\n"], "sent"), (None, [], "dropped")],
+)
+def test_a_handoff_cut_short_while_typing_is_typed_again_only_if_it_never_arrived(
+    tmp_path: Path, receipts: bool | None, typed: list[str], state: str
+) -> None:
+    world = Tier2World(tmp_path)
+    world.add_chief()
+    world.set(pr=failing("a" * 40))
+    world.react()
+    ledger = Ledger(world.store, clock=lambda: world.now)
+    episode = ledger.episode("app-1", "ci-failed")
+    assert episode is not None
+    made = ledger.hand_over(episode, to=CHIEF, text="the handoff\n", reason="why", fact="a")
+    assert made is not None
+    ledger.set_send(made.id, "typing")  # then the process died (reaction.handoff-typed)
+    world.receipts = receipts  # what the orchestrator's records say
+    world.reactor = world.make_reactor()
+    world.reactor.settle()
+    assert [text for sid, text in world.sent if sid == CHIEF] == typed
+    [handoff] = [s for s in ledger.sends("app-1") if s.handoff]
+    assert handoff.state == state
