@@ -59,7 +59,8 @@ def applies(action: str, session: Session) -> bool:
 
 
 def toggle_session(app: CockpitApp) -> None:
-    """Pause reactions for the selected session, or resume them if they are paused."""
+    """Pause reactions for the selected session, or resume them if they are paused; on a
+    session escalated by hand (``ao-tui escalate``), take the escalation back instead."""
     session = app.selected_session()
     if session is None:
         return
@@ -69,6 +70,8 @@ def toggle_session(app: CockpitApp) -> None:
         if session_id in Ledger(engine.store).paused():
             verbs.resume(engine, session_id)
             return "reactions resumed for this session"
+        if verbs.take_back(engine, session_id):
+            return "the escalation is taken back: this session is the reactions' again"
         verbs.pause(engine, session_id)
         return "reactions paused for this session"
 

@@ -132,9 +132,14 @@ def _setting_text(rule: Rule, setting: str) -> str:
 
 
 def listing_text(
-    state: str, paused: Sequence[str], projects: dict[str, dict[str, Rule]], off: dict[str, str]
+    state: str,
+    paused: Sequence[str],
+    projects: dict[str, dict[str, Rule]],
+    off: dict[str, str],
+    tier2: dict[str, tuple[float | None, str]] | None = None,
 ) -> str:
-    """The whole ``ao-tui reactions`` output."""
+    """The whole ``ao-tui reactions`` output; ``tier2``: per project, the orchestrator's
+    time to act on an escalation (None: off) and where that came from."""
     lines = [f"reactions: {state}"]
     sessions = sorted(scope for scope in paused if scope != "*")
     if sessions:
@@ -142,7 +147,29 @@ def listing_text(
     for project_id, rules in projects.items():
         lines.append("")
         lines += project_text(project_id, rules, off.get(project_id))
+        if tier2 is not None and project_id in tier2:
+            lines += tier2_text(*tier2[project_id])
     return "\n".join(lines)
+
+
+def tier2_text(seconds: float | None, source: str) -> list[str]:
+    """The lines saying what tier 2 (the orchestrator session) does in a project."""
+    set_by = "" if source == DEFAULT else f" ({source})"
+    if seconds is None:
+        said = f"escalations skip the orchestrator: orchestratorTimeout off{set_by}"
+    else:
+        said = (
+            f"escalations go to a running orchestrator first; it has {seconds_text(seconds)} "
+            f"to act{set_by}"
+        )
+    return textwrap.wrap(
+        said,
+        WIDTH,
+        initial_indent="  ",
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
 
 
 def history_text(
@@ -176,7 +203,8 @@ def history_text(
         done = "" if send.done_at is None else f" {_when(send.done_at)}"
         detail = f" · {inert(send.detail, one_line=True)}" if send.detail else ""
         key = keys.get(send.episode_id, "?")
-        lines.append(f"  #{send.id} {key} attempt {send.attempt}: {send.state}{done}{detail}")
+        which = f"handed to {send.session_id}" if send.handoff else f"attempt {send.attempt}"
+        lines.append(f"  #{send.id} {key} {which}: {send.state}{done}{detail}")
         lines += [f"     | {line}" for line in inert(send.text).splitlines() or [""]]
     lines.append("events:" if events else "events: none")
     for event in events:

@@ -110,6 +110,7 @@ REACTION_WORDS = {
     "agent-exited": "exited",
     "pr-closed": "pr closed",
     "all-complete": "complete",
+    "orchestrator": "by hand",
 }
 """The short word of each reaction key on a row (``↻ ci 1/2``)."""
 

@@ -87,6 +87,10 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
 }
 """What each key does when no config mentions it (AO's defaults, except agent-exited)."""
 
+DEFAULT_ORCHESTRATOR_TIMEOUT = "10m"
+"""How long the orchestrator session has to act on an escalation handed to it (tier 2)
+before the operator is told, when no ``orchestratorTimeout`` says otherwise."""
+
 # At most 12 digits a part: a longer number is not a duration anyone means, and it would
 # overflow the float (or Python's int-from-text limit) before the range check could say so.
 _DURATION = re.compile(r"(?:(\d{1,12})d)?(?:(\d{1,12})h)?(?:(\d{1,12})m)?(?:(\d{1,12})s)?")
@@ -230,6 +234,10 @@ class ReactionsConfig(_Model):
     """false switches every reaction off (the cockpit's header says so)."""
     mode: Mode | None = None
     """The mode of every key that sets none: auto (the default) or suggest."""
+    orchestrator_timeout: str | None = None
+    """Tier 2: how long the project's orchestrator session has to act on an escalation
+    (send the agent guidance, kill and respawn it, or escalate it) before the operator is
+    told; a duration such as ``10m``, or ``off`` (false) to tell the operator at once."""
     ci_failed: ReactionRule | None = _rule_field("ci-failed")
     """CI failed at the branch head: the agent gets the failing excerpt."""
     changes_requested: ReactionRule | None = _rule_field("changes-requested")
@@ -250,6 +258,33 @@ class ReactionsConfig(_Model):
     """The PR was closed without merging."""
     all_complete: ReactionRule | None = _rule_field("all-complete")
     """Every session of the project has ended."""
+
+    @field_validator("orchestrator_timeout", mode="before")
+    @classmethod
+    def _orchestrator_timeout(cls, value: object) -> object:
+        # The loader hands scalars over as text; `off`, `false` and `no` switch tier 2 off.
+        if isinstance(value, bool):
+            return DEFAULT_ORCHESTRATOR_TIMEOUT if value else "off"
+        word = value.strip().lower() if isinstance(value, str) else ""
+        if word in ("off", "false", "no"):
+            return "off"
+        if word in ("on", "true", "yes"):
+            return DEFAULT_ORCHESTRATOR_TIMEOUT
+        if isinstance(value, int):
+            value = f"{value}s"  # a bare number is seconds, as ``threshold`` reads it
+        if not isinstance(value, str):
+            return value  # left to the type check, which names what was given
+        text = value.strip()
+        seconds = parse_duration(text)
+        if seconds is None:
+            raise PydanticCustomError(
+                "duration",
+                "orchestratorTimeout {value} is not a duration; write e.g. '10m' or '1h', "
+                "or off to tell the operator at once",
+                {"value": repr(value)},
+            )
+        _duration_in_range("orchestratorTimeout", text, seconds)
+        return text
 
     @field_validator(*(key.replace("-", "_") for key in REACTION_KEYS))
     @classmethod

@@ -32,6 +32,7 @@ from core.models import (
     DeliveryResult,
     Event,
     Lifecycle,
+    ReactionMark,
     Role,
     Session,
 )
@@ -260,6 +261,14 @@ class Engine(PluginAccess):
         from core import kill_restore
 
         return kill_restore.restore(self, session_id)
+
+    def escalate(self, session_id: str, why: str) -> ReactionMark:
+        """Hand the session to the operator with ``why`` (Needs you, a person notified);
+        what the orchestrator does when judgment is needed. ``why`` with a control
+        character is refused; the reason is kept inert, on one line, bounded."""
+        from core.reactions import verbs
+
+        return verbs.escalate(self, session_id, why)
 
     def attach_argv(self, session_id: str) -> builtins.list[str]:
         """The command that puts the operator's terminal on the session's tmux session."""

@@ -174,12 +174,16 @@ def _reaction(data: Mapping[str, Any]) -> str:
         line = f"suggests sending {what}; waiting for the operator{counted}"
     elif outcome == "escalated":
         line = f"escalated — {reason or 'the operator decides'}"
+    elif outcome == "orchestrator":
+        line = f"handed to {_text(data.get('to') or 'the orchestrator')}{counted}{why}"
     elif outcome == "notified":
         line = f"told the operator — {reason or key}"
     elif outcome == "restored":
         line = f"restored the agent{counted}{why}"
     elif outcome == "merged":
         line = f"merged{counted}{why}"
+    elif outcome == "cleared" and reason and not data.get("attempt"):
+        line = f"cleared{by}{why}"  # an escalation made by hand, taken back
     elif outcome == "cleared":
         count = data.get("attempt") or 0
         line = f"cleared after {count} attempt{'' if count == 1 else 's'}"

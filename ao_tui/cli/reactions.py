@@ -5,6 +5,7 @@
 - ``reactions history ID``: one session's episodes, sends (with the text) and events.
 - ``reactions pause|resume [ID]``: one session, or every session.
 - ``reactions send ID`` / ``reactions drop ID``: the message suggest mode prepared.
+- ``escalate ID "why"``: hand a session to the human (what the orchestrator runs).
 
 The work is :mod:`core.reactions.verbs`; this module parses, prints and picks exit codes.
 """
@@ -71,6 +72,7 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
     from core.config import resolve_project
     from core.errors import ConfigError
     from core.reactions.ledger import Ledger
+    from core.reactions.rules import orchestrator_timeout
     from core.reactions.verbs import configured, state
 
     with _errors():
@@ -83,6 +85,7 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
             except ConfigError:  # several projects and the cwd in none: show them all
                 chosen = sorted(engine.config.projects)
         listed = {project_id: configured(engine, project_id) for project_id in chosen}
+        tier2 = {pid: orchestrator_timeout(engine.config, pid) for pid in chosen}
         now = state(engine)
         paused = sorted(Ledger(engine.store).paused())
     off = {project_id: why for project_id in listed if (why := _project_off(engine, project_id))}
@@ -95,6 +98,8 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
                     {
                         "project": project_id,
                         "enabled": project_id not in off,
+                        "orchestrator_timeout": tier2[project_id][0],
+                        "orchestrator_timeout_source": tier2[project_id][1],
                         "reactions": [rule.to_json() for rule in rules.values()],
                     }
                     for project_id, rules in listed.items()
@@ -104,7 +109,7 @@ def reactions(ctx: click.Context, project: str | None, as_json: bool) -> None:
         return
     from ao_tui.reactions_text import listing_text
 
-    click.echo(listing_text(now, paused, listed, off))
+    click.echo(listing_text(now, paused, listed, off, tier2))
 
 
 def _project_off(engine: Engine, project_id: str) -> str:
@@ -169,7 +174,8 @@ def pause(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print {scope, paused, changed, state}.")
 @click.pass_context
 def resume(ctx: click.Context, session_id: str | None, as_json: bool) -> None:
-    """Switch reactions back on for SESSION_ID, or for every session (no id)."""
+    """Switch reactions back on for SESSION_ID, or for every session (no id); for a
+    session, also take back an escalation made by hand (``ao-tui escalate``)."""
     _switch(ctx, session_id, on=True, as_json=as_json)
 
 
@@ -180,17 +186,30 @@ def _switch(ctx: click.Context, session_id: str | None, *, on: bool, as_json: bo
 
     with _errors():
         engine = _load_engine(ctx)
+        taken = on and session_id is not None and verbs.take_back(engine, session_id)
         changed = verbs.resume(engine, session_id) if on else verbs.pause(engine, session_id)
         now = verbs.state(engine)
         scopes = Ledger(engine.store).paused()
     scope = ALL if session_id is None else session_id
     if as_json:
-        _emit({"scope": scope, "paused": scope in scopes, "changed": changed, "state": now})
+        _emit(
+            {
+                "scope": scope,
+                "paused": scope in scopes,
+                "changed": changed or taken,
+                "state": now,
+                **({"taken_back": True} if taken else {}),
+            }
+        )
         return
     whom = "every session" if session_id is None else session_id
     verb = "resumed" if on else "paused"
+    if taken:
+        click.echo(f"{session_id}: the escalation made by hand is taken back")
     if changed:
         click.echo(f"reactions {verb} for {whom}")
+    elif taken:
+        pass  # they were not paused: taking it back was all there was to do
     elif on:
         click.echo(f"reactions were not paused for {whom}; nothing to resume")
     else:
@@ -244,3 +263,23 @@ def drop(ctx: click.Context, session_id: str, as_json: bool) -> None:
         _emit({"session": session_id, "dropped": True})
     else:
         click.echo(f"{session_id}: the suggested message was dropped; nothing was sent")
+
+
+@main.command()
+@click.argument("session_id")
+@click.argument("why")
+@click.option("--json", "as_json", is_flag=True, help="Print {session, reaction} as JSON.")
+@click.pass_context
+def escalate(ctx: click.Context, session_id: str, why: str, as_json: bool) -> None:
+    """Hand SESSION_ID to the human, saying WHY: it goes to Needs you and a person is
+    notified. What the orchestrator runs when judgment is needed; `ao-tui reactions resume
+    SESSION_ID` takes it back."""
+    with _errors():
+        engine = _load_engine(ctx)
+        mark = engine.escalate(session_id, why)
+    if as_json:
+        _emit({"session": session_id, "reaction": mark.to_json()})
+    else:
+        from core.inert import inert
+
+        click.echo(f"{session_id} needs you: {inert(mark.reason, one_line=True)}")

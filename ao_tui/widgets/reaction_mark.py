@@ -27,6 +27,7 @@ SHORT_KEYS: dict[str, str] = {
     "agent-exited": "restore",
     "pr-closed": "closed",
     "all-complete": "done",
+    "orchestrator": "orch",
 }
 """Reaction keys in a word, for a card a third of 80 columns wide."""
 
@@ -106,8 +107,10 @@ def attempts_text(mark: ReactionMark) -> str:
 
 
 def mark_summary(mark: ReactionMark) -> str:
-    """``ci-failed: acting, attempt 1 of 2`` — the mark in one line, without its reason."""
-    return f"{mark.key}: {mark.status}, {attempts_text(mark)}"
+    """``ci-failed: acting, attempt 1 of 2`` — the mark in one line, without its reason;
+    ``with the orchestrator`` for an episode handed to it (tier 2)."""
+    status = "with the orchestrator" if mark.tier == 2 else mark.status
+    return f"{mark.key}: {status}, {attempts_text(mark)}"
 
 
 def info_rows(mark: ReactionMark | None, reactions: str, now: float) -> list[tuple[str, str]]:

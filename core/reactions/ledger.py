@@ -12,6 +12,12 @@ after; at most one per attempt (a unique key). A crash leaves a ``pending`` or `
 row, which the next reactor settles: a pending one was never typed and is sent; a typing one
 is looked for in the agent's records and sent only if the agent can show it never arrived.
 
+A **handoff** is the message that hands an escalated episode to the project's orchestrator
+session (tier 2). It is a send like the others, recorded before it is typed, but its row
+names the orchestrator's session and its ``attempt`` is negative (``-1`` the first handoff
+of the episode): it spends none of the agent's budget, and the unique key still allows one
+per handoff.
+
 A **pause** switches reactions off for one session, or (scope ``*``) for all.
 """
 
@@ -47,8 +53,8 @@ class Episode:
     closed_at: float | None
     attempts: int
     tier: int
-    """1: the agent is on it; 3: the operator was told (2, the orchestrator, is skipped
-    while no orchestrator session exists)."""
+    """1: the agent is on it; 2: it was handed to the orchestrator session; 3: the operator
+    was told."""
     fact: str
     """The occurrence the last attempt (or notice) answered, e.g. the failing head sha."""
     seen: tuple[str, ...]
@@ -85,6 +91,11 @@ class Send:
     created_at: float
     done_at: float | None
     detail: str
+
+    @property
+    def handoff(self) -> bool:
+        """Whether this send hands the episode to the orchestrator (tier 2)."""
+        return self.attempt < 0
 
     def to_json(self) -> dict[str, Any]:
         """One entry of the ``sends`` of ``reactions history --json``."""
@@ -225,6 +236,53 @@ class Ledger:
                 (self.clock(), episode.id),
             )
 
+    def hand_over(
+        self, episode: Episode, *, to: str, text: str, reason: str, fact: str
+    ) -> Send | None:
+        """Hand the episode to the orchestrator session ``to`` (tier 2) and record the
+        message telling it, in one transaction, before anything is typed.
+
+        None when the episode changed since it was read (another process handed it first,
+        it went to the operator, or it closed): nothing is recorded, nothing must be sent.
+        """
+        if episode.tier >= 2:
+            return None
+        now = self.clock()
+        with self.store.transaction() as db:
+            cur = db.execute(
+                "UPDATE reaction_episodes SET tier=2, reason=?, fact=? "
+                "WHERE id=? AND tier=? AND attempts=? AND closed_at IS NULL",
+                (reason, fact, episode.id, episode.tier, episode.attempts),
+            )
+            if cur.rowcount == 0:
+                return None
+            row = db.execute(
+                "SELECT COALESCE(MIN(attempt), 0) FROM reaction_sends WHERE episode_id=?",
+                (episode.id,),
+            ).fetchone()
+            attempt = min(int(row[0]), 0) - 1
+            cur = db.execute(
+                "INSERT INTO reaction_sends(episode_id, session_id, attempt, text, state, "
+                "created_at) VALUES(?,?,?,?,?,?)",
+                (episode.id, to, attempt, redact(text), "pending", now),
+            )
+            send_id = int(cur.lastrowid or 0)
+        return Send(send_id, episode.id, to, attempt, redact(text), "pending", now, None, "")
+
+    def handoff(self, episode_id: int) -> Send | None:
+        """The latest message that handed the episode to the orchestrator, if any."""
+        rows = self.store.read(
+            f"SELECT {_SEND_COLUMNS} FROM reaction_sends WHERE episode_id=? AND attempt < 0 "
+            "ORDER BY id DESC LIMIT 1",
+            (episode_id,),
+        )
+        return _send(rows[0]) if rows else None
+
+    def owner_of(self, episode_id: int) -> str:
+        """The session an episode is about, by id ("" if there is none)."""
+        rows = self.store.read("SELECT session_id FROM reaction_episodes WHERE id=?", (episode_id,))
+        return str(rows[0][0]) if rows else ""
+
     def key_of(self, episode_id: int) -> str:
         """The reaction key of an episode, by id ("?" if there is none)."""
         rows = self.store.read("SELECT key FROM reaction_episodes WHERE id=?", (episode_id,))
@@ -259,10 +317,13 @@ class Ledger:
         return _send(rows[0]) if rows else None
 
     def sends(self, session_id: str) -> list[Send]:
-        """Every send of the session, oldest first."""
+        """Every send of the session, oldest first, with the handoffs of its episodes to the
+        orchestrator (typed into the orchestrator, but about this session)."""
         rows = self.store.read(
-            f"SELECT {_SEND_COLUMNS} FROM reaction_sends WHERE session_id=? ORDER BY id",
-            (session_id,),
+            f"SELECT {_SEND_COLUMNS} FROM reaction_sends WHERE session_id=? OR (attempt < 0 "
+            "AND episode_id IN (SELECT id FROM reaction_episodes WHERE session_id=?)) "
+            "ORDER BY id",
+            (session_id, session_id),
         )
         return [_send(row) for row in rows]
 

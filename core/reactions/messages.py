@@ -86,3 +86,64 @@ def _conflicts(session: Session, rule: Rule, fact: Fact, of: str) -> str:
     )
     files = [f"- {inert(name, one_line=True)}" for name in (pr.conflicts if pr else ())]
     return "\n".join([framing, "", "Conflicting files:", *files] if files else [framing]) + "\n"
+
+
+_HANDOFF_LINES = 40
+"""Most lines of one check's excerpt in a handoff: the orchestrator can read the log."""
+
+
+def handoff_message(
+    session: Session,
+    key: str,
+    fact: Fact | None,
+    *,
+    reason: str,
+    tried: str,
+    within: str,
+    deadline: str,
+) -> str:
+    """What the orchestrator session is told when an episode is handed to it (tier 2): the
+    session, the reaction key, why, what was tried, the facts, and what it may do by when.
+
+    Everything someone else wrote (the reason quotes a test name, the excerpt a CI log, the
+    title an issue) is made inert: this text is typed into an agent too.
+    """
+    sid = session.id
+    lines = [
+        f"ao-tui hands you session {sid} (project {session.project}): the reaction "
+        f"{key} could not clear it on its own.",
+        f"Why: {inert(reason, one_line=True)}",
+        f"Task: {inert(session.title, one_line=True)}",
+        f"Branch: {inert(session.branch, one_line=True)}",
+    ]
+    pr = session.pr
+    if pr is not None and pr.url:
+        lines.append(f"PR: {inert(pr.url, one_line=True)}")
+    lines.append(f"Tried: {inert(tried, one_line=True)}")
+    lines += _handoff_facts(fact)
+    lines += [
+        "",
+        f"You own it now. Within {within} (by {deadline}) do one of these:",
+        f'- ao-tui send {sid} "what to do": guide its agent',
+        f"- ao-tui kill {sid}, then ao-tui spawn --issue N: start the task again",
+        f'- ao-tui escalate {sid} "why": hand it to the human',
+        "If you do none of them by then, the human is told.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _handoff_facts(fact: Fact | None) -> list[str]:
+    if fact is None:
+        return []
+    lines = [f"Facts: {inert(fact.summary, one_line=True)}"]
+    for check in fact.checks:
+        where = f"; full log: {inert(check.log_path, one_line=True)}" if check.log_path else ""
+        lines += ["", f"Check {inert(check.name, one_line=True)!r} failing{where}:"]
+        excerpt = inert(check.to_json()["excerpt"]).strip().splitlines()
+        if len(excerpt) > _HANDOFF_LINES:
+            more = len(excerpt) - _HANDOFF_LINES
+            excerpt = [*excerpt[:_HANDOFF_LINES], f"… ({more} more lines in the log)"]
+        lines += [f"  {line}" for line in excerpt]
+    if fact.threads:
+        lines += ["", forward_message(fact.threads, intro="Unresolved threads:")]
+    return lines

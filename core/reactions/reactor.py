@@ -1,9 +1,10 @@
 """The reactor: for one session at a time, each reaction key's condition, and what to do.
 
 Tier 1 is the agent: it gets the facts (:mod:`core.reactions.messages`) and retries within
-the key's budget. Tier 2, the orchestrator session, is skipped while none exists (a later
-issue brings it). Tier 3 is the operator: the session goes to Needs you with the reason in
-words, and its card says so.
+the key's budget. Tier 2 is the project's orchestrator session, when one runs: it is handed
+the episode and has ``orchestratorTimeout`` to act (:mod:`core.reactions.handoff`). Tier 3
+is the operator: the session goes to Needs you with the reason in words, and its card says
+so.
 
 Rules that keep an unattended fleet trustworthy:
 
@@ -39,6 +40,7 @@ from core.models import (
 )
 from core.reactions.events import EVENT_KEYS
 from core.reactions.facts import CLEAR, HOLD, Fact, Sources, observe
+from core.reactions.handoff import Handoff
 from core.reactions.ledger import ALL, Episode, Ledger
 from core.reactions.messages import compose
 from core.reactions.rules import Rule, effective_rules
@@ -99,6 +101,7 @@ class Reactor:
         """React through ``deps``."""
         self.deps = deps
         self.ledger = Ledger(deps.store, clock=deps.clock)
+        self.handoff = Handoff(deps, self.ledger, self._event, self._show)
 
     # settling a crash ----------------------------------------------------------------
 
@@ -106,6 +109,12 @@ class Reactor:
         """Finish the sends a crash interrupted: never lose one, never type one twice."""
         for send in self.ledger.unsettled():
             session = self.deps.store.get_session(send.session_id)
+            if send.handoff:
+                arrived = None
+                if send.state == "typing" and session is not None:
+                    arrived = self.deps.received(session, send.text, send.created_at)
+                self.handoff.settle(send, arrived)
+                continue
             if session is None or session.lifecycle in ENDED_LIFECYCLES:
                 self.ledger.set_send(send.id, "dropped", "the session ended")
                 continue
@@ -173,6 +182,9 @@ class Reactor:
                 continue
             if not rule.enabled or off:
                 continue  # nothing is opened, sent or escalated while switched off
+            if episode is not None and episode.tier == 2:
+                self._follow(session, rule, episode, seen if isinstance(seen, Fact) else None)
+                continue
             if seen == HOLD:
                 if episode is not None:
                     self._maybe_time_out(session, rule, episode, None, now)
@@ -369,9 +381,15 @@ class Reactor:
     def _escalate(
         self, session: Session, rule: Rule, episode: Episode, reason: str, fact: Fact | None
     ) -> None:
-        """Tier 3: the operator decides. (Tier 2, the orchestrator, comes with it.)"""
+        """Tier 2, the orchestrator, when one runs and the failure is the agent's; else (or
+        if it cannot be told) tier 3: the operator decides."""
         if episode.tier >= 3 and episode.reason == reason:
             return
+        if episode.tier < 2 and not reason.startswith(INFRA):
+            why = self.handoff.offer(session, rule, episode, reason, fact)
+            if why is None:
+                return
+            reason = f"{reason}; {why}" if why else reason
         self.ledger.escalate(episode, tier=3, reason=reason)
         if fact is not None:
             self.ledger.note(episode, fact=fact.token)
@@ -384,6 +402,16 @@ class Reactor:
             reason=reason,
             tier=3,
         )
+
+    def _follow(self, session: Session, rule: Rule, episode: Episode, fact: Fact | None) -> None:
+        """An episode the orchestrator holds: to the operator once it failed to act, or its
+        action did not clear the condition (:meth:`Handoff.follow`)."""
+        if fact is not None and fact.infra:
+            self._escalate(session, rule, episode, INFRA + fact.infra, fact)
+            return
+        why = self.handoff.follow(session, episode, fact)
+        if why is not None:
+            self._escalate(session, rule, episode, f"{episode.reason}; {why}", fact)
 
     def _maybe_time_out(
         self, session: Session, rule: Rule, episode: Episode, fact: Fact | None, now: float
@@ -455,7 +483,7 @@ class Reactor:
                 rank, status = 0, "escalated"
             elif suggested:
                 rank, status = 1, "suggested"
-            elif episode.attempts:
+            elif episode.attempts or episode.tier == 2:
                 rank, status = 2, "acting"
             else:
                 continue
@@ -483,6 +511,7 @@ class Reactor:
         text: str = "",
         reason: str = "",
         tier: int = 1,
+        **more: Any,
     ) -> None:
         data: dict[str, Any] = {
             "key": key,
@@ -501,6 +530,7 @@ class Reactor:
             data["text"] = text
         if reason:
             data["reason"] = reason
+        data |= more
         self.deps.store.append_event(session.id, "reaction", data)
         self.deps.wake()
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from core.config import Config
 from core.config_reactions import (
+    DEFAULT_ORCHESTRATOR_TIMEOUT,
     DEFAULT_RULES,
     REACTION_KEYS,
     Action,
@@ -133,6 +134,21 @@ def _setting(key: str, setting: str, blocks: list[tuple[str, Any]]) -> tuple[Any
             if block is not None and block.mode is not None:
                 return block.mode, f"{name}.mode"
     return DEFAULT_RULES[key].get(setting), DEFAULT
+
+
+def orchestrator_timeout(config: Config, project_id: str) -> tuple[float | None, str]:
+    """How long the project's orchestrator has to act on an escalation handed to it (tier 2),
+    in seconds (None: tier 2 is off, escalations go to the operator at once), and the block
+    that set it (``default`` when none did)."""
+    project = config.projects.get(project_id)
+    own = None if project is None else project.reactions
+    blocks = [(f"projects.{project_id}.reactions", own), ("reactions", config.reactions)]
+    for name, block in blocks:
+        value = None if block is None else block.orchestrator_timeout
+        if value is not None:
+            source = f"{name}.orchestratorTimeout"
+            return (None if value == "off" else parse_duration(value)), source
+    return parse_duration(DEFAULT_ORCHESTRATOR_TIMEOUT), DEFAULT
 
 
 def switched_off(config: Config) -> str | None:

@@ -1,5 +1,6 @@
 """What the operator does to reactions, from the CLI or the cockpit: list what is configured,
-read a session's history, pause and resume, and send (or drop) a suggested message.
+read a session's history, pause and resume, and send (or drop) a suggested message; and
+what the orchestrator (or a script) does: escalate a session to the operator by hand.
 
 Each writes its own ``reaction`` event, so ``events --json`` and the Events tab show who
 switched what off and when.
@@ -11,12 +12,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EngineError
-from core.models import DeliveryResult
+from core.inert import inert, refusal
+from core.models import DeliveryResult, ReactionMark
+from core.reactions.handoff import HAND_KEY
 from core.reactions.ledger import ALL, Episode, Ledger, Send
 from core.reactions.rules import Rule, effective_rules, switched_off
 
 if TYPE_CHECKING:
     from core.engine import Engine
+
+WHY_LIMIT = 300
+"""Longest reason an escalation by hand keeps: it is a card's line and a notification's
+title, not a report."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +80,69 @@ def pause(engine: Engine, session_id: str | None = None) -> bool:
 
 
 def resume(engine: Engine, session_id: str | None = None) -> bool:
-    """Switch them back on for one session (None: all); False if they were not off."""
-    return _switch(engine, session_id, on=True)
+    """Switch them back on for one session (None: all), and take back an escalation made
+    by hand on it (:func:`escalate`); False if there was neither."""
+    taken = session_id is not None and take_back(engine, session_id)
+    return _switch(engine, session_id, on=True) or taken
+
+
+def escalate(engine: Engine, session_id: str, why: str) -> ReactionMark:
+    """Hand a session to the operator (``ao-tui escalate ID "why"``): it goes to Needs you
+    with ``why`` as its reason, and an ``escalated`` event notifies a person.
+
+    Run by the orchestrator, the event says so (``by``, :mod:`core.provenance`) and so
+    does the reason. ``why`` with a control character is refused, as a message is; it is
+    kept on one line, inert and bounded. The escalation stays until the operator takes it
+    back (:func:`resume`) or the session ends.
+    """
+    engine.get(session_id)  # an unknown id is refused, naming it
+    problem = refusal(why, "the reason")
+    if problem is not None:
+        raise EngineError(problem)
+    said = " ".join(inert(why, one_line=True).split())
+    if not said:
+        raise EngineError('say why the session needs a person: ao-tui escalate ID "why"')
+    if len(said) > WHY_LIMIT:
+        said = said[: WHY_LIMIT - 1] + "…"
+    by = engine.store.actor
+    reason = f"{said} (escalated by {by})" if by else said
+    ledger = Ledger(engine.store, clock=engine.clock)
+    episode = ledger.open_episode(session_id, HAND_KEY)
+    ledger.escalate(episode, tier=3, reason=reason)
+    engine.store.append_event(
+        session_id,
+        "reaction",
+        {"key": HAND_KEY, "outcome": "escalated", "attempt": 0, "tier": 3, "reason": reason},
+    )
+    _refresh_mark(engine, session_id)
+    engine.feed.wake()
+    mark = engine.get(session_id).reaction
+    assert mark is not None  # the episode just escalated is the mark
+    return mark
+
+
+def take_back(engine: Engine, session_id: str) -> bool:
+    """Close an escalation made by hand on the session (:func:`escalate`): the operator
+    has dealt with it. Whether there was one."""
+    engine.get(session_id)
+    ledger = Ledger(engine.store, clock=engine.clock)
+    episode = ledger.episode(session_id, HAND_KEY)
+    if episode is None:
+        return False
+    ledger.close(episode)
+    engine.store.append_event(
+        session_id,
+        "reaction",
+        {
+            "key": HAND_KEY,
+            "outcome": "cleared",
+            "by": engine.store.actor or "operator",
+            "reason": "the escalation was taken back",
+        },
+    )
+    _refresh_mark(engine, session_id)
+    engine.feed.wake()
+    return True
 
 
 def _switch(engine: Engine, session_id: str | None, *, on: bool) -> bool:

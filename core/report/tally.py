@@ -105,7 +105,12 @@ def tally_events(store: Store) -> dict[str, Tally]:
             data = json.loads(raw)
         except ValueError:
             continue  # a garbled row says nothing countable; the rest still does
-        tallies[str(session_id)].add(float(ts), str(kind), data if isinstance(data, dict) else {})
+        data = data if isinstance(data, dict) else {}
+        tallies[str(session_id)].add(float(ts), str(kind), data)
+        handed_to = data.get("to") if data.get("outcome") == "orchestrator" else None
+        if kind == "reaction" and isinstance(handed_to, str):
+            # A handoff (tier 2) is typed into the orchestrator by the reactions, not a person.
+            tallies[handed_to].reactor_sends += 1
     for session_id, head in store.read(
         "SELECT session_id, head_sha FROM ci_runs WHERE state='failing'"
     ):

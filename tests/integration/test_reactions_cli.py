@@ -160,6 +160,28 @@ def test_state_says_on_and_why_it_is_off(config: Path, tmp_path: Path, git_repo:
     assert "app: every reaction is off (reactions.enabled is false)" in plain
 
 
+def test_listing_says_how_long_the_orchestrator_has(tmp_path: Path, git_repo: Path) -> None:
+    default = write_config(tmp_path, git_repo)
+    [project] = as_json(default, "reactions")["projects"]
+    assert (project["orchestrator_timeout"], project["orchestrator_timeout_source"]) == (
+        600.0,
+        "default",
+    )
+    plain = run(default, "reactions").stdout
+    assert "escalations go to a running orchestrator first; it has 10m to act\n" in plain
+    (tmp_path / "off").mkdir()
+    off = write_config(
+        tmp_path / "off",
+        git_repo,
+        extra_project_yaml="    reactions:\n      orchestratorTimeout: off\n",
+    )
+    assert as_json(off, "reactions")["projects"][0]["orchestrator_timeout"] is None
+    assert (
+        "  escalations skip the orchestrator: orchestratorTimeout off\n"
+        "    (projects.app.reactions.orchestratorTimeout)\n" in run(off, "reactions").stdout
+    )
+
+
 def test_bad_project_and_usage_errors(config: Path) -> None:
     unknown = run(config, "reactions", "nope")
     assert unknown.returncode == 5 and unknown.stdout == ""

@@ -23,8 +23,9 @@ from ao_tui.widgets.reaction_mark import ReactionsView, mark_text
 from ao_tui.widgets.zone_counts import right_texts
 from core.attention import needs_you_reason
 from core.engine import Engine
-from core.models import ReactionMark
+from core.models import ReactionMark, Zone
 from core.reactions.ledger import ALL, Ledger
+from core.zones import zone_of
 from tests.support.canned import NOW, CannedRuntime
 from tests.support.pilot_waits import wait_until
 from tests.support.reaction_marks import (
@@ -139,6 +140,21 @@ async def test_p_pauses_and_resumes_the_selected_session(make_app: MakeApp, engi
             return [e.data.get("outcome") for e in events if e.kind == "reaction"]
 
         await wait_until(pilot, lambda: said() == ["paused", "resumed"])
+
+
+@pytest.mark.reactions
+async def test_p_takes_back_an_escalation_made_by_hand(make_app: MakeApp, engine: Engine) -> None:
+    engine.store.actor = "app-orchestrator"  # as its `ao-tui escalate` would log it
+    engine.escalate("app-9", "two agents fix the same bug")
+    engine.store.actor = ""
+    assert zone_of(engine.get("app-9")) is Zone.NEEDS_YOU
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await select(pilot, app, "app-9")
+        await pilot.press("P")
+        await wait_until(pilot, lambda: engine.get("app-9").reaction is None)
+        assert "app-9" not in Ledger(engine.store).paused()  # taken back, not paused
 
 
 @pytest.mark.reactions

@@ -105,6 +105,21 @@ def test_a_notice_keeps_its_rule_priority_and_one_without_is_a_warning() -> None
     assert notification_of(Event(4, 1.0, "app-7", "lifecycle", {}), None) is None
 
 
+def test_a_handoff_to_the_orchestrator_pages_nobody_its_escalation_by_hand_does() -> None:
+    handed = {"key": "ci-failed", "outcome": "orchestrator", "tier": 2, "to": "app-orchestrator"}
+    assert notification_of(Event(3, 1.0, "app-7", "reaction", handed), None) is None
+    by_hand = {
+        "key": "orchestrator",
+        "outcome": "escalated",
+        "tier": 3,
+        "by": "app-orchestrator",
+        "reason": "two agents fix one bug (escalated by app-orchestrator)",
+    }
+    found = notification_of(Event(4, 1.0, "app-7", "reaction", by_hand), None)
+    assert found is not None and found.priority == "urgent"
+    assert found.title == "app-7 needs you: two agents fix one bug (escalated by app-orchestrator)"
+
+
 def test_words_quote_others_text_inert_and_masked() -> None:
     token = "ghp_" + "a" * 36
     found = notification_of(escalated(5, reason=f"\x1b[31mred\x1b[0m {token}\nline"), None)

@@ -214,7 +214,8 @@ def test_a_projects_enabled_false_switches_only_that_project_off(tmp_path: Path)
 
 ALLOWED_KEYS = (
     "agent-exited, agent-needs-input, agent-stuck, all-complete, approved-and-green, "
-    "bugbot-comments, changes-requested, ci-failed, enabled, merge-conflicts, mode, pr-closed"
+    "bugbot-comments, changes-requested, ci-failed, enabled, merge-conflicts, mode, "
+    "orchestratorTimeout, pr-closed"
 )
 
 

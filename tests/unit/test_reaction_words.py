@@ -49,6 +49,38 @@ BASE = {"key": "ci-failed", "attempt": 1, "budget": 2, "tier": 1, "action": "sen
             {"key": "pr-closed", "outcome": "notified", "reason": "the PR was closed"},
             "pr-closed: told the operator — the PR was closed",
         ),
+        (
+            {
+                **BASE,
+                "outcome": "orchestrator",
+                "attempt": 2,
+                "tier": 2,
+                "to": "app-orchestrator",
+                "reason": "CI still failing after 2 fixes: test_x",
+            },
+            "ci-failed: handed to app-orchestrator (attempt 2/2): "
+            "CI still failing after 2 fixes: test_x",
+        ),
+        (
+            {
+                "key": "orchestrator",
+                "outcome": "escalated",
+                "attempt": 0,
+                "tier": 3,
+                "by": "app-orchestrator",
+                "reason": "two agents fix one bug (escalated by app-orchestrator)",
+            },
+            "orchestrator: escalated — two agents fix one bug (escalated by app-orchestrator)",
+        ),
+        (
+            {
+                "key": "orchestrator",
+                "outcome": "cleared",
+                "by": "operator",
+                "reason": "the escalation was taken back",
+            },
+            "orchestrator: cleared by the operator: the escalation was taken back",
+        ),
         ({"key": "*", "outcome": "paused", "scope": "*"}, "reactions paused for every session"),
         ({"key": "*", "outcome": "resumed", "scope": "app-3"}, "reactions resumed"),
         ({"unexpected": 1}, "unexpected: 1"),
@@ -64,3 +96,4 @@ def test_the_mark_on_a_status_row() -> None:
     assert reaction_badge(ReactionMark("changes-requested", "acting", attempts=1)) == "↻ review 1"
     assert reaction_badge(ReactionMark("merge-conflicts", "escalated", tier=3)) == "⚠ conflict"
     assert reaction_badge(ReactionMark("ci-failed", "suggested", attempts=1)) == "✎ ci"
+    assert reaction_badge(ReactionMark("orchestrator", "escalated", tier=3)) == "⚠ by hand"
