@@ -16,14 +16,14 @@ import pytest
 
 CODEX_VERSION = "0.171.0"
 """The version the tests and golden captures were made with (tests/run installs it)."""
-CODEX_CACHE_BINARY = Path(
-    "~/.cache/ao-tui/codex-cli/node_modules/@openai/codex-linux-x64/vendor/"
-    "x86_64-unknown-linux-musl/bin/codex"
-)
-"""The native binary ``npm install --prefix ~/.cache/ao-tui/codex-cli @openai/codex`` puts
-in its platform package (the package's ``bin/codex.js`` only finds and runs it)."""
-_CACHED = CODEX_CACHE_BINARY.expanduser()
-"""Resolved on import, under the developer's HOME (the tests' own HOME is a temp dir)."""
+CODEX_CACHE = Path(os.environ.get("AO_TUI_CODEX_CACHE") or "~/.cache/ao-tui/codex-cli")
+"""Where ``npm install --prefix ~/.cache/ao-tui/codex-cli @openai/codex`` installs it
+(tests/run); read on import, under the developer's HOME (the tests' own HOME is a temp dir)."""
+_NATIVE = "node_modules/@openai/codex-*/vendor/*/bin/codex"
+"""The native binary in the platform package. The package's ``bin/codex.js`` launcher only
+runs it as a child; run directly, the agent is the pane's own process, as a kill expects."""
+_CACHED = sorted(CODEX_CACHE.expanduser().glob(_NATIVE))
+
 
 TEST_KEY_VAR = "STANDIN_API_KEY"
 TEST_API_KEY = "sk-standin-test"
@@ -31,13 +31,15 @@ TEST_MODEL = "gpt-standin"
 
 
 def find_codex_binary() -> Path | None:
-    """The Codex binary: $AO_TUI_CODEX_BIN, then the ao-tui cache, then PATH."""
+    """The Codex binary: $AO_TUI_CODEX_BIN, then the native one in the ao-tui cache, then
+    PATH."""
     override = os.environ.get("AO_TUI_CODEX_BIN")
     if override:
         candidate = Path(override).expanduser()
         return candidate if candidate.is_file() and os.access(candidate, os.X_OK) else None
-    if _CACHED.is_file() and os.access(_CACHED, os.X_OK):
-        return _CACHED
+    for cached in _CACHED:
+        if cached.is_file() and os.access(cached, os.X_OK):
+            return cached
     on_path = shutil.which("codex")
     return Path(on_path) if on_path else None
 
