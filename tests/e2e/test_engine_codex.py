@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -41,6 +43,12 @@ def responses_standin() -> Iterator[ResponsesStandin]:
 @pytest.fixture
 def codex_engine(tmp_path: Path, git_repo: Path, responses_standin: ResponsesStandin) -> Engine:
     """An engine whose project runs the real Codex offline."""
+    return _codex_engine(tmp_path, git_repo, responses_standin)
+
+
+def _codex_engine(
+    tmp_path: Path, git_repo: Path, responses_standin: ResponsesStandin, *flags: str
+) -> Engine:
     binary = require_codex_binary()
     home = tmp_path / "home"
     codex_home = write_codex_home(tmp_path / "codex-home", responses_standin.base_url)
@@ -51,7 +59,7 @@ def codex_engine(tmp_path: Path, git_repo: Path, responses_standin: ResponsesSta
                 "defaultBranch": "main",
                 "sessionPrefix": "app",
                 "agent": "codex",
-                "agentConfig": {"command": str(binary)},
+                "agentConfig": {"command": shlex.join([str(binary), *flags])},
                 "env": codex_env(home, codex_home),
             }
         }
@@ -157,6 +165,27 @@ def test_api_error_ends_in_error(codex_engine: Engine) -> None:
     assert failed.activity.source.value == "transcript"
     assert zone_of(failed) is Zone.NEEDS_YOU
     assert failed.activity.detail.startswith("error: ")
+
+
+def test_api_retries_show_as_retrying_and_the_final_error_stays(
+    tmp_path: Path, git_repo: Path, responses_standin: ResponsesStandin
+) -> None:
+    # Codex retries an HTTP error with back-off and writes nothing of it to the rollout,
+    # which says "turn running" all along: only the screen says "Reconnecting... 1/3".
+    retries = "model_providers.standin.stream_max_retries=3"
+    engine = _codex_engine(tmp_path, git_repo, responses_standin, "-c", retries)
+    session = engine.spawn("app", "FAIL500")
+    retrying = settle(engine, session.id, state_is(ActivityState.RETRYING))
+    assert re.fullmatch(r"retrying after API error [1-3]/3 \(.+\)", retrying.activity.detail)
+    assert zone_of(retrying) is Zone.NEEDS_YOU
+    failed = settle(engine, session.id, state_is(ActivityState.ERROR))
+    assert failed.activity.source.value == "transcript"
+    states = [
+        e.data.get("state")
+        for e in engine.store.events_after(0)
+        if e.session_id == session.id and e.kind == "activity"
+    ]
+    assert states.index("retrying") < states.index("error"), states
 
 
 def test_crash_is_noticed_and_restore_resumes_the_same_thread(codex_engine: Engine) -> None:

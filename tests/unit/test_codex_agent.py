@@ -117,6 +117,8 @@ def test_the_rollout_records_prompts_answers_and_turns() -> None:
         ("pane-trust-folder.txt", ActivityState.WAITING_INPUT),
         ("pane-busy-working.txt", None),  # streaming: only the footer, which proves nothing
         ("pane-api-retrying.txt", ActivityState.WORKING),  # "Working (1s • esc to interrupt)"
+        ("pane-api-reconnecting.txt", ActivityState.RETRYING),
+        ("pane-api-error-final.txt", None),  # the rollout's task_complete says error
         ("pane-interrupted.txt", ActivityState.IDLE),
         ("pane-idle-after-tool.txt", None),
         ("pane-resumed-idle.txt", None),
@@ -126,6 +128,15 @@ def test_the_rollout_records_prompts_answers_and_turns() -> None:
 def test_pane_patterns_on_real_screens(pane: str, state: ActivityState | None) -> None:
     signal = codex_pane_signal((GOLDEN / pane).read_text(), NOW)
     assert (signal.state if signal else None) is state
+
+
+def test_retries_read_with_their_attempt_and_cause() -> None:
+    signal = codex_pane_signal((GOLDEN / "pane-api-reconnecting.txt").read_text(), NOW)
+    assert signal is not None
+    assert signal.detail == (
+        "retrying after API error 1/5 (We\u2019re currently experiencing high demand, which "
+        "may cause temporary errors)"
+    )
 
 
 def test_an_answered_prompt_is_not_read_as_waiting() -> None:

@@ -10,7 +10,8 @@ strongest first:
    to confirm or esc to cancel`` → waiting_input, with the command shown (``$ touch x``);
 2. the folder-trust question (``Trust this folder?``) → waiting_input;
 3. the busy line (``Working (3s • esc to interrupt)``) → working, or retrying when it says
-   ``Reconnecting… 2/5``;
+   ``Reconnecting... 2/5 (7s • esc to interrupt)`` (HTTP errors are retried with back-off
+   and written nowhere else), with the error shown under it;
 4. ``Conversation interrupted`` as the last turn's outcome → idle (interrupted).
 
 Anything else says nothing (None). In particular the idle footer (``? for shortcuts``)
@@ -80,13 +81,20 @@ def codex_pane_signal(screen: str, at: float) -> ActivitySignal | None:
     if _BUSY.search(text):
         retry = _RECONNECTING.search(text)
         if retry:
-            detail = retrying_detail(retry.group(1), retry.group(2), "reconnecting")
+            detail = retrying_detail(retry.group(1), retry.group(2), _retry_cause(text, retry))
             return ActivitySignal(ActivityState.RETRYING, source, at, detail)
         return ActivitySignal(ActivityState.WORKING, source, at, "busy")
     last = _last_turn(lines)
     if any(_INTERRUPTED.search(line) for line in last):
         return ActivitySignal(ActivityState.IDLE, source, at, "interrupted by user")
     return None
+
+
+def _retry_cause(text: str, retry: re.Match[str]) -> str:
+    """The error Codex shows under its ``Reconnecting… 2/5`` line (``└ …``), if any."""
+    below = text[retry.end() :].split("\n")[1:2]
+    cause = below[0].strip() if below else ""
+    return cause.removeprefix("\u2514").strip() if cause.startswith("\u2514") else ""
 
 
 def _last_turn(lines: list[str]) -> list[str]:
