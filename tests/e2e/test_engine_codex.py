@@ -130,6 +130,20 @@ def test_approval_prompt_respond_and_send(codex_engine: Engine) -> None:
     assert _prompts(engine, session.id).count("also update the changelog; thanks") == 1
 
 
+def test_a_message_sent_right_after_spawn_waits_for_codex_and_arrives_once(
+    codex_engine: Engine,
+) -> None:
+    # Typed while the TUI starts: it must still arrive, exactly once, beside the task.
+    engine = codex_engine
+    session = engine.spawn("app", "say hello")
+    result, detail = engine.send(session.id, "EARLY MESSAGE right after spawn")
+    assert result is DeliveryResult.DELIVERED, detail
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    prompts = _prompts(engine, session.id)
+    assert prompts.count("say hello") == 1
+    assert prompts.count("EARLY MESSAGE right after spawn") == 1
+
+
 def test_respond_no_declines_and_nothing_runs(codex_engine: Engine) -> None:
     engine = codex_engine
     session = engine.spawn("app", "RUN_SHELL touch must-not-exist.txt")
