@@ -144,6 +144,18 @@ def test_a_message_sent_right_after_spawn_waits_for_codex_and_arrives_once(
     assert prompts.count("EARLY MESSAGE right after spawn") == 1
 
 
+def test_a_long_multiline_message_arrives_byte_for_byte(codex_engine: Engine) -> None:
+    # One bracketed paste: newlines, a tab and shell syntax are text, never keys or commands.
+    engine = codex_engine
+    session = engine.spawn("app", "say hello")
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    text = "line one\n\tline two\n" + "long body " * 300 + "\nthe end; $(echo hi) `x`"
+    result, detail = engine.send(session.id, text)
+    assert result is DeliveryResult.DELIVERED, detail
+    settle(engine, session.id, state_is(ActivityState.IDLE))
+    assert _prompts(engine, session.id)[-1] == text
+
+
 def test_respond_no_declines_and_nothing_runs(codex_engine: Engine) -> None:
     engine = codex_engine
     session = engine.spawn("app", "RUN_SHELL touch must-not-exist.txt")
