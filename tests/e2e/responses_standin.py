@@ -168,6 +168,13 @@ class ResponsesStandin:
         with self._lock:
             return list(self._requests)
 
+    def requests_after(self, text: str) -> float | None:
+        """When the first ``/responses`` request whose body holds ``text`` arrived."""
+        for request in self.requests:
+            if request.path.endswith("/responses") and text in json.dumps(request.body):
+                return request.at
+        return None
+
     def record(self, request: RecordedRequest) -> None:
         """Remember one request."""
         with self._lock:
