@@ -22,6 +22,7 @@ from plugins.agent.claude_code.screen import claude_pane_signal
 from plugins.agent.claude_code.status import read_status_file
 from plugins.agent.claude_code.transcript import TranscriptState
 from plugins.agent.codex.reader import CODEX_LINE_TYPES, CodexState
+from plugins.agent.codex.screen import codex_pane_signal
 
 _SNIFF_LINES = 30
 
@@ -57,8 +58,8 @@ def transcript_format(path: Path) -> str:
 
 
 class BundledInspector:
-    """Reads the files of the bundled agents (and of Codex and Aider, whose readers ship
-    before their agent plugins)."""
+    """Reads the files of the bundled agents (and of Aider, whose reader ships before its
+    agent plugin)."""
 
     name = "bundled"
 
@@ -120,7 +121,8 @@ class BundledInspector:
             except OSError:
                 report["pane"] = {"missing": str(pane)}
             else:
-                reader = claude_pane_signal if fmt == "claude" else generic_pane_signal
+                readers = {"claude": claude_pane_signal, "codex": codex_pane_signal}
+                reader = readers.get(fmt, generic_pane_signal)
                 signals["pane"] = reader(screen, now)
                 report["pane"] = {"lines": len(screen.splitlines())}
         return InspectedFiles(fmt, signals, report)

@@ -7,6 +7,7 @@ import sys
 
 from tests.bench import (
     bench_cockpit,
+    bench_codex,
     bench_foundation,
     bench_github,
     bench_reactions,
@@ -23,6 +24,7 @@ BENCHMARKS = [
     *bench_runtime.BENCHMARKS,
     *bench_reactions.BENCHMARKS,
     *bench_soak.BENCHMARKS,
+    *bench_codex.BENCHMARKS,
 ]
 
 only = sys.argv[1] if len(sys.argv) > 1 else None

@@ -48,7 +48,7 @@ def test_catalog_rollout_counts_unknown_types() -> None:
         .read_text()
         .splitlines()
     )
-    assert state.unknown_types == {"inter_agent_communication_metadata": 1, "world_state": 5}
+    assert state.unknown_types == {"inter_agent_communication_metadata": 1}
 
 
 def _event(second: int, kind: str, **payload: Any) -> str:

@@ -111,7 +111,7 @@ def test_render_init_without_claude_on_path(
 
 
 def test_render_init_says_to_commit_the_file_with_secrets_as_variables(git_repo: Path) -> None:
-    text = render_init(git_repo, which=lambda name: None)
+    text = render_init(git_repo, which=lambda name: None, known_agents=KNOWN_AGENTS)
     assert "# Commit this file to share the setup with your team." in text
     assert "write\n# them as ${VAR}" in text
     assert "#   EXAMPLE_TOKEN: ${EXAMPLE_TOKEN}" in text
@@ -139,7 +139,7 @@ def test_the_ci_line_is_guessed_when_obvious(
         (git_repo / name).parent.mkdir(parents=True, exist_ok=True)
         (git_repo / name).write_text(content)
     assert guess_ci_command(git_repo) == command
-    text = render_init(git_repo, which=lambda name: None)
+    text = render_init(git_repo, which=lambda name: None, known_agents=KNOWN_AGENTS)
     ci_lines = [line for line in text.splitlines() if "# ci: {command:" in line]
     assert len(ci_lines) == 1
     if command is None:
@@ -160,7 +160,7 @@ def test_render_init_from_a_subdirectory_and_odd_names(tmp_path: Path) -> None:
     repo = tmp_path / "My_Repo.v2"
     (repo / "src").mkdir(parents=True)
     run_git(repo, "init", "-q", "-b", "release/2024")
-    text = render_init(repo / "src", which=lambda name: None)
+    text = render_init(repo / "src", which=lambda name: None, known_agents=KNOWN_AGENTS)
     assert "  my-repo-v2:" in text
     write_and_load(repo, text)
     config = load_config(repo / "ao.config.yaml", known_agents=KNOWN_AGENTS).config
@@ -172,7 +172,7 @@ def test_render_init_quotes_values_yaml_would_misread(tmp_path: Path) -> None:
     repo = tmp_path / "2024"
     repo.mkdir()
     run_git(repo, "init", "-q", "-b", "yes")
-    text = render_init(repo, which=lambda name: None)
+    text = render_init(repo, which=lambda name: None, known_agents=KNOWN_AGENTS)
     assert '  "2024":' in text
     assert 'defaultBranch: "yes"' in text
     write_and_load(repo, text)
@@ -180,7 +180,7 @@ def test_render_init_quotes_values_yaml_would_misread(tmp_path: Path) -> None:
 
 def test_render_init_outside_git(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="is not inside a git repository"):
-        render_init(tmp_path, which=lambda name: None)
+        render_init(tmp_path, which=lambda name: None, known_agents=KNOWN_AGENTS)
 
 
 @pytest.mark.parametrize(
@@ -217,6 +217,6 @@ def test_render_init_writes_paths_under_home_with_tilde(
     git_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HOME", str(git_repo.parent))
-    text = render_init(git_repo, which=lambda name: None)
+    text = render_init(git_repo, which=lambda name: None, known_agents=KNOWN_AGENTS)
     assert "    path: ~/repo\n" in text
     write_and_load(git_repo, text)

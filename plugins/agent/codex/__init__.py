@@ -1,3 +1,5 @@
-"""Codex CLI: the reader of its rollout files (the agent plugin itself comes later)."""
+"""Codex CLI (npm ``@openai/codex``): the agent plugin and the reader of its rollouts."""
 
-__all__: list[str] = []
+from plugins.agent.codex.plugin import CodexAgent
+
+__all__ = ["CodexAgent"]

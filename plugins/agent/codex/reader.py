@@ -5,6 +5,10 @@ Lines are ``{"timestamp", "type", "payload"}`` with types ``session_meta``, ``tu
 payloads: ``task_started`` opens a turn, ``task_complete`` closes it (with an ``error`` when
 it failed), ``turn_aborted`` closes it early (interrupt), ``error`` reports a failure and
 ``token_count`` carries usage. Approval requests are not written: they are found on the pane.
+
+Prompts and answers: older versions write ``user_message`` / ``agent_message`` events; from
+0.17x on they are ``item_completed`` events whose ``item`` is a ``UserMessage`` or an
+``AgentMessage`` (a message typed mid-turn joins the running turn as one more UserMessage).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from core.models import ActivitySignal, ActivityState, SignalSource
 CODEX_LINE_TYPES = frozenset({"session_meta", "turn_context", "response_item", "event_msg"})
 """Top-level types that mark a file as a Codex rollout."""
 
-KNOWN_TYPES = CODEX_LINE_TYPES | {"compacted"}
+KNOWN_TYPES = CODEX_LINE_TYPES | {"compacted", "world_state", "token_usage_record"}
 
 
 @dataclass
@@ -104,6 +108,31 @@ class CodexState(ConversationFold):
                 self.note_event("agent_message", at)
         elif event == "token_count":
             self._tokens(payload.get("info"))
+        elif event == "item_completed":
+            self._item(payload.get("item"), at)
+
+    def _item(self, item: Any, at: float | None) -> None:
+        """A completed ``UserMessage`` (a prompt received) or ``AgentMessage`` (an answer)."""
+        if not isinstance(item, dict):
+            return
+        kind = item.get("type")
+        if kind not in ("UserMessage", "AgentMessage"):
+            return
+        content = item.get("content")
+        parts = content if isinstance(content, list) else []
+        text = "\n".join(
+            part["text"]
+            for part in parts
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+        if kind == "UserMessage":
+            self.prompts.append(UserPrompt(text=text, at=at))
+            del self.prompts[:-20]
+            self.note_event("user_message", at)
+        else:
+            self.last_agent_message = text
+            if self.turn_open:
+                self.note_event("agent_message", at)
 
     def _tokens(self, info: Any) -> None:
         """Totals from ``info.total_token_usage`` (cumulative, so replaced, not added)."""

@@ -1,0 +1,312 @@
+"""A scripted stand-in for the OpenAI Responses API (streaming), on 127.0.0.1, for offline tests.
+
+The real Codex CLI is pointed at it through a custom model provider (``base_url`` in its
+``config.toml``, ``wire_api = "responses"``). Codex POSTs ``<base_url>/responses`` with
+``stream: true`` and reads server-sent events: ``response.created``,
+``response.output_item.added``, ``response.output_text.delta``, ``response.output_item.done``
+and ``response.completed`` (with ``usage``). Each reply is chosen from the text of the last
+user message, so a test steers the agent by what it types:
+
+``RUN_SHELL <command>``
+    a call of the shell tool the request offers, asking for escalated permissions (outside
+    the sandbox), which Codex puts to the operator under ``--ask-for-approval on-request``.
+``SLOW <seconds>``
+    a text reply streamed evenly over that many seconds (to interrupt it mid-stream).
+``FAIL500`` / ``FAIL500 <n>``
+    HTTP 500 for that prompt: every time, or only the first ``n`` times.
+anything else
+    a short text reply.
+
+A request whose newest input item is a tool result is answered ``done``. Every request is
+recorded (path, parsed body, time); all state is guarded by one lock because the server
+answers on many threads.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+_FAIL = re.compile(r"\bFAIL500(?:[ \t]+(\d+))?")
+_SLOW = re.compile(r"\bSLOW[ \t]+(\d+(?:\.\d+)?)")
+_RUN_SHELL = re.compile(r"\bRUN_SHELL[ \t]+(.+)", re.DOTALL)
+
+DEFAULT_TEXT = "Hello from the stand-in."
+TOOL_DONE_TEXT = "done"
+
+
+@dataclass
+class RecordedRequest:
+    """One HTTP request the stand-in received (``at``: its arrival time)."""
+
+    method: str
+    path: str
+    body: Any
+    at: float
+    status: int = 0
+
+
+@dataclass
+class _Reply:
+    """What the script decided to send back for one ``/responses`` request."""
+
+    text: str = ""
+    tool_name: str | None = None
+    tool_arguments: dict[str, Any] | None = None
+    error_status: int | None = None
+    stream_seconds: float = 0.0
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    """The plain text of one input message item."""
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "\n".join(
+        str(part.get("text", ""))
+        for part in content
+        if isinstance(part, dict) and part.get("type") in ("input_text", "text")
+    )
+
+
+def last_user_text(body: Any) -> str:
+    """The text of the newest user message of a request ("" if none)."""
+    items = body.get("input") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return ""
+    for item in reversed(items):
+        if isinstance(item, dict) and item.get("role") == "user":
+            text = _item_text(item)
+            # Codex sends its environment context and instructions as user messages too.
+            if text.lstrip().startswith("<"):
+                continue
+            return text
+    return ""
+
+
+def ends_on_tool_result(body: Any) -> bool:
+    """True when the newest input item answers a tool call."""
+    items = body.get("input") if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items:
+        return False
+    last = items[-1]
+    return isinstance(last, dict) and str(last.get("type", "")).endswith("_call_output")
+
+
+def shell_call(body: Any, command: str) -> tuple[str, dict[str, Any]]:
+    """A call of whichever shell tool the request offers, run outside the sandbox."""
+    names: list[str] = []
+    tools = body.get("tools") if isinstance(body, dict) else None
+    for tool in tools if isinstance(tools, list) else []:
+        if isinstance(tool, dict) and isinstance(tool.get("name"), str):
+            names.append(tool["name"])
+    escalate = {"sandbox_permissions": "require_escalated", "justification": "stand-in test"}
+    if "exec_command" in names:
+        return "exec_command", {"cmd": command, **escalate}
+    if "shell_command" in names:
+        return "shell_command", {"command": command, **escalate}
+    return "shell", {"command": ["bash", "-lc", command], **escalate}
+
+
+class ResponsesStandin:
+    """The server: start it (or use it as a context manager), point Codex at :attr:`base_url`."""
+
+    def __init__(self) -> None:
+        """Bind a free port on 127.0.0.1; nothing is served until :meth:`start`."""
+        self._lock = threading.Lock()
+        self._requests: list[RecordedRequest] = []
+        self._failures: dict[str, int] = {}
+        standin = self
+
+        class Handler(_Handler):
+            owner = standin
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ResponsesStandin:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The provider ``base_url`` (Codex appends ``/responses``)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request so far, oldest first."""
+        with self._lock:
+            return list(self._requests)
+
+    def requests_after(self, text: str) -> float | None:
+        """When the first ``/responses`` request whose body holds ``text`` arrived."""
+        for request in self.requests:
+            if request.path.endswith("/responses") and text in json.dumps(request.body):
+                return request.at
+        return None
+
+    def record(self, request: RecordedRequest) -> None:
+        """Remember one request."""
+        with self._lock:
+            self._requests.append(request)
+
+    def decide(self, body: Any) -> _Reply:
+        """The reply for one request, from its newest user message."""
+        if ends_on_tool_result(body):
+            return _Reply(text=TOOL_DONE_TEXT)
+        text = last_user_text(body)
+        fail = _FAIL.search(text)
+        if fail:
+            with self._lock:
+                seen = self._failures.get(text, 0)
+                self._failures[text] = seen + 1
+            if fail.group(1) is None or seen < int(fail.group(1)):
+                return _Reply(error_status=500)
+        run = _RUN_SHELL.search(text)
+        if run:
+            name, arguments = shell_call(body, run.group(1).strip().splitlines()[0])
+            return _Reply(tool_name=name, tool_arguments=arguments)
+        slow = _SLOW.search(text)
+        if slow:
+            seconds = float(slow.group(1))
+            words = " ".join(f"word{i}" for i in range(max(4, int(seconds * 4))))
+            return _Reply(text=words, stream_seconds=seconds)
+        return _Reply(text=DEFAULT_TEXT)
+
+
+def sse_events(reply: _Reply, model: str) -> Iterator[tuple[str, dict[str, Any], float]]:
+    """The events of one streamed response, each with the pause before it."""
+    response_id = f"resp_{uuid.uuid4().hex[:20]}"
+    base = {"id": response_id, "object": "response", "model": model, "status": "in_progress"}
+    yield "response.created", {"response": {**base, "output": []}}, 0.0
+    output: list[dict[str, Any]] = []
+    if reply.tool_name is not None:
+        item = {
+            "type": "function_call",
+            "id": f"fc_{uuid.uuid4().hex[:20]}",
+            "call_id": f"call_{uuid.uuid4().hex[:20]}",
+            "name": reply.tool_name,
+            "arguments": json.dumps(reply.tool_arguments or {}),
+            "status": "completed",
+        }
+        yield "response.output_item.added", {"output_index": 0, "item": item}, 0.0
+        yield "response.output_item.done", {"output_index": 0, "item": item}, 0.0
+        output.append(item)
+    else:
+        message_id = f"msg_{uuid.uuid4().hex[:20]}"
+        empty = {"type": "message", "id": message_id, "role": "assistant", "content": []}
+        yield "response.output_item.added", {"output_index": 0, "item": empty}, 0.0
+        pieces = reply.text.split(" ")
+        pause = reply.stream_seconds / max(1, len(pieces))
+        for index, piece in enumerate(pieces):
+            delta = piece if index == 0 else " " + piece
+            event = {"item_id": message_id, "output_index": 0, "content_index": 0, "delta": delta}
+            yield "response.output_text.delta", event, pause
+        done = {
+            **empty,
+            "status": "completed",
+            "content": [{"type": "output_text", "text": reply.text, "annotations": []}],
+        }
+        yield "response.output_item.done", {"output_index": 0, "item": done}, 0.0
+        output.append(done)
+    usage = {
+        "input_tokens": 120,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": 12,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": 132,
+    }
+    completed = {**base, "status": "completed", "output": output, "usage": usage}
+    yield "response.completed", {"response": completed}, 0.0
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers ``POST …/responses``; anything else gets an empty JSON object."""
+
+    owner: ResponsesStandin
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the test output is for assertions."""
+
+    def _read_body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            return json.loads(raw) if raw else None
+        except ValueError:
+            return None
+
+    def _send_json(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        body = self._read_body()
+        record = RecordedRequest("POST", self.path, body, time.time())
+        self.owner.record(record)
+        if not self.path.rstrip("/").endswith("/responses"):
+            record.status = 200
+            self._send_json(200, {})
+            return
+        reply = self.owner.decide(body)
+        if reply.error_status is not None:
+            record.status = reply.error_status
+            error = {"message": "stand-in failure", "type": "server_error", "code": None}
+            self._send_json(reply.error_status, {"error": error})
+            return
+        record.status = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        model = str(body.get("model", "")) if isinstance(body, dict) else ""
+        try:
+            for name, data, pause in sse_events(reply, model):
+                if pause:
+                    time.sleep(pause)
+                payload = json.dumps({"type": name, **data})
+                self.wfile.write(f"event: {name}\ndata: {payload}\n\n".encode())
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the agent hung up (an interrupt)
+        self.close_connection = True
+
+    def do_GET(self) -> None:
+        self.owner.record(RecordedRequest("GET", self.path, None, time.time()))
+        self._send_json(200, {"models": [], "data": []})
