@@ -16,10 +16,6 @@ from core.orchestrator.instructions import VERBS, render, template
 REQUIRED = {"status", "issues", "spawn", "send", "kill", "restore", "events", "ci", "diff"}
 """The verbs issue 13 says the orchestrator is taught (escalate comes on top)."""
 
-NOT_ON_MAIN_YET = {"escalate"}  # MERGE: drop "escalate" here once the tier-2 branch is merged
-"""Verbs the instructions teach that another branch brings to the CLI."""
-
-
 def test_the_instructions_teach_every_verb_they_rely_on() -> None:
     text = template()
     assert REQUIRED | {"escalate"} <= set(VERBS)
@@ -33,7 +29,7 @@ def test_the_instructions_teach_every_verb_they_rely_on() -> None:
 
 def test_every_verb_taught_exists_in_the_cli() -> None:
     runner = CliRunner()
-    for verb in sorted(set(VERBS) - NOT_ON_MAIN_YET):
+    for verb in sorted(VERBS):
         assert verb in main.commands, f"the instructions teach `ao-tui {verb}`, which is gone"
         result = runner.invoke(main, [verb, "--help"])
         assert result.exit_code == 0, result.output
