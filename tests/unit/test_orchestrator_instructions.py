@@ -16,6 +16,7 @@ from core.orchestrator.instructions import VERBS, render, template
 REQUIRED = {"status", "issues", "spawn", "send", "kill", "restore", "events", "ci", "diff"}
 """The verbs issue 13 says the orchestrator is taught (escalate comes on top)."""
 
+
 def test_the_instructions_teach_every_verb_they_rely_on() -> None:
     text = template()
     assert REQUIRED | {"escalate"} <= set(VERBS)
