@@ -28,6 +28,7 @@ from core.models import (
     ActivityState,
     Event,
     Lifecycle,
+    Role,
     Session,
     SessionPR,
     SignalSource,
@@ -148,7 +149,10 @@ class Reconciler:
         deps = self.deps
         by_project: dict[str, list[Session]] = {}
         for session in sessions:
-            by_project.setdefault(session.project, []).append(session)
+            # The orchestrator and reviewers deliver no work: their branch is never a PR
+            # (a reviewer's starts at its author's head), so no CI, review or merge on it.
+            if session.role is Role.WORKER:
+                by_project.setdefault(session.project, []).append(session)
         events: list[Event] = []
         for project_id, group in by_project.items():
             project = deps.config().projects.get(project_id)

@@ -149,3 +149,25 @@ def test_events_an_agent_causes_through_the_cli_name_it(config: Path, git_repo: 
     engine.kill(session_id)
     killed = [e for e in engine.store.events_after(0) if e.kind == "killed"]
     assert killed and "by" not in killed[0].data
+
+
+def test_a_role_sessions_branch_is_never_a_pr(config: Path) -> None:
+    engine = make_engine(config)
+    worker = engine.spawn("app", "fix the login test")
+    boss = engine.spawn(
+        "app",
+        "you run the fleet",
+        agent_name="demo",
+        role=Role.ORCHESTRATOR,
+        session_id=orchestrator_id("app"),
+    )
+    for session in (worker, boss):
+        tree = Path(session.worktree)
+        (tree / f"{session.id}.txt").write_text("work\n")
+        for args in (["add", f"{session.id}.txt"], ["commit", "-qm", "work", "--no-verify"]):
+            subprocess.run(["git", *args], cwd=tree, check=True, capture_output=True)
+    engine.reconcile()
+    assert engine.get(worker.id).pr is not None
+    # Even with commits ahead of its base, the orchestrator has no PR: no CI runs on
+    # it, no reaction reads one, nothing can merge it.
+    assert engine.get(boss.id).pr is None
