@@ -10,6 +10,8 @@ message, so a test drives the agent into a state by what it types:
     Aider asks "Create new file?" before it writes a file that does not exist.
 ``SLOW <seconds>``
     a text reply streamed evenly over that many seconds (to interrupt it mid-stream).
+``STALL <seconds>``
+    nothing at all for that long (Aider shows its "Waiting for" spinner), then a short reply.
 ``FAIL400`` / ``FAIL500``
     that HTTP status (Aider gives up at once on a 400, and retries a 500 with back-off).
 anything else
@@ -35,6 +37,7 @@ from typing import Any
 
 _WRITE_FILE = re.compile(r"\bWRITE_FILE[ \t]+(\S+)[ \t]+(.*)")
 _SLOW = re.compile(r"\bSLOW[ \t]+(\d+(?:\.\d+)?)")
+_STALL = re.compile(r"\bSTALL[ \t]+(\d+(?:\.\d+)?)")
 _FAIL = re.compile(r"\bFAIL(400|500)\b")
 
 DEFAULT_TEXT = "Hello from the stand-in."
@@ -58,6 +61,7 @@ class _Reply:
     text: str = ""
     error_status: int | None = None
     stream_seconds: float = 0.0
+    stall_seconds: float = 0.0
 
 
 def message_text(content: Any) -> str:
@@ -110,6 +114,9 @@ def decide(body: Any) -> _Reply:
     if slow:
         words = " ".join(f"word{i}" for i in range(40))
         return _Reply(f"Slow reply: {words}.", stream_seconds=float(slow.group(1)))
+    stall = _STALL.search(text)
+    if stall:
+        return _Reply(DEFAULT_TEXT, stall_seconds=float(stall.group(1)))
     return _Reply(DEFAULT_TEXT)
 
 
@@ -285,6 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": self.path, "type": "not_found"}})
             return
         reply = decide(body)
+        if reply.stall_seconds:
+            time.sleep(reply.stall_seconds)
         if reply.error_status is not None:
             message = f"Stand-in error {reply.error_status}"
             kind = "invalid_request_error" if reply.error_status == 400 else "server_error"
