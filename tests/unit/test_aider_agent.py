@@ -225,3 +225,18 @@ def test_a_send_is_delivered_once_the_history_holds_it(tmp_path: Path) -> None:
     # An input from before the marker is no receipt for the same text sent again.
     later = agent.delivery_marker(ctx)
     assert agent.delivery(ctx, later, "STALL 6", lambda: "") is Delivery.PENDING
+
+
+def test_the_transcript_tab_reads_the_history_as_turns() -> None:
+    turns = AiderAgent().read_turns(HISTORY)
+    users = [t.body for t in turns if t.kind == "user"]
+    assert users == [
+        "WRITE_FILE hello.txt hi from aider",
+        "STALL 6",
+        "SLOW 12",
+        "FAIL400 please",
+        "FAIL500 please",
+    ]
+    replies = [t.title for t in turns if t.kind == "assistant"]
+    assert replies[:2] == ["Creating the file.", "Hello from the stand-in."]
+    assert any("Create new file? (Y)es/(N)o [Yes]: y" in t.body for t in turns if t.kind == "tool")

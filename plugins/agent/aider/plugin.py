@@ -18,10 +18,18 @@ from pathlib import Path
 
 from core.activity.tailer import FileTailer
 from core.agent_env import matching
-from core.models import ActivitySignal, ActivityState, Delivery, DeliveryMarker, SignalSource
+from core.models import (
+    ActivitySignal,
+    ActivityState,
+    Delivery,
+    DeliveryMarker,
+    SignalSource,
+    Turn,
+)
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo
 from plugins.agent.aider.reader import AiderState
 from plugins.agent.aider.screen import aider_pane_signal, shows_prompt
+from plugins.agent.aider.turns import read_turns
 
 HISTORY_FILE = ".aider.chat.history.md"
 """Aider's chat history, in the worktree (``--chat-history-file``)."""
@@ -80,7 +88,8 @@ class AiderAgent:
     """Aider (``aider``): its chat history and its screen, fused by the engine."""
 
     name = "aider"
-    summary = "Aider (aider-chat)"
+    summary = "Aider, from PyPI aider-chat"
+    speaker = "aider"
     program = "aider"
     install_hint = "python -m pip install aider-chat"
     confirms_delivery = True
@@ -214,6 +223,10 @@ class AiderAgent:
     def signal_dirs(self, env: Mapping[str, str]) -> list[Path]:
         """None outside the worktree: the history lives there, and the screen is polled."""
         return []
+
+    def read_turns(self, path: Path, problems: list[str] | None = None) -> list[Turn]:
+        """The latest turns of the chat history at ``path`` (see :mod:`.turns`)."""
+        return read_turns(path, problems)
 
     # -- delivery --------------------------------------------------------------------------
 
