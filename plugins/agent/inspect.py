@@ -8,6 +8,7 @@ files, fuses the signals and reports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from core.bounded_json import loads_line
 from core.models import ActivitySignal
 from core.slots import InspectedFiles
 from plugins.agent.aider.reader import SESSION_HEADER, AiderState
+from plugins.agent.aider.screen import aider_pane_signal
 from plugins.agent.claude_code.hooks import HookState, parse_hook_line
 from plugins.agent.claude_code.screen import claude_pane_signal
 from plugins.agent.claude_code.status import read_status_file
@@ -25,6 +27,12 @@ from plugins.agent.codex.reader import CODEX_LINE_TYPES, CodexState
 from plugins.agent.codex.screen import codex_pane_signal
 
 _SNIFF_LINES = 30
+PANE_READERS: dict[str, Callable[[str, float], ActivitySignal | None]] = {
+    "claude": claude_pane_signal,
+    "codex": codex_pane_signal,
+    "aider": aider_pane_signal,
+}
+"""The agent's own screen reader per transcript format; others get the generic one."""
 
 
 def transcript_format(path: Path) -> str:
@@ -121,8 +129,7 @@ class BundledInspector:
             except OSError:
                 report["pane"] = {"missing": str(pane)}
             else:
-                readers = {"claude": claude_pane_signal, "codex": codex_pane_signal}
-                reader = readers.get(fmt, generic_pane_signal)
+                reader = PANE_READERS.get(fmt, generic_pane_signal)
                 signals["pane"] = reader(screen, now)
                 report["pane"] = {"lines": len(screen.splitlines())}
         return InspectedFiles(fmt, signals, report)

@@ -1,3 +1,10 @@
-"""Aider: the reader of its chat history (the agent plugin itself comes later)."""
+"""The Aider agent plugin and the readers of what Aider writes.
 
-__all__: list[str] = []
+:mod:`.plugin` is the agent (launch, observe, deliver); :mod:`.reader` reads its chat
+history, :mod:`.screen` its pane; :mod:`.typeahead` is the relay that types the task at
+Aider's first prompt.
+"""
+
+from plugins.agent.aider.plugin import AiderAgent
+
+__all__ = ["AiderAgent"]

@@ -17,15 +17,19 @@ from datetime import datetime
 from typing import Any
 
 from core.activity.received import UserPrompt
+from core.activity.retries import retrying_detail
 from core.models import ActivitySignal, ActivityState, SignalSource
 
 SESSION_HEADER = "# aider chat started at "
+BLANK_INPUT = "<blank>"
+"""What Aider records for an empty input (Enter alone), which it otherwise ignores."""
 _ERROR = re.compile(
     r"litellm\.\w*Error|\b(?:APIError|APIConnectionError|RateLimitError|AuthenticationError"
     r"|ServiceUnavailableError|BadRequestError|Timeout)\b"
 )
 _EXIT = re.compile(r"\^C KeyboardInterrupt|^EOF$")
 _INTERRUPT = re.compile(r"\^C again to exit")
+_RETRY = re.compile(r"^Retrying in \d+(?:\.\d+)? seconds")
 
 
 @dataclass
@@ -36,11 +40,18 @@ class AiderState:
     sessions: int = 0
     session_started_at: float | None = None
     last_kind: str = ""
-    """input, output, reply, interrupt, exit or error: the newest non-blank block."""
+    """session, input, output, reply, interrupt, retrying, exit or error: the newest
+    non-blank block."""
     last_input: str = ""
     last_output: str = ""
     error: str = ""
     prompts: list[UserPrompt] = field(default_factory=list)
+    run_inputs: int = 0
+    """Inputs since the newest ``# aider chat started`` (the running process's)."""
+    retries: int = 0
+    """``Retrying in …`` lines since the newest input (API errors Aider retries itself)."""
+    interrupted: bool = False
+    """The newest input's turn was cut short with ^C."""
     _input_open: bool = False
 
     def fold_lines(self, lines: Iterable[str]) -> None:
@@ -60,10 +71,13 @@ class AiderState:
             self.session_started_at = _local_time(text[len(SESSION_HEADER) :])
             self.last_kind = "session"
             self.error = ""
+            self.run_inputs = 0
             self._input_open = False
             return
         if text.startswith("####"):
             body = text[4:].strip()
+            if body == BLANK_INPUT and not self._input_open:
+                return  # Enter on an empty prompt: Aider only draws the prompt again
             if self._input_open and self.prompts:
                 # A multi-line input continues on the next ``####`` line.
                 merged = f"{self.prompts[-1].text}\n{body}"
@@ -71,6 +85,10 @@ class AiderState:
             else:
                 self.prompts.append(UserPrompt(text=body, at=None))
                 del self.prompts[:-20]
+                self.run_inputs += 1
+                self.retries = 0
+                self.interrupted = False
+                self.error = ""
             self._input_open = True
             self.last_input = self.prompts[-1].text
             self.last_kind = "input"
@@ -85,11 +103,16 @@ class AiderState:
                 self.last_kind = "exit"
             elif _INTERRUPT.search(body):
                 self.last_kind = "interrupt"
+                self.interrupted = True
+            elif _RETRY.search(body):
+                self.retries += 1
+                self.last_kind = "retrying"
             elif _ERROR.search(body):
                 self.error = body[:200]
                 self.last_kind = "error"
-            else:
+            elif not self.error:
                 self.last_kind = "output"
+            # else: the lines Aider prints after an API error (advice, a URL) keep "error"
             return
         self.last_kind = "reply"
 
@@ -104,7 +127,10 @@ class AiderState:
             return ActivitySignal(ActivityState.ERROR, source, at, self.error)
         if self.last_kind == "exit":
             return ActivitySignal(ActivityState.EXITED, source, at, "aider exited (^C)")
-        if self.last_kind == "interrupt":
+        if self.last_kind == "retrying":
+            detail = retrying_detail(self.retries, None, self.error)
+            return ActivitySignal(ActivityState.RETRYING, source, at, detail)
+        if self.last_kind == "interrupt" or self.interrupted:
             return ActivitySignal(ActivityState.IDLE, source, at, "interrupted")
         return ActivitySignal(ActivityState.IDLE, source, at, "reply finished")
 
