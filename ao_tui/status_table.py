@@ -111,6 +111,7 @@ REACTION_WORDS = {
     "pr-closed": "pr closed",
     "all-complete": "complete",
     "orchestrator": "by hand",
+    "agent-review": "agent review",
 }
 """The short word of each reaction key on a row (``↻ ci 1/2``)."""
 

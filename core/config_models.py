@@ -337,6 +337,10 @@ class MergeConfig(_Model):
     repository's branch protection decides). A stale approval or requested changes still
     block. With ``reactions: {approved-and-green: {auto: true, action: auto-merge}}`` this
     lets a session merge itself once its CI is green."""
+    agent_approval_counts: bool = False
+    """True: a reviewer agent's ``ao-tui review approve`` counts as the approval
+    ``requireApproval`` asks for (on GitHub it is posted as an APPROVE review, not a
+    COMMENT). False (the default): only a person's approval does."""
 
 
 class Defaults(_Model):

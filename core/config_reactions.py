@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 
 from core.config_base import _Model
 
-Action = Literal["send-to-agent", "notify", "auto-merge", "restore"]
+Action = Literal["send-to-agent", "notify", "auto-merge", "restore", "spawn-reviewer"]
 Priority = Literal["urgent", "action", "warning", "info"]
 Mode = Literal["auto", "suggest"]
 
@@ -32,6 +32,7 @@ REACTION_KEYS: tuple[str, ...] = (
     "agent-exited",
     "pr-closed",
     "all-complete",
+    "agent-review",
 )
 """Every reaction, in the order ``ao-tui reactions`` lists them."""
 
@@ -46,6 +47,7 @@ ACTIONS_OF: dict[str, tuple[Action, ...]] = {
     "agent-exited": ("restore", "notify"),
     "pr-closed": ("notify",),
     "all-complete": ("notify",),
+    "agent-review": ("spawn-reviewer",),
 }
 """The actions that make sense for each key: an agent waiting on a prompt cannot be typed
 to, a dead agent cannot read, and only a green, approved PR can be merged."""
@@ -84,6 +86,9 @@ DEFAULT_RULES: dict[str, dict[str, Any]] = {
     "agent-exited": {"auto": True, "action": "restore", "priority": "urgent", "retries": 1},
     "pr-closed": {"auto": True, "action": "notify", "priority": "info"},
     "all-complete": {"auto": True, "action": "notify", "priority": "info"},
+    # On by default with the local SCM only: on a host, a review is posted where people
+    # see it, so a project turns it on (``auto: true``) (core.reactions.agent_review).
+    "agent-review": {"auto": True, "action": "spawn-reviewer", "priority": "info"},
 }
 """What each key does when no config mentions it (AO's defaults, except agent-exited)."""
 
@@ -150,7 +155,8 @@ class ReactionRule(_Model):
     auto: bool | None = None
     """Act on its own; false only tells the operator (the card, the event log)."""
     action: Action | None = None
-    """send-to-agent, notify, auto-merge (approved-and-green) or restore (agent-exited)."""
+    """send-to-agent, notify, auto-merge (approved-and-green), restore (agent-exited) or
+    spawn-reviewer (agent-review)."""
     message: str | None = None
     """The first line of what is sent to the agent; the facts (the failing excerpt, the
     review threads, the conflicting files) always follow it."""
@@ -258,6 +264,9 @@ class ReactionsConfig(_Model):
     """The PR was closed without merging."""
     all_complete: ReactionRule | None = _rule_field("all-complete")
     """Every session of the project has ended."""
+    agent_review: ReactionRule | None = _rule_field("agent-review")
+    """A worker's PR is green at a head no agent reviewed: a reviewer session is spawned
+    (on by default with the local SCM; set ``auto: true`` for a host's)."""
 
     @field_validator("orchestrator_timeout", mode="before")
     @classmethod

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from core.errors import EngineError, NotFoundError
 from core.feed import ChangeFeed
@@ -46,6 +46,7 @@ from core.store import Store
 from core.tracker import Issue, TrackerError, normalize_key
 
 if TYPE_CHECKING:
+    from core.agent_reviews import AgentReview, ReviewComment
     from core.ci_report import CiReport
     from core.commit_log import CommitEntry
     from core.config import Config
@@ -328,6 +329,27 @@ class Engine(PluginAccess):
         from core import review_ops
 
         return review_ops.diff(self, session_id, stat=stat)
+
+    def review_comment(
+        self, session_id: str, path: str, line: int, text: str
+    ) -> tuple[AgentReview, ReviewComment]:
+        """Add a finding at ``path:line`` to the review of ``session_id`` (the author) by
+        this process's actor (the reviewer session, or the operator); refused once that
+        review is submitted, or for a path outside the repository, a line below 1, or text
+        with control characters."""
+        from core import review_verbs
+
+        return review_verbs.comment(self, session_id, path, line, text)
+
+    def review_submit(
+        self, session_id: str, verdict: Literal["changes_requested", "approved"], summary: str = ""
+    ) -> tuple[AgentReview, builtins.list[ReviewComment], builtins.list[str]]:
+        """Submit that review with ``verdict``: its comments become review threads (the
+        local SCM) or one PR review (a host), and its reviewer session ends. Returns the
+        review, its comments and notes in words."""
+        from core import review_verbs
+
+        return review_verbs.submit(self, session_id, verdict, summary, refresh_pr=self._refresh_pr)
 
     def log(self, session_id: str | None = None, *, limit: int = 200) -> builtins.list[CommitEntry]:
         """Commits carrying ao-tui's trailers (``session_id``'s only when given), newest first."""

@@ -187,6 +187,8 @@ def _reaction(data: Mapping[str, Any]) -> str:
     elif outcome == "cleared":
         count = data.get("attempt") or 0
         line = f"cleared after {count} attempt{'' if count == 1 else 's'}"
+    elif outcome == "reviewing":
+        line = reason or "agent review started"
     elif outcome == "dropped":
         line = f"the suggested message was dropped{by}{why}"
     else:
@@ -222,6 +224,15 @@ _SUMMARIES: dict[str, Callable[[Mapping[str, Any]], str]] = {
         f" (from {_text(d.get('from'))})"
     ),
     "reaction": _reaction,
+    "review": lambda d: (
+        f"{_text(d.get('reviewer'))} "
+        f"{'approved' if d.get('verdict') == 'approved' else 'requested changes'} at "
+        f"{_sha(d.get('head_sha'))} ({d.get('comments') or 0} comment(s))"
+        + (f": {_text(d['summary'])}" if d.get("summary") else "")
+    ),
+    "review-comment": lambda d: (
+        f"review comment on {_text(d.get('path'))}:{d.get('line')} at {_sha(d.get('head_sha'))}"
+    ),
 }
 """Per event kind, its sentence."""
 

@@ -103,6 +103,7 @@ class PluginAccess:
             host=self._host(session.project) if self.scm(session.project).name != "local" else None,
             review_required=project.merge.require_approval,
             trailers=session_trailers(self, session),
+            agent_approval_counts=project.merge.agent_approval_counts,
         )
 
     def _host(self, project_id: str) -> HostSettings | None:

@@ -275,6 +275,9 @@ class ScmTarget:
     (the local SCM; a host's own branch protection decides there)."""
     trailers: tuple[tuple[str, str], ...] = ()
     """What a merge or squash commit ao-tui makes ends with (:mod:`core.provenance`)."""
+    agent_approval_counts: bool = False
+    """The project's ``merge.agentApprovalCounts``: a reviewer agent's approval counts as
+    the approval ``review_required`` asks for."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from core.notify.model import Notification
 if TYPE_CHECKING:
     import asyncio  # annotations only: status --json must not pay for loading it
 
+    from core.scm import ScmTarget
     from core.tracker import TrackerTarget
 
 
@@ -161,6 +162,20 @@ class HostNews(Protocol):
     async def watch_news(self, wake: Callable[[], None], stop: asyncio.Event) -> None:
         """Keep polling the repositories asked about lately and call ``wake()`` (on the
         caller's event loop) after each poll that brought news, until ``stop`` is set."""
+        ...
+
+
+@runtime_checkable
+class HostReviews(Protocol):
+    """Optional for an SCM: an agent review becomes one review on the host's PR (GitHub).
+
+    Without it (local) the review stays in the store, which the SCM's status reads."""
+
+    def post_review(
+        self, target: ScmTarget, head: str, event: str, body: str, comments: Sequence[Any]
+    ) -> None:
+        """Post one review of ``head``: ``event`` REQUEST_CHANGES, APPROVE or COMMENT,
+        ``comments`` with ``path``, ``line`` and ``body``; :class:`SlotError` if refused."""
         ...
 
 
@@ -542,7 +557,7 @@ class CommitStamps(Protocol):
 
 CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
     "runtime": (NamedServer, QuietPanes, RuntimeWatch),
-    "scm": (RefWatch, HostNews),
+    "scm": (RefWatch, HostNews, HostReviews),
     "workspace": (CommitStamps,),
     "tracker": (IssueLabels,),
     "agent": (

@@ -47,6 +47,7 @@ REQUIRED_TABLES: dict[int, frozenset[str]] = {
     ),
 }
 REQUIRED_TABLES[6] = REQUIRED_TABLES[5]  # v6 adds a column (the session's role)
+REQUIRED_TABLES[7] = REQUIRED_TABLES[6] | {"agent_reviews", "review_comments"}
 """The tables each schema version must have."""
 
 

@@ -153,6 +153,34 @@ MIGRATIONS: Sequence[str] = (
     ALTER TABLE sessions ADD COLUMN role TEXT NOT NULL DEFAULT 'worker'
         CHECK (role IN ('worker', 'orchestrator', 'reviewer'))
     """,
+    # v7: agent review (core.agent_reviews). One review per session and head, recorded
+    # before its reviewer is spawned; the reviewer's comments at that head; the verdict.
+    """
+    CREATE TABLE agent_reviews (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        session_id TEXT NOT NULL,
+        head_sha TEXT NOT NULL,
+        reviewer TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL CHECK (state IN ('starting', 'reviewing', 'submitted', 'failed')),
+        verdict TEXT NOT NULL DEFAULT ''
+            CHECK (verdict IN ('', 'changes_requested', 'approved')),
+        summary TEXT NOT NULL DEFAULT '',
+        detail TEXT NOT NULL DEFAULT '',
+        created_at REAL NOT NULL,
+        submitted_at REAL,
+        UNIQUE (session_id, head_sha)
+    );
+    CREATE TABLE review_comments (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        review_id INTEGER NOT NULL REFERENCES agent_reviews(id),
+        author TEXT NOT NULL,
+        path TEXT NOT NULL,
+        line INTEGER NOT NULL CHECK (line > 0),
+        body TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX review_comments_review ON review_comments(review_id, id)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -16,6 +16,7 @@ registers every verb on :func:`main`; :func:`run` is the console script's entry 
 import gc
 
 from ao_tui.cli import (
+    agent_review,
     daemon_unit,
     housekeeping,
     notify,
@@ -55,6 +56,7 @@ __all__ = [
     "EXIT_SEND_FAILED",
     "EXIT_STATE",
     "EXIT_USAGE",
+    "agent_review",
     "daemon_unit",
     "fail",
     "housekeeping",

@@ -28,6 +28,7 @@ SHORT_KEYS: dict[str, str] = {
     "pr-closed": "closed",
     "all-complete": "done",
     "orchestrator": "orch",
+    "agent-review": "reviewer",
 }
 """Reaction keys in a word, for a card a third of 80 columns wide."""
 

@@ -17,9 +17,10 @@ from typing import Literal
 from core.attention import needs_you_reason
 from core.humanize import age
 from core.lifecycle import exit_reason_of
-from core.models import ActivityState, Lifecycle, ReviewThread, Session
+from core.models import ActivityState, Lifecycle, ReviewThread, Role, Session
 from core.reactions.rules import Rule
 from core.scm import CheckRun
+from core.wip import WIP_BLOCKER
 
 CLEAR: Literal["clear"] = "clear"
 HOLD: Literal["hold"] = "hold"
@@ -186,6 +187,31 @@ def _agent_exited(
     if last is not None and sources.now - last < STABLE_AFTER_RESTORE:
         return HOLD  # restored a moment ago: dying again is the same failure
     return CLEAR
+
+
+def green_head(session: Session) -> str | None:
+    """The head an agent review may look at (``agent-review``), or None.
+
+    A running worker's PR, known (the host answered), with CI green at its head: its checks
+    pass, or it has none and none are configured (no CI: nothing to wait for). Not while CI
+    runs or fails, nor with conflicts (the agent must change the head anyway), nor a WIP
+    head a kill saved, nor a draft.
+    """
+    pr = session.pr
+    if (
+        session.role is not Role.WORKER
+        or session.lifecycle is not Lifecycle.RUNNING
+        or pr is None
+        or pr.problem
+        or not pr.head_sha
+        or pr.state in ("merged", "conflicts", "draft")
+        or pr.conflicts
+    ):
+        return None
+    ci_blocks = any(b.startswith("CI ") or b == WIP_BLOCKER for b in pr.blockers)
+    if pr.ci == "passing" or (pr.ci == "none" and not ci_blocks):
+        return pr.head_sha if not ci_blocks else None
+    return None
 
 
 _READERS: dict[str, Callable[[Session, Rule, Sources, float | None], Observation]] = {

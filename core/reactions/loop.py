@@ -14,7 +14,8 @@ import contextlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from core.models import ACTIVE_LIFECYCLES, Delivery, DeliveryMarker, Lifecycle, Session
+from core.models import ACTIVE_LIFECYCLES, Delivery, DeliveryMarker, Lifecycle, Role, Session
+from core.reactions.agent_review import ReviewDeps
 from core.reactions.events import on_changes
 from core.reactions.reactor import Reactor, ReactorDeps
 
@@ -64,6 +65,13 @@ def build_reactor(engine: Engine) -> Reactor:
             last_signal=lambda session: engine.last_signal(session.id),
             received=received,
             wake=engine.feed.wake,
+            reviews=ReviewDeps(
+                spawn=lambda author, task, title: engine.spawn(
+                    author.project, task, title=title, role=Role.REVIEWER, base=author.branch
+                ),
+                end=lambda session_id: engine.kill(session_id, discard=True),
+                scm_name=lambda project: engine.scm(project).name,
+            ),
         )
     )
 

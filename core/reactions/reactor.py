@@ -38,6 +38,9 @@ from core.models import (
     ReactionMark,
     Session,
 )
+from core.reactions import agent_review
+from core.reactions.agent_review import KEY as REVIEW_KEY
+from core.reactions.agent_review import ReviewDeps
 from core.reactions.events import EVENT_KEYS
 from core.reactions.facts import CLEAR, HOLD, Fact, Sources, observe
 from core.reactions.handoff import Handoff
@@ -57,8 +60,9 @@ HOST_PATIENCE = 300.0
 INFRA = "not the agent's to fix: "
 """How the reason of an escalation that spent no budget begins."""
 
-_ROW_KEYS = tuple(key for key in REACTION_KEYS if key not in EVENT_KEYS)
-"""The keys read from a session's row (the others are read from events)."""
+_ROW_KEYS = tuple(key for key in REACTION_KEYS if key not in EVENT_KEYS and key != REVIEW_KEY)
+"""The keys read from a session's row (the others are read from events; agent-review is
+:mod:`core.reactions.agent_review`'s)."""
 _PERSISTS = frozenset({"ci-failed", "merge-conflicts"})
 """Keys whose condition, still there after the agent's turn, is another attempt. Review
 threads are not: an agent cannot resolve them, so only new ones are news."""
@@ -92,6 +96,8 @@ class ReactorDeps:
     received: Callable[[Session, str, float], bool | None]
     """Whether the agent's records show ``text`` arrived after a time; None: cannot tell."""
     wake: Callable[[], None]
+    reviews: ReviewDeps | None = None
+    """How ``agent-review`` spawns and ends reviewers (None: it does nothing)."""
 
 
 class Reactor:
@@ -194,6 +200,7 @@ class Reactor:
                 episode = self.ledger.open_episode(session.id, key)
             self._act(session, rule, episode, seen, now)
             session = self.deps.store.get_session(session.id) or session
+        agent_review.step(self, session, rules[REVIEW_KEY], off=off)
         self._show(session)
 
     def tell(self, session: Session, key: str, token: str, reason: str, *, scope: str = "") -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.agent_env import ci_environment
+from core.agent_reviews import OPERATOR, ReviewBook, local_threads
 from core.git import git_error, run_git
 from core.models import CiState, ReviewState
 from core.provenance import with_trailers
@@ -136,6 +137,16 @@ class LocalScm:
         approval = store.latest_approval(target.session_id)
         if approval is not None:
             review = "approved" if approval[0] == head else "stale"
+        # A review's verdict (core.agent_reviews) counts at its head only; an agent's
+        # approval only where merge.agentApprovalCounts says so, a person's always.
+        book = ReviewBook(store)
+        verdict = book.verdict_at(target.session_id, head)
+        if verdict == "changes_requested":
+            review = "changes_requested"
+        elif verdict == "approved" and (
+            target.agent_approval_counts or book.reviewer_at(target.session_id, head) == OPERATOR
+        ):
+            review = "approved"
         return PRInfo(
             head_sha=head,
             base_sha=base_head,
@@ -147,6 +158,7 @@ class LocalScm:
             review=review,
             review_required=target.review_required,
             checks=checks,
+            threads=local_threads(book, target.session_id),
             wip_head=facts.wip_head,
         )
 

@@ -165,6 +165,8 @@ def test_with_no_reactions_block_the_documented_defaults_apply(tmp_path: Path) -
         "agent-exited": ("restore", True, 1, None, None),
         "pr-closed": ("notify", True, None, None, None),
         "all-complete": ("notify", True, None, None, None),
+        # On by default with the local SCM (a host's project turns it on itself).
+        "agent-review": ("spawn-reviewer", True, None, None, None),
     }
     rules = effective_rules(config, "app")
     assert rules["agent-stuck"].threshold_seconds == 600.0
@@ -213,9 +215,9 @@ def test_a_projects_enabled_false_switches_only_that_project_off(tmp_path: Path)
 
 
 ALLOWED_KEYS = (
-    "agent-exited, agent-needs-input, agent-stuck, all-complete, approved-and-green, "
-    "bugbot-comments, changes-requested, ci-failed, enabled, merge-conflicts, mode, "
-    "orchestratorTimeout, pr-closed"
+    "agent-exited, agent-needs-input, agent-review, agent-stuck, all-complete, "
+    "approved-and-green, bugbot-comments, changes-requested, ci-failed, enabled, "
+    "merge-conflicts, mode, orchestratorTimeout, pr-closed"
 )
 
 
@@ -241,7 +243,7 @@ ALLOWED_KEYS = (
         (
             "reactions:\n  ci-failed:\n    action: auto-fix\n",
             "ao.config.yaml:6:13: reactions.ci-failed.action: Input should be 'send-to-agent', "
-            "'notify', 'auto-merge' or 'restore', got 'auto-fix'",
+            "'notify', 'auto-merge', 'restore' or 'spawn-reviewer', got 'auto-fix'",
         ),
         (
             "    reactions:\n      agent-needs-input:\n        action: send-to-agent\n",
@@ -272,7 +274,7 @@ def test_in_ao_mode_an_unknown_key_is_a_warning_but_an_unknown_action_is_refused
     assert effective_rules(config, "app")["ci-failed"].retries == 2  # the default's
     assert refused(TOP + "reactions:\n  ci-failed:\n    action: fix-it\n", tmp_path, ao=True) == (
         "agent-orchestrator.yaml:6:13: reactions.ci-failed.action: Input should be "
-        "'send-to-agent', 'notify', 'auto-merge' or 'restore', got 'fix-it'"
+        "'send-to-agent', 'notify', 'auto-merge', 'restore' or 'spawn-reviewer', got 'fix-it'"
     )
 
 
