@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 from core.models import ReviewState
@@ -56,6 +56,7 @@ from plugins.github.logs import LOG_MAX_BYTES, job_excerpt, save_log
 from plugins.github.news import Listeners, watch
 from plugins.github.pool import ClientPool
 from plugins.github.queries import CheckContext, PRSnapshot, rollup_state
+from plugins.github.reviews import folded_payload, review_payload
 from plugins.github.sync import FULL_REFRESH_EVERY, RepoSync, RepoView, brought_news
 from plugins.scm.local import LocalScm
 
@@ -465,6 +466,32 @@ class GitHubScm:
                     f"GitHub refused the approval of PR #{snap.number}: {err.message}"
                 ) from None
             raise SlotError(err.line("try again after")) from None
+        finally:
+            sync.mark_stale(snap.number)
+
+    def post_review(
+        self, target: ScmTarget, head: str, event: str, body: str, comments: Sequence[Any]
+    ) -> None:
+        """One review of ``head`` with inline comments (:class:`core.slots.HostReviews`);
+        if GitHub refuses it (422), the findings go as one COMMENT (plugins.github.reviews)."""
+        sync, _key, snap = self._require_pr(target)
+        path = f"/repos/{_path(sync)}/pulls/{snap.number}/reviews"
+        tries = [review_payload(head, event, body, comments)]
+        tries.append(folded_payload(head, event, body, comments))
+        try:
+            for payload in tries:
+                try:
+                    self._run(
+                        sync.host.api_url,
+                        lambda c, p=payload: c.request("POST", path, json_body=p),  # type: ignore[misc]
+                    )
+                    return
+                except GitHubError as err:
+                    if err.status != 422 or payload is tries[-1]:
+                        raise
+        except GitHubError as err:
+            refused = f"GitHub refused the review of PR #{snap.number}: {err.message}"
+            raise SlotError(refused if err.status == 422 else err.line("try again after")) from None
         finally:
             sync.mark_stale(snap.number)
 
