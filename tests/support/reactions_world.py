@@ -92,17 +92,26 @@ class World:
 
 
 def make_world(
-    tmp_path: Path, repo: Path, mode: str, *, reactions: str = "", extra: str = ""
+    tmp_path: Path,
+    repo: Path,
+    mode: str,
+    *,
+    reactions: str = "",
+    extra: str = "",
+    project_extra: str = "",
 ) -> World:
     """A world whose agents run :mod:`fixing_agent` in ``mode``; ``reactions`` is the
-    top-level ``reactions:`` block (YAML, indented by 2); ``extra`` more top-level YAML."""
+    top-level ``reactions:`` block (YAML, indented by 2); ``extra`` more top-level YAML;
+    ``project_extra`` more of the project's (indented by 4)."""
     prepare_repo(repo)
     records = tmp_path / "records"
     records.mkdir()
     agent = f"{sys.executable} {FIXING_AGENT} {records} {mode}"
     ci = f"    ci:\n      command: '{sys.executable} check.py'\n      timeout: 60\n"
     extra += f"reactions:\n{reactions}" if reactions else ""
-    config = write_config(tmp_path, repo, command=agent, extra_project_yaml=ci, extra=extra)
+    config = write_config(
+        tmp_path, repo, command=agent, extra_project_yaml=ci + project_extra, extra=extra
+    )
     return World(tmp_path, repo, config, make_engine(config))
 
 
