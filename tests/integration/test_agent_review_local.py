@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from core.agent_reviews import ReviewBook
+from core.faults import FAULT_ENV
 from core.models import Lifecycle, Role
 from core.provenance import ACTOR_ENV
 from tests.support.engine import make_engine
@@ -288,3 +290,68 @@ async def test_a_green_head_gets_one_reviewer_whose_findings_reach_the_author(
     ]
     starts = [r for r in world.reactions(author.id) if r["outcome"] == "reviewing"]
     assert len(starts) == 2
+
+
+@pytest.mark.reactions
+async def test_a_daemon_killed_after_recording_a_review_never_spawns_a_reviewer_twice(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    world = make_world(tmp_path, git_repo, "record")
+    author = world.spawn()
+    head = commit(author, "login.py", "TIMEOUT = 2\n", "a faster login")
+    crashed = start_daemon(world, "review.recorded")
+    try:
+        code = await asyncio.to_thread(crashed.wait, 90)
+    finally:
+        if crashed.poll() is None:
+            crashed.kill()
+    assert code == -signal.SIGKILL
+    book = ReviewBook(world.engine.store)
+    review = book.at(author.id, head)
+    assert review is not None and (review.state, review.reviewer) == ("starting", "")
+    daemon = start_daemon(world)
+    try:
+        escalated = await until(
+            lambda: [r for r in world.reactions(author.id) if r["outcome"] == "escalated"],
+            what="the interrupted review told to the operator",
+            timeout=60,
+        )
+        await asyncio.sleep(2.0)  # a few more looks: still nothing spawned for that head
+    finally:
+        await asyncio.to_thread(stop_daemon, daemon)
+    assert [s.id for s in world.engine.list() if s.role is Role.REVIEWER] == []
+    assert escalated[0]["key"] == "agent-review"
+    assert escalated[0]["reason"] == (
+        f"agent review of {head[:10]} got no verdict: ao-tui stopped while starting the reviewer"
+    )
+    failed = book.at(author.id, head)
+    assert failed is not None and failed.state == "failed"
+    mark = world.engine.get(author.id).reaction
+    assert mark is not None and (mark.key, mark.status) == ("agent-review", "escalated")
+
+
+def start_daemon(world: World, fault: str = "") -> subprocess.Popen[bytes]:
+    """The real ``ao-tui daemon`` on the world's config, SIGKILLed at ``fault``."""
+    env = {**os.environ}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    env.pop(FAULT_ENV, None)
+    if fault:
+        env[FAULT_ENV] = fault
+    return subprocess.Popen(
+        [sys.executable, "-m", "ao_tui", "--config", str(world.config), "daemon"],
+        cwd=world.tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_daemon(daemon: subprocess.Popen[bytes]) -> None:
+    """SIGTERM (the daemon's clean stop), then wait for it."""
+    if daemon.poll() is None:
+        daemon.send_signal(signal.SIGTERM)
+    try:
+        daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait(timeout=10)
