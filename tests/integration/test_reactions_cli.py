@@ -97,7 +97,7 @@ def test_listing_gives_effective_values_and_where_each_came_from(config: Path) -
     [project] = listed["projects"]
     assert project["project"] == "app" and project["enabled"] is True
     rules = {rule["key"]: rule for rule in project["reactions"]}
-    assert next(iter(rules)) == "ci-failed" and len(rules) == 10
+    assert next(iter(rules)) == "ci-failed" and len(rules) == 11
     ci = rules["ci-failed"]
     # retries from the top level (a count), escalateAfter from the project's override.
     assert (ci["retries"], ci["escalate_after"], ci["budget"]) == (3, 1, 1)

@@ -93,6 +93,8 @@ def test_rows_of_an_older_version_read_as_workers(tmp_path: Path) -> None:
     # A v5 database has no role column: re-create that and migrate it.
     db = sqlite3.connect(path)
     db.execute("ALTER TABLE sessions DROP COLUMN role")
+    db.execute("DROP TABLE review_comments")  # v7's, which a v5 database has not either
+    db.execute("DROP TABLE agent_reviews")
     db.execute(
         "INSERT INTO sessions(id, project, agent, title, prompt, branch, base_branch, "
         "worktree, tmux, pane_id, lifecycle, lifecycle_reason, activity, attempt, "

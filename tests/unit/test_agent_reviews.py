@@ -173,3 +173,30 @@ def test_comment_text_with_newlines_and_tabs_is_kept() -> None:
     text = "the loop stops early:\n\tfor i in range(n - 1)"
     assert checked_text(text, "the comment", required=True) == text
     assert checked_text("", "the summary", required=False) == ""
+
+
+def test_the_event_log_says_what_a_review_did() -> None:
+    from core.event_summary import summary
+
+    started = {
+        "key": "agent-review",
+        "outcome": "reviewing",
+        "attempt": 1,
+        "reason": "agent review started: app-5 reviews app-3 at 1a2b3c4d5e",
+    }
+    assert summary("reaction", started) == (
+        "agent-review: agent review started: app-5 reviews app-3 at 1a2b3c4d5e"
+    )
+    verdict = {
+        "verdict": "changes_requested",
+        "head_sha": HEAD,
+        "reviewer": "app-5",
+        "comments": 2,
+        "summary": "two problems",
+        "by": "app-5",
+    }
+    assert summary("review", verdict) == (
+        f"app-5 requested changes at {HEAD[:10]} (2 comment(s)): two problems"
+    )
+    comment = {"head_sha": HEAD, "path": "src/a.py", "line": 3, "reviewer": "app-5", "by": "app-5"}
+    assert summary("review-comment", comment).startswith("review comment on src/a.py:3 at ")

@@ -20,6 +20,7 @@ VERB_MODULES = (
     "core/delivery.py",
     "core/kill_restore.py",
     "core/review_ops.py",
+    "core/review_verbs.py",
     "core/plugin_access.py",
 )
 
