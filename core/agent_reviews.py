@@ -229,12 +229,27 @@ class ReviewBook:
 
 def local_threads(book: ReviewBook, session_id: str) -> tuple[ReviewThread, ...]:
     """The unresolved review threads of a session's local PR: the newest submitted
-    review's comments. An agent's are a bot's (the ``bugbot-comments`` reaction forwards
-    them); the operator's are a person's (``changes-requested``)."""
+    review's comments, after its summary when it requests changes (a thread on the PR as a
+    whole, so a request with no comment still reaches the author). An agent's are a bot's
+    (the ``bugbot-comments`` reaction forwards them); the operator's are a person's
+    (``changes-requested``)."""
     review = book.latest_submitted(session_id)
     if review is None:
         return ()
-    return tuple(
+    summary: tuple[ReviewThread, ...] = ()
+    if review.verdict == "changes_requested" and review.summary:
+        author = review.reviewer or OPERATOR
+        summary = (
+            ReviewThread(
+                path="",
+                line=None,
+                author=author,
+                body=review.summary,
+                bot=author != OPERATOR,
+                id=f"local-review-{review.id}",
+            ),
+        )
+    return summary + tuple(
         ReviewThread(
             path=comment.path,
             line=comment.line,

@@ -111,6 +111,7 @@ def test_review_verbs_record_threads_and_the_verdict_at_the_head(
     assert pr is not None and pr.review == "changes_requested" and pr.state == "changes_requested"
     assert "changes requested" in pr.blockers
     assert [(t.path, t.line, t.author, t.bot) for t in pr.threads] == [
+        ("", None, "app-9", True),  # "two problems", on the PR as a whole
         ("login.py", 1, "app-9", True),
         ("login.py", 1, "app-9", True),
     ]
@@ -275,6 +276,7 @@ async def test_a_green_head_gets_one_reviewer_whose_findings_reach_the_author(
     assert "add a test for the timeout;" in text and "$(rm -rf ~)" in text
     assert "\u202e" not in text and "\x1b" not in text  # inert: no bidi override, no escape
     assert text.count(f"login.py:1 ({reviewer}[bot])") == 2
+    assert f"(the PR) ({reviewer}[bot]):\ntwo problems" in text
     second = [s for s in reviewers() if s != reviewer]
     assert len(second) == 1
 

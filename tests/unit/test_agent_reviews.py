@@ -53,6 +53,7 @@ def test_one_review_per_head_comments_until_the_verdict(store: Store) -> None:
     assert book.submit(review, "approved", "") is None
     threads = local_threads(book, "app-3")
     assert [(t.path, t.line, t.author, t.body, t.bot) for t in threads] == [
+        ("", None, "app-5", "two problems", True),  # the summary, on the PR as a whole
         ("src/a.py", 3, "app-5", "off by one", True),
         ("src/b.py", 9, "app-5", "no test", True),
     ]
