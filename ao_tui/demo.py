@@ -226,6 +226,8 @@ def config_text(repo: Path, claude_dir: Path, speed: float) -> str:
         "reactions:\n"
         "  ci-failed: {auto: true, action: send-to-agent, retries: 2, escalateAfter: 2}\n"
         "  agent-exited: {action: notify}\n"
+        "# The demo agent does not review code: no reviewer is spawned for a green head.\n"
+        "  agent-review: {auto: false}\n"
     )
 
 

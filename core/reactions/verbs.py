@@ -8,7 +8,7 @@ switched what off and when.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from core.errors import EngineError
@@ -16,7 +16,7 @@ from core.inert import inert, refusal
 from core.models import DeliveryResult, ReactionMark
 from core.reactions.handoff import HAND_KEY
 from core.reactions.ledger import ALL, Episode, Ledger, Send
-from core.reactions.rules import Rule, effective_rules, switched_off
+from core.reactions.rules import DEFAULT, Rule, effective_rules, switched_off
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -50,7 +50,14 @@ def configured(engine: Engine, project_id: str) -> dict[str, Rule]:
     if project_id not in engine.config.projects:
         known = ", ".join(sorted(engine.config.projects))
         raise EngineError(f"no project {project_id!r} (projects: {known})")
-    return effective_rules(engine.config, project_id)
+    rules = effective_rules(engine.config, project_id)
+    review = rules["agent-review"]
+    if review.sources.get("auto") == DEFAULT and engine.scm(project_id).name != "local":
+        # Its default is on with the local SCM only (core.reactions.agent_review): say so.
+        scm = engine.scm(project_id).name
+        sources = {**review.sources, "auto": f"default (off with scm {scm})"}
+        rules["agent-review"] = replace(review, auto=False, sources=sources)
+    return rules
 
 
 def state(engine: Engine) -> str:

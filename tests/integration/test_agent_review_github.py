@@ -7,6 +7,7 @@ over HTTP on 127.0.0.1; the assertions are on the request bodies it received.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -160,3 +161,24 @@ def test_a_review_github_refuses_is_posted_as_one_comment_with_the_findings(
         "event": "COMMENT",
         "body": "**Approved**\n\nfine otherwise\n\n`login.py:1`: consider a constant",
     }
+
+
+def test_agent_review_is_off_by_default_on_github_and_says_why(
+    tmp_path: Path, git_repo: Path, github: GitHubStandIn
+) -> None:
+    config = configure(tmp_path, git_repo, github)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    listed = subprocess.run(
+        [sys.executable, "-m", "ao_tui", "--config", str(config), "reactions", "--json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    [project] = json.loads(listed.stdout)["projects"]
+    rule = next(r for r in project["reactions"] if r["key"] == "agent-review")
+    assert (rule["auto"], rule["action"]) == (False, "spawn-reviewer")
+    assert rule["sources"]["auto"] == "default (off with scm github)"
