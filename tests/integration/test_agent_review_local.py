@@ -57,7 +57,7 @@ def green(world: World, session_id: str, head: str) -> bool:
 def test_review_verbs_record_threads_and_the_verdict_at_the_head(
     tmp_path: Path, git_repo: Path
 ) -> None:
-    world = make_world(tmp_path, git_repo, "record")
+    world = make_world(tmp_path, git_repo, "record", review=True)
     author = world.spawn()
     head = commit(author, "login.py", "TIMEOUT = 2\n", "a faster login")
     world.engine.ci(author.id)
@@ -159,7 +159,7 @@ def test_an_agent_approval_satisfies_require_approval_only_when_opted_in(
     tmp_path: Path, git_repo: Path, counts: bool
 ) -> None:
     merge = "    merge:\n      agentApprovalCounts: true\n" if counts else ""
-    world = make_world(tmp_path, git_repo, "record", project_extra=merge)
+    world = make_world(tmp_path, git_repo, "record", project_extra=merge, review=True)
     author = world.spawn()
     head = commit(author, "login.py", "TIMEOUT = 2\n", "a faster login")
     world.engine.ci(author.id)
@@ -184,7 +184,7 @@ def test_an_agent_approval_satisfies_require_approval_only_when_opted_in(
 async def test_a_green_head_gets_one_reviewer_whose_findings_reach_the_author(
     tmp_path: Path, git_repo: Path
 ) -> None:
-    world = make_world(tmp_path, git_repo, "record")
+    world = make_world(tmp_path, git_repo, "record", review=True)
     author = world.spawn()
     book = ReviewBook(world.engine.store)
 
@@ -298,7 +298,7 @@ async def test_a_green_head_gets_one_reviewer_whose_findings_reach_the_author(
 async def test_a_daemon_killed_after_recording_a_review_never_spawns_a_reviewer_twice(
     tmp_path: Path, git_repo: Path
 ) -> None:
-    world = make_world(tmp_path, git_repo, "record")
+    world = make_world(tmp_path, git_repo, "record", review=True)
     author = world.spawn()
     head = commit(author, "login.py", "TIMEOUT = 2\n", "a faster login")
     crashed = start_daemon(world, "review.recorded")

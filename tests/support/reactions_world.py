@@ -99,15 +99,20 @@ def make_world(
     reactions: str = "",
     extra: str = "",
     project_extra: str = "",
+    review: bool = False,
 ) -> World:
     """A world whose agents run :mod:`fixing_agent` in ``mode``; ``reactions`` is the
     top-level ``reactions:`` block (YAML, indented by 2); ``extra`` more top-level YAML;
-    ``project_extra`` more of the project's (indented by 4)."""
+    ``project_extra`` more of the project's (indented by 4). ``review``: green heads get
+    a reviewer agent (``agent-review``, on by default with the local SCM); off otherwise,
+    so a test of another reaction has no reviewer sessions beside its own."""
     prepare_repo(repo)
     records = tmp_path / "records"
     records.mkdir()
     agent = f"{sys.executable} {FIXING_AGENT} {records} {mode}"
     ci = f"    ci:\n      command: '{sys.executable} check.py'\n      timeout: 60\n"
+    if not review:
+        reactions += "  agent-review:\n    auto: false\n"
     extra += f"reactions:\n{reactions}" if reactions else ""
     config = write_config(
         tmp_path, repo, command=agent, extra_project_yaml=ci + project_extra, extra=extra
