@@ -13,7 +13,8 @@ the lease kills it (it has nothing to keep). One that ends without a verdict, or
 not start, is told to the operator, never left silent.
 
 On by default with the local SCM; on a host (GitHub) a project turns it on with
-``reactions: {agent-review: {auto: true}}``.
+``reactions: {agent-review: {auto: true}}``. Only where the project's agent can run a
+reviewer (its plugin enforces the role's rules, :class:`core.slots.RoleSupport`).
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ class ReviewDeps:
     """End a reviewer session (killed, its worktree removed: it has nothing to keep)."""
     scm_name: Callable[[str], str]
     """The SCM plugin of a project (``local``, ``github``)."""
+    can_review: Callable[[str], bool] = lambda _project: True
+    """Whether a project's agent can run a reviewer (:func:`core.role_launch.supports`):
+    one that cannot is never asked to, rather than refused at every green head."""
 
 
 def review_task(author: Session, head: str) -> str:
@@ -116,7 +120,7 @@ def step(reactor: Reactor, session: Session, rule: Rule, *, off: bool) -> None:
 def _wanted(rule: Rule, deps: ReviewDeps, session: Session) -> bool:
     """Whether the rule spawns reviewers for ``session``'s project: on by default with the
     local SCM only; a host's project sets ``auto: true`` itself."""
-    if not rule.auto or rule.action != ACTION:
+    if not rule.auto or rule.action != ACTION or not deps.can_review(session.project):
         return False
     return rule.sources.get("auto") != DEFAULT or deps.scm_name(session.project) == "local"
 

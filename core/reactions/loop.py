@@ -18,6 +18,7 @@ from core.models import ACTIVE_LIFECYCLES, Delivery, DeliveryMarker, Lifecycle, 
 from core.reactions.agent_review import ReviewDeps
 from core.reactions.events import on_changes
 from core.reactions.reactor import Reactor, ReactorDeps
+from core.role_launch import supports
 
 if TYPE_CHECKING:
     from core.engine import Engine
@@ -71,6 +72,10 @@ def build_reactor(engine: Engine) -> Reactor:
                 ),
                 end=lambda session_id: engine.kill(session_id, discard=True),
                 scm_name=lambda project: engine.scm(project).name,
+                can_review=lambda project: supports(
+                    engine.agent(engine.project(project).agent_name(engine.config.defaults)),
+                    Role.REVIEWER,
+                ),
             ),
         )
     )

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from core.daemon import reconcile_loop
 from core.engine import Engine
 from core.models import Event, Session
+from core.registry import Registry
 from tests.conftest import run_git
 from tests.support.engine import make_engine, wait_for, write_config
 
@@ -100,6 +101,7 @@ def make_world(
     extra: str = "",
     project_extra: str = "",
     review: bool = False,
+    registry: Registry | None = None,
 ) -> World:
     """A world whose agents run :mod:`fixing_agent` in ``mode``; ``reactions`` is the
     top-level ``reactions:`` block (YAML, indented by 2); ``extra`` more top-level YAML;
@@ -117,7 +119,7 @@ def make_world(
     config = write_config(
         tmp_path, repo, command=agent, extra_project_yaml=ci + project_extra, extra=extra
     )
-    return World(tmp_path, repo, config, make_engine(config))
+    return World(tmp_path, repo, config, make_engine(config, registry))
 
 
 def commit(session: Session, name: str, text: str, message: str = "work") -> str:
