@@ -1,10 +1,10 @@
 """A reviewer session with the REAL Claude Code CLI: its read-only rules hold.
 
-ao-tui launches a reviewer with Claude Code's own permission rules (``--settings``,
-plugins/agent/claude_code/reviewer.py). The scripted model (the API stand-in) first reads
-the history with ``git log`` (allowed: it runs with no prompt), then tries to write a file
-(denied: Claude refuses it itself, "Write exists but is not enabled", no prompt, no
-file). Without the rules the first call would wait on a permission prompt.
+ao-tui launches a reviewer with Claude Code's own permission rules
+(plugins/agent/claude_code/roles.py). The scripted model (the API stand-in) first reads the
+history with ``git log`` (allowed: it runs with no prompt), then tries to write a file
+(refused by Claude itself: no prompt, no file). Without the rules the first call would wait
+on a permission prompt.
 """
 
 from __future__ import annotations
