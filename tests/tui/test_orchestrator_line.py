@@ -193,3 +193,10 @@ def test_status_pins_and_tags_the_orchestrator_and_reviewers() -> None:
     waiting = render_table([orchestrator_session(activity=WAITING)], NOW).splitlines()
     assert waiting[1].startswith("app-orchestrator  Needs you")
     assert "asks: Bash: git push origin main" in waiting[2]
+
+
+def test_the_info_tab_says_it_is_in_no_zone() -> None:
+    from ao_tui.screens.detail import zone_shown
+
+    assert zone_shown(orchestrator_session()) == "none: the orchestrator, pinned above the zones"
+    assert zone_shown(sample_sessions()[0]) == "Needs you"
