@@ -7,6 +7,7 @@ orchestrator's row and its actions come from :mod:`tests.support.orchestrator`.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from ao_tui.app import CockpitApp
 from ao_tui.screens.confirm_kill import ConfirmKillScreen
@@ -15,8 +16,8 @@ from ao_tui.status_table import render_table
 from ao_tui.widgets.pinned import PinnedLine
 from ao_tui.widgets.zone_counts import count_zones
 from core.engine import Engine
-from core.models import Activity, ActivityState, Role, SignalSource
-from tests.support.canned import NOW, sample_sessions
+from core.models import Activity, ActivityState, Lifecycle, Role, SignalSource
+from tests.support.canned import NOW, sample_engine, sample_sessions
 from tests.support.orchestrator import (
     ORCHESTRATOR,
     ORCHESTRATOR_SCREEN,
@@ -24,6 +25,7 @@ from tests.support.orchestrator import (
     orchestrator_session,
     with_orchestrator,
 )
+from tests.support.orphans import forget_row
 from tests.support.pilot_waits import wait_until
 from tests.support.screenshots import settle
 
@@ -200,3 +202,37 @@ def test_the_info_tab_says_it_is_in_no_zone() -> None:
 
     assert zone_shown(orchestrator_session()) == "none: the orchestrator, pinned above the zones"
     assert zone_shown(sample_sessions()[0]) == "Needs you"
+
+
+async def test_wide_board_k_from_a_column_top_and_a_stopped_orchestrator_leaves(
+    make_app: MakeApp, engine: Engine
+) -> None:
+    with_orchestrator(engine)
+    app = make_app(refresh_interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("5")  # Working: app-8 on top
+        assert app.board.selected_id == "app-8"
+        await pilot.press("k")
+        assert app.board.selected_id == ORCHESTRATOR
+        assert not app.board.columns[4].table.show_cursor
+        await pilot.press("j")
+        assert app.board.selected_id == "app-8"
+        await pilot.press("k")
+        # Stopped on purpose (ao-tui stop): off the board; the selection goes to the cards.
+        engine.store.update_session(ORCHESTRATOR, lifecycle=Lifecycle.KILLED)
+        await wait_until(pilot, lambda: not app.board.strip.display, timeout=5)
+        assert app.board.selected_id == "app-8"
+        assert app.board.columns[4].table.show_cursor
+
+
+async def test_with_no_card_the_orchestrator_is_selected(tmp_path: Path) -> None:
+    engine = sample_engine(tmp_path / "empty")
+    for session in engine.store.list_sessions():
+        forget_row(engine, session.id)
+    with_orchestrator(engine)
+    app = CockpitApp(engine, reconcile=False, notify_bell=False, cursor_blink=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert app.board.selected_id == ORCHESTRATOR
+        await wait_until(pilot, lambda: app._last_capture == (ORCHESTRATOR, ORCHESTRATOR_SCREEN))
