@@ -51,6 +51,7 @@ from ao_tui.keymap import (
 )
 from ao_tui.messages import ActionDone, PaneCaptured, PaneUnavailable, SessionsLoaded
 from ao_tui.news import NeedsYouNews
+from ao_tui.orchestrator import LastActions, orchestrator_to_message, pinned_ids
 from ao_tui.refusals import pressed_action, why_not
 from ao_tui.screens.ci import CiScreen
 from ao_tui.screens.confirm_kill import ConfirmKillScreen, KillChoice
@@ -86,7 +87,7 @@ from core.humanize import age
 from core.inert import inert_session
 from core.inventory import take_inventory
 from core.lease import LEASE_POLL, EngineLease, LeaseHolder, read_holder, wait_for_lease
-from core.models import ActivityState, Event, Lifecycle, Session
+from core.models import ActivityState, Event, Lifecycle, Role, Session
 from core.notify.terminal import attach as attach_terminal
 from core.notify.terminal import osc9
 from core.prompts import Prompt, PromptChangedError, not_waiting
@@ -110,7 +111,7 @@ _CLOSED = frozenset({Lifecycle.KILLED, Lifecycle.MERGED, Lifecycle.DONE})
 _SESSION_ACTIONS = frozenset(
     {
         *("attach", "detail", "send", "answer", "answer_moot", "kill", "restore"),
-        *("ci", "diff", "merge", "approve_pr"),
+        *("ci", "diff", "merge", "approve_pr", "send_orchestrator"),
         *reaction_actions.SESSION_ACTIONS,
     }
 )
@@ -267,6 +268,8 @@ class CockpitApp(App[None]):
         """Whether the sessions were read once (before that, no board is not a first run)."""
         self.reactions = ReactionsView()
         """Whether reactions run, read with the sessions (the header, preview and Info say)."""
+        self.last_actions = LastActions()
+        """Each orchestrator's last action, for its pinned line."""
 
     # layout ---------------------------------------------------------------------------
 
@@ -482,6 +485,7 @@ class CockpitApp(App[None]):
         finally:
             self.request_reload()
         async for batch in feed.batches(seq, stop=self._stop):
+            self.last_actions.observe(change.event for change in batch.changes)
             self._apply_changes(_shown_rows(batch), batch.order)
             if reaction_actions.pauses_in(batch):
                 self.request_reload()  # the header and preview say whether reactions run
@@ -539,6 +543,7 @@ class CockpitApp(App[None]):
     @work(thread=True, group="reload", exit_on_error=False)
     def _reload(self) -> None:
         sessions = [inert_session(session) for session in self.engine.list()]
+        self.last_actions.read(self.engine.store, pinned_ids(sessions))
         reactions = reaction_actions.read_reactions(self.engine)
         self.post_message(SessionsLoaded(sessions, self.clock(), reactions))
 
@@ -583,17 +588,24 @@ class CockpitApp(App[None]):
     def refresh_view(self) -> None:
         """Board, counts and preview from the sessions last read and the filter."""
         every = list(self.sessions.values())
-        shown = [s for s in every if matches(s, self.filter_text)] if self.filter_text else every
+        # The orchestrators are pinned above the zones whatever the filter, and in no count.
+        shown = (
+            [s for s in every if s.role is Role.ORCHESTRATOR or matches(s, self.filter_text)]
+            if self.filter_text
+            else every
+        )
         with self.batch_update():
             self._show_first_run(self._loaded and not every)
-            self.board.show(shown, self.now)
-            self._show_counts(every, len(shown))
+            self.board.show(shown, self.now, self.last_actions.by_actor)
+            self._show_counts(every, sum(1 for s in shown if s.role is not Role.ORCHESTRATOR))
             self._show_selected()
 
     def _show_counts(self, every: list[Session], shown: int | None = None) -> None:
         """The header: counts per zone, the filter, who watches."""
         if shown is None:
-            shown = sum(1 for s in every if matches(s, self.filter_text))
+            shown = sum(
+                1 for s in every if matches(s, self.filter_text) and s.role is not Role.ORCHESTRATOR
+            )
         self.counts.show(
             count_zones(every),
             self.palette,
@@ -819,6 +831,8 @@ class CockpitApp(App[None]):
             if action == "clear_filter":
                 return bool(self.filter_text) or isinstance(self.focused, Input)
             return True
+        if action == "send_orchestrator":
+            return orchestrator_to_message(self.sessions.values(), session) is not None
         if session is None:
             return False
         if action == "attach":
@@ -989,6 +1003,13 @@ class CockpitApp(App[None]):
         session = self.selected_session()
         if session is not None:
             screen = SendScreen(self.engine, session, cursor_blink=self.cursor_blink)
+            self.push_screen(screen, callback=lambda _: self.request_reload())
+
+    def action_send_orchestrator(self) -> None:
+        """Open the message editor for the orchestrator (of the selected session's project)."""
+        target = orchestrator_to_message(self.sessions.values(), self.selected_session())
+        if target is not None:
+            screen = SendScreen(self.engine, target, cursor_blink=self.cursor_blink)
             self.push_screen(screen, callback=lambda _: self.request_reload())
 
     def action_answer(self, yes: bool) -> None:

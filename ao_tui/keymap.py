@@ -102,6 +102,14 @@ BOARD_COMMANDS: tuple[Command, ...] = (
         "next prompt; the next one waiting, cycling",
         show=False,
     ),
+    Command(
+        "board.orchestrator",
+        "0",
+        "select_pinned",
+        "orchestrator",
+        "select the orchestrator; its line above the zones",
+        show=False,
+    ),
 )
 """Movement on the board; bound on the board widget so Tab beats the screen's focus keys."""
 
@@ -164,6 +172,13 @@ APP_COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "view.filter", "slash", "filter", "filter", "filter by id, title or branch", key_display="/"
+    ),
+    Command(
+        "orchestrator.send",
+        "o",
+        "send_orchestrator",
+        "orchestrator",
+        "message the orchestrator; whatever is selected",
     ),
     Command("view.clear_filter", "escape", "clear_filter", "clear", "clear the filter", show=False),
     Command(

@@ -66,3 +66,9 @@ ZONE_MEANINGS: dict[Zone, str] = {
     Zone.DONE: "merged, closed or killed (z folds and unfolds it)",
 }
 """What each zone of the board holds, one line each."""
+
+PINNED_MEANING = (
+    "the orchestrator, pinned above the zones (in none): its state and last action; "
+    "0 selects it, o messages it"
+)
+"""What the line above the zones is."""

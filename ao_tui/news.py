@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 
 from ao_tui.terminal_sink import rings_through_notifier
+from ao_tui.widgets.pinned import is_pinned, needs_operator
 from core.attention import needs_you_reason as attention_reason
 from core.attention import restored_and_waiting
-from core.models import Session, Zone
+from core.models import Role, Session, Zone
 from core.zones import zone_of
 
 if TYPE_CHECKING:
@@ -32,6 +33,15 @@ NEWS_MAX_WAIT = 1.0
 """Longest an arrival waits for its announcement while more keep coming."""
 NEWS_TIMEOUT = 8.0
 """Seconds the "needs you" line stays (less when every session on it is answered)."""
+
+
+def needs_you(session: Session) -> bool:
+    """Whether ``session`` is news when it arrives: a worker or reviewer in Needs you, or an
+    orchestrator waiting on the operator (a prompt, an exit; not merely idle, as it mostly
+    is: see :func:`ao_tui.widgets.pinned.needs_operator`)."""
+    if session.role is Role.ORCHESTRATOR:
+        return is_pinned(session) and needs_operator(session)
+    return zone_of(session) is Zone.NEEDS_YOU
 
 
 def needs_you_reason(session: Session, limit: int = REASON_MAX) -> str:
@@ -59,7 +69,7 @@ class NeedsYouNews:
 
     def observe(self, sessions: list[Session]) -> None:
         """The sessions were read: keep the line true, gather the new arrivals."""
-        current = {s.id for s in sessions if zone_of(s) is Zone.NEEDS_YOU}
+        current = {s.id for s in sessions if needs_you(s)}
         previous, self.needs_you = self.needs_you, current
         # Whatever the toasts say must still be true of the sessions just read.
         self.app.toasts.prune()

@@ -19,6 +19,8 @@ def why_not(action: str, session: Session | None) -> str | None:
 
     Short enough for one toast at 80x24; the CLI's refusal (core.closed) says it in full.
     """
+    if action == "send_orchestrator":
+        return "no orchestrator is running"
     if session is None or not is_closed(session):
         return None
     word = "merged" if is_merged(session) else session.lifecycle.value

@@ -8,6 +8,9 @@ gets a second line saying what it asks (``asks: Bash: rm -rf build``), as wide a
 allows: that is what the operator must see before answering. A reaction at work shows before
 the title (``↻ ci 1/2``); one handed to the operator gets a line of its own with the reason
 (``⚠ escalated: CI still failing after 2 fixes``), as does a message waiting to be sent.
+The orchestrator (its id says so: ``app-orchestrator``) comes first, in no zone (``-``, or
+``Needs you`` while it waits on a prompt or has exited); a reviewer's title is tagged
+``[review of app-3]`` (:mod:`ao_tui.role_tags`).
 Every text from elsewhere (titles, commands the agent wants to run) is inert
 (:mod:`core.inert`). No Rich: ``status`` must stay light.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ao_tui.role_tags import role_tag
 from core.humanize import age
 from core.inert import inert
 from core.models import (
@@ -23,6 +27,7 @@ from core.models import (
     ActivityState,
     Lifecycle,
     ReactionMark,
+    Role,
     Session,
     SessionPR,
     Zone,
@@ -140,6 +145,23 @@ def reaction_line(session: Session) -> str:
     return f"✎ {mark.key} message ready: ao-tui reactions send|drop {session.id}"
 
 
+def zone_word(session: Session) -> str:
+    """The ZONE cell: the short zone word; for the orchestrator, which is in no zone, ``-``
+    or ``Needs you`` while it waits on the operator (a prompt, an error, an exit)."""
+    if session.role is Role.ORCHESTRATOR:
+        waiting = session.lifecycle is Lifecycle.EXITED or session.activity.state in (
+            ActivityState.WAITING_INPUT,
+            ActivityState.ERROR,
+            ActivityState.EXITED,
+        )
+        return ZONE_WORDS[Zone.NEEDS_YOU] if waiting and session.lifecycle in _LIVE else "-"
+    zone = zone_of(session)
+    return ZONE_WORDS.get(zone, zone.value)
+
+
+_LIVE = frozenset({Lifecycle.RUNNING, Lifecycle.PAUSED, Lifecycle.EXITED})
+
+
 def _cut(text: str, room: int) -> str:
     return text if len(text) <= room else text[: max(0, room - 1)] + "…"
 
@@ -150,7 +172,8 @@ def render_table(sessions: Sequence[Session], now: float) -> str:
     rows: list[tuple[str, ...]] = [_HEADER]
     questions: list[str] = [""]
     notes: list[str] = [""]
-    for s in sessions:
+    # The orchestrator first, as the cockpit pins it above the zones.
+    for s in sorted(sessions, key=lambda s: s.role is not Role.ORCHESTRATOR):
         state = s.activity.state.value if s.lifecycle is Lifecycle.RUNNING else s.lifecycle.value
         state = ACTIVITY_WORDS.get(state, state)
         # A title may come from an issue, or from a database older than inert titles.
@@ -158,10 +181,13 @@ def render_table(sessions: Sequence[Session], now: float) -> str:
         badge = reaction_badge(s.reaction)
         if badge:
             title = f"{badge} {title}"
+        tag = role_tag(s) if s.role is Role.REVIEWER else ""
+        if tag:
+            title = f"[{tag}] {title}"
         rows.append(
             (
                 s.id,
-                ZONE_WORDS.get(zone_of(s), zone_of(s).value),
+                zone_word(s),
                 state,
                 age(now - s.activity.since),
                 pr_column(s.pr),

@@ -24,6 +24,7 @@ from textual.worker import Worker
 
 from ao_tui.messages import Delivered, deliver
 from ao_tui.review import review_view
+from ao_tui.role_tags import role_tag
 from ao_tui.widgets.card import state_word
 from ao_tui.widgets.pane_view import PaneView
 from ao_tui.widgets.reaction_mark import info_rows
@@ -34,7 +35,7 @@ from core.errors import AoError
 from core.event_summary import summary, waiting_text
 from core.humanize import age
 from core.inert import inert
-from core.models import Event, Session, SessionPR, Turn
+from core.models import Event, Role, Session, SessionPR, Turn
 from core.review_threads import threads_message
 from core.slots import ConversationTurns
 from core.zones import zone_of
@@ -57,6 +58,15 @@ def session_events(engine: Engine, session_id: str) -> list[Event]:
     return found
 
 
+def zone_shown(session: Session) -> str:
+    """The Info tab's zone: the orchestrator is in none (pinned above them); a reviewer's
+    says whose head it reviews."""
+    if session.role is Role.ORCHESTRATOR:
+        return "none: the orchestrator, pinned above the zones"
+    tag = role_tag(session)
+    return f"{zone_of(session).value} ({tag})" if tag else zone_of(session).value
+
+
 def info_table(session: Session, now: float, reactions: str = "on") -> Table:
     """Every fact about a session, including the signals behind its current state and the
     reaction at work (``reactions``: whether they run for it, :meth:`ReactionsView.of`)."""
@@ -69,7 +79,7 @@ def info_table(session: Session, now: float, reactions: str = "on") -> Table:
         ("title", session.title),
         ("project", session.project),
         ("agent", f"{session.agent} (attempt {session.attempt})"),
-        ("zone", zone_of(session).value),
+        ("zone", zone_shown(session)),
         (
             "lifecycle",
             session.lifecycle.value

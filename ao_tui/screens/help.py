@@ -22,6 +22,7 @@ from ao_tui.keymap import ALL_COMMANDS, keys_for
 from ao_tui.legend import (
     ACTIVITY_MEANINGS,
     LIFECYCLE_MEANINGS,
+    PINNED_MEANING,
     PR_MEANINGS,
     PR_PREFIX_MEANINGS,
     REACTION_MEANINGS,
@@ -117,6 +118,7 @@ def legend_table(palette: CardPalette) -> Table:
         table.add_row(mark, REACTION_MEANINGS[status])
     table.add_row("", "")
     table.add_row(Text("Zones", style="bold"), "sessions sort by what they need from you")
+    table.add_row(Text("0 pinned"), PINNED_MEANING)
     for index, zone in enumerate(ZONE_ORDER, start=1):
         table.add_row(Text(f"{index} {zone.value}"), ZONE_MEANINGS[zone])
     return table

