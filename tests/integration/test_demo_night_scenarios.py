@@ -10,12 +10,15 @@ test_demo_orchestrator_cli.py runs the orchestrator against the real CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
 from ao_tui.demo import write_sample_project
+from core.slots import AgentContext
+from plugins.agent.demo import DemoAgent
 from plugins.agent.demo_program.fleet import TODO_MARKER
 from plugins.agent.demo_program.tools import run_tests
 from tests.conftest import run_git
@@ -263,3 +266,20 @@ def test_the_night_stuck_worker_never_gets_ci_green(tmp_path: Path, config_dir: 
     finally:
         assert program.stop() == 0
     wait_for(lambda: program.proc.poll() is not None)
+
+
+def test_the_role_chooses_the_scenario_and_marks_the_ao_tui_calls(tmp_path: Path) -> None:
+    # A reviewer's task may quote the author's, scenario tag included: the role wins.
+    task = "Review demo-2's diff. Its task:\nFix it\ndemo-scenario: night-ci"
+    ctx = AgentContext("demo-5", "44444444-2222-3333-4444-555555555555", tmp_path, tmp_path, task)
+    agent = DemoAgent()
+    for role, scenario, actor in (
+        ("reviewer", "review", "demo-5"),
+        ("orchestrator", "orchestrate", "demo-5"),
+        ("worker", "night-ci", None),
+    ):
+        plan = agent.launch(dataclasses.replace(ctx, role=role))
+        assert plan.argv[3:5] == ["--scenario", scenario]
+        assert plan.env.get("AO_TUI_ACTOR") == actor
+        resumed = agent.resume(dataclasses.replace(ctx, role=role))
+        assert resumed.argv[3:5] == ["--scenario", scenario]
