@@ -283,3 +283,24 @@ def test_the_role_chooses_the_scenario_and_marks_the_ao_tui_calls(tmp_path: Path
         assert plan.env.get("AO_TUI_ACTOR") == actor
         resumed = agent.resume(dataclasses.replace(ctx, role=role))
         assert resumed.argv[3:5] == ["--scenario", scenario]
+
+
+def test_an_orchestrator_that_cannot_read_the_backlog_says_so_and_spawns_nothing(
+    tmp_path: Path, config_dir: Path
+) -> None:
+    canned = {
+        "status --json": {"stdout": "[]"},
+        "issues --json": {"code": 5, "stderr": "ao-tui: config: tracker.path: not found\n"},
+    }
+    bin_dir, log = recorder_bin(tmp_path / "rec", canned)
+    cwd = tmp_path / "wt"
+    cwd.mkdir()
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin"}
+    program = DemoProgram(cwd, "orchestrate", "Run the night.", env=env, config_dir=config_dir)
+    try:
+        program.wait_turns(1)
+        assert [c["argv"] for c in recorded(log)] == [["status", "--json"], ["issues", "--json"]]
+        assert "could not read the fleet or the backlog" in program.last_words()
+        assert "Error: Exit code 5" in program.screen()
+    finally:
+        assert program.stop() == 0

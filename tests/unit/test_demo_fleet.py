@@ -3,10 +3,16 @@ diffs, tolerantly (other parts of ao-tui own those texts and may reword them).""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import pytest
+
 from plugins.agent.demo_program.fleet import (
     AddedLine,
     CliRun,
     added_lines,
+    ao_tui_argv,
     handoff,
     is_cap_refusal,
     review_author,
@@ -115,3 +121,14 @@ def test_the_stuck_worker_tries_each_rounding_once_then_gives_up() -> None:
     assert len(messages) == len(TAX_TRIES) - 1
     assert text is not None and TAX_TRIES[-1] in text
     assert tax_retry(None) is None and tax_retry("someone else's file") is None
+
+
+def test_without_an_ao_tui_on_path_this_interpreter_runs_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert ao_tui_argv() == [sys.executable, "-m", "ao_tui"]
+    script = tmp_path / "ao-tui"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    assert ao_tui_argv() == [str(script)]

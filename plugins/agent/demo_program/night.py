@@ -106,10 +106,10 @@ def play_orchestrate(agent: ScriptedAgent, prompt: str, first: bool) -> None:
 def _spawn_backlog(agent: ScriptedAgent) -> None:
     status = ao(agent, ["status", "--json"], "List the sessions")
     issues = ao(agent, ["issues", "--json"], "List the open issues")
-    free = unworked_issues(status.json(), issues.json())
-    if status.code or issues.code:
-        agent.finish("I could not read the fleet or the backlog (see the errors above).")
+    if status.code or issues.code or status.json() is None or issues.json() is None:
+        agent.finish("I could not read the fleet or the backlog (see the output above).")
         return
+    free = unworked_issues(status.json(), issues.json())
     if not free:
         agent.finish("Every open issue has a session already. " + WATCHING)
         return
