@@ -132,3 +132,38 @@ def test_without_an_ao_tui_on_path_this_interpreter_runs_it(
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)
     assert ao_tui_argv() == [str(script)]
+
+
+# The texts as the tier-2 and agent-review parts of ao-tui word them (their helpers' branches
+# at the time of writing); the parsing must not depend on more than the session and the key.
+TIER2_HANDOFF = """\
+ao-tui hands you session demo-3 (project shop): the reaction ci-failed could not clear it \
+on its own.
+Why: CI still failing after 2 fixes: (failures=1), test_rounds_half_up
+Task: #3 Add sales tax at checkout (agent-stuck? no)
+Branch: ao/demo-3-3-add-sales-tax-at-checkout
+Tried: 2 fixes sent to the agent
+
+You own it now. Within 10m (by 03:12) do one of these:
+- ao-tui send demo-3 "what to do": guide its agent
+- ao-tui kill demo-3, then ao-tui spawn --issue N: start the task again
+- ao-tui escalate demo-3 "why": hand it to the human
+If you do none of them by then, the human is told.
+"""
+REVIEW_TASK = """\
+Review the changes of session demo-2 (branch ao/demo-2-2-show-prices) at commit 1a2b3c4d5e \
+against main. You review; you do not change code.
+
+The diff: `ao-tui diff demo-2` (or `git diff main...1a2b3c4d5e`).
+  ao-tui review comment demo-2 --file PATH --line N "what is wrong and how to fix it"
+"""
+
+
+def test_the_tier2_hand_off_and_the_review_task_as_ao_tui_words_them() -> None:
+    found = handoff(TIER2_HANDOFF, "demo-orchestrator")
+    assert found is not None and (found.session_id, found.key) == ("demo-3", "ci-failed")
+    assert review_author(REVIEW_TASK, "demo-7") == "demo-2"
+    # The key the hand-off names as its reaction wins over others its facts mention.
+    other = TIER2_HANDOFF.replace("reaction ci-failed", "reaction merge-conflicts")
+    found = handoff(other, "demo-orchestrator")
+    assert found is not None and found.key == "merge-conflicts"

@@ -41,7 +41,20 @@ REACTION_KEYS = (
     "approved-and-green",
 )
 """Reaction keys a hand-off may name (the one found becomes the reason)."""
-_HANDOFF_WORDS = ("escalat", "budget", "tier 2", "tier-2", "attempts", "gave up", "spent")
+_HANDOFF_WORDS = (
+    "escalat",
+    "budget",
+    "tier 2",
+    "tier-2",
+    "attempts",
+    "gave up",
+    "spent",
+    "hands you",
+    "could not clear",
+)
+_REACTION_FIELD = re.compile(
+    r"\b(?:reaction|key)\s*[:=]?\s*[`'\"]?([a-z]+(?:-[a-z]+)+)", re.IGNORECASE
+)
 _SESSION_FIELD = re.compile(
     r"\bsession(?:\s+id)?\s*[:=]?\s*[`'\"]?([A-Za-z0-9][\w.-]*-\d+)\b", re.IGNORECASE
 )
@@ -174,7 +187,9 @@ def handoff(message: str, own_id: str = "") -> Handoff | None:
     session_id = next((c for c in candidates if c != own_id and c not in REACTION_KEYS), "")
     if not session_id:
         return None
-    key = next((key for key in REACTION_KEYS if key in lowered), "")
+    named = [m.group(1).lower() for m in _REACTION_FIELD.finditer(message)]
+    key = next((key for key in named if key in REACTION_KEYS), "")
+    key = key or next((key for key in REACTION_KEYS if key in lowered), "")
     return Handoff(session_id, key)
 
 
@@ -182,14 +197,13 @@ def handoff(message: str, own_id: str = "") -> Handoff | None:
 
 
 def review_author(task: str, own_id: str = "") -> str:
-    """The session whose work a reviewer's task names: an ``author`` field, else the first
-    session id in it that is not the reviewer's own; "" when it names none."""
-    for match in _AUTHOR_FIELD.finditer(task):
-        if match.group(1) != own_id:
-            return match.group(1)
-    for match in _SESSION_ID.finditer(task):
-        if match.group(1) != own_id:
-            return match.group(1)
+    """The session whose work a reviewer's task names: an ``author`` field, else a
+    ``session ID`` phrase, else the first session id in it that is not the reviewer's own;
+    "" when it names none."""
+    for pattern in (_AUTHOR_FIELD, _SESSION_FIELD, _SESSION_ID):
+        for match in pattern.finditer(task):
+            if match.group(1) != own_id:
+                return match.group(1)
     return ""
 
 
