@@ -11,6 +11,7 @@ from __future__ import annotations
 import tempfile
 import time
 import types
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from tests.support.engine import wait_for
 SPEED = 4.0
 ORCHESTRATOR = "demo-orchestrator"
 NIGHT_VERBS = ("start", "review", "escalate")
+FINDINGS_KEYS = ("changes-requested", "bugbot-comments")
 _missing = [verb for verb in NIGHT_VERBS if verb not in main.commands]
 
 
@@ -145,16 +147,25 @@ def test_a_small_night_runs_with_no_human_key_pressed(night: DemoSandbox) -> Non
     _spawned_by_the_orchestrator(night)
     fixer = _ci_fixed(night)
 
-    # An agent reviews: changes requested on the TODO(demo), the author resolves it, a new
-    # head gets a new review, which approves; approved green work merges on its own.
+    # An agent reviews: changes requested on the TODO(demo), the findings pasted to the author
+    # (by changes-requested, or bugbot-comments: an agent's threads are a bot's), the author
+    # resolves them, a new head gets a new review, which approves; approved green work merges
+    # on its own.
     author = _worker_on(engine, "2")
     wait_for(lambda: engine.get(author.id).lifecycle is Lifecycle.MERGED, timeout=300, interval=0.5)
-    assert [outcome for outcome, _ in _reactions(engine, author.id, "changes-requested")][:1] == [
-        "delivered"
+    verdicts = [e.data.get("verdict") for e in _events(engine, author.id) if e.kind == "review"]
+    assert verdicts == ["changes_requested", "approved"]
+    forwarded = [
+        outcome
+        for key in FINDINGS_KEYS
+        for outcome, _ in _reactions(engine, author.id, key)
+        if outcome == "delivered"
     ]
-    assert "Handle negative amounts in format_price()" in _subjects(night, author)
+    assert forwarded, "the review's findings never reached the author"
+    landed = run_git(night.root / "shop", "log", "--format=%s", "main").splitlines()
+    assert "Handle negative amounts in format_price()" in landed
     reviewers = [s for s in engine.list() if s.role is Role.REVIEWER and author.id in s.prompt]
-    assert len(reviewers) >= 2  # one per head: the one with the TODO, the one without
+    assert len(reviewers) == 2  # one per head: the one with the TODO, the one without
     merged = run_git(night.root / "shop", "show", "main:shop/pricing.py")
     assert "def format_price" in merged and TODO_MARKER not in merged
     wait_for(lambda: engine.get(fixer.id).lifecycle is Lifecycle.MERGED, timeout=300, interval=0.5)
@@ -170,14 +181,32 @@ def test_a_small_night_runs_with_no_human_key_pressed(night: DemoSandbox) -> Non
     ]
     assert needs_you == [stuck.id]
 
-    # No human key: every message any agent got was a reaction's.
-    sends = [e for e in _events(engine) if e.kind == "message"]
-    told = [
-        e
-        for e in _events(engine)
+    # No human key: every message a worker got was a reaction's, every one the orchestrator
+    # got was a hand-off, every verdict an agent reviewer's, every merge the reaction's.
+    events = _events(engine)
+    workers = {s.id for s in _workers(night)}
+    sends = Counter(e.session_id for e in events if e.kind == "message")
+    told = Counter(
+        e.session_id
+        for e in events
         if e.kind == "reaction" and e.data.get("outcome") in ("delivered", "queued", "sent")
+    )
+    handed = sum(
+        1 for e in events if e.kind == "reaction" and e.data.get("outcome") == "orchestrator"
+    )
+    assert {sid: n for sid, n in sends.items() if sid in workers} == told
+    assert sends[ORCHESTRATOR] == handed == 1
+    reviewer_ids = {s.id for s in engine.list() if s.role is Role.REVIEWER}
+    assert {e.data.get("by") for e in events if e.kind == "review"} <= reviewer_ids
+    merges = [e.session_id for e in events if e.kind == "merged"]
+    auto = [
+        e.session_id
+        for e in events
+        if e.kind == "reaction"
+        and e.data.get("key") == "approved-and-green"
+        and e.data.get("outcome") == "merged"
     ]
-    assert len(sends) == len(told)
+    assert sorted(merges) == sorted(auto) == sorted([fixer.id, author.id])
     assert night.watcher is not None and night.watcher.errors == []
 
 
