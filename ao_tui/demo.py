@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,10 +183,11 @@ class DemoError(EngineError):
     """The sandbox could not be built; the message says what to do."""
 
 
-def write_sample_project(repo: Path) -> None:
-    """Write the sample project into ``repo`` and commit it on ``main``."""
+def write_sample_project(repo: Path, extra: Mapping[str, str] | None = None) -> None:
+    """Write the sample project (and the ``extra`` files) into ``repo``; commit it on
+    ``main``."""
     repo.mkdir(parents=True, exist_ok=True)
-    for relative, text in SAMPLE_PROJECT.items():
+    for relative, text in {**SAMPLE_PROJECT, **(extra or {})}.items():
         target = repo / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -226,7 +227,8 @@ def config_text(repo: Path, claude_dir: Path, speed: float) -> str:
         "reactions:\n"
         "  ci-failed: {auto: true, action: send-to-agent, retries: 2, escalateAfter: 2}\n"
         "  agent-exited: {action: notify}\n"
-        "# The demo agent does not review code: no reviewer is spawned for a green head.\n"
+        "# No agent review here (`ao-tui demo --night` shows one): the quick demo's green\n"
+        "# heads wait for you.\n"
         "  agent-review: {auto: false}\n"
     )
 
@@ -473,17 +475,28 @@ def build_demo(root: Path | None = None, *, sessions: int = 6, speed: float = 1.
     return sandbox
 
 
+ConfigText = Callable[[Path, Path, float], str]
+"""The sandbox's config from its repository, its ``CLAUDE_CONFIG_DIR`` and the speed."""
+
+
 def _prepare(
-    root: Path, speed: float, saved: dict[str, str | None], extra_dirs: list[Path]
+    root: Path,
+    speed: float,
+    saved: dict[str, str | None],
+    extra_dirs: list[Path],
+    *,
+    config: ConfigText = config_text,
+    files: Mapping[str, str] | None = None,
 ) -> DemoSandbox:
-    """Files, environment and engine of a new sandbox (nothing started yet)."""
+    """Files, environment and engine of a new sandbox (nothing started yet): ``config``
+    writes its config, ``files`` are added to the sample project."""
     repo = root / PROJECT_ID
-    write_sample_project(repo)
+    write_sample_project(repo, files)
     claude_dir = root / "claude"
     claude_dir.mkdir()
     home = root / "home"
     config_path = root / "ao.config.yaml"
-    config_path.write_text(config_text(repo, claude_dir, speed), encoding="utf-8")
+    config_path.write_text(config(repo, claude_dir, speed), encoding="utf-8")
 
     socket = os.environ.get(SOCKET_ENV) or ""
     owns_server = not socket

@@ -33,7 +33,7 @@ from core.naming import branch_name, title_from
 from core.permission_policy import prepare_agent, require_support
 from core.plugin_access import PluginAccess, live_pane
 from core.project_checks import usable_base
-from core.provenance import ACTOR_ENV, stamp_worktree
+from core.provenance import stamp_worktree
 from core.redact import redact_here
 from core.role_launch import require_role_support, role_plan
 from core.session_cap import session_slot
@@ -282,9 +282,6 @@ def start_process(plugins: PluginAccess, session: Session, plan: LaunchPlan) -> 
         plan_env=plan.env,
         session_id=session.id,
     )
-    if session.role is not Role.WORKER:
-        # Its `ao-tui` calls act for it: a reviewer's verdict is its own, events say "by".
-        env[ACTOR_ENV] = session.id
     try:
         pipe = make_pipe(plugins.locations.session_dir(session.id))
     except OSError as exc:

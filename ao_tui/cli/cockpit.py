@@ -60,7 +60,13 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     is_flag=True,
     help="Print the board every second for 20 s instead of opening the cockpit.",
 )
-def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
+@click.option(
+    "--night",
+    is_flag=True,
+    help="A small night instead: the demo orchestrator spawns workers from a task file; CI "
+    "fails and is fixed, an agent reviews, work merges, one session reaches you.",
+)
+def demo(keep: bool, sessions: int, speed: float, headless: bool, night: bool) -> None:
     """Open the cockpit on a throwaway sandbox of scripted demo agents.
 
     Needs only tmux and git: no agent install, no network, no GitHub. The agents are
@@ -69,6 +75,7 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
     something to show. Everything is removed on exit unless --keep is given.
     """
     from ao_tui.demo import build_demo, hangup_exits, quit_message
+    from ao_tui.demo_night import build_night
 
     click.echo("ao-tui: building the demo sandbox…", err=True)
     # A closed terminal (SIGHUP) or a kill (SIGTERM) must still remove the sandbox: the
@@ -78,7 +85,10 @@ def demo(keep: bool, sessions: int, speed: float, headless: bool) -> None:
     app: Any = None
     with hangup_exits(lambda: app.exit() if app is not None else None):
         with _errors():
-            sandbox = build_demo(sessions=sessions, speed=speed)
+            if night:
+                sandbox = build_night(speed=speed)
+            else:
+                sandbox = build_demo(sessions=sessions, speed=speed)
         try:
             if headless:
                 click.echo(f"demo sandbox in {sandbox.root}; the board every second for 20 s")

@@ -16,6 +16,7 @@ from pathlib import Path
 from core.slots import AgentContext, LaunchPlan, SlotError
 from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from plugins.agent.demo_program import SCENARIOS, SPEED_ENV, scenario_from_prompt
+from plugins.agent.demo_program.scenario import ROLE_SCENARIOS
 
 PROGRAM_MODULE = "plugins.agent.demo_program"
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +25,11 @@ SOURCE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def demo_scenario(ctx: AgentContext) -> str | None:
-    """The scenario to play: ``extra["demo_scenario"]``, else the prompt's
-    ``demo-scenario: NAME`` line; None lets the program derive one from the session id."""
+    """The scenario to play: the role's (the orchestrator, a reviewer), else
+    ``extra["demo_scenario"]``, else the prompt's ``demo-scenario: NAME`` line; None lets
+    the program derive one from the session id."""
+    if ctx.role in ROLE_SCENARIOS:
+        return ROLE_SCENARIOS[ctx.role]
     chosen = ctx.extra.get("demo_scenario")
     if isinstance(chosen, str) and chosen in SCENARIOS:
         return chosen
@@ -53,13 +57,15 @@ class DemoAgent(ClaudeCodeAgent):
                 pass  # the program falls back to its default speed
         return argv
 
-    def _plan(self, argv: list[str]) -> LaunchPlan:
-        """The launch plan, with this package importable from the worktree."""
+    def _plan(self, ctx: AgentContext, argv: list[str]) -> LaunchPlan:
+        """The launch plan, with this package importable from the worktree (a session with a
+        role gets its ``ao-tui`` launcher and actor from :mod:`core.role_launch`)."""
         paths = [
             str(SOURCE_ROOT),
             *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep)),
         ]
-        return LaunchPlan(argv=argv, env={"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))})
+        env = {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+        return LaunchPlan(argv=argv, env=env)
 
     def launch(self, ctx: AgentContext) -> LaunchPlan:
         """Start the program on ``ctx.prompt`` with the session's pinned uuid."""
@@ -68,13 +74,13 @@ class DemoAgent(ClaudeCodeAgent):
         argv = [*self._program_argv(ctx), "--session-id", ctx.agent_session_id]
         if ctx.prompt:
             argv += ["--", ctx.prompt]
-        return self._plan(argv)
+        return self._plan(ctx, argv)
 
     def resume(self, ctx: AgentContext) -> LaunchPlan:
         """Continue the same conversation (and transcript) after an exit or a kill."""
         if not ctx.agent_session_id:
             raise SlotError("the demo agent cannot resume without the session's uuid")
-        return self._plan([*self._program_argv(ctx), "--resume", ctx.agent_session_id])
+        return self._plan(ctx, [*self._program_argv(ctx), "--resume", ctx.agent_session_id])
 
     def role_plan(self, ctx: AgentContext, plan: LaunchPlan, instructions: str) -> LaunchPlan:
         """The plan as it is: the scripted program plays its scenario and reads no

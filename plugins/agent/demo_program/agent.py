@@ -24,6 +24,7 @@ from plugins.agent.demo_program.changes import (
 )
 from plugins.agent.demo_program.interrupts import Quit, TurnInterrupted, permission_answer
 from plugins.agent.demo_program.keys import Key
+from plugins.agent.demo_program.night import NIGHT_PLAYS
 from plugins.agent.demo_program.scenario import (
     API_ERROR_TEXT,
     FRAME,
@@ -160,7 +161,10 @@ class ScriptedAgent:
             "exit": self.play_exit,
         }
         try:
-            play[self.options.scenario](prompt, first)
+            if self.options.scenario in NIGHT_PLAYS:
+                NIGHT_PLAYS[self.options.scenario](self, prompt, first)
+            else:
+                play[self.options.scenario](prompt, first)
         except TurnInterrupted:
             self.interrupted()
 

@@ -12,16 +12,27 @@ MODEL = "ao-tui-demo-script"
 SPEED_ENV = "AO_TUI_DEMO_SPEED"
 """Environment variable giving the default ``--speed`` (the sandbox sets it per project)."""
 
-SCENARIOS: tuple[str, ...] = (
+DERIVED_SCENARIOS: tuple[str, ...] = (
     "permission",
     "commit-and-idle",
     "long-work",
     "failing-test",
     "error",
-    "exit",
 )
-DERIVED_SCENARIOS = SCENARIOS[:-1]
 """Scenarios picked when none is asked for: a demo agent never quits unless told to."""
+NIGHT_SCENARIOS: tuple[str, ...] = (
+    "orchestrate",
+    "review",
+    "night-ci",
+    "night-review",
+    "night-stuck",
+)
+"""The small night of ``ao-tui demo --night``: the orchestrator, the reviewer, and workers
+whose CI is fixed, whose review goes round once, and whose CI is never fixed."""
+SCENARIOS: tuple[str, ...] = (*DERIVED_SCENARIOS, "exit", *NIGHT_SCENARIOS)
+ROLE_SCENARIOS: dict[str, str] = {"orchestrator": "orchestrate", "reviewer": "review"}
+"""The scenario a session plays for its role, whatever its prompt says (a reviewer's task
+may quote the author's, scenario tag included)."""
 _SCENARIO_TAG = re.compile(r"^[ \t]*demo-scenario:[ \t]*([a-z-]+)[ \t]*$", re.MULTILINE)
 
 MAX_WIDTH = 80
