@@ -6,7 +6,10 @@ Each session gets an **outcome**:
 - ``escalated``: a reaction handed it to the operator and it is still alive;
 - ``killed``: someone killed it;
 - ``died``: its agent exited or its tmux session went away;
-- ``open``: alive with a PR waiting; ``working``: alive, no PR yet; ``done``: ended.
+- ``open``: alive with a PR waiting; ``working``: alive, no PR yet; ``done``: ended;
+- ``reviewing`` / ``reviewed``: an agent reviewer, at work or ended (it ends once it has
+  given its verdict); ``orchestrating``: the project's orchestrator (``stopped`` once ended).
+  These are no task of the backlog: they are counted apart and carry no cause.
 
 ``escalated``, ``killed`` and ``died`` carry a **cause** (:func:`core.report.causes.classify`)
 read from the API error text, the exit status and the reaction history.
@@ -21,13 +24,26 @@ from typing import Any
 
 from core.config_report import ReportConfig
 from core.inert import inert
-from core.models import ACTIVE_LIFECYCLES, Lifecycle, Session
+from core.models import ACTIVE_LIFECYCLES, Lifecycle, Role, Session
+from core.reactions.handoff import HAND_KEY
 from core.report.causes import classify
 from core.report.cost import usage_of
 from core.report.tally import Tally, tally_events
 from core.store import Store
 
-OUTCOMES = ("merged", "open", "escalated", "working", "killed", "died", "done")
+OUTCOMES = (
+    "merged",
+    "open",
+    "escalated",
+    "working",
+    "killed",
+    "died",
+    "done",
+    "reviewing",
+    "reviewed",
+    "orchestrating",
+    "stopped",
+)
 """Every outcome, in the order the summary names them."""
 _WITH_CAUSE = frozenset({"escalated", "killed", "died"})
 
@@ -131,6 +147,11 @@ def build_report(
 
 
 def _outcome(session: Session) -> str:
+    alive = session.lifecycle in ACTIVE_LIFECYCLES
+    if session.role is Role.REVIEWER:
+        return "reviewing" if alive else "reviewed"
+    if session.role is Role.ORCHESTRATOR:
+        return "orchestrating" if alive else "stopped"
     if session.lifecycle is Lifecycle.MERGED:
         return "merged"
     if session.lifecycle is Lifecycle.KILLED:
@@ -162,6 +183,10 @@ def _line(session: Session, tally: Tally, config: ReportConfig) -> SessionLine:
         evidence = _evidence(session, tally)
         mark = session.reaction
         key = mark.key if mark is not None else tally.escalation_key
+        if key == HAND_KEY and tally.handed_key:
+            # Escalated by the orchestrator after a reaction handed it the session: the
+            # reaction's key says what went wrong.
+            key = tally.handed_key
         if outcome == "killed" and not tally.escalation_key and mark is None:
             # Killed with no reaction behind it: the operator's own call, said as such.
             evidence = [text for text in evidence if text != session.lifecycle_reason]

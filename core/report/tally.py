@@ -47,6 +47,8 @@ class Tally:
     reaction_restores: int = 0
     merged_at: float | None = None
     escalation_key: str = ""
+    handed_key: str = ""
+    """The key of the last reaction that handed the session to the orchestrator (tier 2)."""
     escalation_reasons: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -86,6 +88,8 @@ class Tally:
             self.reaction_restores += 1
         if outcome in _FIRED:
             self.reactions += 1
+        if outcome == "orchestrator":
+            self.handed_key = str(data.get("key") or "")
         if outcome == "escalated":
             self.escalation_key = str(data.get("key") or "")
             if data.get("reason"):

@@ -24,6 +24,7 @@ from core.models import (
     ActivityState,
     Lifecycle,
     ReactionMark,
+    Role,
     Session,
     SessionPR,
     SignalSource,
@@ -245,6 +246,49 @@ def test_rows_counts_and_causes_match_the_night(night: Engine) -> None:
     assert by_id["app-10"].why == "killed by operator"
 
 
+def test_the_orchestrator_and_reviewers_are_counted_apart(config: Path) -> None:
+    # The demo night's shape: the orchestrator, a reviewer that ended after its verdict,
+    # and a worker the orchestrator escalated after ci-failed handed it over.
+    engine = make_engine(config)
+    night = [
+        (_session("app-orchestrator", 8, role=Role.ORCHESTRATOR), []),
+        (
+            _session(
+                "app-2",
+                7,
+                role=Role.REVIEWER,
+                lifecycle=Lifecycle.KILLED,
+                lifecycle_reason="discarded",
+            ),
+            [],
+        ),
+        (
+            _session(
+                "app-3",
+                7,
+                reaction=_escalated("orchestrator", "over budget (escalated by app-orchestrator)"),
+            ),
+            [
+                (6, "reaction", {"key": "ci-failed", "outcome": "orchestrator", "tier": 2}),
+                (5, "reaction", {"key": "orchestrator", "outcome": "escalated", "tier": 3}),
+            ],
+        ),
+    ]
+    for session, events in night:
+        engine.store.insert_session(session, event=("spawned", {"branch": session.branch}))
+        with engine.store.transaction() as db:
+            for hours_ago, kind, data in events:
+                append_event_at(db, session.id, kind, data, NOW - hours_ago * HOUR)
+    report = build_report(engine.store, engine.config.report, now=NOW)
+    got = {line.session: (line.outcome, line.cause) for line in report.lines}
+    assert got == {
+        "app-orchestrator": ("orchestrating", ""),
+        "app-2": ("reviewed", ""),
+        "app-3": ("escalated", "CI"),
+    }
+    assert summary(report) == "3 sessions · 1 escalated (1 CI) · 1 reviewed · 1 orchestrating"
+
+
 def test_tokens_and_cost_reported_or_priced_by_the_config_table(night: Engine) -> None:
     lines = {line.session: line for line in build_report(night.store, night.config.report).lines}
     assert (lines["app-1"].tokens, lines["app-1"].cost_usd) == (48_200, 0.61)
@@ -285,6 +329,10 @@ def test_cli_json_shape(night: Engine, config: Path) -> None:
         "killed": 1,
         "died": 2,
         "done": 0,
+        "reviewing": 0,
+        "reviewed": 0,
+        "orchestrating": 0,
+        "stopped": 0,
     }
     assert doc["causes"]["escalated"] == {"auth": 2, "CI": 1, "conflict": 1}
     assert doc["tokens"] == 48_200 + 1_100_000
