@@ -39,6 +39,7 @@ from tests.support.reactions_world import (
     reacting,
     until,
 )
+from tests.support.role_shell import role_shell_registry
 
 pytestmark = pytest.mark.reactions
 
@@ -77,7 +78,9 @@ async def test_a_spent_budget_reaches_the_orchestrator_and_its_escalation_the_hu
             f"notifiers:\n  hook: {{plugin: webhook, url: {json.dumps(hook.url)}}}\n"
             "notificationRouting:\n  urgent: [hook]\n"
         )
-        world = make_world(tmp_path, git_repo, "flail", extra=notify)
+        world = make_world(
+            tmp_path, git_repo, "flail", extra=notify, registry=role_shell_registry()
+        )
         chief = world.engine.spawn("app", "run the fleet", role=Role.ORCHESTRATOR, session_id=CHIEF)
         await until(lambda: world.record(chief).exists(), what="the orchestrator ready")
         session = world.spawn()
@@ -167,7 +170,7 @@ async def test_a_spent_budget_reaches_the_orchestrator_and_its_escalation_the_hu
 async def test_a_daemon_killed_mid_handoff_neither_doubles_nor_forgets(
     tmp_path: Path, git_repo: Path, fault: str, settled: str, told: str
 ) -> None:
-    world = make_world(tmp_path, git_repo, "flail")
+    world = make_world(tmp_path, git_repo, "flail", registry=role_shell_registry())
     chief = world.engine.spawn("app", "run the fleet", role=Role.ORCHESTRATOR, session_id=CHIEF)
     await until(lambda: world.record(chief).exists(), what="the orchestrator ready")
     session = world.spawn()

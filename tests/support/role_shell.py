@@ -1,4 +1,5 @@
-"""The shell agent able to run a reviewer, for the agent-review tests.
+"""The shell agent able to run a role (reviewer, orchestrator), for the agent-review and
+tier-2 tests.
 
 ao-tui refuses a session with a role on an agent that cannot enforce the role's rules
 (:class:`core.slots.RoleSupport`, :mod:`core.role_launch`); the shell agent is not one. The
@@ -18,9 +19,9 @@ from plugins.agent.shell import ShellAgent
 
 
 class RoleShellAgent(ShellAgent):
-    """:class:`ShellAgent` that accepts the reviewer role (its command runs as it is)."""
+    """:class:`ShellAgent` that accepts the roles (its command runs as it is)."""
 
-    roles = frozenset({"reviewer"})
+    roles = frozenset({"reviewer", "orchestrator"})
 
     def apply_role(self, ctx: AgentContext) -> list[str]:
         """No tool rules: the scripted command runs no tools."""
