@@ -40,60 +40,64 @@ EXPECTED: dict[str, ActivityState] = {
     "claude/real-2.1.197/session-b-transcript.jsonl": IDLE,
     "claude/real-2.1.197/session-c-transcript.jsonl": IDLE,  # interrupted
 }
-# claude-2.1.197/: each scenario's final transcript and its snapshots.
-for _name, _state in {
-    "01-simple-idle": IDLE,
-    "02-permission": IDLE,
-    "02b-write-permission": IDLE,
-    "03-interrupt": IDLE,
-    "04-api-500-default-retries": ERROR,
-    "04b-api-500-max-retries-2": ERROR,
-    "04c-api-429-max-retries-2": ERROR,
-    "04d-api-timeout-ms": ERROR,
-    "05-second-message": IDLE,
-    "07-resume": IDLE,
-    # The transcript cannot see these (the pane and hooks do): Escape before the first
-    # token leaves the prompt last; a kill at the permission prompt leaves a new prompt.
-    "03b-interrupt-before-first-token": WORKING,
-    "06-killed": WORKING,
-}.items():
-    EXPECTED[f"claude-2.1.197/{_name}/transcript.jsonl"] = _state
-EXPECTED.update(
-    {
-        f"claude-2.1.197/{step}.transcript.jsonl": state
-        for step, state in {
-            "01-simple-idle/01-idle": IDLE,
-            "01-simple-idle/02-idle-notified": IDLE,
-            "01-simple-idle/03-killed-by-tmux": IDLE,
-            "02-permission/01-waiting": WORKING,  # the prompt is on the pane only
-            "02-permission/02-waiting-notified": WORKING,
-            "02-permission/03-tool-running": WORKING,
-            "02-permission/04-idle": IDLE,
-            "02b-write-permission/01-waiting": WORKING,
-            "02b-write-permission/02-idle": IDLE,
-            "03-interrupt/01-streaming": WORKING,
-            "03-interrupt/02-interrupted": IDLE,
-            "03b-interrupt-before-first-token/01-waiting-first-token": WORKING,
-            "03b-interrupt-before-first-token/02-escaped": WORKING,
-            "04-api-500-default-retries/01-retrying": WORKING,  # 2.1.197 logs no retries
-            "04-api-500-default-retries/02-gave-up": ERROR,
-            "04b-api-500-max-retries-2/01-gave-up": ERROR,
-            "04c-api-429-max-retries-2/01-gave-up": ERROR,
-            "04d-api-timeout-ms/01-gave-up": ERROR,
-            "05-second-message/01-pasted-before-enter": IDLE,
-            "05-second-message/02-second-answered": IDLE,
-            "05-second-message/03-multiline-pasted-before-enter": IDLE,
-            "05-second-message/04-multiline-answered": IDLE,
-            "05-second-message/05-queued": WORKING,
-            "05-second-message/06-queue-drained": IDLE,
-            "06-killed/01-waiting": WORKING,
-            "06-killed/02-killed": WORKING,
-            "07-resume/01-resumed": WORKING,
-            "07-resume/02-answered": IDLE,
-            "07-resume/03-session-id-reused": IDLE,
-        }.items()
-    }
-)
+# claude-2.1.197/: each scenario's snapshots (``<step>.transcript.jsonl``) and its final
+# transcript (``transcript.jsonl``, named by the scenario alone), grouped by what they mean.
+CAPTURED_BY_STATE: dict[ActivityState, list[str]] = {
+    IDLE: [
+        "01-simple-idle",
+        "01-simple-idle/01-idle",
+        "01-simple-idle/02-idle-notified",
+        "01-simple-idle/03-killed-by-tmux",
+        "02-permission",
+        "02-permission/04-idle",
+        "02b-write-permission",
+        "02b-write-permission/02-idle",
+        "03-interrupt",
+        "03-interrupt/02-interrupted",
+        "05-second-message",
+        "05-second-message/01-pasted-before-enter",  # end_turn: idle before its markers
+        "05-second-message/02-second-answered",
+        "05-second-message/03-multiline-pasted-before-enter",
+        "05-second-message/04-multiline-answered",
+        "05-second-message/06-queue-drained",
+        "07-resume",
+        "07-resume/02-answered",
+        "07-resume/03-session-id-reused",
+    ],
+    ERROR: [
+        "04-api-500-default-retries",
+        "04-api-500-default-retries/02-gave-up",
+        "04b-api-500-max-retries-2",
+        "04b-api-500-max-retries-2/01-gave-up",
+        "04c-api-429-max-retries-2",
+        "04c-api-429-max-retries-2/01-gave-up",
+        "04d-api-timeout-ms",
+        "04d-api-timeout-ms/01-gave-up",
+    ],
+    # What the transcript cannot see (the pane and hooks do): a permission prompt (it ends
+    # on the tool_use either way), Escape before the first token and a kill (the prompt is
+    # last), retries (2.1.197 logs none).
+    WORKING: [
+        "02-permission/01-waiting",
+        "02-permission/02-waiting-notified",
+        "02-permission/03-tool-running",
+        "02b-write-permission/01-waiting",
+        "03-interrupt/01-streaming",
+        "03b-interrupt-before-first-token",
+        "03b-interrupt-before-first-token/01-waiting-first-token",
+        "03b-interrupt-before-first-token/02-escaped",
+        "04-api-500-default-retries/01-retrying",
+        "05-second-message/05-queued",
+        "06-killed",
+        "06-killed/01-waiting",
+        "06-killed/02-killed",
+        "07-resume/01-resumed",
+    ],
+}
+for _state, _steps in CAPTURED_BY_STATE.items():
+    for _step in _steps:
+        _file = f"{_step}.transcript.jsonl" if "/" in _step else f"{_step}/transcript.jsonl"
+        EXPECTED[f"claude-2.1.197/{_file}"] = _state
 """The state each 2.1.x transcript alone means, by its path under tests/fixtures."""
 
 
