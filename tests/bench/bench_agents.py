@@ -5,7 +5,7 @@ driven alike by :mod:`tests.bench.agent_driver` (an agent whose binary is missin
 "skipped" row). The agents' own clocks:
 
 - Claude Code: asked = the stand-in receiving the prompt it answers with a ``Bash``
-  tool_use; turn end = the transcript's last assistant line;
+  tool_use; turn end = Claude firing its Stop hook (ao-tui's hook log stamps it);
 - Codex: see :mod:`tests.bench.bench_codex`;
 - Aider: asked = the stand-in receiving the prompt it answers with a new file (Aider then
   asks "Create new file?" on its screen only); turn end = the chat history's last write
@@ -14,16 +14,17 @@ driven alike by :mod:`tests.bench.agent_driver` (an agent whose binary is missin
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 
+from core.engine import Engine
 from core.git import run_git
 from core.models import Session
 from plugins.agent.aider import AiderAgent
 from plugins.agent.aider.plugin import HISTORY_FILE
+from plugins.agent.claude_code.hooks import parse_hook_log
+from plugins.agent.claude_code.plugin import HOOK_LOG
 from tests.bench.agent_driver import (
     AgentBench,
     Row,
@@ -37,19 +38,19 @@ from tests.bench.bench_codex import CODEX
 from tests.bench.sandbox import Sandbox
 
 
-def _claude_turn_ended(session: Session) -> float:
-    """When Claude wrote the last assistant line of the session's transcript.
+def _claude_turn_ended(engine: Engine, session: Session) -> float:
+    """When Claude fired the Stop hook that ended the session's last turn.
 
-    That line ends the turn: Claude then fires its Stop hook (which reports idle) and only
-    writes its turn markers once the hook has finished, so they may come after the report.
+    Stop is Claude's own turn-end announcement; its transcript markers come only once the
+    hooks have finished, so they may follow the report. Claude's own gap between its last
+    assistant line and Stop (ms to ~0.5 s) is not counted: it is not detection.
     """
-    stamp = ""
-    path = Path(str(session.extra["transcript_path"]))
-    for line in path.read_text().splitlines():
-        entry = json.loads(line)
-        if entry.get("type") == "assistant" and not entry.get("isSidechain"):
-            stamp = entry["timestamp"]
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    log = engine.locations.session_dir(session.id) / HOOK_LOG
+    stops = [r.at for r in parse_hook_log(log.read_text().splitlines()) if r.event == "Stop"]
+    ended = stops[-1] if stops else None
+    if ended is None:
+        raise RuntimeError(f"{session.id}: idle reported with no Stop hook logged")
+    return ended
 
 
 @contextmanager
@@ -61,11 +62,12 @@ def claude_world(box: Sandbox, binary: Path) -> Iterator[World]:
     with AnthropicStandin() as standin:
         # Onboarding and the key are answered here; the plugin trusts each new worktree.
         env = claude_env(box.root / "claude-home", standin.base_url, box.repo)
+        engine = agent_engine(box, "claude-code", binary, env)
         yield World(
-            engine=agent_engine(box, "claude-code", binary, env),
+            engine=engine,
             task=lambda i: f"RUN_BASH touch {sample_file(i)}",
             asked_at=lambda i: first_mention(standin.message_requests(), i),
-            ended_at=_claude_turn_ended,
+            ended_at=lambda session: _claude_turn_ended(engine, session),
         )
 
 

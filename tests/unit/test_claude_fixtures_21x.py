@@ -160,9 +160,16 @@ def test_the_first_turn_idles_at_its_stop_hook_before_its_markers() -> None:
     state = read_transcript(lines[: hook + 1])
     signal = state.signal()
     assert signal is not None and signal.state is IDLE
-    # and the next prompt starts a new turn
-    state.fold_lines(lines[hook + 1 :])
-    assert state.signal() is not None
+    # The markers Claude writes once the hook has finished keep it idle, dated by them.
+    markers = lines[hook + 1 : hook + 3]
+    assert [json.loads(line)["subtype"] for line in markers] == [
+        "stop_hook_summary",
+        "turn_duration",
+    ]
+    state.fold_lines(markers)
+    after = state.signal()
+    assert after is not None and after.state is IDLE
+    assert state.turn_ended_at == parse_timestamp(json.loads(markers[-1])["timestamp"])
 
 
 @pytest.mark.parametrize(
