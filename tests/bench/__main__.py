@@ -6,6 +6,7 @@ NAME picks the benchmarks whose function name contains it (``status``, ``idle_cp
 import sys
 
 from tests.bench import (
+    bench_agents,
     bench_cockpit,
     bench_codex,
     bench_foundation,
@@ -25,6 +26,7 @@ BENCHMARKS = [
     *bench_reactions.BENCHMARKS,
     *bench_soak.BENCHMARKS,
     *bench_codex.BENCHMARKS,
+    *bench_agents.BENCHMARKS,
 ]
 
 only = sys.argv[1] if len(sys.argv) > 1 else None

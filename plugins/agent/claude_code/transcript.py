@@ -14,7 +14,8 @@ What the state tracks, and why:
   none), then a synthetic assistant line (``isApiErrorMessage: true`` / model
   ``<synthetic>``), followed by a turn marker, when Claude gives up (an error);
 - turn ends (``system`` ``turn_duration`` / ``stop_hook_summary``), since ``stop_reason``
-  is null on most assistant lines;
+  is null on most assistant lines; and a Stop hook starting (``progress``/``hook_progress``,
+  2.1.x), since those markers are written only once the hooks finish;
 - the recent user prompts with their times, the proof that an injected message arrived;
 - token usage, deduplicated per API message (each content block is its own line and
   repeats the message's usage).
@@ -231,6 +232,8 @@ class TranscriptState(ConversationFold):
             self._fold_system(entry, at)
         elif kind == "queue-operation":
             self._fold_queue(entry, at)
+        elif kind == "progress":
+            self._fold_progress(entry, at)
 
     def _fold_user(self, entry: dict[str, Any], at: float | None) -> None:
         """Tool results, interrupts and prompts all arrive as ``user`` lines."""
@@ -362,9 +365,7 @@ class TranscriptState(ConversationFold):
         """Turn ends and API retries; other subtypes (compaction, local commands) are noise."""
         subtype = entry.get("subtype")
         if subtype in TURN_END_SUBTYPES:
-            self.turn_ended_at = at
-            self.pending_tools.clear()
-            self.note_event("turn_end", at)
+            self._end_turn(at)
         elif subtype in API_ERROR_SUBTYPES:
             error = entry.get("error")
             self.api_error = ApiError(
@@ -387,6 +388,21 @@ class TranscriptState(ConversationFold):
                 final=True,
             )
             self.note_event("api_error", at)
+
+    def _fold_progress(self, entry: dict[str, Any], at: float | None) -> None:
+        """A Stop hook starting ends the turn: Claude fires Stop only once it is over."""
+        data = entry.get("data")
+        if isinstance(data, dict) and (data.get("type"), data.get("hookEvent")) == (
+            "hook_progress",
+            "Stop",
+        ):
+            self._end_turn(at)
+
+    def _end_turn(self, at: float | None) -> None:
+        """The turn is over: no tool call is still pending."""
+        self.turn_ended_at = at
+        self.pending_tools.clear()
+        self.note_event("turn_end", at)
 
     def _fold_queue(self, entry: dict[str, Any], at: float | None) -> None:
         """Messages typed while busy are queued before they become prompts."""
