@@ -694,6 +694,8 @@ class CockpitApp(App[None]):
 
     def place_toasts(self) -> None:
         """Put the board's toasts on the rule above the preview, rising over the board."""
+        if not self.screen_stack:
+            return  # the app is closing: a toast that arrives now has nowhere to go
         board_screen = self.screen_stack[0]
         try:
             rack = board_screen.query_one("#textual-toastrack", Widget)
