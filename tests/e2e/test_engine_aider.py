@@ -13,7 +13,7 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from plugins.agent.aider.reader import read_history
 from tests.e2e.aider_harness import aider_env, require_aider_binary
 from tests.e2e.claude_harness import require_tmux
 from tests.e2e.openai_chat_standin import OpenAIChatStandin
-from tests.support.engine import make_engine
+from tests.support.engine import make_engine, settle, state_is
 
 pytestmark = pytest.mark.aider
 
@@ -66,26 +66,6 @@ def aider_engine(tmp_path: Path, git_repo: Path, standin: OpenAIChatStandin) -> 
     registry = Registry()
     registry.register("agent", "aider", AiderAgent)
     return make_engine(path, registry)
-
-
-def settle(
-    engine: Engine, session_id: str, check: Callable[[Session], bool], timeout: float = 60
-) -> Session:
-    """Reconcile until ``check`` holds for the session; fail showing its last state."""
-    deadline = time.monotonic() + timeout
-    session = engine.get(session_id)
-    while time.monotonic() < deadline:
-        engine.reconcile()
-        session = engine.get(session_id)
-        if check(session):
-            return session
-        time.sleep(0.2)
-    pane = engine.runtime.capture(session.pane_id) if session.pane_id else ""
-    raise AssertionError(f"timed out; last activity {session.activity!r}\n--- pane ---\n{pane}")
-
-
-def state_is(*states: ActivityState) -> Callable[[Session], bool]:
-    return lambda s: s.activity.state in states
 
 
 def _inputs(session: Session) -> list[str]:

@@ -12,20 +12,19 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from core.engine import Engine
-from core.models import ActivityState, DeliveryResult, Lifecycle, Session, Zone
+from core.models import ActivityState, DeliveryResult, Lifecycle, Zone
 from core.prompts import PromptChangedError
 from core.zones import zone_of
 from plugins.agent.claude_code.hooks import parse_hook_log
 from plugins.agent.claude_code.transcript import TranscriptState
 from tests.e2e.anthropic_standin import AnthropicStandin
 from tests.e2e.claude_harness import TEST_API_KEY, write_claude_config
-from tests.support.engine import make_engine, wait_for
+from tests.support.engine import make_engine, settle, state_is, wait_for
 
 pytestmark = pytest.mark.claude
 
@@ -76,26 +75,6 @@ def _claude_engine(
     path = tmp_path / "ao.config.yaml"
     path.write_text(json.dumps(config))  # JSON is YAML
     return make_engine(path)
-
-
-def settle(
-    engine: Engine, session_id: str, check: Callable[[Session], bool], timeout: float = 60
-) -> Session:
-    """Reconcile until ``check`` holds for the session; fail showing its last state."""
-    deadline = time.monotonic() + timeout
-    session = engine.get(session_id)
-    while time.monotonic() < deadline:
-        engine.reconcile()
-        session = engine.get(session_id)
-        if check(session):
-            return session
-        time.sleep(0.2)
-    pane = engine.runtime.capture(session.pane_id) if session.pane_id else ""
-    raise AssertionError(f"timed out; last activity {session.activity!r}\n--- pane ---\n{pane}")
-
-
-def state_is(*states: ActivityState) -> Callable[[Session], bool]:
-    return lambda s: s.activity.state in states
 
 
 def test_permission_prompt_respond_and_send(claude_engine: Engine) -> None:

@@ -14,13 +14,13 @@ import re
 import shlex
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from core.engine import Engine
-from core.models import ActivityState, DeliveryResult, Lifecycle, Session, Zone
+from core.models import ActivityState, DeliveryResult, Lifecycle, Zone
 from core.prompts import PromptChangedError
 from core.registry import Registry
 from core.zones import zone_of
@@ -28,7 +28,7 @@ from plugins.agent.codex import CodexAgent
 from plugins.agent.codex.reader import CodexState
 from tests.e2e.codex_harness import codex_env, require_codex_binary, write_codex_home
 from tests.e2e.responses_standin import ResponsesStandin
-from tests.support.engine import make_engine
+from tests.support.engine import make_engine, settle, state_is
 
 pytestmark = [pytest.mark.codex, pytest.mark.tmux]
 
@@ -70,26 +70,6 @@ def _codex_engine(
     if "codex" not in registry.names("agent"):
         registry.register("agent", "codex", CodexAgent)
     return make_engine(path, registry)
-
-
-def settle(
-    engine: Engine, session_id: str, check: Callable[[Session], bool], timeout: float = 30
-) -> Session:
-    """Reconcile until ``check`` holds for the session; fail showing its last state."""
-    deadline = time.monotonic() + timeout
-    session = engine.get(session_id)
-    while time.monotonic() < deadline:
-        engine.reconcile()
-        session = engine.get(session_id)
-        if check(session):
-            return session
-        time.sleep(0.2)
-    pane = engine.runtime.capture(session.pane_id) if session.pane_id else ""
-    raise AssertionError(f"timed out; last activity {session.activity!r}\n--- pane ---\n{pane}")
-
-
-def state_is(*states: ActivityState) -> Callable[[Session], bool]:
-    return lambda s: s.activity.state in states
 
 
 def _prompts(engine: Engine, session_id: str) -> list[str]:

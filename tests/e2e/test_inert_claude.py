@@ -13,8 +13,8 @@ from ao_tui.messages import deliver
 from ao_tui.screens.ci import send_text
 from core.engine import Engine
 from core.models import ActivityState, DeliveryResult
-from tests.e2e.test_engine_claude import _prompts, claude_engine, settle, state_is
-from tests.support.engine import wait_for
+from tests.e2e.test_engine_claude import _prompts, claude_engine
+from tests.support.engine import settle, state_is, wait_for
 
 pytestmark = pytest.mark.claude
 

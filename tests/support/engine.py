@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from core.config import load_config
 from core.engine import Engine
+from core.models import ActivityState, Session
 from core.registry import Registry
 
 T = TypeVar("T")
@@ -89,3 +90,25 @@ def ao(
         timeout=timeout,
         check=False,
     )
+
+
+def settle(
+    engine: Engine, session_id: str, check: Callable[[Session], bool], timeout: float = 60
+) -> Session:
+    """Reconcile until ``check`` holds for the session; fail showing its last state and pane
+    (the real-agent tests' way to wait for what the agent does next)."""
+    deadline = time.monotonic() + timeout
+    session = engine.get(session_id)
+    while time.monotonic() < deadline:
+        engine.reconcile()
+        session = engine.get(session_id)
+        if check(session):
+            return session
+        time.sleep(0.2)
+    pane = engine.runtime.capture(session.pane_id) if session.pane_id else ""
+    raise AssertionError(f"timed out; last activity {session.activity!r}\n--- pane ---\n{pane}")
+
+
+def state_is(*states: ActivityState) -> Callable[[Session], bool]:
+    """A :func:`settle` check: the session's activity is one of ``states``."""
+    return lambda s: s.activity.state in states
