@@ -60,6 +60,13 @@ class PaneInfo:
     dead_at: float | None = None
     """When the agent exited, by the runtime's own record (epoch seconds), if it keeps one."""
 
+    @property
+    def exit_detail(self) -> str:
+        """``agent exited (status 1)``: what a dead pane says, for an exited signal."""
+        if self.dead_status is None:
+            return "agent exited"
+        return f"agent exited (status {self.dead_status})"
+
 
 @dataclass(frozen=True)
 class WorktreeInfo:

@@ -161,3 +161,17 @@ def _byte_before_is_newline(path: Path, offset: int) -> bool:
             return handle.read(1) == b"\n"
     except OSError:
         return False
+
+
+def tail_lines(path: Path, max_bytes: int) -> list[str]:
+    """The whole lines in the last ``max_bytes`` of ``path`` (blocking: call from a thread
+    when it may be large); a first line cut by the start of that window is left out."""
+    with path.open("rb") as fh:
+        fh.seek(0, 2)
+        size = fh.tell()
+        fh.seek(max(0, size - max_bytes))
+        data = fh.read()
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    if size > max_bytes and lines:
+        lines = lines[1:]  # the first line was cut by the seek
+    return lines

@@ -165,7 +165,7 @@ class AiderAgent:
         at most once a second otherwise)."""
         now = self._clock()
         if pane is None or pane.dead:
-            detail = "no pane" if pane is None else _exit_detail(pane)
+            detail = "no pane" if pane is None else pane.exit_detail
             signal = ActivitySignal(ActivityState.EXITED, SignalSource.RUNTIME, now, detail)
             return Observation(signals=[signal])
         watch = self._watch(ctx)
@@ -281,10 +281,3 @@ def _stat(path: Path) -> tuple[int, float | None]:
     except OSError:
         return 0, None
     return st.st_size, st.st_mtime
-
-
-def _exit_detail(pane: PaneInfo) -> str:
-    """``agent exited (status 1)`` from a dead pane."""
-    if pane.dead_status is None:
-        return "agent exited"
-    return f"agent exited (status {pane.dead_status})"

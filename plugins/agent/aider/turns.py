@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from core.activity.tailer import tail_lines
 from core.models import Turn
 from plugins.agent.aider.reader import BLANK_INPUT, SESSION_HEADER
 
@@ -57,12 +58,5 @@ def parse_turns(lines: list[str]) -> list[Turn]:
 
 def read_turns(path: Path, problems: list[str] | None = None) -> list[Turn]:
     """Parse the tail of the history at ``path`` (blocking: call from a thread)."""
-    with path.open("rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - TAIL_BYTES))
-        data = fh.read()
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    if size > TAIL_BYTES and lines:
-        lines = lines[1:]  # the first line was cut by the seek
+    lines = tail_lines(path, TAIL_BYTES)
     return parse_turns(lines)

@@ -246,7 +246,7 @@ class ClaudeCodeAgent(RoleRules):
         """
         now = self._clock()
         if pane is None or pane.dead:
-            detail = "no pane" if pane is None else _exit_detail(pane)
+            detail = "no pane" if pane is None else pane.exit_detail
             signal = ActivitySignal(ActivityState.EXITED, SignalSource.RUNTIME, now, detail)
             return Observation(signals=[signal])
         watch = self._watch(ctx)
@@ -579,10 +579,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def _exit_detail(pane: PaneInfo) -> str:
-    """``agent exited (status 1)`` from a dead pane."""
-    if pane.dead_status is None:
-        return "agent exited"
-    return f"agent exited (status {pane.dead_status})"

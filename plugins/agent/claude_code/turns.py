@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from core.activity.jsonl import MAX_NOTED
+from core.activity.tailer import tail_lines
 from core.bounded_json import loads_line, why_not
 from core.models import Turn
 from plugins.agent.claude_code.transcript import prompt_text, tool_argument
@@ -94,12 +95,5 @@ def read_turns(path: Path, problems: list[str] | None = None) -> list[Turn]:
     Lines that could not be read are noted in ``problems`` (see :func:`parse_turns`),
     numbered within the part read.
     """
-    with path.open("rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - TAIL_BYTES))
-        data = fh.read()
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    if size > TAIL_BYTES and lines:
-        lines = lines[1:]  # the first line was cut by the seek
+    lines = tail_lines(path, TAIL_BYTES)
     return parse_turns(lines, problems)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.activity.jsonl import MAX_NOTED
+from core.activity.tailer import tail_lines
 from core.bounded_json import loads_line, why_not
 from core.models import Turn
 
@@ -88,12 +89,5 @@ def parse_turns(lines: list[str], problems: list[str] | None = None) -> list[Tur
 
 def read_turns(path: Path, problems: list[str] | None = None) -> list[Turn]:
     """Parse the tail of the rollout at ``path`` (blocking: call from a thread)."""
-    with path.open("rb") as fh:
-        fh.seek(0, 2)
-        size = fh.tell()
-        fh.seek(max(0, size - TAIL_BYTES))
-        data = fh.read()
-    lines = data.decode("utf-8", errors="replace").splitlines()
-    if size > TAIL_BYTES and lines:
-        lines = lines[1:]  # the first line was cut by the seek
+    lines = tail_lines(path, TAIL_BYTES)
     return parse_turns(lines, problems)
