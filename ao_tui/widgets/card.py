@@ -19,7 +19,7 @@ from ao_tui.role_tags import role_tag
 from ao_tui.widgets.reaction_mark import mark_text
 from core.activity.retries import retry_attempt
 from core.humanize import age
-from core.models import ActivityState, Lifecycle, Session, SessionPR
+from core.models import ENDED_LIFECYCLES, ActivityState, Lifecycle, ReactionMark, Session, SessionPR
 
 _GLYPHS: dict[ActivityState, str] = {
     ActivityState.WORKING: "●",
@@ -163,7 +163,7 @@ def card(session: Session, now: float, width: int, palette: CardPalette) -> Text
     title = Text(session.title)
     usage = tokens(session.extra)
     # The reaction at work leads the third line: what ao-tui is doing about the session.
-    foot = _tagged(session, mark_text(session.reaction, palette.style), palette)
+    foot = _tagged(session, mark_text(_live_mark(session), palette.style), palette)
     if foot.plain:
         foot.append(" · ", style=palette.muted)
     foot.append(
@@ -224,7 +224,7 @@ def line(session: Session, now: float, layout: LineLayout, palette: CardPalette)
     branch, PR."""
     # The role tag and the reaction mark go before the title, so a narrow row cuts the
     # title, not them.
-    title = _tagged(session, mark_text(session.reaction, palette.style), palette)
+    title = _tagged(session, mark_text(_live_mark(session), palette.style), palette)
     if title.plain:
         title.append(" ")
     title.append(session.title)
@@ -297,3 +297,9 @@ def legend_badges(palette: CardPalette) -> list[tuple[Text, str]]:
         (Text(label, style=palette.style(role)), state)
         for state, (label, role) in _PR_BADGES.items()
     ]
+
+
+def _live_mark(session: Session) -> ReactionMark | None:
+    """The reaction mark a card shows: none once the session ended (a merged card in Done
+    keeps no "↻ merge 1": what the reaction did is in its events and the report)."""
+    return None if session.lifecycle in ENDED_LIFECYCLES else session.reaction

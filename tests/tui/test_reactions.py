@@ -23,7 +23,7 @@ from ao_tui.widgets.reaction_mark import ReactionsView, mark_text
 from ao_tui.widgets.zone_counts import right_texts
 from core.attention import needs_you_reason
 from core.engine import Engine
-from core.models import ReactionMark, Zone
+from core.models import Lifecycle, ReactionMark, Zone
 from core.reactions.ledger import ALL, Ledger
 from core.zones import zone_of
 from tests.support.canned import NOW, CannedRuntime
@@ -66,6 +66,14 @@ def test_a_mark_reads_in_a_few_cells(mark: ReactionMark, shown: str, engine: Eng
     # row cuts the title and never the mark.
     assert wide.splitlines()[2].startswith(f"{shown} · ")
     assert f"{shown} Fix flaky" in row
+
+
+def test_an_ended_session_shows_no_mark(engine: Engine) -> None:
+    # Auto-merge's mark stays on the row after the merge; the card in Done drops it.
+    seed_mark(engine, "app-9", acting("approved-and-green", 1, None))
+    engine.store.update_session("app-9", lifecycle=Lifecycle.MERGED)
+    wide, row = _plain("app-9", engine)
+    assert "↻" not in wide and "↻" not in row
 
 
 def test_no_mark_no_change(engine: Engine) -> None:
