@@ -62,6 +62,8 @@ SHOTS: list[tuple[str, tuple[int, int], Step | None]] = [
     ("merge.svg", (100, 30), lambda p: on_session(p, "app-5", "m")),
     ("review-threads.svg", (100, 30), lambda p: on_session(p, "app-6", "i", "right", "right")),
     ("reactions-80x24.svg", (80, 24), lambda p: on_session(p, "app-6")),
+    ("orchestrator-80x24.svg", (80, 24), None),
+    ("report-80x24.svg", (80, 24), lambda p: _press(p, "R")),
 ]
 """File name, terminal size, and what to do after the board settles."""
 
@@ -80,7 +82,18 @@ def with_reactions(engine: Engine) -> Engine:
     return engine
 
 
-_PREPARE: dict[str, Callable[[Engine], Engine]] = {"reactions-80x24.svg": with_reactions}
+def with_the_orchestrator(engine: Engine) -> Engine:
+    """The sample with the project's orchestrator pinned above the zones."""
+    from tests.support.orchestrator import with_orchestrator
+
+    with_orchestrator(engine)
+    return engine
+
+
+_PREPARE: dict[str, Callable[[Engine], Engine]] = {
+    "reactions-80x24.svg": with_reactions,
+    "orchestrator-80x24.svg": with_the_orchestrator,
+}
 """Shots drawn from the sample with more state than the others share."""
 
 
