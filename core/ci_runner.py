@@ -232,7 +232,14 @@ def main(argv: Sequence[str]) -> int:
             passed, code, found = run(replace(spec, env=env), adopt=True)
         except Exception as exc:  # the store must never be left saying "running"
             passed, code, found = False, None, bound_excerpt(f"the CI runner failed: {exc}")
-    store = Store(Path(spec.database))
+    database = Path(spec.database)
+    if not database.exists():
+        # The state was removed while the run went on (a demo sandbox quit, a home
+        # deleted): there is nothing to record into, and opening the store would make an
+        # empty database where none should be.
+        Path(argv[0]).unlink(missing_ok=True)
+        return 0
+    store = Store(database)
     try:
         store.finish_ci_run(spec.run_id, passed=passed, exit_code=code, excerpt=found)
     finally:

@@ -238,3 +238,32 @@ def test_a_runner_without_its_environment_records_a_failure_and_runs_nothing(
         assert run.excerpt.startswith("the CI runner got no environment"), run.excerpt
         assert not (tmp_path / "ran").exists()  # never run with an environment it guessed
     store.close()
+
+
+def test_a_run_ending_after_its_state_was_removed_makes_no_database(tmp_path: Path) -> None:
+    # A demo sandbox quit (or a home deleted) while a CI run went on: the run ends, and
+    # must not re-create an empty state database where the sandbox was.
+    home = tmp_path / "home"
+    log = home / "sessions" / "app-1" / "ci-abc.log"
+    log.parent.mkdir(parents=True)
+    spec = {
+        "database": str(home / "state.db"),
+        "run_id": 1,
+        "argv": ["sh", "-c", "touch ran"],
+        "cwd": str(tmp_path),
+        "log_path": str(log),
+        "timeout": 60,
+        "header": ["ci"],
+    }
+    log.with_suffix(".json").write_text(json.dumps(spec))
+    proc = subprocess.run(
+        [sys.executable, "-m", "core.ci_runner", str(log.with_suffix(".json"))],
+        capture_output=True,
+        timeout=60,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "ran").exists()
+    assert not (home / "state.db").exists()
+    assert not log.with_suffix(".json").exists()
