@@ -170,12 +170,14 @@ class Outbox:
 
     def claim(self, row: Row) -> Row | None:
         """Mark ``row`` as being sent (one more attempt), just before the send; None when
-        it changed since it was read (retried, failed, sent by another worker)."""
+        it changed since it was read (retried, failed, sent by another worker) or is not
+        due any more (a read taken while an earlier attempt was in flight must not resend
+        it before that attempt's back-off ends)."""
         with self.store.transaction() as db:
             cur = db.execute(
                 "UPDATE notify_outbox SET state='sending', attempts=attempts+1 "
-                f"WHERE id=? AND state IN {_OPEN} AND attempts=?",
-                (row.id, row.attempts),
+                f"WHERE id=? AND state IN {_OPEN} AND attempts=? AND next_at<=?",
+                (row.id, row.attempts, self.clock()),
             )
         return self.row(row.id) if cur.rowcount else None
 

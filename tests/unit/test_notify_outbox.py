@@ -288,6 +288,22 @@ def test_a_row_a_crash_left_sending_is_sent_again_with_the_same_key(tmp_path: Pa
     assert box.notifier.sent[0][2] == row.key
 
 
+def test_a_row_read_while_its_attempt_was_in_flight_waits_for_its_back_off(
+    tmp_path: Path,
+) -> None:
+    # The worker's next pass read the row (due, sending) while the first attempt was in
+    # flight; the attempt then backed off. The stale read must not resend it at once.
+    box = Box(tmp_path)
+    box.add(escalated(1))
+    first = box.outbox.claim(box.outbox.heads()[0])
+    assert first is not None
+    stale = box.outbox.heads()[0]  # read during the send: state sending, due
+    box.outbox.back_off(first.id, box.now + 1.0, "503 Service Unavailable")
+    assert box.outbox.claim(stale) is None
+    box.now += 1.0
+    assert box.outbox.claim(box.outbox.heads()[0]) is not None
+
+
 def test_an_unusable_notifier_fails_the_row_with_the_fix(tmp_path: Path) -> None:
     box = Box(tmp_path, notificationRouting={"urgent": ["gone"]})
     box.add(escalated(1))
