@@ -413,9 +413,16 @@ def hangup_exits(stop: Callable[[], object] | None = None) -> Iterator[None]:
     tmux server, demo agents and files behind when the operator's terminal closes. Inside
     a running event loop (the cockpit) ``stop`` is scheduled on it, so the app shuts down
     as if quit; anywhere else the signal raises SystemExit, so ``finally`` blocks run.
+    Only the first signal acts: a closing terminal sends SIGHUP more than once (tmux to
+    the pane's process group, the kernel as the pty hangs up), and a second SystemExit
+    raised inside the cleanup the first one started would cut it short.
     """
+    received: list[int] = []
 
     def leave(signum: int, frame: FrameType | None) -> None:
+        if received:
+            return
+        received.append(signum)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.file_lock import hold, is_held
+from core.file_lock import hold, holder_pid, is_held
 from core.git import run_git
 from core.slots import SlotError
 from plugins.repo_lock import worktrees_locked
@@ -114,16 +114,26 @@ def _registrations(repo: Path) -> list[_Registration]:
 
 
 def _sweep_temp_dirs() -> None:
-    """Delete scratch temp dirs no merge owns any more (killed after unregistering)."""
+    """Delete scratch temp dirs no merge owns any more (killed after unregistering, or
+    before registering).
+
+    A dir whose owner lock names a process held it once, so once the lock is free its merge
+    is gone: removed at once. A dir with no such name yet may be a merge between making it
+    and taking its lock: removed only after a grace.
+    """
     now = time.time()
     uid = os.getuid()
     for scratch in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
         owner = scratch / OWNER
         try:
             info = scratch.lstat()
-            if info.st_uid != uid or not stat.S_ISDIR(info.st_mode) or not owner.is_file():
+            if info.st_uid != uid or not stat.S_ISDIR(info.st_mode):
                 continue
         except OSError:
             continue
-        if now - info.st_mtime > _UNREGISTERED_GRACE and not is_held(owner):
+        # The name first, then the lock: the holder writes its pid only once it holds it.
+        was_held = holder_pid(owner) is not None
+        if is_held(owner):
+            continue
+        if was_held or now - info.st_mtime > _UNREGISTERED_GRACE:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -46,6 +46,10 @@ def isolated_env(
     monkeypatch.delenv("TMUX", raising=False)
     monkeypatch.delenv("TMUX_PANE", raising=False)
     monkeypatch.delenv("AO_TUI_CONFIG", raising=False)
+    # pytest-xdist's workers export COLUMNS=80 and LINES=24, which Textual (and so a cockpit
+    # a test starts in a tmux window of another size) would take over the terminal's size.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
     # Reactions act on their own (restore an exited agent, type a CI failure into it): the
     # tests of everything else assert on what happens without them. Tests of reactions
     # take the mark `reactions`, which leaves them on.

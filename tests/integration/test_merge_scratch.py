@@ -160,7 +160,6 @@ def test_a_merge_killed_midway_is_cleaned_up_by_the_next_merge(
     engine: Engine,
     approved: Session,
     name: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     point, method, registered, locked, temp_dir = POINTS[name]
     base_before = run_git(repo, "rev-parse", "main").strip()
@@ -176,8 +175,7 @@ def test_a_merge_killed_midway_is_cleaned_up_by_the_next_merge(
     assert all(("\nlocked" in block) == locked for block in left)
     assert any(scratch_root.iterdir()) == temp_dir
 
-    # A merge dir that lost its registration is old enough to go at once in this test.
-    monkeypatch.setattr(plugins.scratch_worktrees, "_UNREGISTERED_GRACE", 0.0)
+    # A merge dir that lost its registration goes at once: its owner lock names the merge.
     session, sha = engine.merge(approved.id, method=method)
     assert session.lifecycle is Lifecycle.MERGED
     assert run_git(repo, "rev-parse", "main").strip() == sha

@@ -406,6 +406,31 @@ def test_resume_without_a_transcript_starts_the_task_afresh(tmp_path: Path) -> N
     assert argv[-1] == ctx.prompt
 
 
+def test_resume_of_a_transcript_with_no_message_sets_it_aside_and_starts_afresh(
+    tmp_path: Path,
+) -> None:
+    """Claude 2.1.197 killed just after its first turn: the file holds only metadata lines,
+    and both ``--resume`` ("No conversation found") and ``--session-id`` ("already in
+    use") would exit 1 at once."""
+    ctx = _ctx(tmp_path)
+    meta = [
+        f'{{"type":"ai-title","aiTitle":"Stand-in title","sessionId":"{UUID}"}}',
+        f'{{"type":"mode","mode":"normal","sessionId":"{UUID}"}}',
+        "not json at all",
+        f'{{"type":"permission-mode","permissionMode":"default","sessionId":"{UUID}"}}',
+    ]
+    path = _install_transcript(ctx, meta)
+    plan = ClaudeCodeAgent().resume(ctx)
+    assert plan.starts_on_task and "--resume" not in plan.argv
+    assert plan.argv[plan.argv.index("--session-id") + 1] == UUID
+    assert not path.exists()
+    aside = path.with_name(path.name + ".no-conversation")
+    assert aside.read_text().splitlines() == meta  # kept, only renamed
+    # A transcript with a message is resumed, wherever the message is.
+    _install_transcript(ctx, [*meta, '{"type": "assistant", "message": {"content": []}}'])
+    assert ClaudeCodeAgent().resume(ctx).argv[1:3] == ["--resume", UUID]
+
+
 def test_a_missing_transcript_is_searched_at_most_every_few_seconds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from core import config_snapshot
 from core.config import ConfigError, load_config
 from core.config_models import Config
 from core.config_snapshot import _HEADER, Settings, _digest, load_settings, snapshot_file
@@ -396,8 +397,14 @@ def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 def test_no_value_of_a_snapshot_changed_to_another_is_believed_or_fails_the_load(
-    tmp_path: Path, git_repo: Path
+    tmp_path: Path, git_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Each refused forgery loads the file and writes a new snapshot, which lists and stats
+    # every loaded module: in a full test run (all of ao-tui and the tests imported) that
+    # was 30 ms a load, 2,000 loads. The list is taken once; what it records is not what
+    # this test forges (the snapshot's "code" entries are, and are read back for real).
+    code = config_snapshot._code_files()
+    monkeypatch.setattr(config_snapshot, "_code_files", lambda: code)
     cfg = tmp_path / "ao.config.yaml"
     cfg.write_text(f"projects:\n  app:\n    path: {git_repo}\n    env: {{A: '${{A}}'}}\n")
     env = {"A": "secret-value"}

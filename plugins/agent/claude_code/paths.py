@@ -114,6 +114,48 @@ def transcript_cwd(path: Path) -> str | None:
     return None
 
 
+_CONVERSATION_PROBE_LINES = 1000
+"""How many leading lines :func:`holds_conversation` reads before taking a transcript for a
+conversation anyway (a real one has its first prompt within a few lines)."""
+
+SET_ASIDE_SUFFIX = ".no-conversation"
+"""Appended to the name of a transcript that holds no message, by :func:`set_aside`."""
+
+
+def holds_conversation(path: Path) -> bool:
+    """Whether a transcript records a message: a ``user`` or ``assistant`` line.
+
+    ``claude --resume`` needs one. A Claude killed just after its first turn may have
+    written only its metadata lines (title, mode, permission mode): the messages were
+    still in its write buffer. ``--resume`` then fails with "No conversation found" and
+    ``--session-id`` with "already in use", both exiting 1 at once.
+    """
+    try:
+        with path.open("rb") as handle:
+            for _ in range(_CONVERSATION_PROBE_LINES):
+                raw = handle.readline()
+                if not raw:
+                    return False
+                try:
+                    entry = loads_line(raw.decode("utf-8", errors="replace"))
+                except ValueError:
+                    continue
+                if isinstance(entry, dict) and entry.get("type") in ("user", "assistant"):
+                    return True
+    except OSError:
+        return False
+    return True
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a transcript that holds no message to ``<name>.no-conversation`` (kept, not
+    deleted, and no longer taken by Claude for the session's), so the session can start
+    afresh under its uuid. Returns the new path."""
+    aside = path.with_name(path.name + SET_ASIDE_SUFFIX)
+    path.replace(aside)
+    return aside
+
+
 def _same_dir(a: str, b: str) -> bool:
     """Whether two directory strings name the same place (symlinks resolved when possible)."""
     if a.rstrip("/") == b.rstrip("/"):

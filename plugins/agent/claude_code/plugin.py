@@ -50,7 +50,9 @@ from plugins.agent.claude_code.hooks import HookState, parse_hook_log
 from plugins.agent.claude_code.paths import (
     claude_config_dir,
     find_transcript,
+    holds_conversation,
     project_dir_name,
+    set_aside,
     status_dir,
 )
 from plugins.agent.claude_code.roles import RoleRules
@@ -200,7 +202,19 @@ class ClaudeCodeAgent(RoleRules):
         if not ctx.agent_session_id:
             raise SlotError("claude-code cannot resume without the session's uuid")
         config_dir = claude_config_dir(ctx.env)
-        if find_transcript(config_dir, ctx.agent_session_id, ctx.worktree) is None:
+        transcript = find_transcript(config_dir, ctx.agent_session_id, ctx.worktree)
+        if transcript is not None and not holds_conversation(transcript):
+            # Killed before its messages reached the file: kept aside, or Claude would
+            # refuse the uuid as already in use (see holds_conversation).
+            try:
+                set_aside(transcript)
+            except OSError as exc:
+                raise SlotError(
+                    f"cannot restart {ctx.session_id}: its transcript {transcript} holds no "
+                    f"conversation to resume and cannot be moved aside ({exc.strerror})"
+                ) from None
+            transcript = None
+        if transcript is None:
             # It died before writing anything: there is no conversation to resume, and
             # `--resume` would fail. Start the task afresh under the same uuid.
             return self.launch(ctx)
