@@ -189,6 +189,8 @@ def _reaction(data: Mapping[str, Any]) -> str:
         line = f"cleared after {count} attempt{'' if count == 1 else 's'}"
     elif outcome == "reviewing":
         line = reason or "agent review started"
+    elif outcome == "held":
+        line = f"auto-merge held — {reason}"
     elif outcome == "dropped":
         line = f"the suggested message was dropped{by}{why}"
     else:

@@ -117,6 +117,30 @@ def step(reactor: Reactor, session: Session, rule: Rule, *, off: bool) -> None:
     _start(reactor, deps, session, rule, book, head)
 
 
+def holds_merge(reactor: Reactor, session: Session, rule: Rule, head: str) -> str:
+    """Why auto-merge must not merge ``session`` at ``head`` yet ("" when it may): the
+    project has its green heads reviewed by an agent, and no approval of ``head`` is in.
+
+    Without this a project with ``merge.requireApproval: false`` merged a green head the
+    moment it was green, before its reviewer had read it. A review that requested changes,
+    or ended without a verdict (told to the operator), holds it until a new head is
+    approved or the operator merges by hand.
+    """
+    deps = reactor.deps.reviews
+    if deps is None or session.role is not Role.WORKER:
+        return ""
+    if not rule.enabled or not _wanted(rule, deps, session):
+        return ""
+    review = ReviewBook(reactor.deps.store, clock=reactor.deps.clock).at(session.id, head)
+    if review is not None and review.verdict == "approved":
+        return ""
+    if review is None or review.open:
+        return f"waits for the agent review of {head[:10]}"
+    if review.verdict == "changes_requested":
+        return f"the agent review of {head[:10]} requested changes"
+    return f"the agent review of {head[:10]} ended without a verdict"
+
+
 def _wanted(rule: Rule, deps: ReviewDeps, session: Session) -> bool:
     """Whether the rule spawns reviewers for ``session``'s project: on by default with the
     local SCM only; a host's project sets ``auto: true`` itself."""

@@ -108,6 +108,8 @@ class Reactor:
         self.deps = deps
         self.ledger = Ledger(deps.store, clock=deps.clock)
         self.handoff = Handoff(deps, self.ledger, self._event, self._show)
+        self._held: dict[str, str] = {}
+        """Session id → why its auto-merge is held, as last told (once per reason)."""
 
     # settling a crash ----------------------------------------------------------------
 
@@ -240,6 +242,12 @@ class Reactor:
             elif new:
                 self._restore(session, rule, episode, fact)
         elif rule.action == "auto-merge" and new:
+            review = effective_rules(self.deps.config(), session.project)[REVIEW_KEY]
+            held = agent_review.holds_merge(self, session, review, fact.token)
+            if held:
+                # Not noted: the same head is looked at again once its review is in.
+                self._show_held(session, rule, held)
+                return
             self._merge(session, rule, episode, fact)
 
     # actions -------------------------------------------------------------------------
@@ -476,6 +484,13 @@ class Reactor:
             return
         self.deps.store.update_session(session.id, reaction=mark)
         self.deps.wake()
+
+    def _show_held(self, session: Session, rule: Rule, why: str) -> None:
+        """Say once (per session and reason) that auto-merge waits, and for what."""
+        if self._held.get(session.id) == why:
+            return
+        self._held[session.id] = why
+        self._event(session, rule.key, "held", rule=rule, reason=why)
 
     def mark(self, session: Session) -> ReactionMark | None:
         """The one reaction a session's card shows: an escalation first, then a suggested

@@ -322,3 +322,66 @@ async def test_a_review_a_crash_left_starting_is_told_and_never_spawned_again(
     assert failed is not None and failed.state == "failed"
     mark = world.engine.get(author.id).reaction
     assert mark is not None and (mark.key, mark.status) == ("agent-review", "escalated")
+
+
+@pytest.mark.reactions
+async def test_auto_merge_without_required_approval_waits_for_the_agent_review(
+    tmp_path: Path, git_repo: Path
+) -> None:
+    """``merge.requireApproval: false`` and auto-merge on: a green head is mergeable at once,
+    but the project has its heads reviewed by an agent, so the merge waits for its verdict
+    (it used to merge before the reviewer had read a line). Changes requested hold it; an
+    approval of the next head lets it merge."""
+    world = make_world(
+        tmp_path,
+        git_repo,
+        "record",
+        reactions="  approved-and-green:\n    auto: true\n    action: auto-merge\n",
+        project_extra="    merge:\n      requireApproval: false\n",
+        review=True,
+        registry=role_shell_registry(),
+    )
+    author = world.spawn()
+    book = ReviewBook(world.engine.store)
+
+    def outcomes(outcome: str) -> list[dict[str, object]]:
+        return [r for r in world.reactions(author.id) if r["outcome"] == outcome]
+
+    async with reacting(world.engine) as errors:
+        head = commit(author, "login.py", "TIMEOUT = 2\n", "a faster login")
+        await until(
+            lambda: (r := book.at(author.id, head)) is not None and r.state == "reviewing",
+            what="a reviewer of the green head",
+            timeout=90,
+        )
+        held = await until(lambda: outcomes("held"), what="auto-merge held")
+        assert held[0]["reason"] == f"waits for the agent review of {head[:10]}"
+        pr = world.engine.get(author.id).pr
+        assert pr is not None and pr.state == "mergeable"  # nothing but the review held it
+        reviewer = book.at(author.id, head).reviewer  # type: ignore[union-attr]
+        done = await asyncio.to_thread(
+            ao, world, "review", "request-changes", author.id, "no test", actor=reviewer
+        )
+        assert done.returncode == 0, done.stderr
+        await until(lambda: len(outcomes("held")) == 2, what="held for the changes requested")
+        assert outcomes("held")[1]["reason"] == (
+            f"the agent review of {head[:10]} requested changes"
+        )
+        await asyncio.sleep(1.0)
+        assert world.engine.get(author.id).lifecycle is Lifecycle.RUNNING
+
+        fixed = commit(author, "test_login.py", "def test_timeout(): pass\n", "test it")
+        await until(
+            lambda: (r := book.at(author.id, fixed)) is not None and r.state == "reviewing",
+            what="a review of the new head",
+            timeout=90,
+        )
+        second = book.at(author.id, fixed).reviewer  # type: ignore[union-attr]
+        done = await asyncio.to_thread(
+            ao, world, "review", "approve", author.id, "good now", actor=second
+        )
+        assert done.returncode == 0, done.stderr
+        merged = await until(lambda: outcomes("merged"), what="the auto-merge", timeout=60)
+    assert errors == []
+    assert merged[0]["reason"] == f"merged: green, no approval required at {fixed[:10]}"
+    assert world.engine.get(author.id).lifecycle is Lifecycle.MERGED
