@@ -125,7 +125,13 @@ def _engine(tmp_path: Path, repo: Path, standin: AnthropicStandin, claude_bin: P
                 "env": env,
                 "ci": {"command": f"{sys.executable} -m unittest -v", "timeout": 120},
                 "merge": {"requireApproval": False},
-                "reactions": {"approved-and-green": {"auto": True, "action": "auto-merge"}},
+                # No reviewer agent: this test is the CI loop. With agent review on (the
+                # local SCM's default) auto-merge waits for the agent's approval, which
+                # tests/integration/test_agent_review_local.py covers.
+                "reactions": {
+                    "approved-and-green": {"auto": True, "action": "auto-merge"},
+                    "agent-review": {"auto": False},
+                },
             }
         }
     }
