@@ -178,6 +178,11 @@ class NotifyReceiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:
+                    # The sender died between its headers and the end of its body (a daemon
+                    # SIGKILLed mid-send): a real server drops such a request unanswered.
+                    self.close_connection = True
+                    return
                 parts = urlsplit(self.path)
                 request = Request(
                     method="POST",
