@@ -41,3 +41,24 @@ class UserPrompt:
 
     text: str
     at: float | None
+
+
+def _normalize(text: str) -> str:
+    """Whitespace-insensitive form of a message: stripped, runs of blanks collapsed."""
+    return " ".join(text.split())
+
+
+def prompt_matches(sent: str, seen: str) -> bool:
+    """Whether ``seen`` (a prompt the agent recorded) is the message ``sent``.
+
+    Long texts are compared by their first and last 100 characters, so a terminal that
+    rewrapped or trimmed the middle still counts; short texts may be embedded.
+    """
+    a, b = _normalize(sent), _normalize(seen)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    if len(a) > 200:
+        return b.startswith(a[:100]) and b.endswith(a[-100:])
+    return a in b

@@ -1,8 +1,9 @@
 """The bundled agents' files for ``ao-tui inspect transcript``, told apart by content.
 
-A Claude Code JSONL transcript (or its hook log), a Codex rollout or an Aider chat history
-is read with the same readers the live plugins use; the hook log, status file and pane
-capture given beside it are read as Claude Code's. :mod:`core.activity.inspect` checks the
+A Claude Code JSONL transcript (or its hook log), a Codex rollout, an Aider chat history or
+a Gemini CLI session is read with the same readers the live plugins use; the hook log,
+status file and pane capture given beside it are read as that agent's (Claude Code's for a
+hook log given alone). :mod:`core.activity.inspect` checks the
 files, fuses the signals and reports.
 """
 
@@ -25,19 +26,24 @@ from plugins.agent.claude_code.status import read_status_file
 from plugins.agent.claude_code.transcript import TranscriptState
 from plugins.agent.codex.reader import CODEX_LINE_TYPES, CodexState
 from plugins.agent.codex.screen import codex_pane_signal
+from plugins.agent.gemini.hooks import GeminiHookState
+from plugins.agent.gemini.reader import GeminiState
+from plugins.agent.gemini.screen import gemini_pane_signal
+from plugins.agent.gemini.sources import agreed, until_drawn
 
 _SNIFF_LINES = 30
 PANE_READERS: dict[str, Callable[[str, float], ActivitySignal | None]] = {
     "claude": claude_pane_signal,
     "codex": codex_pane_signal,
     "aider": aider_pane_signal,
+    "gemini": gemini_pane_signal,
 }
 """The agent's own screen reader per transcript format; others get the generic one."""
 
 
 def transcript_format(path: Path) -> str:
-    """``claude``, ``codex``, ``aider`` or ``hooks`` (a Claude hook log), from the file's
-    name and first lines."""
+    """``claude``, ``codex``, ``aider``, ``gemini`` or ``hooks`` (a Claude hook log), from
+    the file's name and first lines."""
     if path.suffix == ".md":
         return "aider"
     try:
@@ -57,6 +63,8 @@ def transcript_format(path: Path) -> str:
             entry = loads_line(text)
         except ValueError:
             continue
+        if isinstance(entry, dict) and "projectHash" in entry and "sessionId" in entry:
+            return "gemini"  # a Gemini CLI session's header line
         kind = entry.get("type") if isinstance(entry, dict) else None
         if isinstance(kind, str) and kind in CODEX_LINE_TYPES:
             return "codex"
@@ -89,6 +97,11 @@ class BundledInspector:
             codex.fold_lines(read.lines)
             signals["transcript"] = codex.signal()
             summary = codex.summary()
+        elif fmt == "gemini":
+            gemini = GeminiState()
+            gemini.fold_lines(read.lines)
+            signals["transcript"] = gemini.signal()
+            summary = gemini.summary()
         elif fmt == "aider":
             aider = AiderState()
             aider.fold_lines(read.lines)
@@ -111,7 +124,7 @@ class BundledInspector:
 
         if hooks is not None:
             if hooks.is_file():
-                hook_state = HookState()
+                hook_state = GeminiHookState() if fmt == "gemini" else HookState()
                 hook_state.fold_lines(FileTailer(hooks).read().lines)
                 signals["hooks"] = hook_state.signal()
                 report["hooks"] = hook_state.summary()
@@ -132,4 +145,16 @@ class BundledInspector:
                 reader = PANE_READERS.get(fmt, generic_pane_signal)
                 signals["pane"] = reader(screen, now)
                 report["pane"] = {"lines": len(screen.splitlines())}
+        if fmt == "gemini":
+            _as_gemini_reads_them(signals)
         return InspectedFiles(fmt, signals, report)
+
+
+def _as_gemini_reads_them(signals: dict[str, ActivitySignal | None]) -> None:
+    """The Gemini plugin's corrections (:mod:`plugins.agent.gemini.sources`), so a capture
+    reads as the live session did."""
+    hook = agreed(signals.get("hooks"), signals.get("transcript"))
+    if hook is not None and "pane" in signals:
+        hook = until_drawn(hook, signals["pane"])
+    if "hooks" in signals:
+        signals["hooks"] = hook

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from core.activity.received import prompt_matches
 from core.models import ActivityState, Delivery, DeliveryMarker, SignalSource, WaitingFor
 from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, SlotError
 from plugins.agent.claude_code.hooks import hook_command
 from plugins.agent.claude_code.paths import transcript_path
-from plugins.agent.claude_code.plugin import ClaudeCodeAgent, prompt_matches
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
 from plugins.agent.claude_code.settings import SETTINGS_FILE
 from tests.support.fakes import Clock, Screen
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -27,8 +29,8 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "claude"
 def test_hook_command_is_exactly_the_contract() -> None:
     log = Path("/tmp/ao home/it's/hooks.jsonl")
     assert hook_command(log) == (
-        """{ printf '{"ao_ts":"%s","payload":' "$(date +%s.%N)"; cat | tr -d '\\n';"""
-        """ printf '}\\n'; }"""
+        """{ p=$(tr -d '\\n'); [ -z "$p" ] || printf '{"ao_ts":"%s","payload":%s}\\n'"""
+        """ "$(date +%s.%N)" "$p"; }"""
         """ >> '/tmp/ao home/it'"'"'s/hooks.jsonl' 2>/dev/null; exit 0"""
     )
 
@@ -69,6 +71,41 @@ def test_command_exits_zero_when_the_log_dir_is_missing(tmp_path: Path) -> None:
     proc = _run_hook(hook_command(log), '{"hook_event_name": "Stop"}')
     assert proc.returncode == 0
     assert not log.exists()
+
+
+def test_a_hook_killed_before_its_payload_ends_writes_nothing(tmp_path: Path) -> None:
+    # Gemini CLI does not wait for its last hook: killed while its payload is unread, the
+    # hook used to leave a record's opening that the next hook's record continued.
+    log = tmp_path / "hooks.jsonl"
+    slow = subprocess.Popen(
+        ["/bin/sh", "-c", hook_command(log)], stdin=subprocess.PIPE, start_new_session=True
+    )
+    assert slow.stdin is not None
+    slow.stdin.write(b'{"hook_event_name": "SessionEnd", "re')
+    slow.stdin.flush()
+    time.sleep(0.2)
+    os.killpg(slow.pid, signal.SIGKILL)
+    slow.wait(timeout=10)
+    _run_hook(hook_command(log), '{"hook_event_name": "SessionStart", "text": "50% \\\\ off"}')
+    records = parse_hook_log(log.read_text().splitlines())
+    assert [r.event for r in records] == ["SessionStart"]
+    assert records[0].payload["text"] == "50% \\ off"  # printf's %s copies it as it is
+
+
+def test_a_record_inside_an_older_records_opening_is_read() -> None:
+    line = (
+        '{"ao_ts":"1712345670.5","payload":'
+        '{"ao_ts":"1712345678.25","payload":{"hook_event_name":"SessionStart"}}}'
+    )
+    record = parse_hook_line(line)
+    assert record is not None
+    assert (record.event, record.at) == ("SessionStart", 1712345678.25)
+
+
+def test_an_empty_payload_writes_nothing(tmp_path: Path) -> None:
+    log = tmp_path / "hooks.jsonl"
+    assert _run_hook(hook_command(log), "").returncode == 0
+    assert not log.exists() or log.read_text() == ""
 
 
 def test_hooks_settings_cover_every_event_with_matchers_where_taken(tmp_path: Path) -> None:

@@ -72,6 +72,7 @@ def test_the_orchestrator_gets_the_guardrails_and_not_the_workers_rules(tmp_path
         "Bash(claude:*)",
         "Bash(codex:*)",
         "Bash(aider:*)",
+        "Bash(gemini:*)",
         "Bash(tmux:*)",
         "Bash(git worktree:*)",
         "Bash(git push:*)",

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 CORE = Path(__file__).resolve().parents[2] / "core"
-AGENT_NAMES = re.compile(r"claude|codex|aider", re.IGNORECASE)
+AGENT_NAMES = re.compile(r"claude|codex|aider|gemini", re.IGNORECASE)
 ALLOWED = {("config_models.py", 'agent: str = "claude-code"')}
 """(file under core, stripped line) pairs allowed to name an agent."""
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.activity.received import prompt_matches
 from core.activity.tailer import FileTailer
 from core.agent_env import matching
 from core.models import (
@@ -72,16 +73,6 @@ class _Watch:
     pane: ActivitySignal | None = None
     pane_at: float = float("-inf")
     history_size: int = -1
-
-
-def prompt_matches(sent: str, seen: str) -> bool:
-    """Whether ``seen`` (an input in the history) is the message ``sent``, blanks aside."""
-    a, b = " ".join(sent.split()), " ".join(seen.split())
-    if not a or not b:
-        return False
-    if len(a) > 200:
-        return b.startswith(a[:100]) and b.endswith(a[-100:])
-    return a == b or a in b
 
 
 class AiderAgent:

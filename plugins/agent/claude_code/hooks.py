@@ -1,38 +1,43 @@
-"""The Claude Code hook log: the command we install, its line format, and what it tells.
+"""The Claude Code hook log: the events we log and what they tell.
 
-Claude runs a hook command through a shell with the event's JSON on stdin, and a slow or
-failing hook blocks the agent. Ours is therefore a single append, stamped with the time::
-
-    { printf '{"ao_ts":"%s","payload":' "$(date +%s.%N)"; cat; printf '}\\n'; } \\
-        >> LOG 2>/dev/null; exit 0
-
-so every line of the log is ``{"ao_ts":"<epoch seconds>","payload":<hook JSON>}``. The
-format is a contract: the agent plugin, the watcher and the tests all rely on it. On macOS
-``date`` has no ``%N`` and prints ``1712345678.N``: only the integer part is used then.
-
-Claude 2.1.x ends the JSON it writes to stdin with a newline, so ``cat`` copies it and each
-record spans two physical lines: ``{"ao_ts":"…","payload":{…}`` then ``}``.
-:class:`HookLogParser` joins them back (across reads too, since the closing ``}`` may not be
-written yet when the log is read). It also accepts a one-line record, a bare payload line
-without the wrapper (``at`` is then None), and takes the event name from
-``hook_event_name`` or, as some third-party loggers write it, ``event``.
+The command, the line format and the parser are shared by every hook-driven agent
+(:mod:`core.activity.hook_log`, re-exported here). Claude 2.1.x ends the JSON it writes to
+stdin with a newline, which the command drops, so each record is one line; logs written
+before that span two lines and still parse.
 """
 
 from __future__ import annotations
 
-import math
-import shlex
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.activity.jsonl import MAX_NOTED
+from core.activity.hook_log import (
+    MAX_RECORD_CHARS,
+    HookLogParser,
+    HookRecord,
+    hook_command,
+    parse_hook_line,
+    parse_hook_log,
+)
 from core.activity.received import UserPrompt
 from core.activity.run_start import RunStart
-from core.bounded_json import MAX_DEPTH, loads_line, nesting_exceeds, why_not
 from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
 from plugins.agent.claude_code.transcript import tool_argument
+
+__all__ = [
+    "HOOK_EVENTS",
+    "MAX_RECORD_CHARS",
+    "HookLogParser",
+    "HookRecord",
+    "HookState",
+    "hook_command",
+    "hooks_settings",
+    "parse_hook_line",
+    "parse_hook_log",
+    "read_hook_log",
+]
 
 HOOK_EVENTS: tuple[str, ...] = (
     "SessionStart",
@@ -64,20 +69,6 @@ MATCHER_EVENTS = frozenset(
 MAX_PROMPTS = 20
 
 
-def hook_command(log_path: Path) -> str:
-    """The shell command Claude runs for every hook event: append one stamped line, exit 0.
-
-    Claude ends the payload with a newline; ``tr -d`` drops it (a JSON document never holds
-    a raw newline, so nothing else is lost) so each record is one line. Logs written before
-    that, with the closing brace on its own line, still parse: see :class:`HookLogParser`.
-    """
-    return (
-        '{ printf \'{"ao_ts":"%s","payload":\' "$(date +%s.%N)"; '
-        "cat | tr -d '\\n'; printf '}\\n'; }"
-        f" >> {shlex.quote(str(log_path))} 2>/dev/null; exit 0"
-    )
-
-
 def hooks_settings(log_path: Path) -> dict[str, list[dict[str, Any]]]:
     """The ``hooks`` block of ``.claude/settings.local.json`` that logs every event."""
     command = hook_command(log_path)
@@ -88,150 +79,6 @@ def hooks_settings(log_path: Path) -> dict[str, list[dict[str, Any]]]:
             entry = {"matcher": "*", **entry}
         block[event] = [entry]
     return block
-
-
-@dataclass(frozen=True)
-class HookRecord:
-    """One hook invocation: the event name, when it was logged, and Claude's payload."""
-
-    event: str
-    at: float | None
-    payload: dict[str, Any]
-
-
-def _parse_ao_ts(value: Any) -> float | None:
-    """Seconds from ``ao_ts``: ``"1712345678.123456789"``, or ``"1712345678.N"`` on macOS."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) if math.isfinite(value) else None
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        head = text.split(".", 1)[0]
-        return float(head) if head.isdigit() and len(head) < 20 else None
-    return seconds if math.isfinite(seconds) else None
-
-
-_INVALID = object()
-
-
-def _decode(text: str) -> Any:
-    """The JSON value of ``text``, or :data:`_INVALID` (parsed once per line: hot path)."""
-    try:
-        return loads_line(text)
-    except ValueError:
-        return _INVALID
-
-
-def _may_continue(line: str) -> bool:
-    """Whether a record start that did not parse may be completed by the next lines.
-
-    One refused for its depth or length never will: carrying it would only make every
-    following line re-parse it.
-    """
-    return len(line) < MAX_RECORD_CHARS and not nesting_exceeds(line, MAX_DEPTH)
-
-
-def _reason(text: str) -> str:
-    """Why ``text`` is not a record (only asked for lines already found unusable)."""
-    try:
-        loads_line(text)
-    except ValueError as exc:
-        return why_not(exc)
-    return "not a hook record (no event name)"
-
-
-def parse_hook_line(line: str) -> HookRecord | None:
-    """Decode one log line; None for blank, malformed or event-less lines."""
-    text = line.strip()
-    return _record_from(_decode(text)) if text else None
-
-
-def _record_from(data: Any) -> HookRecord | None:
-    """The record a decoded log line holds, or None."""
-    if not isinstance(data, dict):
-        return None
-    at: float | None = None
-    payload: Any = data
-    if "payload" in data and "ao_ts" in data:
-        payload = data["payload"]
-        at = _parse_ao_ts(data["ao_ts"])
-    if not isinstance(payload, dict):
-        return None
-    # ``event`` is what some third-party loggers re-log the name as.
-    event = payload.get("hook_event_name") or payload.get("event")
-    if not isinstance(event, str) or not event:
-        return None
-    return HookRecord(event=event, at=at, payload=payload)
-
-
-_RECORD_START = '{"ao_ts":'
-MAX_RECORD_CHARS = 8 * 1024 * 1024
-"""A split record longer than this is abandoned as malformed (a prompt can be large)."""
-
-
-class HookLogParser:
-    """Turns hook log lines into records, joining records that span several lines."""
-
-    def __init__(self) -> None:
-        """Start with nothing carried over."""
-        self.malformed = 0
-        self.line_no = 0
-        """Lines (blank ones too) fed so far."""
-        self.malformed_lines: list[str] = []
-        """The first few unusable records: ``line 3: nested deeper than 100 levels``."""
-        self._carry = ""
-        self._carry_line = 0
-
-    def _note(self, line_no: int, reason: str) -> None:
-        self.malformed += 1
-        if len(self.malformed_lines) < MAX_NOTED:
-            self.malformed_lines.append(f"line {line_no}: {reason}")
-
-    def feed(self, lines: Iterable[str]) -> list[HookRecord]:
-        """The records completed by ``lines`` (an unfinished one is kept for the next call)."""
-        records: list[HookRecord] = []
-        for line in lines:
-            self.line_no += 1
-            if not line.strip():
-                continue
-            if self._carry:
-                joined = f"{self._carry}\n{line}"
-                data = _decode(joined)
-                if data is not _INVALID:
-                    self._carry = ""
-                    self._emit(data, records, self._carry_line)
-                    continue
-                if not line.lstrip().startswith(_RECORD_START) and len(joined) < MAX_RECORD_CHARS:
-                    self._carry = joined
-                    continue
-                # The carried record never completed: count it, start over with this line.
-                self._note(self._carry_line, f"record never completed ({_reason(joined)})")
-                self._carry = ""
-            data = _decode(line)
-            if data is not _INVALID:
-                self._emit(data, records, self.line_no)
-            elif line.lstrip().startswith(_RECORD_START) and _may_continue(line):
-                self._carry = line
-                self._carry_line = self.line_no
-            else:
-                self._note(self.line_no, _reason(line))
-        return records
-
-    def _emit(self, data: Any, records: list[HookRecord], line_no: int) -> None:
-        """Append the record ``data`` holds, or count it as malformed."""
-        record = _record_from(data)
-        if record is None:
-            self._note(line_no, "not a hook record (no event name)")
-        else:
-            records.append(record)
-
-
-def parse_hook_log(lines: Iterable[str]) -> list[HookRecord]:
-    """Every complete record in ``lines`` (one-shot use of :class:`HookLogParser`)."""
-    return HookLogParser().feed(lines)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from core.activity.fusion import fuse
+from core.activity.received import prompt_matches
 from core.activity.starts import at_or_after, of_this_start, signals_from
 from core.activity.tailer import FileTailer
 from core.agent_env import matching
@@ -95,27 +96,6 @@ CLAUDE_CLOUD_ENV: dict[str, tuple[str, ...]] = {
 
 PERMISSION_MODES = {"skip": "bypassPermissions"}
 """Agent Orchestrator's ``permissions`` values that differ from Claude's mode names."""
-
-
-def _normalize(text: str) -> str:
-    """Whitespace-insensitive form of a message: stripped, runs of blanks collapsed."""
-    return " ".join(text.split())
-
-
-def prompt_matches(sent: str, seen: str) -> bool:
-    """Whether ``seen`` (a prompt the agent recorded) is the message ``sent``.
-
-    Long texts are compared by their first and last 100 characters, so a terminal that
-    rewrapped or trimmed the middle still counts; short texts may be embedded.
-    """
-    a, b = _normalize(sent), _normalize(seen)
-    if not a or not b:
-        return False
-    if a == b:
-        return True
-    if len(a) > 200:
-        return b.startswith(a[:100]) and b.endswith(a[-100:])
-    return a in b
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

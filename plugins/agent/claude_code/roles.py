@@ -6,8 +6,8 @@ Claude Code's own permission rules, in the worktree's ``.claude/settings.local.j
 
 - ``permissions.allow``: ``ao-tui`` commands (a reviewer's: its review verbs and what it
   reads) and read-only tools (Read, Grep, Glob, LS and read-only git) run without a prompt;
-- ``permissions.deny``: starting an agent (``claude``, ``codex``, ``aider``), a tmux
-  session, a git worktree, pushing or committing, and editing files. A deny rule beats
+- ``permissions.deny``: starting an agent (``claude``, ``codex``, ``aider``, ``gemini``),
+  a tmux session, a git worktree, pushing or committing, and editing files. A deny rule beats
   every allow rule and every permission mode, ``bypassPermissions`` included;
 - the session runs in the ``dontAsk`` permission mode: anything no allow rule covers is
   refused at once rather than left waiting on a prompt nobody answers at night.
@@ -44,6 +44,7 @@ NEVER: tuple[str, ...] = (
     "Bash(claude:*)",
     "Bash(codex:*)",
     "Bash(aider:*)",
+    "Bash(gemini:*)",
     "Bash(tmux:*)",
     "Bash(git worktree:*)",
     "Bash(git push:*)",

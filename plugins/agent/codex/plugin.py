@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.activity.received import prompt_matches
 from core.activity.starts import at_or_after, of_this_start
 from core.activity.tailer import FileTailer
 from core.agent_env import matching
@@ -76,24 +77,6 @@ APPROVAL_MODES: dict[str, list[str]] = {
 }
 """ao-tui's permission modes in Codex's terms. ``default`` keeps what the operator's
 Codex config says (on a trusted folder: ask on request, write inside the workspace)."""
-
-
-def _normalize(text: str) -> str:
-    """Whitespace-insensitive form of a message."""
-    return " ".join(text.split())
-
-
-def prompt_matches(sent: str, seen: str) -> bool:
-    """Whether ``seen`` (a prompt Codex recorded) is the message ``sent`` (long texts by
-    their first and last 100 characters)."""
-    a, b = _normalize(sent), _normalize(seen)
-    if not a or not b:
-        return False
-    if a == b:
-        return True
-    if len(a) > 200:
-        return b.startswith(a[:100]) and b.endswith(a[-100:])
-    return a in b
 
 
 @dataclass
