@@ -1,6 +1,6 @@
 """``python -m tests.bench agents``: detection latencies per agent, in one table.
 
-Claude Code, Codex and Aider, each its real CLI offline against its scripted stand-in,
+Claude Code, Codex, Aider and Gemini, each its real CLI offline against its scripted stand-in,
 driven alike by :mod:`tests.bench.agent_driver` (an agent whose binary is missing gets one
 "skipped" row). The agents' own clocks:
 
@@ -9,13 +9,17 @@ driven alike by :mod:`tests.bench.agent_driver` (an agent whose binary is missin
 - Codex: see :mod:`tests.bench.bench_codex`;
 - Aider: asked = the stand-in receiving the prompt it answers with a new file (Aider then
   asks "Create new file?" on its screen only); turn end = the chat history's last write
-  (Aider appends to it when a turn is done, with no timestamps of its own).
+  (Aider appends to it when a turn is done, with no timestamps of its own);
+- Gemini: asked = the stand-in receiving the prompt it answers with a shell tool call;
+  turn end = the transcript's timestamp on the answer that ends the turn.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from core.engine import Engine
@@ -25,6 +29,7 @@ from plugins.agent.aider import AiderAgent
 from plugins.agent.aider.plugin import HISTORY_FILE
 from plugins.agent.claude_code.hooks import parse_hook_log
 from plugins.agent.claude_code.plugin import HOOK_LOG
+from plugins.agent.gemini import GeminiAgent
 from tests.bench.agent_driver import (
     AgentBench,
     Row,
@@ -51,6 +56,23 @@ def _claude_turn_ended(engine: Engine, session: Session) -> float:
     if ended is None:
         raise RuntimeError(f"{session.id}: idle reported with no Stop hook logged")
     return ended
+
+
+def _gemini_turn_ended(session: Session) -> float:
+    """When Gemini wrote the answer that ended the session's last turn.
+
+    That is the transcript's last ``gemini`` message calling no tool (Gemini writes a
+    message once its answer is complete). Its ``AfterAgent`` hook, the turn's end as the
+    hooks tell it, fires after that write and may follow the report.
+    """
+    stamp = ""
+    for line in Path(str(session.extra["transcript_path"])).read_text().splitlines():
+        entry = json.loads(line)
+        if entry.get("type") == "gemini" and entry.get("content") and not entry.get("toolCalls"):
+            stamp = entry["timestamp"]
+    if not stamp:
+        raise RuntimeError(f"{session.id}: idle reported with no answer in the transcript")
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 @contextmanager
@@ -90,6 +112,23 @@ def aider_world(box: Sandbox, binary: Path) -> Iterator[World]:
         )
 
 
+@contextmanager
+def gemini_world(box: Sandbox, binary: Path) -> Iterator[World]:
+    """An engine whose project runs the real Gemini CLI offline on the Gemini API stand-in."""
+    from tests.e2e.gemini_harness import gemini_env, write_gemini_home
+    from tests.e2e.gemini_standin import GeminiStandin
+
+    with GeminiStandin() as standin:
+        home = write_gemini_home(box.root / "gemini-home", standin.base_url)
+        env = gemini_env(standin.base_url, home)
+        yield World(
+            engine=agent_engine(box, "gemini", binary, env, GeminiAgent),
+            task=lambda i: f"RUN_SHELL touch {sample_file(i)}",
+            asked_at=lambda i: standin.requests_after(sample_file(i)),
+            ended_at=_gemini_turn_ended,
+        )
+
+
 def _find_claude() -> Path | None:
     from tests.e2e.claude_harness import find_claude_binary
 
@@ -102,10 +141,17 @@ def _find_aider() -> Path | None:
     return find_aider_binary()
 
 
+def _find_gemini() -> Path | None:
+    from tests.e2e.gemini_harness import find_gemini_binary
+
+    return find_gemini_binary()
+
+
 AGENTS = [
     AgentBench("claude-code", _find_claude, claude_world),
     CODEX,
     AgentBench("aider", _find_aider, aider_world),
+    AgentBench("gemini", _find_gemini, gemini_world),
 ]
 """Every agent with a real-binary benchmark, in the table's order."""
 

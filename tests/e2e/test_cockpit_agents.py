@@ -1,11 +1,11 @@
-"""Codex and Aider driven from the cockpit, end to end: the REAL binaries, offline.
+"""Codex, Aider and Gemini driven from the cockpit, end to end: the REAL binaries, offline.
 
 The operator's keys only: `N` opens the new-session dialog (the project's agent is chosen
 in it), the task is typed and Ctrl+S spawns; the cockpit (which holds the engine lease and
 reconciles) shows the agent's approval question; `y` answers it; `s` sends a message, which
 the agent's own record confirms. Real tmux (test socket), git, the cockpit under Pilot, the
 agent binary against its scripted stand-in on 127.0.0.1 (Codex: the Responses API; Aider:
-an OpenAI-compatible chat API).
+an OpenAI-compatible chat API; Gemini: the Gemini API).
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ from core.models import ActivityState, Session
 from core.registry import Registry
 from plugins.agent.aider import AiderAgent
 from plugins.agent.codex import CodexAgent
+from plugins.agent.gemini import GeminiAgent
 from tests.e2e.aider_harness import aider_env, require_aider_binary
 from tests.e2e.codex_harness import codex_env, require_codex_binary, write_codex_home
+from tests.e2e.gemini_harness import gemini_env, require_gemini_binary, write_gemini_home
+from tests.e2e.gemini_standin import GeminiStandin
 from tests.e2e.openai_chat_standin import OpenAIChatStandin
 from tests.e2e.responses_standin import ResponsesStandin
 from tests.support.engine import make_engine
@@ -55,7 +58,7 @@ def _engine(
     path = tmp_path / "ao.config.yaml"
     path.write_text(json.dumps({"projects": {"app": project}}))  # JSON is YAML
     registry = Registry()
-    plugin = {"codex": CodexAgent, "aider": AiderAgent}[agent]
+    plugin = {"codex": CodexAgent, "aider": AiderAgent, "gemini": GeminiAgent}[agent]
     if agent not in registry.names("agent"):
         registry.register("agent", agent, plugin)
     return make_engine(path, registry)
@@ -131,3 +134,14 @@ async def test_aider_from_the_cockpit(tmp_path: Path, git_repo: Path) -> None:
         engine = _engine(tmp_path, git_repo, "aider", str(binary), env)
         session = await _drive(engine, "aider", "WRITE_FILE hello.txt hi from the cockpit")
     assert (Path(session.worktree) / "hello.txt").read_text().strip() == "hi from the cockpit"
+
+
+@pytest.mark.gemini
+async def test_gemini_from_the_cockpit(tmp_path: Path, git_repo: Path) -> None:
+    binary = require_gemini_binary()
+    with GeminiStandin() as standin:
+        home = write_gemini_home(tmp_path / "gemini-home", standin.base_url)
+        env = gemini_env(standin.base_url, home)
+        engine = _engine(tmp_path, git_repo, "gemini", shlex.join([str(binary)]), env)
+        session = await _drive(engine, "gemini", "RUN_SHELL touch cockpit-proof.txt")
+    assert (Path(session.worktree) / "cockpit-proof.txt").exists()

@@ -27,6 +27,7 @@ from core.registry import Registry
 from core.zones import zone_of
 from plugins.agent.gemini import GeminiAgent
 from plugins.agent.gemini.reader import GeminiState
+from tests.conftest import run_git
 from tests.e2e.gemini_harness import gemini_env, require_gemini_binary, write_gemini_home
 from tests.e2e.gemini_standin import GeminiStandin
 from tests.support.engine import make_engine, settle, state_is
@@ -204,3 +205,29 @@ def test_quit_is_exited(gemini_engine: Engine) -> None:
     engine.runtime.send_keys(session.pane_id, "Enter")
     exited = settle(engine, session.id, state_is(ActivityState.EXITED))
     assert exited.activity.source.value in ("runtime", "hook")
+
+
+def test_a_project_with_its_own_gemini_settings_runs_without_hooks(
+    tmp_path: Path, git_repo: Path, gemini_standin: GeminiStandin
+) -> None:
+    # The project commits a .gemini/settings.json of its own: ao-tui leaves it as it is (the
+    # agent's commits must not carry ao-tui's hooks) and reads the transcript and pane.
+    own = '{"ui": {"hideBanner": true}}\n'
+    (git_repo / ".gemini").mkdir()
+    (git_repo / ".gemini" / "settings.json").write_text(own)
+    run_git(git_repo, "add", ".gemini/settings.json")
+    run_git(git_repo, "commit", "-q", "-m", "gemini settings")
+    engine = _gemini_engine(tmp_path, git_repo, gemini_standin)
+    session = engine.spawn("app", "RUN_SHELL touch no-hooks.txt")
+    waiting = settle(engine, session.id, state_is(ActivityState.WAITING_INPUT))
+    assert waiting.activity.source.value == "pane"
+    assert waiting.activity.waiting_for is not None
+    assert waiting.activity.waiting_for.command == "touch no-hooks.txt"
+    engine.respond(session.id, yes=True)
+    idle = settle(engine, session.id, state_is(ActivityState.IDLE))
+    assert idle.activity.source.value == "transcript"
+    assert (Path(session.worktree) / "no-hooks.txt").exists()
+    result, detail = engine.send(session.id, "and one more thing")
+    assert result is DeliveryResult.DELIVERED, detail
+    assert (Path(session.worktree) / ".gemini" / "settings.json").read_text() == own
+    assert not (engine.locations.session_dir(session.id) / "hooks.jsonl").exists()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from core.activity.hook_log import hook_command
-from core.models import ActivityState, Delivery, SignalSource
+from core.models import ActivitySignal, ActivityState, Delivery, SignalSource
 from core.slots import AgentContext, AgentSettings, SlotError
 from plugins.agent.gemini import GeminiAgent
 from plugins.agent.gemini.hooks import (
@@ -27,6 +27,7 @@ from plugins.agent.gemini.paths import (
     project_hash,
 )
 from plugins.agent.gemini.reader import read_transcript
+from plugins.agent.gemini.sources import agreed
 from plugins.agent.gemini.turns import parse_turns
 
 SESSION = "0b5f1c8e-7d2a-4c3b-9e1f-2a3b4c5d6e7f"
@@ -321,3 +322,20 @@ def test_a_send_is_proven_by_the_before_agent_hook(tmp_path: Path) -> None:
     with log.open("a") as handle:
         handle.write(_hook("BeforeAgent", 100.5, prompt="please add tests") + "\n")
     assert agent.delivery(ctx, marker, "please   add tests", lambda: "") is Delivery.DELIVERED
+
+
+def test_a_turn_end_is_told_in_the_transcripts_words() -> None:
+    # AfterAgent garbles an answer streamed in pieces, and fires for interrupts and errors
+    # too; the transcript, written a moment before or after, says what it was.
+    hook = ActivitySignal(ActivityState.IDLE, SignalSource.HOOK, 10.0, "Hi.  from  the  x.")
+    answer = ActivitySignal(ActivityState.IDLE, SignalSource.TRANSCRIPT, 9.9, "Hi from the x.")
+    failed = ActivitySignal(ActivityState.ERROR, SignalSource.TRANSCRIPT, 10.2, "error: 400")
+    assert agreed(hook, answer) == ActivitySignal(
+        ActivityState.IDLE, SignalSource.HOOK, 10.0, "Hi from the x."
+    )
+    assert agreed(hook, failed) == ActivitySignal(
+        ActivityState.ERROR, SignalSource.HOOK, 10.0, "error: 400"
+    )
+    earlier = ActivitySignal(ActivityState.ERROR, SignalSource.TRANSCRIPT, 5.0, "error: old")
+    assert agreed(hook, earlier) == hook  # an earlier turn's error says nothing of this one
+    assert agreed(None, answer) is None

@@ -54,8 +54,9 @@ MAX_PROMPTS = 20
 def hooks_settings(log_path: Path) -> dict[str, Any]:
     """The project settings that log every event of :data:`HOOK_EVENTS` to ``log_path``.
 
-    Gemini's notice of running hooks is turned off: it would draw over the screen the pane
-    reader looks at.
+    Gemini's notices of running hooks are turned off where it lets them be (0.61.0 still
+    shows ``Executing Hooks: ao-tui, …`` on its busy line, which the pane reader reads as
+    busy, as it is).
     """
     command = hook_command(log_path)
     hook = {"type": "command", "command": command, "name": HOOK_NAME, "timeout": 5000}

@@ -55,6 +55,11 @@ PANE_QUIET = 1.0
 """Seconds a running turn's records must be silent before the pane is read."""
 PANE_RECHECK = 1.0
 """Seconds between two captures while the records did not change."""
+BOX_WAIT = 0.6
+"""Seconds after an approval hook within which the screen is looked at again until the box
+is drawn (see :meth:`GeminiAgent._await_box`)."""
+BOX_POLL = 0.05
+"""Seconds between two of those looks."""
 SEARCH_EVERY = 1.0
 """Seconds between two searches for a transcript not found yet."""
 INPUT_SETTLE = 1.0
@@ -251,12 +256,33 @@ class GeminiAgent:
                 watch.pane_signal = _pane_signal(capture(), now, ctx, bool(signals))
                 watch.pane_at, watch.pane_mark = now, mark
             if asking:
+                watch.pane_signal = self._await_box(watch.pane_signal, signals, capture, ctx)
                 signals = [until_drawn(s, watch.pane_signal) for s in signals]
             if watch.pane_signal is not None:
                 signals.append(watch.pane_signal)
         else:
             watch.pane_signal = None
         return Observation(signals=signals, extra=extra)
+
+    def _await_box(
+        self,
+        screen: ActivitySignal | None,
+        signals: list[ActivitySignal],
+        capture: Callable[[], str],
+        ctx: AgentContext,
+    ) -> ActivitySignal | None:
+        """The screen once the approval box a hook just announced is drawn: Gemini draws it
+        about a tenth of a second after the hook, and nothing else would wake the next look
+        before the next tick. Waits at most :data:`BOX_WAIT` seconds, only right after the
+        hook."""
+        asked = max(s.at for s in signals if s.state is ActivityState.WAITING_INPUT)
+        deadline = asked + BOX_WAIT
+        while (screen is None or screen.state is not ActivityState.WAITING_INPUT) and (
+            self._clock() < deadline
+        ):
+            time.sleep(BOX_POLL)
+            screen = _pane_signal(capture(), self._clock(), ctx, True)
+        return screen
 
     def _needs_pane(self, signals: list[ActivitySignal], now: float) -> bool:
         """Whether only the screen can answer: nothing known yet, or a turn open whose

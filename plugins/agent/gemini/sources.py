@@ -9,21 +9,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from core.models import ActivitySignal, ActivityState
-from plugins.agent.gemini.reader import INTERRUPTED
 
 
 def agreed(hook: ActivitySignal | None, transcript: ActivitySignal | None) -> ActivitySignal | None:
-    """The hook's signal, saying how a turn ended when only the transcript knows.
+    """The hook's signal, saying how a turn ended in the transcript's words.
 
     Gemini fires ``AfterAgent`` for a turn cut short by an interrupt (with the partial
     answer) or an API error (``[no response text]``) too, and records why in the
-    transcript, a moment before or after.
+    transcript, a moment before or after. Its ``prompt_response`` also garbles an answer
+    that streamed in pieces (``Hello from the stand-in.  from  the  stand-in.``), where the
+    transcript holds the answer as written.
     """
     if (
         hook is not None
         and transcript is not None
         and hook.state is ActivityState.IDLE
-        and (transcript.state is ActivityState.ERROR or transcript.detail == INTERRUPTED)
+        and transcript.state in (ActivityState.IDLE, ActivityState.ERROR)
         and abs(hook.at - transcript.at) <= 1.0
     ):
         hook = replace(hook, state=transcript.state, detail=transcript.detail)
