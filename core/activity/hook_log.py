@@ -26,12 +26,14 @@ from __future__ import annotations
 import math
 import shlex
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.activity.jsonl import MAX_NOTED
+from core.activity.run_start import RunStart
 from core.bounded_json import MAX_DEPTH, loads_line, nesting_exceeds, why_not
+from core.models import ActivitySignal
 
 
 def hook_command(log_path: Path) -> str:
@@ -195,3 +197,68 @@ class HookLogParser:
 def parse_hook_log(lines: Iterable[str]) -> list[HookRecord]:
     """Every complete record in ``lines`` (one-shot use of :class:`HookLogParser`)."""
     return HookLogParser().feed(lines)
+
+
+@dataclass
+class HookFold:
+    """What a hook log says so far, folded record by record: the bookkeeping every agent's
+    hook state shares. A subclass handles an event ``E`` in a method ``_on_E`` (which calls
+    :meth:`_decide` for an event that decides the activity) and says what the deciding
+    event means in :meth:`_signal`."""
+
+    records: int = 0
+    malformed: int = 0
+    malformed_lines: list[str] = field(default_factory=list)
+    """The first few unusable records, with their line number and why."""
+    last_event: str = ""
+    last_at: float | None = None
+    session_id: str = ""
+    transcript_path: str = ""
+    state_event: str = ""
+    """The newest event that decides the activity (some do not)."""
+    state_at: float | None = None
+    detail: str = ""
+
+    _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
+    _run: RunStart = field(default_factory=RunStart, repr=False, compare=False)
+
+    def fold_lines(self, lines: Iterable[str]) -> None:
+        """Fold log lines in file order; a record split over lines may finish in a later call."""
+        for record in self._parser.feed(lines):
+            self.fold(record)
+        self.malformed = self._parser.malformed
+        self.malformed_lines = list(self._parser.malformed_lines)
+
+    def fold(self, record: HookRecord) -> None:
+        """Fold one record: the session's ids it names, then its event's handler."""
+        self.records += 1
+        payload = record.payload
+        self.last_event = record.event
+        if record.at is not None:
+            self.last_at = record.at
+        for attr in ("session_id", "transcript_path"):
+            value = payload.get(attr)
+            if isinstance(value, str) and value:
+                setattr(self, attr, value)
+        handler = getattr(self, f"_on_{record.event}", None)
+        if handler is not None:
+            handler(record)
+        self._run.note(self._signal())
+
+    def _decide(self, record: HookRecord, detail: str) -> None:
+        """Make ``record`` the event the activity is derived from."""
+        self.state_event = record.event
+        self.state_at = record.at
+        self.detail = detail
+
+    def signal(self) -> ActivitySignal | None:
+        """The activity the newest deciding event implies, or None before any.
+
+        ``at`` is the newest deciding record's time; ``began`` that of the first record of
+        the run that says the same (a permission request under its notification).
+        """
+        return self._run.stamp(self._signal())
+
+    def _signal(self) -> ActivitySignal | None:
+        """The activity the deciding event implies (the subclass's knowledge)."""
+        raise NotImplementedError

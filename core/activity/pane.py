@@ -52,3 +52,23 @@ def generic_pane_signal(screen: str, at: float) -> ActivitySignal | None:
     if _SHELL_PROMPT.search(lines[-1]):
         return ActivitySignal(ActivityState.IDLE, source, at, "at a prompt")
     return None
+
+
+def untold_start_reading(
+    reading: ActivitySignal | None,
+    at: float,
+    *,
+    records_say: bool,
+    starting: bool,
+    input_shown: bool,
+) -> ActivitySignal | None:
+    """An agent's own reading of its screen, completed for a start its records say nothing
+    of yet: its input box is "starting" in a launch's first moments (the task is on its
+    way) and "waiting for a prompt" otherwise (a resumed conversation starts on no task)."""
+    if reading is not None or records_say:
+        return reading
+    if starting:
+        return ActivitySignal(ActivityState.WORKING, SignalSource.PANE, at, "starting")
+    if input_shown:
+        return ActivitySignal(ActivityState.IDLE, SignalSource.PANE, at, "waiting for a prompt")
+    return None

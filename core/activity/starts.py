@@ -54,3 +54,11 @@ def of_this_start(
     if started is None:
         return list(signals)
     return [signal for signal in signals if at_or_after(signal.at, started)]
+
+
+def launching(started_at: float, extra: Mapping[str, Any], now: float, grace: float) -> bool:
+    """Whether a launch on a task (not a resume, which starts on none) began less than
+    ``grace`` seconds before ``now``."""
+    return (
+        bool(started_at) and now - started_at <= grace and extra.get("starts_on_task") is not False
+    )

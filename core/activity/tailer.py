@@ -175,3 +175,11 @@ def tail_lines(path: Path, max_bytes: int) -> list[str]:
     if size > max_bytes and lines:
         lines = lines[1:]  # the first line was cut by the seek
     return lines
+
+
+def file_size(path: Path) -> int:
+    """A file's size, 0 when it does not exist (where a delivery marker starts)."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0

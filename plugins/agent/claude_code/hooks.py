@@ -15,6 +15,7 @@ from typing import Any
 
 from core.activity.hook_log import (
     MAX_RECORD_CHARS,
+    HookFold,
     HookLogParser,
     HookRecord,
     hook_command,
@@ -22,7 +23,6 @@ from core.activity.hook_log import (
     parse_hook_log,
 )
 from core.activity.received import UserPrompt
-from core.activity.run_start import RunStart
 from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
 from plugins.agent.claude_code.transcript import tool_argument
 
@@ -82,21 +82,9 @@ def hooks_settings(log_path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 @dataclass
-class HookState:
-    """What the hook log says so far, folded record by record."""
+class HookState(HookFold):
+    """What Claude Code's hook log says so far, folded record by record."""
 
-    records: int = 0
-    malformed: int = 0
-    malformed_lines: list[str] = field(default_factory=list)
-    """The first few unusable records, with their line number and why."""
-    last_event: str = ""
-    last_at: float | None = None
-    session_id: str = ""
-    transcript_path: str = ""
-    state_event: str = ""
-    """The newest event that decides the activity (some, like SubagentStop, do not)."""
-    state_at: float | None = None
-    detail: str = ""
     pending_permission: WaitingFor | None = None
     """What the prompt on screen asks, while one waits."""
     current_tool: dict[str, str] | None = None
@@ -108,38 +96,6 @@ class HookState:
     """``source`` of the last SessionStart: startup, resume, clear or compact."""
     start_at: float | None = None
     """When the last SessionStart (not a compaction) fired: the current process's start."""
-
-    _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
-    _run: RunStart = field(default_factory=RunStart, repr=False, compare=False)
-
-    def fold_lines(self, lines: Iterable[str]) -> None:
-        """Fold log lines in file order; a record split over lines may finish in a later call."""
-        for record in self._parser.feed(lines):
-            self.fold(record)
-        self.malformed = self._parser.malformed
-        self.malformed_lines = list(self._parser.malformed_lines)
-
-    def fold(self, record: HookRecord) -> None:
-        """Fold one record."""
-        self.records += 1
-        payload = record.payload
-        self.last_event = record.event
-        if record.at is not None:
-            self.last_at = record.at
-        for attr, key in (("session_id", "session_id"), ("transcript_path", "transcript_path")):
-            value = payload.get(key)
-            if isinstance(value, str) and value:
-                setattr(self, attr, value)
-        handler = getattr(self, f"_on_{record.event}", None)
-        if handler is not None:
-            handler(record)
-        self._run.note(self._signal())
-
-    def _decide(self, record: HookRecord, detail: str) -> None:
-        """Make ``record`` the event the activity is derived from."""
-        self.state_event = record.event
-        self.state_at = record.at
-        self.detail = detail
 
     def _tool(self, payload: dict[str, Any]) -> dict[str, str]:
         """``{"tool": name, "command": argument}`` from a tool event's payload."""
@@ -240,14 +196,6 @@ class HookState:
         self.session_end_reason = reason if isinstance(reason, str) else "other"
         self.pending_permission = None
         self._decide(record, f"session ended ({self.session_end_reason})")
-
-    def signal(self) -> ActivitySignal | None:
-        """The activity the newest deciding hook event implies, or None before any.
-
-        ``at`` is the newest deciding record's time; ``began`` that of the first record of
-        the run that says the same (the ``PermissionRequest`` under its ``Notification``).
-        """
-        return self._run.stamp(self._signal())
 
     def _signal(self) -> ActivitySignal | None:
         event, at = self.state_event, self.state_at

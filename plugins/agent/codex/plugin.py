@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.activity.pane import untold_start_reading
 from core.activity.received import prompt_matches
-from core.activity.starts import at_or_after, of_this_start
-from core.activity.tailer import FileTailer
+from core.activity.starts import at_or_after, launching, of_this_start
+from core.activity.tailer import FileTailer, file_size
 from core.agent_env import matching
 from core.models import (
     ActivitySignal,
@@ -280,7 +281,7 @@ class CodexAgent:
     def delivery_marker(self, ctx: AgentContext) -> DeliveryMarker:
         """Where the rollout ends now, and the time."""
         path = self._rollout(ctx, self._watch(ctx), throttle=False)
-        offsets = ((str(path), _size(path)),) if path is not None else ()
+        offsets = ((str(path), file_size(path)),) if path is not None else ()
         return DeliveryMarker(at=self._clock(), offsets=offsets)
 
     def delivery(
@@ -314,31 +315,11 @@ class CodexAgent:
 def _pane_signal(
     screen: str, now: float, ctx: AgentContext, rollout_says: bool
 ) -> ActivitySignal | None:
-    """The screen's reading; with no rollout word for this start, an empty composer is
-    "starting" in a launch's first moments and "waiting for a prompt" otherwise (a resumed
-    thread starts on no task)."""
-    signal = codex_pane_signal(screen, now)
-    if signal is not None or rollout_says:
-        return signal
-    if _starting(ctx, now):
-        return ActivitySignal(ActivityState.WORKING, SignalSource.PANE, now, "starting")
-    if shows_composer(screen):
-        return ActivitySignal(ActivityState.IDLE, SignalSource.PANE, now, "waiting for a prompt")
-    return None
-
-
-def _starting(ctx: AgentContext, now: float) -> bool:
-    """Whether a launch on a task is still in its first moments."""
-    return (
-        bool(ctx.started_at)
-        and now - ctx.started_at <= STARTUP_GRACE
-        and ctx.extra.get("starts_on_task") is not False
+    """The screen's reading, completed for a start the records say nothing of yet."""
+    return untold_start_reading(
+        codex_pane_signal(screen, now),
+        now,
+        records_say=rollout_says,
+        starting=launching(ctx.started_at, ctx.extra, now, STARTUP_GRACE),
+        input_shown=shows_composer(screen),
     )
-
-
-def _size(path: Path) -> int:
-    """A file's size, 0 when it does not exist."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.activity.hook_log import HookLogParser, HookRecord, hook_command
+from core.activity.hook_log import HookFold, HookRecord, hook_command
 from core.activity.received import UserPrompt
-from core.activity.run_start import RunStart
 from core.bounded_json import loads_line
 from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
 
@@ -129,17 +127,9 @@ def tool_argument(tool_input: Any) -> str:
 
 
 @dataclass
-class GeminiHookState:
-    """What the hook log says so far, folded record by record."""
+class GeminiHookState(HookFold):
+    """What Gemini CLI's hook log says so far, folded record by record."""
 
-    records: int = 0
-    malformed: int = 0
-    malformed_lines: list[str] = field(default_factory=list)
-    session_id: str = ""
-    transcript_path: str = ""
-    state_event: str = ""
-    state_at: float | None = None
-    detail: str = ""
     start_source: str = ""
     start_at: float | None = None
     """When the last ``SessionStart`` fired (the current process's start)."""
@@ -148,33 +138,6 @@ class GeminiHookState:
     pending_permission: WaitingFor | None = None
     prompts: list[UserPrompt] = field(default_factory=list)
     end_reason: str = ""
-
-    _parser: HookLogParser = field(default_factory=HookLogParser, repr=False, compare=False)
-    _run: RunStart = field(default_factory=RunStart, repr=False, compare=False)
-
-    def fold_lines(self, lines: Iterable[str]) -> None:
-        """Fold log lines in file order."""
-        for record in self._parser.feed(lines):
-            self.fold(record)
-        self.malformed = self._parser.malformed
-        self.malformed_lines = list(self._parser.malformed_lines)
-
-    def fold(self, record: HookRecord) -> None:
-        """Fold one record."""
-        self.records += 1
-        payload = record.payload
-        self.session_id = _text(payload.get("session_id")) or self.session_id
-        self.transcript_path = _text(payload.get("transcript_path")) or self.transcript_path
-        handler = getattr(self, f"_on_{record.event}", None)
-        if handler is not None:
-            handler(record)
-        self._run.note(self._signal())
-
-    def _decide(self, record: HookRecord, detail: str) -> None:
-        """Make ``record`` the event the activity is derived from."""
-        self.state_event = record.event
-        self.state_at = record.at
-        self.detail = detail
 
     def _on_SessionStart(self, record: HookRecord) -> None:
         """The process is up (a fresh start goes on with its task at once)."""
@@ -235,10 +198,6 @@ class GeminiHookState:
         self.end_reason = _text(record.payload.get("reason")) or "other"
         self.pending_permission = None
         self._decide(record, f"session ended ({self.end_reason})")
-
-    def signal(self) -> ActivitySignal | None:
-        """The activity the newest deciding event implies, or None before any."""
-        return self._run.stamp(self._signal())
 
     def _signal(self) -> ActivitySignal | None:
         event, at = self.state_event, self.state_at

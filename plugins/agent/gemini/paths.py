@@ -18,13 +18,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from core.bounded_json import loads_line
+from plugins.agent.gemini.reader import is_context, message_text
 
 SET_ASIDE_SUFFIX = ".no-conversation"
 """Appended to a transcript that holds no conversation, so Gemini no longer finds it."""
 _HEAD_BYTES = 64 * 1024
 _SCAN_LINES = 1000
-_CONTEXT_PREFIX = "<session_context>"
-"""The opening of the context message Gemini writes before the first prompt."""
 
 
 def gemini_home(env: Mapping[str, str]) -> Path:
@@ -113,27 +112,12 @@ def _resumable(message: object) -> bool:
     context message, or an answer with content."""
     if not isinstance(message, dict):
         return False
-    kind = message.get("type")
-    content = message.get("content")
-    if kind == "user":
-        text = _text_of(content).strip()
-        return bool(text) and not text.startswith(_CONTEXT_PREFIX)
-    if kind == "gemini":
-        return bool(_text_of(content).strip()) or bool(message.get("toolCalls"))
+    text = message_text(message.get("content")).strip()
+    if message.get("type") == "user":
+        return bool(text) and not is_context(message)
+    if message.get("type") == "gemini":
+        return bool(text) or bool(message.get("toolCalls"))
     return False
-
-
-def _text_of(content: object) -> str:
-    """The text of a message's ``content``: a string, or a list of ``{text}`` parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            part["text"]
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return ""
 
 
 def holds_conversation(path: Path) -> bool:

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.activity.pane import untold_start_reading
 from core.activity.received import prompt_matches
-from core.activity.starts import at_or_after, of_this_start
-from core.activity.tailer import FileTailer
+from core.activity.starts import at_or_after, launching, of_this_start
+from core.activity.tailer import FileTailer, file_size
 from core.agent_env import matching
 from core.models import (
     ActivitySignal,
@@ -320,7 +321,9 @@ class GeminiAgent:
         transcript = self._transcript(ctx, watch, throttle=False)
         if transcript is not None:
             paths.append(transcript)
-        return DeliveryMarker(at=self._clock(), offsets=tuple((str(p), _size(p)) for p in paths))
+        return DeliveryMarker(
+            at=self._clock(), offsets=tuple((str(p), file_size(p)) for p in paths)
+        )
 
     def delivery(
         self, ctx: AgentContext, marker: DeliveryMarker, text: str, capture: Callable[[], str]
@@ -360,24 +363,13 @@ class GeminiAgent:
 def _pane_signal(
     screen: str, now: float, ctx: AgentContext, records_say: bool
 ) -> ActivitySignal | None:
-    """The screen's reading; with no word from the records for this start, an input box
-    is "starting" in a launch's first moments and "waiting for a prompt" otherwise."""
-    signal = gemini_pane_signal(screen, now)
-    if signal is not None or records_say:
-        return signal
-    if _starting(ctx, now):
-        return ActivitySignal(ActivityState.WORKING, SignalSource.PANE, now, "starting")
-    if shows_prompt(screen):
-        return ActivitySignal(ActivityState.IDLE, SignalSource.PANE, now, "waiting for a prompt")
-    return None
-
-
-def _starting(ctx: AgentContext, now: float) -> bool:
-    """Whether a launch on a task is still in its first moments."""
-    return (
-        bool(ctx.started_at)
-        and now - ctx.started_at <= STARTUP_GRACE
-        and ctx.extra.get("starts_on_task") is not False
+    """The screen's reading, completed for a start the records say nothing of yet."""
+    return untold_start_reading(
+        gemini_pane_signal(screen, now),
+        now,
+        records_say=records_say,
+        starting=launching(ctx.started_at, ctx.extra, now, STARTUP_GRACE),
+        input_shown=shows_prompt(screen),
     )
 
 
@@ -385,11 +377,3 @@ def _offset(tailer: FileTailer | None) -> int:
     """How far a reader has read (-1 before it read anything)."""
     offset = tailer.offset if tailer is not None else None
     return offset if offset is not None else -1
-
-
-def _size(path: Path) -> int:
-    """A file's size, 0 when it does not exist."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
