@@ -30,7 +30,7 @@ FUSED = {
     "02-interrupt/01-working": ("working", "hook", "prompt submitted"),
     # AfterAgent fires for an interrupted turn too; the transcript says why it ended.
     "02-interrupt/02-interrupted": ("idle", "hook", "interrupted by user"),
-    "03-api-error/01-error": ("error", "hook", "error: [API Error: "),
+    "03-api-error/01-error": ("error", "hook", "API Error: "),
     "04-edit/01-waiting": ("waiting_input", "pane", "approval: notes.txt"),
     # A declined tool call fires no hook after its Notification: the transcript's
     # "Request cancelled." ends the turn (and the history replay after it is not news).
@@ -43,7 +43,7 @@ FUSED = {
         "pane",
         "the model keeps failing: keep trying or stop?",
     ),
-    "06-high-demand/02-stopped": ("error", "hook", "error: [API Error: "),
+    "06-high-demand/02-stopped": ("error", "hook", "API Error: "),
 }
 """The fused verdict of each snapshot's hook log, transcript and pane, taken together."""
 

@@ -207,7 +207,10 @@ class GeminiState(ConversationFold):
             return None
         source = SignalSource.TRANSCRIPT
         if self.last_event == "error":
-            return ActivitySignal(ActivityState.ERROR, source, at, f"error: {self.error}"[:200])
+            # Gemini's own words already say what failed: "[API Error: …]".
+            shown = self.error.strip("[] ")
+            detail = shown if "error" in shown.lower() else f"error: {shown}"
+            return ActivitySignal(ActivityState.ERROR, source, at, detail[:200])
         if self.last_event == "answer":
             detail = " ".join(self.last_answer.split())[:160] or "turn finished"
             return ActivitySignal(ActivityState.IDLE, source, at, detail)
