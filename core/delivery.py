@@ -165,7 +165,8 @@ def respond(
             f"{session_id} has no live pane; restore it with `ao-tui restore {session_id}`"
         )
     asked = session.activity.waiting_for
-    engine.runtime.send_keys(pane.pane_id, *engine.agent(session.agent).answer_keys(yes))
+    keys = engine.agent(session.agent).answer_keys(yes, asked)
+    engine.runtime.send_keys(pane.pane_id, *keys)
     engine.store.append_event(
         session_id,
         "responded",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from core.errors import AoError
-from core.models import ActivitySignal, Delivery, DeliveryMarker, Turn
+from core.models import ActivitySignal, Delivery, DeliveryMarker, Turn, WaitingFor
 from core.notify.model import Notification
 
 if TYPE_CHECKING:
@@ -369,8 +369,10 @@ class Agent(Protocol):
         """Seconds to wait between the paste and Enter, scaled by the text's length."""
         ...
 
-    def answer_keys(self, yes: bool) -> list[str]:
-        """Keys that answer a pending permission prompt."""
+    def answer_keys(self, yes: bool, asked: WaitingFor | None = None) -> list[str]:
+        """Keys that answer a pending prompt; ``asked`` is what it asks, as the session's
+        activity reports it (an agent with more than one kind of prompt answers each its
+        own way)."""
         ...
 
 

@@ -14,7 +14,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from core.activity.pane import generic_pane_signal
-from core.models import ActivitySignal, ActivityState, Delivery, DeliveryMarker, SignalSource
+from core.models import (
+    ActivitySignal,
+    ActivityState,
+    Delivery,
+    DeliveryMarker,
+    SignalSource,
+    WaitingFor,
+)
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
 
 
@@ -97,6 +104,6 @@ class ShellAgent:
         """Terminals take a bracketed paste at once; a short pause covers slow line editors."""
         return min(1.0, 0.1 + len(text) / 50_000)
 
-    def answer_keys(self, yes: bool) -> list[str]:
+    def answer_keys(self, yes: bool, asked: WaitingFor | None = None) -> list[str]:
         """A ``(Y)es/(N)o`` question answered with a letter and Enter."""
         return ["y", "Enter"] if yes else ["n", "Enter"]

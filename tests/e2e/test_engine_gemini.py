@@ -231,3 +231,22 @@ def test_a_project_with_its_own_gemini_settings_runs_without_hooks(
     assert result is DeliveryResult.DELIVERED, detail
     assert (Path(session.worktree) / ".gemini" / "settings.json").read_text() == own
     assert not (engine.locations.session_dir(session.id) / "hooks.jsonl").exists()
+
+
+def test_a_model_that_keeps_failing_asks_the_operator_and_no_stops_it(
+    tmp_path: Path, git_repo: Path, gemini_standin: GeminiStandin
+) -> None:
+    # With one try allowed, Gemini gives up on a 500 at once and asks "keep trying or
+    # stop?" (with its default settings it retries on, and that reads as working).
+    settings = {"general": {"maxAttempts": 1}, "ui": {"errorVerbosity": "full"}}
+    engine = _gemini_engine(tmp_path, git_repo, gemini_standin, settings)
+    session = engine.spawn("app", "FAIL500")
+    asks = settle(engine, session.id, state_is(ActivityState.WAITING_INPUT))
+    assert asks.activity.source.value == "pane"
+    assert zone_of(asks) is Zone.NEEDS_YOU
+    assert "keep trying" in asks.activity.detail
+    engine.respond(session.id, yes=False)
+    # "2. Stop": the turn ends on the error, and the dialog is gone.
+    stopped = settle(engine, session.id, state_is(ActivityState.ERROR))
+    assert "API Error" in stopped.activity.detail
+    assert "Keep trying" not in engine.runtime.capture(session.pane_id)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from core.activity.hook_log import hook_command
-from core.models import ActivitySignal, ActivityState, Delivery, SignalSource
+from core.models import ActivitySignal, ActivityState, Delivery, SignalSource, WaitingFor
 from core.slots import AgentContext, AgentSettings, SlotError
 from plugins.agent.gemini import GeminiAgent
 from plugins.agent.gemini.hooks import (
@@ -27,6 +27,7 @@ from plugins.agent.gemini.paths import (
     project_hash,
 )
 from plugins.agent.gemini.reader import read_transcript
+from plugins.agent.gemini.screen import KEEP_TRYING
 from plugins.agent.gemini.sources import agreed
 from plugins.agent.gemini.turns import parse_turns
 
@@ -339,3 +340,14 @@ def test_a_turn_end_is_told_in_the_transcripts_words() -> None:
     earlier = ActivitySignal(ActivityState.ERROR, SignalSource.TRANSCRIPT, 5.0, "error: old")
     assert agreed(hook, earlier) == hook  # an earlier turn's error says nothing of this one
     assert agreed(None, answer) is None
+
+
+def test_each_prompt_is_answered_its_own_way() -> None:
+    agent = GeminiAgent()
+    approval = WaitingFor("permission", "run_shell_command", "touch x")
+    assert agent.answer_keys(True, approval) == ["Enter"]  # "1. Allow once", highlighted
+    assert agent.answer_keys(False, approval) == ["Escape"]
+    # Escape cancels the request but leaves this dialog up: its own options answer it.
+    keep_trying = WaitingFor("confirm", "", KEEP_TRYING)
+    assert agent.answer_keys(True, keep_trying) == ["1"]
+    assert agent.answer_keys(False, keep_trying) == ["2"]

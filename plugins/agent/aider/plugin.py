@@ -26,6 +26,7 @@ from core.models import (
     DeliveryMarker,
     SignalSource,
     Turn,
+    WaitingFor,
 )
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo
 from plugins.agent.aider.reader import AiderState
@@ -256,7 +257,7 @@ class AiderAgent:
         """0.3 s, plus 0.1 s per 1000 characters, at most 3 s."""
         return min(3.0, 0.3 + len(text) / 10_000)
 
-    def answer_keys(self, yes: bool) -> list[str]:
+    def answer_keys(self, yes: bool, asked: WaitingFor | None = None) -> list[str]:
         """Aider's questions take a letter and Enter."""
         return ["y", "Enter"] if yes else ["n", "Enter"]
 

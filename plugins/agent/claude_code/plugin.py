@@ -28,6 +28,7 @@ from core.models import (
     DeliveryMarker,
     SignalSource,
     Turn,
+    WaitingFor,
 )
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
 from plugins.agent.claude_code.checkpoint import note_fold, session_watch
@@ -525,7 +526,7 @@ class ClaudeCodeAgent(RoleRules):
         """0.3 s, plus 0.1 s per 1000 characters, at most 3 s: Claude renders big pastes slowly."""
         return min(3.0, 0.3 + len(text) / 10_000)
 
-    def answer_keys(self, yes: bool) -> list[str]:
+    def answer_keys(self, yes: bool, asked: WaitingFor | None = None) -> list[str]:
         """``1`` picks "Yes" in the permission menu; Escape declines."""
         return ["1"] if yes else ["Escape"]
 

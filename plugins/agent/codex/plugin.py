@@ -34,6 +34,7 @@ from core.models import (
     DeliveryMarker,
     SignalSource,
     Turn,
+    WaitingFor,
 )
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo
 from plugins.agent.codex.paths import (
@@ -307,7 +308,7 @@ class CodexAgent:
         to land in the composer, and an early Enter would be part of it."""
         return min(3.0, 0.3 + len(text) / 10_000)
 
-    def answer_keys(self, yes: bool) -> list[str]:
+    def answer_keys(self, yes: bool, asked: WaitingFor | None = None) -> list[str]:
         """``y`` picks "Yes, proceed" in the approval menu; Escape declines."""
         return ["y"] if yes else ["Escape"]
 

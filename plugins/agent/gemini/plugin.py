@@ -32,6 +32,7 @@ from core.models import (
     DeliveryMarker,
     SignalSource,
     Turn,
+    WaitingFor,
 )
 from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
 from plugins.agent.gemini.hooks import SETTINGS_FILE, GeminiHookState, install_hooks
@@ -43,7 +44,7 @@ from plugins.agent.gemini.paths import (
     temp_root,
 )
 from plugins.agent.gemini.reader import GeminiState
-from plugins.agent.gemini.screen import gemini_pane_signal, shows_prompt
+from plugins.agent.gemini.screen import KEEP_TRYING, gemini_pane_signal, shows_prompt
 from plugins.agent.gemini.sources import agreed, until_drawn
 from plugins.agent.gemini.turns import read_turns
 
@@ -351,8 +352,12 @@ class GeminiAgent:
         to land in the input box, and an early Enter would be part of it."""
         return min(3.0, 0.3 + len(text) / 10_000)
 
-    def answer_keys(self, yes: bool) -> list[str]:
-        """Enter takes the highlighted "Allow once"; Escape declines."""
+    def answer_keys(self, yes: bool, asked: WaitingFor | None = None) -> list[str]:
+        """An approval box: Enter takes the highlighted "1. Allow once", Escape declines.
+        The "keep trying or stop?" dialog: ``1`` or ``2`` (Escape cancels the request but
+        leaves the dialog up)."""
+        if asked is not None and asked.command == KEEP_TRYING:
+            return ["1"] if yes else ["2"]
         return ["Enter"] if yes else ["Escape"]
 
     def at_prompt(self, screen: str) -> bool:

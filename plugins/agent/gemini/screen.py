@@ -42,6 +42,9 @@ _API_ERROR = re.compile(r"^\u2715\s*\[?(API Error:.*)")
 _RULE = re.compile(r"^\u2500{10,}$")
 _PLACEHOLDER = re.compile(r"Type your message or @path")
 
+KEEP_TRYING = "Keep trying?"
+"""What the dialog a failing model ends its retries on asks (``1. Keep trying`` / ``2. Stop``)."""
+
 _TOOLS = {"Shell": "run_shell_command", "WriteFile": "write_file", "Edit": "replace"}
 """The names the approval box shows, as the tools are called in hooks and transcripts."""
 
@@ -104,7 +107,7 @@ def gemini_pane_signal(screen: str, at: float) -> ActivitySignal | None:
             source,
             at,
             "the model keeps failing: keep trying or stop?",
-            WaitingFor("confirm", "", "Keep trying?"),
+            WaitingFor("confirm", "", KEEP_TRYING),
         )
     last = _last_turn(history)
     if any(_BUSY.search(line) for line in last[-3:]):
