@@ -84,6 +84,7 @@ def _kill(engine: Engine, session_id: str, *, discard: bool) -> tuple[Session, s
     fault_point("kill.stopped")
     wip: str | None = None
     notes: list[str] = []
+    tidied: list[str] = []
     if worktree.exists():
         if not discard:
             try:
@@ -92,10 +93,17 @@ def _kill(engine: Engine, session_id: str, *, discard: bool) -> tuple[Session, s
                 fault_point("kill.saved")
             except SlotError as exc:
                 _kill_failed(engine, session, worktree, exc, closed=closed)
-        engine.workspace.remove(Path(engine.project(session.project).path), worktree)
+        tidied = engine.remove_worktree(session, Path(engine.project(session.project).path))
         fault_point("kill.removed")
     now = engine.clock()
-    record = {"wip_commit": wip, "discarded": discard, "branch": session.branch, "notes": notes}
+    record: dict[str, Any] = {
+        "wip_commit": wip,
+        "discarded": discard,
+        "branch": session.branch,
+        "notes": notes,
+    }
+    if tidied:
+        record["tidied"] = tidied
     extra = {**session.extra, "kill": record}
     if closed:
         # The merge (or completion) stays the session's story; this only tidied up. A

@@ -13,12 +13,20 @@ from typing import TYPE_CHECKING
 from core.errors import EngineError
 from core.locations import Locations
 from core.models import Session
-from core.plugin_failures import converts_plugin_failures
+from core.plugin_failures import PLUGIN_FAILURES, converts_plugin_failures, describe_failure
 from core.provenance import session_trailers
-from core.registry import Registry
+from core.registry import Registry, UnknownPluginError
 from core.scm import CiSettings, HostSettings, Scm, ScmTarget
 from core.scm_host import host_settings, scm_name
-from core.slots import Agent, AgentContext, AgentSettings, PaneInfo, Runtime, Workspace
+from core.slots import (
+    Agent,
+    AgentContext,
+    AgentSettings,
+    PaneInfo,
+    Runtime,
+    Workspace,
+    WorktreeTraces,
+)
 from core.tracker import Tracker, TrackerTarget
 
 if TYPE_CHECKING:
@@ -76,6 +84,25 @@ class PluginAccess:
         """The agent plugin called ``name``."""
         agent: Agent = self.registry.get("agent", name)
         return agent
+
+    def remove_worktree(self, session: Session, repo: Path) -> list[str]:
+        """Remove the session's worktree (the branch stays), then let its agent take back
+        what it recorded about the folder elsewhere (:class:`WorktreeTraces`); notes.
+
+        Taking back is tidying: a failure there is a note, never a failed removal.
+        """
+        worktree = Path(session.worktree)
+        self.workspace.remove(repo, worktree)
+        try:
+            agent = self.agent(session.agent)
+        except UnknownPluginError:  # an agent plugin no longer installed: nothing to ask
+            return []
+        if not isinstance(agent, WorktreeTraces) or worktree.exists():
+            return []
+        try:
+            return agent.forget_worktree(worktree, self.context(session).env)
+        except PLUGIN_FAILURES as exc:  # tidying must not fail a kill or a merge
+            return [f"{session.agent} kept its record of {worktree}: {describe_failure(exc)}"]
 
     def scm(self, project_id: str) -> Scm:
         """The SCM plugin a project uses (``auto`` decided once: github or local)."""

@@ -220,9 +220,10 @@ def finish_merge(engine: Engine, row: Session, item: Found) -> list[FixResult]:
         if wip:
             notes.append(f"uncommitted work was saved as {wip[:10]} on {row.branch}")
             results.append(FixResult(sid, "saved", f"uncommitted work as {wip[:10]}"))
-        engine.workspace.remove(engine.project(row.project).path, worktree)
+        tidied = engine.remove_worktree(row, engine.project(row.project).path)
         kept = f"worktree {worktree} (work kept on {row.branch})"
         results.append(FixResult(sid, "removed", kept))
+        results += [FixResult(sid, "tidied", note) for note in tidied]
     if row.lifecycle is not Lifecycle.MERGED:
         now = engine.clock()
         pr = (row.pr or SessionPR("merged")).as_merged(sha or None, notes)

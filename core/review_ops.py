@@ -154,12 +154,13 @@ def _merge(
     fault_point("merge.stopped")
     worktree = Path(session.worktree)
     wip: str | None = None
+    tidied: list[str] = []
     if worktree.exists():
         try:
             notes += engine.workspace.release_stale_locks(worktree)
             wip = engine.workspace.save_work(worktree, wip_message(session_id, "merge"))
             fault_point("merge.saved")
-            engine.workspace.remove(project.path, worktree)
+            tidied = engine.remove_worktree(session, project.path)
         except SlotError as exc:
             notes.append(f"the worktree {worktree} was kept: {exc}")
     if wip:
@@ -183,6 +184,7 @@ def _merge(
                 "overridden": blockers,
                 "notes": notes,
                 "wip_commit": wip,
+                **({"tidied": tidied} if tidied else {}),
             },
         ),
     )

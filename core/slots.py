@@ -483,6 +483,19 @@ class PermissionRules(Protocol):
 
 
 @runtime_checkable
+class WorktreeTraces(Protocol):
+    """Optional for an agent plugin: what :meth:`Agent.prepare` recorded about a worktree
+    outside it (the folder's trust in the agent's own config), taken back once ao-tui has
+    removed the worktree, so the agent's files do not grow by one entry per session."""
+
+    def forget_worktree(self, worktree: Path, env: Mapping[str, str]) -> list[str]:
+        """Take back what was recorded about ``worktree`` (gone now) for an agent run with
+        ``env``; one note per entry removed. A file that cannot be read, and an entry the
+        plugin cannot tell for its own, are left as they are."""
+        ...
+
+
+@runtime_checkable
 class RoleSupport(Protocol):
     """Optional for an agent plugin: it can run a session with a role (the orchestrator,
     a reviewer), which takes standing instructions at every start and tool rules the
@@ -576,6 +589,7 @@ CAPABILITIES: dict[str, tuple[type[Any], ...]] = {
         AgentProgram,
         PermissionRules,
         RoleSupport,
+        WorktreeTraces,
     ),
 }
 """The optional interfaces of each slot. A plugin need not offer one, but one it offers in

@@ -166,7 +166,7 @@ def _start(engine: Engine, project_id: str, start: Start) -> Session:
         write_manifest(state_dir, Manifest.of(session).running("spawn"))
         fault_point("spawn.manifest")
         engine.workspace.create(repo, worktree, branch, base)
-        undo.append(lambda: _undo_worktree(engine, repo, worktree, branch))
+        undo.append(lambda: _undo_worktree(engine, session, repo, branch))
         fault_point("spawn.worktree")
         stamp_worktree(engine, session)  # its commits name the session (core.provenance)
         ctx = engine.context(session)
@@ -314,8 +314,8 @@ def start_process(plugins: PluginAccess, session: Session, plan: LaunchPlan) -> 
         pipe.unlink(missing_ok=True)
 
 
-def _undo_worktree(engine: Engine, repo: Path, worktree: Path, branch: str) -> None:
-    engine.workspace.remove(repo, worktree)
+def _undo_worktree(engine: Engine, session: Session, repo: Path, branch: str) -> None:
+    engine.remove_worktree(session, repo)
     engine.workspace.delete_branch(repo, branch)
 
 

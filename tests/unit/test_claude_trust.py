@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from core.slots import SlotError
-from plugins.agent.claude_code.trust import claude_json_path, config_lock, trust_folder
+from plugins.agent.claude_code.plugin import ClaudeCodeAgent
+from plugins.agent.claude_code.trust import (
+    claude_json_path,
+    config_lock,
+    forget_folder,
+    trust_folder,
+)
 
 
 def test_trust_adds_the_entry_and_keeps_everything_else(tmp_path: Path) -> None:
@@ -80,3 +86,29 @@ def test_a_lock_a_killed_claude_left_is_taken_over_not_refused(
 def test_config_path_follows_claude_config_dir_then_home(tmp_path: Path) -> None:
     assert claude_json_path({"CLAUDE_CONFIG_DIR": str(tmp_path)}) == tmp_path / ".claude.json"
     assert claude_json_path({"HOME": str(tmp_path)}) == tmp_path / ".claude.json"
+
+
+def test_a_removed_worktree_is_forgotten_and_nothing_else(tmp_path: Path) -> None:
+    config = tmp_path / ".claude.json"
+    config.write_text(json.dumps({"theme": "dark", "projects": {"/x": {"allowedTools": ["a"]}}}))
+    config.chmod(0o600)
+    worktree = tmp_path / "wt"
+    worktree.mkdir()
+    trust_folder(config, worktree)
+    assert forget_folder(config, worktree) is False  # still there: kept
+    worktree.rmdir()
+    notes = ClaudeCodeAgent().forget_worktree(worktree, {"HOME": str(tmp_path)})
+    assert notes == [f"removed {worktree} from {config}"]
+    assert json.loads(config.read_text()) == {
+        "theme": "dark",
+        "projects": {"/x": {"allowedTools": ["a"]}},
+    }
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert forget_folder(config, worktree) is False  # nothing left to forget
+
+
+def test_forgetting_leaves_a_broken_config_alone(tmp_path: Path) -> None:
+    config = tmp_path / ".claude.json"
+    config.write_text("{not json")
+    assert forget_folder(config, tmp_path / "gone") is False
+    assert config.read_text() == "{not json"

@@ -26,7 +26,7 @@ from core.slots import (
     PermissionRules,
 )
 from plugins.agent.codex import CodexAgent
-from plugins.agent.codex.paths import rollouts_of, trust_folder
+from plugins.agent.codex.paths import forget_folder, rollouts_of, trust_folder
 from plugins.agent.codex.reader import read_rollout
 from plugins.agent.codex.screen import approval_prompt, codex_pane_signal, shows_composer
 from plugins.agent.codex.turns import read_turns
@@ -221,6 +221,37 @@ def test_prepare_trusts_the_worktree_once_and_keeps_the_operators_config(
         "/somewhere": {"trust_level": "untrusted"},
         str(ctx.worktree): {"trust_level": "trusted"},
     }
+
+
+def test_a_removed_worktree_takes_its_trust_table_with_it(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    config = tmp_path / "codex-home" / "config.toml"
+    config.parent.mkdir()
+    before = 'model = "o3"\n[projects."/somewhere"]\ntrust_level = "untrusted"\n'
+    config.write_text(before)
+    agent = CodexAgent()
+    agent.prepare(ctx)
+    other = tmp_path / "other"
+    other.mkdir()
+    trust_folder(tmp_path / "codex-home", other)
+    assert agent.forget_worktree(ctx.worktree, ctx.env) == []  # the folder is still there
+    ctx.worktree.rmdir()
+    assert agent.forget_worktree(ctx.worktree, ctx.env) == [f"removed {ctx.worktree} from {config}"]
+    assert tomllib.loads(config.read_text())["projects"] == {
+        "/somewhere": {"trust_level": "untrusted"},
+        str(other): {"trust_level": "trusted"},
+    }
+    other.rmdir()
+    assert forget_folder(tmp_path / "codex-home", other)
+    assert config.read_text() == before  # byte for byte what the operator had
+
+
+def test_a_trust_table_rewritten_since_is_left(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    gone = tmp_path / "gone"
+    config.write_text(f'[projects."{gone}"]\ntrust_level = "trusted"\nmodel = "x"\n')
+    assert not forget_folder(tmp_path, gone)
+    assert "model" in config.read_text()
 
 
 def test_delivery_is_confirmed_by_a_user_message_in_the_rollout(tmp_path: Path) -> None:

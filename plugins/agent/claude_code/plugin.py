@@ -67,7 +67,7 @@ from plugins.agent.claude_code.settings import (
 )
 from plugins.agent.claude_code.status import ClaudeStatus, find_status, is_current, read_status_file
 from plugins.agent.claude_code.transcript import TranscriptState
-from plugins.agent.claude_code.trust import claude_json_path, trust_folder
+from plugins.agent.claude_code.trust import claude_json_path, forget_folder, trust_folder
 from plugins.agent.claude_code.turns import read_turns
 
 HOOK_LOG = "hooks.jsonl"
@@ -133,6 +133,14 @@ class ClaudeCodeAgent(RoleRules):
         install_hooks(ctx.worktree, ctx.state_dir / HOOK_LOG)
         trust_folder(claude_json_path(ctx.env), ctx.worktree)
         return [SETTINGS_FILE]
+
+    def forget_worktree(self, worktree: Path, env: Mapping[str, str]) -> list[str]:
+        """The removed worktree's entry in Claude's config (its trust and Claude's notes on
+        it) goes with it."""
+        config = claude_json_path(env)
+        if forget_folder(config, worktree):
+            return [f"removed {worktree} from {config}"]
+        return []
 
     def apply_allow(self, ctx: AgentContext) -> list[str]:
         """``agentConfig.allow`` into Claude's own ``permissions.allow`` in the worktree's

@@ -112,6 +112,31 @@ def trust_folder(config: Path, folder: Path) -> bool:
         return True
 
 
+def forget_folder(config: Path, folder: Path) -> bool:
+    """Remove ``folder``'s entry (the trust ao-tui recorded, and what Claude kept beside it)
+    from ``config`` once the folder is gone; whether there was one.
+
+    The folder was a worktree ao-tui made and has removed: nothing in its entry can serve
+    again (a restore makes the folder anew and records its trust again; the conversation
+    itself lives in Claude's transcripts, which stay). A folder that exists again keeps
+    its entry, and a config that is not a JSON object is left alone.
+    """
+    if folder.exists() or not config.exists():
+        return False
+    spellings = {str(folder), os.path.realpath(folder)}
+    with config_lock(config):
+        try:
+            data = read_json_object(config, doing="forget a removed worktree", fix="")
+        except SlotError:
+            return False
+        projects = data.get("projects")
+        if not isinstance(projects, dict) or not spellings & set(projects):
+            return False
+        data["projects"] = {k: v for k, v in projects.items() if k not in spellings}
+        write_json(config, data)
+        return True
+
+
 def read_json_object(path: Path, *, doing: str, fix: str) -> dict[str, Any]:
     """The JSON object in one of Claude's files ({} when absent or empty).
 

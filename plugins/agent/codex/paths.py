@@ -173,9 +173,40 @@ def trust_folder(home: Path, worktree: Path) -> bool:
         names = {str(worktree), os.path.realpath(worktree)}
         if isinstance(projects, dict) and names & set(projects):
             return False
-        block = f'\n[projects.{_toml_key(str(worktree))}]\ntrust_level = "trusted"\n'
+        block = _trust_block(worktree)
         with config.open("a", encoding="utf-8") as handle:
             if text and not text.endswith("\n"):
                 handle.write("\n")
             handle.write(block)
+    return True
+
+
+def _trust_block(worktree: Path) -> str:
+    """The table :func:`trust_folder` appends for ``worktree``."""
+    return f'\n[projects.{_toml_key(str(worktree))}]\ntrust_level = "trusted"\n'
+
+
+def forget_folder(home: Path, worktree: Path) -> bool:
+    """Remove the trust table :func:`trust_folder` appended for ``worktree`` from
+    ``$CODEX_HOME/config.toml`` once the folder is gone; whether it was there.
+
+    Only the exact text ao-tui wrote goes: a table the operator or Codex rewrote since is
+    theirs now, and stays.
+    """
+    config = home / "config.toml"
+    if worktree.exists() or not config.exists():
+        return False
+    block = _trust_block(worktree)
+    with _locked(config):
+        try:
+            text = config.read_text(encoding="utf-8")
+        except OSError:
+            return False
+        if block not in text:
+            return False
+        kept = text.replace(block, "", 1)
+        tmp = config.with_name(f".{config.name}.ao-tui.tmp")
+        tmp.write_text(kept, encoding="utf-8")
+        tmp.chmod(config.stat().st_mode & 0o777)
+        tmp.replace(config)
     return True

@@ -40,6 +40,7 @@ from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo
 from plugins.agent.codex.paths import (
     codex_home,
     find_rollout,
+    forget_folder,
     rollouts_of,
     sessions_dir,
     thread_of,
@@ -118,6 +119,13 @@ class CodexAgent:
         """
         ctx.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         trust_folder(codex_home(ctx.env), ctx.worktree)
+        return []
+
+    def forget_worktree(self, worktree: Path, env: Mapping[str, str]) -> list[str]:
+        """The removed worktree's trust table in Codex's config goes with it."""
+        home = codex_home(env)
+        if forget_folder(home, worktree):
+            return [f"removed {worktree} from {home / 'config.toml'}"]
         return []
 
     def inherited_env(self, environ: Mapping[str, str]) -> dict[str, str]:
