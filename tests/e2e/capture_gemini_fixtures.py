@@ -17,6 +17,7 @@ Nothing is sanitised. The tmux plumbing is the Codex capture's.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import uuid
@@ -59,7 +60,7 @@ class GeminiCapture(Capture):
         repo = self.root / scenario / "repo"
         repo.mkdir(parents=True)
         for args in (["init", "-q", "-b", "main"], ["commit", "-q", "--allow-empty", "-m", "i"]):
-            subprocess.run(["git", *args], cwd=repo, check=True, env=_GIT | {"HOME": "/"})
+            subprocess.run(["git", *args], cwd=repo, check=True, env={**os.environ, **_GIT})
         install_hooks(repo, self.log)
         return repo
 
