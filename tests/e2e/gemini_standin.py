@@ -44,13 +44,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.e2e.standin_server import JsonHandler, RecordedRequest, ScriptedReply, StandinServer
 
 _FAIL = re.compile(r"\bFAIL(400|429|500)(?:[ \t]+(\d+))?")
 _SLOW = re.compile(r"\bSLOW[ \t]+(\d+(?:\.\d+)?)")
@@ -74,28 +72,6 @@ ERROR_STATUS = {
 _PREFERRED_ENUM = ("user", "flash", "false", "no")
 """Enum values a made-up side-call answer picks when offered: the user speaks next (next
 speaker check), the flash model will do (router classifier), nothing is wrong."""
-
-
-@dataclass
-class RecordedRequest:
-    """One HTTP request the stand-in received (``at``: its arrival time)."""
-
-    method: str
-    path: str
-    body: Any
-    at: float
-    status: int = 0
-
-
-@dataclass
-class _Reply:
-    """What the script decided to send back for one ``streamGenerateContent`` request."""
-
-    text: str = ""
-    tool_name: str | None = None
-    tool_arguments: dict[str, Any] | None = None
-    error_status: int | None = None
-    stream_seconds: float = 0.0
 
 
 def _contents(body: Any) -> list[dict[str, Any]]:
@@ -259,7 +235,7 @@ def response_chunk(parts: list[dict[str, Any]], model: str, *, finish: bool) -> 
     return chunk
 
 
-def stream_chunks(reply: _Reply, model: str) -> Iterator[tuple[dict[str, Any], float]]:
+def stream_chunks(reply: ScriptedReply, model: str) -> Iterator[tuple[dict[str, Any], float]]:
     """The chunks of one streamed reply, each with the pause before it."""
     if reply.tool_name is not None:
         call = {"name": reply.tool_name, "args": reply.tool_arguments or {}}
@@ -279,56 +255,19 @@ def error_payload(status: int) -> dict[str, Any]:
     return {"error": {"code": status, "message": f"stand-in failure ({name})", "status": name}}
 
 
-class GeminiStandin:
+class GeminiStandin(StandinServer[RecordedRequest]):
     """The server: start it (or use it as a context manager), point the Gemini CLI at
     :attr:`base_url`."""
 
     def __init__(self) -> None:
         """Bind a free port on 127.0.0.1; nothing is served until :meth:`start`."""
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        super().__init__(_Handler)
         self._failures: dict[str, int] = {}
-        standin = self
-
-        class Handler(_Handler):
-            owner = standin
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> GeminiStandin:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
         """The value of ``GOOGLE_GEMINI_BASE_URL`` (the SDK appends ``/v1beta/models/…``)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request so far, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return self.origin
 
     def requests_after(self, text: str) -> float | None:
         """When the first ``streamGenerateContent`` request whose body holds ``text``
@@ -340,15 +279,10 @@ class GeminiStandin:
                 return request.at
         return None
 
-    def record(self, request: RecordedRequest) -> None:
-        """Remember one request."""
-        with self._lock:
-            self._requests.append(request)
-
-    def decide(self, body: Any) -> _Reply:
+    def decide(self, body: Any) -> ScriptedReply:
         """The reply for one conversation request, from its newest user content."""
         if ends_on_tool_result(body):
-            return _Reply(text=TOOL_DONE_TEXT)
+            return ScriptedReply(text=TOOL_DONE_TEXT)
         text = last_user_text(body)
         fail = _FAIL.search(text)
         if fail:
@@ -356,88 +290,58 @@ class GeminiStandin:
                 seen = self._failures.get(text, 0)
                 self._failures[text] = seen + 1
             if fail.group(2) is None or seen < int(fail.group(2)):
-                return _Reply(error_status=int(fail.group(1)))
+                return ScriptedReply(error_status=int(fail.group(1)))
         run = _RUN_SHELL.search(text)
         if run:
             name, arguments = shell_call(body, run.group(1).strip().splitlines()[0])
-            return _Reply(tool_name=name, tool_arguments=arguments)
+            return ScriptedReply(tool_name=name, tool_arguments=arguments)
         write = _WRITE_FILE.search(text)
         if write:
             name, arguments = write_call(body, write.group(1), write.group(2).strip())
-            return _Reply(tool_name=name, tool_arguments=arguments)
+            return ScriptedReply(tool_name=name, tool_arguments=arguments)
         slow = _SLOW.search(text)
         if slow:
             seconds = float(slow.group(1))
             words = " ".join(f"word{i}" for i in range(max(4, int(seconds * 4))))
-            return _Reply(text=words, stream_seconds=seconds)
-        return _Reply(text=DEFAULT_TEXT)
+            return ScriptedReply(text=words, stream_seconds=seconds)
+        return ScriptedReply(text=DEFAULT_TEXT)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     """Answers the ``v1beta/models/<model>:<method>`` calls; anything else gets a 404."""
 
     owner: GeminiStandin
-    protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test output is for assertions."""
-
-    def _read_body(self) -> Any:
-        """The request body, parsed as JSON (``None`` if empty or not JSON)."""
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError:
-            return None
-
-    def _send_json(self, record: RecordedRequest, status: int, payload: Any) -> None:
+    def _answer(self, record: RecordedRequest, status: int, payload: Any) -> None:
         """Answer with one JSON document, and note its status on the record."""
         record.status = status
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.send_json(status, payload, "application/json; charset=UTF-8")
 
     def do_POST(self) -> None:
         """Serve one API call."""
-        body = self._read_body()
+        body = self.read_json()
         record = RecordedRequest("POST", self.path, body, time.time())
         self.owner.record(record)
         method = method_of(self.path)
         if method == "countTokens":
-            self._send_json(record, 200, {"totalTokens": max(1, len(json.dumps(body)) // 4)})
+            self._answer(record, 200, {"totalTokens": max(1, len(json.dumps(body)) // 4)})
             return
         if method == "generateContent":
-            self._send_json(record, 200, side_reply(body, model_of(self.path)))
+            self._answer(record, 200, side_reply(body, model_of(self.path)))
             return
         if method != "streamGenerateContent":
-            self._send_json(record, 404, error_payload(404))
+            self._answer(record, 404, error_payload(404))
             return
         reply = self.owner.decide(body)
         if reply.error_status is not None:
-            self._send_json(record, reply.error_status, error_payload(reply.error_status))
+            self._answer(record, reply.error_status, error_payload(reply.error_status))
             return
         record.status = 200
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        try:
-            for chunk, pause in stream_chunks(reply, model_of(self.path)):
-                if pause:
-                    time.sleep(pause)
-                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the agent hung up (an interrupt)
-        self.close_connection = True
+        chunks = stream_chunks(reply, model_of(self.path))
+        self.send_events((f"data: {json.dumps(chunk)}\n\n".encode(), p) for chunk, p in chunks)
 
     def do_GET(self) -> None:
         """Nothing is served by GET: recorded and answered 404."""
         record = RecordedRequest("GET", self.path, None, time.time())
         self.owner.record(record)
-        self._send_json(record, 404, error_payload(404))
+        self._answer(record, 404, error_payload(404))

@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any
+
+from tests.e2e.standin_server import JsonHandler, RecordedRequest, ScriptedReply, StandinServer
 
 _FAIL = re.compile(r"\bFAIL500(?:[ \t]+(\d+))?")
 _SLOW = re.compile(r"\bSLOW[ \t]+(\d+(?:\.\d+)?)")
@@ -41,28 +39,6 @@ _RUN_SHELL = re.compile(r"\bRUN_SHELL[ \t]+(.+)", re.DOTALL)
 
 DEFAULT_TEXT = "Hello from the stand-in."
 TOOL_DONE_TEXT = "done"
-
-
-@dataclass
-class RecordedRequest:
-    """One HTTP request the stand-in received (``at``: its arrival time)."""
-
-    method: str
-    path: str
-    body: Any
-    at: float
-    status: int = 0
-
-
-@dataclass
-class _Reply:
-    """What the script decided to send back for one ``/responses`` request."""
-
-    text: str = ""
-    tool_name: str | None = None
-    tool_arguments: dict[str, Any] | None = None
-    error_status: int | None = None
-    stream_seconds: float = 0.0
 
 
 def _item_text(item: dict[str, Any]) -> str:
@@ -118,55 +94,18 @@ def shell_call(body: Any, command: str) -> tuple[str, dict[str, Any]]:
     return "shell", {"command": ["bash", "-lc", command], **escalate}
 
 
-class ResponsesStandin:
+class ResponsesStandin(StandinServer[RecordedRequest]):
     """The server: start it (or use it as a context manager), point Codex at :attr:`base_url`."""
 
     def __init__(self) -> None:
         """Bind a free port on 127.0.0.1; nothing is served until :meth:`start`."""
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
+        super().__init__(_Handler)
         self._failures: dict[str, int] = {}
-        standin = self
-
-        class Handler(_Handler):
-            owner = standin
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> ResponsesStandin:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     @property
     def base_url(self) -> str:
         """The provider ``base_url`` (Codex appends ``/responses``)."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request so far, oldest first."""
-        with self._lock:
-            return list(self._requests)
+        return f"{self.origin}/v1"
 
     def requests_after(self, text: str) -> float | None:
         """When the first ``/responses`` request whose body holds ``text`` arrived."""
@@ -175,15 +114,10 @@ class ResponsesStandin:
                 return request.at
         return None
 
-    def record(self, request: RecordedRequest) -> None:
-        """Remember one request."""
-        with self._lock:
-            self._requests.append(request)
-
-    def decide(self, body: Any) -> _Reply:
+    def decide(self, body: Any) -> ScriptedReply:
         """The reply for one request, from its newest user message."""
         if ends_on_tool_result(body):
-            return _Reply(text=TOOL_DONE_TEXT)
+            return ScriptedReply(text=TOOL_DONE_TEXT)
         text = last_user_text(body)
         fail = _FAIL.search(text)
         if fail:
@@ -191,20 +125,20 @@ class ResponsesStandin:
                 seen = self._failures.get(text, 0)
                 self._failures[text] = seen + 1
             if fail.group(1) is None or seen < int(fail.group(1)):
-                return _Reply(error_status=500)
+                return ScriptedReply(error_status=500)
         run = _RUN_SHELL.search(text)
         if run:
             name, arguments = shell_call(body, run.group(1).strip().splitlines()[0])
-            return _Reply(tool_name=name, tool_arguments=arguments)
+            return ScriptedReply(tool_name=name, tool_arguments=arguments)
         slow = _SLOW.search(text)
         if slow:
             seconds = float(slow.group(1))
             words = " ".join(f"word{i}" for i in range(max(4, int(seconds * 4))))
-            return _Reply(text=words, stream_seconds=seconds)
-        return _Reply(text=DEFAULT_TEXT)
+            return ScriptedReply(text=words, stream_seconds=seconds)
+        return ScriptedReply(text=DEFAULT_TEXT)
 
 
-def sse_events(reply: _Reply, model: str) -> Iterator[tuple[str, dict[str, Any], float]]:
+def sse_events(reply: ScriptedReply, model: str) -> Iterator[tuple[str, dict[str, Any], float]]:
     """The events of one streamed response, each with the pause before it."""
     response_id = f"resp_{uuid.uuid4().hex[:20]}"
     base = {"id": response_id, "object": "response", "model": model, "status": "in_progress"}
@@ -250,63 +184,34 @@ def sse_events(reply: _Reply, model: str) -> Iterator[tuple[str, dict[str, Any],
     yield "response.completed", {"response": completed}, 0.0
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(JsonHandler):
     """Answers ``POST …/responses``; anything else gets an empty JSON object."""
 
     owner: ResponsesStandin
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the test output is for assertions."""
-
-    def _read_body(self) -> Any:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            return json.loads(raw) if raw else None
-        except ValueError:
-            return None
-
-    def _send_json(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_POST(self) -> None:
-        body = self._read_body()
+        """Serve one API call."""
+        body = self.read_json()
         record = RecordedRequest("POST", self.path, body, time.time())
         self.owner.record(record)
         if not self.path.rstrip("/").endswith("/responses"):
             record.status = 200
-            self._send_json(200, {})
+            self.send_json(200, {})
             return
         reply = self.owner.decide(body)
         if reply.error_status is not None:
             record.status = reply.error_status
             error = {"message": "stand-in failure", "type": "server_error", "code": None}
-            self._send_json(reply.error_status, {"error": error})
+            self.send_json(reply.error_status, {"error": error})
             return
         record.status = 200
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
         model = str(body.get("model", "")) if isinstance(body, dict) else ""
-        try:
-            for name, data, pause in sse_events(reply, model):
-                if pause:
-                    time.sleep(pause)
-                payload = json.dumps({"type": name, **data})
-                self.wfile.write(f"event: {name}\ndata: {payload}\n\n".encode())
-                self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the agent hung up (an interrupt)
-        self.close_connection = True
+        self.send_events(
+            (f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode(), pause)
+            for name, data, pause in sse_events(reply, model)
+        )
 
     def do_GET(self) -> None:
+        """Recorded, and answered with empty model lists."""
         self.owner.record(RecordedRequest("GET", self.path, None, time.time()))
-        self._send_json(200, {"models": [], "data": []})
+        self.send_json(200, {"models": [], "data": []})

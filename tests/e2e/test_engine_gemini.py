@@ -30,7 +30,7 @@ from plugins.agent.gemini.reader import GeminiState
 from tests.conftest import run_git
 from tests.e2e.gemini_harness import gemini_env, require_gemini_binary, write_gemini_home
 from tests.e2e.gemini_standin import GeminiStandin
-from tests.support.engine import make_engine, settle, state_is
+from tests.support.engine import make_engine, settle, state_is, wait_for
 
 pytestmark = [pytest.mark.gemini, pytest.mark.tmux]
 
@@ -76,14 +76,20 @@ def _gemini_engine(
     return make_engine(path, registry)
 
 
-def _prompts(engine: Engine, session_id: str) -> list[str]:
-    """The prompts the session's transcript records."""
-    engine.reconcile()
-    path = engine.get(session_id).extra.get("transcript_path")
-    state = GeminiState()
-    if path:
-        state.fold_lines(Path(str(path)).read_text().splitlines())
-    return [p.text for p in state.prompts]
+def _prompts(engine: Engine, session_id: str, last: str) -> list[str]:
+    """The prompts the session's transcript records, once it records ``last`` (the
+    BeforeAgent hook proves a send a moment before the transcript is written)."""
+
+    def recorded() -> list[str]:
+        engine.reconcile()
+        path = engine.get(session_id).extra.get("transcript_path")
+        state = GeminiState()
+        if path:
+            state.fold_lines(Path(str(path)).read_text().splitlines())
+        prompts = [p.text for p in state.prompts]
+        return prompts if any(p.split() == last.split() for p in prompts) else []
+
+    return wait_for(recorded, timeout=30)
 
 
 def test_approval_prompt_respond_and_send(gemini_engine: Engine) -> None:
@@ -108,7 +114,8 @@ def test_approval_prompt_respond_and_send(gemini_engine: Engine) -> None:
     result, detail = engine.send(session.id, "also update the changelog; thanks")
     assert result is DeliveryResult.DELIVERED, detail
     settle(engine, session.id, state_is(ActivityState.IDLE))
-    assert _prompts(engine, session.id).count("also update the changelog; thanks") == 1
+    note = "also update the changelog; thanks"
+    assert _prompts(engine, session.id, note).count(note) == 1
     # ao-tui's hooks live in the worktree's project settings, which git does not see.
     status = subprocess.run(
         ["git", "status", "--porcelain"],
@@ -136,7 +143,7 @@ def test_a_message_sent_right_after_spawn_arrives_once(gemini_engine: Engine) ->
     result, detail = engine.send(session.id, "EARLY MESSAGE right after spawn")
     assert result is DeliveryResult.DELIVERED, detail
     settle(engine, session.id, state_is(ActivityState.IDLE))
-    prompts = _prompts(engine, session.id)
+    prompts = _prompts(engine, session.id, "EARLY MESSAGE right after spawn")
     assert prompts.count("say hello") == 1
     assert prompts.count("EARLY MESSAGE right after spawn") == 1
 
@@ -149,7 +156,7 @@ def test_a_long_multiline_message_arrives_byte_for_byte(gemini_engine: Engine) -
     result, detail = engine.send(session.id, text)
     assert result is DeliveryResult.DELIVERED, detail
     settle(engine, session.id, state_is(ActivityState.IDLE))
-    assert _prompts(engine, session.id)[-1].split() == text.split()
+    assert _prompts(engine, session.id, text)[-1].split() == text.split()
 
 
 def test_interrupt_ends_idle(gemini_engine: Engine) -> None:
@@ -190,9 +197,10 @@ def test_crash_is_noticed_and_restore_resumes_the_same_session(gemini_engine: En
     back = settle(engine, session.id, state_is(ActivityState.IDLE))
     assert back.lifecycle is Lifecycle.RUNNING
     result, detail = engine.send(session.id, "what was the word?")
-    assert result is DeliveryResult.DELIVERED, detail + engine.runtime.capture(back.pane_id)
-    # `--resume <id>` goes on in the same session's transcript.
-    assert "what was the word?" in transcript.read_text()
+    assert result is DeliveryResult.DELIVERED, detail
+    # The BeforeAgent hook proves the send; the transcript records it a moment later, in
+    # the same file: `--resume <id>` goes on in the same session's transcript.
+    wait_for(lambda: "what was the word?" in transcript.read_text(), timeout=30)
     settle(engine, session.id, state_is(ActivityState.IDLE))
 
 
