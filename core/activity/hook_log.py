@@ -262,3 +262,15 @@ class HookFold:
     def _signal(self) -> ActivitySignal | None:
         """The activity the deciding event implies (the subclass's knowledge)."""
         raise NotImplementedError
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-ready summary for ``inspect`` (a subclass adds what it knows)."""
+        return {
+            "records": self.records,
+            "malformed": self.malformed,
+            "malformed_lines": list(self.malformed_lines),
+            "last_event": self.last_event,
+            "last_at": self.last_at,
+            "session_id": self.session_id,
+            "transcript_path": self.transcript_path,
+        }

@@ -74,6 +74,15 @@ class JsonlFold:
         """Fold one decoded object (the subclass's format)."""
         raise NotImplementedError
 
+    def line_counts(self) -> dict[str, Any]:
+        """The line counts as every reader's ``inspect`` summary reports them."""
+        return {
+            "lines": self.lines,
+            "malformed": self.malformed,
+            "malformed_lines": list(self.malformed_lines),
+            "unknown_types": dict(sorted(self.unknown_types.items())),
+        }
+
 
 TRIMMED_PREFIX = "[trimmed"
 """How a value elided from a log starts (``[trimmed 1234 chars]``): it names no real value."""

@@ -3,8 +3,8 @@
 A Claude Code JSONL transcript (or its hook log), a Codex rollout, an Aider chat history or
 a Gemini CLI session is read with the same readers the live plugins use; the hook log,
 status file and pane capture given beside it are read as that agent's (Claude Code's for a
-hook log given alone). :mod:`core.activity.inspect` checks the
-files, fuses the signals and reports.
+hook log given alone). :mod:`core.activity.inspect` checks the files, fuses the signals and
+reports.
 """
 
 from __future__ import annotations

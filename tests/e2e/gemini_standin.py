@@ -262,7 +262,6 @@ class GeminiStandin(StandinServer[RecordedRequest]):
     def __init__(self) -> None:
         """Bind a free port on 127.0.0.1; nothing is served until :meth:`start`."""
         super().__init__(_Handler)
-        self._failures: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -285,12 +284,9 @@ class GeminiStandin(StandinServer[RecordedRequest]):
             return ScriptedReply(text=TOOL_DONE_TEXT)
         text = last_user_text(body)
         fail = _FAIL.search(text)
-        if fail:
-            with self._lock:
-                seen = self._failures.get(text, 0)
-                self._failures[text] = seen + 1
-            if fail.group(2) is None or seen < int(fail.group(2)):
-                return ScriptedReply(error_status=int(fail.group(1)))
+        times = fail.group(2) if fail else None
+        if fail and self.fails_now(text, None if times is None else int(times)):
+            return ScriptedReply(error_status=int(fail.group(1)))
         run = _RUN_SHELL.search(text)
         if run:
             name, arguments = shell_call(body, run.group(1).strip().splitlines()[0])

@@ -100,7 +100,6 @@ class ResponsesStandin(StandinServer[RecordedRequest]):
     def __init__(self) -> None:
         """Bind a free port on 127.0.0.1; nothing is served until :meth:`start`."""
         super().__init__(_Handler)
-        self._failures: dict[str, int] = {}
 
     @property
     def base_url(self) -> str:
@@ -120,12 +119,9 @@ class ResponsesStandin(StandinServer[RecordedRequest]):
             return ScriptedReply(text=TOOL_DONE_TEXT)
         text = last_user_text(body)
         fail = _FAIL.search(text)
-        if fail:
-            with self._lock:
-                seen = self._failures.get(text, 0)
-                self._failures[text] = seen + 1
-            if fail.group(1) is None or seen < int(fail.group(1)):
-                return ScriptedReply(error_status=500)
+        times = fail.group(1) if fail else None
+        if fail and self.fails_now(text, None if times is None else int(times)):
+            return ScriptedReply(error_status=500)
         run = _RUN_SHELL.search(text)
         if run:
             name, arguments = shell_call(body, run.group(1).strip().splitlines()[0])

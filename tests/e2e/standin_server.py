@@ -51,6 +51,7 @@ class StandinServer(Generic[R]):
         """Bind the port; ``handler`` answers, with ``owner`` set to this stand-in."""
         self._lock = threading.Lock()
         self._requests: list[R] = []
+        self._failures: dict[str, int] = {}
         bound = type("Handler", (handler,), {"owner": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), bound)
         self._server.daemon_threads = True
@@ -93,6 +94,14 @@ class StandinServer(Generic[R]):
         """Remember one request (called from handler threads)."""
         with self._lock:
             self._requests.append(request)
+
+    def fails_now(self, prompt: str, times: int | None) -> bool:
+        """Whether a request scripted to fail with ``prompt`` fails this time: always
+        (``times`` None), or only the first ``times`` times it is asked."""
+        with self._lock:
+            seen = self._failures.get(prompt, 0)
+            self._failures[prompt] = seen + 1
+        return times is None or seen < times
 
 
 class JsonHandler(BaseHTTPRequestHandler):

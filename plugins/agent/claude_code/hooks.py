@@ -223,13 +223,7 @@ class HookState(HookFold):
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary for ``inspect``."""
         return {
-            "records": self.records,
-            "malformed": self.malformed,
-            "malformed_lines": list(self.malformed_lines),
-            "last_event": self.last_event,
-            "last_at": self.last_at,
-            "session_id": self.session_id,
-            "transcript_path": self.transcript_path,
+            **super().summary(),
             "pending_permission": (
                 None if self.pending_permission is None else self.pending_permission.to_json()
             ),

@@ -118,9 +118,6 @@ _CONVERSATION_PROBE_LINES = 1000
 """How many leading lines :func:`holds_conversation` reads before taking a transcript for a
 conversation anyway (a real one has its first prompt within a few lines)."""
 
-SET_ASIDE_SUFFIX = ".no-conversation"
-"""Appended to the name of a transcript that holds no message, by :func:`set_aside`."""
-
 
 def holds_conversation(path: Path) -> bool:
     """Whether a transcript records a message: a ``user`` or ``assistant`` line.
@@ -145,15 +142,6 @@ def holds_conversation(path: Path) -> bool:
     except OSError:
         return False
     return True
-
-
-def set_aside(path: Path) -> Path:
-    """Rename a transcript that holds no message to ``<name>.no-conversation`` (kept, not
-    deleted, and no longer taken by Claude for the session's), so the session can start
-    afresh under its uuid. Returns the new path."""
-    aside = path.with_name(path.name + SET_ASIDE_SUFFIX)
-    path.replace(aside)
-    return aside
 
 
 def _same_dir(a: str, b: str) -> bool:

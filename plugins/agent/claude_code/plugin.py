@@ -19,7 +19,8 @@ from typing import Any
 from core.activity.fusion import fuse
 from core.activity.received import prompt_matches
 from core.activity.starts import at_or_after, of_this_start, signals_from
-from core.activity.tailer import FileTailer
+from core.activity.tailer import FileTailer, file_size
+from core.activity.unresumable import set_aside
 from core.agent_env import matching
 from core.models import (
     ActivitySignal,
@@ -54,7 +55,6 @@ from plugins.agent.claude_code.paths import (
     find_transcript,
     holds_conversation,
     project_dir_name,
-    set_aside,
     status_dir,
 )
 from plugins.agent.claude_code.roles import RoleRules
@@ -195,13 +195,7 @@ class ClaudeCodeAgent(RoleRules):
         if transcript is not None and not holds_conversation(transcript):
             # Killed before its messages reached the file: kept aside, or Claude would
             # refuse the uuid as already in use (see holds_conversation).
-            try:
-                set_aside(transcript)
-            except OSError as exc:
-                raise SlotError(
-                    f"cannot restart {ctx.session_id}: its transcript {transcript} holds no "
-                    f"conversation to resume and cannot be moved aside ({exc.strerror})"
-                ) from None
+            set_aside(transcript, ctx.session_id)
             transcript = None
         if transcript is None:
             # It died before writing anything: there is no conversation to resume, and
@@ -493,9 +487,9 @@ class ClaudeCodeAgent(RoleRules):
         log = ctx.state_dir / HOOK_LOG
         watch = self._watch(ctx)
         transcript = self._transcript_path(ctx, watch, claude_config_dir(ctx.env))
-        offsets = [(str(log), _size(log))]
+        offsets = [(str(log), file_size(log))]
         if transcript is not None:
-            offsets.append((str(transcript), _size(transcript)))
+            offsets.append((str(transcript), file_size(transcript)))
         return DeliveryMarker(at=self._clock(), offsets=tuple(offsets))
 
     def delivery(
@@ -574,11 +568,3 @@ def _of_this_start(hooks: HookState, ctx: AgentContext) -> ActivitySignal | None
         return signal
     start = hooks.start_at
     return signal if start is not None and at_or_after(start, started) else None
-
-
-def _size(path: Path) -> int:
-    """A file's size, 0 when it does not exist yet."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.private_files import write_private
+
 DAY_DIRS = 3
 """How many of the newest day folders a search looks in (a run crosses midnight)."""
 
@@ -204,9 +206,7 @@ def forget_folder(home: Path, worktree: Path) -> bool:
             return False
         if block not in text:
             return False
-        kept = text.replace(block, "", 1)
-        tmp = config.with_name(f".{config.name}.ao-tui.tmp")
-        tmp.write_text(kept, encoding="utf-8")
-        tmp.chmod(config.stat().st_mode & 0o777)
-        tmp.replace(config)
+        mode = config.stat().st_mode & 0o777
+        write_private(config, text.replace(block, "", 1).encode())
+        config.chmod(mode)  # as the operator had it
     return True

@@ -24,7 +24,6 @@ say those.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from core.activity.hook_log import HookFold, HookRecord, hook_command
 from core.activity.received import UserPrompt
 from core.bounded_json import loads_line
 from core.models import ActivitySignal, ActivityState, SignalSource, WaitingFor
+from core.private_files import write_private
 
 HOOK_EVENTS: tuple[str, ...] = (
     "SessionStart",
@@ -104,9 +104,7 @@ def install_hooks(worktree: Path, log_path: Path) -> bool:
         if not _is_ours(current):
             return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(hooks_settings(log_path), indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_private(path, (json.dumps(hooks_settings(log_path), indent=2) + "\n").encode())
     return True
 
 
@@ -213,7 +211,8 @@ class GeminiHookState(HookFold):
             )
         if event == "SessionStart":
             if self.start_source == "startup":
-                # ao-tui starts Gemini on its task (``-i``), accepted right after this hook.
+                # ao-tui starts Gemini on its task (``--prompt-interactive``), accepted right
+                # after this hook.
                 return ActivitySignal(ActivityState.WORKING, source, at, "starting on the task")
             return ActivitySignal(ActivityState.IDLE, source, at, self.detail)
         if event == "AfterAgent":
@@ -223,13 +222,7 @@ class GeminiHookState(HookFold):
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary for ``inspect``."""
         return {
-            "records": self.records,
-            "malformed": self.malformed,
-            "malformed_lines": list(self.malformed_lines),
-            "last_event": self.state_event,
-            "last_at": self.state_at,
-            "session_id": self.session_id,
-            "transcript_path": self.transcript_path,
+            **super().summary(),
             "pending_permission": (
                 None if self.pending_permission is None else self.pending_permission.to_json()
             ),

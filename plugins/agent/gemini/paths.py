@@ -20,8 +20,6 @@ from pathlib import Path
 from core.bounded_json import loads_line
 from plugins.agent.gemini.reader import is_context, message_text
 
-SET_ASIDE_SUFFIX = ".no-conversation"
-"""Appended to a transcript that holds no conversation, so Gemini no longer finds it."""
 _HEAD_BYTES = 64 * 1024
 _SCAN_LINES = 1000
 
@@ -147,11 +145,3 @@ def holds_conversation(path: Path) -> bool:
     except OSError:
         return False
     return False
-
-
-def set_aside(path: Path) -> Path:
-    """Rename a transcript Gemini cannot resume so it is kept but no longer found; the new
-    path. Raises ``OSError`` when the rename fails."""
-    target = path.with_name(path.name + SET_ASIDE_SUFFIX)
-    path.rename(target)
-    return target

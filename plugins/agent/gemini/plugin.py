@@ -24,6 +24,7 @@ from core.activity.pane import untold_start_reading
 from core.activity.received import prompt_matches
 from core.activity.starts import at_or_after, launching, of_this_start
 from core.activity.tailer import FileTailer, file_size
+from core.activity.unresumable import set_aside
 from core.agent_env import matching
 from core.models import (
     ActivitySignal,
@@ -34,13 +35,12 @@ from core.models import (
     Turn,
     WaitingFor,
 )
-from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo, SlotError
+from core.slots import AgentContext, LaunchPlan, Observation, PaneInfo
 from plugins.agent.gemini.hooks import SETTINGS_FILE, GeminiHookState, install_hooks
 from plugins.agent.gemini.paths import (
     find_transcript,
     holds_conversation,
     latest_session,
-    set_aside,
     temp_root,
 )
 from plugins.agent.gemini.reader import GeminiState
@@ -165,13 +165,7 @@ class GeminiAgent:
         if path is None:
             return self.launch(ctx)
         if not holds_conversation(path):
-            try:
-                set_aside(path)
-            except OSError as exc:
-                raise SlotError(
-                    f"{path}: holds no conversation to resume and cannot be set aside "
-                    f"({exc.strerror or exc}); move it away and restore again"
-                ) from exc
+            set_aside(path, ctx.session_id)
             self._watches.pop(ctx.session_id, None)
             return self.launch(ctx)
         argv = [*self._argv(ctx), "--resume", ctx.agent_session_id]
@@ -330,8 +324,8 @@ class GeminiAgent:
         self, ctx: AgentContext, marker: DeliveryMarker, text: str, capture: Callable[[], str]
     ) -> Delivery:
         """Delivered once a ``BeforeAgent`` hook or the transcript records ``text`` as a
-        prompt after ``marker``. Gemini queues a message typed while a turn runs and sends
-        it when the turn ends: the screen's "queued" line says so."""
+        prompt after ``marker``; pending until then (nothing on Gemini's screen tells a
+        message waiting in its input box from one being typed)."""
         since = marker.at - 2.0
         hooks = GeminiHookState()
         log = ctx.state_dir / HOOK_LOG
