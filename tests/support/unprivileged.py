@@ -1,10 +1,11 @@
-"""Run the CLI as an ordinary user, so file permissions mean what they say.
+"""Run the CLI so file permissions mean what they say, also when the tests run as root.
 
-The tests run as root in the container, and root reads and writes whatever the mode bits
-say; a read-only or unreadable file is only that for an ordinary user. ``setpriv`` drops to
-``nobody`` for one command (the venv and the repository are world-readable). The files the
-command must reach live in a world-traversable temp dir (:func:`shared_dir`), since pytest's
-own tmp dirs are private to root.
+Root reads and writes whatever the mode bits say, through its capabilities
+``CAP_DAC_OVERRIDE`` and ``CAP_DAC_READ_SEARCH``; a read-only or unreadable file is only
+that without them. ``setpriv`` drops both from the bounding set for one command, so it runs
+as root with the mode bits applied. (Dropping to ``nobody`` instead needed the checkout and
+its venv to be world-readable, which a clone in a ``mktemp -d`` folder is not.) The files
+the tests make live in a temp dir anyone may enter (:func:`shared_dir`), as before.
 """
 
 from __future__ import annotations
@@ -20,17 +21,18 @@ from pathlib import Path
 
 import pytest
 
-NOBODY = ["--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+WITHOUT_OVERRIDE = ["--bounding-set=-dac_override,-dac_read_search"]
 
 
 def need_unprivileged() -> list[str]:
-    """The prefix that runs a command as ``nobody`` ([] when not root); skip if impossible."""
+    """The prefix that runs a command with the mode bits applied ([] when not root); skip
+    if impossible."""
     if os.geteuid() != 0:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv: permissions cannot be tested")
-    return [setpriv, *NOBODY]
+    return [setpriv, *WITHOUT_OVERRIDE]
 
 
 @contextmanager
@@ -44,10 +46,10 @@ def shared_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def ao_as_nobody(
+def ao_unprivileged(
     cwd: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m ao_tui ARGS`` as an ordinary user (never raises on a failure)."""
+    """``python -m ao_tui ARGS`` with the mode bits applied (never raises on a failure)."""
     prefix = need_unprivileged()
     return subprocess.run(
         [*prefix, sys.executable, "-m", "ao_tui", *args],

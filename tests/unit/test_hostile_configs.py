@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import run_git
 from tests.support.engine import ao
-from tests.support.unprivileged import ao_as_nobody, shared_dir
+from tests.support.unprivileged import ao_unprivileged, shared_dir
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "configs"
 CONFIGS = sorted(CORPUS.iterdir())
@@ -148,7 +148,7 @@ def test_an_unreadable_config() -> None:
         config.chmod(0o000)
         home = shared / "home"
         home.mkdir(mode=0o777)
-        result = ao_as_nobody(shared, "config", "check", env={"AO_TUI_HOME": str(home)})
+        result = ao_unprivileged(shared, "config", "check", env={"AO_TUI_HOME": str(home)})
         assert result.returncode == 5, result.stderr
         assert result.stderr.strip().endswith("ao.config.yaml: cannot read: Permission denied")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.unprivileged import ao_as_nobody, shared_dir
+from tests.support.unprivileged import ao_unprivileged, shared_dir
 
 GOOD = Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "transcripts"
 BASELINE = GOOD / "depth-at-limit.jsonl"
@@ -81,5 +81,5 @@ def test_an_unreadable_transcript_is_refused() -> None:
         path = shared / "transcript.jsonl"
         path.write_bytes(BASELINE.read_bytes())
         path.chmod(0o000)
-        result = ao_as_nobody(shared, "inspect", "transcript", str(path))
+        result = ao_unprivileged(shared, "inspect", "transcript", str(path))
         _one_line_error(result, f"{path}: cannot read the transcript: Permission denied")
